@@ -1,0 +1,194 @@
+//! The documentation pages: `/docs` (API Information) and `/docs/errors` (the Error Code
+//! List, generated from [`ErrorCode`]).
+
+use crate::{
+    app::ErrorPanel,
+    clients::Grant,
+    error::{ApiError, ErrorCode, ErrorGroup},
+};
+use leptos::{prelude::*, server_fn::codec::GetUrl};
+use leptos_meta::Title;
+use serde::{Deserialize, Serialize};
+
+/// The deployment facts the docs quote.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SiteInfo {
+    pub public_url: String,
+    pub login_ttl_secs: u64,
+    pub token_ttl_secs: u64,
+    pub request_timeout_ms: u64,
+    pub body_limit_bytes: usize,
+}
+
+/// Deployment facts for the pages (an internal route, not part of the REST API).
+#[server(prefix = "/_app", endpoint = "site", input = GetUrl)]
+pub async fn get_site_info() -> Result<SiteInfo, ApiError> {
+    let config = crate::server::state()?.config;
+    Ok(SiteInfo {
+        public_url: config.public_origin(),
+        login_ttl_secs: config.login_ttl_secs,
+        token_ttl_secs: config.token_ttl_secs,
+        request_timeout_ms: config.request_timeout_ms,
+        body_limit_bytes: config.body_limit_bytes,
+    })
+}
+
+fn grant_use(grant: Grant) -> &'static str {
+    match grant {
+        Grant::ClientsInfo => "GET /api/v1/clients/info",
+        Grant::UsersLogin => "POST /api/v1/users/login",
+        Grant::UsersStatus => "GET /api/v1/users/login-status",
+        Grant::DevicesSave => "POST /api/v1/devices",
+        Grant::DevicesRead => "GET /api/v1/devices/{id}, GET /api/v1/devices",
+        Grant::DevicesDelete => "DELETE /api/v1/devices/{id}",
+        Grant::All => "every endpoint above",
+    }
+}
+
+#[component]
+pub fn ApiInfoPage() -> impl IntoView {
+    let site = OnceResource::new_blocking(get_site_info());
+    view! {
+        <Title text="API Information" />
+        <article class="doc">
+            <h1>"API Information"</h1>
+            <p class="lead">
+                "Apps call the fypass REST API with their client key. People never type a "
+                "password into an app: the app starts a login, sends the person to fypass, and "
+                "polls for the outcome."
+            </p>
+            <nav class="doc-links" aria-label="Documentation">
+                <a href="/docs/errors">"Error Code List"</a>
+            </nav>
+            <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+                {move || site.get().map(|info| match info {
+                    Ok(info) => view! { <ApiInfo info /> }.into_any(),
+                    Err(error) => view! { <ErrorPanel error /> }.into_any(),
+                })}
+            </Suspense>
+        </article>
+    }
+}
+
+#[component]
+fn ApiInfo(info: SiteInfo) -> impl IntoView {
+    let base = format!("{}/api/v1", info.public_url);
+    let curl = format!("curl -H \"x-client-key: $FYPASS_KEY\" {base}/clients/info");
+    view! {
+        <section>
+            <h2 id="base-url">"Base URL"</h2>
+            <pre><code>{base.clone()}</code></pre>
+        </section>
+        <section>
+            <h2 id="headers">"Headers"</h2>
+            <table class="table">
+                <thead><tr><th>"Header"</th><th>"When"</th></tr></thead>
+                <tbody>
+                    <tr><td><code>"x-client-key"</code></td><td>"Every client route: the app's key (" <code>"fyk_…"</code> ")."</td></tr>
+                    <tr><td><code>"Authorization: Bearer …"</code></td><td>"Routes acting for a signed-in user: the access token (" <code>"fyp_…"</code> ") from the login flow."</td></tr>
+                    <tr><td><code>"Content-Type: application/json"</code></td><td>"Every request with a body."</td></tr>
+                    <tr><td><code>"x-request-id"</code></td><td>"Optional. Echoed on the response (one is generated if absent); quote it to the admin."</td></tr>
+                </tbody>
+            </table>
+        </section>
+        <section>
+            <h2 id="conventions">"Conventions"</h2>
+            <ul>
+                <li>"Bodies are JSON with " <code>"camelCase"</code> " fields, in UTF-8, at most " {info.body_limit_bytes / 1024} " KiB."</li>
+                <li>"Ids are UUIDs (version 7), lowercase and hyphenated. Times are RFC 3339 in UTC."</li>
+                <li>"A success is a 2xx status with the resource itself as the body."</li>
+                <li>"An error is a non-2xx status with " <code>"{ \"code\", \"message\" }"</code> " (and " <code>"details"</code> " listing each invalid field); see the " <a href="/docs/errors">"Error Code List"</a> "."</li>
+                <li>"A request still running after " {info.request_timeout_ms} " ms is answered " <code>"REQUEST_TIMEOUT"</code> " and nothing of it is saved."</li>
+                <li>"API replies carry " <code>"Cache-Control: no-store"</code> "."</li>
+            </ul>
+            <h3>"Order of checks"</h3>
+            <p>"On a client route, in this order: the client key, the client's status, the endpoint grant, the input, the user's token, then the operation. The first failing check is the error you get."</p>
+        </section>
+        <section>
+            <h2 id="clients">"Client keys, grants and statuses"</h2>
+            <p>
+                "The admin creates each app's client with " <code>"fypass client create"</code>
+                ". Its key (" <code>"fyk_"</code> " followed by 43 characters) is shown once, at creation or "
+                <code>"fypass client rotate-key"</code> "; fypass stores only its SHA-256 hash. A rotated key stops working at once."
+            </p>
+            <table class="table">
+                <thead><tr><th>"Grant"</th><th>"Allows"</th></tr></thead>
+                <tbody>
+                    {Grant::ALL.iter().map(|g| view! {
+                        <tr><td><code>{g.as_str()}</code></td><td>{grant_use(*g)}</td></tr>
+                    }).collect_view()}
+                </tbody>
+            </table>
+            <p>
+                "A client's status is " <code>"active"</code> ", " <code>"inactive"</code> ", "
+                <code>"suspended"</code> " or " <code>"deleted"</code>
+                "; only an active client may call the API. Status, grant and key changes take effect within a few seconds, also while the server runs."
+            </p>
+        </section>
+        <section>
+            <h2 id="try">"Try it"</h2>
+            <pre><code>{curl}</code></pre>
+        </section>
+    }
+}
+
+#[component]
+pub fn ErrorListPage() -> impl IntoView {
+    let (filter, set_filter) = signal(String::new());
+    view! {
+        <Title text="Error Code List" />
+        <article class="doc">
+            <h1>"Error Code List"</h1>
+            <p class="lead">
+                "When a request fails you receive a " <code>"code"</code> " and a " <code>"message"</code>
+                ". The code identifies the problem when you talk to the admin; the message says it in words."
+            </p>
+            <pre><code>"{\n  \"code\": \"UNITSYSTEM00001\",\n  \"message\": \"Client key used in the request is not found or not registered.\"\n}"</code></pre>
+            <label class="filter">
+                <span>"Filter codes"</span>
+                <input
+                    type="search"
+                    placeholder="e.g. USER or 403"
+                    prop:value=filter
+                    on:input=move |ev| set_filter.set(event_target_value(&ev))
+                />
+            </label>
+            {ErrorGroup::ALL.iter().map(|group| {
+                let codes: Vec<ErrorCode> =
+                    ErrorCode::ALL.iter().copied().filter(|c| c.group() == *group).collect();
+                view! {
+                    <section class="error-group">
+                        <h2 id=group.as_str().to_lowercase()>{group.as_str()}</h2>
+                        {codes.into_iter().map(|code| view! {
+                            <div
+                                class="error-code-entry"
+                                id=code.as_str()
+                                class:hidden=move || !shown(code, &filter.read())
+                            >
+                                <h3><code>{code.as_str()}</code> <span class="status">{code.status()}</span>
+                                    {(!code.from_source()).then(|| view! { <span class="tag">"added by fypass"</span> })}
+                                </h3>
+                                <p>{code.message()}</p>
+                                <p class="solution"><strong>"Solution: "</strong>{code.solution()}</p>
+                            </div>
+                        }).collect_view()}
+                    </section>
+                }
+            }).collect_view()}
+        </article>
+    }
+}
+
+/// Whether the filter keeps `code`: digits match the HTTP status (`403`), words the code
+/// or its message.
+fn shown(code: ErrorCode, filter: &str) -> bool {
+    let f = filter.trim().to_ascii_uppercase();
+    if f.is_empty() {
+        true
+    } else if f.chars().all(|c| c.is_ascii_digit()) {
+        code.status().to_string().starts_with(&f)
+    } else {
+        code.as_str().contains(&f) || code.message().to_ascii_uppercase().contains(&f)
+    }
+}

@@ -1,0 +1,412 @@
+//! The one error type of fypass, shared by the server and the browser.
+//!
+//! Every failure anywhere — a REST reply, a server function called by a hydrated page, a
+//! framework rejection, a plain-HTML form — ends up as an [`ApiError`]: a code from
+//! [`ErrorCode`] plus a human message (and field `details` for validation). The table in
+//! [`error_codes!`] below is the only place a code's HTTP status, default message,
+//! "solution" line and documentation group are written; the API, the pages and the
+//! `/docs/errors` list all read it.
+
+#[cfg(feature = "ssr")]
+mod http;
+
+use leptos::server_fn::{
+    codec::JsonEncoding,
+    error::{FromServerFnError, ServerFnErrorErr},
+};
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// The groups of the source's Error Code List, in its order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum ErrorGroup {
+    Clients,
+    Users,
+    Others,
+}
+
+impl ErrorGroup {
+    pub const ALL: [ErrorGroup; 3] = [Self::Clients, Self::Users, Self::Others];
+
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Clients => "Clients",
+            Self::Users => "Users",
+            Self::Others => "Others",
+        }
+    }
+}
+
+/// Declares [`ErrorCode`] and its lookup functions from one table, so that a code cannot
+/// exist without its status, message, solution and group.
+macro_rules! error_codes {
+    ($(
+        $(#[$doc:meta])*
+        $variant:ident = $code:literal {
+            status: $status:literal,
+            group: $group:ident,
+            seed: $seed:literal,
+            message: $message:literal,
+            solution: $solution:literal $(,)?
+        }
+    )*) => {
+        /// Every error code fypass answers with. Serializes as the exact code string.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        pub enum ErrorCode {
+            $( $(#[$doc])* #[serde(rename = $code)] $variant, )*
+        }
+
+        impl ErrorCode {
+            /// All codes, in documentation order.
+            pub const ALL: &'static [ErrorCode] = &[$(ErrorCode::$variant),*];
+
+            /// The wire spelling, e.g. `"UNITSYSTEM00001"`.
+            pub const fn as_str(self) -> &'static str {
+                match self { $(Self::$variant => $code,)* }
+            }
+
+            /// The HTTP status an error with this code is answered with.
+            pub const fn status(self) -> u16 {
+                match self { $(Self::$variant => $status,)* }
+            }
+
+            /// The section of the Error Code List this code is listed under.
+            pub const fn group(self) -> ErrorGroup {
+                match self { $(Self::$variant => ErrorGroup::$group,)* }
+            }
+
+            /// Whether the code comes from the source documentation (others were added by fypass).
+            pub const fn from_source(self) -> bool {
+                match self { $(Self::$variant => $seed,)* }
+            }
+
+            /// The default message of an error with this code.
+            pub const fn message(self) -> &'static str {
+                match self { $(Self::$variant => $message,)* }
+            }
+
+            /// What the caller can do about it, as shown in the Error Code List.
+            pub const fn solution(self) -> &'static str {
+                match self { $(Self::$variant => $solution,)* }
+            }
+        }
+
+        impl std::str::FromStr for ErrorCode {
+            type Err = ();
+            fn from_str(s: &str) -> Result<Self, ()> {
+                match s { $($code => Ok(Self::$variant),)* _ => Err(()) }
+            }
+        }
+    };
+}
+
+error_codes! {
+    // ---- Clients -------------------------------------------------------------------
+    /// The caller went away before the response was ready (logged and counted, never sent).
+    ClientClosedRequest = "CLIENT_CLOSED_REQUEST" {
+        status: 499, group: Clients, seed: true,
+        message: "The client closed the request before the API finished processing it.",
+        solution: "Nothing was saved. Keep the connection open until the response arrives, then retry.",
+    }
+    ClientAccountInactive = "CLIENT_ACCOUNT_INACTIVE" {
+        status: 403, group: Clients, seed: true,
+        message: "The client's status is inactive and therefore does not have access to send API requests.",
+        solution: "Contact admin for detail information.",
+    }
+    ClientAccountSuspended = "CLIENT_ACCOUNT_SUSPENDED" {
+        status: 403, group: Clients, seed: true,
+        message: "The client's status is suspended and therefore does not have access to send API requests.",
+        solution: "Contact admin for detail information.",
+    }
+    ClientAccountDeleted = "CLIENT_ACCOUNT_DELETED" {
+        status: 403, group: Clients, seed: true,
+        message: "The client's status is deleted and therefore does not have access to send API requests.",
+        solution: "Contact admin for detail information.",
+    }
+    /// `x-client-key` missing, unknown, or revoked.
+    UnknownClientKey = "UNITSYSTEM00001" {
+        status: 401, group: Clients, seed: true,
+        message: "Client key used in the request is not found or not registered.",
+        solution: "Contact admin to get the correct client key.",
+    }
+    /// The client lacks the grant of the endpoint it called.
+    EndpointNotGranted = "UNITSYSTEM00002" {
+        status: 403, group: Clients, seed: true,
+        message: "The client does not have access to this endpoint.",
+        solution: "Contact admin for detail information.",
+    }
+    // ---- Users ---------------------------------------------------------------------
+    UserNotFound = "USER_NOT_FOUND" {
+        status: 404, group: Users, seed: true,
+        message: "No account is registered with this email or WhatsApp number.",
+        solution: "Use a valid account for login.",
+    }
+    InvalidPassword = "INVALID_PASSWORD" {
+        status: 401, group: Users, seed: true,
+        message: "The password used for login is not valid.",
+        solution: "Use a valid password for login.",
+    }
+    UserNotActive = "USER_NOT_ACTIVE" {
+        status: 403, group: Users, seed: true,
+        message: "The user's status is inactive.",
+        solution: "Contact admin for detail information.",
+    }
+    UserSuspended = "USER_SUSPENDED" {
+        status: 403, group: Users, seed: true,
+        message: "The user's status is suspended.",
+        solution: "Contact admin for detail information.",
+    }
+    UserDeleted = "USER_DELETED" {
+        status: 403, group: Users, seed: true,
+        message: "The user's status is deleted.",
+        solution: "Contact admin for detail information.",
+    }
+    /// Login / register with a reqToken that is unknown, expired or already completed.
+    FailedUpdateUserToken = "FAILED_UPDATE_USER_TOKEN" {
+        status: 400, group: Users, seed: true,
+        message: "This login request is invalid, expired or already completed.",
+        solution: "The reqToken may be invalid: start a new login request from the app and use its reqToken.",
+    }
+    /// Bearer access token missing where required, unknown, expired or revoked.
+    Unauthorized = "UNAUTHORIZED" {
+        status: 401, group: Users, seed: false,
+        message: "The access token is missing, unknown, expired or revoked.",
+        solution: "Sign the user in again through fypass to get a new access token.",
+    }
+    // ---- Others --------------------------------------------------------------------
+    RequestTimeout = "REQUEST_TIMEOUT" {
+        status: 504, group: Others, seed: true,
+        message: "The request took too long to process; nothing was saved.",
+        solution: "Retry the request. If you get the same error, please contact the admin.",
+    }
+    DuplicateKey = "DUPLICATE_KEY" {
+        status: 409, group: Others, seed: true,
+        message: "A field has a value that already exists.",
+        solution: "Change the value of the field that causes the duplicate.",
+    }
+    InvalidObjectId = "INVALID_OBJECT_ID" {
+        status: 400, group: Others, seed: true,
+        message: "A field such as a token or an id is invalid.",
+        solution: "Check the field that is set in the API request.",
+    }
+    ValidationError = "VALIDATION_ERROR" {
+        status: 422, group: Others, seed: false,
+        message: "The request is not valid.",
+        solution: "Fix the fields listed in `details` and send the request again.",
+    }
+    DeviceNotFound = "DEVICE_NOT_FOUND" {
+        status: 404, group: Others, seed: false,
+        message: "No device with this id exists for this client.",
+        solution: "Use the id returned by Save Device for this client.",
+    }
+    TooManyRequests = "TOO_MANY_REQUESTS" {
+        status: 429, group: Others, seed: false,
+        message: "Too many attempts; try again later.",
+        solution: "Wait for the number of seconds in the `Retry-After` header before retrying.",
+    }
+    NotFound = "NOT_FOUND" {
+        status: 404, group: Others, seed: false,
+        message: "There is no route at this path.",
+        solution: "Check the method and path against the API documentation.",
+    }
+    MethodNotAllowed = "METHOD_NOT_ALLOWED" {
+        status: 405, group: Others, seed: false,
+        message: "This route does not accept this HTTP method.",
+        solution: "Use one of the methods in the `Allow` header.",
+    }
+    PayloadTooLarge = "PAYLOAD_TOO_LARGE" {
+        status: 413, group: Others, seed: false,
+        message: "The request body is too large.",
+        solution: "Send a smaller body (the limit is 64 KiB unless the admin changed it).",
+    }
+    ServiceUnavailable = "SERVICE_UNAVAILABLE" {
+        status: 503, group: Others, seed: false,
+        message: "The service cannot reach its database right now.",
+        solution: "Retry shortly. If it persists, contact the admin.",
+    }
+    InternalError = "INTERNAL_ERROR" {
+        status: 500, group: Others, seed: false,
+        message: "Something went wrong on our side.",
+        solution: "Retry the request. If you get the same error, contact the admin with the x-request-id.",
+    }
+}
+
+impl fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One invalid input field of a `VALIDATION_ERROR` (or the duplicate field of a `DUPLICATE_KEY`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FieldError {
+    /// The field's name as the caller spelled it (`camelCase`, dotted for nested fields).
+    pub field: String,
+    pub message: String,
+}
+
+/// The error body of every failed request: `{ "code", "message", "details"? }`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ApiError {
+    pub code: ErrorCode,
+    pub message: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub details: Vec<FieldError>,
+    /// Seconds until a retry can succeed (`TOO_MANY_REQUESTS`); also sent as `Retry-After`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_after: Option<u64>,
+}
+
+impl ApiError {
+    /// An error with the code's default message.
+    pub fn new(code: ErrorCode) -> Self {
+        Self::with_message(code, code.message())
+    }
+
+    /// An error with a message more precise than the code's default.
+    pub fn with_message(code: ErrorCode, message: impl Into<String>) -> Self {
+        Self {
+            code,
+            message: message.into(),
+            details: Vec::new(),
+            retry_after: None,
+        }
+    }
+
+    /// A `VALIDATION_ERROR` for one field.
+    pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::new(ErrorCode::ValidationError).and_field(field, message)
+    }
+
+    /// Adds a field to `details`.
+    pub fn and_field(mut self, field: impl Into<String>, message: impl Into<String>) -> Self {
+        self.details.push(FieldError {
+            field: field.into(),
+            message: message.into(),
+        });
+        self
+    }
+
+    /// A `TOO_MANY_REQUESTS` that can be retried after `seconds`.
+    pub fn too_many(message: impl Into<String>, seconds: u64) -> Self {
+        Self {
+            retry_after: Some(seconds.max(1)),
+            ..Self::with_message(ErrorCode::TooManyRequests, message)
+        }
+    }
+
+    /// The message for `field`, if this error names it (for showing beside a form input).
+    pub fn field_message(&self, field: &str) -> Option<&str> {
+        self.details
+            .iter()
+            .find(|d| d.field == field)
+            .map(|d| d.message.as_str())
+    }
+
+    pub fn is(&self, code: ErrorCode) -> bool {
+        self.code == code
+    }
+}
+
+impl From<ErrorCode> for ApiError {
+    fn from(code: ErrorCode) -> Self {
+        Self::new(code)
+    }
+}
+
+impl fmt::Display for ApiError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.code, self.message)?;
+        for d in &self.details {
+            write!(f, " ({}: {})", d.field, d.message)?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ApiError {}
+
+/// How a server function's own plumbing failures become `ApiError`s, on both sides of the wire.
+impl FromServerFnError for ApiError {
+    type Encoder = JsonEncoding;
+
+    fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
+        match value {
+            // On the server these only come from decoding the request (body or query):
+            // that is the caller's input, so it is a validation error with the field named
+            // when the decoder knew it (see `crate::api::codec`).
+            ServerFnErrorErr::Args(m)
+            | ServerFnErrorErr::Deserialization(m)
+            | ServerFnErrorErr::MissingArg(m)
+                if cfg!(feature = "ssr") =>
+            {
+                let detail = serde_json::from_str::<FieldError>(&m).unwrap_or(FieldError {
+                    field: "body".into(),
+                    message: m,
+                });
+                Self::new(ErrorCode::ValidationError).and_field(detail.field, detail.message)
+            }
+            // In the browser: the network failed, or the reply could not be read.
+            ServerFnErrorErr::Request(_) => Self::with_message(
+                ErrorCode::ServiceUnavailable,
+                "Could not reach fypass. Check your connection and try again.",
+            ),
+            other => {
+                #[cfg(feature = "ssr")]
+                tracing::error!(error = %other, "server function failure");
+                #[cfg(not(feature = "ssr"))]
+                let _ = other;
+                Self::new(ErrorCode::InternalError)
+            }
+        }
+    }
+
+    /// An error reply that is not our JSON (a proxy's HTML page, say) must not pass for
+    /// the caller's own mistake.
+    fn de(data: leptos::server_fn::Bytes) -> Self {
+        serde_json::from_slice(&data).unwrap_or_else(|_| Self::new(ErrorCode::InternalError))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_serialize_as_their_exact_spelling() {
+        for code in ErrorCode::ALL {
+            let json = serde_json::to_string(code).unwrap();
+            assert_eq!(json, format!("\"{}\"", code.as_str()));
+            assert_eq!(code.as_str().parse::<ErrorCode>(), Ok(*code));
+        }
+        assert_eq!(ErrorCode::UnknownClientKey.as_str(), "UNITSYSTEM00001");
+    }
+
+    #[test]
+    fn every_status_is_an_error_status() {
+        for code in ErrorCode::ALL {
+            assert!((400..600).contains(&code.status()), "{code}");
+        }
+    }
+
+    #[test]
+    fn body_has_code_message_and_details_only_when_present() {
+        let plain = serde_json::to_value(ApiError::new(ErrorCode::NotFound)).unwrap();
+        assert_eq!(
+            plain,
+            serde_json::json!({"code": "NOT_FOUND", "message": ErrorCode::NotFound.message()})
+        );
+        let invalid = serde_json::to_value(ApiError::invalid("name", "is required")).unwrap();
+        assert_eq!(
+            invalid["details"],
+            serde_json::json!([{"field": "name", "message": "is required"}])
+        );
+    }
+
+    #[test]
+    fn a_foreign_error_body_is_not_a_validation_error() {
+        let e = ApiError::de(leptos::server_fn::Bytes::from_static(b"<html>502</html>"));
+        assert_eq!(e.code, ErrorCode::InternalError);
+    }
+}

@@ -1,0 +1,41 @@
+//! # fypass — a self-hosted identity core
+//!
+//! One binary serves a REST API for partner apps ("clients"), the hosted login pages
+//! ("fypass") and the docs. How a request flows:
+//!
+//! 1. [`server`] builds the router and wraps it in the layers every request goes through
+//!    (request id, log line and metrics, deadline, panic guard, security headers).
+//! 2. A REST call reaches a Leptos **server function**: [`api`] mounts each `#[server]`
+//!    function of the feature modules at its own method and path. A client route declares
+//!    its grant next to its `#[server]` attribute (`clients::auth::RequireGrant`), which
+//!    checks key, status and grant before the body is decoded.
+//! 3. The function returns its resource, or an [`error::ApiError`]: one type, with one
+//!    code table, shared by the server (`IntoResponse`) and the browser (`FromServerFnError`).
+//! 4. Data lives in SQLite or PostgreSQL behind [`db`], one query text for both.
+//! 5. Pages ([`app`], [`docs`]) are rendered on the server and hydrated by the WASM build
+//!    of this same crate ([`hydrate`]); they call the same server functions.
+//!
+//! Feature areas: [`clients`] (keys, grants, `GET /api/v1/clients/info`, admin commands).
+
+pub mod api;
+pub mod app;
+pub mod clients;
+pub mod docs;
+pub mod error;
+pub mod status;
+
+#[cfg(feature = "ssr")]
+pub mod db;
+#[cfg(feature = "ssr")]
+pub mod server;
+
+#[cfg(all(test, feature = "ssr"))]
+mod tests;
+
+/// The browser entry point: hydrates the server-rendered page.
+#[cfg(feature = "hydrate")]
+#[wasm_bindgen::prelude::wasm_bindgen]
+pub fn hydrate() {
+    console_error_panic_hook::set_once();
+    leptos::mount::hydrate_body(app::App);
+}

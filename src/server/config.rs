@@ -1,0 +1,120 @@
+//! Configuration: every setting is a flag and an environment variable (SPEC §9), read once
+//! at start by clap. The admin subcommands share the database flag.
+
+use clap::{Args, Parser, Subcommand};
+use std::{net::SocketAddr, time::Duration};
+
+#[derive(Parser, Debug)]
+#[command(name = "fypass", version, about = "Self-hosted identity core: client keys, hosted login, devices.")]
+pub struct Cli {
+    #[command(flatten)]
+    pub config: Config,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Serve the API, the fypass pages and the docs (the default).
+    Serve,
+    /// Manage client apps and their keys.
+    #[command(subcommand)]
+    Client(crate::clients::cli::ClientCommand),
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct Config {
+    /// `sqlite://PATH` or `postgres://...`. The SQLite file and its directory are created if missing.
+    #[arg(long, env = "FYPASS_DATABASE_URL", default_value = "sqlite://data/fypass.db", global = true)]
+    pub database_url: String,
+
+    /// Address to listen on.
+    #[arg(long = "addr", env = "LEPTOS_SITE_ADDR", default_value = "127.0.0.1:3000", global = true)]
+    pub listen: SocketAddr,
+
+    /// Public origin used in fypass URLs and for the Origin check, e.g. `https://id.example.com`.
+    /// Defaults to `http://<listen address>`.
+    #[arg(long, env = "FYPASS_PUBLIC_URL", value_parser = parse_origin, global = true)]
+    pub public_url: Option<String>,
+
+    /// Deadline for processing one request; past it the request is answered `REQUEST_TIMEOUT`
+    /// and its writes are rolled back.
+    #[arg(long, env = "FYPASS_REQUEST_TIMEOUT_MS", default_value_t = 10_000, global = true)]
+    pub request_timeout_ms: u64,
+
+    /// Lifetime of a login request (reqToken), in seconds.
+    #[arg(long, env = "FYPASS_LOGIN_TTL_SECS", default_value_t = 600, global = true)]
+    pub login_ttl_secs: u64,
+
+    /// Lifetime of an access token, in seconds.
+    #[arg(long, env = "FYPASS_TOKEN_TTL_SECS", default_value_t = 2_592_000, global = true)]
+    pub token_ttl_secs: u64,
+
+    /// Country calling code for WhatsApp numbers written with a leading 0.
+    #[arg(long, env = "FYPASS_DEFAULT_COUNTRY_CODE", default_value_t = 62, global = true)]
+    pub default_country_code: u16,
+
+    /// Answer `INVALID_PASSWORD` instead of `USER_NOT_FOUND` for unknown users.
+    #[arg(long, env = "FYPASS_HIDE_USER_EXISTENCE", default_value_t = false, global = true)]
+    pub hide_user_existence: bool,
+
+    /// Largest accepted request body, in bytes.
+    #[arg(long, env = "FYPASS_BODY_LIMIT_BYTES", default_value_t = 64 * 1024, global = true)]
+    pub body_limit_bytes: usize,
+
+    /// Database connections (the read pool on SQLite, which always has one writer).
+    #[arg(long, env = "FYPASS_DB_MAX_CONNECTIONS", default_value_t = 8, global = true)]
+    pub db_max_connections: u32,
+
+    /// Log format on stderr: `text` or `json`.
+    #[arg(long, env = "FYPASS_LOG_FORMAT", default_value = "text", value_parser = ["text", "json"], global = true)]
+    pub log_format: String,
+}
+
+impl Config {
+    pub fn request_timeout(&self) -> Duration {
+        Duration::from_millis(self.request_timeout_ms)
+    }
+
+    /// The public origin, without a trailing slash.
+    pub fn public_origin(&self) -> String {
+        self.public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{}", self.listen))
+    }
+
+    /// Whether browsers reach fypass over https (cookies get `Secure` and the `__Host-` prefix).
+    pub fn is_https(&self) -> bool {
+        self.public_origin().starts_with("https://")
+    }
+
+    /// The configuration with every default, as the tests start from.
+    pub fn defaults() -> Self {
+        Cli::parse_from(["fypass"]).config
+    }
+}
+
+/// Accepts `scheme://host[:port]` and normalizes away a trailing slash.
+fn parse_origin(s: &str) -> Result<String, String> {
+    let url = url::Url::parse(s).map_err(|e| format!("not a URL: {e}"))?;
+    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+        return Err("must be an http:// or https:// origin".into());
+    }
+    if url.path() != "/" || url.query().is_some() || url.fragment().is_some() {
+        return Err("must be an origin only (no path, query or fragment)".into());
+    }
+    Ok(url.origin().ascii_serialization())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn public_url_is_an_origin() {
+        assert_eq!(parse_origin("https://id.example.com/").unwrap(), "https://id.example.com");
+        assert_eq!(parse_origin("http://127.0.0.1:3000").unwrap(), "http://127.0.0.1:3000");
+        assert!(parse_origin("https://id.example.com/login").is_err());
+        assert!(parse_origin("ftp://x").is_err());
+    }
+}

@@ -1,0 +1,248 @@
+//! The HTTP server: shared state, the router, and the layers every request goes through.
+//!
+//! ```text
+//! request ─► x-request-id ─► observe (log line, metrics, deadline, 499) ─► panic guard
+//!         ─► security headers ─► router:
+//!              /healthz /readyz /metrics       health.rs
+//!              /api/v1/...                     api::routes (one route per #[server] fn)
+//!              pages (/fypass, /docs, ...)     app.rs, rendered by leptos_axum
+//!              /pkg/*                          assets.rs (precompressed, immutable)
+//!              anything else                   public files, else NOT_FOUND
+//! ```
+
+mod assets;
+pub mod config;
+mod health;
+mod observe;
+pub mod token;
+
+pub use config::Config;
+
+use crate::{
+    clients::ClientCache,
+    db::Db,
+    error::{ApiError, ErrorCode},
+};
+use axum::{
+    Router,
+    extract::{DefaultBodyLimit, FromRef, Request, State},
+    http::{HeaderName, HeaderValue, header},
+    middleware::{from_fn, from_fn_with_state},
+    response::{IntoResponse, Response},
+    routing::get,
+};
+use leptos::{config::LeptosOptions, prelude::*};
+use leptos_axum::LeptosRoutes;
+use metrics_exporter_prometheus::PrometheusHandle;
+use std::{error::Error, net::SocketAddr, path::PathBuf, sync::Arc};
+use tower::ServiceBuilder;
+use tower_http::{
+    catch_panic::CatchPanicLayer,
+    request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer},
+    set_header::SetResponseHeaderLayer,
+};
+
+/// Everything a request handler may need, cloned cheaply into each request.
+#[derive(Clone)]
+pub struct AppState {
+    pub config: Arc<Config>,
+    pub db: Db,
+    pub clients: Arc<ClientCache>,
+    pub leptos_options: LeptosOptions,
+    pub metrics: PrometheusHandle,
+}
+
+impl FromRef<AppState> for LeptosOptions {
+    fn from_ref(state: &AppState) -> Self {
+        state.leptos_options.clone()
+    }
+}
+
+/// The state of the current request, for server functions and components.
+pub fn state() -> Result<AppState, ApiError> {
+    use_context::<AppState>().ok_or_else(|| {
+        tracing::error!("AppState missing from the request context");
+        ApiError::new(ErrorCode::InternalError)
+    })
+}
+
+impl AppState {
+    /// Connects to and migrates the database, and starts the background upkeep.
+    pub async fn init(config: Config, leptos_options: LeptosOptions) -> Result<AppState, Box<dyn Error>> {
+        let db = Db::connect(&config.database_url, config.db_max_connections)
+            .await
+            .map_err(|e| format!("cannot open the database {}: {e}", redact(&config.database_url)))?;
+        db.migrate().await.map_err(|e| format!("cannot migrate the database: {e}"))?;
+        let clients = Arc::new(ClientCache::default());
+        clients.spawn_refresher(db.clone());
+        Ok(AppState {
+            config: Arc::new(config),
+            db,
+            clients,
+            leptos_options,
+            metrics: observe::metrics_handle(),
+        })
+    }
+}
+
+/// A database URL fit for logs: without its password.
+pub fn redact(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut u) if u.password().is_some() => {
+            let _ = u.set_password(Some("***"));
+            u.to_string()
+        }
+        _ => url.to_string(),
+    }
+}
+
+/// Where the built front end is (cargo-leptos' `LEPTOS_*` variables win), defaulting to
+/// the layout of a cargo-leptos build: `<target>/site` beside `<target>/release/fypass`.
+pub fn leptos_options(listen: SocketAddr) -> LeptosOptions {
+    let exe_dir = std::env::current_exe()
+        .ok()
+        .and_then(|p| p.parent().map(PathBuf::from))
+        .unwrap_or_default();
+    let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+    let site_root = env("LEPTOS_SITE_ROOT")
+        .unwrap_or_else(|| exe_dir.join("../site").to_string_lossy().into_owned());
+    let hash_file = env("LEPTOS_HASH_FILE_NAME").unwrap_or_else(|| "hash.txt".into());
+    let hash_files = env("LEPTOS_HASH_FILES")
+        .map(|v| v == "true")
+        .unwrap_or_else(|| exe_dir.join(&hash_file).exists());
+    LeptosOptions::builder()
+        .output_name(env("LEPTOS_OUTPUT_NAME").unwrap_or_else(|| "fypass".into()))
+        .site_root(site_root)
+        .site_pkg_dir(env("LEPTOS_SITE_PKG_DIR").unwrap_or_else(|| "pkg".into()))
+        .site_addr(listen)
+        .hash_file(Arc::<str>::from(hash_file))
+        .hash_files(hash_files)
+        .build()
+}
+
+/// Per-request context for pages and the server functions they call during rendering.
+fn page_context(state: AppState) -> impl Fn() + Clone + Send + Sync + 'static {
+    move || {
+        provide_context(state.clone());
+        leptos::nonce::provide_nonce();
+    }
+}
+
+/// The whole application.
+pub fn router(state: AppState) -> Router {
+    let options = state.leptos_options.clone();
+    let routes = leptos_axum::generate_route_list(crate::app::App);
+    let https = state.config.is_https();
+
+    Router::new()
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .route("/metrics", get(health::metrics))
+        .merge(crate::api::routes())
+        .leptos_routes_with_context(&state, routes, page_context(state.clone()), {
+            let options = options.clone();
+            move || crate::app::shell(options.clone())
+        })
+        .method_not_allowed_fallback(|| async { ApiError::new(ErrorCode::MethodNotAllowed) })
+        .route_layer(from_fn(observe::tag_route))
+        .nest_service("/pkg", assets::pkg(&options))
+        .fallback_service(assets::public(&options, not_found.with_state(state.clone())))
+        .layer(
+            ServiceBuilder::new()
+                .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+                .layer(PropagateRequestIdLayer::x_request_id())
+                .layer(from_fn_with_state(state.clone(), observe::observe))
+                .layer(CatchPanicLayer::custom(observe::panic_response))
+                .layer(default_header(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+                .layer(default_header(header::REFERRER_POLICY, "no-referrer"))
+                .layer(default_header(header::X_FRAME_OPTIONS, "DENY"))
+                .layer(default_header(
+                    header::CONTENT_SECURITY_POLICY,
+                    "default-src 'none'; frame-ancestors 'none'",
+                ))
+                .layer(default_header(header::CACHE_CONTROL, "no-store"))
+                .layer(SetResponseHeaderLayer::if_not_present(
+                    header::STRICT_TRANSPORT_SECURITY,
+                    https.then(|| HeaderValue::from_static("max-age=63072000")),
+                ))
+                .layer(DefaultBodyLimit::max(state.config.body_limit_bytes)),
+        )
+        .with_state(state)
+}
+
+fn default_header(name: HeaderName, value: &'static str) -> SetResponseHeaderLayer<HeaderValue> {
+    SetResponseHeaderLayer::if_not_present(name, HeaderValue::from_static(value))
+}
+
+use axum::handler::Handler;
+
+/// No route matched: an HTML page for browsers, the JSON error for everyone else.
+async fn not_found(State(state): State<AppState>, req: Request) -> Response {
+    let wants_html = !req.uri().path().starts_with("/api/")
+        && req
+            .headers()
+            .get(header::ACCEPT)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.contains("text/html"));
+    if !wants_html {
+        return ApiError::new(ErrorCode::NotFound).into_response();
+    }
+    let options = state.leptos_options.clone();
+    let render = leptos_axum::render_app_to_stream_with_context(page_context(state), move || {
+        crate::app::shell(options.clone())
+    });
+    render(req).await.into_response()
+}
+
+/// Serves until SIGTERM or Ctrl-C, then lets in-flight requests finish.
+pub async fn serve(config: Config) -> Result<(), Box<dyn Error>> {
+    let listen = config.listen;
+    let state = AppState::init(config, leptos_options(listen)).await?;
+    if let Some(demo) =
+        crate::clients::store::create_demo_if_empty(&state.db, &state.config.public_origin()).await?
+    {
+        announce_demo_client(&state.config.public_origin(), &demo);
+    }
+    observe::spawn_metrics_upkeep(state.metrics.clone());
+    let app = router(state.clone());
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
+    tracing::info!(
+        address = %listen,
+        public_url = %state.config.public_origin(),
+        database = state.db.backend(),
+        "fypass is serving"
+    );
+    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
+    tracing::info!("in-flight requests finished; closing the database");
+    state.db.close().await;
+    Ok(())
+}
+
+/// The demo client's key is printed once, with a request to try at once.
+fn announce_demo_client(origin: &str, demo: &crate::clients::store::Created) {
+    eprintln!(
+        "\n  A demo client was created for this new database (its key is shown only now):\n\n    \
+         id:  {}\n    key: {}\n\n  Try it:\n\n    curl -H \"x-client-key: {}\" {origin}/api/v1/clients/info\n",
+        demo.client.id, demo.key, demo.key
+    );
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! { _ = ctrl_c => {}, _ = terminate => {} }
+    tracing::info!("shutdown signal received");
+}
