@@ -29,9 +29,6 @@ pub mod db;
 #[cfg(feature = "ssr")]
 pub mod server;
 
-#[cfg(all(test, feature = "ssr"))]
-mod tests;
-
 /// The browser entry point: hydrates the server-rendered page.
 #[cfg(feature = "hydrate")]
 #[wasm_bindgen::prelude::wasm_bindgen]

@@ -10,11 +10,17 @@ async fn main() -> ExitCode {
     let cli = Cli::parse();
     let command = cli.command.unwrap_or(Command::Serve);
     // Admin commands keep stderr quiet unless something is wrong; their output is JSON.
-    let default_level = if matches!(command, Command::Serve) { "info,sqlx=warn" } else { "warn" };
+    let default_level = if matches!(command, Command::Serve) {
+        "info,sqlx=warn"
+    } else {
+        "warn"
+    };
     init_logging(&cli.config, default_level);
 
     let result = match command {
-        Command::Serve => fypass::server::serve(cli.config).await.map_err(|e| e.to_string()),
+        Command::Serve => fypass::server::serve(cli.config)
+            .await
+            .map_err(|e| e.to_string()),
         Command::Client(cmd) => match open_database(&cli.config).await {
             Ok(db) => {
                 let output = fypass::clients::cli::run(&db, cmd).await;
@@ -35,15 +41,23 @@ async fn main() -> ExitCode {
 
 /// The database of an admin command, migrated like the server's.
 async fn open_database(config: &Config) -> Result<fypass::db::Db, String> {
-    let db = fypass::db::Db::connect(&config.database_url, 2).await.map_err(|e| {
-        format!("cannot open the database {}: {e}", fypass::server::redact(&config.database_url))
-    })?;
-    db.migrate().await.map_err(|e| format!("cannot migrate the database: {e}"))?;
+    let db = fypass::db::Db::connect(&config.database_url, 2)
+        .await
+        .map_err(|e| {
+            format!(
+                "cannot open the database {}: {e}",
+                fypass::server::redact(&config.database_url)
+            )
+        })?;
+    db.migrate()
+        .await
+        .map_err(|e| format!("cannot migrate the database: {e}"))?;
     Ok(db)
 }
 
 fn init_logging(config: &Config, default_level: &str) {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_level));
+    let filter =
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_level));
     let builder = fmt().with_env_filter(filter).with_writer(std::io::stderr);
     if config.log_format == "json" {
         builder.json().flatten_event(true).init();

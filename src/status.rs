@@ -14,7 +14,12 @@ pub enum Status {
 }
 
 impl Status {
-    pub const ALL: [Status; 4] = [Status::Active, Status::Inactive, Status::Suspended, Status::Deleted];
+    pub const ALL: [Status; 4] = [
+        Status::Active,
+        Status::Inactive,
+        Status::Suspended,
+        Status::Deleted,
+    ];
 
     pub const fn as_str(self) -> &'static str {
         match self {
@@ -32,7 +37,9 @@ impl std::str::FromStr for Status {
         Status::ALL
             .into_iter()
             .find(|v| v.as_str() == s)
-            .ok_or_else(|| format!("unknown status '{s}' (known: active, inactive, suspended, deleted)"))
+            .ok_or_else(|| {
+                format!("unknown status '{s}' (known: active, inactive, suspended, deleted)")
+            })
     }
 }
 
@@ -41,4 +48,3 @@ impl fmt::Display for Status {
         f.write_str(self.as_str())
     }
 }
-

@@ -7,9 +7,7 @@
 //! * that's all: the content type is checked where requests enter (`api::dispatch`).
 
 use crate::error::FieldError;
-use leptos::server_fn::{
-    Bytes, ContentType, Decodes, Encodes, Format, FormatType, codec::Post,
-};
+use leptos::server_fn::{Bytes, ContentType, Decodes, Encodes, Format, FormatType, codec::Post};
 use serde::{Serialize, de::DeserializeOwned};
 use std::fmt;
 
@@ -74,31 +72,39 @@ fn describe(path: &str, e: &serde_json::Error) -> FieldError {
         Some(i) => &text[..i],
         None => &text,
     };
-    if matches!(e.classify(), Category::Syntax | Category::Eof | Category::Io) {
+    if matches!(
+        e.classify(),
+        Category::Syntax | Category::Eof | Category::Io
+    ) {
         return FieldError {
             field: "body".into(),
             message: format!("is not valid JSON: {text}"),
         };
     }
-    // serde names the field in the message for these two; the path points at its parent.
-    for (prefix, message) in [
-        ("missing field `", "is required"),
-        ("unknown field `", "is not a known field"),
-    ] {
-        if let Some(rest) = text.strip_prefix(prefix) {
-            let name = rest.split('`').next().unwrap_or_default();
-            let field = match path {
-                "." | "" => name.to_string(),
-                parent => format!("{parent}.{name}"),
-            };
-            return FieldError {
-                field,
-                message: message.into(),
-            };
-        }
+    // A missing field is reported at its parent's path, with its name in the message.
+    if let Some(rest) = text.strip_prefix("missing field `") {
+        let name = rest.split('`').next().unwrap_or_default();
+        let field = match path {
+            "." | "" => name.to_string(),
+            parent => format!("{parent}.{name}"),
+        };
+        return FieldError {
+            field,
+            message: "is required".into(),
+        };
+    }
+    if text.starts_with("unknown field `") {
+        return FieldError {
+            field: path.into(),
+            message: "is not a known field".into(),
+        };
     }
     FieldError {
-        field: if path == "." { "body".into() } else { path.into() },
+        field: if path == "." {
+            "body".into()
+        } else {
+            path.into()
+        },
         message: text.to_string(),
     }
 }
@@ -133,10 +139,17 @@ mod tests {
         assert_eq!(err("{}").field, "deviceId");
         assert_eq!(err(r#"{"deviceId":"a","x":1}"#).field, "x");
         assert_eq!(err(r#"{"deviceId":5}"#).field, "deviceId");
-        assert_eq!(err(r#"{"deviceId":"a","deviceInfo":{}}"#).field, "deviceInfo.platform");
+        assert_eq!(
+            err(r#"{"deviceId":"a","deviceInfo":{}}"#).field,
+            "deviceInfo.platform"
+        );
         let syntax = err("{nope");
         assert_eq!(syntax.field, "body");
-        assert!(syntax.message.starts_with("is not valid JSON"), "{}", syntax.message);
+        assert!(
+            syntax.message.starts_with("is not valid JSON"),
+            "{}",
+            syntax.message
+        );
     }
 
     #[test]

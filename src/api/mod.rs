@@ -12,4 +12,4 @@ mod mount;
 
 pub use codec::JsonBody;
 #[cfg(feature = "ssr")]
-pub use mount::routes;
+pub use mount::{routes, server_fn_paths};

@@ -29,17 +29,27 @@ use leptos::{
     prelude::provide_context,
     reactive::{computed::ScopedFuture, owner::Owner},
     server_fn::{
-        axum::{get_server_fn_service, server_fn_paths},
+        axum::{get_server_fn_service, server_fn_paths as server_fn_paths_and_methods},
         error::SERVER_FN_ERROR_HEADER,
     },
 };
 use leptos_axum::ResponseOptions;
 use std::collections::BTreeMap;
 
+/// The path of every registered server function.
+pub fn server_fn_paths() -> Vec<String> {
+    let mut paths: Vec<String> = server_fn_paths_and_methods()
+        .map(|(p, _)| p.to_string())
+        .collect();
+    paths.sort();
+    paths.dedup();
+    paths
+}
+
 /// One route per registered server function.
 pub fn routes() -> Router<AppState> {
     let mut by_path: BTreeMap<&'static str, MethodRouter<AppState>> = BTreeMap::new();
-    for (path, method) in server_fn_paths() {
+    for (path, method) in server_fn_paths_and_methods() {
         let filter = MethodFilter::try_from(method.clone())
             .unwrap_or_else(|_| panic!("server function {path} uses unsupported method {method}"));
         let route = by_path.remove(path).unwrap_or_default();
@@ -47,7 +57,9 @@ pub fn routes() -> Router<AppState> {
     }
     by_path
         .into_iter()
-        .fold(Router::new(), |router, (path, route)| router.route(path, route))
+        .fold(Router::new(), |router, (path, route)| {
+            router.route(path, route)
+        })
 }
 
 async fn dispatch(
@@ -161,7 +173,12 @@ async fn finish(res: Response, options: &ResponseOptions) -> Response {
     let parts = std::mem::take(&mut *options.0.write().unwrap_or_else(|p| p.into_inner()));
     let mut res = if res.headers().contains_key(SERVER_FN_ERROR_HEADER) {
         // server_fn wrote the error body (ours: ApiError's JSON) with status 500.
-        let body = res.into_body().collect().await.map(|b| b.to_bytes()).unwrap_or_default();
+        let body = res
+            .into_body()
+            .collect()
+            .await
+            .map(|b| b.to_bytes())
+            .unwrap_or_default();
         serde_json::from_slice::<ApiError>(&body)
             .unwrap_or_else(|e| {
                 tracing::error!(error = %e, "server function error body is not an ApiError");

@@ -78,8 +78,17 @@ pub async fn authenticate(key: Option<&str>, grant: Grant) -> Result<Arc<Client>
 pub struct RequireGrant(pub Grant);
 
 impl Layer<Request<Body>, Response<Body>> for RequireGrant {
-    fn layer(&self, inner: BoxedService<Request<Body>, Response<Body>>) -> BoxedService<Request<Body>, Response<Body>> {
-        BoxedService::new(inner.ser, GrantCheck { inner, grant: self.0 })
+    fn layer(
+        &self,
+        inner: BoxedService<Request<Body>, Response<Body>>,
+    ) -> BoxedService<Request<Body>, Response<Body>> {
+        BoxedService::new(
+            inner.ser,
+            GrantCheck {
+                inner,
+                grant: self.0,
+            },
+        )
     }
 }
 

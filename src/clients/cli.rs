@@ -62,7 +62,11 @@ pub async fn run(db: &Db, command: ClientCommand) -> Result<String, String> {
             grants,
             redirect_urls,
         } => {
-            let grants = if grants.is_empty() { vec![Grant::All] } else { dedup(grants) };
+            let grants = if grants.is_empty() {
+                vec![Grant::All]
+            } else {
+                dedup(grants)
+            };
             let mut tx = db.begin().await.map_err(fail)?;
             let created = store::create(&mut tx, &name, &grants, &redirect_urls)
                 .await
@@ -76,16 +80,34 @@ pub async fn run(db: &Db, command: ClientCommand) -> Result<String, String> {
         ClientCommand::List => Ok(json(&store::list(db).await.map_err(fail)?)),
         ClientCommand::SetStatus { id, status } => {
             change(db, id, store::Change::Status(status)).await?;
-            Ok(json(&store::find(db, id).await.map_err(fail)?.ok_or_else(|| missing(id))?))
+            Ok(json(
+                &store::find(db, id)
+                    .await
+                    .map_err(fail)?
+                    .ok_or_else(|| missing(id))?,
+            ))
         }
         ClientCommand::SetGrants { id, grants } => {
             change(db, id, store::Change::Grants(&dedup(grants))).await?;
-            Ok(json(&store::find(db, id).await.map_err(fail)?.ok_or_else(|| missing(id))?))
+            Ok(json(
+                &store::find(db, id)
+                    .await
+                    .map_err(fail)?
+                    .ok_or_else(|| missing(id))?,
+            ))
         }
         ClientCommand::RotateKey { id } => {
             let key = token::issue("fyk_");
             let prefix = token::display_prefix(&key.plaintext);
-            change(db, id, store::Change::Key { hash: &key.hash, prefix: &prefix }).await?;
+            change(
+                db,
+                id,
+                store::Change::Key {
+                    hash: &key.hash,
+                    prefix: &prefix,
+                },
+            )
+            .await?;
             Ok(json(&serde_json::json!({ "id": id, "key": key.plaintext })))
         }
     }
@@ -93,7 +115,10 @@ pub async fn run(db: &Db, command: ClientCommand) -> Result<String, String> {
 
 async fn change(db: &Db, id: Uuid, change: store::Change<'_>) -> Result<(), String> {
     let mut tx = db.begin().await.map_err(|e| e.message)?;
-    if !store::update(&mut tx, id, change).await.map_err(|e| e.message)? {
+    if !store::update(&mut tx, id, change)
+        .await
+        .map_err(|e| e.message)?
+    {
         return Err(format!("no client with id {id}"));
     }
     tx.commit().await.map_err(|e| e.message)
@@ -114,7 +139,8 @@ fn json<T: Serialize + ?Sized>(value: &T) -> String {
 }
 
 fn parse_id(s: &str) -> Result<Uuid, String> {
-    Uuid::parse_str(s).map_err(|_| format!("'{s}' is not a client id (a UUID, as `fypass client list` shows)"))
+    Uuid::parse_str(s)
+        .map_err(|_| format!("'{s}' is not a client id (a UUID, as `fypass client list` shows)"))
 }
 
 fn parse_name(s: &str) -> Result<String, String> {
@@ -130,8 +156,14 @@ fn parse_name(s: &str) -> Result<String, String> {
 /// (`com.example.app:/done`), never a scheme that runs code or reads files.
 pub fn parse_redirect_url(s: &str) -> Result<String, String> {
     let url = url::Url::parse(s).map_err(|e| format!("'{s}' is not an absolute URL: {e}"))?;
-    if matches!(url.scheme(), "javascript" | "data" | "file" | "vbscript" | "blob" | "about") {
-        return Err(format!("'{s}' uses the {}: scheme, which cannot be a redirect URL", url.scheme()));
+    if matches!(
+        url.scheme(),
+        "javascript" | "data" | "file" | "vbscript" | "blob" | "about"
+    ) {
+        return Err(format!(
+            "'{s}' uses the {}: scheme, which cannot be a redirect URL",
+            url.scheme()
+        ));
     }
     if url.fragment().is_some() {
         return Err(format!("'{s}' has a #fragment; redirect URLs cannot"));
@@ -148,7 +180,10 @@ mod tests {
 
     #[test]
     fn redirect_urls() {
-        assert_eq!(parse_redirect_url("https://app.example.com/done").unwrap(), "https://app.example.com/done");
+        assert_eq!(
+            parse_redirect_url("https://app.example.com/done").unwrap(),
+            "https://app.example.com/done"
+        );
         assert!(parse_redirect_url("com.example.app:/done").is_ok());
         assert!(parse_redirect_url("javascript:alert(1)").is_err());
         assert!(parse_redirect_url("/relative").is_err());
@@ -158,7 +193,11 @@ mod tests {
     #[test]
     fn grants_keep_their_first_order_once() {
         assert_eq!(
-            dedup(vec![Grant::DevicesRead, Grant::ClientsInfo, Grant::DevicesRead]),
+            dedup(vec![
+                Grant::DevicesRead,
+                Grant::ClientsInfo,
+                Grant::DevicesRead
+            ]),
             vec![Grant::DevicesRead, Grant::ClientsInfo]
         );
     }

@@ -78,7 +78,11 @@ impl TryFrom<ClientRow> for Client {
                 .map(str::parse)
                 .collect::<Result<_, _>>()
                 .map_err(corrupt)?,
-            redirect_urls: r.redirect_urls.split_whitespace().map(String::from).collect(),
+            redirect_urls: r
+                .redirect_urls
+                .split_whitespace()
+                .map(String::from)
+                .collect(),
             id: r.id,
             name: r.name,
             key_prefix: r.key_prefix,
@@ -141,15 +145,19 @@ pub async fn create(
 
 pub async fn find_by_key_hash(db: &Db, hash: &[u8]) -> Result<Option<Client>, ApiError> {
     let sql = format!("SELECT {COLUMNS} FROM clients WHERE key_hash = $1");
-    let row: Option<ClientRow> =
-        with_reader!(db, |c| sqlx::query_as(&sql).bind(hash).fetch_optional(c).await)?;
+    let row: Option<ClientRow> = with_reader!(db, |c| sqlx::query_as(&sql)
+        .bind(hash)
+        .fetch_optional(c)
+        .await)?;
     row.map(Client::try_from).transpose()
 }
 
 pub async fn find(db: &Db, id: Uuid) -> Result<Option<Client>, ApiError> {
     let sql = format!("SELECT {COLUMNS} FROM clients WHERE id = $1");
-    let row: Option<ClientRow> =
-        with_reader!(db, |c| sqlx::query_as(&sql).bind(id).fetch_optional(c).await)?;
+    let row: Option<ClientRow> = with_reader!(db, |c| sqlx::query_as(&sql)
+        .bind(id)
+        .fetch_optional(c)
+        .await)?;
     row.map(Client::try_from).transpose()
 }
 
@@ -164,7 +172,10 @@ pub enum Change<'a> {
     Status(Status),
     Grants(&'a [Grant]),
     /// A new key hash and display prefix: the old key stops working.
-    Key { hash: &'a [u8], prefix: &'a str },
+    Key {
+        hash: &'a [u8],
+        prefix: &'a str,
+    },
 }
 
 /// Applies `change` to client `id`; `Ok(false)` when there is no such client.
@@ -173,15 +184,35 @@ pub async fn update(tx: &mut Tx, id: Uuid, change: Change<'_>) -> Result<bool, A
     let result = match change {
         Change::Status(status) => {
             let sql = "UPDATE clients SET status = $2, updated_at = $3 WHERE id = $1";
-            with_tx!(tx, |c| sqlx::query(sql).bind(id).bind(status.as_str()).bind(now).execute(c).await.map(|r| r.rows_affected()))
+            with_tx!(tx, |c| sqlx::query(sql)
+                .bind(id)
+                .bind(status.as_str())
+                .bind(now)
+                .execute(c)
+                .await
+                .map(|r| r.rows_affected()))
         }
         Change::Grants(grants) => {
             let sql = "UPDATE clients SET grants = $2, updated_at = $3 WHERE id = $1";
-            with_tx!(tx, |c| sqlx::query(sql).bind(id).bind(join(grants)).bind(now).execute(c).await.map(|r| r.rows_affected()))
+            with_tx!(tx, |c| sqlx::query(sql)
+                .bind(id)
+                .bind(join(grants))
+                .bind(now)
+                .execute(c)
+                .await
+                .map(|r| r.rows_affected()))
         }
         Change::Key { hash, prefix } => {
-            let sql = "UPDATE clients SET key_hash = $2, key_prefix = $3, updated_at = $4 WHERE id = $1";
-            with_tx!(tx, |c| sqlx::query(sql).bind(id).bind(hash).bind(prefix).bind(now).execute(c).await.map(|r| r.rows_affected()))
+            let sql =
+                "UPDATE clients SET key_hash = $2, key_prefix = $3, updated_at = $4 WHERE id = $1";
+            with_tx!(tx, |c| sqlx::query(sql)
+                .bind(id)
+                .bind(hash)
+                .bind(prefix)
+                .bind(now)
+                .execute(c)
+                .await
+                .map(|r| r.rows_affected()))
         }
     }?;
     if result == 0 {
@@ -208,17 +239,27 @@ pub async fn generation(db: &Db) -> Result<i64, ApiError> {
 
 /// On the first start of an empty database: a client with every grant, so a new user can
 /// call the API at once. Returns it (and its key, shown once) when it was created now.
-pub async fn create_demo_if_empty(db: &Db, public_origin: &str) -> Result<Option<Created>, ApiError> {
+pub async fn create_demo_if_empty(
+    db: &Db,
+    public_origin: &str,
+) -> Result<Option<Created>, ApiError> {
     let mut tx = db.begin().await?;
     // The generation row lock makes a second node starting at the same moment wait here,
     // then see the first node's client.
     bump_generation(&mut tx).await?;
-    let (count,): (i64,) =
-        with_tx!(&mut tx, |c| sqlx::query_as("SELECT COUNT(*) FROM clients").fetch_one(c).await)?;
+    let (count,): (i64,) = with_tx!(&mut tx, |c| sqlx::query_as("SELECT COUNT(*) FROM clients")
+        .fetch_one(c)
+        .await)?;
     if count > 0 {
         return Ok(None); // dropping `tx` rolls the bump back
     }
-    let created = create(&mut tx, "Demo app", &[Grant::All], &[format!("{public_origin}/")]).await?;
+    let created = create(
+        &mut tx,
+        "Demo app",
+        &[Grant::All],
+        &[format!("{public_origin}/")],
+    )
+    .await?;
     tx.commit().await?;
     Ok(Some(created))
 }

@@ -67,7 +67,13 @@ mod tests {
             let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/migrations/").to_string() + backend;
             let mut files: Vec<String> = std::fs::read_dir(dir)
                 .unwrap()
-                .map(|e| e.unwrap().file_name().to_string_lossy().trim_end_matches(".sql").to_string())
+                .map(|e| {
+                    e.unwrap()
+                        .file_name()
+                        .to_string_lossy()
+                        .trim_end_matches(".sql")
+                        .to_string()
+                })
                 .collect();
             files.sort();
             let embedded: Vec<String> = set.iter().map(|(_, n, _)| n.to_string()).collect();

@@ -26,7 +26,9 @@ use crate::error::ApiError;
 use sqlx::{
     Postgres, Sqlite, Transaction,
     postgres::{PgPool, PgPoolOptions},
-    sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous},
+    sqlite::{
+        SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+    },
 };
 use std::{str::FromStr, time::Duration};
 
@@ -225,6 +227,9 @@ mod tests {
     #[test]
     fn times_are_rfc3339_utc() {
         assert_eq!(super::rfc3339(0), "1970-01-01T00:00:00.000Z");
-        assert_eq!(super::rfc3339(1_764_000_000_123), "2025-11-24T16:00:00.123Z");
+        assert_eq!(
+            super::rfc3339(1_764_000_000_123),
+            "2025-11-24T16:00:00.123Z"
+        );
     }
 }

@@ -24,29 +24,43 @@ const ONE_DAY: &str = "public, max-age=86400";
 /// `/pkg/*` (mounted with `nest_service`): precompressed, immutable when hashed.
 pub fn pkg(options: &LeptosOptions) -> Router {
     let dir = Path::new(&*options.site_root).join(&*options.site_pkg_dir);
-    let caching = if options.hash_files { IMMUTABLE } else { REVALIDATE };
+    let caching = if options.hash_files {
+        IMMUTABLE
+    } else {
+        REVALIDATE
+    };
     let serve = ServeDir::new(dir)
         .precompressed_br()
         .precompressed_gzip()
         .fallback(any(|| async { ApiError::new(ErrorCode::NotFound) }));
-    Router::new().fallback_service(serve).layer(cache_success(caching))
+    Router::new()
+        .fallback_service(serve)
+        .layer(cache_success(caching))
 }
 
 /// Files copied from `public/` into the site root; any other path goes to `not_found`.
 pub fn public<F>(options: &LeptosOptions, not_found: F) -> Router
 where
-    F: Service<Request, Response = Response<Body>, Error = Infallible> + Clone + Send + Sync + 'static,
+    F: Service<Request, Response = Response<Body>, Error = Infallible>
+        + Clone
+        + Send
+        + Sync
+        + 'static,
     F::Future: Send + 'static,
 {
     let serve = ServeDir::new(&*options.site_root)
         .append_index_html_on_directories(false)
         .call_fallback_on_method_not_allowed(true)
         .fallback(not_found);
-    Router::new().fallback_service(serve).layer(cache_success(ONE_DAY))
+    Router::new()
+        .fallback_service(serve)
+        .layer(cache_success(ONE_DAY))
 }
 
 /// Sets `Cache-Control` on successful file responses only (errors stay `no-store`).
-fn cache_success(value: &'static str) -> SetResponseHeaderLayer<impl Fn(&Response<Body>) -> Option<HeaderValue> + Clone> {
+fn cache_success(
+    value: &'static str,
+) -> SetResponseHeaderLayer<impl Fn(&Response<Body>) -> Option<HeaderValue> + Clone> {
     SetResponseHeaderLayer::overriding(header::CACHE_CONTROL, move |res: &Response<Body>| {
         (res.status().is_success() || res.status() == StatusCode::NOT_MODIFIED)
             .then(|| HeaderValue::from_static(value))

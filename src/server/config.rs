@@ -5,7 +5,11 @@ use clap::{Args, Parser, Subcommand};
 use std::{net::SocketAddr, time::Duration};
 
 #[derive(Parser, Debug)]
-#[command(name = "fypass", version, about = "Self-hosted identity core: client keys, hosted login, devices.")]
+#[command(
+    name = "fypass",
+    version,
+    about = "Self-hosted identity core: client keys, hosted login, devices."
+)]
 pub struct Cli {
     #[command(flatten)]
     pub config: Config,
@@ -25,11 +29,21 @@ pub enum Command {
 #[derive(Args, Debug, Clone)]
 pub struct Config {
     /// `sqlite://PATH` or `postgres://...`. The SQLite file and its directory are created if missing.
-    #[arg(long, env = "FYPASS_DATABASE_URL", default_value = "sqlite://data/fypass.db", global = true)]
+    #[arg(
+        long,
+        env = "FYPASS_DATABASE_URL",
+        default_value = "sqlite://data/fypass.db",
+        global = true
+    )]
     pub database_url: String,
 
     /// Address to listen on.
-    #[arg(long = "addr", env = "LEPTOS_SITE_ADDR", default_value = "127.0.0.1:3000", global = true)]
+    #[arg(
+        long = "addr",
+        env = "LEPTOS_SITE_ADDR",
+        default_value = "127.0.0.1:3000",
+        global = true
+    )]
     pub listen: SocketAddr,
 
     /// Public origin used in fypass URLs and for the Origin check, e.g. `https://id.example.com`.
@@ -39,23 +53,48 @@ pub struct Config {
 
     /// Deadline for processing one request; past it the request is answered `REQUEST_TIMEOUT`
     /// and its writes are rolled back.
-    #[arg(long, env = "FYPASS_REQUEST_TIMEOUT_MS", default_value_t = 10_000, global = true)]
+    #[arg(
+        long,
+        env = "FYPASS_REQUEST_TIMEOUT_MS",
+        default_value_t = 10_000,
+        global = true
+    )]
     pub request_timeout_ms: u64,
 
     /// Lifetime of a login request (reqToken), in seconds.
-    #[arg(long, env = "FYPASS_LOGIN_TTL_SECS", default_value_t = 600, global = true)]
+    #[arg(
+        long,
+        env = "FYPASS_LOGIN_TTL_SECS",
+        default_value_t = 600,
+        global = true
+    )]
     pub login_ttl_secs: u64,
 
     /// Lifetime of an access token, in seconds.
-    #[arg(long, env = "FYPASS_TOKEN_TTL_SECS", default_value_t = 2_592_000, global = true)]
+    #[arg(
+        long,
+        env = "FYPASS_TOKEN_TTL_SECS",
+        default_value_t = 2_592_000,
+        global = true
+    )]
     pub token_ttl_secs: u64,
 
     /// Country calling code for WhatsApp numbers written with a leading 0.
-    #[arg(long, env = "FYPASS_DEFAULT_COUNTRY_CODE", default_value_t = 62, global = true)]
+    #[arg(
+        long,
+        env = "FYPASS_DEFAULT_COUNTRY_CODE",
+        default_value_t = 62,
+        global = true
+    )]
     pub default_country_code: u16,
 
     /// Answer `INVALID_PASSWORD` instead of `USER_NOT_FOUND` for unknown users.
-    #[arg(long, env = "FYPASS_HIDE_USER_EXISTENCE", default_value_t = false, global = true)]
+    #[arg(
+        long,
+        env = "FYPASS_HIDE_USER_EXISTENCE",
+        default_value_t = false,
+        global = true
+    )]
     pub hide_user_existence: bool,
 
     /// Largest accepted request body, in bytes.
@@ -63,7 +102,12 @@ pub struct Config {
     pub body_limit_bytes: usize,
 
     /// Database connections (the read pool on SQLite, which always has one writer).
-    #[arg(long, env = "FYPASS_DB_MAX_CONNECTIONS", default_value_t = 8, global = true)]
+    #[arg(
+        long,
+        env = "FYPASS_DB_MAX_CONNECTIONS",
+        default_value_t = 8,
+        global = true
+    )]
     pub db_max_connections: u32,
 
     /// Log format on stderr: `text` or `json`.
@@ -112,8 +156,14 @@ mod tests {
 
     #[test]
     fn public_url_is_an_origin() {
-        assert_eq!(parse_origin("https://id.example.com/").unwrap(), "https://id.example.com");
-        assert_eq!(parse_origin("http://127.0.0.1:3000").unwrap(), "http://127.0.0.1:3000");
+        assert_eq!(
+            parse_origin("https://id.example.com/").unwrap(),
+            "https://id.example.com"
+        );
+        assert_eq!(
+            parse_origin("http://127.0.0.1:3000").unwrap(),
+            "http://127.0.0.1:3000"
+        );
         assert!(parse_origin("https://id.example.com/login").is_err());
         assert!(parse_origin("ftp://x").is_err());
     }

@@ -17,7 +17,9 @@ pub async fn healthz() -> Json<Value> {
 /// The database answers. Pools reconnect on their own, so this recovers without a restart.
 pub async fn readyz(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
     match tokio::time::timeout(READY_TIMEOUT, state.db.ping()).await {
-        Ok(Ok(())) => Ok(Json(json!({ "status": "ready", "database": state.db.backend() }))),
+        Ok(Ok(())) => Ok(Json(
+            json!({ "status": "ready", "database": state.db.backend() }),
+        )),
         Ok(Err(e)) => {
             tracing::warn!(error = %e, "readiness check: database unreachable");
             Err(ApiError::new(ErrorCode::ServiceUnavailable))
@@ -32,7 +34,10 @@ pub async fn readyz(State(state): State<AppState>) -> Result<Json<Value>, ApiErr
 /// Prometheus text exposition.
 pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
         state.metrics.render(),
     )
 }

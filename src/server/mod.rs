@@ -26,6 +26,7 @@ use crate::{
 use axum::{
     Router,
     extract::{DefaultBodyLimit, FromRef, Request, State},
+    handler::Handler,
     http::{HeaderName, HeaderValue, header},
     middleware::{from_fn, from_fn_with_state},
     response::{IntoResponse, Response},
@@ -68,11 +69,21 @@ pub fn state() -> Result<AppState, ApiError> {
 
 impl AppState {
     /// Connects to and migrates the database, and starts the background upkeep.
-    pub async fn init(config: Config, leptos_options: LeptosOptions) -> Result<AppState, Box<dyn Error>> {
+    pub async fn init(
+        config: Config,
+        leptos_options: LeptosOptions,
+    ) -> Result<AppState, Box<dyn Error>> {
         let db = Db::connect(&config.database_url, config.db_max_connections)
             .await
-            .map_err(|e| format!("cannot open the database {}: {e}", redact(&config.database_url)))?;
-        db.migrate().await.map_err(|e| format!("cannot migrate the database: {e}"))?;
+            .map_err(|e| {
+                format!(
+                    "cannot open the database {}: {e}",
+                    redact(&config.database_url)
+                )
+            })?;
+        db.migrate()
+            .await
+            .map_err(|e| format!("cannot migrate the database: {e}"))?;
         let clients = Arc::new(ClientCache::default());
         clients.spawn_refresher(db.clone());
         Ok(AppState {
@@ -131,10 +142,12 @@ fn page_context(state: AppState) -> impl Fn() + Clone + Send + Sync + 'static {
 /// The whole application.
 pub fn router(state: AppState) -> Router {
     let options = state.leptos_options.clone();
-    let routes = leptos_axum::generate_route_list(crate::app::App);
-    let https = state.config.is_https();
-
-    Router::new()
+    // The server functions are mounted by `api::routes`, not by leptos_axum.
+    let routes = leptos_axum::generate_route_list_with_exclusions(
+        crate::app::App,
+        Some(crate::api::server_fn_paths()),
+    );
+    let app = Router::new()
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(health::metrics))
@@ -146,35 +159,42 @@ pub fn router(state: AppState) -> Router {
         .method_not_allowed_fallback(|| async { ApiError::new(ErrorCode::MethodNotAllowed) })
         .route_layer(from_fn(observe::tag_route))
         .nest_service("/pkg", assets::pkg(&options))
-        .fallback_service(assets::public(&options, not_found.with_state(state.clone())))
-        .layer(
-            ServiceBuilder::new()
-                .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
-                .layer(PropagateRequestIdLayer::x_request_id())
-                .layer(from_fn_with_state(state.clone(), observe::observe))
-                .layer(CatchPanicLayer::custom(observe::panic_response))
-                .layer(default_header(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
-                .layer(default_header(header::REFERRER_POLICY, "no-referrer"))
-                .layer(default_header(header::X_FRAME_OPTIONS, "DENY"))
-                .layer(default_header(
-                    header::CONTENT_SECURITY_POLICY,
-                    "default-src 'none'; frame-ancestors 'none'",
-                ))
-                .layer(default_header(header::CACHE_CONTROL, "no-store"))
-                .layer(SetResponseHeaderLayer::if_not_present(
-                    header::STRICT_TRANSPORT_SECURITY,
-                    https.then(|| HeaderValue::from_static("max-age=63072000")),
-                ))
-                .layer(DefaultBodyLimit::max(state.config.body_limit_bytes)),
-        )
-        .with_state(state)
+        .fallback_service(assets::public(
+            &options,
+            not_found.with_state(state.clone()),
+        ));
+    with_layers(app, state)
+}
+
+/// The layers every request goes through (see the module docs), around `app`.
+pub fn with_layers(app: Router<AppState>, state: AppState) -> Router {
+    let https = state.config.is_https();
+    app.layer(
+        ServiceBuilder::new()
+            .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+            .layer(PropagateRequestIdLayer::x_request_id())
+            .layer(from_fn_with_state(state.clone(), observe::observe))
+            .layer(CatchPanicLayer::custom(observe::panic_response))
+            .layer(default_header(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+            .layer(default_header(header::REFERRER_POLICY, "no-referrer"))
+            .layer(default_header(header::X_FRAME_OPTIONS, "DENY"))
+            .layer(default_header(
+                header::CONTENT_SECURITY_POLICY,
+                "default-src 'none'; frame-ancestors 'none'",
+            ))
+            .layer(default_header(header::CACHE_CONTROL, "no-store"))
+            .layer(SetResponseHeaderLayer::if_not_present(
+                header::STRICT_TRANSPORT_SECURITY,
+                https.then(|| HeaderValue::from_static("max-age=63072000")),
+            ))
+            .layer(DefaultBodyLimit::max(state.config.body_limit_bytes)),
+    )
+    .with_state(state)
 }
 
 fn default_header(name: HeaderName, value: &'static str) -> SetResponseHeaderLayer<HeaderValue> {
     SetResponseHeaderLayer::if_not_present(name, HeaderValue::from_static(value))
 }
-
-use axum::handler::Handler;
 
 /// No route matched: an HTML page for browsers, the JSON error for everyone else.
 async fn not_found(State(state): State<AppState>, req: Request) -> Response {
@@ -199,7 +219,8 @@ pub async fn serve(config: Config) -> Result<(), Box<dyn Error>> {
     let listen = config.listen;
     let state = AppState::init(config, leptos_options(listen)).await?;
     if let Some(demo) =
-        crate::clients::store::create_demo_if_empty(&state.db, &state.config.public_origin()).await?
+        crate::clients::store::create_demo_if_empty(&state.db, &state.config.public_origin())
+            .await?
     {
         announce_demo_client(&state.config.public_origin(), &demo);
     }
@@ -214,9 +235,12 @@ pub async fn serve(config: Config) -> Result<(), Box<dyn Error>> {
         database = state.db.backend(),
         "fypass is serving"
     );
-    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await?;
     tracing::info!("in-flight requests finished; closing the database");
     state.db.close().await;
     Ok(())

@@ -104,8 +104,20 @@ impl Record {
         let _enter = self.span.enter();
         let ms = elapsed.as_secs_f64() * 1000.0;
         match status {
-            500.. => tracing::error!(status, code = code_label, route, latency_ms = ms, "request failed"),
-            499 => tracing::warn!(status, code = code_label, route, latency_ms = ms, "caller closed the request"),
+            500.. => tracing::error!(
+                status,
+                code = code_label,
+                route,
+                latency_ms = ms,
+                "request failed"
+            ),
+            499 => tracing::warn!(
+                status,
+                code = code_label,
+                route,
+                latency_ms = ms,
+                "caller closed the request"
+            ),
             _ => tracing::info!(status, code = code_label, route, latency_ms = ms, "request"),
         }
     }
@@ -142,7 +154,10 @@ pub fn metrics_handle() -> PrometheusHandle {
             let recorder = PrometheusBuilder::new()
                 .set_buckets_for_metric(
                     Matcher::Full(LATENCY.into()),
-                    &[0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0],
+                    &[
+                        0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
+                        10.0,
+                    ],
                 )
                 .expect("static buckets are valid")
                 .build_recorder();

@@ -1,0 +1,9 @@
+//! Integration tests of fypass: the real application over HTTP, on a fresh database per
+//! test. `cargo test` runs them on SQLite; with `FYPASS_TEST_DATABASE_URL` set to a
+//! PostgreSQL server (`postgres://postgres@127.0.0.1:5432/test`) they run on PostgreSQL.
+
+mod support;
+
+mod cli;
+mod clients;
+mod foundation;

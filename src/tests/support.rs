@@ -1,0 +1,264 @@
+//! The test harness: the real application, on a fresh database, over real HTTP.
+//!
+//! Every test gets its own database: a new SQLite file, or — when
+//! `FYPASS_TEST_DATABASE_URL` points at a PostgreSQL server — a new database created on
+//! that server and dropped afterwards. The same tests thus run on both backends.
+
+use fypass::{
+    clients::{Grant, store},
+    db::Db,
+    server::{self, AppState, Config},
+};
+use std::{net::SocketAddr, path::PathBuf};
+use uuid::Uuid;
+
+pub struct TestApp {
+    pub addr: SocketAddr,
+    pub state: AppState,
+    pub http: reqwest::Client,
+    pub site: PathBuf,
+    db: TestDb,
+}
+
+impl TestApp {
+    pub async fn spawn() -> TestApp {
+        Self::spawn_with(|_| {}).await
+    }
+
+    /// Starts the app with a configuration adjusted by `configure`.
+    pub async fn spawn_with(configure: impl FnOnce(&mut Config)) -> TestApp {
+        Self::start(configure, false).await
+    }
+
+    /// With `hash-files` on, as a release build runs. (Pages cannot render then: Leptos reads
+    /// the hash file cargo-leptos writes beside the binary, which a test binary lacks.)
+    pub async fn spawn_hashed() -> TestApp {
+        Self::start(|_| {}, true).await
+    }
+
+    async fn start(configure: impl FnOnce(&mut Config), hash_files: bool) -> TestApp {
+        let db = TestDb::create().await;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let mut config = Config::defaults();
+        config.database_url = db.url.clone();
+        config.listen = addr;
+        config.db_max_connections = 4;
+        configure(&mut config);
+
+        let site = fake_site();
+        let mut options = server::leptos_options(addr);
+        options.site_root = site.to_string_lossy().as_ref().into();
+        options.hash_files = hash_files;
+        let state = AppState::init(config, options).await.expect("app starts");
+        let app = server::router(state.clone());
+        serve(listener, app);
+        TestApp {
+            addr,
+            state,
+            http: reqwest::Client::builder().build().unwrap(),
+            site,
+            db,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    pub fn db(&self) -> &Db {
+        &self.state.db
+    }
+
+    pub fn database_url(&self) -> &str {
+        &self.db.url
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.http.get(self.url(path)).send().await.unwrap()
+    }
+
+    pub async fn get_as(&self, key: &str, path: &str) -> reqwest::Response {
+        self.http
+            .get(self.url(path))
+            .header("x-client-key", key)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// A new client, created the way `fypass client create` does.
+    pub async fn client(&self, grants: &[Grant]) -> (store::Client, String) {
+        self.client_with(grants, &["https://app.example.com/done"])
+            .await
+    }
+
+    pub async fn client_with(
+        &self,
+        grants: &[Grant],
+        redirect_urls: &[&str],
+    ) -> (store::Client, String) {
+        let urls: Vec<String> = redirect_urls.iter().map(|s| s.to_string()).collect();
+        let mut tx = self.db().begin().await.unwrap();
+        let created = store::create(&mut tx, "Test app", grants, &urls)
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        (created.client, created.key)
+    }
+
+    /// The current value of a Prometheus counter line starting with `prefix`, or 0.
+    pub async fn metric(&self, series: &str) -> f64 {
+        let text = self.get("/metrics").await.text().await.unwrap();
+        text.lines()
+            .filter(|l| l.starts_with(series))
+            .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+            .sum()
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.site);
+    }
+}
+
+fn serve(listener: tokio::net::TcpListener, app: axum::Router) {
+    tokio::spawn(async move {
+        axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .await
+        .unwrap();
+    });
+}
+
+/// A site root with a hashed, precompressed front-end file, as a release build leaves it.
+fn fake_site() -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("fypass-site-{}", Uuid::now_v7().simple()));
+    let pkg = dir.join("pkg");
+    std::fs::create_dir_all(&pkg).unwrap();
+    std::fs::write(pkg.join("fypass.abc123.wasm"), b"raw wasm bytes").unwrap();
+    std::fs::write(pkg.join("fypass.abc123.wasm.br"), b"brotli bytes").unwrap();
+    std::fs::write(pkg.join("fypass.abc123.wasm.gz"), b"gzip bytes").unwrap();
+    std::fs::write(dir.join("favicon.svg"), b"<svg/>").unwrap();
+    dir
+}
+
+/// A database of the backend under test, removed when the test ends.
+pub struct TestDb {
+    pub url: String,
+    cleanup: Cleanup,
+}
+
+enum Cleanup {
+    SqliteDir(PathBuf),
+    Postgres { admin_url: String, name: String },
+}
+
+impl TestDb {
+    pub async fn create() -> TestDb {
+        let id = Uuid::now_v7().simple().to_string();
+        match std::env::var("FYPASS_TEST_DATABASE_URL")
+            .ok()
+            .filter(|u| !u.is_empty())
+        {
+            Some(admin_url) => {
+                use sqlx::Connection;
+                let name = format!("fypass_t_{id}");
+                let mut admin = sqlx::PgConnection::connect(&admin_url)
+                    .await
+                    .expect("PostgreSQL for tests");
+                sqlx::query(&format!("CREATE DATABASE \"{name}\""))
+                    .execute(&mut admin)
+                    .await
+                    .unwrap();
+                let mut url = url::Url::parse(&admin_url).unwrap();
+                url.set_path(&name);
+                TestDb {
+                    url: url.to_string(),
+                    cleanup: Cleanup::Postgres { admin_url, name },
+                }
+            }
+            None => {
+                let dir = std::env::temp_dir().join(format!("fypass-test-{id}"));
+                TestDb {
+                    url: format!("sqlite://{}/fypass.db", dir.display()),
+                    cleanup: Cleanup::SqliteDir(dir),
+                }
+            }
+        }
+    }
+
+    pub fn is_postgres(&self) -> bool {
+        matches!(self.cleanup, Cleanup::Postgres { .. })
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        match &self.cleanup {
+            Cleanup::SqliteDir(dir) => {
+                let _ = std::fs::remove_dir_all(dir);
+            }
+            Cleanup::Postgres { admin_url, name } => {
+                let (admin_url, name) = (admin_url.clone(), name.clone());
+                // Drop cannot await; a short-lived runtime on its own thread does the work.
+                let _ = std::thread::spawn(move || {
+                    let rt = tokio::runtime::Builder::new_current_thread()
+                        .enable_all()
+                        .build()
+                        .unwrap();
+                    rt.block_on(async {
+                        use sqlx::Connection;
+                        if let Ok(mut admin) = sqlx::PgConnection::connect(&admin_url).await {
+                            let _ = sqlx::query(&format!(
+                                "DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"
+                            ))
+                            .execute(&mut admin)
+                            .await;
+                        }
+                    });
+                })
+                .join();
+            }
+        }
+    }
+}
+
+/// Whether this run tests PostgreSQL.
+pub fn on_postgres() -> bool {
+    std::env::var("FYPASS_TEST_DATABASE_URL").is_ok_and(|u| !u.is_empty())
+}
+
+/// The `{code, message}` body of an error response, with its status.
+pub async fn error_of(res: reqwest::Response) -> (u16, serde_json::Value) {
+    let status = res.status().as_u16();
+    let body: serde_json::Value = res.json().await.expect("error bodies are JSON");
+    (status, body)
+}
+
+/// Asserts an error response's status and code, returning its body.
+pub async fn expect_error(res: reqwest::Response, status: u16, code: &str) -> serde_json::Value {
+    let content_type = res
+        .headers()
+        .get("content-type")
+        .map(|v| v.to_str().unwrap().to_string())
+        .unwrap_or_default();
+    let (got_status, body) = error_of(res).await;
+    assert_eq!(
+        (got_status, body["code"].as_str().unwrap_or_default()),
+        (status, code),
+        "{body}"
+    );
+    assert!(
+        content_type.starts_with("application/json"),
+        "{content_type}"
+    );
+    assert!(
+        body["message"].as_str().is_some_and(|m| !m.is_empty()),
+        "{body}"
+    );
+    body
+}
