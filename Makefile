@@ -1,0 +1,68 @@
+# fypass — the two commands a new user needs:
+#
+#   make run    build the release and serve it on SQLite at http://127.0.0.1:3000
+#   make test   run every test (unit, integration over HTTP, browser)
+#
+# Both install what is missing first (`make tools`), at the versions pinned here and in
+# Cargo.lock / end2end/package-lock.json, and skip what is already installed.
+
+SHELL := bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := run
+
+# Builds live outside the clone, so a fresh clone (CI) reuses the previous build.
+export CARGO_TARGET_DIR ?= $(HOME)/.cache/fypass/target
+# wasm-opt (npm package binaryen) for the release front end.
+export PATH := $(CURDIR)/end2end/node_modules/.bin:$(HOME)/.cargo/bin:$(PATH)
+
+CARGO_LEPTOS_VERSION := 0.3.10
+# The wasm-bindgen CLI must equal the library version in Cargo.lock.
+WASM_BINDGEN_VERSION = $(shell sed -n '/^name = "wasm-bindgen"$$/{n;s/version = "\(.*\)"/\1/p;}' Cargo.lock)
+FEATURES := --no-default-features --features ssr
+BIN := $(CARGO_TARGET_DIR)/release/fypass
+POSTGRES_TEST_URL ?= postgres://postgres@127.0.0.1:5432/test
+
+.PHONY: run build test test-rust test-e2e test-postgres tools tools-build tools-browser clean
+
+## Build the release and serve it on SQLite (./data/fypass.db) at 127.0.0.1:3000.
+run: build
+	$(BIN) serve
+
+## Every test: unit and integration tests (SQLite), then the browser tests.
+test: build tools-browser test-rust test-e2e
+
+## The integration tests against PostgreSQL (needs a server at POSTGRES_TEST_URL).
+test-postgres: tools-build
+	FYPASS_TEST_DATABASE_URL=$(POSTGRES_TEST_URL) cargo test --release $(FEATURES) --test integration
+
+test-rust: tools-build
+	cargo test --release $(FEATURES)
+
+test-e2e: build tools-browser
+	BIN=$(BIN) end2end/run.sh
+
+## The release build: server binary, WASM, CSS, precompressed with brotli and gzip.
+build: tools-build
+	cargo leptos build --release --precompress
+
+tools: tools-build tools-browser
+
+## Rust toolchain pieces and wasm-opt; idempotent.
+tools-build:
+	@rustup target list --installed | grep -qx wasm32-unknown-unknown \
+	  || rustup target add wasm32-unknown-unknown
+	@cargo leptos --version 2>/dev/null | grep -qx "cargo-leptos $(CARGO_LEPTOS_VERSION)" \
+	  || cargo install cargo-leptos --version $(CARGO_LEPTOS_VERSION) --locked --features no_downloads
+	@wasm-bindgen --version 2>/dev/null | grep -qx "wasm-bindgen $(WASM_BINDGEN_VERSION)" \
+	  || cargo install wasm-bindgen-cli --version $(WASM_BINDGEN_VERSION) --force
+	@[ -x end2end/node_modules/.bin/wasm-opt ] && [ -x end2end/node_modules/.bin/playwright ] \
+	  || npm ci --prefix end2end --no-audit --no-fund
+
+## Debian's Chromium for the browser tests (Playwright cannot download browsers here).
+tools-browser:
+	@command -v chromium >/dev/null \
+	  || { $$( [ "$$(id -u)" = 0 ] || echo sudo ) apt-get update -qq \
+	       && $$( [ "$$(id -u)" = 0 ] || echo sudo ) apt-get install -y -qq chromium; }
+
+clean:
+	cargo clean

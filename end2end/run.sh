@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Runs the browser tests against the release binary ($BIN) on a fresh SQLite database.
+# The server gets a client created with the admin CLI, whose key the tests use to act as
+# an app; it is stopped (and the database removed) however the tests end.
+set -euo pipefail
+cd "$(dirname "$0")"
+
+BIN=${BIN:?set BIN to the fypass release binary}
+PORT=${FYPASS_E2E_PORT:-3311}
+work=$(mktemp -d)
+export FYPASS_DATABASE_URL="sqlite://$work/fypass.db"
+export LEPTOS_SITE_ADDR="127.0.0.1:$PORT"
+export FYPASS_BASE_URL="http://127.0.0.1:$PORT"
+
+client=$("$BIN" client create --name "E2E app" --redirect-url "$FYPASS_BASE_URL/docs")
+export FYPASS_TEST_CLIENT_KEY=$(node -pe 'JSON.parse(require("fs").readFileSync(0)).key' <<<"$client")
+
+"$BIN" serve >"$work/server.log" 2>&1 &
+server=$!
+cleanup() {
+  kill "$server" 2>/dev/null && wait "$server" 2>/dev/null || true
+  if [ "${status:-0}" != 0 ]; then echo "--- server log ---"; tail -n 50 "$work/server.log"; fi
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+for _ in $(seq 1 100); do
+  curl -fsS "$FYPASS_BASE_URL/readyz" >/dev/null 2>&1 && break
+  kill -0 "$server" 2>/dev/null || { status=1; echo "the server did not start"; exit 1; }
+  sleep 0.1
+done
+
+status=0
+npx playwright test "$@" || status=$?
+exit $status
