@@ -3,6 +3,7 @@
 use crate::{
     docs::{ApiInfoPage, ErrorListPage},
     error::{ApiError, ErrorCode},
+    fypass::pages::{LoginPage, RegisterPage, StatusPage},
 };
 use leptos::prelude::*;
 use leptos_meta::{HashedStylesheet, MetaTags, Title, provide_meta_context};
@@ -66,6 +67,9 @@ pub fn App() -> impl IntoView {
                     <Route path=StaticSegment("") view=HomePage />
                     <Route path=StaticSegment("docs") view=ApiInfoPage />
                     <Route path=(StaticSegment("docs"), StaticSegment("errors")) view=ErrorListPage />
+                    <Route path=StaticSegment("fypass") view=LoginPage />
+                    <Route path=(StaticSegment("fypass"), StaticSegment("register")) view=RegisterPage />
+                    <Route path=(StaticSegment("fypass"), StaticSegment("status")) view=StatusPage />
                 </Routes>
             </main>
             <footer class="footer">
@@ -87,6 +91,7 @@ fn TopBar() -> impl IntoView {
             <nav class="nav" aria-label="Main">
                 <A href="/docs" exact=true>"API"</A>
                 <A href="/docs/errors">"Errors"</A>
+                <A href="/fypass">"Sign in"</A>
             </nav>
         </header>
     }

@@ -15,14 +15,19 @@
 //! 5. Pages ([`app`], [`docs`]) are rendered on the server and hydrated by the WASM build
 //!    of this same crate ([`hydrate`]); they call the same server functions.
 //!
-//! Feature areas: [`clients`] (keys, grants, `GET /api/v1/clients/info`, admin commands).
+//! Feature areas: [`clients`] (keys, grants, `GET /api/v1/clients/info`, admin commands),
+//! [`users`] (identifiers, passwords, tokens, sessions), [`fypass`] (the hosted login flow
+//! and its pages), [`devices`] (Save Device and friends, the dashboard).
 
 pub mod api;
 pub mod app;
 pub mod clients;
+pub mod devices;
 pub mod docs;
 pub mod error;
+pub mod fypass;
 pub mod status;
+pub mod users;
 
 #[cfg(feature = "ssr")]
 pub mod db;

@@ -21,14 +21,18 @@ async fn main() -> ExitCode {
         Command::Serve => fypass::server::serve(cli.config)
             .await
             .map_err(|e| e.to_string()),
-        Command::Client(cmd) => match open_database(&cli.config).await {
-            Ok(db) => {
-                let output = fypass::clients::cli::run(&db, cmd).await;
-                db.close().await;
-                output.map(|json| println!("{json}"))
-            }
-            Err(e) => Err(e),
-        },
+        Command::Client(cmd) => {
+            admin(&cli.config, async |db| {
+                fypass::clients::cli::run(db, cmd).await
+            })
+            .await
+        }
+        Command::User(cmd) => {
+            admin(&cli.config, async |db| {
+                fypass::users::cli::run(db, &cli.config, cmd).await
+            })
+            .await
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -37,6 +41,17 @@ async fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Runs an admin command on the (migrated) database and prints its JSON.
+async fn admin(
+    config: &Config,
+    command: impl AsyncFnOnce(&fypass::db::Db) -> Result<String, String>,
+) -> Result<(), String> {
+    let db = open_database(config).await?;
+    let output = command(&db).await;
+    db.close().await;
+    output.map(|json| println!("{json}"))
 }
 
 /// The database of an admin command, migrated like the server's.

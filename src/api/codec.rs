@@ -67,44 +67,55 @@ impl fmt::Display for BodyError {
 /// Turns serde's wording into a field name and a message without line/column noise.
 fn describe(path: &str, e: &serde_json::Error) -> FieldError {
     use serde_json::error::Category;
-    let text = e.to_string();
-    let text = match text.rfind(" at line ") {
-        Some(i) => &text[..i],
-        None => &text,
-    };
     if matches!(
         e.classify(),
         Category::Syntax | Category::Eof | Category::Io
     ) {
         return FieldError {
             field: "body".into(),
-            message: format!("is not valid JSON: {text}"),
+            message: format!("is not valid JSON: {}", strip_position(&e.to_string())),
         };
     }
+    describe_message(path, &e.to_string())
+}
+
+fn strip_position(text: &str) -> &str {
+    match text.rfind(" at line ") {
+        Some(i) => &text[..i],
+        None => text,
+    }
+}
+
+/// A field error from a decoder's message in serde's wording (as `serde_json` and the
+/// query-string decoder both word it), `path` being where the decoder stood.
+pub fn describe_message(path: &str, text: &str) -> FieldError {
+    let text = strip_position(text);
+    let at_root = matches!(path, "." | "");
     // A missing field is reported at its parent's path, with its name in the message.
-    if let Some(rest) = text.strip_prefix("missing field `") {
+    if let Some((_, rest)) = text.split_once("missing field `") {
         let name = rest.split('`').next().unwrap_or_default();
-        let field = match path {
-            "." | "" => name.to_string(),
-            parent => format!("{parent}.{name}"),
-        };
         return FieldError {
-            field,
+            field: if at_root {
+                name.to_string()
+            } else {
+                format!("{path}.{name}")
+            },
             message: "is required".into(),
         };
     }
-    if text.starts_with("unknown field `") {
+    if let Some((_, rest)) = text.split_once("unknown field `") {
+        let name = rest.split('`').next().unwrap_or_default();
         return FieldError {
-            field: path.into(),
+            field: if at_root {
+                name.to_string()
+            } else {
+                path.to_string()
+            },
             message: "is not a known field".into(),
         };
     }
     FieldError {
-        field: if path == "." {
-            "body".into()
-        } else {
-            path.into()
-        },
+        field: if at_root { "body".into() } else { path.into() },
         message: text.to_string(),
     }
 }
@@ -149,6 +160,14 @@ mod tests {
             syntax.message.starts_with("is not valid JSON"),
             "{}",
             syntax.message
+        );
+    }
+
+    #[test]
+    fn query_decoding_messages_name_the_field() {
+        assert_eq!(
+            describe_message(".", "failed with reason: missing field `reqToken`").field,
+            "reqToken"
         );
     }
 

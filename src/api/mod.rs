@@ -13,3 +13,20 @@ mod mount;
 pub use codec::JsonBody;
 #[cfg(feature = "ssr")]
 pub use mount::{routes, server_fn_paths};
+
+/// Gives a JSON route whose body is one struct exactly that struct's decoding.
+///
+/// Such a route is declared with one `#[server(flatten)]` argument and
+/// `input_derive = (Clone, serde::Serialize)`; `json_body!(ArgsStruct { arg: BodyType })`
+/// then implements the arguments' `Deserialize` as `BodyType`'s own. (serde's `flatten`
+/// would silently accept unknown fields and lose the path of a bad field.)
+#[macro_export]
+macro_rules! json_body {
+    ($args:ident { $field:ident: $body:ty }) => {
+        impl<'de> serde::Deserialize<'de> for $args {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                <$body as serde::Deserialize>::deserialize(d).map(|$field| $args { $field })
+            }
+        }
+    };
+}

@@ -20,8 +20,8 @@ macro_rules! embed {
     };
 }
 
-const SQLITE: Set = embed!("sqlite": 1 "0001_clients");
-const POSTGRES: Set = embed!("postgres": 1 "0001_clients");
+const SQLITE: Set = embed!("sqlite": 1 "0001_clients", 2 "0002_users", 3 "0003_devices");
+const POSTGRES: Set = embed!("postgres": 1 "0001_clients", 2 "0002_users", 3 "0003_devices");
 
 #[derive(Debug)]
 struct Embedded(Set);

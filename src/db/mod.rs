@@ -48,6 +48,9 @@ pub enum Db {
 
 /// A write transaction: committed with [`Tx::commit`], rolled back when dropped (which is
 /// what happens to a request that times out or whose caller disconnects).
+///
+/// While a `Tx` is open, run every query of that request on it: asking the pool for a
+/// second connection while holding one can exhaust the pool under load (PostgreSQL).
 pub enum Tx {
     Sqlite(Transaction<'static, Sqlite>),
     Postgres(Transaction<'static, Postgres>),

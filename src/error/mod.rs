@@ -224,6 +224,12 @@ error_codes! {
         message: "The service cannot reach its database right now.",
         solution: "Retry shortly. If it persists, contact the admin.",
     }
+    /// A state-changing browser request that did not come from a fypass page (CSRF).
+    OriginNotAllowed = "ORIGIN_NOT_ALLOWED" {
+        status: 403, group: Others, seed: false,
+        message: "This request came from a page outside fypass and was refused.",
+        solution: "Submit the form from the fypass page itself.",
+    }
     InternalError = "INTERNAL_ERROR" {
         status: 500, group: Others, seed: false,
         message: "Something went wrong on our side.",
@@ -341,10 +347,8 @@ impl FromServerFnError for ApiError {
             | ServerFnErrorErr::MissingArg(m)
                 if cfg!(feature = "ssr") =>
             {
-                let detail = serde_json::from_str::<FieldError>(&m).unwrap_or(FieldError {
-                    field: "body".into(),
-                    message: m,
-                });
+                let detail = serde_json::from_str::<FieldError>(&m)
+                    .unwrap_or_else(|_| crate::api::codec::describe_message(".", &m));
                 Self::new(ErrorCode::ValidationError).and_field(detail.field, detail.message)
             }
             // In the browser: the network failed, or the reply could not be read.

@@ -24,6 +24,9 @@ pub enum Command {
     /// Manage client apps and their keys.
     #[command(subcommand)]
     Client(crate::clients::cli::ClientCommand),
+    /// Manage users.
+    #[command(subcommand)]
+    User(crate::users::cli::UserCommand),
 }
 
 #[derive(Args, Debug, Clone)]
@@ -109,6 +112,21 @@ pub struct Config {
         global = true
     )]
     pub db_max_connections: u32,
+
+    /// Addresses of reverse proxies whose `X-Forwarded-For` is believed (comma-separated).
+    /// Without any, the client address is the connection's peer.
+    #[arg(
+        long,
+        env = "FYPASS_TRUSTED_PROXIES",
+        value_delimiter = ',',
+        global = true
+    )]
+    pub trusted_proxies: Vec<std::net::IpAddr>,
+
+    /// Password hashes allowed to wait for a hashing thread (one thread per core); past
+    /// that, sign-ins are refused at once with TOO_MANY_REQUESTS. Default: 4 per core.
+    #[arg(long, env = "FYPASS_PASSWORD_QUEUE", global = true)]
+    pub password_queue: Option<usize>,
 
     /// Log format on stderr: `text` or `json`.
     #[arg(long, env = "FYPASS_LOG_FORMAT", default_value = "text", value_parser = ["text", "json"], global = true)]

@@ -49,6 +49,7 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub db: Db,
     pub clients: Arc<ClientCache>,
+    pub passwords: Arc<crate::users::password::Hasher>,
     pub leptos_options: LeptosOptions,
     pub metrics: PrometheusHandle,
 }
@@ -86,14 +87,54 @@ impl AppState {
             .map_err(|e| format!("cannot migrate the database: {e}"))?;
         let clients = Arc::new(ClientCache::default());
         clients.spawn_refresher(db.clone());
+        let passwords = Arc::new(crate::users::password::Hasher::for_this_machine(
+            config.password_queue,
+        ));
         Ok(AppState {
             config: Arc::new(config),
             db,
             clients,
+            passwords,
             leptos_options,
             metrics: observe::metrics_handle(),
         })
     }
+}
+
+/// Sets the status of the current server function's successful reply (e.g. 201).
+pub fn reply_status(status: axum::http::StatusCode) {
+    if let Some(res) = use_context::<leptos_axum::ResponseOptions>() {
+        res.set_status(status);
+    }
+}
+
+/// Adds a `Set-Cookie` to the current server function's reply.
+pub fn reply_cookie(value: HeaderValue) {
+    if let Some(res) = use_context::<leptos_axum::ResponseOptions>() {
+        res.append_header(header::SET_COOKIE, value);
+    }
+}
+
+/// The client's address: the connection's peer, or — when that peer is a trusted proxy —
+/// the nearest address in `X-Forwarded-For` that is not one of the trusted proxies.
+pub fn client_ip(
+    headers: &axum::http::HeaderMap,
+    peer: Option<SocketAddr>,
+    config: &Config,
+) -> std::net::IpAddr {
+    let peer = peer.map_or(std::net::IpAddr::from([0, 0, 0, 0]), |p| p.ip());
+    if !config.trusted_proxies.contains(&peer) {
+        return peer;
+    }
+    headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .filter_map(|s| s.trim().parse::<std::net::IpAddr>().ok())
+        .rev()
+        .find(|ip| !config.trusted_proxies.contains(ip))
+        .unwrap_or(peer)
 }
 
 /// A database URL fit for logs: without its password.
@@ -152,6 +193,7 @@ pub fn router(state: AppState) -> Router {
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(health::metrics))
         .merge(crate::api::routes())
+        .merge(crate::fypass::forms::routes())
         .leptos_routes_with_context(&state, routes, page_context(state.clone()), {
             let options = options.clone();
             move || crate::app::shell(options.clone())
@@ -207,10 +249,24 @@ async fn not_found(State(state): State<AppState>, req: Request) -> Response {
     if !wants_html {
         return ApiError::new(ErrorCode::NotFound).into_response();
     }
+    render_page(state, req, || ()).await
+}
+
+/// Renders the app for `req`, with `extra` context on top of the usual page context.
+pub async fn render_page(
+    state: AppState,
+    req: Request,
+    extra: impl Fn() + Clone + Send + Sync + 'static,
+) -> Response {
     let options = state.leptos_options.clone();
-    let render = leptos_axum::render_app_to_stream_with_context(page_context(state), move || {
-        crate::app::shell(options.clone())
-    });
+    let context = page_context(state);
+    let render = leptos_axum::render_app_to_stream_with_context(
+        move || {
+            context();
+            extra();
+        },
+        move || crate::app::shell(options.clone()),
+    );
     render(req).await.into_response()
 }
 

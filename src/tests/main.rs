@@ -6,4 +6,6 @@ mod support;
 
 mod cli;
 mod clients;
+mod flow;
 mod foundation;
+mod pages;

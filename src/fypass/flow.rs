@@ -1,0 +1,538 @@
+//! The rules of the login flow. The server functions (JSON) and the plain-HTML form
+//! handlers (`forms`) both call these, so each rule is written once.
+
+use super::{
+    Completion, FypassUrl, LoginBody, LoginMode, LoginStatus, LoginStatusReply, PageContext,
+    RegisterBody, RequestView, StartLoginBody, StatusView, requests, throttle,
+};
+use crate::{
+    clients::store::Client,
+    db::{now_ms, rfc3339},
+    devices::check_text,
+    error::{ApiError, ErrorCode},
+    server::{AppState, Config, client_ip},
+    status::Status,
+    users::{
+        access,
+        identifier::{Email, Identifier, WhatsappNumber},
+        password, session,
+        store::{self as users, NewUser, UserRow},
+    },
+};
+use axum::http::{HeaderMap, HeaderValue, header, request::Parts};
+use leptos::prelude::use_context;
+use std::net::{IpAddr, SocketAddr};
+
+const MAX_NAME_CHARS: usize = 100;
+const MAX_URL_CHARS: usize = 2048;
+
+/// Who is calling, as far as the flow cares: their address, headers and session cookie.
+pub struct Caller {
+    headers: HeaderMap,
+    pub ip: IpAddr,
+}
+
+impl Caller {
+    pub fn new(headers: &HeaderMap, peer: Option<SocketAddr>, config: &Config) -> Caller {
+        Caller {
+            ip: client_ip(headers, peer, config),
+            headers: headers.clone(),
+        }
+    }
+
+    /// The state and caller of the current server-function request.
+    pub fn current() -> Result<(AppState, Caller), ApiError> {
+        let state = crate::server::state()?;
+        let parts =
+            use_context::<Parts>().ok_or_else(|| ApiError::new(ErrorCode::InternalError))?;
+        let peer = parts
+            .extensions
+            .get::<axum::extract::ConnectInfo<SocketAddr>>()
+            .map(|c| c.0);
+        let caller = Caller::new(&parts.headers, peer, &state.config);
+        Ok((state, caller))
+    }
+
+    fn session_secret(&self, config: &Config) -> Option<&str> {
+        session::from_headers(&self.headers, config)
+    }
+
+    /// A state-changing request from a browser must come from a fypass page. Browsers
+    /// always send `Origin` with a POST; other clients (apps, curl) send none and carry no
+    /// browser cookies, so they are not what this check is about.
+    fn check_origin(&self, config: &Config) -> Result<(), ApiError> {
+        let Some(origin) = self
+            .headers
+            .get(header::ORIGIN)
+            .and_then(|v| v.to_str().ok())
+        else {
+            return Ok(());
+        };
+        let host = self.headers.get(header::HOST).and_then(|v| v.to_str().ok());
+        let same_host = host.is_some_and(|h| {
+            origin
+                .split_once("://")
+                .is_some_and(|(_, authority)| authority == h)
+        });
+        if origin == config.public_origin() || same_host {
+            Ok(())
+        } else {
+            Err(ApiError::new(ErrorCode::OriginNotAllowed))
+        }
+    }
+}
+
+/// A completed login or registration: the reply, and the browser session cookie.
+pub struct Done {
+    pub completion: Completion,
+    pub cookie: HeaderValue,
+}
+
+fn record(outcome: &'static str) {
+    metrics::counter!("fypass_logins_total", "outcome" => outcome).increment(1);
+}
+
+/// Starts a login request for `client`.
+pub async fn start(
+    state: &AppState,
+    client: &Client,
+    body: StartLoginBody,
+) -> Result<FypassUrl, ApiError> {
+    let mut problems = Vec::new();
+    if let Some(url) = &body.redirect_url {
+        if let Err(m) = check_redirect(url, &client.redirect_urls) {
+            problems.push(("redirectUrl".to_string(), m));
+        }
+    }
+    if let Some(locale) = &body.locale {
+        if let Err(m) = check_text(locale, 35) {
+            problems.push(("locale".to_string(), m));
+        }
+    }
+    if let Some(device) = &body.device_info {
+        if let Err(e) = device.validate("deviceInfo.") {
+            problems.extend(e.details.into_iter().map(|d| (d.field, d.message)));
+        }
+    }
+    if let Some((field, message)) = problems.first().cloned() {
+        let error = problems
+            .into_iter()
+            .skip(1)
+            .fold(ApiError::invalid(field, message), |e, (f, m)| {
+                e.and_field(f, m)
+            });
+        return Err(error);
+    }
+    let mode = body.mode.unwrap_or_default();
+    let created =
+        requests::create(&state.db, client.id, &body, state.config.login_ttl_secs).await?;
+    Ok(FypassUrl {
+        url: page_url(&state.config, mode, &created.token),
+        req_token: created.token,
+        expires_at: rfc3339(created.expires_at),
+        interval: super::POLL_INTERVAL_SECS,
+    })
+}
+
+fn page_url(config: &Config, mode: LoginMode, token: &str) -> String {
+    let page = match mode {
+        LoginMode::Login => "/fypass",
+        LoginMode::Register => "/fypass/register",
+    };
+    format!("{}{page}?reqToken={token}", config.public_origin())
+}
+
+/// A redirect URL must start with one of the client's, and not merely share a prefix
+/// with it: `https://app.example.com` does not admit `https://app.example.com.evil.net`.
+fn check_redirect(url: &str, allowed: &[String]) -> Result<(), String> {
+    if url.chars().count() > MAX_URL_CHARS {
+        return Err(format!("must be at most {MAX_URL_CHARS} characters"));
+    }
+    let fits = allowed.iter().any(|prefix| {
+        url.strip_prefix(prefix.as_str()).is_some_and(|rest| {
+            rest.is_empty() || prefix.ends_with('/') || rest.starts_with(['/', '?', '#'])
+        })
+    });
+    if fits {
+        Ok(())
+    } else if allowed.is_empty() {
+        Err("this client has no redirect URLs; ask the admin to add one".into())
+    } else {
+        Err(format!(
+            "must start with one of the client's redirect URLs ({})",
+            allowed.join(", ")
+        ))
+    }
+}
+
+/// The status of a request for the app that created it; hands out the access token on the
+/// first poll after completion, exactly once even to concurrent polls.
+pub async fn status(
+    state: &AppState,
+    client: &Client,
+    token: &str,
+) -> Result<LoginStatusReply, ApiError> {
+    let unknown = || {
+        ApiError::with_message(
+            ErrorCode::InvalidObjectId,
+            "The reqToken is malformed or unknown.",
+        )
+    };
+    let request = requests::find(&state.db, token)
+        .await?
+        .filter(|r| r.client_id == client.id)
+        .ok_or_else(unknown)?;
+    let status = request.status(now_ms());
+    let mut reply = LoginStatusReply {
+        status,
+        expires_at: rfc3339(request.expires_at),
+        user: None,
+        access_token: None,
+        access_token_expires_at: None,
+    };
+    let (true, None, Some(user_id)) = (status.is_done(), request.delivered_at, request.user_id)
+    else {
+        return Ok(reply);
+    };
+    // Read before the transaction: holding its connection while asking the pool for
+    // another could exhaust the pool under concurrent polls.
+    let user = users::find(&state.db, user_id).await?;
+    let mut tx = state.db.begin().await?;
+    if !requests::mark_delivered(&mut tx, request.id).await? {
+        return Ok(reply); // another poll took it
+    }
+    if let Some(user) = user.filter(|u| u.status() == Status::Active) {
+        let issued = access::issue(
+            &mut tx,
+            user.id,
+            client.id,
+            request.device_id,
+            state.config.token_ttl_secs,
+        )
+        .await?;
+        reply.user = Some(user.view());
+        reply.access_token = Some(issued.token);
+        reply.access_token_expires_at = Some(rfc3339(issued.expires_at));
+    }
+    tx.commit().await?;
+    Ok(reply)
+}
+
+/// The hosted login: reqToken, then input, then the brute-force budget, then the person
+/// and their password, then their status (SPEC §5's order).
+pub async fn login(state: &AppState, caller: &Caller, body: LoginBody) -> Result<Done, ApiError> {
+    caller.check_origin(&state.config)?;
+    let request = match body.req_token.as_deref() {
+        Some(token) => Some(requests::open(&state.db, token).await?),
+        None => None,
+    };
+    let identifier = Identifier::parse(&body.identifier, state.config.default_country_code)
+        .map_err(|m| ApiError::invalid("identifier", m))?;
+    if body.password.is_empty() {
+        return Err(ApiError::invalid("password", "is required"));
+    }
+    if body.password.chars().count() > password::MAX_CHARS {
+        return Err(ApiError::invalid(
+            "password",
+            format!("must be at most {} characters", password::MAX_CHARS),
+        ));
+    }
+
+    let attempt = throttle::reserve(&state.db, &identifier, caller.ip)
+        .await
+        .inspect_err(|e| {
+            if e.is(ErrorCode::TooManyRequests) {
+                record("throttled");
+            }
+        })?;
+    let user = users::find_by_identifier(&state.db, &identifier).await?;
+    let verified = state
+        .passwords
+        .verify(
+            body.password,
+            user.as_ref().map(|u| u.password_hash.clone()),
+        )
+        .await;
+    let matches = match verified {
+        Ok(matches) => matches,
+        Err(busy) => {
+            // Refused before any evaluation: the attempt must not count.
+            throttle::give_back(&state.db, &attempt).await?;
+            return Err(busy);
+        }
+    };
+    let Some(user) = user else {
+        record("user_not_found");
+        return Err(if state.config.hide_user_existence {
+            ApiError::new(ErrorCode::InvalidPassword)
+        } else {
+            ApiError::new(ErrorCode::UserNotFound)
+        });
+    };
+    if !matches {
+        record("invalid_password");
+        return Err(ApiError::new(ErrorCode::InvalidPassword));
+    }
+    // The right password is not a guess: give the attempt back before anything else.
+    let mut tx = state.db.begin().await?;
+    throttle::refund(&mut tx, &attempt).await?;
+    if let Some(code) = blocked(&user) {
+        tx.commit().await?;
+        record("user_not_active");
+        return Err(ApiError::new(code));
+    }
+    let completion = finish(&mut tx, request.as_ref(), &user, LoginStatus::LoggedIn).await?;
+    let cookie = session::start(&mut tx, &state.config, user.id).await?;
+    tx.commit().await?;
+    record("logged_in");
+    Ok(Done { completion, cookie })
+}
+
+fn blocked(user: &UserRow) -> Option<ErrorCode> {
+    match user.status() {
+        Status::Active => None,
+        Status::Inactive => Some(ErrorCode::UserNotActive),
+        Status::Suspended => Some(ErrorCode::UserSuspended),
+        Status::Deleted => Some(ErrorCode::UserDeleted),
+    }
+}
+
+/// Completes the login request (if any) for `user`.
+async fn finish(
+    tx: &mut crate::db::Tx,
+    request: Option<&requests::LoginRequestRow>,
+    user: &UserRow,
+    outcome: LoginStatus,
+) -> Result<Completion, ApiError> {
+    let Some(request) = request else {
+        return Ok(Completion {
+            status: outcome,
+            redirect_url: None,
+        });
+    };
+    let device_id = match &request.device() {
+        Some(info) => {
+            Some(crate::devices::store::save_for_login(tx, request.client_id, user.id, info).await?)
+        }
+        None => None,
+    };
+    requests::complete(tx, request.id, user.id, outcome, device_id).await?;
+    Ok(Completion {
+        status: outcome,
+        redirect_url: request.redirect_url.clone(),
+    })
+}
+
+/// The hosted registration: reqToken, then every field checked at once, then the account.
+pub async fn register(
+    state: &AppState,
+    caller: &Caller,
+    body: RegisterBody,
+) -> Result<Done, ApiError> {
+    caller.check_origin(&state.config)?;
+    let request = match body.req_token.as_deref() {
+        Some(token) => Some(requests::open(&state.db, token).await?),
+        None => None,
+    };
+    let present = |v: &Option<String>| {
+        v.as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+    };
+    let (email, whatsapp) = (present(&body.email), present(&body.whatsapp));
+    let mut invalid: Vec<(&str, String)> = Vec::new();
+    let name = body.name.trim();
+    if let Err(m) = check_text(name, MAX_NAME_CHARS) {
+        invalid.push((
+            "name",
+            if name.is_empty() {
+                "is required".into()
+            } else {
+                m
+            },
+        ));
+    }
+    let email = email
+        .map(|e| Email::parse(&e))
+        .transpose()
+        .unwrap_or_else(|m| {
+            invalid.push(("email", m));
+            None
+        });
+    let whatsapp = whatsapp
+        .map(|w| WhatsappNumber::parse(&w, state.config.default_country_code))
+        .transpose()
+        .unwrap_or_else(|m| {
+            invalid.push(("whatsapp", m));
+            None
+        });
+    if present(&body.email).is_none() && present(&body.whatsapp).is_none() {
+        invalid.push(("email", "give an email address or a WhatsApp number".into()));
+        invalid.push((
+            "whatsapp",
+            "give a WhatsApp number or an email address".into(),
+        ));
+    }
+    if let Err(m) = password::check_new(&body.password) {
+        invalid.push(("password", m));
+    }
+    if let Some((field, message)) = invalid.first().cloned() {
+        return Err(invalid
+            .into_iter()
+            .skip(1)
+            .fold(ApiError::invalid(field, message), |e, (f, m)| {
+                e.and_field(f, m)
+            }));
+    }
+
+    // Hash before the transaction: it is slow, and the transaction holds the write lock.
+    let password_hash = state.passwords.hash(body.password).await?;
+    let mut tx = state.db.begin().await?;
+    let user = users::insert(
+        &mut tx,
+        NewUser {
+            name,
+            email: email.as_ref().map(Email::as_str),
+            whatsapp: whatsapp.as_ref().map(WhatsappNumber::as_str),
+            password_hash: &password_hash,
+        },
+    )
+    .await?;
+    let completion = finish(&mut tx, request.as_ref(), &user, LoginStatus::Registered).await?;
+    let cookie = session::start(&mut tx, &state.config, user.id).await?;
+    tx.commit().await?;
+    record("registered");
+    Ok(Done { completion, cookie })
+}
+
+/// "Continue as …": completes the request as the person signed in in this browser.
+pub async fn continue_as(
+    state: &AppState,
+    caller: &Caller,
+    token: &str,
+) -> Result<Completion, ApiError> {
+    caller.check_origin(&state.config)?;
+    let user = signed_in(state, caller).await?.ok_or_else(|| {
+        ApiError::with_message(
+            ErrorCode::Unauthorized,
+            "Sign in first: this browser has no fypass session.",
+        )
+    })?;
+    let request = requests::open(&state.db, token).await?;
+    let mut tx = state.db.begin().await?;
+    let completion = finish(&mut tx, Some(&request), &user, LoginStatus::LoggedIn).await?;
+    tx.commit().await?;
+    record("continued");
+    Ok(completion)
+}
+
+/// The person signed in in this browser, if any.
+pub async fn signed_in(state: &AppState, caller: &Caller) -> Result<Option<UserRow>, ApiError> {
+    match caller.session_secret(&state.config) {
+        Some(secret) => session::user(&state.db, secret).await,
+        None => Ok(None),
+    }
+}
+
+/// Ends this browser's session; returns the cookie that clears it.
+pub async fn sign_out(state: &AppState, caller: &Caller) -> Result<HeaderValue, ApiError> {
+    caller.check_origin(&state.config)?;
+    if let Some(secret) = caller.session_secret(&state.config) {
+        session::end(&state.db, secret).await?;
+    }
+    Ok(session::clear_cookie(&state.config))
+}
+
+/// What the login / register page shows for `token` (which must be pending).
+pub async fn page_context(
+    state: &AppState,
+    caller: &Caller,
+    token: Option<&str>,
+) -> Result<PageContext, ApiError> {
+    let signed_in = signed_in(state, caller).await?.map(|u| u.view());
+    let request = match token {
+        Some(token) => {
+            let view = request_view(state, token).await?;
+            match view.status {
+                LoginStatus::Pending => Some(view),
+                LoginStatus::Expired => {
+                    return Err(ApiError::with_message(
+                        ErrorCode::FailedUpdateUserToken,
+                        "This login request has expired. Start again from the app.",
+                    ));
+                }
+                LoginStatus::LoggedIn | LoginStatus::Registered => {
+                    return Err(ApiError::with_message(
+                        ErrorCode::FailedUpdateUserToken,
+                        "This login request is already completed. You can return to the app.",
+                    ));
+                }
+            }
+        }
+        None => None,
+    };
+    Ok(PageContext { request, signed_in })
+}
+
+/// A request as its person may see it; an unknown token is `FAILED_UPDATE_USER_TOKEN`.
+pub async fn request_view(state: &AppState, token: &str) -> Result<RequestView, ApiError> {
+    let request = requests::find(&state.db, token)
+        .await?
+        .ok_or_else(|| ApiError::new(ErrorCode::FailedUpdateUserToken))?;
+    let client = crate::clients::store::find(&state.db, request.client_id)
+        .await?
+        .ok_or_else(|| ApiError::new(ErrorCode::FailedUpdateUserToken))?;
+    let status = request.status(now_ms());
+    Ok(RequestView {
+        client_name: client.name,
+        mode: request.mode(),
+        status,
+        redirect_url: request.redirect_url.clone().filter(|_| status.is_done()),
+        fypass_url: page_url(&state.config, request.mode(), token),
+    })
+}
+
+/// The status page: the request, and a QR code of its page for continuing on a phone.
+pub async fn status_view(state: &AppState, token: &str) -> Result<StatusView, ApiError> {
+    let request = request_view(state, token).await?;
+    let qr_svg = qrcode::QrCode::new(request.fypass_url.as_bytes())
+        .map(|code| {
+            code.render::<qrcode::render::svg::Color>()
+                .min_dimensions(220, 220)
+                .dark_color(qrcode::render::svg::Color("#1c1b22"))
+                .light_color(qrcode::render::svg::Color("#ffffff"))
+                .build()
+        })
+        .unwrap_or_default();
+    Ok(StatusView { request, qr_svg })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::check_redirect;
+
+    #[test]
+    fn redirect_urls_must_extend_a_registered_one_at_a_boundary() {
+        let allowed = vec![
+            "https://app.example.com".to_string(),
+            "com.example.app:/".to_string(),
+        ];
+        for ok in [
+            "https://app.example.com",
+            "https://app.example.com/done",
+            "https://app.example.com?x=1",
+            "com.example.app:/callback",
+        ] {
+            assert!(check_redirect(ok, &allowed).is_ok(), "{ok}");
+        }
+        for bad in [
+            "https://app.example.com.evil.net/",
+            "https://app.example.comx",
+            "https://evil.net/https://app.example.com",
+        ] {
+            assert!(check_redirect(bad, &allowed).is_err(), "{bad}");
+        }
+        assert!(check_redirect("https://x.example", &[]).is_err());
+    }
+}

@@ -1,0 +1,205 @@
+//! The pages' forms without JavaScript: a plain `POST` to the page's own URL runs the same
+//! rules as the server functions (`flow`), then redirects (303) to the next page, or
+//! renders the page again with the error beside its field, what was typed (never the
+//! password), and the error's HTTP status.
+
+use super::{
+    LoginBody, RegisterBody,
+    flow::{self, Caller},
+    pages::FormEcho,
+};
+use crate::{error::ApiError, server::AppState};
+use axum::{
+    Form, Router,
+    body::Body,
+    extract::{ConnectInfo, FromRequest, Request, State},
+    http::{HeaderValue, Method, StatusCode, header, request::Parts},
+    response::{IntoResponse, Response},
+    routing::post,
+};
+use leptos::prelude::provide_context;
+use serde::Deserialize;
+use std::net::SocketAddr;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/fypass", post(login))
+        .route("/fypass/register", post(register))
+        .route("/fypass/sign-out", post(sign_out))
+}
+
+#[derive(Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+struct Fields {
+    req_token: String,
+    intent: String,
+    identifier: String,
+    password: String,
+    name: String,
+    email: String,
+    whatsapp: String,
+}
+
+/// The reqToken of the page the form was on (its URL), else of the form.
+fn req_token(parts: &Parts, fields: &Fields) -> Option<String> {
+    parts
+        .uri
+        .query()
+        .and_then(|q| form_urlencoded::parse(q.as_bytes()).find(|(k, _)| k == "reqToken"))
+        .map(|(_, v)| v.into_owned())
+        .or_else(|| Some(fields.req_token.clone()))
+        .filter(|t| !t.is_empty())
+}
+
+async fn read(req: Request, state: &AppState) -> (Parts, Result<Fields, ApiError>) {
+    let (parts, body) = req.into_parts();
+    let again = Request::from_parts(parts.clone(), body);
+    let fields = Form::<Fields>::from_request(again, state)
+        .await
+        .map(|Form(f)| f)
+        .map_err(|rejection| {
+            let status = rejection.status();
+            if status == StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::new(crate::error::ErrorCode::PayloadTooLarge)
+            } else {
+                ApiError::invalid("body", rejection.body_text())
+            }
+        });
+    (parts, fields)
+}
+
+async fn login(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    req: Request,
+) -> Response {
+    let (parts, fields) = read(req, &state).await;
+    let fields = match fields {
+        Ok(f) => f,
+        Err(error) => {
+            return again(
+                state,
+                parts,
+                FormEcho {
+                    error: Some(error),
+                    ..Default::default()
+                },
+            )
+            .await;
+        }
+    };
+    let token = req_token(&parts, &fields);
+    let caller = Caller::new(&parts.headers, Some(peer), &state.config);
+    let result = if fields.intent == "continue" {
+        match token.as_deref() {
+            Some(t) => flow::continue_as(&state, &caller, t).await.map(|_| None),
+            None => Err(ApiError::invalid("reqToken", "is required")),
+        }
+    } else {
+        let body = LoginBody {
+            req_token: token.clone(),
+            identifier: fields.identifier.clone(),
+            password: fields.password,
+        };
+        flow::login(&state, &caller, body)
+            .await
+            .map(|done| Some(done.cookie))
+    };
+    match result {
+        Ok(cookie) => see_other(&super::pages::next_page(token.as_deref()), cookie),
+        Err(error) => {
+            let echo = FormEcho {
+                error: Some(error),
+                identifier: fields.identifier,
+                ..Default::default()
+            };
+            again(state, parts, echo).await
+        }
+    }
+}
+
+async fn register(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    req: Request,
+) -> Response {
+    let (parts, fields) = read(req, &state).await;
+    let fields = match fields {
+        Ok(f) => f,
+        Err(error) => {
+            return again(
+                state,
+                parts,
+                FormEcho {
+                    error: Some(error),
+                    ..Default::default()
+                },
+            )
+            .await;
+        }
+    };
+    let token = req_token(&parts, &fields);
+    let caller = Caller::new(&parts.headers, Some(peer), &state.config);
+    let optional = |s: &str| Some(s.to_string()).filter(|s| !s.trim().is_empty());
+    let body = RegisterBody {
+        req_token: token.clone(),
+        name: fields.name.clone(),
+        email: optional(&fields.email),
+        whatsapp: optional(&fields.whatsapp),
+        password: fields.password,
+    };
+    match flow::register(&state, &caller, body).await {
+        Ok(done) => see_other(
+            &super::pages::next_page(token.as_deref()),
+            Some(done.cookie),
+        ),
+        Err(error) => {
+            let echo = FormEcho {
+                error: Some(error),
+                name: fields.name,
+                email: fields.email,
+                whatsapp: fields.whatsapp,
+                ..Default::default()
+            };
+            again(state, parts, echo).await
+        }
+    }
+}
+
+async fn sign_out(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    req: Request,
+) -> Response {
+    let caller = Caller::new(req.headers(), Some(peer), &state.config);
+    match flow::sign_out(&state, &caller).await {
+        Ok(cookie) => see_other("/fypass", Some(cookie)),
+        Err(error) => error.into_response(),
+    }
+}
+
+fn see_other(location: &str, cookie: Option<HeaderValue>) -> Response {
+    let mut res = StatusCode::SEE_OTHER.into_response();
+    if let Ok(location) = HeaderValue::from_str(location) {
+        res.headers_mut().insert(header::LOCATION, location);
+    }
+    if let Some(cookie) = cookie {
+        res.headers_mut().append(header::SET_COOKIE, cookie);
+    }
+    res
+}
+
+/// Renders the page the form was on again, showing `echo`, with the error's status.
+async fn again(state: AppState, mut parts: Parts, echo: FormEcho) -> Response {
+    let status = echo.error.as_ref().map(ApiError::http_status);
+    parts.method = Method::GET;
+    parts.headers.remove(header::CONTENT_TYPE);
+    parts.headers.remove(header::CONTENT_LENGTH);
+    let req = Request::from_parts(parts, Body::empty());
+    let mut res =
+        crate::server::render_page(state, req, move || provide_context(echo.clone())).await;
+    if let Some(status) = status {
+        *res.status_mut() = status;
+    }
+    res
+}

@@ -1,0 +1,253 @@
+//! fypass: the hosted login flow (SPEC §5), in the shape of the OAuth device flow.
+//!
+//! 1. An app calls [`start_login`] (`POST /api/v1/users/login`) and gets a reqToken and
+//!    the URL of the hosted page.
+//! 2. The person opens it: [`pages`] serves the login, register and status pages; their
+//!    forms call [`fypass_login`] / [`fypass_register`] (also plain REST), or post as plain
+//!    HTML forms to the page itself when JavaScript is off (`forms`).
+//! 3. The app polls [`get_login_status`] (`GET /api/v1/users/login-status`) and gets the access
+//!    token on the first poll after completion, and never again.
+//!
+//! The rules live in `flow` (server only); `requests` is the `login_requests` table and
+//! `throttle` the brute-force counters.
+
+#[cfg(feature = "ssr")]
+mod flow;
+#[cfg(feature = "ssr")]
+pub mod forms;
+pub mod pages;
+#[cfg(feature = "ssr")]
+mod requests;
+#[cfg(feature = "ssr")]
+pub mod throttle;
+
+use crate::{api::JsonBody, devices::DeviceInfo, error::ApiError, json_body, users::User};
+use leptos::{prelude::*, server_fn::codec::GetUrl};
+use serde::{Deserialize, Serialize};
+
+/// How long an app should wait between two polls of the login status, in seconds.
+pub const POLL_INTERVAL_SECS: u32 = 2;
+/// The prefix of a reqToken.
+pub const REQ_TOKEN_PREFIX: &str = "fyr_";
+
+/// Which page the person should see first.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LoginMode {
+    #[default]
+    Login,
+    Register,
+}
+
+/// The body of Login (UI by fypass). Every field is optional.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct StartLoginBody {
+    /// Where to send the person afterwards; must start with one of the client's redirect URLs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub redirect_url: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mode: Option<LoginMode>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub locale: Option<String>,
+    /// The device the login is for: saved for the person when they complete it, and bound
+    /// to their access token.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device_info: Option<DeviceInfo>,
+}
+
+/// The Fypass URL schema: what an app shows or opens for the person.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FypassUrl {
+    pub req_token: String,
+    pub url: String,
+    pub expires_at: String,
+    /// Seconds to wait between polls of the login status.
+    pub interval: u32,
+}
+
+/// Where a login request stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum LoginStatus {
+    Pending,
+    LoggedIn,
+    Registered,
+    Expired,
+}
+
+impl LoginStatus {
+    pub fn is_done(self) -> bool {
+        matches!(self, LoginStatus::LoggedIn | LoginStatus::Registered)
+    }
+}
+
+/// Get User Login / Register Status.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LoginStatusReply {
+    pub status: LoginStatus,
+    pub expires_at: String,
+    /// Only on the first poll after completion, with the token.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<User>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub access_token: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub access_token_expires_at: Option<String>,
+}
+
+/// The hosted login form.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct LoginBody {
+    /// The login request to complete; without one, the person signs in to fypass only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub req_token: Option<String>,
+    /// An email address or a WhatsApp number, in any usual spelling.
+    pub identifier: String,
+    pub password: String,
+}
+
+/// The hosted registration form (an email address, a WhatsApp number, or both).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RegisterBody {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub req_token: Option<String>,
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub whatsapp: Option<String>,
+    pub password: String,
+}
+
+/// A completed hosted login or registration.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Completion {
+    pub status: LoginStatus,
+    /// The app's page to continue on, when the login request named one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub redirect_url: Option<String>,
+}
+
+/// `POST /api/v1/users/login` — Login (UI by fypass): starts a login request. Replies 201.
+#[server(prefix = "/api/v1", endpoint = "users/login", input = JsonBody, input_derive = (Clone, serde::Serialize))]
+#[middleware(crate::clients::auth::RequireGrant(crate::clients::Grant::UsersLogin))]
+pub async fn start_login(#[server(flatten)] body: StartLoginBody) -> Result<FypassUrl, ApiError> {
+    let client = crate::clients::auth::current_client()?;
+    let url = flow::start(&crate::server::state()?, &client, body).await?;
+    crate::server::reply_status(axum::http::StatusCode::CREATED);
+    Ok(url)
+}
+json_body!(StartLogin {
+    body: StartLoginBody
+});
+
+/// `GET /api/v1/users/login-status?reqToken=` — Get User Login / Register Status.
+#[server(prefix = "/api/v1", endpoint = "users/login-status", input = GetUrl)]
+#[middleware(crate::clients::auth::RequireGrant(crate::clients::Grant::UsersStatus))]
+pub async fn get_login_status(
+    #[server(rename = "reqToken")] req_token: String,
+) -> Result<LoginStatusReply, ApiError> {
+    let client = crate::clients::auth::current_client()?;
+    flow::status(&crate::server::state()?, &client, &req_token).await
+}
+
+/// `POST /api/v1/fypass/login` — the hosted login form.
+#[server(prefix = "/api/v1", endpoint = "fypass/login", input = JsonBody, input_derive = (Clone, serde::Serialize))]
+pub async fn fypass_login(#[server(flatten)] body: LoginBody) -> Result<Completion, ApiError> {
+    let (state, caller) = flow::Caller::current()?;
+    let done = flow::login(&state, &caller, body).await?;
+    crate::server::reply_cookie(done.cookie);
+    Ok(done.completion)
+}
+json_body!(FypassLogin { body: LoginBody });
+
+/// `POST /api/v1/fypass/register` — the hosted registration form.
+#[server(prefix = "/api/v1", endpoint = "fypass/register", input = JsonBody, input_derive = (Clone, serde::Serialize))]
+pub async fn fypass_register(
+    #[server(flatten)] body: RegisterBody,
+) -> Result<Completion, ApiError> {
+    let (state, caller) = flow::Caller::current()?;
+    let done = flow::register(&state, &caller, body).await?;
+    crate::server::reply_cookie(done.cookie);
+    Ok(done.completion)
+}
+json_body!(FypassRegister { body: RegisterBody });
+
+// ---- Page endpoints: called by the hosted pages only, not part of the REST API. ----------
+
+/// What the login and register pages need to render.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PageContext {
+    pub request: Option<RequestView>,
+    /// The person signed in in this browser, if any.
+    pub signed_in: Option<User>,
+}
+
+/// A login request as the person may see it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RequestView {
+    pub client_name: String,
+    pub mode: LoginMode,
+    pub status: LoginStatus,
+    /// Only once the request is completed.
+    pub redirect_url: Option<String>,
+    /// The hosted page's URL for this request (for the QR code).
+    pub fypass_url: String,
+}
+
+/// The page context for `reqToken` (an unknown, expired or finished one is an error).
+#[server(prefix = "/_app", endpoint = "fypass/context", input = GetUrl)]
+pub async fn get_page_context(
+    #[server(default)]
+    #[server(rename = "reqToken")]
+    req_token: Option<String>,
+) -> Result<PageContext, ApiError> {
+    let (state, caller) = flow::Caller::current()?;
+    flow::page_context(&state, &caller, req_token.as_deref()).await
+}
+
+/// Completes `reqToken` as the person signed in in this browser ("Continue as …").
+#[server(prefix = "/_app", endpoint = "fypass/continue", input = JsonBody)]
+pub async fn continue_as(
+    #[server(rename = "reqToken")] req_token: String,
+) -> Result<Completion, ApiError> {
+    let (state, caller) = flow::Caller::current()?;
+    flow::continue_as(&state, &caller, &req_token).await
+}
+
+/// The status page's view of a request, with a QR code of its fypass URL.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StatusView {
+    pub request: RequestView,
+    pub qr_svg: String,
+}
+
+#[server(prefix = "/_app", endpoint = "fypass/status-view", input = GetUrl)]
+pub async fn get_status_view(
+    #[server(rename = "reqToken")] req_token: String,
+) -> Result<StatusView, ApiError> {
+    flow::status_view(&crate::server::state()?, &req_token).await
+}
+
+/// The live part of the status page, polled while the request is pending.
+#[server(prefix = "/_app", endpoint = "fypass/poll", input = GetUrl)]
+pub async fn poll_request(
+    #[server(rename = "reqToken")] req_token: String,
+) -> Result<RequestView, ApiError> {
+    flow::request_view(&crate::server::state()?, &req_token).await
+}
+
+/// Signs this browser out.
+#[server(prefix = "/_app", endpoint = "fypass/sign-out", input = JsonBody)]
+pub async fn sign_out() -> Result<(), ApiError> {
+    let (state, caller) = flow::Caller::current()?;
+    let cookie = flow::sign_out(&state, &caller).await?;
+    crate::server::reply_cookie(cookie);
+    Ok(())
+}

@@ -1,0 +1,613 @@
+//! The hosted pages: sign in, register, and the login request's status.
+//!
+//! Every form works twice over. Before the WASM loads (or without JavaScript) it is a
+//! plain `<form method="post">` to the page's own URL, answered by `forms` with a redirect
+//! or the page again showing the error. Once hydrated, submitting calls the server
+//! function instead, keeps what was typed, shows the error beside its field and disables
+//! the button while it runs.
+
+use super::{
+    Completion, ContinueAs, FypassLogin, FypassRegister, LoginBody, LoginMode, LoginStatus,
+    PageContext, RegisterBody, RequestView, SignOut, StatusView, get_page_context, get_status_view,
+    poll_request,
+};
+use crate::{
+    app::ErrorPanel,
+    error::{ApiError, ErrorCode},
+    users::User,
+};
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::{use_navigate, use_query_map};
+use serde::{Deserialize, Serialize};
+
+/// What a plain form post left for the page it renders again: the error and what the
+/// person typed (never the password).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FormEcho {
+    pub error: Option<ApiError>,
+    pub identifier: String,
+    pub name: String,
+    pub email: String,
+    pub whatsapp: String,
+}
+
+/// The echo of a plain form post: read from the server's context while rendering, and
+/// handed to the browser with the page so hydration sees the same state.
+fn form_echo() -> FormEcho {
+    SharedValue::new(|| use_context::<FormEcho>().unwrap_or_default()).into_inner()
+}
+
+fn req_token() -> Memo<Option<String>> {
+    let query = use_query_map();
+    Memo::new(move |_| query.read().get("reqToken").filter(|t| !t.is_empty()))
+}
+
+/// Where a person goes once signed in: the request's status, or their devices.
+pub fn next_page(token: Option<&str>) -> String {
+    match token {
+        Some(token) => format!("/fypass/status?reqToken={token}"),
+        None => "/devices".into(),
+    }
+}
+
+/// The page a form posts to without JavaScript: its own URL.
+fn self_url(path: &str, token: Option<&str>) -> String {
+    match token {
+        Some(token) => format!("{path}?reqToken={token}"),
+        None => path.to_string(),
+    }
+}
+
+#[component]
+pub fn LoginPage() -> impl IntoView {
+    let echo = form_echo();
+    let token = req_token();
+    let context = Resource::new_blocking(move || token.get(), get_page_context);
+    view! {
+        <Title text="Sign in" />
+        <div class="auth">
+            <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
+                {move || Suspend::new({
+                    let echo = echo.clone();
+                    async move {
+                        match context.await {
+                            Ok(ctx) => view! { <LoginCard ctx token=token.get_untracked() echo /> }.into_any(),
+                            Err(error) => view! { <RequestProblem error /> }.into_any(),
+                        }
+                    }
+                })}
+            </Suspense>
+        </div>
+    }
+}
+
+#[component]
+fn RequestProblem(error: ApiError) -> impl IntoView {
+    view! {
+        <section class="card">
+            <h1>"We can't continue this sign-in"</h1>
+            <ErrorPanel error />
+            <p class="muted">"Go back to the app and start again, or " <a href="/fypass">"sign in to fypass"</a> "."</p>
+        </section>
+    }
+}
+
+#[component]
+fn LoginCard(ctx: PageContext, token: Option<String>, echo: FormEcho) -> impl IntoView {
+    let heading = match &ctx.request {
+        Some(r) => format!("Sign in to continue to {}", r.client_name),
+        None => "Sign in to fypass".to_string(),
+    };
+    let register = self_url("/fypass/register", token.as_deref());
+    let retried = echo.error.is_some();
+    let body = match (ctx.signed_in, token.clone()) {
+        (Some(user), Some(token)) => view! {
+            <ContinueAs user token=token.clone() />
+            <details class="other-account" open=retried>
+                <summary>"Use another account"</summary>
+                <LoginForm token=Some(token) echo />
+            </details>
+        }
+        .into_any(),
+        (Some(user), None) => view! {
+            <SignedIn user />
+            <details class="other-account" open=retried>
+                <summary>"Use another account"</summary>
+                <LoginForm token=None echo />
+            </details>
+        }
+        .into_any(),
+        (None, token) => view! { <LoginForm token echo /> }.into_any(),
+    };
+    view! {
+        <section class="card">
+            <p class="eyebrow">"fypass"</p>
+            <h1>{heading}</h1>
+            {body}
+            <p class="switch">"New here? " <a href=register>"Create an account"</a></p>
+        </section>
+    }
+}
+
+/// "Continue as <name>": one click completes the request as the signed-in person.
+#[component]
+fn ContinueAs(user: User, token: String) -> impl IntoView {
+    let action = ServerAction::<ContinueAs>::new();
+    let error = RwSignal::new(None::<ApiError>);
+    follow(action, token.clone(), error);
+    let action_url = self_url("/fypass", Some(&token));
+    view! {
+        <form
+            class="continue"
+            method="post"
+            action=action_url
+            on:submit=move |ev| {
+                ev.prevent_default();
+                error.set(None);
+                action.dispatch(ContinueAs { req_token: token.clone() });
+            }
+        >
+            <input type="hidden" name="intent" value="continue" />
+            <button type="submit" class="account" disabled=move || action.pending().get()>
+                <span class="avatar" aria-hidden="true">{initial(&user.name)}</span>
+                <span class="who">
+                    <strong>{format!("Continue as {}", user.name)}</strong>
+                    <span class="muted">{user.contact().to_string()}</span>
+                </span>
+            </button>
+            <FormProblem error=error.into() fields=&[] />
+        </form>
+    }
+}
+
+/// No login request: the person is simply signed in to fypass.
+#[component]
+fn SignedIn(user: User) -> impl IntoView {
+    view! {
+        <div class="signed-in">
+            <p>"You are signed in as " <strong>{user.name.clone()}</strong> " (" {user.contact().to_string()} ")."</p>
+            <div class="actions">
+                <a class="button" href="/devices">"Your devices"</a>
+                <SignOutButton />
+            </div>
+        </div>
+    }
+}
+
+/// Signs this browser out, then shows the sign-in page.
+#[component]
+pub fn SignOutButton() -> impl IntoView {
+    let action = ServerAction::<SignOut>::new();
+    Effect::new(move |_| {
+        if let Some(Ok(())) = action.value().get() {
+            // A full load, so every page drops what it knew about the session.
+            let _ = window().location().set_href("/fypass");
+        }
+    });
+    view! {
+        <form
+            method="post"
+            action="/fypass/sign-out"
+            on:submit=move |ev| {
+                ev.prevent_default();
+                action.dispatch(SignOut {});
+            }
+        >
+            <button type="submit" class="secondary" disabled=move || action.pending().get()>
+                "Sign out"
+            </button>
+        </form>
+    }
+}
+
+fn initial(name: &str) -> String {
+    name.chars()
+        .next()
+        .map(|c| c.to_uppercase().to_string())
+        .unwrap_or_default()
+}
+
+/// After a successful submission, go to the next page; after a failed one, show the error.
+fn follow<A>(action: ServerAction<A>, token: String, error: RwSignal<Option<ApiError>>)
+where
+    A: leptos::server_fn::ServerFn<Output = Completion, Error = ApiError>
+        + Clone
+        + Send
+        + Sync
+        + 'static,
+{
+    let navigate = use_navigate();
+    Effect::new(move |_| match action.value().get() {
+        Some(Ok(_)) => navigate(
+            &next_page(Some(&token).filter(|t| !t.is_empty()).map(String::as_str)),
+            Default::default(),
+        ),
+        Some(Err(e)) => error.set(Some(e)),
+        None => {}
+    });
+}
+
+#[component]
+fn LoginForm(token: Option<String>, echo: FormEcho) -> impl IntoView {
+    let action = ServerAction::<FypassLogin>::new();
+    let identifier = RwSignal::new(echo.identifier.clone());
+    let password = RwSignal::new(String::new());
+    let error = RwSignal::new(echo.error.clone());
+    follow(action, token.clone().unwrap_or_default(), error);
+    let action_url = self_url("/fypass", token.as_deref());
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        error.set(None);
+        action.dispatch(FypassLogin {
+            body: LoginBody {
+                req_token: token.clone(),
+                identifier: identifier.get_untracked(),
+                password: password.get_untracked(),
+            },
+        });
+    };
+    view! {
+        <form class="form" method="post" action=action_url novalidate on:submit=submit>
+            <input type="hidden" name="intent" value="login" />
+            <Field
+                label="Email or WhatsApp number"
+                name="identifier"
+                autocomplete="username"
+                value=identifier
+                error=field_error(error, "identifier")
+                hint="e.g. name@example.com or 0812-3456-7890"
+            />
+            <Field
+                label="Password"
+                name="password"
+                kind="password"
+                autocomplete="current-password"
+                value=password
+                error=field_error(error, "password")
+            />
+            <FormProblem error=error.into() fields=&["identifier", "password"] />
+            <button type="submit" class="wide" disabled=move || action.pending().get()>
+                {move || if action.pending().get() { "Signing in…" } else { "Sign in" }}
+            </button>
+        </form>
+    }
+}
+
+#[component]
+pub fn RegisterPage() -> impl IntoView {
+    let echo = form_echo();
+    let token = req_token();
+    let context = Resource::new_blocking(move || token.get(), get_page_context);
+    view! {
+        <Title text="Create an account" />
+        <div class="auth">
+            <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
+                {move || Suspend::new({
+                    let echo = echo.clone();
+                    async move {
+                        match context.await {
+                            Ok(ctx) => view! { <RegisterCard ctx token=token.get_untracked() echo /> }.into_any(),
+                            Err(error) => view! { <RequestProblem error /> }.into_any(),
+                        }
+                    }
+                })}
+            </Suspense>
+        </div>
+    }
+}
+
+#[component]
+fn RegisterCard(ctx: PageContext, token: Option<String>, echo: FormEcho) -> impl IntoView {
+    let heading = match &ctx.request {
+        Some(r) => format!("Create your account for {}", r.client_name),
+        None => "Create your fypass account".to_string(),
+    };
+    let sign_in = self_url("/fypass", token.as_deref());
+    let action = ServerAction::<FypassRegister>::new();
+    let name = RwSignal::new(echo.name.clone());
+    let email = RwSignal::new(echo.email.clone());
+    let whatsapp = RwSignal::new(echo.whatsapp.clone());
+    let password = RwSignal::new(String::new());
+    let error = RwSignal::new(echo.error.clone());
+    follow(action, token.clone().unwrap_or_default(), error);
+    let action_url = self_url("/fypass/register", token.as_deref());
+    let optional = |s: String| Some(s).filter(|s| !s.trim().is_empty());
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        error.set(None);
+        action.dispatch(FypassRegister {
+            body: RegisterBody {
+                req_token: token.clone(),
+                name: name.get_untracked(),
+                email: optional(email.get_untracked()),
+                whatsapp: optional(whatsapp.get_untracked()),
+                password: password.get_untracked(),
+            },
+        });
+    };
+    view! {
+        <section class="card">
+            <p class="eyebrow">"fypass"</p>
+            <h1>{heading}</h1>
+            <p class="muted">"Give an email address, a WhatsApp number, or both: you can sign in with either."</p>
+            <form class="form" method="post" action=action_url novalidate on:submit=submit>
+                <Field label="Name" name="name" autocomplete="name" value=name error=field_error(error, "name") />
+                <Field
+                    label="Email address"
+                    name="email"
+                    kind="email"
+                    autocomplete="email"
+                    value=email
+                    error=field_error(error, "email")
+                />
+                <Field
+                    label="WhatsApp number"
+                    name="whatsapp"
+                    kind="tel"
+                    autocomplete="tel"
+                    value=whatsapp
+                    error=field_error(error, "whatsapp")
+                    hint="e.g. +62 812-3456-7890, or 0812-3456-7890"
+                />
+                <Field
+                    label="Password"
+                    name="password"
+                    kind="password"
+                    autocomplete="new-password"
+                    value=password
+                    error=field_error(error, "password")
+                    hint="8 to 128 characters. A longer passphrase is stronger than a short complex one."
+                />
+                <FormProblem error=error.into() fields=&["name", "email", "whatsapp", "password"] />
+                <button type="submit" class="wide" disabled=move || action.pending().get()>
+                    {move || if action.pending().get() { "Creating your account…" } else { "Create account" }}
+                </button>
+            </form>
+            <p class="switch">"Already have an account? " <a href=sign_in>"Sign in"</a></p>
+        </section>
+    }
+}
+
+/// The message to show beside `field`: its validation detail, or the error whose subject
+/// it is (an unknown account beside the identifier, a wrong password beside the password).
+fn field_error(error: RwSignal<Option<ApiError>>, field: &'static str) -> Signal<Option<String>> {
+    Signal::derive(move || {
+        let error = error.get()?;
+        if let Some(message) = error.field_message(field) {
+            return Some(sentence(field, message));
+        }
+        let subject = match error.code {
+            ErrorCode::UserNotFound => "identifier",
+            ErrorCode::InvalidPassword => "password",
+            _ => return None,
+        };
+        (subject == field).then_some(error.message)
+    })
+}
+
+/// "is required" beside the Password field reads "Password is required".
+fn sentence(field: &str, message: &str) -> String {
+    let label = match field {
+        "identifier" => "Email or WhatsApp number",
+        "name" => "Name",
+        "email" => "Email address",
+        "whatsapp" => "WhatsApp number",
+        "password" => "Password",
+        other => other,
+    };
+    if message.starts_with(|c: char| c.is_lowercase()) {
+        format!("{label} {message}.")
+    } else {
+        message.to_string()
+    }
+}
+
+/// The error that belongs to no field of this form, as a banner.
+#[component]
+fn FormProblem(error: Signal<Option<ApiError>>, fields: &'static [&'static str]) -> impl IntoView {
+    let general = move || {
+        error.get().filter(|e| {
+            let about_a_field = e.details.iter().any(|d| fields.contains(&d.field.as_str()))
+                || (fields.contains(&"identifier") && e.code == ErrorCode::UserNotFound)
+                || (fields.contains(&"password") && e.code == ErrorCode::InvalidPassword);
+            !about_a_field
+        })
+    };
+    view! { {move || general().map(|error| view! { <ErrorPanel error /> })} }
+}
+
+/// A labelled input with its hint and error, wired for screen readers.
+#[component]
+fn Field(
+    label: &'static str,
+    name: &'static str,
+    #[prop(default = "text")] kind: &'static str,
+    autocomplete: &'static str,
+    value: RwSignal<String>,
+    error: Signal<Option<String>>,
+    #[prop(optional)] hint: Option<&'static str>,
+) -> impl IntoView {
+    let id = format!("field-{name}");
+    let hint_id = format!("{id}-hint");
+    let error_id = format!("{id}-error");
+    let described = {
+        let (hint_id, error_id) = (hint_id.clone(), error_id.clone());
+        move || {
+            let mut ids = Vec::new();
+            if hint.is_some() {
+                ids.push(hint_id.clone());
+            }
+            if error.get().is_some() {
+                ids.push(error_id.clone());
+            }
+            (!ids.is_empty()).then(|| ids.join(" "))
+        }
+    };
+    view! {
+        <div class="field" class:invalid=move || error.get().is_some()>
+            <label for=id.clone()>{label}</label>
+            <input
+                id=id
+                name=name
+                type=kind
+                autocomplete=autocomplete
+                value=value.get_untracked()
+                on:input=move |ev| value.set(event_target_value(&ev))
+                aria-invalid=move || error.get().is_some().then_some("true")
+                aria-describedby=described
+            />
+            {hint.map(|hint| view! { <p class="hint" id=hint_id>{hint}</p> })}
+            {move || error.get().map(|message| view! { <p class="field-error" id=error_id.clone()>{message}</p> })}
+        </div>
+    }
+}
+
+// ---- The status view ----------------------------------------------------------------
+
+#[component]
+pub fn StatusPage() -> impl IntoView {
+    let token = req_token();
+    let view = Resource::new_blocking(
+        move || token.get(),
+        |t| get_status_view(t.unwrap_or_default()),
+    );
+    view! {
+        <Title text="Sign-in status" />
+        <div class="auth">
+            <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    match view.await {
+                        Ok(status) => view! { <StatusPanel status token=token.get_untracked().unwrap_or_default() /> }.into_any(),
+                        Err(error) => view! { <RequestProblem error /> }.into_any(),
+                    }
+                })}
+            </Suspense>
+        </div>
+    }
+}
+
+#[component]
+fn StatusPanel(status: StatusView, token: String) -> impl IntoView {
+    let request = RwSignal::new(status.request.clone());
+    let client = status.request.client_name.clone();
+    live_status(request, token);
+    let headline = {
+        let client = client.clone();
+        move || match request.read().status {
+            LoginStatus::Pending => format!("Waiting for you to sign in to {client}"),
+            LoginStatus::LoggedIn => format!("You're signed in to {client}"),
+            LoginStatus::Registered => {
+                format!("Your account is ready, and you're signed in to {client}")
+            }
+            LoginStatus::Expired => "This sign-in request has expired".to_string(),
+        }
+    };
+    let qr = status.qr_svg.clone();
+    view! {
+        <section class="card status" aria-live="polite">
+            <p class="eyebrow">"fypass"</p>
+            <h1 class=move || format!("status-{}", state_class(request.read().status))>{headline}</h1>
+            {move || {
+                let r = request.get();
+                match r.status {
+                    LoginStatus::Pending => view! { <Pending request=r qr=qr.clone() /> }.into_any(),
+                    LoginStatus::Expired => view! {
+                        <p>"Go back to " {r.client_name.clone()} " and start again."</p>
+                    }.into_any(),
+                    LoginStatus::LoggedIn | LoginStatus::Registered => view! { <Done request=r /> }.into_any(),
+                }
+            }}
+        </section>
+    }
+}
+
+fn state_class(status: LoginStatus) -> &'static str {
+    match status {
+        LoginStatus::Pending => "pending",
+        LoginStatus::LoggedIn | LoginStatus::Registered => "done",
+        LoginStatus::Expired => "expired",
+    }
+}
+
+#[component]
+fn Pending(request: RequestView, qr: String) -> impl IntoView {
+    let here = request.fypass_url.clone();
+    let label = match request.mode {
+        LoginMode::Login => "Sign in on this device",
+        LoginMode::Register => "Create your account on this device",
+    };
+    view! {
+        // Without JavaScript the page reloads itself to show the outcome.
+        <noscript><meta http-equiv="refresh" content="3" /></noscript>
+        <p class="muted">"This page updates by itself once you have signed in."</p>
+        <div class="qr-block">
+            <div class="qr" role="img" aria-label="QR code of the sign-in page" inner_html=qr></div>
+            <p>"Scan to continue on your phone, or:"</p>
+            <a class="button" href=here>{label}</a>
+        </div>
+    }
+}
+
+#[component]
+fn Done(request: RequestView) -> impl IntoView {
+    match request.redirect_url {
+        Some(url) => view! {
+            <noscript><meta http-equiv="refresh" content=format!("2;url={url}") /></noscript>
+            <p>"Taking you back to " {request.client_name.clone()} "…"</p>
+            <a class="button" href=url>"Continue to " {request.client_name}</a>
+        }
+        .into_any(),
+        None => view! {
+            <p>"You can close this page and return to " {request.client_name} "."</p>
+            <a class="button secondary" href="/devices">"See your devices"</a>
+        }
+        .into_any(),
+    }
+}
+
+/// In the browser: poll while pending, and follow the redirect once done.
+fn live_status(request: RwSignal<RequestView>, token: String) {
+    #[cfg(feature = "hydrate")]
+    {
+        use std::time::Duration;
+        let interval = StoredValue::new_local(None::<IntervalHandle>);
+        let poll = move || {
+            if request.get_untracked().status != LoginStatus::Pending {
+                if let Some(handle) = interval.get_value() {
+                    handle.clear();
+                }
+                return;
+            }
+            let token = token.clone();
+            leptos::task::spawn_local(async move {
+                if let Ok(latest) = poll_request(token).await {
+                    request.set(latest);
+                }
+            });
+        };
+        if let Ok(handle) =
+            set_interval_with_handle(poll, Duration::from_secs(super::POLL_INTERVAL_SECS.into()))
+        {
+            interval.set_value(Some(handle));
+        }
+        on_cleanup(move || {
+            if let Some(handle) = interval.get_value() {
+                handle.clear();
+            }
+        });
+        Effect::new(move |_| {
+            let r = request.get();
+            if let (true, Some(url)) = (r.status.is_done(), r.redirect_url) {
+                set_timeout(
+                    move || {
+                        let _ = window().location().set_href(&url);
+                    },
+                    Duration::from_millis(1500),
+                );
+            }
+        });
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = (request, token, poll_request);
+}

@@ -1,0 +1,246 @@
+//! The hosted pages as a browser without JavaScript sees them: server-rendered HTML and
+//! plain form posts answered with redirects, or the page again with the error.
+
+use crate::{
+    flow::{app_client, poll, post, session_cookie, start},
+    support::TestApp,
+};
+use serde_json::{Value, json};
+
+fn no_redirects() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+async fn form(
+    t: &TestApp,
+    path: &str,
+    fields: &[(&str, &str)],
+    cookie: Option<&str>,
+) -> reqwest::Response {
+    let body = form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(fields)
+        .finish();
+    let mut req = no_redirects()
+        .post(t.url(path))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("origin", format!("http://{}", t.addr))
+        .body(body);
+    if let Some(cookie) = cookie {
+        req = req.header("cookie", cookie);
+    }
+    req.send().await.unwrap()
+}
+
+async fn page(t: &TestApp, path: &str, cookie: Option<&str>) -> (u16, String) {
+    let mut req = t.http.get(t.url(path)).header("accept", "text/html");
+    if let Some(cookie) = cookie {
+        req = req.header("cookie", cookie);
+    }
+    let res = req.send().await.unwrap();
+    (res.status().as_u16(), res.text().await.unwrap())
+}
+
+#[tokio::test]
+async fn the_login_page_names_the_app_and_posts_to_itself() {
+    let t = TestApp::spawn().await;
+    let app = app_client(&t).await;
+    let token = start(&t, &app, json!({})).await;
+    let (status, html) = page(&t, &format!("/fypass?reqToken={token}"), None).await;
+    assert_eq!(status, 200);
+    assert!(html.contains("Sign in to continue to Test app"), "{html}");
+    assert!(
+        html.contains(&format!("action=\"/fypass?reqToken={token}\"")),
+        "{html}"
+    );
+    assert!(html.contains("name=\"identifier\"") && html.contains("name=\"password\""));
+    assert!(html.contains(&format!("href=\"/fypass/register?reqToken={token}\"")));
+    let (status, html) = page(&t, "/fypass?reqToken=fyr_unknown", None).await;
+    assert_eq!(status, 200);
+    assert!(html.contains("FAILED_UPDATE_USER_TOKEN"), "{html}");
+}
+
+#[tokio::test]
+async fn registering_and_signing_in_work_without_javascript() {
+    let t = TestApp::spawn().await;
+    let app = app_client(&t).await;
+    let token = start(
+        &t,
+        &app,
+        json!({"redirectUrl": "https://app.example.com/done"}),
+    )
+    .await;
+    let path = format!("/fypass/register?reqToken={token}");
+
+    // A mistake renders the page again: the error beside the field, the input kept.
+    let res = form(
+        &t,
+        &path,
+        &[
+            ("name", "Ola"),
+            ("email", "ola@example"),
+            ("whatsapp", ""),
+            ("password", "correct horse"),
+        ],
+        None,
+    )
+    .await;
+    assert_eq!(res.status(), 422);
+    let html = res.text().await.unwrap();
+    assert!(
+        html.contains("Email address is not a valid email address."),
+        "{html}"
+    );
+    assert!(
+        html.contains("value=\"ola@example\"") && html.contains("value=\"Ola\""),
+        "{html}"
+    );
+    assert!(
+        !html.contains("correct horse"),
+        "the password is never echoed"
+    );
+
+    let res = form(
+        &t,
+        &path,
+        &[
+            ("name", "Ola"),
+            ("email", "ola@example.com"),
+            ("password", "correct horse"),
+        ],
+        None,
+    )
+    .await;
+    assert_eq!(res.status(), 303);
+    assert_eq!(
+        res.headers()["location"],
+        format!("/fypass/status?reqToken={token}")
+    );
+    session_cookie(&res);
+    let polled: Value = poll(&t, &app, &token).await.json().await.unwrap();
+    assert_eq!(polled["status"], "REGISTERED");
+
+    // Sign in on a new request: wrong password first, then right.
+    let second = start(&t, &app, json!({})).await;
+    let path = format!("/fypass?reqToken={second}");
+    let res = form(
+        &t,
+        &path,
+        &[
+            ("intent", "login"),
+            ("identifier", "OLA@example.com"),
+            ("password", "wrong"),
+        ],
+        None,
+    )
+    .await;
+    assert_eq!(res.status(), 401);
+    let html = res.text().await.unwrap();
+    assert!(
+        html.contains("The password used for login is not valid."),
+        "{html}"
+    );
+    assert!(html.contains("value=\"OLA@example.com\""), "{html}");
+    let res = form(
+        &t,
+        &path,
+        &[
+            ("intent", "login"),
+            ("identifier", "ola@example.com"),
+            ("password", "correct horse"),
+        ],
+        None,
+    )
+    .await;
+    assert_eq!(res.status(), 303);
+    assert_eq!(
+        res.headers()["location"],
+        format!("/fypass/status?reqToken={second}")
+    );
+}
+
+#[tokio::test]
+async fn a_signed_in_browser_is_offered_to_continue_with_one_click() {
+    let t = TestApp::spawn().await;
+    let app = app_client(&t).await;
+    let token = start(&t, &app, json!({})).await;
+    let res = post(&t, "/api/v1/fypass/register", json!({"reqToken": token, "name": "Pia", "email": "pia@example.com", "password": "correct horse"})).await;
+    let cookie = session_cookie(&res);
+    let second = start(&t, &app, json!({})).await;
+    let (_, html) = page(&t, &format!("/fypass?reqToken={second}"), Some(&cookie)).await;
+    assert!(html.contains("Continue as Pia"), "{html}");
+    assert!(html.contains("Use another account"));
+    let res = form(
+        &t,
+        &format!("/fypass?reqToken={second}"),
+        &[("intent", "continue")],
+        Some(&cookie),
+    )
+    .await;
+    assert_eq!(res.status(), 303);
+    let polled: Value = poll(&t, &app, &second).await.json().await.unwrap();
+    assert_eq!(
+        (polled["status"].as_str(), polled["user"]["email"].as_str()),
+        (Some("LOGGED_IN"), Some("pia@example.com"))
+    );
+    // Signing out ends it.
+    let res = form(&t, "/fypass/sign-out", &[], Some(&cookie)).await;
+    assert_eq!(res.status(), 303);
+    assert!(
+        res.headers()["set-cookie"]
+            .to_str()
+            .unwrap()
+            .contains("Max-Age=0")
+    );
+    let third = start(&t, &app, json!({})).await;
+    let (_, html) = page(&t, &format!("/fypass?reqToken={third}"), Some(&cookie)).await;
+    assert!(!html.contains("Continue as"), "{html}");
+}
+
+#[tokio::test]
+async fn a_form_posted_from_another_site_is_refused() {
+    let t = TestApp::spawn().await;
+    let app = app_client(&t).await;
+    let token = start(&t, &app, json!({})).await;
+    let res = no_redirects()
+        .post(t.url(&format!("/fypass?reqToken={token}")))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("origin", "https://evil.example")
+        .body("identifier=a%40example.com&password=x")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 403);
+    assert!(res.text().await.unwrap().contains("ORIGIN_NOT_ALLOWED"));
+}
+
+#[tokio::test]
+async fn the_status_page_shows_a_qr_code_while_pending_and_the_outcome_after() {
+    let t = TestApp::spawn().await;
+    let app = app_client(&t).await;
+    let token = start(
+        &t,
+        &app,
+        json!({"redirectUrl": "https://app.example.com/done"}),
+    )
+    .await;
+    let path = format!("/fypass/status?reqToken={token}");
+    let (status, html) = page(&t, &path, None).await;
+    assert_eq!(status, 200);
+    assert!(
+        html.contains("Waiting for you to sign in to Test app"),
+        "{html}"
+    );
+    assert!(html.contains("<svg"), "a QR code");
+    assert!(
+        html.contains("http-equiv=\"refresh\""),
+        "refreshes without JavaScript"
+    );
+    post(&t, "/api/v1/fypass/register", json!({"reqToken": token, "name": "Q", "email": "q@example.com", "password": "correct horse"})).await;
+    let (_, html) = page(&t, &path, None).await;
+    assert!(html.contains("Your account is ready"), "{html}");
+    assert!(html.contains("https://app.example.com/done"), "{html}");
+    assert!(!html.contains("<svg"));
+}

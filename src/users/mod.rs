@@ -1,0 +1,48 @@
+//! Users: the people who sign in through fypass.
+//!
+//! * [`User`]: a person as the API shows them.
+//! * Server side: `identifier` (email / WhatsApp number types), `password` (Argon2id on a
+//!   bounded pool), `store` (the `users` table), `access` (Bearer access tokens), `session`
+//!   (the browser session cookie) and `cli` (`fypass user ...`).
+//!
+//! The login flow that creates users and signs them in is in `crate::fypass`.
+
+#[cfg(feature = "ssr")]
+pub mod access;
+#[cfg(feature = "ssr")]
+pub mod cli;
+#[cfg(feature = "ssr")]
+pub mod identifier;
+#[cfg(feature = "ssr")]
+pub mod password;
+#[cfg(feature = "ssr")]
+pub mod session;
+#[cfg(feature = "ssr")]
+pub mod store;
+
+use crate::status::Status;
+use serde::{Deserialize, Serialize};
+
+/// A person, as the API and the pages show them. Never their password hash.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct User {
+    pub id: String,
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub whatsapp: Option<String>,
+    pub status: Status,
+    pub created_at: String,
+}
+
+impl User {
+    /// How the pages address this person: their email, else their number.
+    pub fn contact(&self) -> &str {
+        self.email
+            .as_deref()
+            .or(self.whatsapp.as_deref())
+            .unwrap_or_default()
+    }
+}

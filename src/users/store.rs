@@ -1,0 +1,169 @@
+//! The `users` table.
+
+use super::{User, identifier::Identifier};
+use crate::{
+    db::{Db, Tx, db_row, now_ms, rfc3339, with_reader, with_tx},
+    error::{ApiError, ErrorCode},
+    status::Status,
+};
+use uuid::Uuid;
+
+db_row! {
+    /// A stored user, with what only the server may see.
+    #[derive(Clone, Debug)]
+    pub struct UserRow {
+        pub id: Uuid,
+        pub name: String,
+        pub email: Option<String>,
+        pub whatsapp: Option<String>,
+        pub password_hash: String,
+        pub status: String,
+        pub created_at: i64,
+    }
+}
+
+const COLUMNS: &str = "id, name, email, whatsapp, password_hash, status, created_at";
+
+impl UserRow {
+    pub fn status(&self) -> Status {
+        self.status.parse().unwrap_or_else(|e| {
+            tracing::error!(user = %self.id, "corrupt user status: {e}");
+            Status::Deleted
+        })
+    }
+
+    pub fn view(&self) -> User {
+        User {
+            id: self.id.to_string(),
+            name: self.name.clone(),
+            email: self.email.clone(),
+            whatsapp: self.whatsapp.clone(),
+            status: self.status(),
+            created_at: rfc3339(self.created_at),
+        }
+    }
+}
+
+fn column(identifier: &Identifier) -> &'static str {
+    match identifier {
+        Identifier::Email(_) => "email",
+        Identifier::Whatsapp(_) => "whatsapp",
+    }
+}
+
+pub async fn find_by_identifier(
+    db: &Db,
+    identifier: &Identifier,
+) -> Result<Option<UserRow>, ApiError> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM users WHERE {} = $1",
+        column(identifier)
+    );
+    Ok(with_reader!(db, |c| sqlx::query_as(&sql)
+        .bind(identifier.as_str())
+        .fetch_optional(c)
+        .await)?)
+}
+
+pub async fn find(db: &Db, id: Uuid) -> Result<Option<UserRow>, ApiError> {
+    let sql = format!("SELECT {COLUMNS} FROM users WHERE id = $1");
+    Ok(with_reader!(db, |c| sqlx::query_as(&sql)
+        .bind(id)
+        .fetch_optional(c)
+        .await)?)
+}
+
+pub async fn list(db: &Db) -> Result<Vec<UserRow>, ApiError> {
+    let sql = format!("SELECT {COLUMNS} FROM users ORDER BY created_at, id");
+    Ok(with_reader!(db, |c| sqlx::query_as(&sql)
+        .fetch_all(c)
+        .await)?)
+}
+
+pub struct NewUser<'a> {
+    pub name: &'a str,
+    pub email: Option<&'a str>,
+    pub whatsapp: Option<&'a str>,
+    pub password_hash: &'a str,
+}
+
+/// Inserts a user; an email or number already in use is `DUPLICATE_KEY` naming every
+/// field that collides.
+pub async fn insert(tx: &mut Tx, new: NewUser<'_>) -> Result<UserRow, ApiError> {
+    let mut taken = ApiError::new(ErrorCode::DuplicateKey);
+    for (field, value) in [("email", new.email), ("whatsapp", new.whatsapp)] {
+        let Some(value) = value else { continue };
+        let sql = format!("SELECT COUNT(*) FROM users WHERE {field} = $1");
+        let (count,): (i64,) =
+            with_tx!(tx, |c| sqlx::query_as(&sql).bind(value).fetch_one(c).await)?;
+        if count > 0 {
+            let what = if field == "email" {
+                "email address"
+            } else {
+                "WhatsApp number"
+            };
+            taken = taken.and_field(field, format!("This {what} is already registered."));
+        }
+    }
+    if !taken.details.is_empty() {
+        taken.message = "An account with these details already exists.".into();
+        return Err(taken);
+    }
+    let now = now_ms();
+    let row = UserRow {
+        id: Uuid::now_v7(),
+        name: new.name.to_string(),
+        email: new.email.map(String::from),
+        whatsapp: new.whatsapp.map(String::from),
+        password_hash: new.password_hash.to_string(),
+        status: Status::Active.as_str().to_string(),
+        created_at: now,
+    };
+    // The unique constraints stay the authority for a concurrent registration (the
+    // database error becomes DUPLICATE_KEY naming the column).
+    let sql = "INSERT INTO users (id, name, email, whatsapp, password_hash, status, created_at, updated_at)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $7)";
+    with_tx!(tx, |c| sqlx::query(sql)
+        .bind(row.id)
+        .bind(&row.name)
+        .bind(&row.email)
+        .bind(&row.whatsapp)
+        .bind(&row.password_hash)
+        .bind(&row.status)
+        .bind(now)
+        .execute(c)
+        .await
+        .map(drop))?;
+    Ok(row)
+}
+
+/// Sets a user's status. Any status but `active` revokes their access tokens and browser
+/// sessions in the same transaction, so they stop working on the next request.
+pub async fn set_status(tx: &mut Tx, id: Uuid, status: Status) -> Result<bool, ApiError> {
+    let now = now_ms();
+    let sql = "UPDATE users SET status = $2, updated_at = $3 WHERE id = $1";
+    let changed = with_tx!(tx, |c| sqlx::query(sql)
+        .bind(id)
+        .bind(status.as_str())
+        .bind(now)
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected()))?;
+    if changed == 0 {
+        return Ok(false);
+    }
+    if status != Status::Active {
+        for table in ["access_tokens", "sessions"] {
+            let sql = format!(
+                "UPDATE {table} SET revoked_at = $2 WHERE user_id = $1 AND revoked_at IS NULL"
+            );
+            with_tx!(tx, |c| sqlx::query(&sql)
+                .bind(id)
+                .bind(now)
+                .execute(c)
+                .await
+                .map(drop))?;
+        }
+    }
+    Ok(true)
+}
