@@ -8,7 +8,7 @@ use crate::{
 use leptos::prelude::*;
 use leptos_meta::{HashedStylesheet, MetaTags, Title, provide_meta_context};
 use leptos_router::{
-    StaticSegment,
+    SsrMode, StaticSegment,
     components::{A, Route, Router, Routes},
 };
 
@@ -63,13 +63,15 @@ pub fn App() -> impl IntoView {
         <Router>
             <TopBar />
             <main class="page">
+                // Pages with data render once it is ready (SsrMode::Async): they must be whole
+                // HTML without JavaScript, not a fallback waiting for a streamed swap.
                 <Routes fallback=NotFoundPage>
                     <Route path=StaticSegment("") view=HomePage />
-                    <Route path=StaticSegment("docs") view=ApiInfoPage />
+                    <Route path=StaticSegment("docs") view=ApiInfoPage ssr=SsrMode::Async />
                     <Route path=(StaticSegment("docs"), StaticSegment("errors")) view=ErrorListPage />
-                    <Route path=StaticSegment("fypass") view=LoginPage />
-                    <Route path=(StaticSegment("fypass"), StaticSegment("register")) view=RegisterPage />
-                    <Route path=(StaticSegment("fypass"), StaticSegment("status")) view=StatusPage />
+                    <Route path=StaticSegment("fypass") view=LoginPage ssr=SsrMode::Async />
+                    <Route path=(StaticSegment("fypass"), StaticSegment("register")) view=RegisterPage ssr=SsrMode::Async />
+                    <Route path=(StaticSegment("fypass"), StaticSegment("status")) view=StatusPage ssr=SsrMode::Async />
                 </Routes>
             </main>
             <footer class="footer">

@@ -260,7 +260,9 @@ pub async fn render_page(
 ) -> Response {
     let options = state.leptos_options.clone();
     let context = page_context(state);
-    let render = leptos_axum::render_app_to_stream_with_context(
+    // Whole HTML at once (as the data routes are rendered): this page must work without
+    // JavaScript, which out-of-order streaming needs.
+    let render = leptos_axum::render_app_async_with_context(
         move || {
             context();
             extra();

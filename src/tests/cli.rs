@@ -205,3 +205,61 @@ async fn a_status_set_by_the_cli_reaches_the_running_server_within_five_seconds(
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
+
+#[tokio::test]
+async fn user_commands_list_and_set_status_by_any_spelling() {
+    let app = TestApp::spawn().await;
+    let client = crate::flow::app_client(&app).await;
+    crate::flow::register(
+        &app,
+        &client,
+        "uma@example.com",
+        Some("0812-1111-2222"),
+        "correct horse",
+    )
+    .await;
+    let url = app.database_url().to_string();
+
+    let listed = json(&fypass(&url, &["user", "list"]));
+    assert_eq!(listed.as_array().unwrap().len(), 1);
+    assert_eq!(listed[0]["whatsapp"], "+6281211112222");
+    assert!(
+        !listed.to_string().contains("argon2"),
+        "never the password hash"
+    );
+
+    let suspended = json(&fypass(
+        &url,
+        &["user", "set-status", "+62 812 1111 2222", "suspended"],
+    ));
+    assert_eq!(
+        (suspended["email"].as_str(), suspended["status"].as_str()),
+        (Some("uma@example.com"), Some("suspended"))
+    );
+    let active = json(&fypass(
+        &url,
+        &["user", "set-status", "UMA@example.com", "active"],
+    ));
+    assert_eq!(active["status"], "active");
+
+    one_line_error(
+        &fypass(
+            &url,
+            &["user", "set-status", "nobody@example.com", "active"],
+        ),
+        "no user with nobody@example.com",
+    );
+    one_line_error(
+        &fypass(&url, &["user", "set-status", "not-an-identifier", "active"]),
+        "is not an email address or WhatsApp number",
+    );
+    one_line_error(
+        &fypass(&url, &["user", "set-status", "uma@example.com", "banned"]),
+        "unknown status 'banned'",
+    );
+    assert_eq!(
+        json(&fypass(&url, &["user", "list"]))[0]["status"],
+        "active",
+        "nothing written by the failures"
+    );
+}

@@ -214,6 +214,26 @@ async fn a_form_posted_from_another_site_is_refused() {
         .unwrap();
     assert_eq!(res.status(), 403);
     assert!(res.text().await.unwrap().contains("ORIGIN_NOT_ALLOWED"));
+    // Fetch Metadata decides when a browser hides the origin (`Origin: null` under
+    // `Referrer-Policy: no-referrer`).
+    let post = |origin: &'static str, site: Option<&'static str>| {
+        let mut req = no_redirects()
+            .post(t.url(&format!("/fypass?reqToken={token}")))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .header("origin", origin)
+            .body("identifier=nobody%40example.com&password=x");
+        if let Some(site) = site {
+            req = req.header("sec-fetch-site", site);
+        }
+        async move { req.send().await.unwrap().status().as_u16() }
+    };
+    assert_eq!(post("null", Some("cross-site")).await, 403);
+    assert_eq!(post("null", None).await, 403);
+    assert_eq!(
+        post("null", Some("same-origin")).await,
+        404,
+        "accepted: the login ran (USER_NOT_FOUND)"
+    );
 }
 
 #[tokio::test]
