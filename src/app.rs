@@ -1,6 +1,7 @@
 //! The pages: the HTML shell (server only), the router, and the frame every page shares.
 
 use crate::{
+    devices::dashboard::DevicesPage,
     docs::{ApiInfoPage, ErrorListPage},
     error::{ApiError, ErrorCode},
     fypass::pages::{LoginPage, RegisterPage, StatusPage},
@@ -72,6 +73,7 @@ pub fn App() -> impl IntoView {
                     <Route path=StaticSegment("fypass") view=LoginPage ssr=SsrMode::Async />
                     <Route path=(StaticSegment("fypass"), StaticSegment("register")) view=RegisterPage ssr=SsrMode::Async />
                     <Route path=(StaticSegment("fypass"), StaticSegment("status")) view=StatusPage ssr=SsrMode::Async />
+                    <Route path=StaticSegment("devices") view=DevicesPage ssr=SsrMode::Async />
                 </Routes>
             </main>
             <footer class="footer">
@@ -93,7 +95,7 @@ fn TopBar() -> impl IntoView {
             <nav class="nav" aria-label="Main">
                 <A href="/docs" exact=true>"API"</A>
                 <A href="/docs/errors">"Errors"</A>
-                <A href="/fypass">"Sign in"</A>
+                <A href="/devices">"Devices"</A>
             </nav>
         </header>
     }

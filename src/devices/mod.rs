@@ -4,11 +4,22 @@
 //! * [`Device`]: a saved device, as the API returns it.
 //! * Server side: `store` (the `devices` table, with its one-statement upsert).
 
+pub mod dashboard;
 #[cfg(feature = "ssr")]
 pub mod store;
 
-use crate::error::ApiError;
+#[cfg(feature = "ssr")]
+use crate::error::ErrorCode;
+use crate::{api::JsonBody, error::ApiError, json_body};
+use leptos::{
+    prelude::*,
+    server_fn::codec::{DeleteUrl, GetUrl},
+};
 use serde::{Deserialize, Serialize};
+
+/// Devices per page when the caller does not say.
+pub const DEFAULT_PAGE: u32 = 20;
+pub const MAX_PAGE: u32 = 100;
 
 /// The platform a device runs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -110,6 +121,139 @@ pub struct Device {
     pub created_at: String,
     pub updated_at: String,
     pub last_seen_at: String,
+}
+
+/// A page of a client's devices, newest first.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DevicePage {
+    pub items: Vec<Device>,
+    /// Pass as `cursor` for the next page; absent on the last page.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<String>,
+}
+
+/// `POST /api/v1/devices` — Save Device: creates (201) or updates (200) the device with this
+/// `deviceId`. With `Authorization: Bearer <accessToken>` the device is linked to that user.
+#[server(prefix = "/api/v1", endpoint = "devices", input = JsonBody, input_derive = (Clone, serde::Serialize))]
+#[middleware(crate::clients::auth::RequireGrant(crate::clients::Grant::DevicesSave))]
+pub async fn save_device(#[server(flatten)] info: DeviceInfo) -> Result<Device, ApiError> {
+    use crate::{server, users::access};
+    use axum::http::{StatusCode, header, request::Parts};
+    let client = crate::clients::auth::current_client()?;
+    let state = server::state()?;
+    info.validate("")?;
+    let parts = use_context::<Parts>().ok_or_else(|| ApiError::new(ErrorCode::InternalError))?;
+    let user_id = match parts.headers.get(header::AUTHORIZATION) {
+        Some(value) => {
+            let token = access::bearer(value.to_str().unwrap_or_default())?;
+            Some(
+                access::authenticate(&state.db, token, client.id)
+                    .await?
+                    .0
+                    .id,
+            )
+        }
+        None => None,
+    };
+    let peer = parts
+        .extensions
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|c| c.0);
+    let ip = server::client_ip(&parts.headers, peer, &state.config).to_string();
+    let user_agent = parts
+        .headers
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .map(|ua| ua.chars().take(512).collect::<String>());
+    let seen = store::Seen {
+        ip_address: Some(&ip),
+        user_agent: user_agent.as_deref(),
+    };
+    let (row, created) = store::save(&state.db, client.id, user_id, &info, seen).await?;
+    server::reply_status(if created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    });
+    Ok(row.view())
+}
+json_body!(SaveDevice { info: DeviceInfo });
+
+/// A device id from a path or query: anything but a UUID is `INVALID_OBJECT_ID`.
+#[cfg(feature = "ssr")]
+fn parse_id(field: &str, value: &str) -> Result<uuid::Uuid, ApiError> {
+    uuid::Uuid::parse_str(value).map_err(|_| {
+        ApiError::with_message(
+            ErrorCode::InvalidObjectId,
+            format!("`{field}` is not a valid id."),
+        )
+    })
+}
+
+/// `GET /api/v1/devices/{id}` — Get Device Detail (this client's devices only).
+#[server(prefix = "/api/v1", endpoint = "devices/{id}", input = GetUrl)]
+#[middleware(crate::clients::auth::RequireGrant(crate::clients::Grant::DevicesRead))]
+pub async fn get_device(id: String) -> Result<Device, ApiError> {
+    let client = crate::clients::auth::current_client()?;
+    let state = crate::server::state()?;
+    let id = parse_id("id", &id)?;
+    let row = store::find(&state.db, client.id, id)
+        .await?
+        .ok_or_else(|| ApiError::new(ErrorCode::DeviceNotFound))?;
+    Ok(row.view())
+}
+
+/// `GET /api/v1/devices?userId=&limit=&cursor=` — this client's devices, newest first.
+#[server(prefix = "/api/v1", endpoint = "devices", input = GetUrl)]
+#[middleware(crate::clients::auth::RequireGrant(crate::clients::Grant::DevicesRead))]
+pub async fn list_devices(
+    #[server(default)]
+    #[server(rename = "userId")]
+    user_id: Option<String>,
+    #[server(default)] limit: Option<u32>,
+    #[server(default)] cursor: Option<String>,
+) -> Result<DevicePage, ApiError> {
+    let client = crate::clients::auth::current_client()?;
+    let state = crate::server::state()?;
+    let limit = limit.unwrap_or(DEFAULT_PAGE);
+    if !(1..=MAX_PAGE).contains(&limit) {
+        return Err(ApiError::invalid(
+            "limit",
+            format!("must be between 1 and {MAX_PAGE}"),
+        ));
+    }
+    let user_id = user_id
+        .as_deref()
+        .map(|u| parse_id("userId", u))
+        .transpose()?;
+    let cursor = cursor
+        .as_deref()
+        .map(|c| parse_id("cursor", c))
+        .transpose()?;
+    // One more than asked tells whether another page follows.
+    let mut rows = store::list(&state.db, client.id, user_id, cursor, limit + 1).await?;
+    let next_cursor = (rows.len() > limit as usize).then(|| {
+        rows.truncate(limit as usize);
+        rows.last().map(|r| r.id.to_string())
+    });
+    Ok(DevicePage {
+        items: rows.iter().map(store::DeviceRow::view).collect(),
+        next_cursor: next_cursor.flatten(),
+    })
+}
+
+/// `DELETE /api/v1/devices/{id}` — removes this client's device and revokes the access
+/// tokens bound to it. Replies 204.
+#[server(prefix = "/api/v1", endpoint = "devices/{id}", input = DeleteUrl)]
+#[middleware(crate::clients::auth::RequireGrant(crate::clients::Grant::DevicesDelete))]
+pub async fn delete_device(id: String) -> Result<(), ApiError> {
+    let client = crate::clients::auth::current_client()?;
+    let state = crate::server::state()?;
+    let id = parse_id("id", &id)?;
+    store::delete(&state.db, store::Owner::Client(client.id), id).await?;
+    crate::server::reply_status(axum::http::StatusCode::NO_CONTENT);
+    Ok(())
 }
 
 /// The length limit of each deviceInfo string field, in characters (the one place they are

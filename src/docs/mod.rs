@@ -166,7 +166,7 @@ pub fn ErrorListPage() -> impl IntoView {
                                 id=code.as_str()
                                 class:hidden=move || !shown(code, &filter.read())
                             >
-                                <h3><code>{code.as_str()}</code> <span class="status">{code.status()}</span>
+                                <h3><code>{code.as_str()}</code> <span class="http-status">{code.status()}</span>
                                     {(!code.from_source()).then(|| view! { <span class="tag">"added by fypass"</span> })}
                                 </h3>
                                 <p>{code.message()}</p>

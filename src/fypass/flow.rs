@@ -57,34 +57,38 @@ impl Caller {
         session::from_headers(&self.headers, config)
     }
 
-    /// A state-changing request from a browser must come from a fypass page.
-    ///
-    /// Browsers say where a request comes from in `Sec-Fetch-Site` (Fetch Metadata), and in
-    /// `Origin` — which is `null` for a plain form post from a page with
-    /// `Referrer-Policy: no-referrer`, as fypass's pages are. Other clients (apps, curl)
-    /// send neither and carry no browser cookies, so they are not what this is about.
     fn check_origin(&self, config: &Config) -> Result<(), ApiError> {
-        let get = |name| self.headers.get(name).and_then(|v| v.to_str().ok());
-        let refused = || Err(ApiError::new(ErrorCode::OriginNotAllowed));
-        match get("sec-fetch-site") {
-            Some("same-origin" | "none") => return Ok(()),
-            Some(_) => return refused(),
-            None => {}
-        }
-        match get(header::ORIGIN.as_str()) {
-            None => Ok(()),
-            Some(origin) => {
-                let host = get(header::HOST.as_str());
-                let same_host = host.is_some_and(|h| {
-                    origin
-                        .split_once("://")
-                        .is_some_and(|(_, authority)| authority == h)
-                });
-                if origin == config.public_origin() || same_host {
-                    Ok(())
-                } else {
-                    refused()
-                }
+        check_browser_origin(&self.headers, config)
+    }
+}
+
+/// A state-changing request from a browser must come from a fypass page (CSRF).
+///
+/// Browsers say where a request comes from in `Sec-Fetch-Site` (Fetch Metadata), and in
+/// `Origin` — which is `null` for a plain form post from a page with
+/// `Referrer-Policy: no-referrer`, as fypass's pages are. Other clients (apps, curl) send
+/// neither and carry no browser cookies, so they are not what this is about.
+pub fn check_browser_origin(headers: &HeaderMap, config: &Config) -> Result<(), ApiError> {
+    let get = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    let refused = || Err(ApiError::new(ErrorCode::OriginNotAllowed));
+    match get("sec-fetch-site") {
+        Some("same-origin" | "none") => return Ok(()),
+        Some(_) => return refused(),
+        None => {}
+    }
+    match get(header::ORIGIN.as_str()) {
+        None => Ok(()),
+        Some(origin) => {
+            let host = get(header::HOST.as_str());
+            let same_host = host.is_some_and(|h| {
+                origin
+                    .split_once("://")
+                    .is_some_and(|(_, authority)| authority == h)
+            });
+            if origin == config.public_origin() || same_host {
+                Ok(())
+            } else {
+                refused()
             }
         }
     }

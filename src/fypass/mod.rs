@@ -14,6 +14,8 @@
 #[cfg(feature = "ssr")]
 mod flow;
 #[cfg(feature = "ssr")]
+pub use flow::check_browser_origin;
+#[cfg(feature = "ssr")]
 pub mod forms;
 pub mod pages;
 #[cfg(feature = "ssr")]

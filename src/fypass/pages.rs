@@ -505,7 +505,7 @@ fn StatusPanel(status: StatusView, token: String) -> impl IntoView {
     };
     let qr = status.qr_svg.clone();
     view! {
-        <section class="card status" aria-live="polite">
+        <section class="card status-card" aria-live="polite">
             <p class="eyebrow">"fypass"</p>
             <h1 class=move || format!("status-{}", state_class(request.read().status))>{headline}</h1>
             {move || {
