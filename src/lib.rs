@@ -19,6 +19,9 @@
 //! [`users`] (identifiers, passwords, tokens, sessions), [`fypass`] (the hosted login flow
 //! and its pages), [`devices`] (Save Device and friends, the dashboard).
 
+// Leptos views are deeply nested types; the dashboard's exceed the default limit.
+#![recursion_limit = "256"]
+
 pub mod api;
 pub mod app;
 pub mod clients;

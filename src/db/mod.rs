@@ -134,10 +134,8 @@ impl Db {
             .busy_timeout(SQLITE_BUSY_TIMEOUT);
         let file = opts.get_filename().to_owned();
         let in_memory = file.as_os_str().is_empty() || file.to_string_lossy().contains(":memory:");
-        if !in_memory {
-            if let Some(dir) = file.parent().filter(|d| !d.as_os_str().is_empty()) {
-                std::fs::create_dir_all(dir)?;
-            }
+        if !in_memory && let Some(dir) = file.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)?;
         }
         let writer = SqlitePoolOptions::new()
             .max_connections(1)

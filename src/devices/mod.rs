@@ -293,18 +293,10 @@ impl DeviceInfo {
             ("locale", self.locale.as_deref()),
             ("timezone", self.timezone.as_deref()),
         ];
-        let mut error: Option<ApiError> = None;
-        for (field, value) in fields {
-            let Some(value) = value else { continue };
-            if let Err(message) = check_text(value, limit(field)) {
-                let name = format!("{prefix}{field}");
-                error = Some(match error {
-                    Some(e) => e.and_field(name, message),
-                    None => ApiError::invalid(name, message),
-                });
-            }
-        }
-        error.map_or(Ok(()), Err)
+        ApiError::check_fields(fields.into_iter().filter_map(|(field, value)| {
+            let message = check_text(value?, limit(field)).err()?;
+            Some((format!("{prefix}{field}"), message))
+        }))
     }
 }
 

@@ -285,6 +285,24 @@ impl ApiError {
         Self::new(ErrorCode::ValidationError).and_field(field, message)
     }
 
+    /// One `VALIDATION_ERROR` listing every problem, or `Ok` when there is none.
+    pub fn check_fields<F, M>(problems: impl IntoIterator<Item = (F, M)>) -> Result<(), ApiError>
+    where
+        F: Into<String>,
+        M: Into<String>,
+    {
+        let error = problems
+            .into_iter()
+            .fold(Self::new(ErrorCode::ValidationError), |e, (f, m)| {
+                e.and_field(f, m)
+            });
+        if error.details.is_empty() {
+            Ok(())
+        } else {
+            Err(error)
+        }
+    }
+
     /// Adds a field to `details`.
     pub fn and_field(mut self, field: impl Into<String>, message: impl Into<String>) -> Self {
         self.details.push(FieldError {

@@ -110,31 +110,21 @@ pub async fn start(
     client: &Client,
     body: StartLoginBody,
 ) -> Result<FypassUrl, ApiError> {
-    let mut problems = Vec::new();
-    if let Some(url) = &body.redirect_url {
-        if let Err(m) = check_redirect(url, &client.redirect_urls) {
-            problems.push(("redirectUrl".to_string(), m));
-        }
+    let mut problems: Vec<(String, String)> = Vec::new();
+    if let Some(url) = &body.redirect_url
+        && let Err(m) = check_redirect(url, &client.redirect_urls)
+    {
+        problems.push(("redirectUrl".into(), m));
     }
-    if let Some(locale) = &body.locale {
-        if let Err(m) = check_text(locale, 35) {
-            problems.push(("locale".to_string(), m));
-        }
+    if let Some(locale) = &body.locale
+        && let Err(m) = check_text(locale, 35)
+    {
+        problems.push(("locale".into(), m));
     }
-    if let Some(device) = &body.device_info {
-        if let Err(e) = device.validate("deviceInfo.") {
-            problems.extend(e.details.into_iter().map(|d| (d.field, d.message)));
-        }
+    if let Some(Err(e)) = body.device_info.as_ref().map(|d| d.validate("deviceInfo.")) {
+        problems.extend(e.details.into_iter().map(|d| (d.field, d.message)));
     }
-    if let Some((field, message)) = problems.first().cloned() {
-        let error = problems
-            .into_iter()
-            .skip(1)
-            .fold(ApiError::invalid(field, message), |e, (f, m)| {
-                e.and_field(f, m)
-            });
-        return Err(error);
-    }
+    ApiError::check_fields(problems)?;
     let mode = body.mode.unwrap_or_default();
     let created =
         requests::create(&state.db, client.id, &body, state.config.login_ttl_secs).await?;
@@ -389,14 +379,7 @@ pub async fn register(
     if let Err(m) = password::check_new(&body.password) {
         invalid.push(("password", m));
     }
-    if let Some((field, message)) = invalid.first().cloned() {
-        return Err(invalid
-            .into_iter()
-            .skip(1)
-            .fold(ApiError::invalid(field, message), |e, (f, m)| {
-                e.and_field(f, m)
-            }));
-    }
+    ApiError::check_fields(invalid)?;
 
     // Hash before the transaction: it is slow, and the transaction holds the write lock.
     let password_hash = state.passwords.hash(body.password).await?;

@@ -263,3 +263,96 @@ async fn user_commands_list_and_set_status_by_any_spelling() {
         "nothing written by the failures"
     );
 }
+
+/// SIGTERM lets a request in flight finish (and commit) before the process exits.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_finishes_in_flight_requests_then_exits() {
+    use sqlx::Connection;
+    let db = TestDb::create().await;
+    let created = json(&fypass(
+        &db.url,
+        &["client", "create", "--name", "Shutdown"],
+    ));
+    let key = created["key"].as_str().unwrap().to_string();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let base = format!("http://127.0.0.1:{port}");
+    let mut server = tokio::process::Command::new(env!("CARGO_BIN_EXE_fypass"))
+        .arg("serve")
+        .env("FYPASS_DATABASE_URL", &db.url)
+        .env("LEPTOS_SITE_ADDR", format!("127.0.0.1:{port}"))
+        .env("RUST_LOG", "warn")
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let http = reqwest::Client::new();
+    for _ in 0..100 {
+        if http
+            .get(format!("{base}/readyz"))
+            .send()
+            .await
+            .is_ok_and(|r| r.status() == 200)
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    // Hold the database so the next write waits inside the server.
+    let release: Box<dyn FnOnce() -> std::pin::Pin<Box<dyn Future<Output = ()> + Send>> + Send> =
+        if crate::support::on_postgres() {
+            let mut c = sqlx::PgConnection::connect(&db.url).await.unwrap();
+            sqlx::query("BEGIN").execute(&mut c).await.unwrap();
+            sqlx::query("LOCK TABLE devices IN EXCLUSIVE MODE")
+                .execute(&mut c)
+                .await
+                .unwrap();
+            Box::new(move || {
+                Box::pin(async move { drop(sqlx::query("COMMIT").execute(&mut c).await) })
+            })
+        } else {
+            let mut c = sqlx::SqliteConnection::connect(&db.url).await.unwrap();
+            sqlx::query("BEGIN IMMEDIATE")
+                .execute(&mut c)
+                .await
+                .unwrap();
+            Box::new(move || {
+                Box::pin(async move { drop(sqlx::query("COMMIT").execute(&mut c).await) })
+            })
+        };
+    let save = http
+        .post(format!("{base}/api/v1/devices"))
+        .header("x-client-key", &key)
+        .json(&serde_json::json!({"deviceId": "in-flight", "platform": "web"}));
+    let in_flight = tokio::spawn(async move { save.send().await.unwrap().status().as_u16() });
+    tokio::time::sleep(Duration::from_millis(400)).await;
+
+    let pid = server.id().unwrap().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(
+        server.try_wait().unwrap().is_none(),
+        "still finishing the request in flight"
+    );
+    release().await;
+
+    assert_eq!(
+        in_flight.await.unwrap(),
+        201,
+        "the in-flight save completed"
+    );
+    let status = tokio::time::timeout(Duration::from_secs(10), server.wait())
+        .await
+        .expect("exits")
+        .unwrap();
+    assert!(status.success(), "{status:?}");
+}

@@ -793,9 +793,9 @@ async fn request_bodies_are_limited_typed_and_json() {
     assert_eq!(e["details"][0]["field"], "identifier");
 }
 
-async fn join_all<F: std::future::Future>(futures: impl IntoIterator<Item = F>) -> Vec<F::Output>
+async fn join_all<F>(futures: impl IntoIterator<Item = F>) -> Vec<F::Output>
 where
-    F: Send + 'static,
+    F: std::future::Future + Send + 'static,
     F::Output: Send + 'static,
 {
     // Spawned so they truly run at once on the multi-threaded runtime.
