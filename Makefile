@@ -21,15 +21,18 @@ WASM_BINDGEN_VERSION = $(shell sed -n '/^name = "wasm-bindgen"$$/{n;s/version = 
 FEATURES := --no-default-features --features ssr
 BIN := $(CARGO_TARGET_DIR)/release/fypass
 POSTGRES_TEST_URL ?= postgres://postgres@127.0.0.1:5432/test
+SCHEMATHESIS_VERSION := 4.32.5
+VENV := $(HOME)/.cache/fypass/venv
 
-.PHONY: run build test test-rust test-e2e test-postgres tools tools-build tools-browser clean
+.PHONY: run build test test-rust test-e2e test-postgres tools tools-build tools-test clean
 
 ## Build the release and serve it on SQLite (./data/fypass.db) at 127.0.0.1:3000.
 run: build
 	$(BIN) serve
 
-## Every test: unit and integration tests (SQLite), then the browser tests.
-test: build tools-browser test-rust test-e2e
+## Every test: unit and integration tests (SQLite), then the browser tests and the API
+## contract test against the same release build.
+test: build tools-test test-rust test-e2e
 
 ## The integration tests against PostgreSQL (needs a server at POSTGRES_TEST_URL).
 test-postgres: tools-build
@@ -38,14 +41,14 @@ test-postgres: tools-build
 test-rust: tools-build
 	cargo test --release $(FEATURES)
 
-test-e2e: build tools-browser
-	BIN=$(BIN) end2end/run.sh
+test-e2e: build tools-test
+	BIN=$(BIN) SCHEMATHESIS=$(VENV)/bin/schemathesis end2end/run.sh
 
 ## The release build: server binary, WASM, CSS, precompressed with brotli and gzip.
 build: tools-build
 	cargo leptos build --release --precompress
 
-tools: tools-build tools-browser
+tools: tools-build tools-test
 
 ## Rust toolchain pieces and wasm-opt; idempotent.
 tools-build:
@@ -58,11 +61,14 @@ tools-build:
 	@[ -x end2end/node_modules/.bin/wasm-opt ] && [ -x end2end/node_modules/.bin/playwright ] \
 	  || npm ci --prefix end2end --no-audit --no-fund
 
-## Debian's Chromium for the browser tests (Playwright cannot download browsers here).
-tools-browser:
+## Debian's Chromium for the browser tests (Playwright cannot download browsers here), and
+## schemathesis from PyPI in a virtualenv for the contract test.
+tools-test:
 	@command -v chromium >/dev/null \
 	  || { $$( [ "$$(id -u)" = 0 ] || echo sudo ) apt-get update -qq \
 	       && $$( [ "$$(id -u)" = 0 ] || echo sudo ) apt-get install -y -qq chromium; }
+	@$(VENV)/bin/schemathesis --version 2>/dev/null | grep -q " $(SCHEMATHESIS_VERSION)$$" \
+	  || { python3 -m venv $(VENV) && $(VENV)/bin/pip install -q schemathesis==$(SCHEMATHESIS_VERSION); }
 
 clean:
 	cargo clean

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Runs the browser tests against the release binary ($BIN) on a fresh SQLite database.
+# Runs the browser tests (Playwright) and then the API contract test (schemathesis, see
+# contract.sh) against the release binary ($BIN), started on a fresh SQLite database.
 # The server gets a client created with the admin CLI, whose key the tests use to act as
 # an app; it is stopped (and the database removed) however the tests end.
 set -euo pipefail
@@ -32,4 +33,7 @@ done
 
 status=0
 npx playwright test "$@" || status=$?
+if [ "$status" = 0 ] && [ -z "${SKIP_CONTRACT:-}" ]; then
+  ./contract.sh || status=$?
+fi
 exit $status

@@ -2,7 +2,7 @@
 
 use crate::{
     devices::dashboard::DevicesPage,
-    docs::{ApiInfoPage, ErrorListPage},
+    docs::{ApiInfoPage, ApiReferencePage, ErrorListPage},
     error::{ApiError, ErrorCode},
     fypass::pages::{LoginPage, RegisterPage, StatusPage},
 };
@@ -69,6 +69,7 @@ pub fn App() -> impl IntoView {
                 <Routes fallback=NotFoundPage>
                     <Route path=StaticSegment("") view=HomePage />
                     <Route path=StaticSegment("docs") view=ApiInfoPage ssr=SsrMode::Async />
+                    <Route path=(StaticSegment("docs"), StaticSegment("api")) view=ApiReferencePage ssr=SsrMode::Async />
                     <Route path=(StaticSegment("docs"), StaticSegment("errors")) view=ErrorListPage />
                     <Route path=StaticSegment("fypass") view=LoginPage ssr=SsrMode::Async />
                     <Route path=(StaticSegment("fypass"), StaticSegment("register")) view=RegisterPage ssr=SsrMode::Async />
@@ -93,7 +94,8 @@ fn TopBar() -> impl IntoView {
                 "fypass"
             </a>
             <nav class="nav" aria-label="Main">
-                <A href="/docs" exact=true>"API"</A>
+                <A href="/docs" exact=true>"Guide"</A>
+                <A href="/docs/api">"Endpoints"</A>
                 <A href="/docs/errors">"Errors"</A>
                 <A href="/devices">"Devices"</A>
             </nav>

@@ -9,10 +9,18 @@
 pub mod codec;
 #[cfg(feature = "ssr")]
 mod mount;
+#[cfg(feature = "ssr")]
+pub mod openapi;
 
 pub use codec::JsonBody;
 #[cfg(feature = "ssr")]
-pub use mount::{routes, server_fn_paths};
+pub use mount::{routes, server_fn_paths, server_fn_routes};
+
+/// A JSON route's arguments whose body is one struct (see [`json_body!`]).
+pub trait JsonArgs {
+    /// The request body, as documented.
+    type Body;
+}
 
 /// Gives a JSON route whose body is one struct exactly that struct's decoding.
 ///
@@ -23,6 +31,9 @@ pub use mount::{routes, server_fn_paths};
 #[macro_export]
 macro_rules! json_body {
     ($args:ident { $field:ident: $body:ty }) => {
+        impl $crate::api::JsonArgs for $args {
+            type Body = $body;
+        }
         impl<'de> serde::Deserialize<'de> for $args {
             fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
                 <$body as serde::Deserialize>::deserialize(d).map(|$field| $args { $field })

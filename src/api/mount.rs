@@ -36,6 +36,15 @@ use leptos::{
 use leptos_axum::ResponseOptions;
 use std::collections::BTreeMap;
 
+/// The method and path of every registered server function.
+pub fn server_fn_routes() -> Vec<(String, String)> {
+    let mut routes: Vec<(String, String)> = server_fn_paths_and_methods()
+        .map(|(p, m)| (m.as_str().to_ascii_lowercase(), p.to_string()))
+        .collect();
+    routes.sort();
+    routes
+}
+
 /// The path of every registered server function.
 pub fn server_fn_paths() -> Vec<String> {
     let mut paths: Vec<String> = server_fn_paths_and_methods()

@@ -24,6 +24,7 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 
 /// An endpoint grant. A client holds a set of them; `*` holds them all.
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Grant {
     #[serde(rename = "clients.info")]
@@ -86,6 +87,7 @@ impl fmt::Display for Grant {
 }
 
 /// Get Info Client: the calling client as the admin configured it. Never the key or its hash.
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ClientInfo {

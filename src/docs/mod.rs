@@ -34,6 +34,56 @@ pub async fn get_site_info() -> Result<SiteInfo, ApiError> {
     })
 }
 
+/// The REST API as `/docs/api` shows it (built from `/api/openapi.json`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApiReference {
+    pub endpoints: Vec<Endpoint>,
+    /// Each schema's name and JSON.
+    pub schemas: Vec<(String, String)>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Endpoint {
+    pub anchor: String,
+    pub method: String,
+    pub path: String,
+    pub summary: String,
+    pub description: String,
+    pub grant: Option<String>,
+    pub auth: String,
+    pub params: Vec<Parameter>,
+    pub body: Option<String>,
+    pub body_required: bool,
+    pub example: Option<String>,
+    pub replies: Vec<Reply>,
+    pub curl: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Parameter {
+    pub name: String,
+    pub location: String,
+    pub required: bool,
+    pub description: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Reply {
+    pub status: u16,
+    pub description: String,
+    pub schema: Option<String>,
+    /// The error codes of an error reply.
+    pub codes: Vec<String>,
+}
+
+/// The API reference, from the OpenAPI document (an internal route of the docs page).
+#[server(prefix = "/_app", endpoint = "api-reference", input = GetUrl)]
+pub async fn get_api_reference() -> Result<ApiReference, ApiError> {
+    let config = crate::server::state()?.config;
+    let doc = crate::api::openapi::document(&config.public_origin());
+    Ok(crate::api::openapi::reference(&doc))
+}
+
 fn grant_use(grant: Grant) -> &'static str {
     match grant {
         Grant::ClientsInfo => "GET /api/v1/clients/info",
@@ -59,7 +109,9 @@ pub fn ApiInfoPage() -> impl IntoView {
                 "polls for the outcome."
             </p>
             <nav class="doc-links" aria-label="Documentation">
+                <a href="/docs/api">"Endpoints and schemas"</a>
                 <a href="/docs/errors">"Error Code List"</a>
+                <a href="/api/openapi.json">"OpenAPI document"</a>
             </nav>
             <Suspense fallback=|| view! { <p>"Loading…"</p> }>
                 {move || site.get().map(|info| match info {
@@ -127,6 +179,28 @@ fn ApiInfo(info: SiteInfo) -> impl IntoView {
             </p>
         </section>
         <section>
+            <h2 id="login-flow">"The login flow"</h2>
+            <p>"Apps never see a password. The flow has the shape of the OAuth device flow (RFC 8628):"</p>
+            <ol class="steps">
+                <li><strong>"Start."</strong> " The app calls " <a href="/docs/api#startLogin"><code>"POST /api/v1/users/login"</code></a> " (grant " <code>"users.login"</code> ") and gets a " <code>"reqToken"</code> ", the fypass " <code>"url"</code> ", " <code>"expiresAt"</code> " (" {info.login_ttl_secs / 60} " minutes) and the polling " <code>"interval"</code> "."</li>
+                <li><strong>"Hand over."</strong> " The app opens " <code>"url"</code> " in a browser, or shows " <code>"/fypass/status?reqToken=…"</code> ", whose QR code the person scans with their phone."</li>
+                <li><strong>"Sign in."</strong> " The person signs in with their email address or WhatsApp number, or registers. A browser already signed in to fypass offers \"Continue as …\" instead."</li>
+                <li><strong>"Poll."</strong> " The app calls " <a href="/docs/api#getLoginStatus"><code>"GET /api/v1/users/login-status?reqToken=…"</code></a> " every " <code>"interval"</code> " seconds: " <code>"PENDING"</code> ", then " <code>"LOGGED_IN"</code> " or " <code>"REGISTERED"</code> " (or " <code>"EXPIRED"</code> ")."</li>
+                <li><strong>"Collect."</strong> " The first poll after completion carries " <code>"user"</code> ", " <code>"accessToken"</code> " and " <code>"accessTokenExpiresAt"</code> " (" {info.token_ttl_secs / 86_400} " days); later polls never do."</li>
+                <li><strong>"Act for the user."</strong> " The app sends " <code>"Authorization: Bearer <accessToken>"</code> " where a route acts for the user, such as Save Device."</li>
+            </ol>
+        </section>
+        <section>
+            <h2 id="brute-force">"Sign-in protection"</h2>
+            <p>
+                "In any " {crate::fypass::THROTTLE_WINDOW_MINUTES} "-minute window fypass accepts at most " {crate::fypass::THROTTLE_PER_IDENTIFIER} " failed sign-ins for one email address or WhatsApp number, and at most "
+                {crate::fypass::THROTTLE_PER_ADDRESS} " from one client address. Past either, sign-ins are refused with "
+                <code>"TOO_MANY_REQUESTS"</code> " and a " <code>"Retry-After"</code> " header until the window ends (at most " {crate::fypass::THROTTLE_PER_IDENTIFIER * 60 / crate::fypass::THROTTLE_WINDOW_MINUTES} " failures per hour per account; OWASP ASVS asks for no more than 100). "
+                "Each attempt reserves its place before the password is checked, so parallel guesses cannot exceed the limit, and a correct password gives its place back. "
+                "A locked account never slows down anyone else. An unknown account costs the same time as a wrong password."
+            </p>
+        </section>
+        <section>
             <h2 id="try">"Try it"</h2>
             <pre><code>{curl}</code></pre>
         </section>
@@ -190,5 +264,130 @@ fn shown(code: ErrorCode, filter: &str) -> bool {
         code.status().to_string().starts_with(&f)
     } else {
         code.as_str().contains(&f) || code.message().to_ascii_uppercase().contains(&f)
+    }
+}
+
+#[component]
+pub fn ApiReferencePage() -> impl IntoView {
+    let reference = OnceResource::new_blocking(get_api_reference());
+    view! {
+        <Title text="Endpoints" />
+        <article class="doc reference">
+            <h1>"Endpoints"</h1>
+            <p class="lead">
+                "Every route of the REST API, generated from its "
+                <a href="/api/openapi.json">"OpenAPI document"</a>
+                ". Errors are " <code>"{ \"code\", \"message\" }"</code> "; see the "
+                <a href="/docs/errors">"Error Code List"</a> "."
+            </p>
+            <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+                {move || reference.get().map(|r| match r {
+                    Ok(r) => view! { <Reference reference=r /> }.into_any(),
+                    Err(error) => view! { <ErrorPanel error /> }.into_any(),
+                })}
+            </Suspense>
+        </article>
+    }
+}
+
+#[component]
+fn Reference(reference: ApiReference) -> impl IntoView {
+    view! {
+        <nav class="toc" aria-label="Endpoints">
+            <ul>
+                {reference.endpoints.iter().map(|e| view! {
+                    <li>
+                        <a href=format!("#{}", e.anchor)>
+                            <span class=format!("method method-{}", e.method.to_lowercase())>{e.method.clone()}</span>
+                            <code>{e.path.clone()}</code>
+                        </a>
+                    </li>
+                }).collect_view()}
+            </ul>
+        </nav>
+        {reference.endpoints.into_iter().map(|e| view! { <EndpointCard e /> }).collect_view()}
+        <section>
+            <h2 id="schemas">"Schemas"</h2>
+            {reference.schemas.into_iter().map(|(name, json)| view! {
+                <h3 id=format!("schema-{name}")>{name.clone()}</h3>
+                <pre><code>{json}</code></pre>
+            }).collect_view()}
+        </section>
+    }
+}
+
+fn schema_link(name: String) -> impl IntoView {
+    view! { <a href=format!("#schema-{name}")><code>{name.clone()}</code></a> }
+}
+
+#[component]
+fn EndpointCard(e: Endpoint) -> impl IntoView {
+    view! {
+        <section class="endpoint" id=e.anchor.clone()>
+            <h2>
+                <span class=format!("method method-{}", e.method.to_lowercase())>{e.method.clone()}</span>
+                <code class="path">{e.path.clone()}</code>
+            </h2>
+            <p class="endpoint-summary">{e.summary.clone()}</p>
+            {(!e.description.is_empty()).then(|| view! { <p>{e.description.clone()}</p> })}
+            <dl class="facts">
+                <dt>"Grant"</dt>
+                <dd>{match e.grant.clone() {
+                    Some(g) => view! { <code>{g}</code> }.into_any(),
+                    None => view! { <span>"none"</span> }.into_any(),
+                }}</dd>
+                <dt>"Authentication"</dt>
+                <dd>{e.auth.clone()}</dd>
+            </dl>
+            {(!e.params.is_empty()).then(|| view! {
+                <h3>"Parameters"</h3>
+                <table class="table">
+                    <thead><tr><th>"Name"</th><th>"In"</th><th>"Required"</th><th>"Description"</th></tr></thead>
+                    <tbody>
+                        {e.params.iter().map(|p| view! {
+                            <tr>
+                                <td><code>{p.name.clone()}</code></td>
+                                <td>{p.location.clone()}</td>
+                                <td>{if p.required { "yes" } else { "no" }}</td>
+                                <td>{p.description.clone()}</td>
+                            </tr>
+                        }).collect_view()}
+                    </tbody>
+                </table>
+            })}
+            {e.body.clone().map(|body| view! {
+                <h3>"Request body"</h3>
+                <p>
+                    {schema_link(body)}
+                    {if e.body_required { " (JSON)" } else { " (JSON, optional)" }}
+                </p>
+                {e.example.clone().map(|x| view! { <pre><code>{x}</code></pre> })}
+            })}
+            <h3>"Responses"</h3>
+            <table class="table">
+                <thead><tr><th>"Status"</th><th>"Body"</th><th>"Codes / meaning"</th></tr></thead>
+                <tbody>
+                    {e.replies.iter().map(|r| view! {
+                        <tr>
+                            <td><code>{r.status}</code></td>
+                            <td>{match (r.schema.clone(), r.codes.is_empty()) {
+                                (Some(s), _) => schema_link(s).into_any(),
+                                (None, false) => view! { <span>"error"</span> }.into_any(),
+                                (None, true) => view! { <span>"none"</span> }.into_any(),
+                            }}</td>
+                            <td>{if r.codes.is_empty() {
+                                view! { <span>{r.description.clone()}</span> }.into_any()
+                            } else {
+                                r.codes.iter().map(|c| view! {
+                                    <a class="code-link" href=format!("/docs/errors#{c}")><code>{c.clone()}</code></a>
+                                }).collect_view().into_any()
+                            }}</td>
+                        </tr>
+                    }).collect_view()}
+                </tbody>
+            </table>
+            <h3>"Example"</h3>
+            <pre><code>{e.curl.clone()}</code></pre>
+        </section>
     }
 }

@@ -52,6 +52,7 @@ macro_rules! error_codes {
     )*) => {
         /// Every error code fypass answers with. Serializes as the exact code string.
         #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
         pub enum ErrorCode {
             $( $(#[$doc])* #[serde(rename = $code)] $variant, )*
         }
@@ -244,6 +245,7 @@ impl fmt::Display for ErrorCode {
 }
 
 /// One invalid input field of a `VALIDATION_ERROR` (or the duplicate field of a `DUPLICATE_KEY`).
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FieldError {
     /// The field's name as the caller spelled it (`camelCase`, dotted for nested fields).
@@ -252,6 +254,7 @@ pub struct FieldError {
 }
 
 /// The error body of every failed request: `{ "code", "message", "details"? }`.
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ApiError {

@@ -2,8 +2,9 @@
 //! handlers (`forms`) both call these, so each rule is written once.
 
 use super::{
-    Completion, FypassUrl, LoginBody, LoginMode, LoginStatus, LoginStatusReply, PageContext,
-    RegisterBody, RequestView, StartLoginBody, StatusView, requests, throttle,
+    Completion, FypassUrl, LoginBody, LoginMode, LoginStatus, LoginStatusReply, MAX_LOCALE_CHARS,
+    MAX_NAME_CHARS, MAX_URL_CHARS, PageContext, RegisterBody, RequestView, StartLoginBody,
+    StatusView, requests, throttle,
 };
 use crate::{
     clients::store::Client,
@@ -22,9 +23,6 @@ use crate::{
 use axum::http::{HeaderMap, HeaderValue, header, request::Parts};
 use leptos::prelude::use_context;
 use std::net::{IpAddr, SocketAddr};
-
-const MAX_NAME_CHARS: usize = 100;
-const MAX_URL_CHARS: usize = 2048;
 
 /// Who is calling, as far as the flow cares: their address, headers and session cookie.
 pub struct Caller {
@@ -117,7 +115,7 @@ pub async fn start(
         problems.push(("redirectUrl".into(), m));
     }
     if let Some(locale) = &body.locale
-        && let Err(m) = check_text(locale, 35)
+        && let Err(m) = check_text(locale, MAX_LOCALE_CHARS)
     {
         problems.push(("locale".into(), m));
     }

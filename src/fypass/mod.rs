@@ -31,8 +31,17 @@ use serde::{Deserialize, Serialize};
 pub const POLL_INTERVAL_SECS: u32 = 2;
 /// The prefix of a reqToken.
 pub const REQ_TOKEN_PREFIX: &str = "fyr_";
+/// The sign-in protection policy (see `throttle`): failures allowed per window.
+pub const THROTTLE_WINDOW_MINUTES: i64 = 15;
+pub const THROTTLE_PER_IDENTIFIER: i64 = 10;
+pub const THROTTLE_PER_ADDRESS: i64 = 50;
+/// Length limits of the flow's text fields, in characters.
+pub const MAX_NAME_CHARS: usize = 100;
+pub const MAX_URL_CHARS: usize = 2048;
+pub const MAX_LOCALE_CHARS: usize = 35;
 
 /// Which page the person should see first.
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum LoginMode {
@@ -42,6 +51,7 @@ pub enum LoginMode {
 }
 
 /// The body of Login (UI by fypass). Every field is optional.
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct StartLoginBody {
@@ -59,6 +69,7 @@ pub struct StartLoginBody {
 }
 
 /// The Fypass URL schema: what an app shows or opens for the person.
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct FypassUrl {
@@ -70,6 +81,7 @@ pub struct FypassUrl {
 }
 
 /// Where a login request stands.
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum LoginStatus {
@@ -86,6 +98,7 @@ impl LoginStatus {
 }
 
 /// Get User Login / Register Status.
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct LoginStatusReply {
@@ -101,6 +114,7 @@ pub struct LoginStatusReply {
 }
 
 /// The hosted login form.
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct LoginBody {
@@ -113,6 +127,7 @@ pub struct LoginBody {
 }
 
 /// The hosted registration form (an email address, a WhatsApp number, or both).
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RegisterBody {
@@ -127,6 +142,7 @@ pub struct RegisterBody {
 }
 
 /// A completed hosted login or registration.
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Completion {

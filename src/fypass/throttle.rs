@@ -19,9 +19,9 @@ use crate::{
 };
 use std::net::IpAddr;
 
-pub const WINDOW_MS: i64 = 15 * 60 * 1000;
-pub const PER_IDENTIFIER: i64 = 10;
-pub const PER_ADDRESS: i64 = 50;
+pub const WINDOW_MS: i64 = super::THROTTLE_WINDOW_MINUTES * 60 * 1000;
+pub const PER_IDENTIFIER: i64 = super::THROTTLE_PER_IDENTIFIER;
+pub const PER_ADDRESS: i64 = super::THROTTLE_PER_ADDRESS;
 
 /// The places an attempt holds, to give back if it succeeds.
 pub struct Attempt {

@@ -172,6 +172,11 @@ pub fn leptos_options(listen: SocketAddr) -> LeptosOptions {
         .build()
 }
 
+/// The OpenAPI document (cheap to build, and rarely asked for).
+async fn openapi_document(State(state): State<AppState>) -> axum::Json<serde_json::Value> {
+    axum::Json(crate::api::openapi::document(&state.config.public_origin()))
+}
+
 /// Per-request context for pages and the server functions they call during rendering.
 fn page_context(state: AppState) -> impl Fn() + Clone + Send + Sync + 'static {
     move || {
@@ -192,6 +197,7 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(health::metrics))
+        .route("/api/openapi.json", get(openapi_document))
         .merge(crate::api::routes())
         .merge(crate::fypass::forms::routes())
         .leptos_routes_with_context(&state, routes, page_context(state.clone()), {

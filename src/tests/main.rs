@@ -6,6 +6,7 @@ mod support;
 
 mod cli;
 mod clients;
+mod contract;
 mod devices;
 mod flow;
 mod foundation;

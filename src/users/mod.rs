@@ -24,6 +24,7 @@ use crate::status::Status;
 use serde::{Deserialize, Serialize};
 
 /// A person, as the API and the pages show them. Never their password hash.
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct User {

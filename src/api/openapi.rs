@@ -1,0 +1,688 @@
+//! The OpenAPI 3.1 document of the REST API, served at `/api/openapi.json`, built from
+//! the code rather than written beside it:
+//!
+//! * every schema is derived (`utoipa::ToSchema`) from the type the server function takes
+//!   or returns, and a JSON route's body type comes from its `json_body!` declaration;
+//! * every path and method is the server function's own (`ServerFn::PATH` and its input
+//!   encoding's method);
+//! * length limits are the constants the validation uses;
+//! * error responses list, per status, the codes the route can answer, from the one
+//!   `ErrorCode` table.
+//!
+//! What remains stated here — each route's summary, grant, parameters and error codes — is
+//! held to the code by tests: the documented routes must be exactly the registered ones,
+//! the documented query parameters exactly a function's arguments, and each documented
+//! grant must be the one enforced (see `src/tests/contract.rs`).
+
+use super::JsonArgs;
+use crate::{
+    clients::{ClientInfo, GetClientInfo, Grant},
+    devices::{DeleteDevice, Device, DevicePage, GetDevice, ListDevices, SaveDevice},
+    error::{ApiError, ErrorCode, FieldError},
+    fypass::{
+        Completion, FypassLogin, FypassRegister, FypassUrl, GetLoginStatus, LoginStatusReply,
+        StartLogin,
+    },
+};
+use leptos::server_fn::{Protocol, ServerFn};
+use serde_json::{Map, Value, json};
+use std::collections::BTreeMap;
+use utoipa::{ToSchema, openapi::ComponentsBuilder};
+
+/// Codes any route can answer: the deadline, the database, the unexpected.
+const ALWAYS: [ErrorCode; 3] = [
+    ErrorCode::RequestTimeout,
+    ErrorCode::ServiceUnavailable,
+    ErrorCode::InternalError,
+];
+/// Codes of the client-key check every client route runs first.
+const CLIENT_AUTH: [ErrorCode; 5] = [
+    ErrorCode::UnknownClientKey,
+    ErrorCode::ClientAccountInactive,
+    ErrorCode::ClientAccountSuspended,
+    ErrorCode::ClientAccountDeleted,
+    ErrorCode::EndpointNotGranted,
+];
+
+/// One documented operation.
+pub struct Op {
+    pub path: &'static str,
+    pub method: &'static str,
+    id: &'static str,
+    summary: &'static str,
+    description: &'static str,
+    tag: &'static str,
+    pub grant: Option<Grant>,
+    optional_bearer: bool,
+    pub query: Vec<&'static str>,
+    params: Vec<Value>,
+    body: Option<(String, bool)>,
+    example: Option<Value>,
+    success: Vec<(u16, &'static str, Option<String>)>,
+    errors: Vec<ErrorCode>,
+    cookie: bool,
+}
+
+fn op<S: ServerFn>(id: &'static str, summary: &'static str, tag: &'static str) -> Op {
+    let method = <S::Protocol as Protocol<
+        S,
+        S::Output,
+        S::Client,
+        S::Server,
+        S::Error,
+        S::InputStreamError,
+        S::OutputStreamError,
+    >>::METHOD;
+    let method: &'static str = match method.as_str() {
+        "GET" => "get",
+        "POST" => "post",
+        "DELETE" => "delete",
+        "PUT" => "put",
+        "PATCH" => "patch",
+        other => panic!("{id}: undocumentable method {other}"),
+    };
+    Op {
+        path: S::PATH,
+        method,
+        id,
+        summary,
+        description: "",
+        tag,
+        grant: None,
+        optional_bearer: false,
+        query: Vec::new(),
+        params: Vec::new(),
+        body: None,
+        example: None,
+        success: Vec::new(),
+        errors: ALWAYS.to_vec(),
+        cookie: false,
+    }
+}
+
+impl Op {
+    fn describe(mut self, text: &'static str) -> Self {
+        self.description = text;
+        self
+    }
+
+    /// A client route guarded by `grant` (its key, status and grant are checked first).
+    fn grant(mut self, grant: Grant) -> Self {
+        self.grant = Some(grant);
+        self.errors.extend(CLIENT_AUTH);
+        self
+    }
+
+    fn optional_bearer(mut self) -> Self {
+        self.optional_bearer = true;
+        self.errors.push(ErrorCode::Unauthorized);
+        self
+    }
+
+    /// A JSON body: the function's own body type (from `json_body!`).
+    fn json_body<S: JsonArgs>(mut self, required: bool) -> Self
+    where
+        S::Body: ToSchema,
+    {
+        self.body = Some((S::Body::name().into_owned(), required));
+        self.errors
+            .extend([ErrorCode::ValidationError, ErrorCode::PayloadTooLarge]);
+        self
+    }
+
+    /// An example request body (shown in the docs and its curl line, and sent by the
+    /// contract test's examples phase).
+    fn example(mut self, body: Value) -> Self {
+        self.example = Some(body);
+        self
+    }
+
+    fn query(
+        mut self,
+        name: &'static str,
+        schema: Value,
+        required: bool,
+        description: &'static str,
+    ) -> Self {
+        self.query.push(name);
+        self.params.push(json!({"name": name, "in": "query", "required": required, "description": description, "schema": schema}));
+        if !self.errors.contains(&ErrorCode::ValidationError) {
+            self.errors.push(ErrorCode::ValidationError);
+        }
+        self
+    }
+
+    fn path_id(mut self, description: &'static str) -> Self {
+        self.params.push(json!({"name": "id", "in": "path", "required": true, "description": description, "schema": {"type": "string"}}));
+        self.errors.push(ErrorCode::InvalidObjectId);
+        self
+    }
+
+    fn reply<T: ToSchema>(mut self, status: u16, description: &'static str) -> Self {
+        self.success
+            .push((status, description, Some(T::name().into_owned())));
+        self
+    }
+
+    fn no_content(mut self, description: &'static str) -> Self {
+        self.success.push((204, description, None));
+        self
+    }
+
+    fn sets_session_cookie(mut self) -> Self {
+        self.cookie = true;
+        self
+    }
+
+    fn errors(mut self, codes: &[ErrorCode]) -> Self {
+        for code in codes {
+            if !self.errors.contains(code) {
+                self.errors.push(*code);
+            }
+        }
+        self
+    }
+}
+
+/// The shape of a reqToken (`crate::server::token` issues them).
+fn req_token_pattern() -> String {
+    format!("^{}[A-Za-z0-9_-]{{43}}$", crate::fypass::REQ_TOKEN_PREFIX)
+}
+
+/// Every REST route, in the order the docs present them.
+pub fn operations() -> Vec<Op> {
+    use ErrorCode::*;
+    let uuid = json!({"type": "string", "format": "uuid"});
+    vec![
+        op::<GetClientInfo>("getClientInfo", "Get Info Client", "Clients")
+            .describe("The calling client as the admin configured it. Never its key or the key's hash.")
+            .grant(Grant::ClientsInfo)
+            .reply::<ClientInfo>(200, "The calling client."),
+        op::<StartLogin>("startLogin", "Login (UI by fypass)", "Users")
+            .describe(
+                "Starts a login request. Send the person to `url` (or show it as a QR code), then poll \
+                 Get User Login / Register Status every `interval` seconds. `redirectUrl` must start with one \
+                 of the client's redirect URLs. With `deviceInfo`, that device is saved for the person on \
+                 completion and their access token is bound to it.",
+            )
+            .grant(Grant::UsersLogin)
+            .json_body::<StartLogin>(false)
+            .example(json!({"mode": "login", "locale": "id-ID", "deviceInfo": {"deviceId": "tv-7f3a91", "platform": "android", "deviceName": "Living room TV"}}))
+            .reply::<FypassUrl>(201, "The login request: its reqToken and the fypass URL."),
+        op::<GetLoginStatus>("getLoginStatus", "Get User Login / Register Status (by fypass)", "Users")
+            .describe(
+                "Where the login request stands. The first poll after completion carries `user`, \
+                 `accessToken` and `accessTokenExpiresAt`; later polls never do. Only the client that created \
+                 the request can poll it.",
+            )
+            .grant(Grant::UsersStatus)
+            .query("reqToken", json!({"type": "string", "pattern": req_token_pattern()}), true, "The reqToken from Login (UI by fypass).")
+            .reply::<LoginStatusReply>(200, "The request's status (and, once, the access token).")
+            .errors(&[InvalidObjectId]),
+        op::<FypassLogin>("fypassLogin", "Hosted login form", "fypass")
+            .describe(
+                "What the hosted login page submits: completes the login request `reqToken` for the person \
+                 with this email address or WhatsApp number, and starts their browser session. Errors come \
+                 in this order: FAILED_UPDATE_USER_TOKEN, USER_NOT_FOUND, INVALID_PASSWORD, then the user's \
+                 status. Failed attempts are limited per account and per address (TOO_MANY_REQUESTS).",
+            )
+            .json_body::<FypassLogin>(true)
+            .example(json!({"reqToken": "fyr_3mQ9Yb0sXkT2w8cVnJ4pLr7uEa1dGh5iOq6zSf0tWyc", "identifier": "+62 812-3456-7890", "password": "correct horse battery"}))
+            .reply::<Completion>(200, "Signed in; the app's redirect URL if the request named one.")
+            .sets_session_cookie()
+            .errors(&[
+                FailedUpdateUserToken,
+                UserNotFound,
+                InvalidPassword,
+                UserNotActive,
+                UserSuspended,
+                UserDeleted,
+                TooManyRequests,
+                OriginNotAllowed,
+            ]),
+        op::<FypassRegister>("fypassRegister", "Hosted registration form", "fypass")
+            .describe(
+                "What the hosted register page submits: creates the account (an email address, a WhatsApp \
+                 number, or both), completes the login request `reqToken`, and starts the browser session.",
+            )
+            .json_body::<FypassRegister>(true)
+            .example(json!({"reqToken": "fyr_3mQ9Yb0sXkT2w8cVnJ4pLr7uEa1dGh5iOq6zSf0tWyc", "name": "Siti Rahma", "email": "siti@example.com", "whatsapp": "0812-3456-7890", "password": "correct horse battery"}))
+            .reply::<Completion>(200, "Registered and signed in.")
+            .sets_session_cookie()
+            .errors(&[FailedUpdateUserToken, DuplicateKey, TooManyRequests, OriginNotAllowed]),
+        op::<SaveDevice>("saveDevice", "Save Device", "Devices")
+            .describe(
+                "Creates the device with this `deviceId` for the calling client (201), or updates it (200). \
+                 With a user's access token as `Authorization: Bearer`, the device is linked to that user.",
+            )
+            .grant(Grant::DevicesSave)
+            .optional_bearer()
+            .json_body::<SaveDevice>(true)
+            .example(json!({"deviceId": "b1e7c2d4-install", "platform": "ios", "deviceName": "Siti's iPhone", "model": "iPhone 15", "osVersion": "17.4", "appVersion": "2.3.0", "locale": "id-ID", "timezone": "Asia/Jakarta"}))
+            .reply::<Device>(201, "Created.")
+            .reply::<Device>(200, "Updated."),
+        op::<ListDevices>("listDevices", "List devices", "Devices")
+            .describe("The calling client's devices, newest first. Pass `nextCursor` as `cursor` for the next page.")
+            .grant(Grant::DevicesRead)
+            .query("userId", uuid.clone(), false, "Only this user's devices.")
+            .query("limit", json!({"type": "integer", "minimum": 1, "maximum": crate::devices::MAX_PAGE, "default": crate::devices::DEFAULT_PAGE}), false, "Devices per page.")
+            .query("cursor", uuid, false, "The `nextCursor` of the previous page.")
+            .reply::<DevicePage>(200, "A page of devices.")
+            .errors(&[InvalidObjectId]),
+        op::<GetDevice>("getDevice", "Get Device Detail", "Devices")
+            .grant(Grant::DevicesRead)
+            .path_id("The device's id, as Save Device returned it.")
+            .reply::<Device>(200, "The device.")
+            .errors(&[DeviceNotFound]),
+        op::<DeleteDevice>("deleteDevice", "Delete device", "Devices")
+            .describe("Removes the device and revokes every access token bound to it.")
+            .grant(Grant::DevicesDelete)
+            .path_id("The device's id.")
+            .no_content("Deleted.")
+            .errors(&[DeviceNotFound]),
+    ]
+}
+
+/// Adds `T`'s schema and those of the types it refers to.
+fn add<T: ToSchema>(builder: ComponentsBuilder) -> ComponentsBuilder {
+    let mut dependencies = Vec::new();
+    T::schemas(&mut dependencies);
+    builder.schema_from::<T>().schemas_from_iter(dependencies)
+}
+
+/// The schemas of every type the operations use (and the types those use).
+fn schemas() -> Map<String, Value> {
+    let mut builder = ComponentsBuilder::new();
+    builder = add::<ClientInfo>(builder);
+    builder = add::<<StartLogin as JsonArgs>::Body>(builder);
+    builder = add::<FypassUrl>(builder);
+    builder = add::<LoginStatusReply>(builder);
+    builder = add::<<FypassLogin as JsonArgs>::Body>(builder);
+    builder = add::<<FypassRegister as JsonArgs>::Body>(builder);
+    builder = add::<Completion>(builder);
+    builder = add::<<SaveDevice as JsonArgs>::Body>(builder);
+    builder = add::<Device>(builder);
+    builder = add::<DevicePage>(builder);
+    builder = add::<ApiError>(builder);
+    builder = add::<FieldError>(builder);
+    let mut value = serde_json::to_value(builder.build()).expect("schemas serialize");
+    let mut schemas = match value["schemas"].take() {
+        Value::Object(map) => map,
+        _ => Map::new(),
+    };
+    apply_limits(&mut schemas);
+    flatten_device(&mut schemas);
+    schemas
+}
+
+/// Sets `minLength`/`maxLength` from the constants validation enforces.
+fn apply_limits(schemas: &mut Map<String, Value>) {
+    use crate::{fypass, users::password};
+    let mut limits: Vec<(&str, &str, usize, usize)> = crate::devices::LIMITS
+        .iter()
+        .map(|(field, max)| ("DeviceInfo", *field, 1, *max))
+        .collect();
+    limits.extend([
+        ("StartLoginBody", "redirectUrl", 1, fypass::MAX_URL_CHARS),
+        ("StartLoginBody", "locale", 1, fypass::MAX_LOCALE_CHARS),
+        ("LoginBody", "password", 1, password::MAX_CHARS),
+        ("RegisterBody", "name", 1, fypass::MAX_NAME_CHARS),
+        (
+            "RegisterBody",
+            "email",
+            1,
+            crate::users::identifier::MAX_EMAIL_CHARS,
+        ),
+        (
+            "RegisterBody",
+            "password",
+            password::MIN_CHARS,
+            password::MAX_CHARS,
+        ),
+    ]);
+    for (schema, field, min, max) in limits {
+        let property = &mut schemas[schema]["properties"][field];
+        assert!(
+            property.is_object(),
+            "{schema}.{field} is not a documented property"
+        );
+        property["minLength"] = min.into();
+        property["maxLength"] = max.into();
+    }
+    schemas["RegisterBody"]["properties"]["email"]["format"] = "email".into();
+    for schema in ["LoginBody", "RegisterBody"] {
+        schemas[schema]["properties"]["reqToken"]["pattern"] = req_token_pattern().into();
+    }
+    for (schema, field) in [
+        ("ClientInfo", "createdAt"),
+        ("FypassUrl", "expiresAt"),
+        ("LoginStatusReply", "expiresAt"),
+    ] {
+        schemas[schema]["properties"][field]["format"] = "date-time".into();
+    }
+}
+
+/// `Device` flattens `DeviceInfo` into itself; its schema is written as one object, since
+/// `DeviceInfo` alone forbids properties (`id`, ...) that a saved device has.
+fn flatten_device(schemas: &mut Map<String, Value>) {
+    let info = schemas["DeviceInfo"].clone();
+    let device = &mut schemas["Device"];
+    let Some(parts) = device.get("allOf").and_then(Value::as_array).cloned() else {
+        return;
+    };
+    let mut properties = Map::new();
+    let mut required: Vec<Value> = Vec::new();
+    for part in parts {
+        let part = if part.get("$ref").is_some() {
+            info.clone()
+        } else {
+            part
+        };
+        if let Some(p) = part["properties"].as_object() {
+            properties.extend(p.clone());
+        }
+        if let Some(r) = part["required"].as_array() {
+            required.extend(r.iter().cloned());
+        }
+    }
+    *device = json!({"type": "object", "properties": properties, "required": required});
+}
+
+/// An error response for `codes` (all with one HTTP status).
+fn error_response(status: u16, codes: &[ErrorCode]) -> Value {
+    let names: Vec<&str> = codes.iter().map(|c| c.as_str()).collect();
+    let mut example = json!({"code": names[0], "message": codes[0].message()});
+    if codes[0] == ErrorCode::ValidationError {
+        example["details"] = json!([{"field": "deviceId", "message": "is required"}]);
+    }
+    let description = codes
+        .iter()
+        .map(|c| format!("`{}`: {}", c.as_str(), c.message()))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let mut response = json!({
+        "description": description,
+        "content": {"application/json": {
+            "schema": {
+                "type": "object",
+                "required": ["code", "message"],
+                "properties": {
+                    "code": {"type": "string", "enum": names},
+                    "message": {"type": "string"},
+                    "details": {"type": "array", "items": {"$ref": "#/components/schemas/FieldError"}},
+                    "retryAfter": {"type": "integer", "minimum": 1}
+                }
+            },
+            "example": example
+        }}
+    });
+    if status == 429 {
+        response["headers"] = json!({"Retry-After": {"description": "Seconds to wait before retrying.", "schema": {"type": "integer"}}});
+    }
+    response
+}
+
+fn operation(op: &Op) -> Value {
+    let mut responses = Map::new();
+    for (status, description, schema) in &op.success {
+        let mut response = json!({"description": description});
+        if let Some(name) = schema {
+            response["content"] = json!({"application/json": {"schema": {"$ref": format!("#/components/schemas/{name}")}}});
+        }
+        if op.cookie {
+            response["headers"] = json!({"Set-Cookie": {"description": "The browser session (HttpOnly, SameSite=Lax).", "schema": {"type": "string"}}});
+        }
+        responses.insert(status.to_string(), response);
+    }
+    let mut by_status: BTreeMap<u16, Vec<ErrorCode>> = BTreeMap::new();
+    for code in &op.errors {
+        by_status.entry(code.status()).or_default().push(*code);
+    }
+    for (status, codes) in by_status {
+        responses.insert(status.to_string(), error_response(status, &codes));
+    }
+    let security = match (op.grant, op.optional_bearer) {
+        (None, _) => json!([]),
+        (Some(_), false) => json!([{"clientKey": []}]),
+        (Some(_), true) => json!([{"clientKey": [], "bearerAuth": []}, {"clientKey": []}]),
+    };
+    let mut operation = json!({
+        "operationId": op.id,
+        "summary": op.summary,
+        "tags": [op.tag],
+        "security": security,
+        "responses": responses,
+    });
+    let grant_note = op.grant.map(|g| format!("\n\nRequires the `{g}` grant."));
+    operation["description"] = format!("{}{}", op.description, grant_note.unwrap_or_default())
+        .trim()
+        .into();
+    if let Some(grant) = op.grant {
+        operation["x-grant"] = grant.as_str().into();
+    }
+    if !op.params.is_empty() {
+        operation["parameters"] = op.params.clone().into();
+    }
+    if let Some((schema, required)) = &op.body {
+        operation["requestBody"] = json!({
+            "required": required,
+            "content": {"application/json": {"schema": {"$ref": format!("#/components/schemas/{schema}")}}}
+        });
+        if let Some(example) = &op.example {
+            operation["requestBody"]["content"]["application/json"]["example"] = example.clone();
+        }
+    }
+    operation
+}
+
+/// The whole document for a deployment at `public_origin`.
+pub fn document(public_origin: &str) -> Value {
+    let mut paths = Map::new();
+    for op in operations() {
+        let item = paths.entry(op.path).or_insert_with(|| json!({}));
+        item[op.method] = operation(&op);
+    }
+    json!({
+        "openapi": "3.1.0",
+        "info": {
+            "title": "fypass Core API",
+            "version": env!("CARGO_PKG_VERSION"),
+            "description": "Client keys, the hosted login flow (fypass), and devices. Every error is \
+                            `{ \"code\", \"message\" }` (plus `details` for validation); see /docs/errors."
+        },
+        "servers": [{"url": public_origin}],
+        "tags": [
+            {"name": "Clients"}, {"name": "Users"}, {"name": "fypass", "description": "Used by the hosted pages."},
+            {"name": "Devices"}
+        ],
+        "paths": paths,
+        "components": {
+            "schemas": schemas(),
+            "securitySchemes": {
+                "clientKey": {"type": "apiKey", "in": "header", "name": "x-client-key", "description": "The client's key (fyk_…)."},
+                "bearerAuth": {"type": "http", "scheme": "bearer", "description": "A user's access token (fyp_…) from the login flow."}
+            }
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A GET route's documented query parameters are exactly its function's arguments.
+    #[test]
+    fn documented_query_parameters_are_the_functions_arguments() {
+        let names = |value: Value| -> Vec<String> {
+            let mut keys: Vec<String> = value.as_object().unwrap().keys().cloned().collect();
+            keys.sort();
+            keys
+        };
+        let documented = |id: &str| -> Vec<String> {
+            let mut q: Vec<String> = operations()
+                .into_iter()
+                .find(|o| o.id == id)
+                .unwrap()
+                .query
+                .iter()
+                .map(|s| s.to_string())
+                .collect();
+            q.sort();
+            q
+        };
+        let list = ListDevices {
+            user_id: None,
+            limit: None,
+            cursor: None,
+        };
+        assert_eq!(
+            names(serde_json::to_value(list).unwrap()),
+            documented("listDevices")
+        );
+        let status = GetLoginStatus {
+            req_token: String::new(),
+        };
+        assert_eq!(
+            names(serde_json::to_value(status).unwrap()),
+            documented("getLoginStatus")
+        );
+    }
+
+    #[test]
+    fn every_error_response_lists_codes_of_its_own_status() {
+        let doc = document("http://x");
+        for (path, item) in doc["paths"].as_object().unwrap() {
+            for (method, op) in item.as_object().unwrap() {
+                for (status, response) in op["responses"].as_object().unwrap() {
+                    let Some(codes) = response["content"]["application/json"]["schema"]["properties"]["code"]["enum"].as_array() else {
+                        continue;
+                    };
+                    for code in codes {
+                        let code: ErrorCode = code.as_str().unwrap().parse().unwrap();
+                        assert_eq!(code.status().to_string(), *status, "{method} {path}");
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The API reference the `/docs/api` page shows, read from the document itself.
+pub fn reference(doc: &Value) -> crate::docs::ApiReference {
+    use crate::docs::{ApiReference, Endpoint, Parameter, Reply};
+    let origin = doc["servers"][0]["url"].as_str().unwrap_or_default();
+    let text = |v: &Value| v.as_str().unwrap_or_default().to_string();
+    let schema_name = |v: &Value| {
+        v["$ref"]
+            .as_str()
+            .and_then(|r| r.rsplit('/').next())
+            .map(String::from)
+    };
+    let mut endpoints = Vec::new();
+    // Document order: the operations' own order, path by path.
+    for op in operations() {
+        let o = &doc["paths"][op.path][op.method];
+        let security: Vec<String> = o["security"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|alt| {
+                alt.as_object()
+                    .map(|m| m.keys().cloned().collect::<Vec<_>>().join(" + "))
+                    .unwrap_or_default()
+            })
+            .collect();
+        let auth = match security.as_slice() {
+            [] => "None (called by the hosted pages; browser requests must come from them)"
+                .to_string(),
+            [one] if one == "clientKey" => "x-client-key".to_string(),
+            _ => "x-client-key; optionally Authorization: Bearer (links the user)".to_string(),
+        };
+        let params = o["parameters"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|p| Parameter {
+                name: text(&p["name"]),
+                location: text(&p["in"]),
+                required: p["required"].as_bool().unwrap_or(false),
+                description: text(&p["description"]),
+            })
+            .collect();
+        let content = &o["requestBody"]["content"]["application/json"];
+        let example = content
+            .get("example")
+            .map(|e| serde_json::to_string_pretty(e).unwrap_or_default());
+        let mut replies: Vec<Reply> = o["responses"]
+            .as_object()
+            .into_iter()
+            .flatten()
+            .map(|(status, r)| {
+                let schema = &r["content"]["application/json"]["schema"];
+                Reply {
+                    status: status.parse().unwrap_or_default(),
+                    description: text(&r["description"]),
+                    schema: schema_name(schema),
+                    codes: schema["properties"]["code"]["enum"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .map(text)
+                        .collect(),
+                }
+            })
+            .collect();
+        replies.sort_by_key(|r| r.status);
+        let method = op.method.to_uppercase();
+        let mut curl = format!(
+            "curl -X {method} '{origin}{}'",
+            op.path
+                .replace("{id}", "01a210dc-ea3f-7175-8a91-33128a8252bb")
+        );
+        if op.grant.is_some() {
+            curl.push_str(" \\\n  -H \"x-client-key: $FYPASS_KEY\"");
+        }
+        if op.optional_bearer {
+            curl.push_str(" \\\n  -H \"Authorization: Bearer $ACCESS_TOKEN\"");
+        }
+        if let Some(name) = op.query.first() {
+            curl = curl.replacen(
+                &format!("{}'", op.path),
+                &format!("{}?{name}=…'", op.path),
+                1,
+            );
+        }
+        if let Some(body) = &op.example {
+            curl.push_str(&format!(
+                " \\\n  -H 'content-type: application/json' \\\n  -d '{body}'"
+            ));
+        }
+        endpoints.push(Endpoint {
+            anchor: text(&o["operationId"]),
+            method,
+            path: op.path.to_string(),
+            summary: text(&o["summary"]),
+            description: op.description.to_string(),
+            grant: op.grant.map(|g| g.as_str().to_string()),
+            auth,
+            params,
+            body: schema_name(&content["schema"]),
+            body_required: o["requestBody"]["required"].as_bool().unwrap_or(false),
+            example,
+            replies,
+            curl,
+        });
+    }
+    let schemas = doc["components"]["schemas"]
+        .as_object()
+        .into_iter()
+        .flatten()
+        .map(|(name, schema)| {
+            (
+                name.clone(),
+                serde_json::to_string_pretty(schema).unwrap_or_default(),
+            )
+        })
+        .collect();
+    ApiReference { endpoints, schemas }
+}
