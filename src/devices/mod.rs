@@ -174,7 +174,10 @@ pub async fn save_device(#[server(flatten)] info: DeviceInfo) -> Result<Device, 
         ip_address: Some(&ip),
         user_agent: user_agent.as_deref(),
     };
-    let (row, created) = store::save(&state.db, client.id, user_id, &info, seen).await?;
+    let (row, created) = state
+        .device_saves
+        .save(client.id, user_id, info, seen)
+        .await?;
     server::reply_status(if created {
         StatusCode::CREATED
     } else {

@@ -31,6 +31,7 @@ use axum::{
     middleware::{from_fn, from_fn_with_state},
     response::{IntoResponse, Response},
     routing::get,
+    serve::ListenerExt,
 };
 use leptos::{config::LeptosOptions, prelude::*};
 use leptos_axum::LeptosRoutes;
@@ -50,6 +51,7 @@ pub struct AppState {
     pub db: Db,
     pub clients: Arc<ClientCache>,
     pub passwords: Arc<crate::users::password::Hasher>,
+    pub device_saves: Arc<crate::devices::store::Saves>,
     pub leptos_options: LeptosOptions,
     pub metrics: PrometheusHandle,
 }
@@ -92,6 +94,7 @@ impl AppState {
         ));
         Ok(AppState {
             config: Arc::new(config),
+            device_saves: Arc::new(crate::devices::store::Saves::new(&db)),
             db,
             clients,
             passwords,
@@ -299,6 +302,13 @@ pub async fn serve(config: Config) -> Result<(), Box<dyn Error>> {
         database = state.db.backend(),
         "fypass is serving"
     );
+    // Replies are written in more than one piece (headers, then body chunks): with Nagle's
+    // algorithm on, a small second piece waits for the peer's delayed ACK, about 40 ms.
+    let listener = listener.tap_io(|tcp| {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::warn!(error = %e, "cannot set TCP_NODELAY");
+        }
+    });
     axum::serve(
         listener,
         app.into_make_service_with_connect_info::<SocketAddr>(),

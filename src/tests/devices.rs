@@ -228,6 +228,45 @@ async fn thirty_two_concurrent_saves_of_one_device_make_one_row_and_no_error() {
     assert_eq!(page["items"].as_array().unwrap().len(), 1);
 }
 
+/// Saves arriving together are committed together (on SQLite): each still gets its own
+/// device back, as its own save left it, and a device saved twice in one burst is one row.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_burst_of_distinct_and_repeated_saves_answers_each_with_its_own_device() {
+    let t = TestApp::spawn().await;
+    let app = app_client(&t).await;
+    let handles: Vec<_> = (0..48)
+        .map(|i| {
+            let (device, version) = (format!("install-{}", i % 16), format!("3.{i}"));
+            let req = save(
+                &t,
+                &app,
+                json!({"deviceId": device, "platform": "android", "appVersion": version}),
+            );
+            tokio::spawn(async move { (device, version, req.send().await.unwrap()) })
+        })
+        .collect();
+    let mut created = 0;
+    for h in handles {
+        let (device, version, res) = h.await.unwrap();
+        let status = res.status().as_u16();
+        assert!(status == 200 || status == 201, "{status}");
+        created += usize::from(status == 201);
+        let body: Value = res.json().await.unwrap();
+        assert_eq!(
+            (body["deviceId"].as_str(), body["appVersion"].as_str()),
+            (Some(&*device), Some(&*version))
+        );
+    }
+    assert_eq!(created, 16, "one creation per distinct device");
+    let page: Value = t
+        .get_as(&app.key, &format!("{DEVICES}?limit=100"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(page["items"].as_array().unwrap().len(), 16);
+}
+
 #[tokio::test]
 async fn reading_a_device_needs_a_valid_id_of_this_client() {
     let t = TestApp::spawn().await;
