@@ -140,7 +140,7 @@ async fn the_endpoints_page_shows_every_documented_operation() {
     let doc = document(&t).await;
     let res = t.get("/docs/api").await;
     assert_eq!(res.status(), 200);
-    let html = res.text().await.unwrap();
+    let html = TestApp::page_html(res).await;
     for (method, path) in documented(&doc) {
         let op = &doc["paths"][&path][&method];
         let id = op["operationId"].as_str().unwrap();

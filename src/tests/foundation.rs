@@ -31,7 +31,7 @@ async fn unknown_page_is_an_html_not_found_page_for_browsers() {
         .await
         .unwrap();
     assert_eq!(res.status(), 404);
-    let html = res.text().await.unwrap();
+    let html = TestApp::page_html(res).await;
     assert!(html.contains("NOT_FOUND"), "{html}");
     // Without text/html it is the API's JSON.
     expect_error(app.get("/no-such-page").await, 404, "NOT_FOUND").await;
@@ -98,7 +98,7 @@ async fn pages_get_a_csp_nonce_that_matches_their_hydration_script() {
         .to_string();
     assert_eq!(res.headers()["referrer-policy"], "no-referrer");
     assert_eq!(res.headers()["cache-control"], "no-store");
-    let html = res.text().await.unwrap();
+    let html = TestApp::page_html(res).await;
     let nonce = csp
         .split("'nonce-")
         .nth(1)
@@ -123,7 +123,7 @@ async fn pages_get_a_csp_nonce_that_matches_their_hydration_script() {
 #[tokio::test]
 async fn error_list_page_shows_every_code_with_status_and_solution() {
     let app = TestApp::spawn().await;
-    let html = app.get("/docs/errors").await.text().await.unwrap();
+    let html = TestApp::page_html(app.get("/docs/errors").await).await;
     for code in fypass::error::ErrorCode::ALL {
         assert!(
             html.contains(&format!("id=\"{}\"", code.as_str())),
@@ -148,7 +148,7 @@ fn html_escape(s: &str) -> String {
 #[tokio::test]
 async fn docs_page_quotes_the_public_base_url() {
     let app = TestApp::spawn_with(|c| c.public_url = Some("https://id.example.com".into())).await;
-    let html = app.get("/docs").await.text().await.unwrap();
+    let html = TestApp::page_html(app.get("/docs").await).await;
     assert!(html.contains("https://id.example.com/api/v1"), "{html}");
 }
 

@@ -40,7 +40,7 @@ async fn page(t: &TestApp, path: &str, cookie: Option<&str>) -> (u16, String) {
         req = req.header("cookie", cookie);
     }
     let res = req.send().await.unwrap();
-    (res.status().as_u16(), res.text().await.unwrap())
+    (res.status().as_u16(), TestApp::page_html(res).await)
 }
 
 #[tokio::test]
@@ -88,7 +88,7 @@ async fn registering_and_signing_in_work_without_javascript() {
     )
     .await;
     assert_eq!(res.status(), 422);
-    let html = res.text().await.unwrap();
+    let html = TestApp::page_html(res).await;
     assert!(
         html.contains("Email address is not a valid email address."),
         "{html}"
@@ -137,7 +137,7 @@ async fn registering_and_signing_in_work_without_javascript() {
     )
     .await;
     assert_eq!(res.status(), 401);
-    let html = res.text().await.unwrap();
+    let html = TestApp::page_html(res).await;
     assert!(
         html.contains("The password used for login is not valid."),
         "{html}"

@@ -74,6 +74,12 @@ impl TestApp {
         &self.db.url
     }
 
+    /// A page's HTML as a reader sees it: without the empty comments (`<!>`) Leptos puts
+    /// after dynamic text to hydrate it, which tests should not depend on.
+    pub async fn page_html(res: reqwest::Response) -> String {
+        res.text().await.unwrap().replace("<!>", "")
+    }
+
     pub async fn get(&self, path: &str) -> reqwest::Response {
         self.http.get(self.url(path)).send().await.unwrap()
     }
