@@ -10,10 +10,10 @@ use axum::{
     body::Body,
     extract::Request,
     http::{HeaderValue, Response, StatusCode, header},
-    routing::any,
+    routing::{any, get},
 };
 use leptos::config::LeptosOptions;
-use std::{convert::Infallible, path::Path};
+use std::{convert::Infallible, path::Path, sync::Arc};
 use tower::Service;
 use tower_http::{services::ServeDir, set_header::SetResponseHeaderLayer};
 
@@ -22,23 +22,159 @@ const REVALIDATE: &str = "no-cache";
 const ONE_DAY: &str = "public, max-age=86400";
 
 /// `/pkg/*` (mounted with `nest_service`): precompressed, immutable when hashed.
+///
+/// A hashed build's files are read once, at start, and served from memory: their names
+/// change with their content, so what is on disk at start is what every request must get
+/// until the next release, and a request then costs no file system work (`ServeDir` opens,
+/// inspects and reads the file through the blocking pool on every request; see
+/// BENCHMARKS.md). Without hashed names (a development build rewritten in place) files are
+/// read from disk per request and revalidated.
 pub fn pkg(options: &LeptosOptions) -> Router {
     let dir = Path::new(&*options.site_root).join(&*options.site_pkg_dir);
-    let caching = if options.hash_files {
-        IMMUTABLE
-    } else {
-        REVALIDATE
-    };
-    // Read a file in one piece rather than 64 KiB at a time: the brotli WASM (~280 KiB)
-    // then costs one trip to the blocking pool instead of five.
+    let not_found = any(|| async { ApiError::new(ErrorCode::NotFound) });
+    if options.hash_files {
+        let files = match held::load(&dir) {
+            Ok(files) => files,
+            Err(e) => {
+                tracing::warn!(dir = %dir.display(), error = %e, "no front-end files to serve");
+                Default::default()
+            }
+        };
+        return Router::new()
+            .route("/{*path}", get(held::serve).with_state(Arc::new(files)))
+            .fallback(not_found)
+            .method_not_allowed_fallback(|| async { ApiError::new(ErrorCode::MethodNotAllowed) })
+            .layer(cache_success(IMMUTABLE));
+    }
     let serve = ServeDir::new(dir)
-        .with_buf_chunk_size(512 * 1024)
         .precompressed_br()
         .precompressed_gzip()
-        .fallback(any(|| async { ApiError::new(ErrorCode::NotFound) }));
+        .fallback(not_found);
     Router::new()
         .fallback_service(serve)
-        .layer(cache_success(caching))
+        .layer(cache_success(REVALIDATE))
+}
+
+/// Front-end files held in memory, each with its precompressed forms.
+mod held {
+    use crate::error::{ApiError, ErrorCode};
+    use axum::{
+        body::Bytes,
+        extract::{Path, State},
+        http::{HeaderMap, HeaderValue, header},
+        response::{IntoResponse, Response},
+    };
+    use std::{collections::HashMap, io, path::Path as FsPath, sync::Arc};
+
+    pub struct File {
+        content_type: HeaderValue,
+        identity: Bytes,
+        br: Option<Bytes>,
+        gzip: Option<Bytes>,
+    }
+
+    /// Every file under `dir` by its path relative to it (`snippets/x/y.js`), with the
+    /// `.br` and `.gz` written beside it by `cargo leptos build --precompress`.
+    pub fn load(dir: &FsPath) -> io::Result<HashMap<String, File>> {
+        let mut files = HashMap::new();
+        let mut pending = vec![dir.to_path_buf()];
+        while let Some(at) = pending.pop() {
+            for entry in std::fs::read_dir(&at)? {
+                let path = entry?.path();
+                if path.is_dir() {
+                    pending.push(path);
+                    continue;
+                }
+                let ext = path.extension().and_then(|e| e.to_str());
+                if matches!(ext, Some("br" | "gz")) {
+                    continue;
+                }
+                let sibling = |suffix: &str| {
+                    let mut name = path.clone().into_os_string();
+                    name.push(suffix);
+                    std::fs::read(name).ok().map(Bytes::from)
+                };
+                let mime = mime_guess::from_path(&path).first_or_octet_stream();
+                let file = File {
+                    content_type: HeaderValue::from_str(mime.as_ref())
+                        .unwrap_or(HeaderValue::from_static("application/octet-stream")),
+                    identity: Bytes::from(std::fs::read(&path)?),
+                    br: sibling(".br"),
+                    gzip: sibling(".gz"),
+                };
+                let key = path.strip_prefix(dir).unwrap_or(&path);
+                let key = key.components().map(|c| c.as_os_str().to_string_lossy());
+                files.insert(key.collect::<Vec<_>>().join("/"), file);
+            }
+        }
+        Ok(files)
+    }
+
+    pub async fn serve(
+        State(files): State<Arc<HashMap<String, File>>>,
+        Path(path): Path<String>,
+        headers: HeaderMap,
+    ) -> Response {
+        let Some(file) = files.get(&path) else {
+            return ApiError::new(ErrorCode::NotFound).into_response();
+        };
+        let accepted = Accepted::from(&headers);
+        let (encoding, body) = match (&file.br, &file.gzip) {
+            (Some(br), _) if accepted.br > 0.0 && accepted.br >= accepted.gzip => (Some("br"), br),
+            (_, Some(gz)) if accepted.gzip > 0.0 => (Some("gzip"), gz),
+            (Some(br), None) if accepted.br > 0.0 => (Some("br"), br),
+            _ => (None, &file.identity),
+        };
+        let mut res = (
+            [
+                (header::CONTENT_TYPE, file.content_type.clone()),
+                (header::VARY, HeaderValue::from_static("accept-encoding")),
+            ],
+            body.clone(),
+        )
+            .into_response();
+        if let Some(encoding) = encoding {
+            res.headers_mut()
+                .insert(header::CONTENT_ENCODING, HeaderValue::from_static(encoding));
+        }
+        res
+    }
+
+    /// The weights (`q`) a request's `Accept-Encoding` gives brotli and gzip; 0 when not
+    /// accepted.
+    struct Accepted {
+        br: f32,
+        gzip: f32,
+    }
+
+    impl From<&HeaderMap> for Accepted {
+        fn from(headers: &HeaderMap) -> Self {
+            let (mut br, mut gzip, mut any) = (None, None, None);
+            let values = headers.get_all(header::ACCEPT_ENCODING).iter();
+            for item in values
+                .filter_map(|v| v.to_str().ok())
+                .flat_map(|v| v.split(','))
+            {
+                let mut parts = item.split(';');
+                let name = parts.next().unwrap_or("").trim();
+                let q = parts
+                    .find_map(|p| p.trim().strip_prefix("q="))
+                    .map_or(Some(1.0), |q| q.trim().parse::<f32>().ok())
+                    .unwrap_or(0.0);
+                match name.to_ascii_lowercase().as_str() {
+                    "br" => br = Some(q),
+                    "gzip" | "x-gzip" => gzip = Some(q),
+                    "*" => any = Some(q),
+                    _ => {}
+                }
+            }
+            let any = any.unwrap_or(0.0);
+            Accepted {
+                br: br.unwrap_or(any),
+                gzip: gzip.unwrap_or(any),
+            }
+        }
+    }
 }
 
 /// Files copied from `public/` into the site root; any other path goes to `not_found`.

@@ -286,6 +286,9 @@ async fn front_end_files_are_served_precompressed_and_cached_forever() {
         ("gzip", Some("gzip"), "gzip bytes"),
         ("gzip, deflate, br", Some("br"), "brotli bytes"),
         ("identity", None, "raw wasm bytes"),
+        ("br;q=0.5, gzip", Some("gzip"), "gzip bytes"),
+        ("br;q=0, *", Some("gzip"), "gzip bytes"),
+        ("*;q=0", None, "raw wasm bytes"),
     ] {
         let res = app
             .http
@@ -309,6 +312,11 @@ async fn front_end_files_are_served_precompressed_and_cached_forever() {
         assert_eq!(res.headers()["content-type"], "application/wasm");
         assert_eq!(res.bytes().await.unwrap(), body.as_bytes(), "{accept}");
     }
+    let head = app.http.head(app.url(wasm)).send().await.unwrap();
+    assert_eq!(head.status(), 200);
+    assert_eq!(head.headers()["content-type"], "application/wasm");
+    let post = app.http.post(app.url(wasm)).send().await.unwrap();
+    expect_error(post, 405, "METHOD_NOT_ALLOWED").await;
     let missing = app.get("/pkg/fypass.nope.wasm").await;
     assert_eq!(missing.headers()["cache-control"], "no-store");
     expect_error(missing, 404, "NOT_FOUND").await;
