@@ -506,67 +506,6 @@ pub fn document(public_origin: &str) -> Value {
     })
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// A GET route's documented query parameters are exactly its function's arguments.
-    #[test]
-    fn documented_query_parameters_are_the_functions_arguments() {
-        let names = |value: Value| -> Vec<String> {
-            let mut keys: Vec<String> = value.as_object().unwrap().keys().cloned().collect();
-            keys.sort();
-            keys
-        };
-        let documented = |id: &str| -> Vec<String> {
-            let mut q: Vec<String> = operations()
-                .into_iter()
-                .find(|o| o.id == id)
-                .unwrap()
-                .query
-                .iter()
-                .map(|s| s.to_string())
-                .collect();
-            q.sort();
-            q
-        };
-        let list = ListDevices {
-            user_id: None,
-            limit: None,
-            cursor: None,
-        };
-        assert_eq!(
-            names(serde_json::to_value(list).unwrap()),
-            documented("listDevices")
-        );
-        let status = GetLoginStatus {
-            req_token: String::new(),
-        };
-        assert_eq!(
-            names(serde_json::to_value(status).unwrap()),
-            documented("getLoginStatus")
-        );
-    }
-
-    #[test]
-    fn every_error_response_lists_codes_of_its_own_status() {
-        let doc = document("http://x");
-        for (path, item) in doc["paths"].as_object().unwrap() {
-            for (method, op) in item.as_object().unwrap() {
-                for (status, response) in op["responses"].as_object().unwrap() {
-                    let Some(codes) = response["content"]["application/json"]["schema"]["properties"]["code"]["enum"].as_array() else {
-                        continue;
-                    };
-                    for code in codes {
-                        let code: ErrorCode = code.as_str().unwrap().parse().unwrap();
-                        assert_eq!(code.status().to_string(), *status, "{method} {path}");
-                    }
-                }
-            }
-        }
-    }
-}
-
 /// The API reference the `/docs/api` page shows, read from the document itself.
 pub fn reference(doc: &Value) -> crate::docs::ApiReference {
     use crate::docs::{ApiReference, Endpoint, Parameter, Reply};
@@ -685,4 +624,65 @@ pub fn reference(doc: &Value) -> crate::docs::ApiReference {
         })
         .collect();
     ApiReference { endpoints, schemas }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A GET route's documented query parameters are exactly its function's arguments.
+    #[test]
+    fn documented_query_parameters_are_the_functions_arguments() {
+        let names = |value: Value| -> Vec<String> {
+            let mut keys: Vec<String> = value.as_object().unwrap().keys().cloned().collect();
+            keys.sort();
+            keys
+        };
+        let documented = |id: &str| -> Vec<String> {
+            let mut q: Vec<String> = operations()
+                .into_iter()
+                .find(|o| o.id == id)
+                .unwrap()
+                .query
+                .iter()
+                .map(|s| s.to_string())
+                .collect();
+            q.sort();
+            q
+        };
+        let list = ListDevices {
+            user_id: None,
+            limit: None,
+            cursor: None,
+        };
+        assert_eq!(
+            names(serde_json::to_value(list).unwrap()),
+            documented("listDevices")
+        );
+        let status = GetLoginStatus {
+            req_token: String::new(),
+        };
+        assert_eq!(
+            names(serde_json::to_value(status).unwrap()),
+            documented("getLoginStatus")
+        );
+    }
+
+    #[test]
+    fn every_error_response_lists_codes_of_its_own_status() {
+        let doc = document("http://x");
+        for (path, item) in doc["paths"].as_object().unwrap() {
+            for (method, op) in item.as_object().unwrap() {
+                for (status, response) in op["responses"].as_object().unwrap() {
+                    let Some(codes) = response["content"]["application/json"]["schema"]["properties"]["code"]["enum"].as_array() else {
+                        continue;
+                    };
+                    for code in codes {
+                        let code: ErrorCode = code.as_str().unwrap().parse().unwrap();
+                        assert_eq!(code.status().to_string(), *status, "{method} {path}");
+                    }
+                }
+            }
+        }
+    }
 }
