@@ -2,7 +2,7 @@
 
 use clap::Parser;
 use fypass::server::config::{Cli, Command, Config};
-use std::process::ExitCode;
+use std::{io::IsTerminal, process::ExitCode};
 use tracing_subscriber::{EnvFilter, fmt};
 
 #[tokio::main]
@@ -73,7 +73,11 @@ async fn open_database(config: &Config) -> Result<fypass::db::Db, String> {
 fn init_logging(config: &Config, default_level: &str) {
     let filter =
         EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_level));
-    let builder = fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    // Colours only for a person at a terminal: a log file or journald gets plain text.
+    let builder = fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal());
     if config.log_format == "json" {
         builder.json().flatten_event(true).init();
     } else {
