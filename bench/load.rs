@@ -355,7 +355,7 @@ async fn first_load(
                 .collect()
         })
         .collect();
-    refs.push("/favicon.ico".into());
+    refs.push("/favicon.svg".into()); // the icon the shell links
     refs.sort();
     refs.dedup();
     for r in refs {
@@ -624,6 +624,7 @@ end"#,
     let polled_token = &polled[0];
     let (first_bytes, first_files) =
         first_load(&http, &base, &format!("/fypass?reqToken={polled_token}")).await?;
+    let error_replies = error_replies(&http, &base).await;
 
     drop(server);
     if let Some((admin, name)) = pg_cleanup {
@@ -643,6 +644,7 @@ end"#,
         healthz: healthz_rate,
         rows,
         verified,
+        error_replies,
         storm_secs: args.secs,
         rss_idle,
         rss_peak,
@@ -671,18 +673,51 @@ fn locked_count(log: &Path) -> u64 {
     std::fs::read_to_string(log).map_or(0, |s| s.matches("database is locked").count() as u64)
 }
 
+async fn metrics_text(http: &reqwest::Client, base: &str) -> String {
+    match http.get(format!("{base}/metrics")).send().await {
+        Ok(res) => res.text().await.unwrap_or_default(),
+        Err(_) => String::new(),
+    }
+}
+
 /// The server's count of password verifications (from /metrics), to check the storm's
 /// logins were real verifications.
 async fn verifications(http: &reqwest::Client, base: &str) -> u64 {
-    let Ok(res) = http.get(format!("{base}/metrics")).send().await else {
-        return 0;
-    };
-    let text = res.text().await.unwrap_or_default();
-    text.lines()
+    metrics_text(http, base)
+        .await
+        .lines()
         .find(|l| l.starts_with("fypass_password_verifications_total"))
         .and_then(|l| l.split_whitespace().last())
         .and_then(|v| v.parse::<f64>().ok())
         .map_or(0, |v| v as u64)
+}
+
+/// Every error reply the server counted (from /metrics), as "route status CODE: count":
+/// the load is all valid requests, so each is worth a look.
+async fn error_replies(http: &reqwest::Client, base: &str) -> Vec<String> {
+    let text = metrics_text(http, base).await;
+    let label = |labels: &str, name: &str| {
+        let start = labels.find(&format!("{name}=\""))? + name.len() + 2;
+        let len = labels[start..].find('"')?;
+        Some(labels[start..start + len].to_string())
+    };
+    text.lines()
+        .filter(|l| l.contains("http_requests_total{"))
+        .filter_map(|l| {
+            let (labels, count) = l.rsplit_once(' ')?;
+            let status = label(labels, "status")?;
+            if !status.starts_with(['4', '5']) {
+                return None;
+            }
+            let count = count.parse::<f64>().ok()?;
+            Some(format!(
+                "`{} {}` {status} {}: {count}",
+                label(labels, "method").unwrap_or_default(),
+                label(labels, "route").unwrap_or_default(),
+                label(labels, "code").unwrap_or_default(),
+            ))
+        })
+        .collect()
 }
 
 fn command_line(args: &Args) -> String {
@@ -704,6 +739,7 @@ struct Report {
     healthz: f64,
     rows: Vec<Row>,
     verified: u64,
+    error_replies: Vec<String>,
     storm_secs: u64,
     rss_idle: f64,
     rss_peak: f64,
@@ -795,6 +831,16 @@ impl Report {
             self.verified,
             self.verified as f64 / self.storm_secs as f64,
             self.locked
+        );
+        let _ = writeln!(
+            s,
+            "* Error replies the server counted over the whole run (its `/metrics`; a 499 is a \
+               request still in flight when `wrk` stopped): {}.",
+            if self.error_replies.is_empty() {
+                "none".to_string()
+            } else {
+                self.error_replies.join("; ")
+            }
         );
         let _ = writeln!(
             s,
