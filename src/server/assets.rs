@@ -43,7 +43,7 @@ pub fn pkg(options: &LeptosOptions) -> Router {
         return Router::new()
             .route("/{*path}", get(held::serve).with_state(Arc::new(files)))
             .fallback(not_found)
-            .method_not_allowed_fallback(|| async { ApiError::new(ErrorCode::MethodNotAllowed) })
+            .method_not_allowed_fallback(super::method_not_allowed)
             .layer(cache_success(IMMUTABLE));
     }
     let serve = ServeDir::new(dir)

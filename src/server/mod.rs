@@ -207,7 +207,7 @@ pub fn router(state: AppState) -> Router {
             let options = options.clone();
             move || crate::app::shell(options.clone())
         })
-        .method_not_allowed_fallback(|| async { ApiError::new(ErrorCode::MethodNotAllowed) })
+        .method_not_allowed_fallback(method_not_allowed)
         .route_layer(from_fn(observe::tag_route))
         .nest_service("/pkg", assets::pkg(&options))
         .fallback_service(assets::public(
@@ -245,6 +245,11 @@ pub fn with_layers(app: Router<AppState>, state: AppState) -> Router {
 
 fn default_header(name: HeaderName, value: &'static str) -> SetResponseHeaderLayer<HeaderValue> {
     SetResponseHeaderLayer::if_not_present(name, HeaderValue::from_static(value))
+}
+
+/// A known path asked with a method it does not take.
+pub(crate) async fn method_not_allowed() -> ApiError {
+    ApiError::new(ErrorCode::MethodNotAllowed)
 }
 
 /// No route matched: an HTML page for browsers, the JSON error for everyone else.
