@@ -4,7 +4,8 @@ use crate::{
     devices::dashboard::DevicesPage,
     docs::{ApiInfoPage, ApiReferencePage, ErrorListPage},
     error::{ApiError, ErrorCode},
-    fypass::pages::{LoginPage, RegisterPage, StatusPage},
+    login::pages::{LoginPage, RegisterPage, StatusPage},
+    ui::ErrorPanel,
 };
 use leptos::prelude::*;
 use leptos_meta::{HashedStylesheet, MetaTags, Title, provide_meta_context};
@@ -34,6 +35,38 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
             </body>
         </html>
     }
+}
+
+/// Per-request context for pages and the server functions they call while rendering.
+#[cfg(feature = "ssr")]
+pub fn page_context(state: crate::server::AppState) -> impl Fn() + Clone + Send + Sync + 'static {
+    move || {
+        provide_context(state.clone());
+        leptos::nonce::provide_nonce();
+    }
+}
+
+/// Renders the app for `req`, with `extra` context on top of the usual page context (what
+/// a plain form post left for the page it renders again, say).
+#[cfg(feature = "ssr")]
+pub async fn render_page(
+    state: crate::server::AppState,
+    req: axum::extract::Request,
+    extra: impl Fn() + Clone + Send + Sync + 'static,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let options = state.leptos_options.clone();
+    let context = page_context(state);
+    // Whole HTML at once (as the data routes are rendered): this page must work without
+    // JavaScript, which out-of-order streaming needs.
+    let render = leptos_axum::render_app_async_with_context(
+        move || {
+            context();
+            extra();
+        },
+        move || shell(options.clone()),
+    );
+    render(req).await.into_response()
 }
 
 /// Pages get a Content-Security-Policy whose nonce admits only our hydration script.
@@ -133,16 +166,5 @@ pub fn NotFoundPage() -> impl IntoView {
         <Title text="Not found" />
         <ErrorPanel error=ApiError::new(ErrorCode::NotFound) />
         <p><a href="/">"Go to the start page"</a></p>
-    }
-}
-
-/// An error as the pages show it: its message, and its code for the admin.
-#[component]
-pub fn ErrorPanel(error: ApiError) -> impl IntoView {
-    view! {
-        <div class="error-panel" role="alert">
-            <p class="error-message">{error.message}</p>
-            <p class="error-code">"Error code: " <code>{error.code.as_str()}</code></p>
-        </div>
     }
 }

@@ -8,16 +8,23 @@
 //! 2. A REST call reaches a Leptos **server function**: [`api`] mounts each `#[server]`
 //!    function of the feature modules at its own method and path. A client route declares
 //!    its grant next to its `#[server]` attribute (`clients::auth::RequireGrant`), which
-//!    checks key, status and grant before the body is decoded.
-//! 3. The function returns its resource, or an [`error::ApiError`]: one type, with one
-//!    code table, shared by the server (`IntoResponse`) and the browser (`FromServerFnError`).
-//! 4. Data lives in SQLite or PostgreSQL behind [`db`], one query text for both.
-//! 5. Pages ([`app`], [`docs`]) are rendered on the server and hydrated by the WASM build
-//!    of this same crate ([`hydrate`]); they call the same server functions.
+//!    checks key, status and grant before the body is decoded; that attribute is also
+//!    where the OpenAPI document and the docs read the grant from.
+//! 3. The function reaches its request through [`request`] (the app state, the
+//!    [`request::Caller`], the reply's status and cookies); one acting for the person signed
+//!    in in this browser starts with the session guard (`users::session::require`).
+//! 4. It returns its resource, or an [`error::ApiError`]: one type, with one code table,
+//!    shared by the server (`IntoResponse`) and the browser (`FromServerFnError`).
+//! 5. Data lives in SQLite or PostgreSQL behind [`db`], one query text for both.
+//! 6. Pages ([`app`], [`docs`], and each feature's `pages`) are rendered on the server and
+//!    hydrated by the WASM build of this same crate ([`hydrate`]); they call the same
+//!    server functions and are built from the pieces in [`ui`].
 //!
-//! Feature areas: [`clients`] (keys, grants, `GET /api/v1/clients/info`, admin commands),
-//! [`users`] (identifiers, passwords, tokens, sessions), [`fypass`] (the hosted login flow
-//! and its pages), [`devices`] (Save Device and friends, the dashboard).
+//! Feature areas, each with its types, server functions, storage and admin commands:
+//! [`clients`] (keys, grants, `GET /api/v1/clients/info`), [`users`] (identifiers,
+//! passwords, access tokens, browser sessions), [`login`] (the hosted login flow and its
+//! pages), [`devices`] (Save Device and friends, the dashboard). Leaves every module may
+//! use: [`config`] (read once in `main.rs`), [`secret`] (opaque tokens), [`status`].
 
 // Leptos views are deeply nested types; the dashboard's exceed the default limit.
 #![recursion_limit = "256"]
@@ -28,12 +35,19 @@ pub mod clients;
 pub mod devices;
 pub mod docs;
 pub mod error;
-pub mod fypass;
+pub mod login;
 pub mod status;
+pub mod ui;
 pub mod users;
 
 #[cfg(feature = "ssr")]
+pub mod config;
+#[cfg(feature = "ssr")]
 pub mod db;
+#[cfg(feature = "ssr")]
+pub mod request;
+#[cfg(feature = "ssr")]
+pub mod secret;
 #[cfg(feature = "ssr")]
 pub mod server;
 

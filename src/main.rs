@@ -1,9 +1,35 @@
-//! The `fypass` binary: serves by default, or runs an admin command.
+//! The `fypass` binary: reads the configuration, then serves (the default) or runs an
+//! admin command.
 
-use clap::Parser;
-use fypass::server::config::{Cli, Command, Config};
+use clap::{Parser, Subcommand};
+use fypass::config::Config;
 use std::{io::IsTerminal, process::ExitCode};
 use tracing_subscriber::{EnvFilter, fmt};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "fypass",
+    version,
+    about = "Self-hosted identity core: client keys, hosted login, devices."
+)]
+struct Cli {
+    #[command(flatten)]
+    config: Config,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Serve the API, the fypass pages and the docs (the default).
+    Serve,
+    /// Manage client apps and their keys.
+    #[command(subcommand)]
+    Client(fypass::clients::cli::ClientCommand),
+    /// Manage users.
+    #[command(subcommand)]
+    User(fypass::users::cli::UserCommand),
+}
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -61,7 +87,7 @@ async fn open_database(config: &Config) -> Result<fypass::db::Db, String> {
         .map_err(|e| {
             format!(
                 "cannot open the database {}: {e}",
-                fypass::server::redact(&config.database_url)
+                fypass::db::redact(&config.database_url)
             )
         })?;
     db.migrate()

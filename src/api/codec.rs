@@ -6,7 +6,7 @@
 //! * an empty body reads as `{}`, so routes whose fields are all optional accept a bare POST;
 //! * that's all: the content type is checked where requests enter (`api::dispatch`).
 
-use crate::error::FieldError;
+use crate::error::{FieldError, describe_message, strip_position};
 use leptos::server_fn::{Bytes, ContentType, Decodes, Encodes, Format, FormatType, codec::Post};
 use serde::{Serialize, de::DeserializeOwned};
 use std::fmt;
@@ -79,47 +79,6 @@ fn describe(path: &str, e: &serde_json::Error) -> FieldError {
     describe_message(path, &e.to_string())
 }
 
-fn strip_position(text: &str) -> &str {
-    match text.rfind(" at line ") {
-        Some(i) => &text[..i],
-        None => text,
-    }
-}
-
-/// A field error from a decoder's message in serde's wording (as `serde_json` and the
-/// query-string decoder both word it), `path` being where the decoder stood.
-pub fn describe_message(path: &str, text: &str) -> FieldError {
-    let text = strip_position(text);
-    let at_root = matches!(path, "." | "");
-    // A missing field is reported at its parent's path, with its name in the message.
-    if let Some((_, rest)) = text.split_once("missing field `") {
-        let name = rest.split('`').next().unwrap_or_default();
-        return FieldError {
-            field: if at_root {
-                name.to_string()
-            } else {
-                format!("{path}.{name}")
-            },
-            message: "is required".into(),
-        };
-    }
-    if let Some((_, rest)) = text.split_once("unknown field `") {
-        let name = rest.split('`').next().unwrap_or_default();
-        return FieldError {
-            field: if at_root {
-                name.to_string()
-            } else {
-                path.to_string()
-            },
-            message: "is not a known field".into(),
-        };
-    }
-    FieldError {
-        field: if at_root { "body".into() } else { path.into() },
-        message: text.to_string(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -160,14 +119,6 @@ mod tests {
             syntax.message.starts_with("is not valid JSON"),
             "{}",
             syntax.message
-        );
-    }
-
-    #[test]
-    fn query_decoding_messages_name_the_field() {
-        assert_eq!(
-            describe_message(".", "failed with reason: missing field `reqToken`").field,
-            "reqToken"
         );
     }
 

@@ -9,17 +9,20 @@
 //! * error responses list, per status, the codes the route can answer, from the one
 //!   `ErrorCode` table.
 //!
-//! What remains stated here — each route's summary, grant, parameters and error codes — is
-//! held to the code by tests: the documented routes must be exactly the registered ones,
-//! the documented query parameters exactly a function's arguments, and each documented
-//! grant must be the one enforced (see `src/tests/contract.rs`).
+//! * each client route's grant is read from its `#[middleware(RequireGrant(..))]`
+//!   attribute (`clients::auth::grant_of`).
+//!
+//! What remains stated here — each route's summary, parameters and error codes — is held
+//! to the code by tests: the documented routes must be exactly the registered ones, the
+//! documented query parameters exactly a function's arguments, and each documented grant
+//! must be the one enforced (`tests/integration/contract.rs`).
 
 use super::JsonArgs;
 use crate::{
     clients::{ClientInfo, GetClientInfo, Grant},
     devices::{DeleteDevice, Device, DevicePage, GetDevice, ListDevices, SaveDevice},
     error::{ApiError, ErrorCode, FieldError},
-    fypass::{
+    login::{
         Completion, FypassLogin, FypassRegister, FypassUrl, GetLoginStatus, LoginStatusReply,
         StartLogin,
     },
@@ -63,7 +66,17 @@ pub struct Op {
     cookie: bool,
 }
 
-fn op<S: ServerFn>(id: &'static str, summary: &'static str, tag: &'static str) -> Op {
+fn op<S>(id: &'static str, summary: &'static str, tag: &'static str) -> Op
+where
+    S: ServerFn,
+    S::Server: leptos::server_fn::server::Server<
+            S::Error,
+            S::InputStreamError,
+            S::OutputStreamError,
+            Request = axum::extract::Request,
+            Response = axum::response::Response,
+        >,
+{
     let method = <S::Protocol as Protocol<
         S,
         S::Output,
@@ -81,6 +94,12 @@ fn op<S: ServerFn>(id: &'static str, summary: &'static str, tag: &'static str) -
         "PATCH" => "patch",
         other => panic!("{id}: undocumentable method {other}"),
     };
+    let grant = crate::clients::auth::grant_of::<S>();
+    let mut errors = ALWAYS.to_vec();
+    if grant.is_some() {
+        // A client route checks the key, the client's status and the grant first.
+        errors.extend(CLIENT_AUTH);
+    }
     Op {
         path: S::PATH,
         method,
@@ -88,14 +107,14 @@ fn op<S: ServerFn>(id: &'static str, summary: &'static str, tag: &'static str) -
         summary,
         description: "",
         tag,
-        grant: None,
+        grant,
         optional_bearer: false,
         query: Vec::new(),
         params: Vec::new(),
         body: None,
         example: None,
         success: Vec::new(),
-        errors: ALWAYS.to_vec(),
+        errors,
         cookie: false,
     }
 }
@@ -103,13 +122,6 @@ fn op<S: ServerFn>(id: &'static str, summary: &'static str, tag: &'static str) -
 impl Op {
     fn describe(mut self, text: &'static str) -> Self {
         self.description = text;
-        self
-    }
-
-    /// A client route guarded by `grant` (its key, status and grant are checked first).
-    fn grant(mut self, grant: Grant) -> Self {
-        self.grant = Some(grant);
-        self.errors.extend(CLIENT_AUTH);
         self
     }
 
@@ -184,9 +196,9 @@ impl Op {
     }
 }
 
-/// The shape of a reqToken (`crate::server::token` issues them).
+/// The shape of a reqToken (`crate::secret` issues them).
 fn req_token_pattern() -> String {
-    format!("^{}[A-Za-z0-9_-]{{43}}$", crate::fypass::REQ_TOKEN_PREFIX)
+    format!("^{}[A-Za-z0-9_-]{{43}}$", crate::login::REQ_TOKEN_PREFIX)
 }
 
 /// Every REST route, in the order the docs present them.
@@ -196,7 +208,6 @@ pub fn operations() -> Vec<Op> {
     vec![
         op::<GetClientInfo>("getClientInfo", "Get Info Client", "Clients")
             .describe("The calling client as the admin configured it. Never its key or the key's hash.")
-            .grant(Grant::ClientsInfo)
             .reply::<ClientInfo>(200, "The calling client."),
         op::<StartLogin>("startLogin", "Login (UI by fypass)", "Users")
             .describe(
@@ -205,7 +216,6 @@ pub fn operations() -> Vec<Op> {
                  of the client's redirect URLs. With `deviceInfo`, that device is saved for the person on \
                  completion and their access token is bound to it.",
             )
-            .grant(Grant::UsersLogin)
             .json_body::<StartLogin>(false)
             .example(json!({"mode": "login", "locale": "id-ID", "deviceInfo": {"deviceId": "tv-7f3a91", "platform": "android", "deviceName": "Living room TV"}}))
             .reply::<FypassUrl>(201, "The login request: its reqToken and the fypass URL."),
@@ -215,7 +225,6 @@ pub fn operations() -> Vec<Op> {
                  `accessToken` and `accessTokenExpiresAt`; later polls never do. Only the client that created \
                  the request can poll it.",
             )
-            .grant(Grant::UsersStatus)
             .query("reqToken", json!({"type": "string", "pattern": req_token_pattern()}), true, "The reqToken from Login (UI by fypass).")
             .reply::<LoginStatusReply>(200, "The request's status (and, once, the access token).")
             .errors(&[InvalidObjectId]),
@@ -255,7 +264,6 @@ pub fn operations() -> Vec<Op> {
                 "Creates the device with this `deviceId` for the calling client (201), or updates it (200). \
                  With a user's access token as `Authorization: Bearer`, the device is linked to that user.",
             )
-            .grant(Grant::DevicesSave)
             .optional_bearer()
             .json_body::<SaveDevice>(true)
             .example(json!({"deviceId": "b1e7c2d4-install", "platform": "ios", "deviceName": "Siti's iPhone", "model": "iPhone 15", "osVersion": "17.4", "appVersion": "2.3.0", "locale": "id-ID", "timezone": "Asia/Jakarta"}))
@@ -263,20 +271,17 @@ pub fn operations() -> Vec<Op> {
             .reply::<Device>(200, "Updated."),
         op::<ListDevices>("listDevices", "List devices", "Devices")
             .describe("The calling client's devices, newest first. Pass `nextCursor` as `cursor` for the next page.")
-            .grant(Grant::DevicesRead)
             .query("userId", uuid.clone(), false, "Only this user's devices.")
             .query("limit", json!({"type": "integer", "minimum": 1, "maximum": crate::devices::MAX_PAGE, "default": crate::devices::DEFAULT_PAGE}), false, "Devices per page.")
             .query("cursor", uuid, false, "The `nextCursor` of the previous page.")
             .reply::<DevicePage>(200, "A page of devices.")
             .errors(&[InvalidObjectId]),
         op::<GetDevice>("getDevice", "Get Device Detail", "Devices")
-            .grant(Grant::DevicesRead)
             .path_id("The device's id, as Save Device returned it.")
             .reply::<Device>(200, "The device.")
             .errors(&[DeviceNotFound]),
         op::<DeleteDevice>("deleteDevice", "Delete device", "Devices")
             .describe("Removes the device and revokes every access token bound to it.")
-            .grant(Grant::DevicesDelete)
             .path_id("The device's id.")
             .no_content("Deleted.")
             .errors(&[DeviceNotFound]),
@@ -317,16 +322,16 @@ fn schemas() -> Map<String, Value> {
 
 /// Sets `minLength`/`maxLength` from the constants validation enforces.
 fn apply_limits(schemas: &mut Map<String, Value>) {
-    use crate::{fypass, users::password};
+    use crate::{login, users::password};
     let mut limits: Vec<(&str, &str, usize, usize)> = crate::devices::LIMITS
         .iter()
         .map(|(field, max)| ("DeviceInfo", *field, 1, *max))
         .collect();
     limits.extend([
-        ("StartLoginBody", "redirectUrl", 1, fypass::MAX_URL_CHARS),
-        ("StartLoginBody", "locale", 1, fypass::MAX_LOCALE_CHARS),
+        ("StartLoginBody", "redirectUrl", 1, login::MAX_URL_CHARS),
+        ("StartLoginBody", "locale", 1, login::MAX_LOCALE_CHARS),
         ("LoginBody", "password", 1, password::MAX_CHARS),
-        ("RegisterBody", "name", 1, fypass::MAX_NAME_CHARS),
+        ("RegisterBody", "name", 1, login::MAX_NAME_CHARS),
         (
             "RegisterBody",
             "email",
@@ -504,126 +509,6 @@ pub fn document(public_origin: &str) -> Value {
             }
         }
     })
-}
-
-/// The API reference the `/docs/api` page shows, read from the document itself.
-pub fn reference(doc: &Value) -> crate::docs::ApiReference {
-    use crate::docs::{ApiReference, Endpoint, Parameter, Reply};
-    let origin = doc["servers"][0]["url"].as_str().unwrap_or_default();
-    let text = |v: &Value| v.as_str().unwrap_or_default().to_string();
-    let schema_name = |v: &Value| {
-        v["$ref"]
-            .as_str()
-            .and_then(|r| r.rsplit('/').next())
-            .map(String::from)
-    };
-    let mut endpoints = Vec::new();
-    // Document order: the operations' own order, path by path.
-    for op in operations() {
-        let o = &doc["paths"][op.path][op.method];
-        let security: Vec<String> = o["security"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .map(|alt| {
-                alt.as_object()
-                    .map(|m| m.keys().cloned().collect::<Vec<_>>().join(" + "))
-                    .unwrap_or_default()
-            })
-            .collect();
-        let auth = match security.as_slice() {
-            [] => "None (called by the hosted pages; browser requests must come from them)"
-                .to_string(),
-            [one] if one == "clientKey" => "x-client-key".to_string(),
-            _ => "x-client-key; optionally Authorization: Bearer (links the user)".to_string(),
-        };
-        let params = o["parameters"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .map(|p| Parameter {
-                name: text(&p["name"]),
-                location: text(&p["in"]),
-                required: p["required"].as_bool().unwrap_or(false),
-                description: text(&p["description"]),
-            })
-            .collect();
-        let content = &o["requestBody"]["content"]["application/json"];
-        let example = content
-            .get("example")
-            .map(|e| serde_json::to_string_pretty(e).unwrap_or_default());
-        let mut replies: Vec<Reply> = o["responses"]
-            .as_object()
-            .into_iter()
-            .flatten()
-            .map(|(status, r)| {
-                let schema = &r["content"]["application/json"]["schema"];
-                Reply {
-                    status: status.parse().unwrap_or_default(),
-                    description: text(&r["description"]),
-                    schema: schema_name(schema),
-                    codes: schema["properties"]["code"]["enum"]
-                        .as_array()
-                        .into_iter()
-                        .flatten()
-                        .map(text)
-                        .collect(),
-                }
-            })
-            .collect();
-        replies.sort_by_key(|r| r.status);
-        let method = op.method.to_uppercase();
-        let mut curl = format!(
-            "curl -X {method} '{origin}{}'",
-            op.path
-                .replace("{id}", "01a210dc-ea3f-7175-8a91-33128a8252bb")
-        );
-        if op.grant.is_some() {
-            curl.push_str(" \\\n  -H \"x-client-key: $FYPASS_KEY\"");
-        }
-        if op.optional_bearer {
-            curl.push_str(" \\\n  -H \"Authorization: Bearer $ACCESS_TOKEN\"");
-        }
-        if let Some(name) = op.query.first() {
-            curl = curl.replacen(
-                &format!("{}'", op.path),
-                &format!("{}?{name}=…'", op.path),
-                1,
-            );
-        }
-        if let Some(body) = &op.example {
-            curl.push_str(&format!(
-                " \\\n  -H 'content-type: application/json' \\\n  -d '{body}'"
-            ));
-        }
-        endpoints.push(Endpoint {
-            anchor: text(&o["operationId"]),
-            method,
-            path: op.path.to_string(),
-            summary: text(&o["summary"]),
-            description: op.description.to_string(),
-            grant: op.grant.map(|g| g.as_str().to_string()),
-            auth,
-            params,
-            body: schema_name(&content["schema"]),
-            body_required: o["requestBody"]["required"].as_bool().unwrap_or(false),
-            example,
-            replies,
-            curl,
-        });
-    }
-    let schemas = doc["components"]["schemas"]
-        .as_object()
-        .into_iter()
-        .flatten()
-        .map(|(name, schema)| {
-            (
-                name.clone(),
-                serde_json::to_string_pretty(schema).unwrap_or_default(),
-            )
-        })
-        .collect();
-    ApiReference { endpoints, schemas }
 }
 
 #[cfg(test)]

@@ -7,9 +7,12 @@
 //! ```
 //!
 //! [`RequireGrant`] runs *before* the request body is decoded, which is what gives every
-//! client route the check order of SPEC §2: key → client status → grant → input → user
-//! token → operation. The authenticated client is then available to the function through
-//! [`current_client`].
+//! client route the check order of the API (`/docs`, "Order of checks"): key → client
+//! status → grant → input → user token → operation. The authenticated client is then
+//! available to the function through [`current_client`].
+//!
+//! That attribute is the only place a route's grant is written: the OpenAPI document and
+//! the docs read it back with [`grant_of`].
 
 use super::{Grant, store::Client};
 use crate::{
@@ -21,6 +24,7 @@ use axum::{
     http::{Request, Response},
     response::IntoResponse,
 };
+use leptos::server_fn::ServerFn;
 use leptos::{
     prelude::{provide_context, use_context},
     server_fn::middleware::{BoxedService, Layer, Service},
@@ -49,7 +53,7 @@ pub async fn authenticate(key: Option<&str>, grant: Grant) -> Result<Arc<Client>
             "The x-client-key header is missing. Send the key the admin gave you.",
         )
     })?;
-    let state = crate::server::state()?;
+    let state = crate::request::state()?;
     let client = state
         .clients
         .lookup(&state.db, key)
@@ -103,6 +107,11 @@ impl Service<Request<Body>, Response<Body>> for GrantCheck {
         req: Request<Body>,
         _ser: fn(leptos::server_fn::error::ServerFnErrorErr) -> leptos::server_fn::Bytes,
     ) -> Pin<Box<dyn Future<Output = Response<Body>> + Send>> {
+        if req.extensions().get::<GrantProbe>().is_some() {
+            let mut answer = Response::new(Body::empty());
+            answer.extensions_mut().insert(self.grant);
+            return Box::pin(std::future::ready(answer));
+        }
         let key = req
             .headers()
             .get(CLIENT_KEY_HEADER)
@@ -119,5 +128,50 @@ impl Service<Request<Body>, Response<Body>> for GrantCheck {
                 Err(e) => e.into_response(),
             }
         })
+    }
+}
+
+/// Marks the in-process request with which [`grant_of`] asks a route's layers for their
+/// grant. Request extensions cannot come from the network, so no caller can send one.
+#[derive(Clone, Copy)]
+struct GrantProbe;
+
+/// The grant a server function's `#[middleware(RequireGrant(..))]` declares, if any.
+pub fn grant_of<S>() -> Option<Grant>
+where
+    S: ServerFn,
+    S::Server: leptos::server_fn::server::Server<
+            S::Error,
+            S::InputStreamError,
+            S::OutputStreamError,
+            Request = Request<Body>,
+            Response = Response<Body>,
+        >,
+{
+    /// The function itself: never reached by a probe, which the grant check answers.
+    struct Unreached;
+    impl Service<Request<Body>, Response<Body>> for Unreached {
+        fn run(
+            &mut self,
+            _req: Request<Body>,
+            _ser: fn(leptos::server_fn::error::ServerFnErrorErr) -> leptos::server_fn::Bytes,
+        ) -> Pin<Box<dyn Future<Output = Response<Body>> + Send>> {
+            Box::pin(std::future::ready(Response::new(Body::empty())))
+        }
+    }
+    let never = |_| leptos::server_fn::Bytes::new();
+    let mut service = S::middlewares()
+        .iter()
+        .fold(BoxedService::new(never, Unreached), |inner, layer| {
+            layer.layer(inner)
+        });
+    let mut probe = Request::new(Body::empty());
+    probe.extensions_mut().insert(GrantProbe);
+    // Every layer answers a probe at once; a layer that did not would be a bug here.
+    let mut answer = service.run(probe);
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    match answer.as_mut().poll(&mut cx) {
+        std::task::Poll::Ready(res) => res.extensions().get::<Grant>().copied(),
+        std::task::Poll::Pending => None,
     }
 }

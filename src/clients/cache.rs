@@ -6,7 +6,7 @@
 //! change takes effect within about a second everywhere, far inside the 5 s promise.
 
 use super::store::{self, Client};
-use crate::{db::Db, error::ApiError, server::token};
+use crate::{db::Db, error::ApiError, secret};
 use std::{
     collections::HashMap,
     sync::{Arc, RwLock},
@@ -34,7 +34,7 @@ struct Inner {
 impl ClientCache {
     /// The client holding `key`, from the cache or the database.
     pub async fn lookup(&self, db: &Db, key: &str) -> Result<Option<Arc<Client>>, ApiError> {
-        let hash = token::hash(key);
+        let hash = secret::hash(key);
         let epoch = {
             let inner = self.inner.read().expect("client cache lock");
             if let Some(client) = inner.by_hash.get(&hash) {

@@ -4,7 +4,7 @@
 //! a second (see `ClientCache`).
 
 use super::{Grant, store};
-use crate::{db::Db, server::token, status::Status};
+use crate::{db::Db, secret, status::Status};
 use clap::Subcommand;
 use serde::Serialize;
 use uuid::Uuid;
@@ -97,8 +97,8 @@ pub async fn run(db: &Db, command: ClientCommand) -> Result<String, String> {
             ))
         }
         ClientCommand::RotateKey { id } => {
-            let key = token::issue("fyk_");
-            let prefix = token::display_prefix(&key.plaintext);
+            let key = secret::issue("fyk_");
+            let prefix = secret::display_prefix(&key.plaintext);
             change(
                 db,
                 id,

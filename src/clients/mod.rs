@@ -106,6 +106,6 @@ pub struct ClientInfo {
 #[middleware(crate::clients::auth::RequireGrant(crate::clients::Grant::ClientsInfo))]
 pub async fn get_client_info() -> Result<ClientInfo, ApiError> {
     let client = auth::current_client()?;
-    let origin = crate::server::state()?.config.public_origin();
+    let origin = crate::request::state()?.config.public_origin();
     Ok(client.info(&origin))
 }

@@ -5,7 +5,7 @@ use super::{ClientInfo, Grant};
 use crate::{
     db::{Db, Tx, db_row, now_ms, rfc3339, with_reader, with_tx},
     error::{ApiError, ErrorCode},
-    server::token,
+    secret,
     status::Status,
 };
 use serde::Serialize;
@@ -110,12 +110,12 @@ pub async fn create(
     grants: &[Grant],
     redirect_urls: &[String],
 ) -> Result<Created, ApiError> {
-    let key = token::issue("fyk_");
+    let key = secret::issue("fyk_");
     let now = now_ms();
     let client = Client {
         id: Uuid::now_v7(),
         name: name.to_string(),
-        key_prefix: token::display_prefix(&key.plaintext),
+        key_prefix: secret::display_prefix(&key.plaintext),
         status: Status::Active,
         grants: grants.to_vec(),
         redirect_urls: redirect_urls.to_vec(),

@@ -217,6 +217,17 @@ impl Tx {
     }
 }
 
+/// A database URL fit for logs: without its password.
+pub fn redact(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut u) if u.password().is_some() => {
+            let _ = u.set_password(Some("***"));
+            u.to_string()
+        }
+        _ => url.to_string(),
+    }
+}
+
 /// Now, as stored: Unix milliseconds.
 pub fn now_ms() -> i64 {
     std::time::SystemTime::now()

@@ -3,9 +3,8 @@
 use super::{Device, Platform};
 use crate::{
     api::JsonBody,
-    app::ErrorPanel,
     error::{ApiError, ErrorCode},
-    fypass::pages::SignOutButton,
+    ui::{ErrorPanel, SignOutButton},
     users::User,
 };
 use leptos::{prelude::*, server_fn::codec::GetUrl};
@@ -33,14 +32,10 @@ pub struct Dashboard {
 /// The signed-in person's devices; `UNAUTHORIZED` without a session.
 #[server(prefix = "/_app", endpoint = "devices", input = GetUrl)]
 pub async fn get_dashboard() -> Result<Dashboard, ApiError> {
-    use axum::http::{header, request::Parts};
-    let state = crate::server::state()?;
-    let parts = use_context::<Parts>().ok_or_else(|| ApiError::new(ErrorCode::InternalError))?;
-    let user = signed_in(&state, &parts.headers).await?;
-    let agent = parts
-        .headers
-        .get(header::USER_AGENT)
-        .and_then(|v| v.to_str().ok());
+    use crate::users::session;
+    let (state, caller) = crate::request::Caller::current()?;
+    let user = session::require(&state, &caller, SIGN_IN_FIRST).await?;
+    let agent = caller.user_agent();
     let now = crate::db::now_ms();
     let devices = super::store::list_for_user(&state.db, user.id)
         .await?
@@ -48,7 +43,7 @@ pub async fn get_dashboard() -> Result<Dashboard, ApiError> {
         .map(|(row, app)| OwnedDevice {
             current: row.platform == Platform::Web.as_str()
                 && row.user_agent.is_some()
-                && row.user_agent.as_deref() == agent,
+                && row.user_agent == agent,
             last_seen: relative(now - row.last_seen_at),
             device: row.view(),
             app,
@@ -63,29 +58,15 @@ pub async fn get_dashboard() -> Result<Dashboard, ApiError> {
 /// Removes one of the signed-in person's devices (and revokes its tokens).
 #[server(prefix = "/_app", endpoint = "devices/remove", input = JsonBody)]
 pub async fn remove_device(id: String) -> Result<(), ApiError> {
-    use axum::http::request::Parts;
-    let state = crate::server::state()?;
-    let parts = use_context::<Parts>().ok_or_else(|| ApiError::new(ErrorCode::InternalError))?;
-    crate::fypass::check_browser_origin(&parts.headers, &state.config)?;
-    let user = signed_in(&state, &parts.headers).await?;
+    use crate::users::session;
+    let (state, caller) = crate::request::Caller::current()?;
+    let user = session::require_change(&state, &caller, SIGN_IN_FIRST).await?;
     let id = uuid::Uuid::parse_str(&id).map_err(|_| ApiError::new(ErrorCode::InvalidObjectId))?;
     super::store::delete(&state.db, super::store::Owner::User(user.id), id).await
 }
 
 #[cfg(feature = "ssr")]
-async fn signed_in(
-    state: &crate::server::AppState,
-    headers: &axum::http::HeaderMap,
-) -> Result<crate::users::store::UserRow, ApiError> {
-    let secret = crate::users::session::from_headers(headers, &state.config);
-    let user = match secret {
-        Some(secret) => crate::users::session::user(&state.db, secret).await?,
-        None => None,
-    };
-    user.ok_or_else(|| {
-        ApiError::with_message(ErrorCode::Unauthorized, "Sign in to see your devices.")
-    })
-}
+const SIGN_IN_FIRST: &str = "Sign in to see your devices.";
 
 /// A duration in words, as people say it.
 #[cfg(feature = "ssr")]

@@ -1,4 +1,4 @@
-//! Devices: the installations of client apps (SPEC §6).
+//! Devices: the installations of client apps (`/docs/api`, "Devices").
 //!
 //! * [`DeviceInfo`]: what an app says about an installation (validated strictly).
 //! * [`Device`]: a saved device, as the API returns it.
@@ -142,34 +142,22 @@ pub struct DevicePage {
 #[server(prefix = "/api/v1", endpoint = "devices", input = JsonBody, input_derive = (Clone, serde::Serialize))]
 #[middleware(crate::clients::auth::RequireGrant(crate::clients::Grant::DevicesSave))]
 pub async fn save_device(#[server(flatten)] info: DeviceInfo) -> Result<Device, ApiError> {
-    use crate::{server, users::access};
-    use axum::http::{StatusCode, header, request::Parts};
+    use crate::{request, users::access};
+    use axum::http::StatusCode;
     let client = crate::clients::auth::current_client()?;
-    let state = server::state()?;
+    let (state, caller) = request::Caller::current()?;
     info.validate("")?;
-    let parts = use_context::<Parts>().ok_or_else(|| ApiError::new(ErrorCode::InternalError))?;
-    let user_id = match parts.headers.get(header::AUTHORIZATION) {
-        Some(value) => {
-            let token = access::bearer(value.to_str().unwrap_or_default())?;
-            Some(
-                access::authenticate(&state.db, token, client.id)
-                    .await?
-                    .0
-                    .id,
-            )
-        }
+    let user_id = match caller.bearer()? {
+        Some(token) => Some(
+            access::authenticate(&state.db, token, client.id)
+                .await?
+                .0
+                .id,
+        ),
         None => None,
     };
-    let peer = parts
-        .extensions
-        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-        .map(|c| c.0);
-    let ip = server::client_ip(&parts.headers, peer, &state.config).to_string();
-    let user_agent = parts
-        .headers
-        .get(header::USER_AGENT)
-        .and_then(|v| v.to_str().ok())
-        .map(|ua| ua.chars().take(512).collect::<String>());
+    let ip = caller.ip.to_string();
+    let user_agent = caller.user_agent();
     let seen = store::Seen {
         ip_address: Some(&ip),
         user_agent: user_agent.as_deref(),
@@ -178,7 +166,7 @@ pub async fn save_device(#[server(flatten)] info: DeviceInfo) -> Result<Device, 
         .device_saves
         .save(client.id, user_id, info, seen)
         .await?;
-    server::reply_status(if created {
+    request::reply_status(if created {
         StatusCode::CREATED
     } else {
         StatusCode::OK
@@ -203,7 +191,7 @@ fn parse_id(field: &str, value: &str) -> Result<uuid::Uuid, ApiError> {
 #[middleware(crate::clients::auth::RequireGrant(crate::clients::Grant::DevicesRead))]
 pub async fn get_device(id: String) -> Result<Device, ApiError> {
     let client = crate::clients::auth::current_client()?;
-    let state = crate::server::state()?;
+    let state = crate::request::state()?;
     let id = parse_id("id", &id)?;
     let row = store::find(&state.db, client.id, id)
         .await?
@@ -222,7 +210,7 @@ pub async fn list_devices(
     #[server(default)] cursor: Option<String>,
 ) -> Result<DevicePage, ApiError> {
     let client = crate::clients::auth::current_client()?;
-    let state = crate::server::state()?;
+    let state = crate::request::state()?;
     let limit = limit.unwrap_or(DEFAULT_PAGE);
     if !(1..=MAX_PAGE).contains(&limit) {
         return Err(ApiError::invalid(
@@ -256,10 +244,10 @@ pub async fn list_devices(
 #[middleware(crate::clients::auth::RequireGrant(crate::clients::Grant::DevicesDelete))]
 pub async fn delete_device(id: String) -> Result<(), ApiError> {
     let client = crate::clients::auth::current_client()?;
-    let state = crate::server::state()?;
+    let state = crate::request::state()?;
     let id = parse_id("id", &id)?;
     store::delete(&state.db, store::Owner::Client(client.id), id).await?;
-    crate::server::reply_status(axum::http::StatusCode::NO_CONTENT);
+    crate::request::reply_status(axum::http::StatusCode::NO_CONTENT);
     Ok(())
 }
 

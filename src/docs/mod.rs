@@ -1,10 +1,13 @@
-//! The documentation pages: `/docs` (API Information) and `/docs/errors` (the Error Code
-//! List, generated from [`ErrorCode`]).
+//! The documentation pages: `/docs` (API Information), `/docs/api` (every endpoint, from
+//! the OpenAPI document; `reference`) and `/docs/errors` (the Error Code List, generated
+//! from [`ErrorCode`]).
+
+#[cfg(feature = "ssr")]
+mod reference;
 
 use crate::{
-    app::ErrorPanel,
-    clients::Grant,
     error::{ApiError, ErrorCode, ErrorGroup},
+    ui::ErrorPanel,
 };
 use leptos::{prelude::*, server_fn::codec::GetUrl};
 use leptos_meta::Title;
@@ -19,13 +22,24 @@ pub struct SiteInfo {
     pub token_ttl_secs: u64,
     pub request_timeout_ms: u64,
     pub body_limit_bytes: usize,
+    /// Each grant and the routes that require it.
+    pub grants: Vec<GrantUse>,
+}
+
+/// A grant and the routes (`GET /api/v1/...`) that require it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GrantUse {
+    pub grant: String,
+    pub routes: Vec<String>,
 }
 
 /// Deployment facts for the pages (an internal route, not part of the REST API).
 #[server(prefix = "/_app", endpoint = "site", input = GetUrl)]
 pub async fn get_site_info() -> Result<SiteInfo, ApiError> {
-    let config = crate::server::state()?.config;
+    let config = crate::request::state()?.config;
+    let doc = crate::api::openapi::document(&config.public_origin());
     Ok(SiteInfo {
+        grants: reference::grant_uses(&doc),
         public_url: config.public_origin(),
         login_ttl_secs: config.login_ttl_secs,
         token_ttl_secs: config.token_ttl_secs,
@@ -79,21 +93,9 @@ pub struct Reply {
 /// The API reference, from the OpenAPI document (an internal route of the docs page).
 #[server(prefix = "/_app", endpoint = "api-reference", input = GetUrl)]
 pub async fn get_api_reference() -> Result<ApiReference, ApiError> {
-    let config = crate::server::state()?.config;
+    let config = crate::request::state()?.config;
     let doc = crate::api::openapi::document(&config.public_origin());
-    Ok(crate::api::openapi::reference(&doc))
-}
-
-fn grant_use(grant: Grant) -> &'static str {
-    match grant {
-        Grant::ClientsInfo => "GET /api/v1/clients/info",
-        Grant::UsersLogin => "POST /api/v1/users/login",
-        Grant::UsersStatus => "GET /api/v1/users/login-status",
-        Grant::DevicesSave => "POST /api/v1/devices",
-        Grant::DevicesRead => "GET /api/v1/devices/{id}, GET /api/v1/devices",
-        Grant::DevicesDelete => "DELETE /api/v1/devices/{id}",
-        Grant::All => "every endpoint above",
-    }
+    Ok(reference::reference(&doc))
 }
 
 #[component]
@@ -167,8 +169,13 @@ fn ApiInfo(info: SiteInfo) -> impl IntoView {
             <table class="table">
                 <thead><tr><th>"Grant"</th><th>"Allows"</th></tr></thead>
                 <tbody>
-                    {Grant::ALL.iter().map(|g| view! {
-                        <tr><td><code>{g.as_str()}</code></td><td>{grant_use(*g)}</td></tr>
+                    {info.grants.iter().map(|g| {
+                        let routes = if g.grant == "*" {
+                            "every endpoint above".to_string()
+                        } else {
+                            g.routes.join(", ")
+                        };
+                        view! { <tr><td><code>{g.grant.clone()}</code></td><td>{routes}</td></tr> }
                     }).collect_view()}
                 </tbody>
             </table>
@@ -193,9 +200,9 @@ fn ApiInfo(info: SiteInfo) -> impl IntoView {
         <section>
             <h2 id="brute-force">"Sign-in protection"</h2>
             <p>
-                "In any " {crate::fypass::THROTTLE_WINDOW_MINUTES} "-minute window fypass accepts at most " {crate::fypass::THROTTLE_PER_IDENTIFIER} " failed sign-ins for one email address or WhatsApp number, and at most "
-                {crate::fypass::THROTTLE_PER_ADDRESS} " from one client address. Past either, sign-ins are refused with "
-                <code>"TOO_MANY_REQUESTS"</code> " and a " <code>"Retry-After"</code> " header until the window ends (at most " {crate::fypass::THROTTLE_PER_IDENTIFIER * 60 / crate::fypass::THROTTLE_WINDOW_MINUTES} " failures per hour per account; OWASP ASVS asks for no more than 100). "
+                "In any " {crate::login::THROTTLE_WINDOW_MINUTES} "-minute window fypass accepts at most " {crate::login::THROTTLE_PER_IDENTIFIER} " failed sign-ins for one email address or WhatsApp number, and at most "
+                {crate::login::THROTTLE_PER_ADDRESS} " from one client address. Past either, sign-ins are refused with "
+                <code>"TOO_MANY_REQUESTS"</code> " and a " <code>"Retry-After"</code> " header until the window ends (at most " {crate::login::THROTTLE_PER_IDENTIFIER * 60 / crate::login::THROTTLE_WINDOW_MINUTES} " failures per hour per account; OWASP ASVS asks for no more than 100). "
                 "Each attempt reserves its place before the password is checked, so parallel guesses cannot exceed the limit, and a correct password gives its place back. "
                 "A locked account never slows down anyone else. An unknown account costs the same time as a wrong password."
             </p>

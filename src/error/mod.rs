@@ -7,8 +7,12 @@
 //! "solution" line and documentation group are written; the API, the pages and the
 //! `/docs/errors` list all read it.
 
+mod decode;
 #[cfg(feature = "ssr")]
 mod http;
+
+pub use decode::describe_message;
+pub(crate) use decode::strip_position;
 
 use leptos::server_fn::{
     codec::JsonEncoding,
@@ -369,7 +373,7 @@ impl FromServerFnError for ApiError {
                 if cfg!(feature = "ssr") =>
             {
                 let detail = serde_json::from_str::<FieldError>(&m)
-                    .unwrap_or_else(|_| crate::api::codec::describe_message(".", &m));
+                    .unwrap_or_else(|_| describe_message(".", &m));
                 Self::new(ErrorCode::ValidationError).and_field(detail.field, detail.message)
             }
             // In the browser: the network failed, or the reply could not be read.

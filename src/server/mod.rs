@@ -11,16 +11,13 @@
 //! ```
 
 mod assets;
-pub mod config;
 mod health;
 mod observe;
-pub mod token;
-
-pub use config::Config;
 
 use crate::{
     clients::ClientCache,
-    db::Db,
+    config::Config,
+    db::{Db, redact},
     error::{ApiError, ErrorCode},
 };
 use axum::{
@@ -33,7 +30,7 @@ use axum::{
     routing::get,
     serve::ListenerExt,
 };
-use leptos::{config::LeptosOptions, prelude::*};
+use leptos::config::LeptosOptions;
 use leptos_axum::LeptosRoutes;
 use metrics_exporter_prometheus::PrometheusHandle;
 use std::{error::Error, net::SocketAddr, path::PathBuf, sync::Arc};
@@ -60,14 +57,6 @@ impl FromRef<AppState> for LeptosOptions {
     fn from_ref(state: &AppState) -> Self {
         state.leptos_options.clone()
     }
-}
-
-/// The state of the current request, for server functions and components.
-pub fn state() -> Result<AppState, ApiError> {
-    use_context::<AppState>().ok_or_else(|| {
-        tracing::error!("AppState missing from the request context");
-        ApiError::new(ErrorCode::InternalError)
-    })
 }
 
 impl AppState {
@@ -104,53 +93,6 @@ impl AppState {
     }
 }
 
-/// Sets the status of the current server function's successful reply (e.g. 201).
-pub fn reply_status(status: axum::http::StatusCode) {
-    if let Some(res) = use_context::<leptos_axum::ResponseOptions>() {
-        res.set_status(status);
-    }
-}
-
-/// Adds a `Set-Cookie` to the current server function's reply.
-pub fn reply_cookie(value: HeaderValue) {
-    if let Some(res) = use_context::<leptos_axum::ResponseOptions>() {
-        res.append_header(header::SET_COOKIE, value);
-    }
-}
-
-/// The client's address: the connection's peer, or — when that peer is a trusted proxy —
-/// the nearest address in `X-Forwarded-For` that is not one of the trusted proxies.
-pub fn client_ip(
-    headers: &axum::http::HeaderMap,
-    peer: Option<SocketAddr>,
-    config: &Config,
-) -> std::net::IpAddr {
-    let peer = peer.map_or(std::net::IpAddr::from([0, 0, 0, 0]), |p| p.ip());
-    if !config.trusted_proxies.contains(&peer) {
-        return peer;
-    }
-    headers
-        .get_all("x-forwarded-for")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .filter_map(|s| s.trim().parse::<std::net::IpAddr>().ok())
-        .rev()
-        .find(|ip| !config.trusted_proxies.contains(ip))
-        .unwrap_or(peer)
-}
-
-/// A database URL fit for logs: without its password.
-pub fn redact(url: &str) -> String {
-    match url::Url::parse(url) {
-        Ok(mut u) if u.password().is_some() => {
-            let _ = u.set_password(Some("***"));
-            u.to_string()
-        }
-        _ => url.to_string(),
-    }
-}
-
 /// Where the built front end is (cargo-leptos' `LEPTOS_*` variables win), defaulting to
 /// the layout of a cargo-leptos build: `<target>/site` beside `<target>/release/fypass`.
 pub fn leptos_options(listen: SocketAddr) -> LeptosOptions {
@@ -180,14 +122,6 @@ async fn openapi_document(State(state): State<AppState>) -> axum::Json<serde_jso
     axum::Json(crate::api::openapi::document(&state.config.public_origin()))
 }
 
-/// Per-request context for pages and the server functions they call during rendering.
-fn page_context(state: AppState) -> impl Fn() + Clone + Send + Sync + 'static {
-    move || {
-        provide_context(state.clone());
-        leptos::nonce::provide_nonce();
-    }
-}
-
 /// The whole application.
 pub fn router(state: AppState) -> Router {
     let options = state.leptos_options.clone();
@@ -202,8 +136,8 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", get(health::metrics))
         .route("/api/openapi.json", get(openapi_document))
         .merge(crate::api::routes())
-        .merge(crate::fypass::forms::routes())
-        .leptos_routes_with_context(&state, routes, page_context(state.clone()), {
+        .merge(crate::login::forms::routes())
+        .leptos_routes_with_context(&state, routes, crate::app::page_context(state.clone()), {
             let options = options.clone();
             move || crate::app::shell(options.clone())
         })
@@ -263,27 +197,7 @@ async fn not_found(State(state): State<AppState>, req: Request) -> Response {
     if !wants_html {
         return ApiError::new(ErrorCode::NotFound).into_response();
     }
-    render_page(state, req, || ()).await
-}
-
-/// Renders the app for `req`, with `extra` context on top of the usual page context.
-pub async fn render_page(
-    state: AppState,
-    req: Request,
-    extra: impl Fn() + Clone + Send + Sync + 'static,
-) -> Response {
-    let options = state.leptos_options.clone();
-    let context = page_context(state);
-    // Whole HTML at once (as the data routes are rendered): this page must work without
-    // JavaScript, which out-of-order streaming needs.
-    let render = leptos_axum::render_app_async_with_context(
-        move || {
-            context();
-            extra();
-        },
-        move || crate::app::shell(options.clone()),
-    );
-    render(req).await.into_response()
+    crate::app::render_page(state, req, || ()).await
 }
 
 /// Serves until SIGTERM or Ctrl-C, then lets in-flight requests finish.

@@ -6,7 +6,7 @@ use super::store::UserRow;
 use crate::{
     db::{Db, Tx, now_ms, with_reader, with_tx},
     error::{ApiError, ErrorCode},
-    server::token,
+    secret,
 };
 use uuid::Uuid;
 
@@ -24,14 +24,14 @@ pub async fn issue(
     device_id: Option<Uuid>,
     ttl_secs: u64,
 ) -> Result<Issued, ApiError> {
-    let secret = token::issue(PREFIX);
+    let issued = secret::issue(PREFIX);
     let now = now_ms();
     let expires_at = now + ttl_secs as i64 * 1000;
     let sql = "INSERT INTO access_tokens (id, token_hash, user_id, client_id, device_id, created_at, expires_at)
                VALUES ($1, $2, $3, $4, $5, $6, $7)";
     with_tx!(tx, |c| sqlx::query(sql)
         .bind(Uuid::now_v7())
-        .bind(&secret.hash)
+        .bind(&issued.hash)
         .bind(user_id)
         .bind(client_id)
         .bind(device_id)
@@ -41,27 +41,9 @@ pub async fn issue(
         .await
         .map(drop))?;
     Ok(Issued {
-        token: secret.plaintext,
+        token: issued.plaintext,
         expires_at,
     })
-}
-
-fn unauthorized(message: &str) -> ApiError {
-    ApiError::with_message(ErrorCode::Unauthorized, message)
-}
-
-/// The token in an `Authorization` header value, if it is a Bearer token.
-pub fn bearer(header: &str) -> Result<&str, ApiError> {
-    let (scheme, token) = header
-        .trim()
-        .split_once(' ')
-        .ok_or_else(|| unauthorized("The Authorization header must be `Bearer <accessToken>`."))?;
-    if !scheme.eq_ignore_ascii_case("bearer") {
-        return Err(unauthorized(
-            "The Authorization header must be `Bearer <accessToken>`.",
-        ));
-    }
-    Ok(token.trim())
 }
 
 /// The active user holding `token`, which must have been issued to `client_id` and be
@@ -71,14 +53,17 @@ pub async fn authenticate(
     token: &str,
     client_id: Uuid,
 ) -> Result<(UserRow, Option<Uuid>), ApiError> {
-    if !token::well_formed(PREFIX, token) {
-        return Err(unauthorized("The access token is malformed."));
+    if !secret::well_formed(PREFIX, token) {
+        return Err(ApiError::with_message(
+            ErrorCode::Unauthorized,
+            "The access token is malformed.",
+        ));
     }
     let sql = "SELECT u.id, u.name, u.email, u.whatsapp, u.password_hash, u.status, u.created_at, t.device_id
                FROM access_tokens t JOIN users u ON u.id = t.user_id
                WHERE t.token_hash = $1 AND t.client_id = $2 AND t.revoked_at IS NULL
                  AND t.expires_at > $3 AND u.status = 'active'";
-    let hash = token::hash(token);
+    let hash = secret::hash(token);
     let row: Option<(UserRow, Option<Uuid>)> = with_reader!(db, |c| {
         use sqlx::Row;
         sqlx::query(sql)

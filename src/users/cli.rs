@@ -3,7 +3,7 @@
 //! and a non-zero exit for bad input, with nothing written.
 
 use super::{identifier::Identifier, store};
-use crate::{db::Db, server::Config, status::Status};
+use crate::{config::Config, db::Db, status::Status};
 use clap::Subcommand;
 
 #[derive(Subcommand, Debug)]

@@ -20,7 +20,8 @@ pub mod session;
 #[cfg(feature = "ssr")]
 pub mod store;
 
-use crate::status::Status;
+use crate::{api::JsonBody, error::ApiError, status::Status};
+use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
 /// A person, as the API and the pages show them. Never their password hash.
@@ -46,4 +47,13 @@ impl User {
             .or(self.whatsapp.as_deref())
             .unwrap_or_default()
     }
+}
+
+/// Signs this browser out (the sign-out button of every page; `ui::SignOutButton`).
+#[server(prefix = "/_app", endpoint = "fypass/sign-out", input = JsonBody)]
+pub async fn sign_out() -> Result<(), ApiError> {
+    let (state, caller) = crate::request::Caller::current()?;
+    let cookie = session::sign_out(&state, &caller).await?;
+    crate::request::reply_cookie(cookie);
+    Ok(())
 }

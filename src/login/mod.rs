@@ -1,4 +1,4 @@
-//! fypass: the hosted login flow (SPEC §5), in the shape of the OAuth device flow.
+//! The hosted login flow ("fypass"), in the shape of the OAuth device flow (RFC 8628).
 //!
 //! 1. An app calls [`start_login`] (`POST /api/v1/users/login`) and gets a reqToken and
 //!    the URL of the hosted page.
@@ -13,8 +13,6 @@
 
 #[cfg(feature = "ssr")]
 mod flow;
-#[cfg(feature = "ssr")]
-pub use flow::check_browser_origin;
 #[cfg(feature = "ssr")]
 pub mod forms;
 pub mod pages;
@@ -157,8 +155,8 @@ pub struct Completion {
 #[middleware(crate::clients::auth::RequireGrant(crate::clients::Grant::UsersLogin))]
 pub async fn start_login(#[server(flatten)] body: StartLoginBody) -> Result<FypassUrl, ApiError> {
     let client = crate::clients::auth::current_client()?;
-    let url = flow::start(&crate::server::state()?, &client, body).await?;
-    crate::server::reply_status(axum::http::StatusCode::CREATED);
+    let url = flow::start(&crate::request::state()?, &client, body).await?;
+    crate::request::reply_status(axum::http::StatusCode::CREATED);
     Ok(url)
 }
 json_body!(StartLogin {
@@ -172,15 +170,15 @@ pub async fn get_login_status(
     #[server(rename = "reqToken")] req_token: String,
 ) -> Result<LoginStatusReply, ApiError> {
     let client = crate::clients::auth::current_client()?;
-    flow::status(&crate::server::state()?, &client, &req_token).await
+    flow::status(&crate::request::state()?, &client, &req_token).await
 }
 
 /// `POST /api/v1/fypass/login` — the hosted login form.
 #[server(prefix = "/api/v1", endpoint = "fypass/login", input = JsonBody, input_derive = (Clone, serde::Serialize))]
 pub async fn fypass_login(#[server(flatten)] body: LoginBody) -> Result<Completion, ApiError> {
-    let (state, caller) = flow::Caller::current()?;
+    let (state, caller) = crate::request::Caller::current()?;
     let done = flow::login(&state, &caller, body).await?;
-    crate::server::reply_cookie(done.cookie);
+    crate::request::reply_cookie(done.cookie);
     Ok(done.completion)
 }
 json_body!(FypassLogin { body: LoginBody });
@@ -190,9 +188,9 @@ json_body!(FypassLogin { body: LoginBody });
 pub async fn fypass_register(
     #[server(flatten)] body: RegisterBody,
 ) -> Result<Completion, ApiError> {
-    let (state, caller) = flow::Caller::current()?;
+    let (state, caller) = crate::request::Caller::current()?;
     let done = flow::register(&state, &caller, body).await?;
-    crate::server::reply_cookie(done.cookie);
+    crate::request::reply_cookie(done.cookie);
     Ok(done.completion)
 }
 json_body!(FypassRegister { body: RegisterBody });
@@ -226,7 +224,7 @@ pub async fn get_page_context(
     #[server(rename = "reqToken")]
     req_token: Option<String>,
 ) -> Result<PageContext, ApiError> {
-    let (state, caller) = flow::Caller::current()?;
+    let (state, caller) = crate::request::Caller::current()?;
     flow::page_context(&state, &caller, req_token.as_deref()).await
 }
 
@@ -235,7 +233,7 @@ pub async fn get_page_context(
 pub async fn continue_as(
     #[server(rename = "reqToken")] req_token: String,
 ) -> Result<Completion, ApiError> {
-    let (state, caller) = flow::Caller::current()?;
+    let (state, caller) = crate::request::Caller::current()?;
     flow::continue_as(&state, &caller, &req_token).await
 }
 
@@ -250,7 +248,7 @@ pub struct StatusView {
 pub async fn get_status_view(
     #[server(rename = "reqToken")] req_token: String,
 ) -> Result<StatusView, ApiError> {
-    flow::status_view(&crate::server::state()?, &req_token).await
+    flow::status_view(&crate::request::state()?, &req_token).await
 }
 
 /// The live part of the status page, polled while the request is pending.
@@ -258,14 +256,5 @@ pub async fn get_status_view(
 pub async fn poll_request(
     #[server(rename = "reqToken")] req_token: String,
 ) -> Result<RequestView, ApiError> {
-    flow::request_view(&crate::server::state()?, &req_token).await
-}
-
-/// Signs this browser out.
-#[server(prefix = "/_app", endpoint = "fypass/sign-out", input = JsonBody)]
-pub async fn sign_out() -> Result<(), ApiError> {
-    let (state, caller) = flow::Caller::current()?;
-    let cookie = flow::sign_out(&state, &caller).await?;
-    crate::server::reply_cookie(cookie);
-    Ok(())
+    flow::request_view(&crate::request::state()?, &req_token).await
 }

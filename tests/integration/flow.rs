@@ -1,96 +1,15 @@
-//! The fypass login flow over its REST routes (SPEC §5): starting a login, registering,
-//! signing in, polling for the token, and every error in its order.
+//! The hosted login flow over its REST routes: starting a login, registering, signing in,
+//! polling for the token, and every error in its order.
 
-use crate::support::{TestApp, expect_error};
-use fypass::{clients::Grant, fypass::throttle, status::Status, users};
+use crate::support::{App, LOGIN, REGISTER, START, STATUS, TestApp, expect_error, session_cookie};
+use fypass::{clients::Grant, login::throttle, status::Status, users};
 use serde_json::{Value, json};
 use std::time::Duration;
-
-const START: &str = "/api/v1/users/login";
-const STATUS: &str = "/api/v1/users/login-status";
-const LOGIN: &str = "/api/v1/fypass/login";
-const REGISTER: &str = "/api/v1/fypass/register";
-
-/// An app (client) with every grant, as the tests' caller.
-pub struct App {
-    pub key: String,
-    pub id: uuid::Uuid,
-}
-
-pub async fn app_client(t: &TestApp) -> App {
-    let (client, key) = t
-        .client_with(&[Grant::All], &["https://app.example.com/done"])
-        .await;
-    App { key, id: client.id }
-}
-
-/// A JSON POST, as a future that owns everything (so tests can spawn many at once).
-pub fn post(
-    t: &TestApp,
-    path: &str,
-    body: Value,
-) -> impl std::future::Future<Output = reqwest::Response> + Send + 'static {
-    let req = t.http.post(t.url(path)).json(&body);
-    async move { req.send().await.unwrap() }
-}
-
-pub async fn start(t: &TestApp, app: &App, body: Value) -> String {
-    let res = t
-        .http
-        .post(t.url(START))
-        .header("x-client-key", &app.key)
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 201, "{}", res.text().await.unwrap());
-    res.json::<Value>().await.unwrap()["reqToken"]
-        .as_str()
-        .unwrap()
-        .to_string()
-}
-
-pub fn poll(
-    t: &TestApp,
-    app: &App,
-    token: &str,
-) -> impl std::future::Future<Output = reqwest::Response> + Send + 'static {
-    let req = t
-        .http
-        .get(t.url(&format!("{STATUS}?reqToken={token}")))
-        .header("x-client-key", &app.key);
-    async move { req.send().await.unwrap() }
-}
-
-/// Registers a person through a login request; returns the request's token.
-pub async fn register(
-    t: &TestApp,
-    app: &App,
-    email: &str,
-    whatsapp: Option<&str>,
-    password: &str,
-) -> String {
-    let token = start(t, app, json!({})).await;
-    let res = post(t, REGISTER, json!({"reqToken": token, "name": "Alice", "email": email, "whatsapp": whatsapp, "password": password})).await;
-    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
-    token
-}
-
-pub fn session_cookie(res: &reqwest::Response) -> String {
-    let set = res
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .map(|v| v.to_str().unwrap().to_string())
-        .find(|c| c.contains("fypass_session="))
-        .expect("a session cookie is set");
-    set.split(';').next().unwrap().to_string()
-}
 
 #[tokio::test]
 async fn starting_a_login_returns_the_fypass_url_with_201() {
     let t = TestApp::spawn_with(|c| c.public_url = Some("https://id.example.com".into())).await;
-    let app = app_client(&t).await;
+    let app = t.app_client().await;
     let res = t
         .http
         .post(t.url(START))
@@ -119,7 +38,7 @@ async fn starting_a_login_returns_the_fypass_url_with_201() {
         .await
         .unwrap();
     assert_eq!(res.status(), 201);
-    let register = start(&t, &app, json!({"mode": "register"})).await;
+    let register = t.start(&app, json!({"mode": "register"})).await;
     let res = t
         .http
         .post(t.url(START))
@@ -140,7 +59,7 @@ async fn starting_a_login_returns_the_fypass_url_with_201() {
 #[tokio::test]
 async fn start_login_validates_its_body_after_key_status_and_grant() {
     let t = TestApp::spawn().await;
-    let app = app_client(&t).await;
+    let app = t.app_client().await;
     let send = |body: Value, key: String| {
         let t = &t;
         async move {
@@ -223,18 +142,15 @@ async fn start_login_validates_its_body_after_key_status_and_grant() {
 #[tokio::test]
 async fn a_registration_completes_the_request_and_the_token_is_delivered_once() {
     let t = TestApp::spawn().await;
-    let app = app_client(&t).await;
-    let token = start(
-        &t,
-        &app,
-        json!({"redirectUrl": "https://app.example.com/done"}),
-    )
-    .await;
-    let pending: Value = poll(&t, &app, &token).await.json().await.unwrap();
+    let app = t.app_client().await;
+    let token = t
+        .start(&app, json!({"redirectUrl": "https://app.example.com/done"}))
+        .await;
+    let pending: Value = t.poll(&app, &token).await.json().await.unwrap();
     assert_eq!(pending["status"], "PENDING");
     assert!(pending.get("accessToken").is_none());
 
-    let res = post(&t, REGISTER, json!({"reqToken": token, "name": "Alice", "email": " Alice@Example.COM", "whatsapp": "0812-3456-7890", "password": "correct horse"})).await;
+    let res = t.post(REGISTER, json!({"reqToken": token, "name": "Alice", "email": " Alice@Example.COM", "whatsapp": "0812-3456-7890", "password": "correct horse"})).await;
     assert_eq!(res.status(), 200);
     let cookie = res.headers()["set-cookie"].to_str().unwrap().to_string();
     assert!(
@@ -249,7 +165,7 @@ async fn a_registration_completes_the_request_and_the_token_is_delivered_once() 
         json!({"status": "REGISTERED", "redirectUrl": "https://app.example.com/done"})
     );
 
-    let first: Value = poll(&t, &app, &token).await.json().await.unwrap();
+    let first: Value = t.poll(&app, &token).await.json().await.unwrap();
     assert_eq!(first["status"], "REGISTERED");
     assert!(first["accessToken"].as_str().unwrap().starts_with("fyp_"));
     assert!(first["accessTokenExpiresAt"].as_str().is_some());
@@ -257,7 +173,7 @@ async fn a_registration_completes_the_request_and_the_token_is_delivered_once() 
     assert_eq!(first["user"]["whatsapp"], "+6281234567890");
     assert_eq!(first["user"]["status"], "active");
     assert!(first["user"].get("passwordHash").is_none());
-    let second: Value = poll(&t, &app, &token).await.json().await.unwrap();
+    let second: Value = t.poll(&app, &token).await.json().await.unwrap();
     assert_eq!(second["status"], "REGISTERED");
     assert!(
         second.get("accessToken").is_none() && second.get("user").is_none(),
@@ -269,7 +185,7 @@ async fn a_registration_completes_the_request_and_the_token_is_delivered_once() 
         .await
         .unwrap();
     assert_eq!(user.email.as_deref(), Some("alice@example.com"));
-    let other = app_client(&t).await;
+    let other = t.app_client().await;
     assert!(
         users::access::authenticate(t.db(), token_value, other.id)
             .await
@@ -280,9 +196,8 @@ async fn a_registration_completes_the_request_and_the_token_is_delivered_once() 
 #[tokio::test]
 async fn one_person_signs_in_with_any_spelling_of_their_email_or_number() {
     let t = TestApp::spawn().await;
-    let app = app_client(&t).await;
-    register(
-        &t,
+    let app = t.app_client().await;
+    t.register(
         &app,
         "Bob@Example.com",
         Some("+62 812-3456-7890"),
@@ -296,20 +211,20 @@ async fn one_person_signs_in_with_any_spelling_of_their_email_or_number() {
         "6281234567890",
         "+62 812 3456 7890",
     ] {
-        let token = start(&t, &app, json!({})).await;
-        let res = post(
-            &t,
-            LOGIN,
-            json!({"reqToken": token, "identifier": identifier, "password": "correct horse"}),
-        )
-        .await;
+        let token = t.start(&app, json!({})).await;
+        let res = t
+            .post(
+                LOGIN,
+                json!({"reqToken": token, "identifier": identifier, "password": "correct horse"}),
+            )
+            .await;
         assert_eq!(
             res.status(),
             200,
             "{identifier}: {}",
             res.text().await.unwrap()
         );
-        let polled: Value = poll(&t, &app, &token).await.json().await.unwrap();
+        let polled: Value = t.poll(&app, &token).await.json().await.unwrap();
         assert_eq!(polled["status"], "LOGGED_IN");
         assert_eq!(polled["user"]["email"], "bob@example.com");
     }
@@ -318,11 +233,10 @@ async fn one_person_signs_in_with_any_spelling_of_their_email_or_number() {
 #[tokio::test]
 async fn registration_errors_come_in_order_and_name_their_fields() {
     let t = TestApp::spawn().await;
-    let app = app_client(&t).await;
+    let app = t.app_client().await;
     // The reqToken comes first, even when the fields are wrong too.
     let e = expect_error(
-        post(
-            &t,
+        t.post(
             REGISTER,
             json!({"reqToken": "fyr_unknown", "name": "", "password": "x"}),
         )
@@ -332,9 +246,9 @@ async fn registration_errors_come_in_order_and_name_their_fields() {
     )
     .await;
     assert!(e.get("details").is_none());
-    let token = start(&t, &app, json!({})).await;
+    let token = t.start(&app, json!({})).await;
     let e = expect_error(
-        post(&t, REGISTER, json!({"reqToken": token, "name": " ", "email": "not-an-email", "whatsapp": "12", "password": "short"})).await,
+        t.post(REGISTER, json!({"reqToken": token, "name": " ", "email": "not-an-email", "whatsapp": "12", "password": "short"})).await,
         422,
         "VALIDATION_ERROR",
     )
@@ -347,8 +261,7 @@ async fn registration_errors_come_in_order_and_name_their_fields() {
         .collect();
     assert_eq!(fields, ["name", "email", "whatsapp", "password"]);
     let e = expect_error(
-        post(
-            &t,
+        t.post(
             REGISTER,
             json!({"reqToken": token, "name": "A", "password": "long enough"}),
         )
@@ -359,17 +272,16 @@ async fn registration_errors_come_in_order_and_name_their_fields() {
     .await;
     assert_eq!(e["details"][0]["field"], "email");
     // Nothing was written: the token is still open.
-    register(
-        &t,
+    t.register(
         &app,
         "carol@example.com",
         Some("081200000001"),
         "long enough",
     )
     .await;
-    let token = start(&t, &app, json!({})).await;
+    let token = t.start(&app, json!({})).await;
     let e = expect_error(
-        post(&t, REGISTER, json!({"reqToken": token, "name": "C", "email": "CAROL@example.com", "whatsapp": "+62 812-0000-0001", "password": "long enough"})).await,
+        t.post(REGISTER, json!({"reqToken": token, "name": "C", "email": "CAROL@example.com", "whatsapp": "+62 812-0000-0001", "password": "long enough"})).await,
         409,
         "DUPLICATE_KEY",
     )
@@ -382,50 +294,52 @@ async fn registration_errors_come_in_order_and_name_their_fields() {
         .collect();
     assert_eq!(fields, ["email", "whatsapp"]);
     // The failed registration left the request usable.
-    let res = post(&t, REGISTER, json!({"reqToken": token, "name": "Dan", "email": "dan@example.com", "password": "long enough"})).await;
+    let res = t.post(REGISTER, json!({"reqToken": token, "name": "Dan", "email": "dan@example.com", "password": "long enough"})).await;
     assert_eq!(res.status(), 200);
 }
 
 #[tokio::test]
 async fn login_errors_come_in_the_spec_order() {
     let t = TestApp::spawn().await;
-    let app = app_client(&t).await;
-    let done = register(&t, &app, "erin@example.com", None, "correct horse").await;
-    let token = start(&t, &app, json!({})).await;
+    let app = t.app_client().await;
+    let done = t
+        .register(&app, "erin@example.com", None, "correct horse")
+        .await;
+    let token = t.start(&app, json!({})).await;
     let attempt = |token: &str, identifier: &str, password: &str| json!({"reqToken": token, "identifier": identifier, "password": password});
     // A completed request, however wrong the rest.
     expect_error(
-        post(&t, LOGIN, attempt(&done, "nobody@example.com", "x")).await,
+        t.post(LOGIN, attempt(&done, "nobody@example.com", "x"))
+            .await,
         400,
         "FAILED_UPDATE_USER_TOKEN",
     )
     .await;
     expect_error(
-        post(&t, LOGIN, attempt("garbage", "nobody@example.com", "x")).await,
+        t.post(LOGIN, attempt("garbage", "nobody@example.com", "x"))
+            .await,
         400,
         "FAILED_UPDATE_USER_TOKEN",
     )
     .await;
     expect_error(
-        post(&t, LOGIN, attempt(&token, "nobody@example.com", "x")).await,
+        t.post(LOGIN, attempt(&token, "nobody@example.com", "x"))
+            .await,
         404,
         "USER_NOT_FOUND",
     )
     .await;
     let e = expect_error(
-        post(&t, LOGIN, attempt(&token, "not an identifier", "x")).await,
+        t.post(LOGIN, attempt(&token, "not an identifier", "x"))
+            .await,
         422,
         "VALIDATION_ERROR",
     )
     .await;
     assert_eq!(e["details"][0]["field"], "identifier");
     expect_error(
-        post(
-            &t,
-            LOGIN,
-            attempt(&token, "erin@example.com", "wrong horse"),
-        )
-        .await,
+        t.post(LOGIN, attempt(&token, "erin@example.com", "wrong horse"))
+            .await,
         401,
         "INVALID_PASSWORD",
     )
@@ -450,29 +364,21 @@ async fn login_errors_come_in_the_spec_order() {
             .unwrap();
         tx.commit().await.unwrap();
         expect_error(
-            post(
-                &t,
-                LOGIN,
-                attempt(&token, "erin@example.com", "wrong horse"),
-            )
-            .await,
+            t.post(LOGIN, attempt(&token, "erin@example.com", "wrong horse"))
+                .await,
             401,
             "INVALID_PASSWORD",
         )
         .await;
         expect_error(
-            post(
-                &t,
-                LOGIN,
-                attempt(&token, "erin@example.com", "correct horse"),
-            )
-            .await,
+            t.post(LOGIN, attempt(&token, "erin@example.com", "correct horse"))
+                .await,
             403,
             code,
         )
         .await;
     }
-    let polled: Value = poll(&t, &app, &token).await.json().await.unwrap();
+    let polled: Value = t.poll(&app, &token).await.json().await.unwrap();
     assert_eq!(
         polled["status"], "PENDING",
         "a refused login completes nothing"
@@ -482,12 +388,11 @@ async fn login_errors_come_in_the_spec_order() {
 #[tokio::test]
 async fn unknown_users_cost_one_dummy_verify_and_can_be_hidden() {
     let t = TestApp::spawn_with(|c| c.hide_user_existence = true).await;
-    let app = app_client(&t).await;
-    let token = start(&t, &app, json!({})).await;
+    let app = t.app_client().await;
+    let token = t.start(&app, json!({})).await;
     let before = t.state.passwords.verifications();
     expect_error(
-        post(
-            &t,
+        t.post(
             LOGIN,
             json!({"reqToken": token, "identifier": "ghost@example.com", "password": "anything"}),
         )
@@ -506,14 +411,15 @@ async fn unknown_users_cost_one_dummy_verify_and_can_be_hidden() {
 #[tokio::test]
 async fn an_expired_request_cannot_be_completed_and_polls_as_expired() {
     let t = TestApp::spawn_with(|c| c.login_ttl_secs = 1).await;
-    let app = app_client(&t).await;
-    register(&t, &app, "fay@example.com", None, "correct horse").await;
-    let token = start(&t, &app, json!({})).await;
+    let app = t.app_client().await;
+    t.register(&app, "fay@example.com", None, "correct horse")
+        .await;
+    let token = t.start(&app, json!({})).await;
     tokio::time::sleep(Duration::from_millis(1100)).await;
-    let polled: Value = poll(&t, &app, &token).await.json().await.unwrap();
+    let polled: Value = t.poll(&app, &token).await.json().await.unwrap();
     assert_eq!(polled["status"], "EXPIRED");
     let e = expect_error(
-        post(&t, LOGIN, json!({"reqToken": token, "identifier": "fay@example.com", "password": "correct horse"})).await,
+        t.post(LOGIN, json!({"reqToken": token, "identifier": "fay@example.com", "password": "correct horse"})).await,
         400,
         "FAILED_UPDATE_USER_TOKEN",
     )
@@ -524,17 +430,12 @@ async fn an_expired_request_cannot_be_completed_and_polls_as_expired() {
 #[tokio::test]
 async fn the_status_route_only_knows_its_own_clients_tokens() {
     let t = TestApp::spawn().await;
-    let app = app_client(&t).await;
-    let other = app_client(&t).await;
-    let token = start(&t, &app, json!({})).await;
-    expect_error(poll(&t, &other, &token).await, 400, "INVALID_OBJECT_ID").await;
-    expect_error(
-        poll(&t, &app, "not-a-token").await,
-        400,
-        "INVALID_OBJECT_ID",
-    )
-    .await;
-    expect_error(poll(&t, &app, "").await, 400, "INVALID_OBJECT_ID").await;
+    let app = t.app_client().await;
+    let other = t.app_client().await;
+    let token = t.start(&app, json!({})).await;
+    expect_error(t.poll(&other, &token).await, 400, "INVALID_OBJECT_ID").await;
+    expect_error(t.poll(&app, "not-a-token").await, 400, "INVALID_OBJECT_ID").await;
+    expect_error(t.poll(&app, "").await, 400, "INVALID_OBJECT_ID").await;
     let e = expect_error(t.get_as(&app.key, STATUS).await, 422, "VALIDATION_ERROR").await;
     assert_eq!(e["details"][0]["field"], "reqToken");
     let (_, no_status_grant) = t.client(&[Grant::UsersLogin]).await;
@@ -550,12 +451,13 @@ async fn the_status_route_only_knows_its_own_clients_tokens() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn of_concurrent_completions_exactly_one_wins() {
     let t = TestApp::spawn_with(|c| c.password_queue = Some(64)).await;
-    let app = app_client(&t).await;
-    register(&t, &app, "gus@example.com", None, "correct horse").await;
-    let token = start(&t, &app, json!({})).await;
+    let app = t.app_client().await;
+    t.register(&app, "gus@example.com", None, "correct horse")
+        .await;
+    let token = t.start(&app, json!({})).await;
     let body =
         json!({"reqToken": token, "identifier": "gus@example.com", "password": "correct horse"});
-    let attempts = (0..8).map(|_| post(&t, LOGIN, body.clone()));
+    let attempts = (0..8).map(|_| t.post(LOGIN, body.clone()));
     let statuses: Vec<u16> = futures_statuses(attempts).await;
     assert_eq!(
         statuses.iter().filter(|s| **s == 200).count(),
@@ -571,9 +473,11 @@ async fn of_concurrent_completions_exactly_one_wins() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn of_concurrent_polls_exactly_one_gets_the_token() {
     let t = TestApp::spawn().await;
-    let app = app_client(&t).await;
-    let token = register(&t, &app, "hal@example.com", None, "correct horse").await;
-    let polls = (0..16).map(|_| poll(&t, &app, &token));
+    let app = t.app_client().await;
+    let token = t
+        .register(&app, "hal@example.com", None, "correct horse")
+        .await;
+    let polls = (0..16).map(|_| t.poll(&app, &token));
     let mut with_token = 0;
     for res in join_all(polls).await {
         let body: Value = res.json().await.unwrap();
@@ -586,14 +490,16 @@ async fn of_concurrent_polls_exactly_one_gets_the_token() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fifty_parallel_wrong_guesses_get_only_the_policys_evaluations() {
     let t = TestApp::spawn_with(|c| c.password_queue = Some(64)).await;
-    let app = app_client(&t).await;
-    register(&t, &app, "ivy@example.com", None, "correct horse").await;
-    register(&t, &app, "jon@example.com", None, "correct horse").await;
-    let token = start(&t, &app, json!({})).await;
+    let app = t.app_client().await;
+    t.register(&app, "ivy@example.com", None, "correct horse")
+        .await;
+    t.register(&app, "jon@example.com", None, "correct horse")
+        .await;
+    let token = t.start(&app, json!({})).await;
     let guess =
         json!({"reqToken": token, "identifier": "ivy@example.com", "password": "wrong guess"});
     let before = t.state.passwords.verifications();
-    let responses = join_all((0..50).map(|_| post(&t, LOGIN, guess.clone()))).await;
+    let responses = join_all((0..50).map(|_| t.post(LOGIN, guess.clone()))).await;
     let mut invalid = 0;
     let mut locked = 0;
     for res in responses {
@@ -621,11 +527,9 @@ async fn fifty_parallel_wrong_guesses_get_only_the_policys_evaluations() {
     // Even the right password waits for the window now...
     let right =
         json!({"reqToken": token, "identifier": "ivy@example.com", "password": "correct horse"});
-    expect_error(post(&t, LOGIN, right).await, 429, "TOO_MANY_REQUESTS").await;
+    expect_error(t.post(LOGIN, right).await, 429, "TOO_MANY_REQUESTS").await;
     // ...but another person is not affected.
-    let res = post(
-        &t,
-        LOGIN,
+    let res = t.post(LOGIN,
         json!({"reqToken": token, "identifier": "jon@example.com", "password": "correct horse"}),
     )
     .await;
@@ -635,11 +539,11 @@ async fn fifty_parallel_wrong_guesses_get_only_the_policys_evaluations() {
 #[tokio::test]
 async fn a_non_active_status_revokes_tokens_and_sessions_at_once() {
     let t = TestApp::spawn().await;
-    let app = app_client(&t).await;
-    let token = start(&t, &app, json!({})).await;
-    let res = post(&t, REGISTER, json!({"reqToken": token, "name": "Kim", "email": "kim@example.com", "password": "correct horse"})).await;
+    let app = t.app_client().await;
+    let token = t.start(&app, json!({})).await;
+    let res = t.post(REGISTER, json!({"reqToken": token, "name": "Kim", "email": "kim@example.com", "password": "correct horse"})).await;
     let cookie = session_cookie(&res);
-    let polled: Value = poll(&t, &app, &token).await.json().await.unwrap();
+    let polled: Value = t.poll(&app, &token).await.json().await.unwrap();
     let access = polled["accessToken"].as_str().unwrap().to_string();
     let signed_in = |t: &TestApp| {
         let req = t
@@ -683,11 +587,11 @@ async fn a_non_active_status_revokes_tokens_and_sessions_at_once() {
 #[tokio::test]
 async fn continue_as_completes_a_new_request_with_the_browser_session() {
     let t = TestApp::spawn().await;
-    let app = app_client(&t).await;
-    let token = start(&t, &app, json!({})).await;
-    let res = post(&t, REGISTER, json!({"reqToken": token, "name": "Lee", "email": "lee@example.com", "password": "correct horse"})).await;
+    let app = t.app_client().await;
+    let token = t.start(&app, json!({})).await;
+    let res = t.post(REGISTER, json!({"reqToken": token, "name": "Lee", "email": "lee@example.com", "password": "correct horse"})).await;
     let cookie = session_cookie(&res);
-    let second = start(&t, &app, json!({})).await;
+    let second = t.start(&app, json!({})).await;
     let continued = t
         .http
         .post(t.url("/_app/fypass/continue"))
@@ -697,11 +601,11 @@ async fn continue_as_completes_a_new_request_with_the_browser_session() {
         .await
         .unwrap();
     assert_eq!(continued.status(), 200);
-    let polled: Value = poll(&t, &app, &second).await.json().await.unwrap();
+    let polled: Value = t.poll(&app, &second).await.json().await.unwrap();
     assert_eq!(polled["status"], "LOGGED_IN");
     assert_eq!(polled["user"]["email"], "lee@example.com");
     // Without a session there is nobody to continue as.
-    let third = start(&t, &app, json!({})).await;
+    let third = t.start(&app, json!({})).await;
     let res = t
         .http
         .post(t.url("/_app/fypass/continue"))
@@ -715,9 +619,10 @@ async fn continue_as_completes_a_new_request_with_the_browser_session() {
 #[tokio::test]
 async fn browser_posts_from_another_origin_are_refused() {
     let t = TestApp::spawn().await;
-    let app = app_client(&t).await;
-    register(&t, &app, "max@example.com", None, "correct horse").await;
-    let token = start(&t, &app, json!({})).await;
+    let app = t.app_client().await;
+    t.register(&app, "max@example.com", None, "correct horse")
+        .await;
+    let token = t.start(&app, json!({})).await;
     let body =
         json!({"reqToken": token, "identifier": "max@example.com", "password": "correct horse"});
     let res = t
@@ -744,9 +649,9 @@ async fn browser_posts_from_another_origin_are_refused() {
 #[tokio::test]
 async fn behind_https_the_cookie_is_secure_and_host_prefixed() {
     let t = TestApp::spawn_with(|c| c.public_url = Some("https://id.example.com".into())).await;
-    let app = app_client(&t).await;
-    let token = start(&t, &app, json!({})).await;
-    let res = post(&t, REGISTER, json!({"reqToken": token, "name": "Ned", "email": "ned@example.com", "password": "correct horse"})).await;
+    let app = t.app_client().await;
+    let token = t.start(&app, json!({})).await;
+    let res = t.post(REGISTER, json!({"reqToken": token, "name": "Ned", "email": "ned@example.com", "password": "correct horse"})).await;
     let cookie = res.headers()["set-cookie"].to_str().unwrap();
     assert!(cookie.starts_with("__Host-fypass_session=fys_"), "{cookie}");
     assert!(
@@ -763,7 +668,7 @@ async fn behind_https_the_cookie_is_secure_and_host_prefixed() {
 async fn request_bodies_are_limited_typed_and_json() {
     let t = TestApp::spawn().await;
     let big = json!({"identifier": "x".repeat(70 * 1024), "password": "p"});
-    expect_error(post(&t, LOGIN, big).await, 413, "PAYLOAD_TOO_LARGE").await;
+    expect_error(t.post(LOGIN, big).await, 413, "PAYLOAD_TOO_LARGE").await;
     let res = t
         .http
         .post(t.url(LOGIN))
@@ -775,7 +680,7 @@ async fn request_bodies_are_limited_typed_and_json() {
     let e = expect_error(res, 422, "VALIDATION_ERROR").await;
     assert_eq!(e["details"][0]["field"], "Content-Type");
     let e = expect_error(
-        post(&t, LOGIN, json!({"identifier": "a@b.co"})).await,
+        t.post(LOGIN, json!({"identifier": "a@b.co"})).await,
         422,
         "VALIDATION_ERROR",
     )
@@ -785,7 +690,8 @@ async fn request_bodies_are_limited_typed_and_json() {
         json!({"field": "password", "message": "is required"})
     );
     let e = expect_error(
-        post(&t, LOGIN, json!({"identifier": 5, "password": "p"})).await,
+        t.post(LOGIN, json!({"identifier": 5, "password": "p"}))
+            .await,
         422,
         "VALIDATION_ERROR",
     )
@@ -832,7 +738,7 @@ async fn block_registration(t: &TestApp, token: &str) -> Blocker {
         let mut conn = sqlx::PgConnection::connect(t.database_url()).await.unwrap();
         sqlx::query("BEGIN").execute(&mut conn).await.unwrap();
         sqlx::query("SELECT id FROM login_requests WHERE token_hash = $1 FOR UPDATE")
-            .bind(fypass::server::token::hash(token))
+            .bind(fypass::secret::hash(token))
             .execute(&mut conn)
             .await
             .unwrap();
@@ -872,17 +778,17 @@ async fn nothing_was_written(t: &TestApp, app: &App, token: &str, email: &str) {
             "user written"
         );
     }
-    let polled: Value = poll(t, app, token).await.json().await.unwrap();
+    let polled: Value = t.poll(app, token).await.json().await.unwrap();
     assert_eq!(polled["status"], "PENDING", "the request was not completed");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_write_past_its_deadline_is_request_timeout_and_rolled_back() {
     let t = TestApp::spawn_with(|c| c.request_timeout_ms = 700).await;
-    let app = app_client(&t).await;
-    let token = start(&t, &app, json!({})).await;
+    let app = t.app_client().await;
+    let token = t.start(&app, json!({})).await;
     let blocker = block_registration(&t, &token).await;
-    let res = post(&t, REGISTER, json!({"reqToken": token, "name": "Rae", "email": "rae@example.com", "password": "correct horse"})).await;
+    let res = t.post(REGISTER, json!({"reqToken": token, "name": "Rae", "email": "rae@example.com", "password": "correct horse"})).await;
     expect_error(res, 504, "REQUEST_TIMEOUT").await;
     blocker.release().await;
     nothing_was_written(&t, &app, &token, "rae@example.com").await;
@@ -891,13 +797,13 @@ async fn a_write_past_its_deadline_is_request_timeout_and_rolled_back() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_write_whose_caller_hangs_up_is_client_closed_request_and_rolled_back() {
     let t = TestApp::spawn().await;
-    let app = app_client(&t).await;
-    let token = start(&t, &app, json!({})).await;
+    let app = t.app_client().await;
+    let token = t.start(&app, json!({})).await;
     let series = "http_requests_total{method=\"POST\",route=\"/api/v1/fypass/register\",status=\"499\",code=\"CLIENT_CLOSED_REQUEST\"}";
     let before = t.metric(series).await;
     let blocker = block_registration(&t, &token).await;
     let body = json!({"reqToken": token, "name": "Sam", "email": "sam@example.com", "password": "correct horse"});
-    let gave_up = tokio::time::timeout(Duration::from_millis(700), post(&t, REGISTER, body)).await;
+    let gave_up = tokio::time::timeout(Duration::from_millis(700), t.post(REGISTER, body)).await;
     assert!(gave_up.is_err(), "still in flight when the caller left");
     let mut counted = false;
     for _ in 0..50 {

@@ -1,9 +1,6 @@
-//! Devices over REST (SPEC §6) and the owner's dashboard endpoints.
+//! Devices over REST and the owner's dashboard endpoints.
 
-use crate::{
-    flow::{App, app_client, poll, post, session_cookie, start},
-    support::{TestApp, expect_error},
-};
+use crate::support::{App, TestApp, expect_error, session_cookie};
 use fypass::clients::Grant;
 use serde_json::{Value, json};
 
@@ -37,14 +34,13 @@ async fn signed_in_user(
     email: &str,
     info: Option<Value>,
 ) -> (String, Value) {
-    let token = start(t, app, json!({"deviceInfo": info})).await;
-    post(
-        t,
+    let token = t.start(app, json!({"deviceInfo": info})).await;
+    t.post(
         "/api/v1/fypass/register",
         json!({"reqToken": token, "name": "Owner", "email": email, "password": "correct horse"}),
     )
     .await;
-    let polled: Value = poll(t, app, &token).await.json().await.unwrap();
+    let polled: Value = t.poll(app, &token).await.json().await.unwrap();
     (
         polled["accessToken"].as_str().unwrap().to_string(),
         polled["user"].clone(),
@@ -54,7 +50,7 @@ async fn signed_in_user(
 #[tokio::test]
 async fn saving_creates_then_updates_the_same_device() {
     let t = TestApp::spawn().await;
-    let app = app_client(&t).await;
+    let app = t.app_client().await;
     let res = save(&t, &app, device("install-1"))
         .header("user-agent", "ExampleApp/2.1 (Android 14)")
         .send()
@@ -105,7 +101,7 @@ async fn saving_creates_then_updates_the_same_device() {
 #[tokio::test]
 async fn device_info_is_validated_strictly() {
     let t = TestApp::spawn().await;
-    let app = app_client(&t).await;
+    let app = t.app_client().await;
     for (body, field) in [
         (
             json!({"deviceId": "a", "platform": "android", "color": "red"}),
@@ -151,7 +147,7 @@ async fn device_info_is_validated_strictly() {
 #[tokio::test]
 async fn a_bearer_token_links_the_device_to_its_user() {
     let t = TestApp::spawn().await;
-    let app = app_client(&t).await;
+    let app = t.app_client().await;
     let (token, user) = signed_in_user(&t, &app, "vic@example.com", None).await;
     let res = save(&t, &app, device("phone-1"))
         .bearer_auth(&token)
@@ -173,7 +169,7 @@ async fn a_bearer_token_links_the_device_to_its_user() {
         .await
         .unwrap();
     expect_error(bad, 401, "UNAUTHORIZED").await;
-    let other = app_client(&t).await;
+    let other = t.app_client().await;
     let foreign = save(&t, &other, device("phone-2"))
         .bearer_auth(&token)
         .send()
@@ -198,7 +194,7 @@ async fn a_bearer_token_links_the_device_to_its_user() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn thirty_two_concurrent_saves_of_one_device_make_one_row_and_no_error() {
     let t = TestApp::spawn().await;
-    let app = app_client(&t).await;
+    let app = t.app_client().await;
     let handles: Vec<_> = (0..32)
         .map(|i| {
             let req = save(&t, &app, json!({"deviceId": "shared-install", "platform": "ios", "appVersion": format!("1.{i}")}));
@@ -233,7 +229,7 @@ async fn thirty_two_concurrent_saves_of_one_device_make_one_row_and_no_error() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_burst_of_distinct_and_repeated_saves_answers_each_with_its_own_device() {
     let t = TestApp::spawn().await;
-    let app = app_client(&t).await;
+    let app = t.app_client().await;
     let handles: Vec<_> = (0..48)
         .map(|i| {
             let (device, version) = (format!("install-{}", i % 16), format!("3.{i}"));
@@ -270,8 +266,8 @@ async fn a_burst_of_distinct_and_repeated_saves_answers_each_with_its_own_device
 #[tokio::test]
 async fn reading_a_device_needs_a_valid_id_of_this_client() {
     let t = TestApp::spawn().await;
-    let app = app_client(&t).await;
-    let other = app_client(&t).await;
+    let app = t.app_client().await;
+    let other = t.app_client().await;
     let mine = saved(&t, &app, device("d-1")).await;
     let id = mine["id"].as_str().unwrap();
     assert_eq!(
@@ -311,7 +307,7 @@ async fn reading_a_device_needs_a_valid_id_of_this_client() {
 #[tokio::test]
 async fn the_list_pages_newest_first_and_its_cursor_is_stable_under_inserts() {
     let t = TestApp::spawn().await;
-    let app = app_client(&t).await;
+    let app = t.app_client().await;
     for i in 1..=5 {
         saved(&t, &app, device(&format!("d-{i}"))).await;
     }
@@ -373,7 +369,7 @@ async fn the_list_pages_newest_first_and_its_cursor_is_stable_under_inserts() {
 #[tokio::test]
 async fn a_login_with_device_info_saves_the_device_for_its_user_and_filters_by_user() {
     let t = TestApp::spawn().await;
-    let app = app_client(&t).await;
+    let app = t.app_client().await;
     saved(&t, &app, device("someone-elses")).await;
     let info =
         json!({"deviceId": "tv-livingroom", "platform": "android", "deviceName": "Living room TV"});
@@ -396,7 +392,7 @@ async fn a_login_with_device_info_saves_the_device_for_its_user_and_filters_by_u
 #[tokio::test]
 async fn deleting_a_device_revokes_the_tokens_bound_to_it() {
     let t = TestApp::spawn().await;
-    let app = app_client(&t).await;
+    let app = t.app_client().await;
     let info = json!({"deviceId": "tablet-1", "platform": "ios"});
     let (token, user) = signed_in_user(&t, &app, "xia@example.com", Some(info)).await;
     assert_eq!(
@@ -427,7 +423,7 @@ async fn deleting_a_device_revokes_the_tokens_bound_to_it() {
         .unwrap()
         .to_string();
 
-    let other = app_client(&t).await;
+    let other = t.app_client().await;
     let res = t
         .http
         .delete(t.url(&format!("{DEVICES}/{tablet}")))
@@ -489,7 +485,7 @@ async fn deleting_a_device_revokes_the_tokens_bound_to_it() {
 #[tokio::test]
 async fn the_address_comes_from_forwarded_headers_only_behind_a_trusted_proxy() {
     let direct = TestApp::spawn().await;
-    let app = app_client(&direct).await;
+    let app = direct.app_client().await;
     let res = save(&direct, &app, device("a"))
         .header("x-forwarded-for", "203.0.113.7")
         .send()
@@ -499,7 +495,7 @@ async fn the_address_comes_from_forwarded_headers_only_behind_a_trusted_proxy() 
 
     let proxied =
         TestApp::spawn_with(|c| c.trusted_proxies = vec!["127.0.0.1".parse().unwrap()]).await;
-    let app = app_client(&proxied).await;
+    let app = proxied.app_client().await;
     let res = save(&proxied, &app, device("a"))
         .header("x-forwarded-for", "198.51.100.1, 203.0.113.7")
         .send()
@@ -514,16 +510,16 @@ async fn the_address_comes_from_forwarded_headers_only_behind_a_trusted_proxy() 
 #[tokio::test]
 async fn the_owner_sees_and_removes_their_devices_in_the_dashboard() {
     let t = TestApp::spawn().await;
-    let app = app_client(&t).await;
-    let token = start(
-        &t,
-        &app,
-        json!({"deviceInfo": {"deviceId": "car-1", "platform": "other", "deviceName": "Car"}}),
-    )
-    .await;
-    let res = post(&t, "/api/v1/fypass/register", json!({"reqToken": token, "name": "Yan", "email": "yan@example.com", "password": "correct horse"})).await;
+    let app = t.app_client().await;
+    let token = t
+        .start(
+            &app,
+            json!({"deviceInfo": {"deviceId": "car-1", "platform": "other", "deviceName": "Car"}}),
+        )
+        .await;
+    let res = t.post("/api/v1/fypass/register", json!({"reqToken": token, "name": "Yan", "email": "yan@example.com", "password": "correct horse"})).await;
     let cookie = session_cookie(&res);
-    let polled: Value = poll(&t, &app, &token).await.json().await.unwrap();
+    let polled: Value = t.poll(&app, &token).await.json().await.unwrap();
     let access = polled["accessToken"].as_str().unwrap().to_string();
     saved(&t, &app, device("unowned")).await;
 
@@ -543,12 +539,12 @@ async fn the_owner_sees_and_removes_their_devices_in_the_dashboard() {
     expect_error(dashboard(None).await, 401, "UNAUTHORIZED").await;
 
     // Someone else cannot remove it.
-    let other = post(
-        &t,
-        "/api/v1/fypass/register",
-        json!({"name": "Zed", "email": "zed@example.com", "password": "correct horse"}),
-    )
-    .await;
+    let other = t
+        .post(
+            "/api/v1/fypass/register",
+            json!({"name": "Zed", "email": "zed@example.com", "password": "correct horse"}),
+        )
+        .await;
     let other_cookie = session_cookie(&other);
     let res = t
         .http

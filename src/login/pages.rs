@@ -8,12 +8,12 @@
 
 use super::{
     Completion, ContinueAs, FypassLogin, FypassRegister, LoginBody, LoginMode, LoginStatus,
-    PageContext, RegisterBody, RequestView, SignOut, StatusView, get_page_context, get_status_view,
+    PageContext, RegisterBody, RequestView, StatusView, get_page_context, get_status_view,
     poll_request,
 };
 use crate::{
-    app::ErrorPanel,
-    error::{ApiError, ErrorCode},
+    error::ApiError,
+    ui::{ErrorPanel, Field, FormProblem, SignOutButton},
     users::User,
 };
 use leptos::prelude::*;
@@ -175,32 +175,6 @@ fn SignedIn(user: User) -> impl IntoView {
     }
 }
 
-/// Signs this browser out, then shows the sign-in page.
-#[component]
-pub fn SignOutButton() -> impl IntoView {
-    let action = ServerAction::<SignOut>::new();
-    Effect::new(move |_| {
-        if let Some(Ok(())) = action.value().get() {
-            // A full load, so every page drops what it knew about the session.
-            let _ = window().location().set_href("/fypass");
-        }
-    });
-    view! {
-        <form
-            method="post"
-            action="/fypass/sign-out"
-            on:submit=move |ev| {
-                ev.prevent_default();
-                action.dispatch(SignOut {});
-            }
-        >
-            <button type="submit" class="secondary" disabled=move || action.pending().get()>
-                "Sign out"
-            </button>
-        </form>
-    }
-}
-
 fn initial(name: &str) -> String {
     name.chars()
         .next()
@@ -255,7 +229,7 @@ fn LoginForm(token: Option<String>, echo: FormEcho) -> impl IntoView {
                 name="identifier"
                 autocomplete="username"
                 value=identifier
-                error=field_error(error, "identifier")
+                error=error.into()
                 hint="e.g. name@example.com or 0812-3456-7890"
             />
             <Field
@@ -264,7 +238,7 @@ fn LoginForm(token: Option<String>, echo: FormEcho) -> impl IntoView {
                 kind="password"
                 autocomplete="current-password"
                 value=password
-                error=field_error(error, "password")
+                error=error.into()
             />
             <FormProblem error=error.into() fields=&["identifier", "password"] />
             <button type="submit" class="wide" disabled=move || action.pending().get()>
@@ -332,14 +306,14 @@ fn RegisterCard(ctx: PageContext, token: Option<String>, echo: FormEcho) -> impl
             <h1>{heading}</h1>
             <p class="muted">"Give an email address, a WhatsApp number, or both: you can sign in with either."</p>
             <form class="form" method="post" action=action_url novalidate on:submit=submit>
-                <Field label="Name" name="name" autocomplete="name" value=name error=field_error(error, "name") />
+                <Field label="Name" name="name" autocomplete="name" value=name error=error.into() />
                 <Field
                     label="Email address"
                     name="email"
                     kind="email"
                     autocomplete="email"
                     value=email
-                    error=field_error(error, "email")
+                    error=error.into()
                 />
                 <Field
                     label="WhatsApp number"
@@ -347,7 +321,7 @@ fn RegisterCard(ctx: PageContext, token: Option<String>, echo: FormEcho) -> impl
                     kind="tel"
                     autocomplete="tel"
                     value=whatsapp
-                    error=field_error(error, "whatsapp")
+                    error=error.into()
                     hint="e.g. +62 812-3456-7890, or 0812-3456-7890"
                 />
                 <Field
@@ -356,7 +330,7 @@ fn RegisterCard(ctx: PageContext, token: Option<String>, echo: FormEcho) -> impl
                     kind="password"
                     autocomplete="new-password"
                     value=password
-                    error=field_error(error, "password")
+                    error=error.into()
                     hint="8 to 128 characters. A longer passphrase is stronger than a short complex one."
                 />
                 <FormProblem error=error.into() fields=&["name", "email", "whatsapp", "password"] />
@@ -366,100 +340,6 @@ fn RegisterCard(ctx: PageContext, token: Option<String>, echo: FormEcho) -> impl
             </form>
             <p class="switch">"Already have an account? " <a href=sign_in>"Sign in"</a></p>
         </section>
-    }
-}
-
-/// The message to show beside `field`: its validation detail, or the error whose subject
-/// it is (an unknown account beside the identifier, a wrong password beside the password).
-fn field_error(error: RwSignal<Option<ApiError>>, field: &'static str) -> Signal<Option<String>> {
-    Signal::derive(move || {
-        let error = error.get()?;
-        if let Some(message) = error.field_message(field) {
-            return Some(sentence(field, message));
-        }
-        let subject = match error.code {
-            ErrorCode::UserNotFound => "identifier",
-            ErrorCode::InvalidPassword => "password",
-            _ => return None,
-        };
-        (subject == field).then_some(error.message)
-    })
-}
-
-/// "is required" beside the Password field reads "Password is required".
-fn sentence(field: &str, message: &str) -> String {
-    let label = match field {
-        "identifier" => "Email or WhatsApp number",
-        "name" => "Name",
-        "email" => "Email address",
-        "whatsapp" => "WhatsApp number",
-        "password" => "Password",
-        other => other,
-    };
-    if message.starts_with(|c: char| c.is_lowercase()) {
-        format!("{label} {message}.")
-    } else {
-        message.to_string()
-    }
-}
-
-/// The error that belongs to no field of this form, as a banner.
-#[component]
-fn FormProblem(error: Signal<Option<ApiError>>, fields: &'static [&'static str]) -> impl IntoView {
-    let general = move || {
-        error.get().filter(|e| {
-            let about_a_field = e.details.iter().any(|d| fields.contains(&d.field.as_str()))
-                || (fields.contains(&"identifier") && e.code == ErrorCode::UserNotFound)
-                || (fields.contains(&"password") && e.code == ErrorCode::InvalidPassword);
-            !about_a_field
-        })
-    };
-    view! { {move || general().map(|error| view! { <ErrorPanel error /> })} }
-}
-
-/// A labelled input with its hint and error, wired for screen readers.
-#[component]
-fn Field(
-    label: &'static str,
-    name: &'static str,
-    #[prop(default = "text")] kind: &'static str,
-    autocomplete: &'static str,
-    value: RwSignal<String>,
-    error: Signal<Option<String>>,
-    #[prop(optional)] hint: Option<&'static str>,
-) -> impl IntoView {
-    let id = format!("field-{name}");
-    let hint_id = format!("{id}-hint");
-    let error_id = format!("{id}-error");
-    let described = {
-        let (hint_id, error_id) = (hint_id.clone(), error_id.clone());
-        move || {
-            let mut ids = Vec::new();
-            if hint.is_some() {
-                ids.push(hint_id.clone());
-            }
-            if error.get().is_some() {
-                ids.push(error_id.clone());
-            }
-            (!ids.is_empty()).then(|| ids.join(" "))
-        }
-    };
-    view! {
-        <div class="field" class:invalid=move || error.get().is_some()>
-            <label for=id.clone()>{label}</label>
-            <input
-                id=id
-                name=name
-                type=kind
-                autocomplete=autocomplete
-                value=value.get_untracked()
-                on:input=move |ev| value.set(event_target_value(&ev))
-                aria-invalid=move || error.get().is_some().then_some("true")
-                aria-describedby=described
-            />
-            {hint.map(|hint| view! { <p class="hint" id=hint_id>{hint}</p> })}
-            {move || error.get().map(|message| view! { <p class="field-error" id=error_id.clone()>{message}</p> })}
-        </div>
     }
 }
 

@@ -1,33 +1,9 @@
-//! Configuration: every setting is a flag and an environment variable (SPEC §9), read once
-//! at start by clap. The admin subcommands share the database flag.
+//! Configuration: every setting is a flag and an environment variable (the README's
+//! table), read once at start by clap in `main.rs`. A leaf: it knows nothing of the
+//! features that read it, so any module may take a `&Config` without a cycle.
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser};
 use std::{net::SocketAddr, time::Duration};
-
-#[derive(Parser, Debug)]
-#[command(
-    name = "fypass",
-    version,
-    about = "Self-hosted identity core: client keys, hosted login, devices."
-)]
-pub struct Cli {
-    #[command(flatten)]
-    pub config: Config,
-    #[command(subcommand)]
-    pub command: Option<Command>,
-}
-
-#[derive(Subcommand, Debug)]
-pub enum Command {
-    /// Serve the API, the fypass pages and the docs (the default).
-    Serve,
-    /// Manage client apps and their keys.
-    #[command(subcommand)]
-    Client(crate::clients::cli::ClientCommand),
-    /// Manage users.
-    #[command(subcommand)]
-    User(crate::users::cli::UserCommand),
-}
 
 #[derive(Args, Debug, Clone)]
 pub struct Config {
@@ -152,7 +128,12 @@ impl Config {
 
     /// The configuration with every default, as the tests start from.
     pub fn defaults() -> Self {
-        Cli::parse_from(["fypass"]).config
+        #[derive(Parser)]
+        struct Only {
+            #[command(flatten)]
+            config: Config,
+        }
+        Only::parse_from(["fypass"]).config
     }
 }
 

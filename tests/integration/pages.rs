@@ -1,10 +1,7 @@
 //! The hosted pages as a browser without JavaScript sees them: server-rendered HTML and
 //! plain form posts answered with redirects, or the page again with the error.
 
-use crate::{
-    flow::{app_client, poll, post, session_cookie, start},
-    support::TestApp,
-};
+use crate::support::{TestApp, session_cookie};
 use serde_json::{Value, json};
 
 fn no_redirects() -> reqwest::Client {
@@ -46,8 +43,8 @@ async fn page(t: &TestApp, path: &str, cookie: Option<&str>) -> (u16, String) {
 #[tokio::test]
 async fn the_login_page_names_the_app_and_posts_to_itself() {
     let t = TestApp::spawn().await;
-    let app = app_client(&t).await;
-    let token = start(&t, &app, json!({})).await;
+    let app = t.app_client().await;
+    let token = t.start(&app, json!({})).await;
     let (status, html) = page(&t, &format!("/fypass?reqToken={token}"), None).await;
     assert_eq!(status, 200);
     assert!(html.contains("Sign in to continue to Test app"), "{html}");
@@ -65,13 +62,10 @@ async fn the_login_page_names_the_app_and_posts_to_itself() {
 #[tokio::test]
 async fn registering_and_signing_in_work_without_javascript() {
     let t = TestApp::spawn().await;
-    let app = app_client(&t).await;
-    let token = start(
-        &t,
-        &app,
-        json!({"redirectUrl": "https://app.example.com/done"}),
-    )
-    .await;
+    let app = t.app_client().await;
+    let token = t
+        .start(&app, json!({"redirectUrl": "https://app.example.com/done"}))
+        .await;
     let path = format!("/fypass/register?reqToken={token}");
 
     // A mistake renders the page again: the error beside the field, the input kept.
@@ -119,11 +113,11 @@ async fn registering_and_signing_in_work_without_javascript() {
         format!("/fypass/status?reqToken={token}")
     );
     session_cookie(&res);
-    let polled: Value = poll(&t, &app, &token).await.json().await.unwrap();
+    let polled: Value = t.poll(&app, &token).await.json().await.unwrap();
     assert_eq!(polled["status"], "REGISTERED");
 
     // Sign in on a new request: wrong password first, then right.
-    let second = start(&t, &app, json!({})).await;
+    let second = t.start(&app, json!({})).await;
     let path = format!("/fypass?reqToken={second}");
     let res = form(
         &t,
@@ -164,11 +158,11 @@ async fn registering_and_signing_in_work_without_javascript() {
 #[tokio::test]
 async fn a_signed_in_browser_is_offered_to_continue_with_one_click() {
     let t = TestApp::spawn().await;
-    let app = app_client(&t).await;
-    let token = start(&t, &app, json!({})).await;
-    let res = post(&t, "/api/v1/fypass/register", json!({"reqToken": token, "name": "Pia", "email": "pia@example.com", "password": "correct horse"})).await;
+    let app = t.app_client().await;
+    let token = t.start(&app, json!({})).await;
+    let res = t.post("/api/v1/fypass/register", json!({"reqToken": token, "name": "Pia", "email": "pia@example.com", "password": "correct horse"})).await;
     let cookie = session_cookie(&res);
-    let second = start(&t, &app, json!({})).await;
+    let second = t.start(&app, json!({})).await;
     let (_, html) = page(&t, &format!("/fypass?reqToken={second}"), Some(&cookie)).await;
     assert!(html.contains("Continue as Pia"), "{html}");
     assert!(html.contains("Use another account"));
@@ -180,7 +174,7 @@ async fn a_signed_in_browser_is_offered_to_continue_with_one_click() {
     )
     .await;
     assert_eq!(res.status(), 303);
-    let polled: Value = poll(&t, &app, &second).await.json().await.unwrap();
+    let polled: Value = t.poll(&app, &second).await.json().await.unwrap();
     assert_eq!(
         (polled["status"].as_str(), polled["user"]["email"].as_str()),
         (Some("LOGGED_IN"), Some("pia@example.com"))
@@ -194,7 +188,7 @@ async fn a_signed_in_browser_is_offered_to_continue_with_one_click() {
             .unwrap()
             .contains("Max-Age=0")
     );
-    let third = start(&t, &app, json!({})).await;
+    let third = t.start(&app, json!({})).await;
     let (_, html) = page(&t, &format!("/fypass?reqToken={third}"), Some(&cookie)).await;
     assert!(!html.contains("Continue as"), "{html}");
 }
@@ -202,8 +196,8 @@ async fn a_signed_in_browser_is_offered_to_continue_with_one_click() {
 #[tokio::test]
 async fn a_form_posted_from_another_site_is_refused() {
     let t = TestApp::spawn().await;
-    let app = app_client(&t).await;
-    let token = start(&t, &app, json!({})).await;
+    let app = t.app_client().await;
+    let token = t.start(&app, json!({})).await;
     let res = no_redirects()
         .post(t.url(&format!("/fypass?reqToken={token}")))
         .header("content-type", "application/x-www-form-urlencoded")
@@ -239,13 +233,10 @@ async fn a_form_posted_from_another_site_is_refused() {
 #[tokio::test]
 async fn the_status_page_shows_a_qr_code_while_pending_and_the_outcome_after() {
     let t = TestApp::spawn().await;
-    let app = app_client(&t).await;
-    let token = start(
-        &t,
-        &app,
-        json!({"redirectUrl": "https://app.example.com/done"}),
-    )
-    .await;
+    let app = t.app_client().await;
+    let token = t
+        .start(&app, json!({"redirectUrl": "https://app.example.com/done"}))
+        .await;
     let path = format!("/fypass/status?reqToken={token}");
     let (status, html) = page(&t, &path, None).await;
     assert_eq!(status, 200);
@@ -258,7 +249,7 @@ async fn the_status_page_shows_a_qr_code_while_pending_and_the_outcome_after() {
         html.contains("http-equiv=\"refresh\""),
         "refreshes without JavaScript"
     );
-    post(&t, "/api/v1/fypass/register", json!({"reqToken": token, "name": "Q", "email": "q@example.com", "password": "correct horse"})).await;
+    t.post("/api/v1/fypass/register", json!({"reqToken": token, "name": "Q", "email": "q@example.com", "password": "correct horse"})).await;
     let (_, html) = page(&t, &path, None).await;
     assert!(html.contains("Your account is ready"), "{html}");
     assert!(html.contains("https://app.example.com/done"), "{html}");

@@ -209,9 +209,8 @@ async fn a_status_set_by_the_cli_reaches_the_running_server_within_five_seconds(
 #[tokio::test]
 async fn user_commands_list_and_set_status_by_any_spelling() {
     let app = TestApp::spawn().await;
-    let client = crate::flow::app_client(&app).await;
-    crate::flow::register(
-        &app,
+    let client = app.app_client().await;
+    app.register(
         &client,
         "uma@example.com",
         Some("0812-1111-2222"),

@@ -3,12 +3,8 @@
 //! renders the page again with the error beside its field, what was typed (never the
 //! password), and the error's HTTP status.
 
-use super::{
-    LoginBody, RegisterBody,
-    flow::{self, Caller},
-    pages::FormEcho,
-};
-use crate::{error::ApiError, server::AppState};
+use super::{LoginBody, RegisterBody, flow, pages::FormEcho};
+use crate::{error::ApiError, request::Caller, server::AppState, users::session};
 use axum::{
     Form, Router,
     body::Body,
@@ -172,7 +168,7 @@ async fn sign_out(
     req: Request,
 ) -> Response {
     let caller = Caller::new(req.headers(), Some(peer), &state.config);
-    match flow::sign_out(&state, &caller).await {
+    match session::sign_out(&state, &caller).await {
         Ok(cookie) => see_other("/fypass", Some(cookie)),
         Err(error) => error.into_response(),
     }
@@ -196,8 +192,7 @@ async fn again(state: AppState, mut parts: Parts, echo: FormEcho) -> Response {
     parts.headers.remove(header::CONTENT_TYPE);
     parts.headers.remove(header::CONTENT_LENGTH);
     let req = Request::from_parts(parts, Body::empty());
-    let mut res =
-        crate::server::render_page(state, req, move || provide_context(echo.clone())).await;
+    let mut res = crate::app::render_page(state, req, move || provide_context(echo.clone())).await;
     if let Some(status) = status {
         *res.status_mut() = status;
     }

@@ -7,7 +7,7 @@ use crate::{
     db::{Db, Tx, db_row, now_ms, with_reader, with_tx, with_writer},
     devices::DeviceInfo,
     error::{ApiError, ErrorCode},
-    server::token,
+    secret,
 };
 use uuid::Uuid;
 
@@ -67,7 +67,7 @@ pub async fn create(
     body: &StartLoginBody,
     ttl_secs: u64,
 ) -> Result<Created, ApiError> {
-    let secret = token::issue(REQ_TOKEN_PREFIX);
+    let issued = secret::issue(REQ_TOKEN_PREFIX);
     let now = now_ms();
     let expires_at = now + ttl_secs as i64 * 1000;
     let mode = match body.mode.unwrap_or_default() {
@@ -82,7 +82,7 @@ pub async fn create(
                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
     with_writer!(db, |c| sqlx::query(sql)
         .bind(Uuid::now_v7())
-        .bind(&secret.hash)
+        .bind(&issued.hash)
         .bind(client_id)
         .bind(mode)
         .bind(&body.redirect_url)
@@ -94,18 +94,18 @@ pub async fn create(
         .await
         .map(drop))?;
     Ok(Created {
-        token: secret.plaintext,
+        token: issued.plaintext,
         expires_at,
     })
 }
 
 /// The request with this reqToken; `None` when malformed or unknown.
 pub async fn find(db: &Db, token: &str) -> Result<Option<LoginRequestRow>, ApiError> {
-    if !token::well_formed(REQ_TOKEN_PREFIX, token) {
+    if !secret::well_formed(REQ_TOKEN_PREFIX, token) {
         return Ok(None);
     }
     let sql = format!("SELECT {COLUMNS} FROM login_requests WHERE token_hash = $1");
-    let hash = token::hash(token);
+    let hash = secret::hash(token);
     Ok(with_reader!(db, |c| sqlx::query_as(&sql)
         .bind(&hash)
         .fetch_optional(c)

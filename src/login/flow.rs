@@ -8,10 +8,12 @@ use super::{
 };
 use crate::{
     clients::store::Client,
+    config::Config,
     db::{now_ms, rfc3339},
     devices::check_text,
     error::{ApiError, ErrorCode},
-    server::{AppState, Config, client_ip},
+    request::Caller,
+    server::AppState,
     status::Status,
     users::{
         access,
@@ -20,77 +22,7 @@ use crate::{
         store::{self as users, NewUser, UserRow},
     },
 };
-use axum::http::{HeaderMap, HeaderValue, header, request::Parts};
-use leptos::prelude::use_context;
-use std::net::{IpAddr, SocketAddr};
-
-/// Who is calling, as far as the flow cares: their address, headers and session cookie.
-pub struct Caller {
-    headers: HeaderMap,
-    pub ip: IpAddr,
-}
-
-impl Caller {
-    pub fn new(headers: &HeaderMap, peer: Option<SocketAddr>, config: &Config) -> Caller {
-        Caller {
-            ip: client_ip(headers, peer, config),
-            headers: headers.clone(),
-        }
-    }
-
-    /// The state and caller of the current server-function request.
-    pub fn current() -> Result<(AppState, Caller), ApiError> {
-        let state = crate::server::state()?;
-        let parts =
-            use_context::<Parts>().ok_or_else(|| ApiError::new(ErrorCode::InternalError))?;
-        let peer = parts
-            .extensions
-            .get::<axum::extract::ConnectInfo<SocketAddr>>()
-            .map(|c| c.0);
-        let caller = Caller::new(&parts.headers, peer, &state.config);
-        Ok((state, caller))
-    }
-
-    fn session_secret(&self, config: &Config) -> Option<&str> {
-        session::from_headers(&self.headers, config)
-    }
-
-    fn check_origin(&self, config: &Config) -> Result<(), ApiError> {
-        check_browser_origin(&self.headers, config)
-    }
-}
-
-/// A state-changing request from a browser must come from a fypass page (CSRF).
-///
-/// Browsers say where a request comes from in `Sec-Fetch-Site` (Fetch Metadata), and in
-/// `Origin` — which is `null` for a plain form post from a page with
-/// `Referrer-Policy: no-referrer`, as fypass's pages are. Other clients (apps, curl) send
-/// neither and carry no browser cookies, so they are not what this is about.
-pub fn check_browser_origin(headers: &HeaderMap, config: &Config) -> Result<(), ApiError> {
-    let get = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
-    let refused = || Err(ApiError::new(ErrorCode::OriginNotAllowed));
-    match get("sec-fetch-site") {
-        Some("same-origin" | "none") => return Ok(()),
-        Some(_) => return refused(),
-        None => {}
-    }
-    match get(header::ORIGIN.as_str()) {
-        None => Ok(()),
-        Some(origin) => {
-            let host = get(header::HOST.as_str());
-            let same_host = host.is_some_and(|h| {
-                origin
-                    .split_once("://")
-                    .is_some_and(|(_, authority)| authority == h)
-            });
-            if origin == config.public_origin() || same_host {
-                Ok(())
-            } else {
-                refused()
-            }
-        }
-    }
-}
+use axum::http::HeaderValue;
 
 /// A completed login or registration: the reply, and the browser session cookie.
 pub struct Done {
@@ -219,9 +151,9 @@ pub async fn status(
 }
 
 /// The hosted login: reqToken, then input, then the brute-force budget, then the person
-/// and their password, then their status (SPEC §5's order).
+/// and their password, then their status (the order `/docs/api` gives for this route).
 pub async fn login(state: &AppState, caller: &Caller, body: LoginBody) -> Result<Done, ApiError> {
-    caller.check_origin(&state.config)?;
+    session::check_origin(caller, &state.config)?;
     let request = match body.req_token.as_deref() {
         Some(token) => Some(requests::open(&state.db, token).await?),
         None => None,
@@ -329,7 +261,7 @@ pub async fn register(
     caller: &Caller,
     body: RegisterBody,
 ) -> Result<Done, ApiError> {
-    caller.check_origin(&state.config)?;
+    session::check_origin(caller, &state.config)?;
     let request = match body.req_token.as_deref() {
         Some(token) => Some(requests::open(&state.db, token).await?),
         None => None,
@@ -405,13 +337,12 @@ pub async fn continue_as(
     caller: &Caller,
     token: &str,
 ) -> Result<Completion, ApiError> {
-    caller.check_origin(&state.config)?;
-    let user = signed_in(state, caller).await?.ok_or_else(|| {
-        ApiError::with_message(
-            ErrorCode::Unauthorized,
-            "Sign in first: this browser has no fypass session.",
-        )
-    })?;
+    let user = session::require_change(
+        state,
+        caller,
+        "Sign in first: this browser has no fypass session.",
+    )
+    .await?;
     let request = requests::open(&state.db, token).await?;
     let mut tx = state.db.begin().await?;
     let completion = finish(&mut tx, Some(&request), &user, LoginStatus::LoggedIn).await?;
@@ -420,30 +351,13 @@ pub async fn continue_as(
     Ok(completion)
 }
 
-/// The person signed in in this browser, if any.
-pub async fn signed_in(state: &AppState, caller: &Caller) -> Result<Option<UserRow>, ApiError> {
-    match caller.session_secret(&state.config) {
-        Some(secret) => session::user(&state.db, secret).await,
-        None => Ok(None),
-    }
-}
-
-/// Ends this browser's session; returns the cookie that clears it.
-pub async fn sign_out(state: &AppState, caller: &Caller) -> Result<HeaderValue, ApiError> {
-    caller.check_origin(&state.config)?;
-    if let Some(secret) = caller.session_secret(&state.config) {
-        session::end(&state.db, secret).await?;
-    }
-    Ok(session::clear_cookie(&state.config))
-}
-
 /// What the login / register page shows for `token` (which must be pending).
 pub async fn page_context(
     state: &AppState,
     caller: &Caller,
     token: Option<&str>,
 ) -> Result<PageContext, ApiError> {
-    let signed_in = signed_in(state, caller).await?.map(|u| u.view());
+    let signed_in = session::current(state, caller).await?.map(|u| u.view());
     let request = match token {
         Some(token) => {
             let view = request_view(state, token).await?;

@@ -6,10 +6,12 @@
 
 use fypass::{
     clients::{Grant, store},
+    config::Config,
     db::Db,
-    server::{self, AppState, Config},
+    server::{self, AppState},
 };
-use std::{net::SocketAddr, path::PathBuf};
+use serde_json::{Value, json};
+use std::{future::Future, net::SocketAddr, path::PathBuf};
 use uuid::Uuid;
 
 pub struct TestApp {
@@ -27,16 +29,16 @@ impl TestApp {
 
     /// Starts the app with a configuration adjusted by `configure`.
     pub async fn spawn_with(configure: impl FnOnce(&mut Config)) -> TestApp {
-        Self::start(configure, false).await
+        Self::launch(configure, false).await
     }
 
     /// With `hash-files` on, as a release build runs. (Pages cannot render then: Leptos reads
     /// the hash file cargo-leptos writes beside the binary, which a test binary lacks.)
     pub async fn spawn_hashed() -> TestApp {
-        Self::start(|_| {}, true).await
+        Self::launch(|_| {}, true).await
     }
 
-    async fn start(configure: impl FnOnce(&mut Config), hash_files: bool) -> TestApp {
+    async fn launch(configure: impl FnOnce(&mut Config), hash_files: bool) -> TestApp {
         let db = TestDb::create().await;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
@@ -121,6 +123,94 @@ impl TestApp {
             .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
             .sum()
     }
+}
+
+/// An app (client) with every grant, as the tests' caller.
+pub struct App {
+    pub key: String,
+    pub id: Uuid,
+}
+
+/// The login flow's routes, as an app and the hosted pages call them.
+impl TestApp {
+    /// A client with every grant, redirecting to `https://app.example.com/done`.
+    pub async fn app_client(&self) -> App {
+        let (client, key) = self
+            .client_with(&[Grant::All], &["https://app.example.com/done"])
+            .await;
+        App { key, id: client.id }
+    }
+
+    /// A JSON POST, as a future that owns everything (so tests can spawn many at once).
+    pub fn post(
+        &self,
+        path: &str,
+        body: Value,
+    ) -> impl Future<Output = reqwest::Response> + Send + 'static {
+        let req = self.http.post(self.url(path)).json(&body);
+        async move { req.send().await.unwrap() }
+    }
+
+    /// Starts a login request as `app`; returns its reqToken.
+    pub async fn start(&self, app: &App, body: Value) -> String {
+        let res = self
+            .http
+            .post(self.url(START))
+            .header("x-client-key", &app.key)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 201, "{}", res.text().await.unwrap());
+        res.json::<Value>().await.unwrap()["reqToken"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    }
+
+    /// Polls the status of login request `token` as `app`.
+    pub fn poll(
+        &self,
+        app: &App,
+        token: &str,
+    ) -> impl Future<Output = reqwest::Response> + Send + 'static {
+        let req = self
+            .http
+            .get(self.url(&format!("{STATUS}?reqToken={token}")))
+            .header("x-client-key", &app.key);
+        async move { req.send().await.unwrap() }
+    }
+
+    /// Registers a person through a login request; returns the request's token.
+    pub async fn register(
+        &self,
+        app: &App,
+        email: &str,
+        whatsapp: Option<&str>,
+        password: &str,
+    ) -> String {
+        let token = self.start(app, json!({})).await;
+        let res = self.post(REGISTER, json!({"reqToken": token, "name": "Alice", "email": email, "whatsapp": whatsapp, "password": password})).await;
+        assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+        token
+    }
+}
+
+pub const START: &str = "/api/v1/users/login";
+pub const STATUS: &str = "/api/v1/users/login-status";
+pub const LOGIN: &str = "/api/v1/fypass/login";
+pub const REGISTER: &str = "/api/v1/fypass/register";
+
+/// The `name=value` of the session cookie a reply sets.
+pub fn session_cookie(res: &reqwest::Response) -> String {
+    let set = res
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_string())
+        .find(|c| c.contains("fypass_session="))
+        .expect("a session cookie is set");
+    set.split(';').next().unwrap().to_string()
 }
 
 impl Drop for TestApp {

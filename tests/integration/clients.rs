@@ -1,9 +1,9 @@
-//! Client authentication (SPEC §2 check order, §4) and Get Info Client.
+//! Client authentication (the check order of `/docs`) and Get Info Client.
 
 use crate::support::{TestApp, expect_error};
 use fypass::{
     clients::{Grant, store},
-    server::token,
+    secret,
     status::Status,
 };
 use std::time::{Duration, Instant};
@@ -50,7 +50,7 @@ async fn a_missing_unknown_or_malformed_key_is_unitsystem00001() {
         "UNITSYSTEM00001",
     )
     .await;
-    let unknown = token::issue("fyk_").plaintext;
+    let unknown = secret::issue("fyk_").plaintext;
     expect_error(app.get_as(&unknown, INFO).await, 401, "UNITSYSTEM00001").await;
 }
 
@@ -130,8 +130,8 @@ async fn a_rotated_key_stops_working_and_the_new_one_works() {
     let app = TestApp::spawn().await;
     let (client, old) = app.client(&[Grant::All]).await;
     assert_eq!(app.get_as(&old, INFO).await.status(), 200);
-    let new = token::issue("fyk_");
-    let prefix = token::display_prefix(&new.plaintext);
+    let new = secret::issue("fyk_");
+    let prefix = secret::display_prefix(&new.plaintext);
     set(
         &app,
         client.id,

@@ -1,0 +1,160 @@
+//! The pieces every page is built from: how an error is shown, a labelled form field with
+//! its hint and error, the banner for an error that belongs to no field, and the sign-out
+//! button. Pages import these; nothing here imports a page.
+
+use crate::{
+    error::{ApiError, ErrorCode},
+    users::SignOut,
+};
+use leptos::prelude::*;
+
+/// An error as the pages show it: its message, and its code for the admin.
+#[component]
+pub fn ErrorPanel(error: ApiError) -> impl IntoView {
+    view! {
+        <div class="error-panel" role="alert">
+            <p class="error-message">{error.message}</p>
+            <p class="error-code">"Error code: " <code>{error.code.as_str()}</code></p>
+        </div>
+    }
+}
+
+/// The form field an error code is about, when it is about one (an unknown account is
+/// about the identifier, a wrong password about the password).
+fn subject(code: ErrorCode) -> Option<&'static str> {
+    match code {
+        ErrorCode::UserNotFound => Some("identifier"),
+        ErrorCode::InvalidPassword => Some("password"),
+        _ => None,
+    }
+}
+
+/// The message to show beside the field `name` labelled `label`: its validation detail as
+/// a sentence ("Password is required."), or the error whose subject it is.
+fn field_message(error: &ApiError, name: &str, label: &str) -> Option<String> {
+    if let Some(message) = error.field_message(name) {
+        return Some(if message.starts_with(|c: char| c.is_lowercase()) {
+            format!("{label} {message}.")
+        } else {
+            message.to_string()
+        });
+    }
+    (subject(error.code) == Some(name)).then(|| error.message.clone())
+}
+
+/// The error that belongs to none of `fields`, as a banner.
+#[component]
+pub fn FormProblem(
+    error: Signal<Option<ApiError>>,
+    fields: &'static [&'static str],
+) -> impl IntoView {
+    let general = move || {
+        error.get().filter(|e| {
+            let about_a_field = e.details.iter().any(|d| fields.contains(&d.field.as_str()))
+                || subject(e.code).is_some_and(|f| fields.contains(&f));
+            !about_a_field
+        })
+    };
+    view! { {move || general().map(|error| view! { <ErrorPanel error /> })} }
+}
+
+/// A labelled input with its hint and error, wired for screen readers. It names itself
+/// `name` in a plain form post, and shows what `error` says about `name`.
+#[component]
+pub fn Field(
+    label: &'static str,
+    name: &'static str,
+    #[prop(default = "text")] kind: &'static str,
+    autocomplete: &'static str,
+    value: RwSignal<String>,
+    error: Signal<Option<ApiError>>,
+    #[prop(optional)] hint: Option<&'static str>,
+) -> impl IntoView {
+    let message = Signal::derive(move || {
+        error
+            .read()
+            .as_ref()
+            .and_then(|e| field_message(e, name, label))
+    });
+    let id = format!("field-{name}");
+    let hint_id = format!("{id}-hint");
+    let error_id = format!("{id}-error");
+    let described = {
+        let (hint_id, error_id) = (hint_id.clone(), error_id.clone());
+        move || {
+            let mut ids = Vec::new();
+            if hint.is_some() {
+                ids.push(hint_id.clone());
+            }
+            if message.read().is_some() {
+                ids.push(error_id.clone());
+            }
+            (!ids.is_empty()).then(|| ids.join(" "))
+        }
+    };
+    view! {
+        <div class="field" class:invalid=move || message.read().is_some()>
+            <label for=id.clone()>{label}</label>
+            <input
+                id=id
+                name=name
+                type=kind
+                autocomplete=autocomplete
+                value=value.get_untracked()
+                on:input=move |ev| value.set(event_target_value(&ev))
+                aria-invalid=move || message.read().is_some().then_some("true")
+                aria-describedby=described
+            />
+            {hint.map(|hint| view! { <p class="hint" id=hint_id>{hint}</p> })}
+            {move || message.get().map(|m| view! { <p class="field-error" id=error_id.clone()>{m}</p> })}
+        </div>
+    }
+}
+
+/// Signs this browser out, then shows the sign-in page. Without JavaScript it is a plain
+/// form post to `/fypass/sign-out`, which redirects there.
+#[component]
+pub fn SignOutButton() -> impl IntoView {
+    let action = ServerAction::<SignOut>::new();
+    Effect::new(move |_| {
+        if let Some(Ok(())) = action.value().get() {
+            // A full load, so every page drops what it knew about the session.
+            let _ = window().location().set_href("/fypass");
+        }
+    });
+    view! {
+        <form
+            method="post"
+            action="/fypass/sign-out"
+            on:submit=move |ev| {
+                ev.prevent_default();
+                action.dispatch(SignOut {});
+            }
+        >
+            <button type="submit" class="secondary" disabled=move || action.pending().get()>
+                "Sign out"
+            </button>
+        </form>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_field_shows_its_own_detail_as_a_sentence_or_the_error_about_it() {
+        let invalid = ApiError::invalid("password", "is required");
+        assert_eq!(
+            field_message(&invalid, "password", "Password").as_deref(),
+            Some("Password is required.")
+        );
+        assert_eq!(field_message(&invalid, "identifier", "Email"), None);
+        let wrong = ApiError::new(ErrorCode::InvalidPassword);
+        assert_eq!(
+            field_message(&wrong, "password", "Password").as_deref(),
+            Some(ErrorCode::InvalidPassword.message())
+        );
+        assert_eq!(field_message(&wrong, "identifier", "Email"), None);
+    }
+}
