@@ -12,6 +12,11 @@ work=$(mktemp -d)
 export FYPASS_DATABASE_URL="sqlite://$work/fypass.db"
 export LEPTOS_SITE_ADDR="127.0.0.1:$PORT"
 export FYPASS_BASE_URL="http://127.0.0.1:$PORT"
+# Every test registers people from this one machine: lift the per-network cap. The tests
+# act from other networks through X-Forwarded-For (the user-code confirmation).
+export FYPASS_REGISTRATIONS_PER_HOUR=100000
+export FYPASS_TRUSTED_PROXIES=127.0.0.1
+export FYPASS_METRICS_ADDR=127.0.0.1:0
 
 client=$("$BIN" client create --name "E2E app" --redirect-url "$FYPASS_BASE_URL/docs")
 export FYPASS_TEST_CLIENT_KEY=$(node -pe 'JSON.parse(require("fs").readFileSync(0)).key' <<<"$client")

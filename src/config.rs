@@ -104,6 +104,47 @@ pub struct Config {
     #[arg(long, env = "FYPASS_PASSWORD_QUEUE", global = true)]
     pub password_queue: Option<usize>,
 
+    /// Accounts that one network (an IPv4 address or an IPv6 /64) may create per hour. Raise
+    /// it for many people behind one address (a campus NAT, say).
+    #[arg(
+        long,
+        env = "FYPASS_REGISTRATIONS_PER_HOUR",
+        default_value_t = 10,
+        global = true
+    )]
+    pub registrations_per_hour: i64,
+
+    /// Seconds a connection has to send a whole request head; an idle keep-alive connection
+    /// is closed after as long.
+    #[arg(
+        long,
+        env = "FYPASS_HEADER_TIMEOUT_SECS",
+        default_value_t = 15,
+        value_parser = clap::value_parser!(u64).range(1..),
+        global = true
+    )]
+    pub header_timeout_secs: u64,
+
+    /// Open connections at most; past it new ones wait to be accepted.
+    #[arg(
+        long,
+        env = "FYPASS_MAX_CONNECTIONS",
+        default_value_t = 1024,
+        global = true
+    )]
+    pub max_connections: usize,
+
+    /// Where `/metrics` (Prometheus) is served: its own listener, so that the public address
+    /// never shows it. `off` serves no metrics.
+    #[arg(
+        long,
+        env = "FYPASS_METRICS_ADDR",
+        default_value = "127.0.0.1:9464",
+        value_parser = parse_metrics_addr,
+        global = true
+    )]
+    pub metrics_addr: MetricsAddr,
+
     /// Log format on stderr: `text` or `json`.
     #[arg(long, env = "FYPASS_LOG_FORMAT", default_value = "text", value_parser = ["text", "json"], global = true)]
     pub log_format: String,
@@ -121,6 +162,20 @@ impl Config {
             .unwrap_or_else(|| format!("http://{}", self.listen))
     }
 
+    /// Whether the public URL names this machine (`localhost`, `127.0.0.1`, `[::1]`): a
+    /// deployment anyone else can reach is not.
+    pub fn public_is_loopback(&self) -> bool {
+        match url::Url::parse(&self.public_origin())
+            .ok()
+            .and_then(|u| u.host().map(|h| h.to_owned()))
+        {
+            Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+            Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+            Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+            None => false,
+        }
+    }
+
     /// Whether browsers reach fypass over https (cookies get `Secure` and the `__Host-` prefix).
     pub fn is_https(&self) -> bool {
         self.public_origin().starts_with("https://")
@@ -134,6 +189,20 @@ impl Config {
             config: Config,
         }
         Only::parse_from(["fypass"]).config
+    }
+}
+
+/// The metrics listener's address, or none.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MetricsAddr(pub Option<SocketAddr>);
+
+fn parse_metrics_addr(s: &str) -> Result<MetricsAddr, String> {
+    match s.trim() {
+        "" | "off" => Ok(MetricsAddr(None)),
+        addr => addr
+            .parse()
+            .map(|a| MetricsAddr(Some(a)))
+            .map_err(|e| format!("must be an address such as 127.0.0.1:9464, or off ({e})")),
     }
 }
 
@@ -165,5 +234,18 @@ mod tests {
         );
         assert!(parse_origin("https://id.example.com/login").is_err());
         assert!(parse_origin("ftp://x").is_err());
+    }
+
+    #[test]
+    fn loopback_public_urls() {
+        let with = |url: &str| Config {
+            public_url: Some(url.into()),
+            ..Config::defaults()
+        };
+        assert!(with("http://127.0.0.1:3000").public_is_loopback());
+        assert!(with("http://localhost:3000").public_is_loopback());
+        assert!(with("http://[::1]:3000").public_is_loopback());
+        assert!(!with("https://id.example.com").public_is_loopback());
+        assert!(!with("http://10.0.0.5:3000").public_is_loopback());
     }
 }

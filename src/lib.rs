@@ -24,7 +24,8 @@
 //! [`clients`] (keys, grants, `GET /api/v1/clients/info`), [`users`] (identifiers,
 //! passwords, access tokens, browser sessions), [`login`] (the hosted login flow and its
 //! pages), [`devices`] (Save Device and friends, the dashboard). Leaves every module may
-//! use: [`config`] (read once in `main.rs`), [`secret`] (opaque tokens), [`status`].
+//! use: [`config`] (read once in `main.rs`), [`secret`] (opaque tokens), [`throttle`]
+//! (counters against abuse), [`status`].
 
 // Leptos views are deeply nested types; the dashboard's exceed the default limit.
 #![recursion_limit = "256"]
@@ -50,6 +51,8 @@ pub mod request;
 pub mod secret;
 #[cfg(feature = "ssr")]
 pub mod server;
+#[cfg(feature = "ssr")]
+pub mod throttle;
 
 /// The browser entry point: hydrates the server-rendered page.
 #[cfg(feature = "hydrate")]

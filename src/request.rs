@@ -118,9 +118,14 @@ impl Caller {
 
 /// The client's address: the connection's peer, or — when that peer is a trusted proxy —
 /// the nearest address in `X-Forwarded-For` that is not one of the trusted proxies.
+///
+/// Addresses are compared and returned in their canonical form: an IPv4 address a dual-
+/// stack socket reports as `::ffff:203.0.113.9` is `203.0.113.9`, as the configuration
+/// writes it.
 fn client_ip(headers: &HeaderMap, peer: Option<SocketAddr>, trusted: &[IpAddr]) -> IpAddr {
-    let peer = peer.map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |p| p.ip());
-    if !trusted.contains(&peer) {
+    let is_trusted = |ip: &IpAddr| trusted.iter().any(|t| t.to_canonical() == *ip);
+    let peer = peer.map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |p| p.ip().to_canonical());
+    if !is_trusted(&peer) {
         return peer;
     }
     headers
@@ -129,7 +134,38 @@ fn client_ip(headers: &HeaderMap, peer: Option<SocketAddr>, trusted: &[IpAddr]) 
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(','))
         .filter_map(|s| s.trim().parse::<IpAddr>().ok())
+        .map(|ip| ip.to_canonical())
         .rev()
-        .find(|ip| !trusted.contains(ip))
+        .find(|ip| !is_trusted(ip))
         .unwrap_or(peer)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn forwarded(value: &str) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        headers.insert("x-forwarded-for", value.parse().unwrap());
+        headers
+    }
+
+    #[test]
+    fn an_ipv4_mapped_proxy_is_the_configured_ipv4_proxy() {
+        let trusted: Vec<IpAddr> = vec!["10.0.0.1".parse().unwrap()];
+        let mapped: SocketAddr = "[::ffff:10.0.0.1]:443".parse().unwrap();
+        let ip = client_ip(&forwarded("203.0.113.9"), Some(mapped), &trusted);
+        assert_eq!(ip, "203.0.113.9".parse::<IpAddr>().unwrap());
+        // A mapped client address comes out plain, too.
+        let ip = client_ip(&forwarded("::ffff:198.51.100.4"), Some(mapped), &trusted);
+        assert_eq!(ip, "198.51.100.4".parse::<IpAddr>().unwrap());
+    }
+
+    #[test]
+    fn an_untrusted_peer_cannot_choose_its_address() {
+        let trusted: Vec<IpAddr> = vec!["10.0.0.1".parse().unwrap()];
+        let peer: SocketAddr = "198.51.100.4:5000".parse().unwrap();
+        let ip = client_ip(&forwarded("203.0.113.9"), Some(peer), &trusted);
+        assert_eq!(ip, "198.51.100.4".parse::<IpAddr>().unwrap());
+    }
 }

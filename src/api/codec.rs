@@ -4,6 +4,9 @@
 //! * a decoding failure names the field (`deviceInfo.platform`), via `serde_path_to_error`,
 //!   and arrives as `VALIDATION_ERROR` with `details` (see `ApiError::from_server_fn_error`);
 //! * an empty body reads as `{}`, so routes whose fields are all optional accept a bare POST;
+//! * anything but a JSON object is refused: serde reads a struct from an array too,
+//!   field by field in order, so `["fyr_...", "me@example.com", "pw"]` would pass for a
+//!   login body;
 //! * that's all: the content type is checked where requests enter (`api::dispatch`).
 
 use crate::error::{FieldError, describe_message, strip_position};
@@ -36,10 +39,15 @@ impl<T: DeserializeOwned> Decodes<T> for StrictJson {
     type Error = BodyError;
 
     fn decode(bytes: Bytes) -> Result<T, BodyError> {
-        let body: &[u8] = if bytes.iter().all(u8::is_ascii_whitespace) {
-            b"{}"
-        } else {
-            &bytes
+        let body: &[u8] = match bytes.iter().find(|b| !b.is_ascii_whitespace()) {
+            None => b"{}",
+            Some(b'{') => &bytes,
+            Some(_) => {
+                return Err(BodyError(FieldError {
+                    field: "body".into(),
+                    message: "must be a JSON object".into(),
+                }));
+            }
         };
         let mut de = serde_json::Deserializer::from_slice(body);
         serde_path_to_error::deserialize(&mut de).map_err(BodyError::from)
@@ -120,6 +128,18 @@ mod tests {
             "{}",
             syntax.message
         );
+    }
+
+    #[test]
+    fn only_an_object_is_a_body() {
+        for body in ["[\"a\"]", " [] ", "\"a\"", "1", "null"] {
+            let e = err(body);
+            assert_eq!(
+                (e.field.as_str(), e.message.as_str()),
+                ("body", "must be a JSON object"),
+                "{body}"
+            );
+        }
     }
 
     #[test]

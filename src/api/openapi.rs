@@ -23,8 +23,8 @@ use crate::{
     devices::{DeleteDevice, Device, DevicePage, GetDevice, ListDevices, SaveDevice},
     error::{ApiError, ErrorCode, FieldError},
     login::{
-        Completion, FypassLogin, FypassRegister, FypassUrl, GetLoginStatus, LoginStatusReply,
-        StartLogin,
+        Completion, Confirmed, FypassConfirm, FypassLogin, FypassRegister, FypassUrl,
+        GetLoginStatus, LoginStatusReply, StartLogin,
     },
 };
 use leptos::server_fn::{Protocol, ServerFn};
@@ -214,7 +214,9 @@ pub fn operations() -> Vec<Op> {
                 "Starts a login request. Send the person to `url` (or show it as a QR code), then poll \
                  Get User Login / Register Status every `interval` seconds. `redirectUrl` must start with one \
                  of the client's redirect URLs. With `deviceInfo`, that device is saved for the person on \
-                 completion and their access token is bound to it.",
+                 completion and their access token is bound to it. Show `userCode` beside the URL or QR code: \
+                 a person completing the request on another network is shown that code and asked to confirm \
+                 the device shows it too.",
             )
             .json_body::<StartLogin>(false)
             .example(json!({"mode": "login", "locale": "id-ID", "deviceInfo": {"deviceId": "tv-7f3a91", "platform": "android", "deviceName": "Living room TV"}}))
@@ -246,6 +248,7 @@ pub fn operations() -> Vec<Op> {
                 UserNotActive,
                 UserSuspended,
                 UserDeleted,
+                InvalidCode,
                 TooManyRequests,
                 OriginNotAllowed,
             ]),
@@ -258,7 +261,18 @@ pub fn operations() -> Vec<Op> {
             .example(json!({"reqToken": "fyr_3mQ9Yb0sXkT2w8cVnJ4pLr7uEa1dGh5iOq6zSf0tWyc", "name": "Siti Rahma", "email": "siti@example.com", "whatsapp": "0812-3456-7890", "password": "correct horse battery"}))
             .reply::<Completion>(200, "Registered and signed in.")
             .sets_session_cookie()
-            .errors(&[FailedUpdateUserToken, DuplicateKey, TooManyRequests, OriginNotAllowed]),
+            .errors(&[FailedUpdateUserToken, InvalidCode, DuplicateKey, TooManyRequests, OriginNotAllowed]),
+        op::<FypassConfirm>("fypassConfirm", "Confirm the device's code", "fypass")
+            .describe(
+                "What the hosted pages submit when the person is on another network than the one that \
+                 started the login request: they confirm that the device asking shows `userCode` (RFC 8628 \
+                 §5.4). Until then, signing in, registering or continuing for that request answers \
+                 INVALID_CODE. After five wrong codes the request is void.",
+            )
+            .json_body::<FypassConfirm>(true)
+            .example(json!({"reqToken": "fyr_3mQ9Yb0sXkT2w8cVnJ4pLr7uEa1dGh5iOq6zSf0tWyc", "userCode": "BDFG-HJKL"}))
+            .reply::<Confirmed>(200, "Confirmed: the request can now be completed in any browser.")
+            .errors(&[FailedUpdateUserToken, InvalidCode, OriginNotAllowed]),
         op::<SaveDevice>("saveDevice", "Save Device", "Devices")
             .describe(
                 "Creates the device with this `deviceId` for the calling client (201), or updates it (200). \
@@ -305,6 +319,8 @@ fn schemas() -> Map<String, Value> {
     builder = add::<<FypassLogin as JsonArgs>::Body>(builder);
     builder = add::<<FypassRegister as JsonArgs>::Body>(builder);
     builder = add::<Completion>(builder);
+    builder = add::<<FypassConfirm as JsonArgs>::Body>(builder);
+    builder = add::<Confirmed>(builder);
     builder = add::<<SaveDevice as JsonArgs>::Body>(builder);
     builder = add::<Device>(builder);
     builder = add::<DevicePage>(builder);
@@ -355,7 +371,9 @@ fn apply_limits(schemas: &mut Map<String, Value>) {
         property["maxLength"] = max.into();
     }
     schemas["RegisterBody"]["properties"]["email"]["format"] = "email".into();
-    for schema in ["LoginBody", "RegisterBody"] {
+    schemas["ConfirmBody"]["properties"]["userCode"]["pattern"] =
+        "^[A-Za-z]{4}[- ]?[A-Za-z]{4}$".into();
+    for schema in ["LoginBody", "RegisterBody", "ConfirmBody"] {
         schemas[schema]["properties"]["reqToken"]["pattern"] = req_token_pattern().into();
     }
     for (schema, field) in [

@@ -138,7 +138,8 @@ pub struct DevicePage {
 }
 
 /// `POST /api/v1/devices` — Save Device: creates (201) or updates (200) the device with this
-/// `deviceId`. With `Authorization: Bearer <accessToken>` the device is linked to that user.
+/// `deviceId`. With `Authorization: Bearer <accessToken>` the device is linked to that user,
+/// and the token to the device (removing the device then revokes the token).
 #[server(prefix = "/api/v1", endpoint = "devices", input = JsonBody, input_derive = (Clone, serde::Serialize))]
 #[middleware(crate::clients::auth::RequireGrant(crate::clients::Grant::DevicesSave))]
 pub async fn save_device(#[server(flatten)] info: DeviceInfo) -> Result<Device, ApiError> {
@@ -147,7 +148,8 @@ pub async fn save_device(#[server(flatten)] info: DeviceInfo) -> Result<Device, 
     let client = crate::clients::auth::current_client()?;
     let (state, caller) = request::Caller::current()?;
     info.validate("")?;
-    let user_id = match caller.bearer()? {
+    let bearer = caller.bearer()?;
+    let user_id = match bearer {
         Some(token) => Some(
             access::authenticate(&state.db, token, client.id)
                 .await?
@@ -166,6 +168,10 @@ pub async fn save_device(#[server(flatten)] info: DeviceInfo) -> Result<Device, 
         .device_saves
         .save(client.id, user_id, info, seen)
         .await?;
+    // The app saved this device with that token: removing the device signs the app out.
+    if let Some(token) = bearer {
+        access::bind_device(&state.db, token, row.id).await?;
+    }
     request::reply_status(if created {
         StatusCode::CREATED
     } else {

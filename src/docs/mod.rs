@@ -22,6 +22,9 @@ pub struct SiteInfo {
     pub token_ttl_secs: u64,
     pub request_timeout_ms: u64,
     pub body_limit_bytes: usize,
+    pub header_timeout_secs: u64,
+    pub max_connections: usize,
+    pub registrations_per_hour: i64,
     /// Each grant and the routes that require it.
     pub grants: Vec<GrantUse>,
 }
@@ -45,6 +48,9 @@ pub async fn get_site_info() -> Result<SiteInfo, ApiError> {
         token_ttl_secs: config.token_ttl_secs,
         request_timeout_ms: config.request_timeout_ms,
         body_limit_bytes: config.body_limit_bytes,
+        header_timeout_secs: config.header_timeout_secs,
+        max_connections: config.max_connections,
+        registrations_per_hour: config.registrations_per_hour,
     })
 }
 
@@ -197,19 +203,53 @@ fn ApiInfo(info: SiteInfo) -> impl IntoView {
                 <li><strong>"Act for the user."</strong> " The app sends " <code>"Authorization: Bearer <accessToken>"</code> " where a route acts for the user, such as Save Device."</li>
             </ol>
         </section>
-        <section>
-            <h2 id="brute-force">"Sign-in protection"</h2>
-            <p>
-                "In any " {crate::login::THROTTLE_WINDOW_MINUTES} "-minute window fypass accepts at most " {crate::login::THROTTLE_PER_IDENTIFIER} " failed sign-ins for one email address or WhatsApp number, and at most "
-                {crate::login::THROTTLE_PER_ADDRESS} " from one client address. Past either, sign-ins are refused with "
-                <code>"TOO_MANY_REQUESTS"</code> " and a " <code>"Retry-After"</code> " header until the window ends (at most " {crate::login::THROTTLE_PER_IDENTIFIER * 60 / crate::login::THROTTLE_WINDOW_MINUTES} " failures per hour per account; OWASP ASVS asks for no more than 100). "
-                "Each attempt reserves its place before the password is checked, so parallel guesses cannot exceed the limit, and a correct password gives its place back. "
-                "A locked account never slows down anyone else. An unknown account costs the same time as a wrong password."
-            </p>
-        </section>
+        <AbusePolicy info=info.clone() />
         <section>
             <h2 id="try">"Try it"</h2>
             <pre><code>{curl}</code></pre>
+        </section>
+    }
+}
+
+/// What fypass does against strangers who attack it, and what a person then sees.
+#[component]
+fn AbusePolicy(info: SiteInfo) -> impl IntoView {
+    use crate::login::*;
+    let hourly_cap = {
+        // Free attempts, then delays of 1, 2, 4, … s up to the maximum, within one window.
+        let window = SIGN_IN_WINDOW_MINUTES * 60;
+        let (mut spent, mut attempts, mut delay) = (0, SIGN_IN_FREE_PER_ACCOUNT as u64, 1);
+        while spent + delay <= window {
+            spent += delay;
+            attempts += 1;
+            delay = (delay * 2).min(SIGN_IN_MAX_DELAY_SECS);
+        }
+        attempts * 60 / SIGN_IN_WINDOW_MINUTES
+    };
+    view! {
+        <section>
+            <h2 id="abuse">"Abuse resistance"</h2>
+            <p>"Everything below is on by default; a refusal is " <code>"TOO_MANY_REQUESTS"</code> " (429) with a " <code>"Retry-After"</code> " header in seconds, and the page says how long to wait."</p>
+            <h3 id="brute-force">"Sign-in protection"</h3>
+            <ul>
+                <li>"Failed sign-ins count per person (one counter, whichever of their email address or WhatsApp number is typed). The first " {SIGN_IN_FREE_PER_ACCOUNT} " in " {SIGN_IN_WINDOW_MINUTES} " minutes cost nothing; after that each attempt waits 1, 2, 4, … seconds, at most " {SIGN_IN_MAX_DELAY_SECS} " s, after the previous one. A stranger's guesses slow an account down; they never lock its owner out for longer than that. At most about " {hourly_cap} " guesses an hour reach one account (OWASP ASVS asks for no more than 100)."</li>
+                <li>"One network (an IPv4 address, or an IPv6 /64) gets at most " {SIGN_IN_PER_ACCOUNT_AND_NETWORK} " failures per account and " {SIGN_IN_PER_NETWORK} " across all accounts in " {SIGN_IN_WINDOW_MINUTES} " minutes, then waits for the window to end."</li>
+                <li>"A browser that signed in to the account before (it holds the person's session, or the cookie a successful sign-in leaves for 180 days) is never slowed down by others' failures; its own are capped at " {SIGN_IN_PER_TRUSTED_BROWSER} " per " {SIGN_IN_WINDOW_MINUTES} " minutes."</li>
+                <li>"Each attempt takes its place before the password is checked, so parallel guesses cannot exceed a limit, and a correct password gives it back. An unknown account costs the same time as a wrong password."</li>
+            </ul>
+            <h3 id="registrations">"Registrations and password hashing"</h3>
+            <ul>
+                <li>"At most " {info.registrations_per_hour} " accounts per hour from one network, and " {REGISTRATIONS_PER_IDENTIFIER_HOUR} " attempts per hour for one email address or number, checked before anything is hashed; an email address or number already registered is refused first (" <code>"DUPLICATE_KEY"</code> ") without hashing."</li>
+                <li>"Password hashing runs on one thread per core. Registrations wait behind sign-ins, may take every thread but one, and only half of the waiting places: a flood of registrations leaves other people's sign-ins working. When the places are taken, the request is refused at once (" <code>"TOO_MANY_REQUESTS"</code> ", retry after 1 s)."</li>
+            </ul>
+            <h3 id="user-code">"Sign-in links sent by strangers"</h3>
+            <p>
+                "Login (UI by fypass) returns a " <code>"userCode"</code> " (8 letters, shown " <code>"XXXX-XXXX"</code> ") for the app to display beside its link or QR code. The fypass page shows the app's name, the device it named and that code. A person who opens the page on another network than the one that started the request must first confirm that the device in front of them shows that code (RFC 8628 §5.4): someone who sends them their own app's link cannot get them to sign in to it, with a password or with one click as " <em>"Continue as …"</em> ". After " {MAX_CONFIRM_FAILURES} " wrong codes the request is void."
+            </p>
+            <h3 id="requests">"Login requests"</h3>
+            <p>"A request whose app is no longer active cannot be completed. Once completed, the app must collect its tokens within " {info.login_ttl_secs / 60} " minutes, or the request expires unused. Expired requests, sessions, tokens and idle counters are deleted in batches every minute."</p>
+            <h3 id="connections">"Connections"</h3>
+            <p>"A connection must send its whole request head within " {info.header_timeout_secs} " s, and an idle keep-alive connection is closed after as long (a reverse proxy's upstream keep-alive must be shorter). At most " {info.max_connections} " connections are open at once; more wait to be accepted. A request body is at most " {info.body_limit_bytes / 1024} " KiB and must be a JSON object where the API expects one. " <code>"/metrics"</code> " is served only on its own listener (" <code>"FYPASS_METRICS_ADDR"</code> ", loopback by default), never on the public address."</p>
         </section>
     }
 }

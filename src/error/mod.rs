@@ -172,6 +172,12 @@ error_codes! {
         message: "This login request is invalid, expired or already completed.",
         solution: "The reqToken may be invalid: start a new login request from the app and use its reqToken.",
     }
+    /// A one-time code or a login request's user code that is not the right one.
+    InvalidCode = "INVALID_CODE" {
+        status: 400, group: Users, seed: false,
+        message: "The code is not valid.",
+        solution: "Check the code and enter it again, exactly as it was shown or sent to you.",
+    }
     /// Bearer access token missing where required, unknown, expired or revoked.
     Unauthorized = "UNAUTHORIZED" {
         status: 401, group: Users, seed: false,

@@ -2,9 +2,11 @@
 //! handlers (`forms`) both call these, so each rule is written once.
 
 use super::{
-    Completion, FypassUrl, LoginBody, LoginMode, LoginStatus, LoginStatusReply, MAX_LOCALE_CHARS,
-    MAX_NAME_CHARS, MAX_URL_CHARS, PageContext, RegisterBody, RequestView, StartLoginBody,
-    StatusView, requests, throttle,
+    Completion, ConfirmBody, FypassUrl, LoginBody, LoginMode, LoginStatus, LoginStatusReply,
+    MAX_LOCALE_CHARS, MAX_NAME_CHARS, MAX_URL_CHARS, PageContext, RegisterBody, RequestView,
+    StartLoginBody, StatusView,
+    requests::{self, LoginRequestRow},
+    throttle,
 };
 use crate::{
     clients::store::Client,
@@ -15,6 +17,7 @@ use crate::{
     request::Caller,
     server::AppState,
     status::Status,
+    throttle::{network, take},
     users::{
         access,
         identifier::{Email, Identifier, WhatsappNumber},
@@ -24,19 +27,22 @@ use crate::{
 };
 use axum::http::HeaderValue;
 
-/// A completed login or registration: the reply, and the browser session cookie.
+/// A completed login or registration: the reply, and the cookies to set (the browser
+/// session, and the browser cookie that remembers a successful sign-in).
 pub struct Done {
     pub completion: Completion,
-    pub cookie: HeaderValue,
+    pub cookies: Vec<HeaderValue>,
 }
 
 fn record(outcome: &'static str) {
     metrics::counter!("fypass_logins_total", "outcome" => outcome).increment(1);
 }
 
-/// Starts a login request for `client`.
+/// Starts a login request for `client`, called by `caller` (whose network is where the
+/// request was started).
 pub async fn start(
     state: &AppState,
+    caller: &Caller,
     client: &Client,
     body: StartLoginBody,
 ) -> Result<FypassUrl, ApiError> {
@@ -56,14 +62,56 @@ pub async fn start(
     }
     ApiError::check_fields(problems)?;
     let mode = body.mode.unwrap_or_default();
-    let created =
-        requests::create(&state.db, client.id, &body, state.config.login_ttl_secs).await?;
+    let created = requests::create(
+        &state.db,
+        client.id,
+        &body,
+        &network(caller.ip),
+        state.config.login_ttl_secs,
+    )
+    .await?;
     Ok(FypassUrl {
         url: page_url(&state.config, mode, &created.token),
         req_token: created.token,
+        user_code: requests::display_user_code(&created.user_code),
         expires_at: rfc3339(created.expires_at),
         interval: super::POLL_INTERVAL_SECS,
     })
+}
+
+/// The request `token`, open for completion by this caller: pending, its app active, and
+/// its user code confirmed when the caller is not where the request was started.
+async fn open_for(
+    state: &AppState,
+    caller: &Caller,
+    token: &str,
+) -> Result<LoginRequestRow, ApiError> {
+    let request = requests::open(&state.db, token).await?;
+    if request.needs_confirmation(&network(caller.ip)) {
+        return Err(ApiError::with_message(
+            ErrorCode::InvalidCode,
+            "Confirm the code shown on the device first.",
+        ));
+    }
+    Ok(request)
+}
+
+/// The person confirms that the device that asked shows the request's user code.
+pub async fn confirm(
+    state: &AppState,
+    caller: &Caller,
+    body: &ConfirmBody,
+) -> Result<(), ApiError> {
+    session::check_origin(caller, &state.config)?;
+    let request = requests::open(&state.db, &body.req_token).await?;
+    if requests::confirm(&state.db, request.id, &body.user_code).await? {
+        Ok(())
+    } else {
+        Err(ApiError::with_message(
+            ErrorCode::InvalidCode,
+            "This is not the code of this sign-in request.",
+        ))
+    }
 }
 
 fn page_url(config: &Config, mode: LoginMode, token: &str) -> String {
@@ -155,7 +203,7 @@ pub async fn status(
 pub async fn login(state: &AppState, caller: &Caller, body: LoginBody) -> Result<Done, ApiError> {
     session::check_origin(caller, &state.config)?;
     let request = match body.req_token.as_deref() {
-        Some(token) => Some(requests::open(&state.db, token).await?),
+        Some(token) => Some(open_for(state, caller, token).await?),
         None => None,
     };
     let identifier = Identifier::parse(&body.identifier, state.config.default_country_code)
@@ -170,14 +218,27 @@ pub async fn login(state: &AppState, caller: &Caller, body: LoginBody) -> Result
         ));
     }
 
-    let attempt = throttle::reserve(&state.db, &identifier, caller.ip)
-        .await
-        .inspect_err(|e| {
-            if e.is(ErrorCode::TooManyRequests) {
-                record("throttled");
-            }
-        })?;
     let user = users::find_by_identifier(&state.db, &identifier).await?;
+    // One counter per person, whichever of their identifiers was typed.
+    let account = match &user {
+        Some(user) => format!("user:{}", user.id),
+        None => format!("identifier:{identifier}"),
+    };
+    let trusted = match &user {
+        Some(user) => session::trusted_browser(state, caller, user.id).await?,
+        None => None,
+    };
+    let network = network(caller.ip);
+    let counters = throttle::sign_in(&throttle::Attempt {
+        account: &account,
+        network: &network,
+        trusted_browser: trusted.as_deref(),
+    });
+    let attempt = take(&state.db, &counters).await.inspect_err(|e| {
+        if e.is(ErrorCode::TooManyRequests) {
+            record("throttled");
+        }
+    })?;
     let verified = state
         .passwords
         .verify(
@@ -189,7 +250,7 @@ pub async fn login(state: &AppState, caller: &Caller, body: LoginBody) -> Result
         Ok(matches) => matches,
         Err(busy) => {
             // Refused before any evaluation: the attempt must not count.
-            throttle::give_back(&state.db, &attempt).await?;
+            attempt.give_back(&state.db).await?;
             return Err(busy);
         }
     };
@@ -207,17 +268,24 @@ pub async fn login(state: &AppState, caller: &Caller, body: LoginBody) -> Result
     }
     // The right password is not a guess: give the attempt back before anything else.
     let mut tx = state.db.begin().await?;
-    throttle::refund(&mut tx, &attempt).await?;
+    attempt.refund(&mut tx).await?;
     if let Some(code) = blocked(&user) {
         tx.commit().await?;
         record("user_not_active");
         return Err(ApiError::new(code));
     }
-    let completion = finish(&mut tx, request.as_ref(), &user, LoginStatus::LoggedIn).await?;
-    let cookie = session::start(&mut tx, &state.config, user.id).await?;
+    let done = finish(
+        state,
+        caller,
+        &mut tx,
+        request.as_ref(),
+        &user,
+        LoginStatus::LoggedIn,
+    )
+    .await?;
     tx.commit().await?;
     record("logged_in");
-    Ok(Done { completion, cookie })
+    Ok(done)
 }
 
 fn blocked(user: &UserRow) -> Option<ErrorCode> {
@@ -229,10 +297,32 @@ fn blocked(user: &UserRow) -> Option<ErrorCode> {
     }
 }
 
-/// Completes the login request (if any) for `user`.
+/// Completes the login request (if any) for `user`, who just proved who they are in this
+/// browser: starts their session and remembers the browser.
 async fn finish(
+    state: &AppState,
+    caller: &Caller,
     tx: &mut crate::db::Tx,
-    request: Option<&requests::LoginRequestRow>,
+    request: Option<&LoginRequestRow>,
+    user: &UserRow,
+    outcome: LoginStatus,
+) -> Result<Done, ApiError> {
+    let completion = complete(state, tx, request, user, outcome).await?;
+    let cookies = vec![
+        session::start(tx, &state.config, user.id).await?,
+        session::remember_browser(tx, &state.config, caller, user.id).await?,
+    ];
+    Ok(Done {
+        completion,
+        cookies,
+    })
+}
+
+/// Completes the login request (if any) for `user`.
+async fn complete(
+    state: &AppState,
+    tx: &mut crate::db::Tx,
+    request: Option<&LoginRequestRow>,
     user: &UserRow,
     outcome: LoginStatus,
 ) -> Result<Completion, ApiError> {
@@ -248,14 +338,23 @@ async fn finish(
         }
         None => None,
     };
-    requests::complete(tx, request.id, user.id, outcome, device_id).await?;
+    requests::complete(
+        tx,
+        request.id,
+        user.id,
+        outcome,
+        device_id,
+        state.config.login_ttl_secs,
+    )
+    .await?;
     Ok(Completion {
         status: outcome,
         redirect_url: request.redirect_url.clone(),
     })
 }
 
-/// The hosted registration: reqToken, then every field checked at once, then the account.
+/// The hosted registration: reqToken, then every field checked at once, then whether the
+/// email address or number is taken, then the registration budget, then the account.
 pub async fn register(
     state: &AppState,
     caller: &Caller,
@@ -263,7 +362,7 @@ pub async fn register(
 ) -> Result<Done, ApiError> {
     session::check_origin(caller, &state.config)?;
     let request = match body.req_token.as_deref() {
-        Some(token) => Some(requests::open(&state.db, token).await?),
+        Some(token) => Some(open_for(state, caller, token).await?),
         None => None,
     };
     let present = |v: &Option<String>| {
@@ -310,25 +409,50 @@ pub async fn register(
         invalid.push(("password", m));
     }
     ApiError::check_fields(invalid)?;
-
+    let new = NewUser {
+        name,
+        email: email.as_ref().map(Email::as_str),
+        whatsapp: whatsapp.as_ref().map(WhatsappNumber::as_str),
+        password_hash: "",
+    };
+    // Taken identifiers are refused before any hashing (the insert checks again).
+    users::check_free(&state.db, &new).await?;
+    let identifiers: Vec<&str> = [new.email, new.whatsapp].into_iter().flatten().collect();
+    let counters = throttle::registration(
+        &network(caller.ip),
+        state.config.registrations_per_hour,
+        &identifiers,
+    );
+    let attempt = take(&state.db, &counters).await?;
     // Hash before the transaction: it is slow, and the transaction holds the write lock.
-    let password_hash = state.passwords.hash(body.password).await?;
+    let password_hash = match state.passwords.hash(body.password).await {
+        Ok(hash) => hash,
+        Err(busy) => {
+            attempt.give_back(&state.db).await?;
+            return Err(busy);
+        }
+    };
     let mut tx = state.db.begin().await?;
     let user = users::insert(
         &mut tx,
         NewUser {
-            name,
-            email: email.as_ref().map(Email::as_str),
-            whatsapp: whatsapp.as_ref().map(WhatsappNumber::as_str),
             password_hash: &password_hash,
+            ..new
         },
     )
     .await?;
-    let completion = finish(&mut tx, request.as_ref(), &user, LoginStatus::Registered).await?;
-    let cookie = session::start(&mut tx, &state.config, user.id).await?;
+    let done = finish(
+        state,
+        caller,
+        &mut tx,
+        request.as_ref(),
+        &user,
+        LoginStatus::Registered,
+    )
+    .await?;
     tx.commit().await?;
     record("registered");
-    Ok(Done { completion, cookie })
+    Ok(done)
 }
 
 /// "Continue as …": completes the request as the person signed in in this browser.
@@ -343,15 +467,16 @@ pub async fn continue_as(
         "Sign in first: this browser has no fypass session.",
     )
     .await?;
-    let request = requests::open(&state.db, token).await?;
+    let request = open_for(state, caller, token).await?;
     let mut tx = state.db.begin().await?;
-    let completion = finish(&mut tx, Some(&request), &user, LoginStatus::LoggedIn).await?;
+    let completion = complete(state, &mut tx, Some(&request), &user, LoginStatus::LoggedIn).await?;
     tx.commit().await?;
     record("continued");
     Ok(completion)
 }
 
-/// What the login / register page shows for `token` (which must be pending).
+/// What the login / register page shows for `token` (which must be pending, its app
+/// active).
 pub async fn page_context(
     state: &AppState,
     caller: &Caller,
@@ -360,22 +485,8 @@ pub async fn page_context(
     let signed_in = session::current(state, caller).await?.map(|u| u.view());
     let request = match token {
         Some(token) => {
-            let view = request_view(state, token).await?;
-            match view.status {
-                LoginStatus::Pending => Some(view),
-                LoginStatus::Expired => {
-                    return Err(ApiError::with_message(
-                        ErrorCode::FailedUpdateUserToken,
-                        "This login request has expired. Start again from the app.",
-                    ));
-                }
-                LoginStatus::LoggedIn | LoginStatus::Registered => {
-                    return Err(ApiError::with_message(
-                        ErrorCode::FailedUpdateUserToken,
-                        "This login request is already completed. You can return to the app.",
-                    ));
-                }
-            }
+            let row = requests::open(&state.db, token).await?;
+            Some(view_of(state, Some(caller), &row, token))
         }
         None => None,
     };
@@ -387,17 +498,32 @@ pub async fn request_view(state: &AppState, token: &str) -> Result<RequestView, 
     let request = requests::find(&state.db, token)
         .await?
         .ok_or_else(|| ApiError::new(ErrorCode::FailedUpdateUserToken))?;
-    let client = crate::clients::store::find(&state.db, request.client_id)
-        .await?
-        .ok_or_else(|| ApiError::new(ErrorCode::FailedUpdateUserToken))?;
+    Ok(view_of(state, None, &request, token))
+}
+
+/// `request` as `caller` (when known) may see it.
+fn view_of(
+    state: &AppState,
+    caller: Option<&Caller>,
+    request: &LoginRequestRow,
+    token: &str,
+) -> RequestView {
     let status = request.status(now_ms());
-    Ok(RequestView {
-        client_name: client.name,
+    let device_name = request.device().map(|d| {
+        d.device_name
+            .or(d.model)
+            .unwrap_or_else(|| d.platform.label().to_string())
+    });
+    RequestView {
+        client_name: request.client_name.clone(),
+        device_name,
+        user_code: request.user_code_display(),
+        needs_confirmation: caller.is_some_and(|c| request.needs_confirmation(&network(c.ip))),
         mode: request.mode(),
         status,
         redirect_url: request.redirect_url.clone().filter(|_| status.is_done()),
         fypass_url: page_url(&state.config, request.mode(), token),
-    })
+    }
 }
 
 /// The status page: the request, and a QR code of its page for continuing on a phone.

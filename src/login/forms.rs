@@ -3,7 +3,7 @@
 //! renders the page again with the error beside its field, what was typed (never the
 //! password), and the error's HTTP status.
 
-use super::{LoginBody, RegisterBody, flow, pages::FormEcho};
+use super::{ConfirmBody, LoginBody, RegisterBody, flow, pages::FormEcho};
 use crate::{error::ApiError, request::Caller, server::AppState, users::session};
 use axum::{
     Form, Router,
@@ -29,6 +29,7 @@ pub fn routes() -> Router<AppState> {
 struct Fields {
     req_token: String,
     intent: String,
+    user_code: String,
     identifier: String,
     password: String,
     name: String,
@@ -86,9 +87,14 @@ async fn login(
     };
     let token = req_token(&parts, &fields);
     let caller = Caller::new(&parts.headers, Some(peer), &state.config);
+    if fields.intent == "confirm" {
+        return confirm(state, parts, &caller, token, &fields.user_code).await;
+    }
     let result = if fields.intent == "continue" {
         match token.as_deref() {
-            Some(t) => flow::continue_as(&state, &caller, t).await.map(|_| None),
+            Some(t) => flow::continue_as(&state, &caller, t)
+                .await
+                .map(|_| Vec::new()),
             None => Err(ApiError::invalid("reqToken", "is required")),
         }
     } else {
@@ -99,10 +105,10 @@ async fn login(
         };
         flow::login(&state, &caller, body)
             .await
-            .map(|done| Some(done.cookie))
+            .map(|done| done.cookies)
     };
     match result {
-        Ok(cookie) => see_other(&super::pages::next_page(token.as_deref()), cookie),
+        Ok(cookies) => see_other(&super::pages::next_page(token.as_deref()), cookies),
         Err(error) => {
             let echo = FormEcho {
                 error: Some(error),
@@ -136,6 +142,9 @@ async fn register(
     };
     let token = req_token(&parts, &fields);
     let caller = Caller::new(&parts.headers, Some(peer), &state.config);
+    if fields.intent == "confirm" {
+        return confirm(state, parts, &caller, token, &fields.user_code).await;
+    }
     let optional = |s: &str| Some(s.to_string()).filter(|s| !s.trim().is_empty());
     let body = RegisterBody {
         req_token: token.clone(),
@@ -145,10 +154,7 @@ async fn register(
         password: fields.password,
     };
     match flow::register(&state, &caller, body).await {
-        Ok(done) => see_other(
-            &super::pages::next_page(token.as_deref()),
-            Some(done.cookie),
-        ),
+        Ok(done) => see_other(&super::pages::next_page(token.as_deref()), done.cookies),
         Err(error) => {
             let echo = FormEcho {
                 error: Some(error),
@@ -169,17 +175,42 @@ async fn sign_out(
 ) -> Response {
     let caller = Caller::new(req.headers(), Some(peer), &state.config);
     match session::sign_out(&state, &caller).await {
-        Ok(cookie) => see_other("/fypass", Some(cookie)),
+        Ok(cookie) => see_other("/fypass", vec![cookie]),
         Err(error) => error.into_response(),
     }
 }
 
-fn see_other(location: &str, cookie: Option<HeaderValue>) -> Response {
+/// The user-code confirmation, from the login or register page: back to the same page,
+/// which then shows its form.
+async fn confirm(
+    state: AppState,
+    parts: Parts,
+    caller: &Caller,
+    token: Option<String>,
+    user_code: &str,
+) -> Response {
+    let body = ConfirmBody {
+        req_token: token.unwrap_or_default(),
+        user_code: user_code.to_string(),
+    };
+    match flow::confirm(&state, caller, &body).await {
+        Ok(()) => see_other(&parts.uri.to_string(), Vec::new()),
+        Err(error) => {
+            let echo = FormEcho {
+                error: Some(error),
+                ..Default::default()
+            };
+            again(state, parts, echo).await
+        }
+    }
+}
+
+fn see_other(location: &str, cookies: Vec<HeaderValue>) -> Response {
     let mut res = StatusCode::SEE_OTHER.into_response();
     if let Ok(location) = HeaderValue::from_str(location) {
         res.headers_mut().insert(header::LOCATION, location);
     }
-    if let Some(cookie) = cookie {
+    for cookie in cookies {
         res.headers_mut().append(header::SET_COOKIE, cookie);
     }
     res

@@ -19,6 +19,8 @@ pub mod pages;
 #[cfg(feature = "ssr")]
 mod requests;
 #[cfg(feature = "ssr")]
+pub use requests::purge;
+#[cfg(feature = "ssr")]
 pub mod throttle;
 
 use crate::{api::JsonBody, devices::DeviceInfo, error::ApiError, json_body, users::User};
@@ -29,10 +31,24 @@ use serde::{Deserialize, Serialize};
 pub const POLL_INTERVAL_SECS: u32 = 2;
 /// The prefix of a reqToken.
 pub const REQ_TOKEN_PREFIX: &str = "fyr_";
-/// The sign-in protection policy (see `throttle`): failures allowed per window.
-pub const THROTTLE_WINDOW_MINUTES: i64 = 15;
-pub const THROTTLE_PER_IDENTIFIER: i64 = 10;
-pub const THROTTLE_PER_ADDRESS: i64 = 50;
+/// The abuse-resistance policy (see `throttle` here and in the crate root; `/docs` shows
+/// it). Sign-ins count failures in windows of this many minutes:
+pub const SIGN_IN_WINDOW_MINUTES: u64 = 15;
+/// per account, these many free, then a doubling delay between attempts, up to
+pub const SIGN_IN_FREE_PER_ACCOUNT: i64 = 5;
+pub const SIGN_IN_MAX_DELAY_SECS: u64 = 60;
+/// per account and network, at most
+pub const SIGN_IN_PER_ACCOUNT_AND_NETWORK: i64 = 10;
+/// per network (an IPv4 address or an IPv6 /64), at most
+pub const SIGN_IN_PER_NETWORK: i64 = 50;
+/// and from a browser that signed in to the account before, at most (others' failures
+/// never count against it).
+pub const SIGN_IN_PER_TRUSTED_BROWSER: i64 = 10;
+/// Registration attempts per hour for one email address or number (per network: the
+/// `registrations_per_hour` setting).
+pub const REGISTRATIONS_PER_IDENTIFIER_HOUR: i64 = 3;
+/// Wrong user-code confirmations after which a login request is void.
+pub const MAX_CONFIRM_FAILURES: i64 = 5;
 /// Length limits of the flow's text fields, in characters.
 pub const MAX_NAME_CHARS: usize = 100;
 pub const MAX_URL_CHARS: usize = 2048;
@@ -73,6 +89,10 @@ pub struct StartLoginBody {
 pub struct FypassUrl {
     pub req_token: String,
     pub url: String,
+    /// The code to show beside `url` (`XXXX-XXXX`, RFC 8628's user code): a person who
+    /// completes the request on another network than the one that started it is shown
+    /// this code and asked to confirm their device shows it too.
+    pub user_code: String,
     pub expires_at: String,
     /// Seconds to wait between polls of the login status.
     pub interval: u32,
@@ -155,7 +175,8 @@ pub struct Completion {
 #[middleware(crate::clients::auth::RequireGrant(crate::clients::Grant::UsersLogin))]
 pub async fn start_login(#[server(flatten)] body: StartLoginBody) -> Result<FypassUrl, ApiError> {
     let client = crate::clients::auth::current_client()?;
-    let url = flow::start(&crate::request::state()?, &client, body).await?;
+    let (state, caller) = crate::request::Caller::current()?;
+    let url = flow::start(&state, &caller, &client, body).await?;
     crate::request::reply_status(axum::http::StatusCode::CREATED);
     Ok(url)
 }
@@ -178,7 +199,9 @@ pub async fn get_login_status(
 pub async fn fypass_login(#[server(flatten)] body: LoginBody) -> Result<Completion, ApiError> {
     let (state, caller) = crate::request::Caller::current()?;
     let done = flow::login(&state, &caller, body).await?;
-    crate::request::reply_cookie(done.cookie);
+    done.cookies
+        .into_iter()
+        .for_each(crate::request::reply_cookie);
     Ok(done.completion)
 }
 json_body!(FypassLogin { body: LoginBody });
@@ -190,10 +213,39 @@ pub async fn fypass_register(
 ) -> Result<Completion, ApiError> {
     let (state, caller) = crate::request::Caller::current()?;
     let done = flow::register(&state, &caller, body).await?;
-    crate::request::reply_cookie(done.cookie);
+    done.cookies
+        .into_iter()
+        .for_each(crate::request::reply_cookie);
     Ok(done.completion)
 }
 json_body!(FypassRegister { body: RegisterBody });
+
+/// The user-code confirmation of the hosted pages.
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ConfirmBody {
+    pub req_token: String,
+    /// The user code the page showed (`XXXX-XXXX`, any spelling).
+    pub user_code: String,
+}
+
+/// A confirmed login request.
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Confirmed {
+    pub confirmed: bool,
+}
+
+/// `POST /api/v1/fypass/confirm` — the person confirms the device's code (RFC 8628 §5.4).
+#[server(prefix = "/api/v1", endpoint = "fypass/confirm", input = JsonBody, input_derive = (Clone, serde::Serialize))]
+pub async fn fypass_confirm(#[server(flatten)] body: ConfirmBody) -> Result<Confirmed, ApiError> {
+    let (state, caller) = crate::request::Caller::current()?;
+    flow::confirm(&state, &caller, &body).await?;
+    Ok(Confirmed { confirmed: true })
+}
+json_body!(FypassConfirm { body: ConfirmBody });
 
 // ---- Page endpoints: called by the hosted pages only, not part of the REST API. ----------
 
@@ -209,6 +261,12 @@ pub struct PageContext {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RequestView {
     pub client_name: String,
+    /// What the app called the device the request is for ("Living room TV"), if anything.
+    pub device_name: Option<String>,
+    /// `XXXX-XXXX`.
+    pub user_code: Option<String>,
+    /// Whether this person must confirm the user code before completing the request.
+    pub needs_confirmation: bool,
     pub mode: LoginMode,
     pub status: LoginStatus,
     /// Only once the request is completed.

@@ -7,9 +7,9 @@
 //! the button while it runs.
 
 use super::{
-    Completion, ContinueAs, FypassLogin, FypassRegister, LoginBody, LoginMode, LoginStatus,
-    PageContext, RegisterBody, RequestView, StatusView, get_page_context, get_status_view,
-    poll_request,
+    Completion, ConfirmBody, ContinueAs, FypassConfirm, FypassLogin, FypassRegister, LoginBody,
+    LoginMode, LoginStatus, PageContext, RegisterBody, RequestView, StatusView, get_page_context,
+    get_status_view, poll_request,
 };
 use crate::{
     error::ApiError,
@@ -101,32 +101,136 @@ fn LoginCard(ctx: PageContext, token: Option<String>, echo: FormEcho) -> impl In
     };
     let register = self_url("/fypass/register", token.as_deref());
     let retried = echo.error.is_some();
-    let body = match (ctx.signed_in, token.clone()) {
-        (Some(user), Some(token)) => view! {
-            <ContinueAs user token=token.clone() />
-            <details class="other-account" open=retried>
-                <summary>"Use another account"</summary>
-                <LoginForm token=Some(token) echo />
-            </details>
+    let echo_error = echo.error.clone();
+    let signed_in = ctx.signed_in.clone();
+    let body = {
+        let token = token.clone();
+        move || match (signed_in.clone(), token.clone()) {
+            (Some(user), Some(token)) => view! {
+                <ContinueAs user token=token.clone() />
+                <details class="other-account" open=retried>
+                    <summary>"Use another account"</summary>
+                    <LoginForm token=Some(token) echo=echo.clone() />
+                </details>
+            }
+            .into_any(),
+            (Some(user), None) => view! {
+                <SignedIn user />
+                <details class="other-account" open=retried>
+                    <summary>"Use another account"</summary>
+                    <LoginForm token=None echo=echo.clone() />
+                </details>
+            }
+            .into_any(),
+            (None, token) => view! { <LoginForm token echo=echo.clone() /> }.into_any(),
         }
-        .into_any(),
-        (Some(user), None) => view! {
-            <SignedIn user />
-            <details class="other-account" open=retried>
-                <summary>"Use another account"</summary>
-                <LoginForm token=None echo />
-            </details>
-        }
-        .into_any(),
-        (None, token) => view! { <LoginForm token echo /> }.into_any(),
     };
     view! {
         <section class="card">
             <p class="eyebrow">"fypass"</p>
             <h1>{heading}</h1>
-            {body}
+            <ConfirmGate request=ctx.request token path="/fypass" error=echo_error>
+                {body()}
+            </ConfirmGate>
             <p class="switch">"New here? " <a href=register>"Create an account"</a></p>
         </section>
+    }
+}
+
+/// Which app asks, for which device, with which code; and, when the person is not where
+/// the request was started, the confirmation that their device shows that code (RFC 8628
+/// §5.4: someone may have sent them another person's sign-in link). Until it is
+/// confirmed, the page's form (`children`) is not shown.
+#[component]
+fn ConfirmGate(
+    request: Option<RequestView>,
+    token: Option<String>,
+    path: &'static str,
+    error: Option<ApiError>,
+    children: ChildrenFn,
+) -> impl IntoView {
+    let Some(request) = request else {
+        return children().into_any();
+    };
+    let needed = RwSignal::new(request.needs_confirmation);
+    let facts = request.user_code.clone().map(|code| {
+        let device = request
+            .device_name
+            .clone()
+            .unwrap_or_else(|| "the device".to_string());
+        view! {
+            <p class="request-facts">
+                {format!("{} on {device}", request.client_name)}
+                " · code " <code class="user-code">{code}</code>
+            </p>
+        }
+    });
+    view! {
+        {facts}
+        <Show when=move || needed.get() fallback=move || children()>
+            <ConfirmCode
+                request=request.clone()
+                token=token.clone().unwrap_or_default()
+                path
+                error=error.clone()
+                confirmed=needed
+            />
+        </Show>
+    }
+    .into_any()
+}
+
+/// "Does your device show this code?": one button, which confirms it.
+#[component]
+fn ConfirmCode(
+    request: RequestView,
+    token: String,
+    path: &'static str,
+    error: Option<ApiError>,
+    /// Set to `false` once confirmed.
+    confirmed: RwSignal<bool>,
+) -> impl IntoView {
+    let action = ServerAction::<FypassConfirm>::new();
+    let error = RwSignal::new(error);
+    Effect::new(move |_| match action.value().get() {
+        Some(Ok(_)) => confirmed.set(false),
+        Some(Err(e)) => error.set(Some(e)),
+        None => {}
+    });
+    let code = request.user_code.clone().unwrap_or_default();
+    let device = request
+        .device_name
+        .clone()
+        .unwrap_or_else(|| "the device you are signing in on".to_string());
+    let action_url = self_url(path, Some(&token));
+    let submit = {
+        let code = code.clone();
+        move |ev: leptos::ev::SubmitEvent| {
+            ev.prevent_default();
+            error.set(None);
+            action.dispatch(FypassConfirm {
+                body: ConfirmBody {
+                    req_token: token.clone(),
+                    user_code: code.clone(),
+                },
+            });
+        }
+    };
+    view! {
+        <form class="confirm" method="post" action=action_url on:submit=submit>
+            <p>{format!("{} wants you to sign in on {device}. It shows this code:", request.client_name)}</p>
+            <p class="user-code big">{code.clone()}</p>
+            <p class="muted">
+                "Only continue if that device is in front of you and shows the same code. "
+                "If someone sent you this link, close this page: they are trying to get into your account."
+            </p>
+            <input type="hidden" name="intent" value="confirm" />
+            <input type="hidden" name="userCode" value=code />
+            <FormProblem error=error.into() fields=&[] />
+            <button type="submit" class="wide" disabled=move || action.pending().get()>
+                "My device shows this code"
+            </button>
+        </form>
     }
 }
 
@@ -278,6 +382,21 @@ fn RegisterCard(ctx: PageContext, token: Option<String>, echo: FormEcho) -> impl
         None => "Create your fypass account".to_string(),
     };
     let sign_in = self_url("/fypass", token.as_deref());
+    let echo_error = echo.error.clone();
+    view! {
+        <section class="card">
+            <p class="eyebrow">"fypass"</p>
+            <h1>{heading}</h1>
+            <ConfirmGate request=ctx.request token=token.clone() path="/fypass/register" error=echo_error>
+                <RegisterForm token=token.clone() echo=echo.clone() />
+            </ConfirmGate>
+            <p class="switch">"Already have an account? " <a href=sign_in>"Sign in"</a></p>
+        </section>
+    }
+}
+
+#[component]
+fn RegisterForm(token: Option<String>, echo: FormEcho) -> impl IntoView {
     let action = ServerAction::<FypassRegister>::new();
     let name = RwSignal::new(echo.name.clone());
     let email = RwSignal::new(echo.email.clone());
@@ -301,45 +420,40 @@ fn RegisterCard(ctx: PageContext, token: Option<String>, echo: FormEcho) -> impl
         });
     };
     view! {
-        <section class="card">
-            <p class="eyebrow">"fypass"</p>
-            <h1>{heading}</h1>
-            <p class="muted">"Give an email address, a WhatsApp number, or both: you can sign in with either."</p>
-            <form class="form" method="post" action=action_url novalidate on:submit=submit>
-                <Field label="Name" name="name" autocomplete="name" value=name error=error.into() />
-                <Field
-                    label="Email address"
-                    name="email"
-                    kind="email"
-                    autocomplete="email"
-                    value=email
-                    error=error.into()
-                />
-                <Field
-                    label="WhatsApp number"
-                    name="whatsapp"
-                    kind="tel"
-                    autocomplete="tel"
-                    value=whatsapp
-                    error=error.into()
-                    hint="e.g. +62 812-3456-7890, or 0812-3456-7890"
-                />
-                <Field
-                    label="Password"
-                    name="password"
-                    kind="password"
-                    autocomplete="new-password"
-                    value=password
-                    error=error.into()
-                    hint="8 to 128 characters. A longer passphrase is stronger than a short complex one."
-                />
-                <FormProblem error=error.into() fields=&["name", "email", "whatsapp", "password"] />
-                <button type="submit" class="wide" disabled=move || action.pending().get()>
-                    {move || if action.pending().get() { "Creating your account…" } else { "Create account" }}
-                </button>
-            </form>
-            <p class="switch">"Already have an account? " <a href=sign_in>"Sign in"</a></p>
-        </section>
+        <p class="muted">"Give an email address, a WhatsApp number, or both: you can sign in with either."</p>
+    <form class="form" method="post" action=action_url novalidate on:submit=submit>
+        <Field label="Name" name="name" autocomplete="name" value=name error=error.into() />
+        <Field
+            label="Email address"
+            name="email"
+            kind="email"
+            autocomplete="email"
+            value=email
+            error=error.into()
+        />
+        <Field
+            label="WhatsApp number"
+            name="whatsapp"
+            kind="tel"
+            autocomplete="tel"
+            value=whatsapp
+            error=error.into()
+            hint="e.g. +62 812-3456-7890, or 0812-3456-7890"
+        />
+        <Field
+            label="Password"
+            name="password"
+            kind="password"
+            autocomplete="new-password"
+            value=password
+            error=error.into()
+            hint="8 to 128 characters. A longer passphrase is stronger than a short complex one."
+        />
+        <FormProblem error=error.into() fields=&["name", "email", "whatsapp", "password"] />
+        <button type="submit" class="wide" disabled=move || action.pending().get()>
+            {move || if action.pending().get() { "Creating your account…" } else { "Create account" }}
+        </button>
+    </form>
     }
 }
 

@@ -1,13 +1,15 @@
-//! The `login_requests` table. A request is created by an app, completed once by a person,
-//! and its access token collected once by the app; each of those steps is one conditional
-//! `UPDATE` whose `WHERE` clause is the rule, so of N concurrent attempts exactly one wins.
+//! The `login_requests` table. A request is created by an app, confirmed (when the person
+//! is elsewhere) and completed once by a person, and its tokens collected once by the app;
+//! each of those steps is one conditional `UPDATE` whose `WHERE` clause is the rule, so of
+//! N concurrent attempts exactly one wins.
 
-use super::{LoginMode, LoginStatus, REQ_TOKEN_PREFIX, StartLoginBody};
+use super::{LoginMode, LoginStatus, MAX_CONFIRM_FAILURES, REQ_TOKEN_PREFIX, StartLoginBody};
 use crate::{
     db::{Db, Tx, db_row, now_ms, with_reader, with_tx, with_writer},
     devices::DeviceInfo,
     error::{ApiError, ErrorCode},
     secret,
+    status::Status,
 };
 use uuid::Uuid;
 
@@ -16,6 +18,8 @@ db_row! {
     pub struct LoginRequestRow {
         pub id: Uuid,
         pub client_id: Uuid,
+        pub client_name: String,
+        pub client_status: String,
         pub mode: String,
         pub redirect_url: Option<String>,
         pub device_info: Option<String>,
@@ -25,17 +29,39 @@ db_row! {
         pub user_id: Option<Uuid>,
         pub device_id: Option<Uuid>,
         pub delivered_at: Option<i64>,
+        pub collect_by: Option<i64>,
+        pub user_code: Option<String>,
+        pub started_from: Option<String>,
+        pub confirmed_at: Option<i64>,
+        pub confirm_failures: i64,
     }
 }
 
-const COLUMNS: &str = "id, client_id, mode, redirect_url, device_info, expires_at, completed_at, outcome, user_id, device_id, delivered_at";
+const SELECT: &str = "SELECT r.id, r.client_id, c.name AS client_name, c.status AS client_status,
+        r.mode, r.redirect_url, r.device_info, r.expires_at, r.completed_at, r.outcome, r.user_id,
+        r.device_id, r.delivered_at, r.collect_by, r.user_code, r.started_from, r.confirmed_at,
+        r.confirm_failures
+    FROM login_requests r JOIN clients c ON c.id = r.client_id";
+
+/// The letters of a user code: RFC 8628 §6.1's consonants, which spell no words and are
+/// not mistaken for one another.
+const USER_CODE_ALPHABET: &[u8; 20] = b"BCDFGHJKLMNPQRSTVWXZ";
+const USER_CODE_LEN: usize = 8;
 
 impl LoginRequestRow {
     pub fn status(&self, now: i64) -> LoginStatus {
         match (self.completed_at, self.outcome.as_deref()) {
+            // Completed, but the app never came for its tokens: they are gone.
+            (Some(_), _)
+                if self.delivered_at.is_none() && self.collect_by.is_some_and(|b| now >= b) =>
+            {
+                LoginStatus::Expired
+            }
             (Some(_), Some("REGISTERED")) => LoginStatus::Registered,
             (Some(_), _) => LoginStatus::LoggedIn,
             (None, _) if now >= self.expires_at => LoginStatus::Expired,
+            // Too many wrong confirmations: void, like an expired request.
+            (None, _) if self.confirm_failures >= MAX_CONFIRM_FAILURES => LoginStatus::Expired,
             (None, _) => LoginStatus::Pending,
         }
     }
@@ -54,10 +80,54 @@ impl LoginRequestRow {
             .as_deref()
             .and_then(|json| serde_json::from_str(json).ok())
     }
+
+    /// The user code, as shown: `BDFG-HJKL`.
+    pub fn user_code_display(&self) -> Option<String> {
+        self.user_code.as_deref().map(display_user_code)
+    }
+
+    /// Whether a person on `network` must confirm the user code before completing this
+    /// request: they are not where the request was started, and nobody confirmed it yet.
+    pub fn needs_confirmation(&self, network: &str) -> bool {
+        self.confirmed_at.is_none()
+            && self.user_code.is_some()
+            && self.started_from.as_deref() != Some(network)
+    }
+}
+
+/// `BDFGHJKL` → `BDFG-HJKL`.
+pub fn display_user_code(code: &str) -> String {
+    let (a, b) = code.split_at(code.len().min(USER_CODE_LEN / 2));
+    format!("{a}-{b}")
+}
+
+/// A user code typed or sent back in any spelling (`bdfg hjkl`, `BDFG-HJKL`), normalized.
+pub fn normalize_user_code(input: &str) -> String {
+    input
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .map(|c| c.to_ascii_uppercase())
+        .collect()
+}
+
+fn new_user_code() -> String {
+    let mut code = String::with_capacity(USER_CODE_LEN);
+    let mut bytes = [0u8; 32];
+    while code.len() < USER_CODE_LEN {
+        getrandom::fill(&mut bytes).expect("the operating system's random number generator failed");
+        // 240 is the largest multiple of 20 below 256: no letter is likelier than another.
+        for b in bytes.iter().filter(|b| **b < 240) {
+            if code.len() < USER_CODE_LEN {
+                code.push(USER_CODE_ALPHABET[usize::from(*b % 20)] as char);
+            }
+        }
+    }
+    code
 }
 
 pub struct Created {
     pub token: String,
+    pub user_code: String,
     pub expires_at: i64,
 }
 
@@ -65,9 +135,11 @@ pub async fn create(
     db: &Db,
     client_id: Uuid,
     body: &StartLoginBody,
+    started_from: &str,
     ttl_secs: u64,
 ) -> Result<Created, ApiError> {
     let issued = secret::issue(REQ_TOKEN_PREFIX);
+    let user_code = new_user_code();
     let now = now_ms();
     let expires_at = now + ttl_secs as i64 * 1000;
     let mode = match body.mode.unwrap_or_default() {
@@ -78,8 +150,9 @@ pub async fn create(
         .device_info
         .as_ref()
         .map(|d| serde_json::to_string(d).expect("deviceInfo serializes"));
-    let sql = "INSERT INTO login_requests (id, token_hash, client_id, mode, redirect_url, locale, device_info, created_at, expires_at)
-               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
+    let sql = "INSERT INTO login_requests (id, token_hash, client_id, mode, redirect_url, locale, device_info,
+                   created_at, expires_at, user_code, started_from)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)";
     with_writer!(db, |c| sqlx::query(sql)
         .bind(Uuid::now_v7())
         .bind(&issued.hash)
@@ -90,11 +163,14 @@ pub async fn create(
         .bind(&device)
         .bind(now)
         .bind(expires_at)
+        .bind(&user_code)
+        .bind(started_from)
         .execute(c)
         .await
         .map(drop))?;
     Ok(Created {
         token: issued.plaintext,
+        user_code,
         expires_at,
     })
 }
@@ -104,7 +180,7 @@ pub async fn find(db: &Db, token: &str) -> Result<Option<LoginRequestRow>, ApiEr
     if !secret::well_formed(REQ_TOKEN_PREFIX, token) {
         return Ok(None);
     }
-    let sql = format!("SELECT {COLUMNS} FROM login_requests WHERE token_hash = $1");
+    let sql = format!("{SELECT} WHERE r.token_hash = $1");
     let hash = secret::hash(token);
     Ok(with_reader!(db, |c| sqlx::query_as(&sql)
         .bind(&hash)
@@ -113,11 +189,17 @@ pub async fn find(db: &Db, token: &str) -> Result<Option<LoginRequestRow>, ApiEr
 }
 
 /// The request a person may still complete: `FAILED_UPDATE_USER_TOKEN` when the reqToken is
-/// malformed, unknown, expired or already completed.
+/// malformed, unknown, expired or already completed, or its app may no longer sign people in.
 pub async fn open(db: &Db, token: &str) -> Result<LoginRequestRow, ApiError> {
     let request = find(db, token)
         .await?
         .ok_or_else(|| ApiError::new(ErrorCode::FailedUpdateUserToken))?;
+    if request.client_status != Status::Active.as_str() {
+        return Err(ApiError::with_message(
+            ErrorCode::FailedUpdateUserToken,
+            "The app that started this sign-in can no longer sign people in.",
+        ));
+    }
     match request.status(now_ms()) {
         LoginStatus::Pending => Ok(request),
         LoginStatus::Expired => Err(ApiError::with_message(
@@ -126,27 +208,52 @@ pub async fn open(db: &Db, token: &str) -> Result<LoginRequestRow, ApiError> {
         )),
         LoginStatus::LoggedIn | LoginStatus::Registered => Err(ApiError::with_message(
             ErrorCode::FailedUpdateUserToken,
-            "This login request is already completed.",
+            "This login request is already completed. You can return to the app.",
         )),
     }
 }
 
-/// Completes a pending, unexpired request for `user_id`. Of concurrent completions exactly
-/// one succeeds; the others get `FAILED_UPDATE_USER_TOKEN`.
+/// Records that a person confirmed the user code `typed` for request `id`: `Ok(true)` when
+/// it matched, `Ok(false)` (and one more failure) when not.
+pub async fn confirm(db: &Db, id: Uuid, typed: &str) -> Result<bool, ApiError> {
+    let now = now_ms();
+    let sql = "UPDATE login_requests SET confirmed_at = COALESCE(confirmed_at, $2)
+               WHERE id = $1 AND user_code = $3 AND completed_at IS NULL AND expires_at > $2
+                 AND confirm_failures < $4";
+    let matched = with_writer!(db, |c| sqlx::query(sql)
+        .bind(id)
+        .bind(now)
+        .bind(normalize_user_code(typed))
+        .bind(MAX_CONFIRM_FAILURES)
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected()))?;
+    if matched == 1 {
+        return Ok(true);
+    }
+    let sql = "UPDATE login_requests SET confirm_failures = confirm_failures + 1 WHERE id = $1";
+    with_writer!(db, |c| sqlx::query(sql).bind(id).execute(c).await.map(drop))?;
+    Ok(false)
+}
+
+/// Completes a pending, unexpired request for `user_id`; its tokens must be collected within
+/// `collect_secs`. Of concurrent completions exactly one succeeds; the others get
+/// `FAILED_UPDATE_USER_TOKEN`.
 pub async fn complete(
     tx: &mut Tx,
     id: Uuid,
     user_id: Uuid,
     outcome: LoginStatus,
     device_id: Option<Uuid>,
+    collect_secs: u64,
 ) -> Result<(), ApiError> {
     let outcome = match outcome {
         LoginStatus::Registered => "REGISTERED",
         _ => "LOGGED_IN",
     };
     let now = now_ms();
-    let sql =
-        "UPDATE login_requests SET completed_at = $2, outcome = $3, user_id = $4, device_id = $5
+    let sql = "UPDATE login_requests
+               SET completed_at = $2, outcome = $3, user_id = $4, device_id = $5, collect_by = $6
                WHERE id = $1 AND completed_at IS NULL AND expires_at > $2";
     let won = with_tx!(tx, |c| sqlx::query(sql)
         .bind(id)
@@ -154,6 +261,7 @@ pub async fn complete(
         .bind(outcome)
         .bind(user_id)
         .bind(device_id)
+        .bind(now + collect_secs as i64 * 1000)
         .execute(c)
         .await
         .map(|r| r.rows_affected()))?;
@@ -167,10 +275,11 @@ pub async fn complete(
     }
 }
 
-/// Claims the access token of a completed request; `true` for exactly one caller.
+/// Claims the tokens of a completed request; `true` for exactly one caller, and only
+/// before the request's collection deadline.
 pub async fn mark_delivered(tx: &mut Tx, id: Uuid) -> Result<bool, ApiError> {
     let sql = "UPDATE login_requests SET delivered_at = $2
-               WHERE id = $1 AND completed_at IS NOT NULL AND delivered_at IS NULL";
+               WHERE id = $1 AND completed_at IS NOT NULL AND delivered_at IS NULL AND collect_by > $2";
     let won = with_tx!(tx, |c| sqlx::query(sql)
         .bind(id)
         .bind(now_ms())
@@ -178,4 +287,39 @@ pub async fn mark_delivered(tx: &mut Tx, id: Uuid) -> Result<bool, ApiError> {
         .await
         .map(|r| r.rows_affected()))?;
     Ok(won == 1)
+}
+
+/// Removes, at most `limit` at a time, requests nobody can use any more: expired, or
+/// completed and past their collection deadline, for over `grace_ms`.
+pub async fn purge(db: &Db, grace_ms: i64, limit: i64) -> Result<u64, ApiError> {
+    let before = now_ms() - grace_ms;
+    let sql = "DELETE FROM login_requests WHERE id IN (
+                 SELECT id FROM login_requests
+                 WHERE expires_at < $1 AND (collect_by IS NULL OR collect_by < $1)
+                 LIMIT $2)";
+    Ok(with_writer!(db, |c| sqlx::query(sql)
+        .bind(before)
+        .bind(limit)
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected()))?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn user_codes_use_the_rfc_8628_alphabet_and_read_in_any_spelling() {
+        for _ in 0..200 {
+            let code = new_user_code();
+            assert_eq!(code.len(), USER_CODE_LEN);
+            assert!(
+                code.bytes().all(|b| USER_CODE_ALPHABET.contains(&b)),
+                "{code}"
+            );
+        }
+        assert_eq!(display_user_code("BDFGHJKL"), "BDFG-HJKL");
+        assert_eq!(normalize_user_code(" bdfg-hjkl "), "BDFGHJKL");
+    }
 }

@@ -1,100 +1,95 @@
-//! Brute-force protection for the hosted login.
+//! The hosted flow's abuse-resistance policy, as counters of [`crate::throttle`] (the
+//! numbers are the constants of this module's parent, which `/docs` shows).
 //!
-//! Policy (also on `/docs`): in any 15-minute window, at most [`PER_IDENTIFIER`] failed
-//! sign-ins for one email address or WhatsApp number, and at most [`PER_ADDRESS`] from one
-//! client address. Past either, sign-ins for that identifier (or from that address) are
-//! refused with `TOO_MANY_REQUESTS` and a `Retry-After` until the window ends — at most
-//! 40 failures per hour per account, inside OWASP ASVS 2.2.1's 100.
+//! A sign-in attempt takes a place in, unless the browser signed in to this account before:
+//! * the **account** (one counter per person, whichever email or number was typed; an
+//!   unknown identifier counts as its own): free attempts, then a doubling delay between
+//!   attempts up to a minute — a stranger's guesses slow the account down but never lock
+//!   its owner out for longer than that;
+//! * the **account and network** pair: a cap, so one network cannot spend the account's
+//!   whole allowance;
+//! * the **network** (an IPv4 address, or an IPv6 /64): a cap across accounts, against
+//!   trying one password on many accounts.
 //!
-//! Every attempt *reserves* its place before the password is checked: one atomic
-//! insert-or-increment per counter, whose returned count decides. So parallel guesses
-//! cannot slip past the limit between a check and an increment, on SQLite or across
-//! several app nodes on PostgreSQL. A correct password gives its place back. Each
-//! identifier and address is its own row: a locked account never slows anyone else.
+//! A browser that signed in to the account before (it holds that person's session, or the
+//! browser cookie a successful sign-in leaves) counts only its own failures, in a counter
+//! of its own: nobody else's guesses stop its owner.
+//!
+//! A registration costs a password hash, so it takes a place per network and per email
+//! address or number given, before anything is hashed.
 
-use crate::{
-    db::{Db, Tx, now_ms, with_tx, with_writer},
-    error::ApiError,
-    users::identifier::Identifier,
+use super::{
+    REGISTRATIONS_PER_IDENTIFIER_HOUR, SIGN_IN_FREE_PER_ACCOUNT, SIGN_IN_MAX_DELAY_SECS,
+    SIGN_IN_PER_ACCOUNT_AND_NETWORK, SIGN_IN_PER_NETWORK, SIGN_IN_PER_TRUSTED_BROWSER,
+    SIGN_IN_WINDOW_MINUTES,
 };
-use std::net::IpAddr;
+use crate::throttle::{Counter, Rule};
+use std::time::Duration;
 
-pub const WINDOW_MS: i64 = super::THROTTLE_WINDOW_MINUTES * 60 * 1000;
-pub const PER_IDENTIFIER: i64 = super::THROTTLE_PER_IDENTIFIER;
-pub const PER_ADDRESS: i64 = super::THROTTLE_PER_ADDRESS;
+const WINDOW: Duration = Duration::from_secs(SIGN_IN_WINDOW_MINUTES * 60);
+const HOUR: Duration = Duration::from_secs(3600);
 
-/// The places an attempt holds, to give back if it succeeds.
-pub struct Attempt {
-    held: Vec<(String, i64)>,
+/// Who a sign-in attempt is for and from.
+pub struct Attempt<'a> {
+    /// `user:<id>` for a known account, `identifier:<normalized>` for an unknown one.
+    pub account: &'a str,
+    /// The caller's network (`throttle::network`).
+    pub network: &'a str,
+    /// The browser's own key when it signed in to this account before.
+    pub trusted_browser: Option<&'a str>,
 }
 
-/// Reserves one attempt for `identifier` from `ip`, or refuses with `TOO_MANY_REQUESTS`.
-pub async fn reserve(db: &Db, identifier: &Identifier, ip: IpAddr) -> Result<Attempt, ApiError> {
-    let mut attempt = Attempt { held: Vec::new() };
-    let counters = [
-        (
-            format!("address:{ip}"),
-            PER_ADDRESS,
+/// The counters a sign-in attempt must pass.
+pub fn sign_in(attempt: &Attempt<'_>) -> Vec<Counter> {
+    if let Some(browser) = attempt.trusted_browser {
+        return vec![Counter::new(
+            format!("sign-in:browser:{browser}:{}", attempt.account),
+            Rule::Cap(SIGN_IN_PER_TRUSTED_BROWSER),
+            WINDOW,
+            "Too many failed sign-ins from this browser.",
+        )];
+    }
+    vec![
+        Counter::new(
+            format!("sign-in:network:{}", attempt.network),
+            Rule::Cap(SIGN_IN_PER_NETWORK),
+            WINDOW,
             "Too many failed sign-ins from your network.",
         ),
-        (
-            format!("identifier:{identifier}"),
-            PER_IDENTIFIER,
-            "Too many failed sign-ins for this account.",
+        Counter::new(
+            format!("sign-in:pair:{}:{}", attempt.account, attempt.network),
+            Rule::Cap(SIGN_IN_PER_ACCOUNT_AND_NETWORK),
+            WINDOW,
+            "Too many failed sign-ins for this account from your network.",
         ),
-    ];
-    for (key, limit, message) in counters {
-        let now = now_ms();
-        let sql = "INSERT INTO login_failures (key, window_start, failures) VALUES ($1, $2, 1)
-                   ON CONFLICT (key) DO UPDATE SET
-                     failures = CASE WHEN login_failures.window_start <= $3 THEN 1 ELSE login_failures.failures + 1 END,
-                     window_start = CASE WHEN login_failures.window_start <= $3 THEN $2 ELSE login_failures.window_start END
-                   RETURNING failures, window_start";
-        let (failures, window_start): (i64, i64) = with_writer!(db, |c| sqlx::query_as(sql)
-            .bind(&key)
-            .bind(now)
-            .bind(now - WINDOW_MS)
-            .fetch_one(c)
-            .await)?;
-        if failures > limit {
-            // Places already taken for this attempt were never used: give them back.
-            give_back(db, &attempt).await?;
-            let seconds = (window_start + WINDOW_MS - now).max(1000) / 1000;
-            return Err(ApiError::too_many(
-                format!("{message} Try again in {} minutes.", (seconds + 59) / 60),
-                seconds as u64,
-            ));
-        }
-        attempt.held.push((key, window_start));
-    }
-    Ok(attempt)
+        Counter::new(
+            format!("sign-in:account:{}", attempt.account),
+            Rule::Slow {
+                free: SIGN_IN_FREE_PER_ACCOUNT,
+                max: Duration::from_secs(SIGN_IN_MAX_DELAY_SECS),
+            },
+            WINDOW,
+            "This account had many failed sign-ins, so it is slowed down for a moment.",
+        ),
+    ]
 }
 
-const REFUND: &str = "UPDATE login_failures SET failures = failures - 1
-                      WHERE key = $1 AND window_start = $2 AND failures > 0";
-
-/// Returns the places of a successful attempt, in the transaction that completes it.
-pub async fn refund(tx: &mut Tx, attempt: &Attempt) -> Result<(), ApiError> {
-    for (key, window_start) in &attempt.held {
-        with_tx!(tx, |c| sqlx::query(REFUND)
-            .bind(key)
-            .bind(window_start)
-            .execute(c)
-            .await
-            .map(drop))?;
-    }
-    Ok(())
-}
-
-/// Returns the places of an attempt that was never evaluated (the hasher was too busy).
-pub async fn give_back(db: &Db, attempt: &Attempt) -> Result<(), ApiError> {
-    for (key, window_start) in &attempt.held {
-        with_writer!(db, |c| sqlx::query(REFUND)
-            .bind(key)
-            .bind(window_start)
-            .execute(c)
-            .await
-            .map(drop))?;
-    }
-    Ok(())
+/// The counters a registration must pass: its network (`per_network` an hour), and each
+/// identifier it gives.
+pub fn registration(network: &str, per_network: i64, identifiers: &[&str]) -> Vec<Counter> {
+    let mut counters = vec![Counter::new(
+        format!("register:network:{network}"),
+        Rule::Cap(per_network),
+        HOUR,
+        "Too many accounts were created from your network.",
+    )];
+    counters.extend(identifiers.iter().map(|id| {
+        Counter::new(
+            format!("register:identifier:{id}"),
+            Rule::Cap(REGISTRATIONS_PER_IDENTIFIER_HOUR),
+            HOUR,
+            "Too many attempts to register this email address or number.",
+        )
+    }));
+    counters
 }

@@ -1,18 +1,26 @@
 //! The HTTP server: shared state, the router, and the layers every request goes through.
 //!
 //! ```text
+//! connection ─► listen.rs (header timeout, connection cap, graceful drain)
 //! request ─► x-request-id ─► observe (log line, metrics, deadline, 499) ─► panic guard
 //!         ─► security headers ─► router:
-//!              /healthz /readyz /metrics       health.rs
+//!              /healthz /readyz                health.rs
 //!              /api/v1/...                     api::routes (one route per #[server] fn)
 //!              pages (/fypass, /docs, ...)     app.rs, rendered by leptos_axum
 //!              /pkg/*                          assets.rs (precompressed, immutable)
 //!              anything else                   public files, else NOT_FOUND
 //! ```
+//!
+//! `/metrics` has a listener of its own (`FYPASS_METRICS_ADDR`, loopback by default): the
+//! counts of sign-in outcomes must not be public.
 
 mod assets;
 mod health;
+mod listen;
 mod observe;
+pub mod upkeep;
+
+pub use listen::{Limits, serve_on};
 
 use crate::{
     clients::ClientCache,
@@ -28,7 +36,6 @@ use axum::{
     middleware::{from_fn, from_fn_with_state},
     response::{IntoResponse, Response},
     routing::get,
-    serve::ListenerExt,
 };
 use leptos::config::LeptosOptions;
 use leptos_axum::LeptosRoutes;
@@ -133,7 +140,6 @@ pub fn router(state: AppState) -> Router {
     let app = Router::new()
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
-        .route("/metrics", get(health::metrics))
         .route("/api/openapi.json", get(openapi_document))
         .merge(crate::api::routes())
         .merge(crate::login::forms::routes())
@@ -204,44 +210,80 @@ async fn not_found(State(state): State<AppState>, req: Request) -> Response {
 pub async fn serve(config: Config) -> Result<(), Box<dyn Error>> {
     let listen = config.listen;
     let state = AppState::init(config, leptos_options(listen)).await?;
-    if let Some(demo) =
-        crate::clients::store::create_demo_if_empty(&state.db, &state.config.public_origin())
-            .await?
+    // Only a deployment on this machine gets a client nobody asked for; its key goes to
+    // standard output, to the person who started the server, and never into the log.
+    if state.config.public_is_loopback()
+        && let Some(demo) =
+            crate::clients::store::create_demo_if_empty(&state.db, &state.config.public_origin())
+                .await?
     {
         announce_demo_client(&state.config.public_origin(), &demo);
     }
     observe::spawn_metrics_upkeep(state.metrics.clone());
-    let app = router(state.clone());
+    upkeep::spawn(state.db.clone());
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
+    let metrics = match state.config.metrics_addr.0 {
+        Some(addr) => Some((
+            tokio::net::TcpListener::bind(addr)
+                .await
+                .map_err(|e| format!("cannot listen for metrics on {addr}: {e}"))?,
+            addr,
+        )),
+        None => None,
+    };
     tracing::info!(
         address = %listen,
+        metrics = %metrics.as_ref().map_or("off".to_string(), |(_, a)| a.to_string()),
         public_url = %state.config.public_origin(),
         database = state.db.backend(),
         "fypass is serving"
     );
-    // Replies are written in more than one piece (headers, then body chunks): with Nagle's
-    // algorithm on, a small second piece waits for the peer's delayed ACK, about 40 ms.
-    let listener = listener.tap_io(|tcp| {
-        if let Err(e) = tcp.set_nodelay(true) {
-            tracing::warn!(error = %e, "cannot set TCP_NODELAY");
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let until_stopped = move || {
+        let mut stopped = stopped.clone();
+        async move {
+            let _ = stopped.wait_for(|s| *s).await;
         }
+    };
+    let limits = listen::Limits::of(&state.config);
+    let metrics = metrics.map(|(listener, _)| {
+        tokio::spawn(listen::serve_on(
+            listener,
+            metrics_router(state.clone()),
+            limits,
+            until_stopped(),
+        ))
     });
-    axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown_signal())
-    .await?;
+    let app = listen::serve_on(listener, router(state.clone()), limits, until_stopped());
+    tokio::pin!(app);
+    tokio::select! {
+        () = &mut app => {}
+        () = shutdown_signal() => {
+            let _ = stop.send(true);
+            app.await;
+        }
+    }
+    if let Some(metrics) = metrics {
+        let _ = metrics.await;
+    }
     tracing::info!("in-flight requests finished; closing the database");
     state.db.close().await;
     Ok(())
 }
 
+/// The metrics listener's whole application: `/metrics`, and nothing else.
+pub fn metrics_router(state: AppState) -> Router {
+    Router::new()
+        .route("/metrics", get(health::metrics))
+        .fallback(|| async { ApiError::new(ErrorCode::NotFound) })
+        .with_state(state)
+}
+
 /// The demo client's key is printed once, with a request to try at once.
 fn announce_demo_client(origin: &str, demo: &crate::clients::store::Created) {
-    eprintln!(
+    println!(
         "\n  A demo client was created for this new database (its key is shown only now):\n\n    \
          id:  {}\n    key: {}\n\n  Try it:\n\n    curl -H \"x-client-key: {}\" {origin}/api/v1/clients/info\n",
         demo.client.id, demo.key, demo.key

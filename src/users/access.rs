@@ -4,7 +4,7 @@
 
 use super::store::UserRow;
 use crate::{
-    db::{Db, Tx, now_ms, with_reader, with_tx},
+    db::{Db, Tx, now_ms, with_reader, with_tx, with_writer},
     error::{ApiError, ErrorCode},
     secret,
 };
@@ -81,6 +81,31 @@ pub async fn authenticate(
             })
     })?;
     row.ok_or_else(|| ApiError::new(ErrorCode::Unauthorized))
+}
+
+/// Binds the access token `token` to `device_id` (a device the app saved with it), unless
+/// it is bound to a device already: removing that device then signs the app out.
+pub async fn bind_device(db: &Db, token: &str, device_id: Uuid) -> Result<(), ApiError> {
+    let sql = "UPDATE access_tokens SET device_id = $2 WHERE token_hash = $1 AND device_id IS NULL";
+    with_writer!(db, |c| sqlx::query(sql)
+        .bind(secret::hash(token))
+        .bind(device_id)
+        .execute(c)
+        .await
+        .map(drop))?;
+    Ok(())
+}
+
+/// Removes, at most `limit` at a time, tokens expired for over `grace_ms`.
+pub async fn purge(db: &Db, grace_ms: i64, limit: i64) -> Result<u64, ApiError> {
+    let sql = "DELETE FROM access_tokens WHERE id IN
+                 (SELECT id FROM access_tokens WHERE expires_at < $1 LIMIT $2)";
+    Ok(with_writer!(db, |c| sqlx::query(sql)
+        .bind(now_ms() - grace_ms)
+        .bind(limit)
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected()))?)
 }
 
 /// Revokes every live token bound to `device_id` (the device was removed).

@@ -1,8 +1,10 @@
 //! Passwords: Argon2id with the OWASP parameters (m = 19 MiB, t = 2, p = 1).
 //!
 //! Hashing is deliberately slow, so it never runs on the async runtime: [`Hasher`] runs it
-//! on its own threads, one per core, so requests that do not hash are never starved. Past a short queue it refuses at once with `TOO_MANY_REQUESTS` instead of
-//! letting sign-ins wait for seconds. Verifying against an unknown user runs one verify
+//! on its own threads, one per core, so requests that do not hash are never starved. Past
+//! a short queue it refuses at once with `TOO_MANY_REQUESTS` instead of letting sign-ins
+//! wait for seconds, and sign-ins keep a share of it that registrations cannot take
+//! ([`Lane`]). Verifying against an unknown user runs one verify
 //! against a dummy hash, so "no such user" costs the same time as "wrong password".
 
 use crate::error::{ApiError, ErrorCode};
@@ -10,7 +12,10 @@ use argon2::{
     Algorithm, Argon2, Block, Params, PasswordHash, PasswordHasher, Version,
     password_hash::{Output, SaltString},
 };
-use std::sync::Arc;
+use std::{
+    collections::VecDeque,
+    sync::{Arc, Condvar, Mutex, MutexGuard},
+};
 use tokio::sync::Semaphore;
 
 pub const MIN_CHARS: usize = 8;
@@ -91,6 +96,37 @@ pub fn verify_blocking(password: &str, hash: &str) -> bool {
 
 type Job = Box<dyn FnOnce() + Send>;
 
+/// Which work a hash is for. Sign-ins come first: registrations (and, later, password
+/// changes) are work a stranger can ask for without any password, so they wait behind
+/// sign-ins, may never take every hashing thread, and are admitted to a smaller share of
+/// the queue. A flood of registrations slows registrations, not other people's sign-ins.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Lane {
+    SignIn,
+    Other,
+}
+
+/// The work waiting for a hashing thread, by lane.
+#[derive(Default)]
+struct Queue {
+    sign_ins: VecDeque<Job>,
+    others: VecDeque<Job>,
+    /// `Other` jobs running now.
+    running_others: usize,
+    closed: bool,
+}
+
+struct Shared {
+    queue: Mutex<Queue>,
+    ready: Condvar,
+}
+
+impl Shared {
+    fn lock(&self) -> MutexGuard<'_, Queue> {
+        self.queue.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
 /// The bounded pool that hashes and verifies passwords.
 ///
 /// It owns its threads (one per core by default) rather than borrowing tokio's blocking
@@ -100,45 +136,48 @@ type Job = Box<dyn FnOnce() + Send>;
 /// `threads × 19 MiB` whatever the load, and file reads and other blocking work never
 /// queue behind password hashes.
 pub struct Hasher {
-    /// Work for the hashing threads; they exit when the `Hasher` (this sender) is dropped.
-    jobs: std::sync::mpsc::Sender<Job>,
-    /// Running plus waiting; when none is left, refuse at once.
-    admitted: Arc<Semaphore>,
+    shared: Arc<Shared>,
+    /// Places (running plus waiting) per lane; when none is left, refuse at once.
+    sign_ins: Arc<Semaphore>,
+    others: Arc<Semaphore>,
     /// A hash of a random password: what an unknown user is verified against.
     dummy: Arc<str>,
     /// Verifications run so far (observable proof that unknown users cost one verify).
     verified: std::sync::atomic::AtomicU64,
 }
 
+impl Drop for Hasher {
+    fn drop(&mut self) {
+        self.shared.lock().closed = true;
+        self.shared.ready.notify_all();
+    }
+}
+
 impl Hasher {
-    /// `threads` hashing at once, `queue` more waiting.
+    /// `threads` hashing at once, `queue` more sign-ins waiting (and half as many others).
     pub fn new(threads: usize, queue: usize) -> Hasher {
         let threads = threads.max(1);
-        let (jobs, waiting) = std::sync::mpsc::channel::<Job>();
-        let waiting = Arc::new(std::sync::Mutex::new(waiting));
+        let shared = Arc::new(Shared {
+            queue: Mutex::new(Queue::default()),
+            ready: Condvar::new(),
+        });
+        // `Other` work may take every thread but one (when there are two or more): a
+        // sign-in never waits for a registration's hash to finish.
+        let max_running_others = threads.saturating_sub(1).max(1);
         for i in 0..threads {
-            let waiting = waiting.clone();
+            let shared = shared.clone();
             std::thread::Builder::new()
                 .name(format!("fypass-hash-{i}"))
-                .spawn(move || {
-                    loop {
-                        // The lock is held only while waiting for the next job.
-                        let job = match waiting.lock() {
-                            Ok(rx) => rx.recv(),
-                            Err(_) => return,
-                        };
-                        let Ok(job) = job else { return };
-                        job();
-                    }
-                })
+                .spawn(move || work(&shared, max_running_others))
                 .expect("the operating system starts a hashing thread");
         }
         let mut random = [0u8; 24];
         getrandom::fill(&mut random)
             .expect("the operating system's random number generator failed");
         Hasher {
-            jobs,
-            admitted: Arc::new(Semaphore::new(threads + queue)),
+            shared,
+            sign_ins: Arc::new(Semaphore::new(threads + queue)),
+            others: Arc::new(Semaphore::new(((threads + queue) / 2).max(1))),
             dummy: hash_blocking(&format!("{random:?}")).into(),
             verified: Default::default(),
         }
@@ -155,16 +194,20 @@ impl Hasher {
         self.verified.load(std::sync::atomic::Ordering::Relaxed)
     }
 
+    /// Hashes a new password (a registration, a password change): the `Other` lane.
     pub async fn hash(&self, password: String) -> Result<String, ApiError> {
-        self.run(move || hash_blocking(&password)).await
+        self.run(Lane::Other, move || hash_blocking(&password))
+            .await
     }
 
-    /// Verifies against `hash`, or against the dummy hash when there is no user (then
-    /// always `false`, after the same work).
+    /// Verifies a sign-in against `hash`, or against the dummy hash when there is no user
+    /// (then always `false`, after the same work).
     pub async fn verify(&self, password: String, hash: Option<String>) -> Result<bool, ApiError> {
         let known = hash.is_some();
         let hash = hash.unwrap_or_else(|| self.dummy.to_string());
-        let ok = self.run(move || verify_blocking(&password, &hash)).await?;
+        let ok = self
+            .run(Lane::SignIn, move || verify_blocking(&password, &hash))
+            .await?;
         self.verified
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         metrics::counter!("fypass_password_verifications_total").increment(1);
@@ -173,9 +216,14 @@ impl Hasher {
 
     async fn run<T: Send + 'static>(
         &self,
+        lane: Lane,
         work: impl FnOnce() -> T + Send + 'static,
     ) -> Result<T, ApiError> {
-        let admitted = self.admitted.clone().try_acquire_owned().map_err(|_| {
+        let places = match lane {
+            Lane::SignIn => &self.sign_ins,
+            Lane::Other => &self.others,
+        };
+        let admitted = places.clone().try_acquire_owned().map_err(|_| {
             ApiError::too_many(
                 "Too many sign-ins are being processed right now; try again in a moment.",
                 1,
@@ -198,16 +246,50 @@ impl Hasher {
                 let _ = reply.send(out);
             }
         });
-        let internal = |what: &str| {
-            tracing::error!("password hashing failed: {what}");
+        {
+            let mut queue = self.shared.lock();
+            match lane {
+                Lane::SignIn => queue.sign_ins.push_back(job),
+                Lane::Other => queue.others.push_back(job),
+            }
+        }
+        // Every thread may be waiting for a different reason (an `Other` job cannot start
+        // while the others' share is in use): wake them all to look.
+        self.shared.ready.notify_all();
+        result.await.map_err(|_| {
+            tracing::error!("password hashing failed: the hashing thread panicked");
             ApiError::new(ErrorCode::InternalError)
-        };
-        self.jobs
-            .send(job)
-            .map_err(|_| internal("no hashing thread is running"))?;
-        result
-            .await
-            .map_err(|_| internal("the hashing thread panicked"))
+        })
+    }
+}
+
+/// A hashing thread: sign-ins first, then other work while its share allows, until the
+/// `Hasher` is dropped.
+fn work(shared: &Shared, max_running_others: usize) {
+    let mut queue = shared.lock();
+    loop {
+        if let Some(job) = queue.sign_ins.pop_front() {
+            drop(queue);
+            job();
+            queue = shared.lock();
+            continue;
+        }
+        if queue.running_others < max_running_others
+            && let Some(job) = queue.others.pop_front()
+        {
+            queue.running_others += 1;
+            drop(queue);
+            job();
+            queue = shared.lock();
+            queue.running_others -= 1;
+            // Another thread may be waiting for this share to free up.
+            shared.ready.notify_all();
+            continue;
+        }
+        if queue.closed {
+            return;
+        }
+        queue = shared.ready.wait(queue).unwrap_or_else(|p| p.into_inner());
     }
 }
 
@@ -268,16 +350,16 @@ mod tests {
         let (gate, wait) = std::sync::mpsc::channel::<()>();
         let busy = {
             let h = hasher.clone();
-            tokio::spawn(async move { h.run(move || wait.recv()).await })
+            tokio::spawn(async move { h.run(Lane::SignIn, move || wait.recv()).await })
         };
-        while hasher.admitted.available_permits() > 1 {
+        while hasher.sign_ins.available_permits() > 1 {
             tokio::task::yield_now().await;
         }
         let queued = {
             let (h, hash) = (hasher.clone(), hash.clone());
             tokio::spawn(async move { h.verify("x".into(), Some(hash)).await })
         };
-        while hasher.admitted.available_permits() > 0 {
+        while hasher.sign_ins.available_permits() > 0 {
             tokio::task::yield_now().await;
         }
         let refused = hasher.verify("x".into(), Some(hash)).await.unwrap_err();
@@ -289,17 +371,56 @@ mod tests {
             "the queued call runs once the thread is free"
         );
         assert_eq!(
-            hasher.admitted.available_permits(),
+            hasher.sign_ins.available_permits(),
             2,
             "every place is given back"
         );
     }
 
+    /// With registrations' hashes filling their share of the threads and queue, a sign-in
+    /// still gets a thread at once, and further registrations are refused.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn registrations_cannot_take_the_sign_ins_share() {
+        let hasher = Arc::new(Hasher::new(2, 2));
+        let (gate, wait) = std::sync::mpsc::channel::<()>();
+        let wait = Arc::new(std::sync::Mutex::new(wait));
+        // Two places for others (half of 2 + 2); only one may run (two threads, one kept).
+        let mut blocked = Vec::new();
+        for _ in 0..2 {
+            let (h, wait) = (hasher.clone(), wait.clone());
+            blocked.push(tokio::spawn(async move {
+                h.run(Lane::Other, move || wait.lock().unwrap().recv())
+                    .await
+            }));
+        }
+        while hasher.others.available_permits() > 0 {
+            tokio::task::yield_now().await;
+        }
+        let refused = hasher.hash("another one".into()).await.unwrap_err();
+        assert_eq!(refused.code, ErrorCode::TooManyRequests);
+        // The sign-in runs while both registrations are still held at the gate.
+        let signed_in = tokio::time::timeout(
+            std::time::Duration::from_secs(10),
+            hasher.verify("pw".into(), None),
+        )
+        .await
+        .expect("a sign-in is not stuck behind registrations");
+        assert!(!signed_in.unwrap());
+        gate.send(()).unwrap();
+        gate.send(()).unwrap();
+        for b in blocked {
+            b.await.unwrap().unwrap().unwrap();
+        }
+    }
+
     #[tokio::test]
     async fn a_panicking_job_fails_its_request_and_the_thread_lives_on() {
         let hasher = Hasher::new(1, 0);
-        let failed = hasher.run(|| panic!("boom")).await.unwrap_err();
+        let failed = hasher
+            .run(Lane::SignIn, || panic!("boom"))
+            .await
+            .unwrap_err();
         assert_eq!(failed.code, ErrorCode::InternalError);
-        assert_eq!(hasher.run(|| 7).await.unwrap(), 7);
+        assert_eq!(hasher.run(Lane::Other, || 7).await.unwrap(), 7);
     }
 }

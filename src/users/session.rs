@@ -34,6 +34,19 @@ pub fn cookie_name(config: &Config) -> &'static str {
     }
 }
 
+/// The cookie a successful sign-in leaves in a browser, to know it again: that browser is
+/// not slowed down by strangers' guesses at the same account (`login::throttle`).
+fn browser_cookie_name(config: &Config) -> &'static str {
+    if config.is_https() {
+        "__Host-fypass_browser"
+    } else {
+        "fypass_browser"
+    }
+}
+const BROWSER_PREFIX: &str = "fyb_";
+/// How long a browser is remembered after its last sign-in.
+const BROWSER_TTL_SECS: i64 = 180 * 24 * 3600;
+
 /// Starts a session for `user_id`, returning the `Set-Cookie` value.
 pub async fn start(tx: &mut Tx, config: &Config, user_id: Uuid) -> Result<HeaderValue, ApiError> {
     let issued = secret::issue(PREFIX);
@@ -52,7 +65,11 @@ pub async fn start(tx: &mut Tx, config: &Config, user_id: Uuid) -> Result<Header
 }
 
 fn set_cookie(config: &Config, value: &str, max_age_secs: i64) -> HeaderValue {
-    let cookie = Cookie::build((cookie_name(config), value.to_string()))
+    cookie(cookie_name(config), config, value, max_age_secs)
+}
+
+fn cookie(name: &'static str, config: &Config, value: &str, max_age_secs: i64) -> HeaderValue {
+    let cookie = Cookie::build((name, value.to_string()))
         .http_only(true)
         .same_site(SameSite::Lax)
         .secure(config.is_https())
@@ -170,4 +187,101 @@ pub fn check_origin(caller: &Caller, config: &Config) -> Result<(), ApiError> {
             }
         }
     }
+}
+
+/// Remembers this browser as one that signed in as `user_id`: the `Set-Cookie` of its
+/// browser cookie (a new one when it has none yet).
+pub async fn remember_browser(
+    tx: &mut Tx,
+    config: &Config,
+    caller: &Caller,
+    user_id: Uuid,
+) -> Result<HeaderValue, ApiError> {
+    let existing = caller
+        .cookie(browser_cookie_name(config))
+        .filter(|v| secret::well_formed(BROWSER_PREFIX, v))
+        .map(str::to_owned);
+    let value = existing.unwrap_or_else(|| secret::issue(BROWSER_PREFIX).plaintext);
+    let now = now_ms();
+    let sql = "INSERT INTO trusted_browsers (token_hash, user_id, created_at, expires_at)
+               VALUES ($1, $2, $3, $4)
+               ON CONFLICT (token_hash, user_id) DO UPDATE SET expires_at = excluded.expires_at";
+    with_tx!(tx, |c| sqlx::query(sql)
+        .bind(secret::hash(&value))
+        .bind(user_id)
+        .bind(now)
+        .bind(now + BROWSER_TTL_SECS * 1000)
+        .execute(c)
+        .await
+        .map(drop))?;
+    Ok(cookie(
+        browser_cookie_name(config),
+        config,
+        &value,
+        BROWSER_TTL_SECS,
+    ))
+}
+
+/// A key for this browser if it signed in as `user_id` before — it holds their live
+/// session, or the browser cookie of an earlier sign-in — else `None`.
+pub async fn trusted_browser(
+    state: &AppState,
+    caller: &Caller,
+    user_id: Uuid,
+) -> Result<Option<String>, ApiError> {
+    let short = |secret: &str| {
+        let hash = secret::hash(secret);
+        hash[..8]
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>()
+    };
+    if let Some(secret) = secret_of(caller, &state.config)
+        && user(&state.db, secret)
+            .await?
+            .is_some_and(|u| u.id == user_id)
+    {
+        return Ok(Some(format!("session-{}", short(secret))));
+    }
+    let Some(browser) = caller
+        .cookie(browser_cookie_name(&state.config))
+        .filter(|v| secret::well_formed(BROWSER_PREFIX, v))
+    else {
+        return Ok(None);
+    };
+    let sql = "SELECT COUNT(*) FROM trusted_browsers
+               WHERE token_hash = $1 AND user_id = $2 AND expires_at > $3";
+    let (known,): (i64,) = with_reader!(&state.db, |c| sqlx::query_as(sql)
+        .bind(secret::hash(browser))
+        .bind(user_id)
+        .bind(now_ms())
+        .fetch_one(c)
+        .await)?;
+    Ok((known > 0).then(|| format!("browser-{}", short(browser))))
+}
+
+/// Removes, at most `limit` at a time, sessions and remembered browsers that expired.
+pub async fn purge(db: &Db, limit: i64) -> Result<u64, ApiError> {
+    let now = now_ms();
+    let sessions =
+        with_writer!(db, |c| {
+            sqlx::query(
+        "DELETE FROM sessions WHERE id IN (SELECT id FROM sessions WHERE expires_at < $1 LIMIT $2)"
+    )
+    .bind(now)
+    .bind(limit)
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected())
+        })?;
+    let browsers = with_writer!(db, |c| sqlx::query(
+        "DELETE FROM trusted_browsers WHERE (token_hash, user_id) IN
+           (SELECT token_hash, user_id FROM trusted_browsers WHERE expires_at < $1 LIMIT $2)"
+    )
+    .bind(now)
+    .bind(limit)
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))?;
+    Ok(sessions + browsers)
 }

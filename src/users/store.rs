@@ -87,28 +87,61 @@ pub struct NewUser<'a> {
     pub password_hash: &'a str,
 }
 
+/// `DUPLICATE_KEY` naming each of `taken` (`email`, `whatsapp`), or `Ok` when none is.
+fn refuse_taken(taken: &[&str]) -> Result<(), ApiError> {
+    if taken.is_empty() {
+        return Ok(());
+    }
+    let mut error = ApiError::with_message(
+        ErrorCode::DuplicateKey,
+        "An account with these details already exists.",
+    );
+    for field in taken {
+        let what = if *field == "email" {
+            "email address"
+        } else {
+            "WhatsApp number"
+        };
+        error = error.and_field(*field, format!("This {what} is already registered."));
+    }
+    Err(error)
+}
+
+/// The identifiers of `new`, by column.
+fn identifiers<'a>(new: &NewUser<'a>) -> impl Iterator<Item = (&'static str, &'a str)> {
+    [("email", new.email), ("whatsapp", new.whatsapp)]
+        .into_iter()
+        .filter_map(|(field, value)| Some((field, value?)))
+}
+
+/// Whether `new`'s email address and number are free: `DUPLICATE_KEY` naming each one
+/// that is not (a read, before anything costly is done for a registration).
+pub async fn check_free(db: &Db, new: &NewUser<'_>) -> Result<(), ApiError> {
+    let mut taken = Vec::new();
+    for (field, value) in identifiers(new) {
+        let sql = format!("SELECT COUNT(*) FROM users WHERE {field} = $1");
+        let (count,): (i64,) =
+            with_reader!(db, |c| sqlx::query_as(&sql).bind(value).fetch_one(c).await)?;
+        if count > 0 {
+            taken.push(field);
+        }
+    }
+    refuse_taken(&taken)
+}
+
 /// Inserts a user; an email or number already in use is `DUPLICATE_KEY` naming every
 /// field that collides.
 pub async fn insert(tx: &mut Tx, new: NewUser<'_>) -> Result<UserRow, ApiError> {
-    let mut taken = ApiError::new(ErrorCode::DuplicateKey);
-    for (field, value) in [("email", new.email), ("whatsapp", new.whatsapp)] {
-        let Some(value) = value else { continue };
+    let mut taken = Vec::new();
+    for (field, value) in identifiers(&new) {
         let sql = format!("SELECT COUNT(*) FROM users WHERE {field} = $1");
         let (count,): (i64,) =
             with_tx!(tx, |c| sqlx::query_as(&sql).bind(value).fetch_one(c).await)?;
         if count > 0 {
-            let what = if field == "email" {
-                "email address"
-            } else {
-                "WhatsApp number"
-            };
-            taken = taken.and_field(field, format!("This {what} is already registered."));
+            taken.push(field);
         }
     }
-    if !taken.details.is_empty() {
-        taken.message = "An account with these details already exists.".into();
-        return Err(taken);
-    }
+    refuse_taken(&taken)?;
     let now = now_ms();
     let row = UserRow {
         id: Uuid::now_v7(),

@@ -263,6 +263,88 @@ async fn user_commands_list_and_set_status_by_any_spelling() {
     );
 }
 
+/// Starts `fypass serve` on `port` with `env`, and waits until it is ready.
+async fn serve(db_url: &str, port: u16, env: &[(&str, &str)]) -> tokio::process::Child {
+    let server = tokio::process::Command::new(env!("CARGO_BIN_EXE_fypass"))
+        .arg("serve")
+        .env("FYPASS_DATABASE_URL", db_url)
+        .env("LEPTOS_SITE_ADDR", format!("127.0.0.1:{port}"))
+        // Tests run side by side: the metrics listener takes any free port.
+        .env("FYPASS_METRICS_ADDR", "127.0.0.1:0")
+        .env("RUST_LOG", "warn")
+        .envs(env.iter().copied())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let http = reqwest::Client::new();
+    for _ in 0..100 {
+        if http
+            .get(format!("http://127.0.0.1:{port}/readyz"))
+            .send()
+            .await
+            .is_ok_and(|r| r.status() == 200)
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    server
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Stops `server` and returns what it printed on stdout and stderr.
+async fn stop(server: tokio::process::Child) -> (String, String) {
+    let pid = server.id().unwrap().to_string();
+    Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+    let out = tokio::time::timeout(Duration::from_secs(10), server.wait_with_output())
+        .await
+        .expect("exits")
+        .unwrap();
+    (
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8(out.stderr).unwrap(),
+    )
+}
+
+/// A demo client is made only for a server on this machine, and its key is printed on
+/// standard output, never into the log.
+#[tokio::test]
+async fn the_demo_client_is_only_for_loopback_and_its_key_never_reaches_the_log() {
+    let public = TestDb::create().await;
+    let server = serve(
+        &public.url,
+        free_port(),
+        &[("FYPASS_PUBLIC_URL", "https://id.example.com")],
+    )
+    .await;
+    let (stdout, stderr) = stop(server).await;
+    assert!(
+        !stdout.contains("fyk_") && !stderr.contains("fyk_"),
+        "{stdout}{stderr}"
+    );
+    assert_eq!(
+        json(&fypass(&public.url, &["client", "list"])),
+        serde_json::json!([])
+    );
+
+    let local = TestDb::create().await;
+    let server = serve(&local.url, free_port(), &[]).await;
+    let (stdout, stderr) = stop(server).await;
+    let listed = json(&fypass(&local.url, &["client", "list"]));
+    let prefix = listed[0]["keyPrefix"].as_str().unwrap();
+    assert!(stdout.contains(&format!("key: {prefix}")), "{stdout}");
+    assert!(!stderr.contains("fyk_"), "{stderr}");
+}
+
 /// SIGTERM lets a request in flight finish (and commit) before the process exits.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_finishes_in_flight_requests_then_exits() {
@@ -273,32 +355,10 @@ async fn sigterm_finishes_in_flight_requests_then_exits() {
         &["client", "create", "--name", "Shutdown"],
     ));
     let key = created["key"].as_str().unwrap().to_string();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = free_port();
     let base = format!("http://127.0.0.1:{port}");
-    let mut server = tokio::process::Command::new(env!("CARGO_BIN_EXE_fypass"))
-        .arg("serve")
-        .env("FYPASS_DATABASE_URL", &db.url)
-        .env("LEPTOS_SITE_ADDR", format!("127.0.0.1:{port}"))
-        .env("RUST_LOG", "warn")
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
+    let mut server = serve(&db.url, port, &[]).await;
     let http = reqwest::Client::new();
-    for _ in 0..100 {
-        if http
-            .get(format!("{base}/readyz"))
-            .send()
-            .await
-            .is_ok_and(|r| r.status() == 200)
-        {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
 
     // Hold the database so the next write waits inside the server.
     let release: Box<dyn FnOnce() -> std::pin::Pin<Box<dyn Future<Output = ()> + Send>> + Send> =

@@ -1,8 +1,10 @@
 //! The hosted login flow over its REST routes: starting a login, registering, signing in,
 //! polling for the token, and every error in its order.
 
-use crate::support::{App, LOGIN, REGISTER, START, STATUS, TestApp, expect_error, session_cookie};
-use fypass::{clients::Grant, login::throttle, status::Status, users};
+use crate::support::{
+    App, LOGIN, REGISTER, START, STATUS, TestApp, expect_error, join_all, session_cookie,
+};
+use fypass::{clients::Grant, status::Status, users};
 use serde_json::{Value, json};
 use std::time::Duration;
 
@@ -487,55 +489,6 @@ async fn of_concurrent_polls_exactly_one_gets_the_token() {
     assert_eq!(with_token, 1);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn fifty_parallel_wrong_guesses_get_only_the_policys_evaluations() {
-    let t = TestApp::spawn_with(|c| c.password_queue = Some(64)).await;
-    let app = t.app_client().await;
-    t.register(&app, "ivy@example.com", None, "correct horse")
-        .await;
-    t.register(&app, "jon@example.com", None, "correct horse")
-        .await;
-    let token = t.start(&app, json!({})).await;
-    let guess =
-        json!({"reqToken": token, "identifier": "ivy@example.com", "password": "wrong guess"});
-    let before = t.state.passwords.verifications();
-    let responses = join_all((0..50).map(|_| t.post(LOGIN, guess.clone()))).await;
-    let mut invalid = 0;
-    let mut locked = 0;
-    for res in responses {
-        match res.status().as_u16() {
-            401 => invalid += 1,
-            429 => {
-                let retry: u64 = res.headers()["retry-after"]
-                    .to_str()
-                    .unwrap()
-                    .parse()
-                    .unwrap();
-                assert!(retry > 0 && retry <= 15 * 60, "{retry}");
-                let e = res.json::<Value>().await.unwrap();
-                assert_eq!(e["code"], "TOO_MANY_REQUESTS");
-                locked += 1;
-            }
-            other => panic!("unexpected {other}"),
-        }
-    }
-    assert_eq!((invalid, locked), (throttle::PER_IDENTIFIER as usize, 40));
-    assert_eq!(
-        t.state.passwords.verifications() - before,
-        throttle::PER_IDENTIFIER as u64
-    );
-    // Even the right password waits for the window now...
-    let right =
-        json!({"reqToken": token, "identifier": "ivy@example.com", "password": "correct horse"});
-    expect_error(t.post(LOGIN, right).await, 429, "TOO_MANY_REQUESTS").await;
-    // ...but another person is not affected.
-    let res = t.post(LOGIN,
-        json!({"reqToken": token, "identifier": "jon@example.com", "password": "correct horse"}),
-    )
-    .await;
-    assert_eq!(res.status(), 200);
-}
-
 #[tokio::test]
 async fn a_non_active_status_revokes_tokens_and_sessions_at_once() {
     let t = TestApp::spawn().await;
@@ -697,20 +650,6 @@ async fn request_bodies_are_limited_typed_and_json() {
     )
     .await;
     assert_eq!(e["details"][0]["field"], "identifier");
-}
-
-async fn join_all<F>(futures: impl IntoIterator<Item = F>) -> Vec<F::Output>
-where
-    F: std::future::Future + Send + 'static,
-    F::Output: Send + 'static,
-{
-    // Spawned so they truly run at once on the multi-threaded runtime.
-    let handles: Vec<_> = futures.into_iter().map(tokio::spawn).collect();
-    let mut out = Vec::with_capacity(handles.len());
-    for h in handles {
-        out.push(h.await.unwrap());
-    }
-    out
 }
 
 async fn futures_statuses<F>(futures: impl IntoIterator<Item = F>) -> Vec<u16>

@@ -238,7 +238,7 @@ async fn a_caller_that_hangs_up_is_recorded_as_client_closed_request() {
 async fn metrics_count_requests_by_route_status_and_code() {
     let app = TestApp::spawn().await;
     app.get("/api/v1/clients/info").await;
-    let text = app.get("/metrics").await.text().await.unwrap();
+    let text = app.metrics_text().await;
     assert!(
         text.contains("http_requests_total{method=\"GET\",route=\"/api/v1/clients/info\",status=\"401\",code=\"UNITSYSTEM00001\"}"),
         "{text}"
@@ -251,7 +251,7 @@ async fn metrics_count_requests_by_route_status_and_code() {
     );
     // Unknown paths are one series, never one per raw path.
     app.get("/api/v1/random-1").await;
-    let text = app.get("/metrics").await.text().await.unwrap();
+    let text = app.metrics_text().await;
     assert!(!text.contains("random-1"));
     assert!(text.contains("route=\"unmatched\""));
 }

@@ -16,6 +16,8 @@ use uuid::Uuid;
 
 pub struct TestApp {
     pub addr: SocketAddr,
+    /// The metrics listener (`FYPASS_METRICS_ADDR`).
+    pub metrics_addr: SocketAddr,
     pub state: AppState,
     pub http: reqwest::Client,
     pub site: PathBuf,
@@ -29,19 +31,38 @@ impl TestApp {
 
     /// Starts the app with a configuration adjusted by `configure`.
     pub async fn spawn_with(configure: impl FnOnce(&mut Config)) -> TestApp {
-        Self::launch(configure, false).await
+        Self::launch("127.0.0.1:0", configure, false).await
+    }
+
+    /// Behind a trusted proxy at 127.0.0.1, so a test can call from any address with
+    /// [`TestApp::post_from`] (`X-Forwarded-For`).
+    pub async fn spawn_behind_proxy(configure: impl FnOnce(&mut Config)) -> TestApp {
+        Self::spawn_with(|c| {
+            c.trusted_proxies = vec!["127.0.0.1".parse().unwrap()];
+            configure(c);
+        })
+        .await
+    }
+
+    /// Listening on `bind` (`[::]:0`: both IPv6 and IPv4, whose callers then arrive as
+    /// IPv4-mapped IPv6 addresses).
+    pub async fn spawn_listening(bind: &str, configure: impl FnOnce(&mut Config)) -> TestApp {
+        Self::launch(bind, configure, false).await
     }
 
     /// With `hash-files` on, as a release build runs. (Pages cannot render then: Leptos reads
     /// the hash file cargo-leptos writes beside the binary, which a test binary lacks.)
     pub async fn spawn_hashed() -> TestApp {
-        Self::launch(|_| {}, true).await
+        Self::launch("127.0.0.1:0", |_| {}, true).await
     }
 
-    async fn launch(configure: impl FnOnce(&mut Config), hash_files: bool) -> TestApp {
+    async fn launch(bind: &str, configure: impl FnOnce(&mut Config), hash_files: bool) -> TestApp {
         let db = TestDb::create().await;
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
+        let listener = tokio::net::TcpListener::bind(bind).await.unwrap();
+        let mut addr = listener.local_addr().unwrap();
+        if addr.ip().is_unspecified() {
+            addr.set_ip("127.0.0.1".parse().unwrap());
+        }
         let mut config = Config::defaults();
         config.database_url = db.url.clone();
         config.listen = addr;
@@ -53,10 +74,17 @@ impl TestApp {
         options.site_root = site.to_string_lossy().as_ref().into();
         options.hash_files = hash_files;
         let state = AppState::init(config, options).await.expect("app starts");
-        let app = server::router(state.clone());
-        serve(listener, app);
+        serve(listener, server::router(state.clone()), &state.config);
+        let metrics = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let metrics_addr = metrics.local_addr().unwrap();
+        serve(
+            metrics,
+            server::metrics_router(state.clone()),
+            &state.config,
+        );
         TestApp {
             addr,
+            metrics_addr,
             state,
             http: reqwest::Client::builder().build().unwrap(),
             site,
@@ -115,9 +143,22 @@ impl TestApp {
         (created.client, created.key)
     }
 
+    /// The text of `/metrics`, from the metrics listener.
+    pub async fn metrics_text(&self) -> String {
+        let url = format!("http://{}/metrics", self.metrics_addr);
+        self.http
+            .get(url)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    }
+
     /// The current value of a Prometheus counter line starting with `prefix`, or 0.
     pub async fn metric(&self, series: &str) -> f64 {
-        let text = self.get("/metrics").await.text().await.unwrap();
+        let text = self.metrics_text().await;
         text.lines()
             .filter(|l| l.starts_with(series))
             .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
@@ -141,12 +182,27 @@ impl TestApp {
         App { key, id: client.id }
     }
 
+    /// A JSON POST from `ip`, as a trusted proxy forwards it (see `spawn_behind_proxy`).
+    pub fn post_from(
+        &self,
+        ip: &str,
+        path: &str,
+        body: Value,
+    ) -> impl Future<Output = reqwest::Response> + Send + 'static + use<> {
+        let req = self
+            .http
+            .post(self.url(path))
+            .header("x-forwarded-for", ip)
+            .json(&body);
+        async move { req.send().await.unwrap() }
+    }
+
     /// A JSON POST, as a future that owns everything (so tests can spawn many at once).
     pub fn post(
         &self,
         path: &str,
         body: Value,
-    ) -> impl Future<Output = reqwest::Response> + Send + 'static {
+    ) -> impl Future<Output = reqwest::Response> + Send + 'static + use<> {
         let req = self.http.post(self.url(path)).json(&body);
         async move { req.send().await.unwrap() }
     }
@@ -173,7 +229,7 @@ impl TestApp {
         &self,
         app: &App,
         token: &str,
-    ) -> impl Future<Output = reqwest::Response> + Send + 'static {
+    ) -> impl Future<Output = reqwest::Response> + Send + 'static + use<> {
         let req = self
             .http
             .get(self.url(&format!("{STATUS}?reqToken={token}")))
@@ -201,16 +257,34 @@ pub const STATUS: &str = "/api/v1/users/login-status";
 pub const LOGIN: &str = "/api/v1/fypass/login";
 pub const REGISTER: &str = "/api/v1/fypass/register";
 
+/// Runs `futures` at once (each spawned on the multi-threaded runtime) and collects their
+/// outputs in order.
+pub async fn join_all<F>(futures: impl IntoIterator<Item = F>) -> Vec<F::Output>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    let handles: Vec<_> = futures.into_iter().map(tokio::spawn).collect();
+    let mut out = Vec::with_capacity(handles.len());
+    for h in handles {
+        out.push(h.await.unwrap());
+    }
+    out
+}
+
 /// The `name=value` of the session cookie a reply sets.
 pub fn session_cookie(res: &reqwest::Response) -> String {
-    let set = res
-        .headers()
+    cookie_named(res, "fypass_session").expect("a session cookie is set")
+}
+
+/// The `name=value` of the cookie `name` a reply sets, if it sets one.
+pub fn cookie_named(res: &reqwest::Response, name: &str) -> Option<String> {
+    res.headers()
         .get_all("set-cookie")
         .iter()
         .map(|v| v.to_str().unwrap().to_string())
-        .find(|c| c.contains("fypass_session="))
-        .expect("a session cookie is set");
-    set.split(';').next().unwrap().to_string()
+        .find(|c| c.starts_with(&format!("{name}=")))
+        .map(|c| c.split(';').next().unwrap().to_string())
 }
 
 impl Drop for TestApp {
@@ -219,15 +293,15 @@ impl Drop for TestApp {
     }
 }
 
-fn serve(listener: tokio::net::TcpListener, app: axum::Router) {
-    tokio::spawn(async move {
-        axum::serve(
-            listener,
-            app.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .await
-        .unwrap();
-    });
+/// Serves `app` the way the binary does (`server::serve_on`: its timeouts and limits).
+fn serve(listener: tokio::net::TcpListener, app: axum::Router, config: &Config) {
+    let limits = server::Limits::of(config);
+    tokio::spawn(server::serve_on(
+        listener,
+        app,
+        limits,
+        std::future::pending(),
+    ));
 }
 
 /// A site root with a hashed, precompressed front-end file, as a release build leaves it.
