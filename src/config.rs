@@ -53,10 +53,19 @@ pub struct Config {
     #[arg(
         long,
         env = "FYPASS_TOKEN_TTL_SECS",
-        default_value_t = 2_592_000,
+        default_value_t = 3600,
         global = true
     )]
     pub token_ttl_secs: u64,
+
+    /// Lifetime of a refresh token, in seconds (each refresh gives a new one, for as long).
+    #[arg(
+        long,
+        env = "FYPASS_REFRESH_TTL_SECS",
+        default_value_t = 2_592_000,
+        global = true
+    )]
+    pub refresh_ttl_secs: u64,
 
     /// Country calling code for WhatsApp numbers written with a leading 0.
     #[arg(

@@ -23,7 +23,8 @@
 //! Feature areas, each with its types, server functions, storage and admin commands:
 //! [`clients`] (keys, grants, `GET /api/v1/clients/info`), [`users`] (identifiers,
 //! passwords, access tokens, browser sessions), [`login`] (the hosted login flow and its
-//! pages), [`devices`] (Save Device and friends, the dashboard). Leaves every module may
+//! pages), [`tokens`] (access and refresh tokens, userinfo, introspection, logout),
+//! [`devices`] (Save Device and friends, the dashboard). Leaves every module may
 //! use: [`config`] (read once in `main.rs`), [`secret`] (opaque tokens), [`throttle`]
 //! (counters against abuse), [`status`].
 
@@ -38,6 +39,7 @@ pub mod docs;
 pub mod error;
 pub mod login;
 pub mod status;
+pub mod tokens;
 pub mod ui;
 pub mod users;
 

@@ -20,6 +20,8 @@
 use super::JsonArgs;
 use crate::{
     clients::{ClientInfo, GetClientInfo, Grant},
+    tokens::{GetMe, Introspect, Introspection, Logout, RefreshTokens, TokenPair},
+    users::User,
     devices::{DeleteDevice, Device, DevicePage, GetDevice, ListDevices, SaveDevice},
     error::{ApiError, ErrorCode, FieldError},
     login::{
@@ -47,6 +49,14 @@ const CLIENT_AUTH: [ErrorCode; 5] = [
     ErrorCode::EndpointNotGranted,
 ];
 
+/// Whether an operation takes a person's access token.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Bearer {
+    No,
+    Optional,
+    Required,
+}
+
 /// One documented operation.
 pub struct Op {
     pub path: &'static str,
@@ -56,7 +66,7 @@ pub struct Op {
     description: &'static str,
     tag: &'static str,
     pub grant: Option<Grant>,
-    optional_bearer: bool,
+    bearer: Bearer,
     pub query: Vec<&'static str>,
     params: Vec<Value>,
     body: Option<(String, bool)>,
@@ -108,7 +118,7 @@ where
         description: "",
         tag,
         grant,
-        optional_bearer: false,
+        bearer: Bearer::No,
         query: Vec::new(),
         params: Vec::new(),
         body: None,
@@ -125,8 +135,9 @@ impl Op {
         self
     }
 
-    fn optional_bearer(mut self) -> Self {
-        self.optional_bearer = true;
+    /// `Authorization: Bearer <accessToken>` is `Optional` or `Required`.
+    fn bearer(mut self, bearer: Bearer) -> Self {
+        self.bearer = bearer;
         self.errors.push(ErrorCode::Unauthorized);
         self
     }
@@ -224,12 +235,46 @@ pub fn operations() -> Vec<Op> {
         op::<GetLoginStatus>("getLoginStatus", "Get User Login / Register Status (by fypass)", "Users")
             .describe(
                 "Where the login request stands. The first poll after completion carries `user`, \
-                 `accessToken` and `accessTokenExpiresAt`; later polls never do. Only the client that created \
-                 the request can poll it.",
+                 `accessToken`, `refreshToken` and their expiry times; later polls never do. Only the client \
+                 that created the request can poll it, and it must collect the tokens within the request's \
+                 lifetime after completion (else the request is `EXPIRED`).",
             )
             .query("reqToken", json!({"type": "string", "pattern": req_token_pattern()}), true, "The reqToken from Login (UI by fypass).")
-            .reply::<LoginStatusReply>(200, "The request's status (and, once, the access token).")
+            .reply::<LoginStatusReply>(200, "The request's status (and, once, the tokens).")
             .errors(&[InvalidObjectId]),
+        op::<RefreshTokens>("refreshTokens", "Refresh tokens", "Tokens")
+            .describe(
+                "Trades a refresh token for a new access token and refresh token. The presented refresh token \
+                 stops working (rotation); presenting it again later revokes every token of that sign-in \
+                 (reuse detection) and answers UNAUTHORIZED. Of parallel refreshes with one token exactly one \
+                 succeeds. A person who is no longer active gets their status code.",
+            )
+            .json_body::<RefreshTokens>(true)
+            .example(json!({"refreshToken": "fyt_Hn2vQ8c0sXkT2w8cVnJ4pLr7uEa1dGh5iOq6zSf0tWy"}))
+            .reply::<TokenPair>(200, "A new pair; the presented refresh token no longer works.")
+            .errors(&[Unauthorized, UserNotActive, UserSuspended, UserDeleted]),
+        op::<GetMe>("getMe", "Get the signed-in user", "Tokens")
+            .describe("The person whose access token this is.")
+            .bearer(Bearer::Required)
+            .reply::<User>(200, "The person."),
+        op::<Introspect>("introspect", "Introspect a token", "Tokens")
+            .describe(
+                "Whether an access or refresh token works for this app, and for whom (RFC 7662). Anything \
+                 unknown, expired, revoked, rotated or another app's is `{ \"active\": false }`, never an error.",
+            )
+            .json_body::<Introspect>(true)
+            .example(json!({"token": "fyp_3mQ9Yb0sXkT2w8cVnJ4pLr7uEa1dGh5iOq6zSf0tWyc"}))
+            .reply::<Introspection>(200, "What the token is."),
+        op::<Logout>("logout", "Sign out (revoke tokens)", "Tokens")
+            .describe(
+                "Revokes the Bearer access token and every token of its sign-in (its refresh tokens); with \
+                 `refreshToken`, that token's sign-in too; with `everywhere: true`, every token of the person \
+                 in this app. Answers 204 also when the tokens were revoked already.",
+            )
+            .bearer(Bearer::Required)
+            .json_body::<Logout>(false)
+            .example(json!({"everywhere": false}))
+            .no_content("Signed out."),
         op::<FypassLogin>("fypassLogin", "Hosted login form", "fypass")
             .describe(
                 "What the hosted login page submits: completes the login request `reqToken` for the person \
@@ -278,7 +323,7 @@ pub fn operations() -> Vec<Op> {
                 "Creates the device with this `deviceId` for the calling client (201), or updates it (200). \
                  With a user's access token as `Authorization: Bearer`, the device is linked to that user.",
             )
-            .optional_bearer()
+            .bearer(Bearer::Optional)
             .json_body::<SaveDevice>(true)
             .example(json!({"deviceId": "b1e7c2d4-install", "platform": "ios", "deviceName": "Siti's iPhone", "model": "iPhone 15", "osVersion": "17.4", "appVersion": "2.3.0", "locale": "id-ID", "timezone": "Asia/Jakarta"}))
             .reply::<Device>(201, "Created.")
@@ -319,6 +364,12 @@ fn schemas() -> Map<String, Value> {
     builder = add::<<FypassLogin as JsonArgs>::Body>(builder);
     builder = add::<<FypassRegister as JsonArgs>::Body>(builder);
     builder = add::<Completion>(builder);
+    builder = add::<<RefreshTokens as JsonArgs>::Body>(builder);
+    builder = add::<TokenPair>(builder);
+    builder = add::<User>(builder);
+    builder = add::<<Introspect as JsonArgs>::Body>(builder);
+    builder = add::<Introspection>(builder);
+    builder = add::<<Logout as JsonArgs>::Body>(builder);
     builder = add::<<FypassConfirm as JsonArgs>::Body>(builder);
     builder = add::<Confirmed>(builder);
     builder = add::<<SaveDevice as JsonArgs>::Body>(builder);
@@ -380,6 +431,12 @@ fn apply_limits(schemas: &mut Map<String, Value>) {
         ("ClientInfo", "createdAt"),
         ("FypassUrl", "expiresAt"),
         ("LoginStatusReply", "expiresAt"),
+        ("LoginStatusReply", "accessTokenExpiresAt"),
+        ("LoginStatusReply", "refreshTokenExpiresAt"),
+        ("TokenPair", "accessTokenExpiresAt"),
+        ("TokenPair", "refreshTokenExpiresAt"),
+        ("Introspection", "expiresAt"),
+        ("User", "createdAt"),
     ] {
         schemas[schema]["properties"][field]["format"] = "date-time".into();
     }
@@ -464,10 +521,13 @@ fn operation(op: &Op) -> Value {
     for (status, codes) in by_status {
         responses.insert(status.to_string(), error_response(status, &codes));
     }
-    let security = match (op.grant, op.optional_bearer) {
+    let security = match (op.grant, op.bearer) {
         (None, _) => json!([]),
-        (Some(_), false) => json!([{"clientKey": []}]),
-        (Some(_), true) => json!([{"clientKey": [], "bearerAuth": []}, {"clientKey": []}]),
+        (Some(_), Bearer::No) => json!([{"clientKey": []}]),
+        (Some(_), Bearer::Optional) => {
+            json!([{"clientKey": [], "bearerAuth": []}, {"clientKey": []}])
+        }
+        (Some(_), Bearer::Required) => json!([{"clientKey": [], "bearerAuth": []}]),
     };
     let mut operation = json!({
         "operationId": op.id,
@@ -515,7 +575,8 @@ pub fn document(public_origin: &str) -> Value {
         },
         "servers": [{"url": public_origin}],
         "tags": [
-            {"name": "Clients"}, {"name": "Users"}, {"name": "fypass", "description": "Used by the hosted pages."},
+            {"name": "Clients"}, {"name": "Users"}, {"name": "Tokens"},
+            {"name": "fypass", "description": "Used by the hosted pages."},
             {"name": "Devices"}
         ],
         "paths": paths,
@@ -523,7 +584,7 @@ pub fn document(public_origin: &str) -> Value {
             "schemas": schemas(),
             "securitySchemes": {
                 "clientKey": {"type": "apiKey", "in": "header", "name": "x-client-key", "description": "The client's key (fyk_…)."},
-                "bearerAuth": {"type": "http", "scheme": "bearer", "description": "A user's access token (fyp_…) from the login flow."}
+                "bearerAuth": {"type": "http", "scheme": "bearer", "description": "A person's access token (fyp_…) from the login flow or a refresh."}
             }
         }
     })

@@ -33,6 +33,10 @@ pub enum Grant {
     UsersLogin,
     #[serde(rename = "users.status")]
     UsersStatus,
+    #[serde(rename = "users.token")]
+    UsersToken,
+    #[serde(rename = "users.read")]
+    UsersRead,
     #[serde(rename = "devices.save")]
     DevicesSave,
     #[serde(rename = "devices.read")]
@@ -44,10 +48,12 @@ pub enum Grant {
 }
 
 impl Grant {
-    pub const ALL: [Grant; 7] = [
+    pub const ALL: [Grant; 9] = [
         Grant::ClientsInfo,
         Grant::UsersLogin,
         Grant::UsersStatus,
+        Grant::UsersToken,
+        Grant::UsersRead,
         Grant::DevicesSave,
         Grant::DevicesRead,
         Grant::DevicesDelete,
@@ -59,6 +65,8 @@ impl Grant {
             Grant::ClientsInfo => "clients.info",
             Grant::UsersLogin => "users.login",
             Grant::UsersStatus => "users.status",
+            Grant::UsersToken => "users.token",
+            Grant::UsersRead => "users.read",
             Grant::DevicesSave => "devices.save",
             Grant::DevicesRead => "devices.read",
             Grant::DevicesDelete => "devices.delete",

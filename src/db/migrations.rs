@@ -20,10 +20,10 @@ macro_rules! embed {
     };
 }
 
-const SQLITE: Set =
-    embed!("sqlite": 1 "0001_clients", 2 "0002_users", 3 "0003_devices", 4 "0004_abuse");
-const POSTGRES: Set =
-    embed!("postgres": 1 "0001_clients", 2 "0002_users", 3 "0003_devices", 4 "0004_abuse");
+const SQLITE: Set = embed!("sqlite":
+    1 "0001_clients", 2 "0002_users", 3 "0003_devices", 4 "0004_abuse", 5 "0005_tokens");
+const POSTGRES: Set = embed!("postgres":
+    1 "0001_clients", 2 "0002_users", 3 "0003_devices", 4 "0004_abuse", 5 "0005_tokens");
 
 #[derive(Debug)]
 struct Embedded(Set);

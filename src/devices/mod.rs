@@ -143,7 +143,7 @@ pub struct DevicePage {
 #[server(prefix = "/api/v1", endpoint = "devices", input = JsonBody, input_derive = (Clone, serde::Serialize))]
 #[middleware(crate::clients::auth::RequireGrant(crate::clients::Grant::DevicesSave))]
 pub async fn save_device(#[server(flatten)] info: DeviceInfo) -> Result<Device, ApiError> {
-    use crate::{request, users::access};
+    use crate::{request, tokens::access};
     use axum::http::StatusCode;
     let client = crate::clients::auth::current_client()?;
     let (state, caller) = request::Caller::current()?;

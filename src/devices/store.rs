@@ -4,7 +4,6 @@ use super::{Device, DeviceInfo, Platform};
 use crate::{
     db::{Db, Tx, db_row, now_ms, rfc3339, with_reader, with_tx, with_writer},
     error::{ApiError, ErrorCode},
-    users::access,
 };
 use uuid::Uuid;
 
@@ -407,14 +406,14 @@ pub enum Owner {
     User(Uuid),
 }
 
-/// Deletes a device and revokes the access tokens bound to it, in one transaction.
+/// Deletes a device and revokes the tokens bound to it, in one transaction.
 pub async fn delete(db: &Db, owner: Owner, id: Uuid) -> Result<(), ApiError> {
     let (column, owner_id) = match owner {
         Owner::Client(id) => ("client_id", id),
         Owner::User(id) => ("user_id", id),
     };
     let mut tx = db.begin().await?;
-    access::revoke_for_device(&mut tx, id).await?;
+    crate::tokens::revoke_for_device(&mut tx, id).await?;
     let sql = format!("DELETE FROM devices WHERE id = $1 AND {column} = $2");
     let deleted = with_tx!(&mut tx, |c| sqlx::query(&sql)
         .bind(id)

@@ -20,6 +20,7 @@ pub struct SiteInfo {
     pub public_url: String,
     pub login_ttl_secs: u64,
     pub token_ttl_secs: u64,
+    pub refresh_ttl_secs: u64,
     pub request_timeout_ms: u64,
     pub body_limit_bytes: usize,
     pub header_timeout_secs: u64,
@@ -46,6 +47,7 @@ pub async fn get_site_info() -> Result<SiteInfo, ApiError> {
         public_url: config.public_origin(),
         login_ttl_secs: config.login_ttl_secs,
         token_ttl_secs: config.token_ttl_secs,
+        refresh_ttl_secs: config.refresh_ttl_secs,
         request_timeout_ms: config.request_timeout_ms,
         body_limit_bytes: config.body_limit_bytes,
         header_timeout_secs: config.header_timeout_secs,
@@ -199,14 +201,58 @@ fn ApiInfo(info: SiteInfo) -> impl IntoView {
                 <li><strong>"Hand over."</strong> " The app opens " <code>"url"</code> " in a browser, or shows " <code>"/fypass/status?reqToken=…"</code> ", whose QR code the person scans with their phone."</li>
                 <li><strong>"Sign in."</strong> " The person signs in with their email address or WhatsApp number, or registers. A browser already signed in to fypass offers \"Continue as …\" instead."</li>
                 <li><strong>"Poll."</strong> " The app calls " <a href="/docs/api#getLoginStatus"><code>"GET /api/v1/users/login-status?reqToken=…"</code></a> " every " <code>"interval"</code> " seconds: " <code>"PENDING"</code> ", then " <code>"LOGGED_IN"</code> " or " <code>"REGISTERED"</code> " (or " <code>"EXPIRED"</code> ")."</li>
-                <li><strong>"Collect."</strong> " The first poll after completion carries " <code>"user"</code> ", " <code>"accessToken"</code> " and " <code>"accessTokenExpiresAt"</code> " (" {info.token_ttl_secs / 86_400} " days); later polls never do."</li>
-                <li><strong>"Act for the user."</strong> " The app sends " <code>"Authorization: Bearer <accessToken>"</code> " where a route acts for the user, such as Save Device."</li>
+                <li><strong>"Collect."</strong> " The first poll after completion carries " <code>"user"</code> ", " <code>"accessToken"</code> " (valid " {duration(info.token_ttl_secs)} ") and " <code>"refreshToken"</code> " (valid " {duration(info.refresh_ttl_secs)} "); later polls never do."</li>
+                <li><strong>"Act for the user."</strong> " The app sends " <code>"Authorization: Bearer <accessToken>"</code> " where a route acts for the user, such as Save Device, and keeps the person signed in with " <a href="#tokens">"its tokens"</a> "."</li>
             </ol>
         </section>
+        <TokensGuide info=info.clone() />
         <AbusePolicy info=info.clone() />
         <section>
             <h2 id="try">"Try it"</h2>
             <pre><code>{curl}</code></pre>
+        </section>
+    }
+}
+
+/// `secs` as people say it: "1 hour", "30 days", "10 minutes".
+fn duration(secs: u64) -> String {
+    let (n, unit) = match secs {
+        s if s % 86_400 == 0 && s > 0 => (s / 86_400, "day"),
+        s if s % 3600 == 0 && s > 0 => (s / 3600, "hour"),
+        s if s % 60 == 0 && s > 0 => (s / 60, "minute"),
+        s => (s, "second"),
+    };
+    format!("{n} {unit}{}", if n == 1 { "" } else { "s" })
+}
+
+/// An app's tokens from sign-in to sign-out, step by step with curl.
+#[component]
+fn TokensGuide(info: SiteInfo) -> impl IntoView {
+    let base = format!("{}/api/v1", info.public_url);
+    let key = "-H \"x-client-key: $FYPASS_KEY\"";
+    let steps = [
+        ("Start a login and send the person to its url", format!("curl -X POST {key} {base}/users/login\n# → {{ \"reqToken\": \"fyr_…\", \"url\": \"…\", \"userCode\": \"BDFG-HJKL\", … }}")),
+        ("Poll until it is done; the first answer after that carries the tokens, once", format!("curl {key} \"{base}/users/login-status?reqToken=$REQ_TOKEN\"\n# → {{ \"status\": \"LOGGED_IN\", \"accessToken\": \"fyp_…\", \"refreshToken\": \"fyt_…\", … }}")),
+        ("Act for the person with the access token", format!("curl {key} -H \"Authorization: Bearer $ACCESS_TOKEN\" {base}/users/me")),
+        ("When it expires (UNAUTHORIZED), trade the refresh token for a new pair, and keep the new refresh token: the old one stops working", format!("curl -X POST {key} -H 'content-type: application/json' \\\n  -d \"{{\\\"refreshToken\\\": \\\"$REFRESH_TOKEN\\\"}}\" {base}/users/token")),
+        ("The app's back end asks whether a token works, and for whom", format!("curl -X POST {key} -H 'content-type: application/json' \\\n  -d \"{{\\\"token\\\": \\\"$ACCESS_TOKEN\\\"}}\" {base}/users/introspect\n# → {{ \"active\": true, \"tokenType\": \"access\", \"userId\": \"…\", \"expiresAt\": \"…\" }}, or {{ \"active\": false }}")),
+        ("Sign out: this sign-in's tokens stop working (add \"everywhere\": true for all of the person's sign-ins in this app)", format!("curl -X POST {key} -H \"Authorization: Bearer $ACCESS_TOKEN\" {base}/users/logout")),
+    ];
+    view! {
+        <section>
+            <h2 id="tokens">"Tokens"</h2>
+            <p>
+                "An access token (" <code>"fyp_…"</code> ") works for " {duration(info.token_ttl_secs)} "; a refresh token (" <code>"fyt_…"</code> ") for "
+                {duration(info.refresh_ttl_secs)} ", and each refresh gives a new one for as long, so a person stays signed in while the app is used. "
+                "A refresh token works once: presenting one that was already traded revokes every token of that sign-in (someone else holds a copy). "
+                "Tokens stop working at once when the person signs out, when their status changes, when the device they are bound to is removed, and when they change their password. "
+                "The grants: " <code>"users.token"</code> " (refresh, logout), " <code>"users.read"</code> " (me, introspect)."
+            </p>
+            <ol class="steps">
+                {steps.into_iter().map(|(what, curl)| view! {
+                    <li><p>{what}</p><pre><code>{curl}</code></pre></li>
+                }).collect_view()}
+            </ol>
         </section>
     }
 }

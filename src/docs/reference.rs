@@ -40,6 +40,7 @@ pub fn reference(doc: &Value) -> ApiReference {
             [] => "None (called by the hosted pages; browser requests must come from them)"
                 .to_string(),
             [one] if one == "clientKey" => "x-client-key".to_string(),
+            [_] => "x-client-key and Authorization: Bearer (the person's access token)".to_string(),
             _ => "x-client-key; optionally Authorization: Bearer (links the user)".to_string(),
         };
         let params = o["parameters"]

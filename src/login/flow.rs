@@ -19,7 +19,6 @@ use crate::{
     status::Status,
     throttle::{network, take},
     users::{
-        access,
         identifier::{Email, Identifier, WhatsappNumber},
         password, session,
         store::{self as users, NewUser, UserRow},
@@ -169,6 +168,8 @@ pub async fn status(
         user: None,
         access_token: None,
         access_token_expires_at: None,
+        refresh_token: None,
+        refresh_token_expires_at: None,
     };
     let (true, None, Some(user_id)) = (status.is_done(), request.delivered_at, request.user_id)
     else {
@@ -182,17 +183,19 @@ pub async fn status(
         return Ok(reply); // another poll took it
     }
     if let Some(user) = user.filter(|u| u.status() == Status::Active) {
-        let issued = access::issue(
+        let pair = crate::tokens::start_family(
             &mut tx,
+            &state.config,
             user.id,
             client.id,
             request.device_id,
-            state.config.token_ttl_secs,
         )
         .await?;
         reply.user = Some(user.view());
-        reply.access_token = Some(issued.token);
-        reply.access_token_expires_at = Some(rfc3339(issued.expires_at));
+        reply.access_token = Some(pair.access_token);
+        reply.access_token_expires_at = Some(pair.access_token_expires_at);
+        reply.refresh_token = Some(pair.refresh_token);
+        reply.refresh_token_expires_at = Some(pair.refresh_token_expires_at);
     }
     tx.commit().await?;
     Ok(reply)
@@ -269,7 +272,7 @@ pub async fn login(state: &AppState, caller: &Caller, body: LoginBody) -> Result
     // The right password is not a guess: give the attempt back before anything else.
     let mut tx = state.db.begin().await?;
     attempt.refund(&mut tx).await?;
-    if let Some(code) = blocked(&user) {
+    if let Some(code) = users::refusal(user.status()) {
         tx.commit().await?;
         record("user_not_active");
         return Err(ApiError::new(code));
@@ -286,15 +289,6 @@ pub async fn login(state: &AppState, caller: &Caller, body: LoginBody) -> Result
     tx.commit().await?;
     record("logged_in");
     Ok(done)
-}
-
-fn blocked(user: &UserRow) -> Option<ErrorCode> {
-    match user.status() {
-        Status::Active => None,
-        Status::Inactive => Some(ErrorCode::UserNotActive),
-        Status::Suspended => Some(ErrorCode::UserSuspended),
-        Status::Deleted => Some(ErrorCode::UserDeleted),
-    }
 }
 
 /// Completes the login request (if any) for `user`, who just proved who they are in this

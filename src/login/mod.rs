@@ -129,6 +129,11 @@ pub struct LoginStatusReply {
     pub access_token: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub access_token_expires_at: Option<String>,
+    /// With the access token: trade it for a new pair at `POST /api/v1/users/token`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refresh_token_expires_at: Option<String>,
 }
 
 /// The hosted login form.

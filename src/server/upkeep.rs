@@ -3,7 +3,7 @@
 //! batches, so tables do not grow without bound and no delete holds the writer (on SQLite,
 //! the one writer connection) for long. Each app node runs it; the deletes are idempotent.
 
-use crate::{db::Db, error::ApiError, login, throttle, users};
+use crate::{db::Db, error::ApiError, login, throttle, tokens, users};
 use std::time::Duration;
 
 /// Rows one statement deletes at most.
@@ -16,12 +16,13 @@ const GRACE_MS: i64 = 3600 * 1000;
 /// Purges everything that is due, batch after batch; returns how many rows went.
 pub async fn purge(db: &Db) -> Result<u64, ApiError> {
     let mut total = 0;
-    for table in 0..4 {
+    for table in 0..5 {
         loop {
             let removed = match table {
                 0 => login::purge(db, GRACE_MS, BATCH).await?,
                 1 => users::session::purge(db, BATCH).await?,
-                2 => users::access::purge(db, GRACE_MS, BATCH).await?,
+                2 => tokens::access::purge(db, GRACE_MS, BATCH).await?,
+                3 => tokens::refresh::purge(db, GRACE_MS, BATCH).await?,
                 _ => throttle::purge(db, BATCH).await?,
             };
             total += removed;

@@ -2,13 +2,12 @@
 //!
 //! * [`User`]: a person as the API shows them.
 //! * Server side: `identifier` (email / WhatsApp number types), `password` (Argon2id on a
-//!   bounded pool), `store` (the `users` table), `access` (Bearer access tokens), `session`
-//!   (the browser session cookie) and `cli` (`fypass user ...`).
+//!   bounded pool), `store` (the `users` table), `session` (the browser session cookie and
+//!   the session guard) and `cli` (`fypass user ...`).
 //!
-//! The login flow that creates users and signs them in is in `crate::fypass`.
+//! The login flow that creates users and signs them in is in `crate::login`; the tokens
+//! an app holds for a person are in `crate::tokens`.
 
-#[cfg(feature = "ssr")]
-pub mod access;
 #[cfg(feature = "ssr")]
 pub mod cli;
 #[cfg(feature = "ssr")]

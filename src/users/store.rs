@@ -170,8 +170,8 @@ pub async fn insert(tx: &mut Tx, new: NewUser<'_>) -> Result<UserRow, ApiError> 
     Ok(row)
 }
 
-/// Sets a user's status. Any status but `active` revokes their access tokens and browser
-/// sessions in the same transaction, so they stop working on the next request.
+/// Sets a user's status. Any status but `active` revokes their tokens and browser sessions
+/// in the same transaction, so they stop working on the next request.
 pub async fn set_status(tx: &mut Tx, id: Uuid, status: Status) -> Result<bool, ApiError> {
     let now = now_ms();
     let sql = "UPDATE users SET status = $2, updated_at = $3 WHERE id = $1";
@@ -186,17 +186,24 @@ pub async fn set_status(tx: &mut Tx, id: Uuid, status: Status) -> Result<bool, A
         return Ok(false);
     }
     if status != Status::Active {
-        for table in ["access_tokens", "sessions"] {
-            let sql = format!(
-                "UPDATE {table} SET revoked_at = $2 WHERE user_id = $1 AND revoked_at IS NULL"
-            );
-            with_tx!(tx, |c| sqlx::query(&sql)
-                .bind(id)
-                .bind(now)
-                .execute(c)
-                .await
-                .map(drop))?;
-        }
+        crate::tokens::revoke_for_user(tx, id, None).await?;
+        let sql = "UPDATE sessions SET revoked_at = $2 WHERE user_id = $1 AND revoked_at IS NULL";
+        with_tx!(tx, |c| sqlx::query(sql)
+            .bind(id)
+            .bind(now)
+            .execute(c)
+            .await
+            .map(drop))?;
     }
     Ok(true)
+}
+
+/// The error a person with `status` is refused with (after their password), if any.
+pub fn refusal(status: Status) -> Option<ErrorCode> {
+    match status {
+        Status::Active => None,
+        Status::Inactive => Some(ErrorCode::UserNotActive),
+        Status::Suspended => Some(ErrorCode::UserSuspended),
+        Status::Deleted => Some(ErrorCode::UserDeleted),
+    }
 }

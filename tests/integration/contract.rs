@@ -131,7 +131,7 @@ async fn every_documented_grant_is_the_one_enforced() {
             checked += 1;
         }
     }
-    assert_eq!(checked, 7, "every client route was checked");
+    assert_eq!(checked, 11, "every client route was checked");
 }
 
 #[tokio::test]

@@ -183,13 +183,13 @@ async fn a_registration_completes_the_request_and_the_token_is_delivered_once() 
     );
     // The token works for the app that got it, and only that app.
     let token_value = first["accessToken"].as_str().unwrap();
-    let (user, _) = users::access::authenticate(t.db(), token_value, app.id)
+    let (user, _) = fypass::tokens::access::authenticate(t.db(), token_value, app.id)
         .await
         .unwrap();
     assert_eq!(user.email.as_deref(), Some("alice@example.com"));
     let other = t.app_client().await;
     assert!(
-        users::access::authenticate(t.db(), token_value, other.id)
+        fypass::tokens::access::authenticate(t.db(), token_value, other.id)
             .await
             .is_err()
     );
@@ -507,7 +507,7 @@ async fn a_non_active_status_revokes_tokens_and_sessions_at_once() {
     };
     assert_eq!(signed_in(&t).await["email"], "kim@example.com");
     assert!(
-        users::access::authenticate(t.db(), &access, app.id)
+        fypass::tokens::access::authenticate(t.db(), &access, app.id)
             .await
             .is_ok()
     );
@@ -519,7 +519,7 @@ async fn a_non_active_status_revokes_tokens_and_sessions_at_once() {
         .unwrap();
     tx.commit().await.unwrap();
     assert!(signed_in(&t).await.is_null());
-    let e = users::access::authenticate(t.db(), &access, app.id)
+    let e = fypass::tokens::access::authenticate(t.db(), &access, app.id)
         .await
         .unwrap_err();
     assert_eq!(e.code, fypass::error::ErrorCode::Unauthorized);
@@ -531,7 +531,7 @@ async fn a_non_active_status_revokes_tokens_and_sessions_at_once() {
     tx.commit().await.unwrap();
     assert!(signed_in(&t).await.is_null());
     assert!(
-        users::access::authenticate(t.db(), &access, app.id)
+        fypass::tokens::access::authenticate(t.db(), &access, app.id)
             .await
             .is_err()
     );

@@ -12,3 +12,4 @@ mod devices;
 mod flow;
 mod foundation;
 mod pages;
+mod tokens;

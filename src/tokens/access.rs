@@ -1,0 +1,160 @@
+//! Access tokens: what an app sends as `Authorization: Bearer fyp_...` on routes that act
+//! for a person. Opaque, stored hashed, bound to one person and one client (and a device),
+//! short-lived (an hour by default), revocable; each belongs to the family of one sign-in.
+
+use crate::{
+    db::{Db, Tx, db_row, now_ms, with_reader, with_tx, with_writer},
+    error::{ApiError, ErrorCode},
+    secret,
+    users::store::UserRow,
+};
+use uuid::Uuid;
+
+pub const PREFIX: &str = "fyp_";
+
+pub struct Issued {
+    pub token: String,
+    pub expires_at: i64,
+}
+
+pub async fn issue(
+    tx: &mut Tx,
+    family: &super::Family,
+    ttl_secs: u64,
+) -> Result<Issued, ApiError> {
+    let issued = secret::issue(PREFIX);
+    let now = now_ms();
+    let expires_at = now + ttl_secs as i64 * 1000;
+    let sql = "INSERT INTO access_tokens (id, token_hash, user_id, client_id, device_id, family_id, created_at, expires_at)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
+    with_tx!(tx, |c| sqlx::query(sql)
+        .bind(Uuid::now_v7())
+        .bind(&issued.hash)
+        .bind(family.user_id)
+        .bind(family.client_id)
+        .bind(family.device_id)
+        .bind(family.id)
+        .bind(now)
+        .bind(expires_at)
+        .execute(c)
+        .await
+        .map(drop))?;
+    Ok(Issued {
+        token: issued.plaintext,
+        expires_at,
+    })
+}
+
+fn malformed() -> ApiError {
+    ApiError::with_message(ErrorCode::Unauthorized, "The access token is malformed.")
+}
+
+/// The active person holding `token`, which must have been issued to `client_id` and be
+/// neither expired nor revoked, and the device it is bound to. Anything else is
+/// `UNAUTHORIZED`.
+pub async fn authenticate(
+    db: &Db,
+    token: &str,
+    client_id: Uuid,
+) -> Result<(UserRow, Option<Uuid>), ApiError> {
+    if !secret::well_formed(PREFIX, token) {
+        return Err(malformed());
+    }
+    let sql = "SELECT u.id, u.name, u.email, u.whatsapp, u.password_hash, u.status, u.created_at, t.device_id
+               FROM access_tokens t JOIN users u ON u.id = t.user_id
+               WHERE t.token_hash = $1 AND t.client_id = $2 AND t.revoked_at IS NULL
+                 AND t.expires_at > $3 AND u.status = 'active'";
+    let hash = secret::hash(token);
+    let row: Option<(UserRow, Option<Uuid>)> = with_reader!(db, |c| {
+        use sqlx::Row;
+        sqlx::query(sql)
+            .bind(&hash)
+            .bind(client_id)
+            .bind(now_ms())
+            .fetch_optional(c)
+            .await
+            .and_then(|r| match r {
+                Some(r) => Ok(Some((
+                    sqlx::FromRow::from_row(&r)?,
+                    r.try_get("device_id")?,
+                ))),
+                None => Ok(None),
+            })
+    })?;
+    row.ok_or_else(|| ApiError::new(ErrorCode::Unauthorized))
+}
+
+db_row! {
+    /// An access token as stored, in whatever state it is.
+    pub struct AccessRow {
+        pub id: Uuid,
+        pub family_id: Option<Uuid>,
+        pub user_id: Uuid,
+        pub client_id: Uuid,
+        pub device_id: Option<Uuid>,
+        pub expires_at: i64,
+        pub revoked_at: Option<i64>,
+        pub user_status: String,
+    }
+}
+
+impl AccessRow {
+    /// Whether the token still works: not revoked, not expired, its person active.
+    pub fn is_live(&self, now: i64) -> bool {
+        self.revoked_at.is_none() && self.expires_at > now && self.user_status == "active"
+    }
+}
+
+/// The access token `token` of `client_id`, in whatever state it is; `None` when it is
+/// malformed, unknown or another client's.
+pub async fn find(db: &Db, token: &str, client_id: Uuid) -> Result<Option<AccessRow>, ApiError> {
+    if !secret::well_formed(PREFIX, token) {
+        return Ok(None);
+    }
+    let sql = "SELECT t.id, t.family_id, t.user_id, t.client_id, t.device_id, t.expires_at,
+                      t.revoked_at, u.status AS user_status
+               FROM access_tokens t JOIN users u ON u.id = t.user_id
+               WHERE t.token_hash = $1 AND t.client_id = $2";
+    Ok(with_reader!(db, |c| sqlx::query_as(sql)
+        .bind(secret::hash(token))
+        .bind(client_id)
+        .fetch_optional(c)
+        .await)?)
+}
+
+/// Binds the access token `token` — and the refresh tokens of its sign-in — to `device_id`
+/// (a device the app saved with it), unless they are bound to a device already: removing
+/// that device then signs the app out.
+pub async fn bind_device(db: &Db, token: &str, device_id: Uuid) -> Result<(), ApiError> {
+    let hash = secret::hash(token);
+    let mut tx = db.begin().await?;
+    let sql = "UPDATE access_tokens SET device_id = $2 WHERE token_hash = $1 AND device_id IS NULL";
+    with_tx!(&mut tx, |c| sqlx::query(sql)
+        .bind(&hash)
+        .bind(device_id)
+        .execute(c)
+        .await
+        .map(drop))?;
+    let sql = "UPDATE refresh_tokens SET device_id = $2
+               WHERE device_id IS NULL
+                 AND family_id = (SELECT family_id FROM access_tokens WHERE token_hash = $1)";
+    with_tx!(&mut tx, |c| sqlx::query(sql)
+        .bind(&hash)
+        .bind(device_id)
+        .execute(c)
+        .await
+        .map(drop))?;
+    tx.commit().await
+}
+
+/// Removes, at most `limit` at a time, tokens expired for over `grace_ms`.
+pub async fn purge(db: &Db, grace_ms: i64, limit: i64) -> Result<u64, ApiError> {
+    let sql = "DELETE FROM access_tokens WHERE id IN
+                 (SELECT id FROM access_tokens WHERE expires_at < $1 LIMIT $2)";
+    Ok(with_writer!(db, |c| sqlx::query(sql)
+        .bind(now_ms() - grace_ms)
+        .bind(limit)
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected()))?)
+}

@@ -1,0 +1,221 @@
+//! The rules of a token family's life: it starts at the login request's first poll, its
+//! refresh token rotates at each refresh, and it ends at logout, on reuse, when its device
+//! is removed, or when its person is shut out.
+
+use super::{Introspection, LogoutBody, TokenPair, TokenType, access, refresh};
+use crate::{
+    config::Config,
+    db::{Tx, now_ms, rfc3339, with_tx},
+    error::{ApiError, ErrorCode},
+    server::AppState,
+    status::Status,
+    users::store::refusal,
+};
+use uuid::Uuid;
+
+/// One sign-in of one person in one app: every token issued for it.
+#[derive(Clone, Copy, Debug)]
+pub struct Family {
+    pub id: Uuid,
+    pub user_id: Uuid,
+    pub client_id: Uuid,
+    pub device_id: Option<Uuid>,
+}
+
+fn unauthorized(message: &str) -> ApiError {
+    ApiError::with_message(ErrorCode::Unauthorized, message)
+}
+
+pub fn no_bearer() -> ApiError {
+    unauthorized("This route needs `Authorization: Bearer <accessToken>`.")
+}
+
+/// A new pair of tokens for `family`.
+async fn issue_pair(tx: &mut Tx, config: &Config, family: &Family) -> Result<TokenPair, ApiError> {
+    let access = access::issue(tx, family, config.token_ttl_secs).await?;
+    let refresh = refresh::issue(tx, family, config.refresh_ttl_secs).await?;
+    Ok(TokenPair {
+        access_token: access.token,
+        access_token_expires_at: rfc3339(access.expires_at),
+        refresh_token: refresh.token,
+        refresh_token_expires_at: rfc3339(refresh.expires_at),
+    })
+}
+
+/// The first pair of a new sign-in of `user_id` in `client_id` (on `device_id`).
+pub async fn start_family(
+    tx: &mut Tx,
+    config: &Config,
+    user_id: Uuid,
+    client_id: Uuid,
+    device_id: Option<Uuid>,
+) -> Result<TokenPair, ApiError> {
+    let family = Family {
+        id: Uuid::now_v7(),
+        user_id,
+        client_id,
+        device_id,
+    };
+    issue_pair(tx, config, &family).await
+}
+
+/// Trades the refresh token `token` of `client_id` for a new pair.
+///
+/// Of parallel refreshes with one token exactly one wins: the rotation is one conditional
+/// `UPDATE`, in the transaction that issues the new pair, so a family is never left
+/// half-rotated. A rotated token presented again (after [`refresh::RACE_MS`]) revokes the
+/// family.
+pub async fn refresh(state: &AppState, client_id: Uuid, token: &str) -> Result<TokenPair, ApiError> {
+    let mut tx = state.db.begin().await?;
+    let Some(row) = refresh::find_in(&mut tx, token, client_id).await? else {
+        return Err(unauthorized(
+            "The refresh token is malformed, unknown, or another app's.",
+        ));
+    };
+    if let Some(code) = refusal(row.user_status.parse().unwrap_or(Status::Deleted)) {
+        return Err(ApiError::new(code));
+    }
+    let now = now_ms();
+    if let Some(rotated_at) = row.rotated_at {
+        if now - rotated_at > refresh::RACE_MS && row.revoked_at.is_none() {
+            revoke_family(&mut tx, row.family_id).await?;
+            tx.commit().await?;
+            tracing::warn!(
+                family = %row.family_id,
+                client = %client_id,
+                "a rotated refresh token was presented again: its sign-in is revoked"
+            );
+        }
+        return Err(unauthorized(
+            "This refresh token was already used. Sign the person in again.",
+        ));
+    }
+    if !row.is_live(now) || !refresh::rotate(&mut tx, row.id).await? {
+        return Err(unauthorized(
+            "The refresh token is expired or revoked. Sign the person in again.",
+        ));
+    }
+    let pair = issue_pair(&mut tx, &state.config, &row.family()).await?;
+    tx.commit().await?;
+    Ok(pair)
+}
+
+/// What `token` is for `client_id` (RFC 7662): never an error about the token itself.
+pub async fn introspect(
+    state: &AppState,
+    client_id: Uuid,
+    token: &str,
+) -> Result<Introspection, ApiError> {
+    let now = now_ms();
+    let inactive = Introspection::default();
+    if token.starts_with(access::PREFIX) {
+        let Some(row) = access::find(&state.db, token, client_id).await? else {
+            return Ok(inactive);
+        };
+        if !row.is_live(now) {
+            return Ok(inactive);
+        }
+        return Ok(Introspection {
+            active: true,
+            token_type: Some(TokenType::Access),
+            user_id: Some(row.user_id.to_string()),
+            client_id: Some(row.client_id.to_string()),
+            device_id: row.device_id.map(|d| d.to_string()),
+            expires_at: Some(rfc3339(row.expires_at)),
+        });
+    }
+    let Some(row) = refresh::find(&state.db, token, client_id).await? else {
+        return Ok(inactive);
+    };
+    if !row.is_live(now) || row.user_status != Status::Active.as_str() {
+        return Ok(inactive);
+    }
+    Ok(Introspection {
+        active: true,
+        token_type: Some(TokenType::Refresh),
+        user_id: Some(row.user_id.to_string()),
+        client_id: Some(row.client_id.to_string()),
+        device_id: row.device_id.map(|d| d.to_string()),
+        expires_at: Some(rfc3339(row.expires_at)),
+    })
+}
+
+/// Ends the sign-in of the access token `bearer` (whatever state it is in, as long as it
+/// is this app's), the sign-in of `body.refreshToken` when it is the same person's, or
+/// with `everywhere` every sign-in of the person in this app.
+pub async fn logout(
+    state: &AppState,
+    client_id: Uuid,
+    bearer: &str,
+    body: &LogoutBody,
+) -> Result<(), ApiError> {
+    let row = access::find(&state.db, bearer, client_id)
+        .await?
+        .ok_or_else(|| unauthorized("The access token is malformed, unknown, or another app's."))?;
+    let mut tx = state.db.begin().await?;
+    if body.everywhere == Some(true) {
+        revoke_for_user(&mut tx, row.user_id, Some(client_id)).await?;
+    } else {
+        match row.family_id {
+            Some(family) => revoke_family(&mut tx, family).await?,
+            None => revoke_access(&mut tx, row.id).await?,
+        }
+        if let Some(token) = &body.refresh_token
+            && let Some(other) = refresh::find_in(&mut tx, token, client_id).await?
+            && other.user_id == row.user_id
+        {
+            revoke_family(&mut tx, other.family_id).await?;
+        }
+    }
+    tx.commit().await
+}
+
+/// Revokes the tokens matching `condition` (on `$1`) in both token tables.
+async fn revoke_where(tx: &mut Tx, condition: &str, id: Uuid, client: Option<Uuid>) -> Result<(), ApiError> {
+    let now = now_ms();
+    for table in ["access_tokens", "refresh_tokens"] {
+        let sql = format!(
+            "UPDATE {table} SET revoked_at = $2 WHERE {condition} AND revoked_at IS NULL
+               AND ($3 IS NULL OR client_id = $3)"
+        );
+        with_tx!(tx, |c| sqlx::query(&sql)
+            .bind(id)
+            .bind(now)
+            .bind(client)
+            .execute(c)
+            .await
+            .map(drop))?;
+    }
+    Ok(())
+}
+
+/// Revokes every token of one sign-in.
+pub async fn revoke_family(tx: &mut Tx, family_id: Uuid) -> Result<(), ApiError> {
+    revoke_where(tx, "family_id = $1", family_id, None).await
+}
+
+/// Revokes every token bound to `device_id` (the device was removed).
+pub async fn revoke_for_device(tx: &mut Tx, device_id: Uuid) -> Result<(), ApiError> {
+    revoke_where(tx, "device_id = $1", device_id, None).await
+}
+
+/// Revokes every token of `user_id` (in `client_id` only, when given).
+pub async fn revoke_for_user(
+    tx: &mut Tx,
+    user_id: Uuid,
+    client_id: Option<Uuid>,
+) -> Result<(), ApiError> {
+    revoke_where(tx, "user_id = $1", user_id, client_id).await
+}
+
+/// Revokes one access token (one issued before families existed).
+async fn revoke_access(tx: &mut Tx, id: Uuid) -> Result<(), ApiError> {
+    let sql = "UPDATE access_tokens SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL";
+    with_tx!(tx, |c| sqlx::query(sql)
+        .bind(id)
+        .bind(now_ms())
+        .execute(c)
+        .await
+        .map(drop))?;
+    Ok(())
+}

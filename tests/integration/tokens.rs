@@ -1,0 +1,316 @@
+//! The tokens an app holds: rotation and reuse detection, expiry, introspection, userinfo
+//! and logout, and every way a sign-in ends (`/docs#tokens`).
+
+use crate::support::{App, TestApp, expect_error, join_all};
+use serde_json::{Value, json};
+use std::time::Duration;
+
+const PASSWORD: &str = "correct horse";
+
+/// A sign-in of a new person `email` in `app`; the first poll's reply (with the tokens).
+async fn signed_in(t: &TestApp, app: &App, email: &str) -> Value {
+    let token = t.register(app, email, None, PASSWORD).await;
+    t.poll(app, &token).await.json().await.unwrap()
+}
+
+/// Another sign-in of the registered person `email` in `app` (optionally with a device).
+async fn signed_in_again(t: &TestApp, app: &App, email: &str, device: Option<Value>) -> Value {
+    let token = t.start(app, json!({"deviceInfo": device})).await;
+    let res = t
+        .post(
+            "/api/v1/fypass/login",
+            json!({"reqToken": token, "identifier": email, "password": PASSWORD}),
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    t.poll(app, &token).await.json().await.unwrap()
+}
+
+fn refresh(t: &TestApp, app: &App, token: &str) -> reqwest::RequestBuilder {
+    t.http
+        .post(t.url("/api/v1/users/token"))
+        .header("x-client-key", &app.key)
+        .json(&json!({"refreshToken": token}))
+}
+
+async fn me(t: &TestApp, app: &App, access: &str) -> reqwest::Response {
+    t.http
+        .get(t.url("/api/v1/users/me"))
+        .header("x-client-key", &app.key)
+        .header("authorization", format!("Bearer {access}"))
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn introspect(t: &TestApp, app: &App, token: &str) -> Value {
+    let res = t
+        .http
+        .post(t.url("/api/v1/users/introspect"))
+        .header("x-client-key", &app.key)
+        .json(&json!({"token": token}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    res.json().await.unwrap()
+}
+
+async fn logout(t: &TestApp, app: &App, access: &str, body: Value) -> reqwest::Response {
+    t.http
+        .post(t.url("/api/v1/users/logout"))
+        .header("x-client-key", &app.key)
+        .header("authorization", format!("Bearer {access}"))
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+}
+
+fn field(v: &Value, name: &str) -> String {
+    v[name].as_str().unwrap_or_else(|| panic!("{name} in {v}")).to_string()
+}
+
+#[tokio::test]
+async fn the_first_poll_hands_over_an_hour_long_access_token_and_a_month_long_refresh_token() {
+    let t = TestApp::spawn().await;
+    let app = t.app_client().await;
+    let polled = signed_in(&t, &app, "ana@example.com").await;
+    assert!(field(&polled, "accessToken").starts_with("fyp_"));
+    let refresh = field(&polled, "refreshToken");
+    assert!(refresh.starts_with("fyt_") && refresh.len() == 47, "{refresh}");
+    // RFC 3339 times of one format order as text.
+    let within = |at: String, secs: i64| {
+        let now = fypass::db::now_ms();
+        let (low, high) = (
+            fypass::db::rfc3339(now + (secs - 100) * 1000),
+            fypass::db::rfc3339(now + secs * 1000),
+        );
+        assert!(low <= at && at <= high, "{low} <= {at} <= {high}");
+    };
+    within(field(&polled, "accessTokenExpiresAt"), 3600);
+    within(field(&polled, "refreshTokenExpiresAt"), 2_592_000);
+    let who = me(&t, &app, &field(&polled, "accessToken")).await;
+    assert_eq!(who.json::<Value>().await.unwrap()["email"], "ana@example.com");
+}
+
+#[tokio::test]
+async fn refreshing_rotates_and_a_reused_refresh_token_revokes_the_whole_sign_in() {
+    let t = TestApp::spawn().await;
+    let app = t.app_client().await;
+    let first = signed_in(&t, &app, "budi@example.com").await;
+    let old = field(&first, "refreshToken");
+    let res = refresh(&t, &app, &old).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    let second: Value = res.json().await.unwrap();
+    let (access, newer) = (field(&second, "accessToken"), field(&second, "refreshToken"));
+    assert_ne!(newer, old);
+    assert_eq!(me(&t, &app, &access).await.status(), 200);
+    // The old one is spent...
+    expect_error(refresh(&t, &app, &old).send().await.unwrap(), 401, "UNAUTHORIZED").await;
+    assert_eq!(
+        me(&t, &app, &access).await.status(),
+        200,
+        "a parallel refresh (within the race window) revokes nothing"
+    );
+    // ...and presenting it again later means someone copied it: the sign-in ends.
+    tokio::time::sleep(Duration::from_millis(
+        fypass::tokens::refresh::RACE_MS as u64 + 200,
+    ))
+    .await;
+    expect_error(refresh(&t, &app, &old).send().await.unwrap(), 401, "UNAUTHORIZED").await;
+    expect_error(me(&t, &app, &access).await, 401, "UNAUTHORIZED").await;
+    expect_error(me(&t, &app, &field(&first, "accessToken")).await, 401, "UNAUTHORIZED").await;
+    expect_error(refresh(&t, &app, &newer).send().await.unwrap(), 401, "UNAUTHORIZED").await;
+    assert_eq!(introspect(&t, &app, &newer).await, json!({"active": false}));
+}
+
+#[tokio::test]
+async fn each_kind_of_token_expires() {
+    let t = TestApp::spawn_with(|c| {
+        c.token_ttl_secs = 1;
+        c.refresh_ttl_secs = 2;
+    })
+    .await;
+    let app = t.app_client().await;
+    let polled = signed_in(&t, &app, "citra@example.com").await;
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let access = field(&polled, "accessToken");
+    expect_error(me(&t, &app, &access).await, 401, "UNAUTHORIZED").await;
+    assert_eq!(introspect(&t, &app, &access).await, json!({"active": false}));
+    // The refresh token still works for a while, and each refresh starts its time again.
+    let res = refresh(&t, &app, &field(&polled, "refreshToken")).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    let next: Value = res.json().await.unwrap();
+    assert_eq!(me(&t, &app, &field(&next, "accessToken")).await.status(), 200);
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    expect_error(
+        refresh(&t, &app, &field(&next, "refreshToken")).send().await.unwrap(),
+        401,
+        "UNAUTHORIZED",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn another_apps_token_is_inactive_and_cannot_be_refreshed() {
+    let t = TestApp::spawn().await;
+    let app = t.app_client().await;
+    let other = t.app_client().await;
+    let polled = signed_in(&t, &app, "dewi@example.com").await;
+    let (access, refresh_token) = (field(&polled, "accessToken"), field(&polled, "refreshToken"));
+    assert_eq!(introspect(&t, &other, &access).await, json!({"active": false}));
+    assert_eq!(introspect(&t, &other, &refresh_token).await, json!({"active": false}));
+    expect_error(refresh(&t, &other, &refresh_token).send().await.unwrap(), 401, "UNAUTHORIZED").await;
+    expect_error(me(&t, &other, &access).await, 401, "UNAUTHORIZED").await;
+    // Nothing the other app did touched the owner's sign-in.
+    let mine = introspect(&t, &app, &refresh_token).await;
+    assert_eq!(mine["active"], true);
+    assert_eq!(mine["tokenType"], "refresh");
+    assert_eq!(mine["clientId"], app.id.to_string());
+    let mine = introspect(&t, &app, &access).await;
+    assert_eq!(mine["tokenType"], "access");
+    assert_eq!(mine["userId"], polled["user"]["id"]);
+    assert!(mine["expiresAt"].as_str().unwrap().ends_with('Z'));
+    for garbage in ["", "fyp_nope", "not a token at all", "fyt_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"] {
+        assert_eq!(introspect(&t, &app, garbage).await, json!({"active": false}), "{garbage}");
+    }
+    assert_eq!(refresh(&t, &app, &refresh_token).send().await.unwrap().status(), 200);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn of_parallel_refreshes_of_one_token_exactly_one_wins_and_keeps_its_tokens() {
+    let t = TestApp::spawn().await;
+    let app = t.app_client().await;
+    let polled = signed_in(&t, &app, "eko@example.com").await;
+    let token = field(&polled, "refreshToken");
+    let attempts = (0..8).map(|_| {
+        let req = refresh(&t, &app, &token);
+        async move { req.send().await.unwrap() }
+    });
+    let mut winners = Vec::new();
+    for res in join_all(attempts).await {
+        match res.status().as_u16() {
+            200 => winners.push(res.json::<Value>().await.unwrap()),
+            401 => {}
+            other => panic!("unexpected {other}"),
+        }
+    }
+    assert_eq!(winners.len(), 1);
+    let winner = &winners[0];
+    assert_eq!(me(&t, &app, &field(winner, "accessToken")).await.status(), 200);
+    let next = refresh(&t, &app, &field(winner, "refreshToken")).send().await.unwrap();
+    assert_eq!(next.status(), 200, "the family was not left half-rotated");
+}
+
+#[tokio::test]
+async fn logout_ends_the_sign_in_and_everywhere_ends_them_all() {
+    let t = TestApp::spawn().await;
+    let app = t.app_client().await;
+    let other_app = t.app_client().await;
+    let first = signed_in(&t, &app, "fajar@example.com").await;
+    let second = signed_in_again(&t, &app, "fajar@example.com", None).await;
+    let elsewhere = signed_in_again(&t, &other_app, "fajar@example.com", None).await;
+
+    let res = logout(&t, &app, &field(&first, "accessToken"), json!({})).await;
+    assert_eq!(res.status(), 204);
+    assert_eq!(res.text().await.unwrap(), "");
+    for token in [field(&first, "accessToken"), field(&first, "refreshToken")] {
+        assert_eq!(introspect(&t, &app, &token).await, json!({"active": false}));
+    }
+    // Other sign-ins go on; a second logout of a spent token is still 204.
+    assert_eq!(me(&t, &app, &field(&second, "accessToken")).await.status(), 200);
+    assert_eq!(logout(&t, &app, &field(&first, "accessToken"), json!({})).await.status(), 204);
+
+    let res = logout(&t, &app, &field(&second, "accessToken"), json!({"everywhere": true})).await;
+    assert_eq!(res.status(), 204);
+    expect_error(
+        refresh(&t, &app, &field(&second, "refreshToken")).send().await.unwrap(),
+        401,
+        "UNAUTHORIZED",
+    )
+    .await;
+    // Everywhere means every sign-in in this app, not in other apps.
+    assert_eq!(me(&t, &other_app, &field(&elsewhere, "accessToken")).await.status(), 200);
+    // No Bearer, or someone else's, is UNAUTHORIZED.
+    let res = t
+        .http
+        .post(t.url("/api/v1/users/logout"))
+        .header("x-client-key", &app.key)
+        .send()
+        .await
+        .unwrap();
+    expect_error(res, 401, "UNAUTHORIZED").await;
+    expect_error(
+        logout(&t, &app, &field(&elsewhere, "accessToken"), json!({})).await,
+        401,
+        "UNAUTHORIZED",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_status_change_and_a_removed_device_end_the_sign_ins_they_touch() {
+    let t = TestApp::spawn().await;
+    let app = t.app_client().await;
+    let polled = signed_in(&t, &app, "gita@example.com").await;
+    let device = json!({"deviceId": "tv-7", "platform": "android"});
+    let on_tv = signed_in_again(&t, &app, "gita@example.com", Some(device)).await;
+
+    // Removing the TV ends the TV's sign-in, refresh token included...
+    let list: Value = t
+        .http
+        .get(t.url("/api/v1/devices"))
+        .header("x-client-key", &app.key)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let id = list["items"][0]["id"].as_str().unwrap();
+    let res = t
+        .http
+        .delete(t.url(&format!("/api/v1/devices/{id}")))
+        .header("x-client-key", &app.key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 204);
+    expect_error(refresh(&t, &app, &field(&on_tv, "refreshToken")).send().await.unwrap(), 401, "UNAUTHORIZED").await;
+    // ...not the other one.
+    assert_eq!(me(&t, &app, &field(&polled, "accessToken")).await.status(), 200);
+
+    // A suspended person is told so when their app refreshes, and their tokens are dead.
+    let user_id = uuid::Uuid::parse_str(polled["user"]["id"].as_str().unwrap()).unwrap();
+    let mut tx = t.db().begin().await.unwrap();
+    fypass::users::store::set_status(&mut tx, user_id, fypass::status::Status::Suspended)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    let res = refresh(&t, &app, &field(&polled, "refreshToken")).send().await.unwrap();
+    expect_error(res, 403, "USER_SUSPENDED").await;
+    expect_error(me(&t, &app, &field(&polled, "accessToken")).await, 401, "UNAUTHORIZED").await;
+    assert_eq!(introspect(&t, &app, &field(&polled, "refreshToken")).await, json!({"active": false}));
+}
+
+#[tokio::test]
+async fn token_routes_check_their_grants_and_the_bearer() {
+    let t = TestApp::spawn().await;
+    let (_, only_token) = t.client(&[fypass::clients::Grant::UsersToken]).await;
+    let res = t.get_as(&only_token, "/api/v1/users/me").await;
+    expect_error(res, 403, "UNITSYSTEM00002").await;
+    let app = t.app_client().await;
+    let res = t.get_as(&app.key, "/api/v1/users/me").await;
+    expect_error(res, 401, "UNAUTHORIZED").await;
+    let res = t
+        .http
+        .post(t.url("/api/v1/users/token"))
+        .header("x-client-key", &app.key)
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    let body = expect_error(res, 422, "VALIDATION_ERROR").await;
+    assert_eq!(body["details"][0]["field"], "refreshToken");
+}
