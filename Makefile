@@ -58,7 +58,7 @@ tools-build:
 	  || cargo install cargo-leptos --version $(CARGO_LEPTOS_VERSION) --locked --features no_downloads
 	@wasm-bindgen --version 2>/dev/null | grep -qx "wasm-bindgen $(WASM_BINDGEN_VERSION)" \
 	  || cargo install wasm-bindgen-cli --version $(WASM_BINDGEN_VERSION) --force
-	@[ -x end2end/node_modules/.bin/wasm-opt ] && [ -x end2end/node_modules/.bin/playwright ] \
+	@[ -x end2end/node_modules/.bin/wasm-opt ] && [ -x end2end/node_modules/.bin/playwright ] && [ -x end2end/node_modules/.bin/maildev ] \
 	  || npm ci --prefix end2end --no-audit --no-fund
 
 ## Debian's Chromium for the browser tests (Playwright cannot download browsers here), and

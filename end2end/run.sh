@@ -9,6 +9,14 @@ cd "$(dirname "$0")"
 BIN=${BIN:?set BIN to the fypass release binary}
 PORT=${FYPASS_E2E_PORT:-3311}
 work=$(mktemp -d)
+server='' maildev='' whatsapp=''
+cleanup() {
+  for pid in $server $maildev $whatsapp; do kill "$pid" 2>/dev/null || true; done
+  [ -n "$server" ] && wait "$server" 2>/dev/null || true
+  if [ "${status:-0}" != 0 ] && [ -f "$work/server.log" ]; then echo "--- server log ---"; tail -n 50 "$work/server.log"; fi
+  rm -rf "$work"
+}
+trap cleanup EXIT
 export FYPASS_DATABASE_URL="sqlite://$work/fypass.db"
 export LEPTOS_SITE_ADDR="127.0.0.1:$PORT"
 export FYPASS_BASE_URL="http://127.0.0.1:$PORT"
@@ -18,20 +26,29 @@ export FYPASS_REGISTRATIONS_PER_HOUR=100000
 export FYPASS_TRUSTED_PROXIES=127.0.0.1
 export FYPASS_METRICS_ADDR=127.0.0.1:0
 
+# The channels codes travel by: maildev (a real SMTP server; the tests read its mail over
+# HTTP) and a stand-in for the WhatsApp Cloud API (whatsapp.mjs).
+free_port() { node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'; }
+SMTP_PORT=$(free_port); MAIL_WEB_PORT=$(free_port); WHATSAPP_PORT=$(free_port)
+export FYPASS_SMTP_URL="smtp://127.0.0.1:$SMTP_PORT"
+export FYPASS_MAIL_WEB="http://127.0.0.1:$MAIL_WEB_PORT"
+export FYPASS_WHATSAPP_API_URL="http://127.0.0.1:$WHATSAPP_PORT"
+export FYPASS_WHATSAPP_PHONE_NUMBER_ID=1234567890
+export FYPASS_WHATSAPP_TOKEN=e2e-cloud-api-token
+export FYPASS_WHATSAPP_SENT="http://127.0.0.1:$WHATSAPP_PORT/sent"
+node_modules/.bin/maildev --smtp "$SMTP_PORT" --ip 127.0.0.1 --web "$MAIL_WEB_PORT" --web-ip 127.0.0.1 --silent &
+maildev=$!
+node whatsapp.mjs "$WHATSAPP_PORT" "$FYPASS_WHATSAPP_PHONE_NUMBER_ID" "$FYPASS_WHATSAPP_TOKEN" &
+whatsapp=$!
+
 client=$("$BIN" client create --name "E2E app" --redirect-url "$FYPASS_BASE_URL/docs")
 export FYPASS_TEST_CLIENT_KEY=$(node -pe 'JSON.parse(require("fs").readFileSync(0)).key' <<<"$client")
 
 "$BIN" serve >"$work/server.log" 2>&1 &
 server=$!
-cleanup() {
-  kill "$server" 2>/dev/null && wait "$server" 2>/dev/null || true
-  if [ "${status:-0}" != 0 ]; then echo "--- server log ---"; tail -n 50 "$work/server.log"; fi
-  rm -rf "$work"
-}
-trap cleanup EXIT
 
 for _ in $(seq 1 100); do
-  curl -fsS "$FYPASS_BASE_URL/readyz" >/dev/null 2>&1 && break
+  curl -fsS "$FYPASS_BASE_URL/readyz" >/dev/null 2>&1 && curl -fsS "$FYPASS_MAIL_WEB/api/email" >/dev/null 2>&1 && break
   kill -0 "$server" 2>/dev/null || { status=1; echo "the server did not start"; exit 1; }
   sleep 0.1
 done

@@ -1,6 +1,8 @@
 //! The pages: the HTML shell (server only), the router, and the frame every page shares.
 
 use crate::{
+    account::pages::AccountPage,
+    codes::pages::{CodeSignInPage, RecoverPage, VerifyPage},
     devices::dashboard::DevicesPage,
     docs::{ApiInfoPage, ApiReferencePage, ErrorListPage},
     error::{ApiError, ErrorCode},
@@ -107,7 +109,11 @@ pub fn App() -> impl IntoView {
                     <Route path=StaticSegment("fypass") view=LoginPage ssr=SsrMode::Async />
                     <Route path=(StaticSegment("fypass"), StaticSegment("register")) view=RegisterPage ssr=SsrMode::Async />
                     <Route path=(StaticSegment("fypass"), StaticSegment("status")) view=StatusPage ssr=SsrMode::Async />
+                    <Route path=(StaticSegment("fypass"), StaticSegment("recover")) view=RecoverPage ssr=SsrMode::Async />
+                    <Route path=(StaticSegment("fypass"), StaticSegment("code")) view=CodeSignInPage ssr=SsrMode::Async />
+                    <Route path=(StaticSegment("fypass"), StaticSegment("verify")) view=VerifyPage ssr=SsrMode::Async />
                     <Route path=StaticSegment("devices") view=DevicesPage ssr=SsrMode::Async />
+                    <Route path=StaticSegment("account") view=AccountPage ssr=SsrMode::Async />
                 </Routes>
             </main>
             <footer class="footer">
@@ -131,6 +137,7 @@ fn TopBar() -> impl IntoView {
                 <A href="/docs/api">"Endpoints"</A>
                 <A href="/docs/errors">"Errors"</A>
                 <A href="/devices">"Devices"</A>
+                <A href="/account">"Account"</A>
             </nav>
         </header>
     }

@@ -154,12 +154,95 @@ pub struct Config {
     )]
     pub metrics_addr: MetricsAddr,
 
+    /// The SMTP server email codes leave through: `smtps://user:pass@host`,
+    /// `smtp://user:pass@host:587?tls=required`, or `smtp://127.0.0.1:1025` (no TLS: this
+    /// machine only). Without it, email messages wait in the outbox.
+    #[arg(long, env = "FYPASS_SMTP_URL", global = true)]
+    pub smtp_url: Option<String>,
+
+    /// The sender of email messages.
+    #[arg(
+        long,
+        env = "FYPASS_MAIL_FROM",
+        default_value = "fypass <no-reply@localhost>",
+        global = true
+    )]
+    pub mail_from: String,
+
+    /// The WhatsApp Cloud API's base URL (messages go to `{this}/{phone number id}/messages`).
+    #[arg(
+        long,
+        env = "FYPASS_WHATSAPP_API_URL",
+        default_value = "https://graph.facebook.com/v21.0",
+        global = true
+    )]
+    pub whatsapp_api_url: String,
+
+    /// The sending WhatsApp Business phone number's id. With the token, enables WhatsApp.
+    #[arg(long, env = "FYPASS_WHATSAPP_PHONE_NUMBER_ID", global = true)]
+    pub whatsapp_phone_number_id: Option<String>,
+
+    /// The Cloud API's access token (sent as Bearer).
+    #[arg(
+        long,
+        env = "FYPASS_WHATSAPP_TOKEN",
+        global = true,
+        hide_env_values = true
+    )]
+    pub whatsapp_token: Option<String>,
+
+    /// The approved authentication template that carries the code.
+    #[arg(
+        long,
+        env = "FYPASS_WHATSAPP_TEMPLATE",
+        default_value = "fypass_code",
+        global = true
+    )]
+    pub whatsapp_template: String,
+
+    /// The template's language code.
+    #[arg(
+        long,
+        env = "FYPASS_WHATSAPP_LANGUAGE",
+        default_value = "en",
+        global = true
+    )]
+    pub whatsapp_language: String,
+
+    /// Whether people prove their email address or WhatsApp number: `off` (never asked),
+    /// `optional` (a code after registration, which they may skip), `required` (a login
+    /// request completes only once one of them is verified).
+    #[arg(
+        long,
+        env = "FYPASS_VERIFICATION",
+        default_value = "optional",
+        value_parser = ["off", "optional", "required"],
+        global = true
+    )]
+    pub verification: String,
+
     /// Log format on stderr: `text` or `json`.
     #[arg(long, env = "FYPASS_LOG_FORMAT", default_value = "text", value_parser = ["text", "json"], global = true)]
     pub log_format: String,
 }
 
+/// How strictly identifiers must be verified (`FYPASS_VERIFICATION`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Verification {
+    Off,
+    Optional,
+    Required,
+}
+
 impl Config {
+    pub fn verification(&self) -> Verification {
+        match self.verification.as_str() {
+            "off" => Verification::Off,
+            "required" => Verification::Required,
+            _ => Verification::Optional,
+        }
+    }
+
     pub fn request_timeout(&self) -> Duration {
         Duration::from_millis(self.request_timeout_ms)
     }

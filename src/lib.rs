@@ -23,17 +23,20 @@
 //! Feature areas, each with its types, server functions, storage and admin commands:
 //! [`clients`] (keys, grants, `GET /api/v1/clients/info`), [`users`] (identifiers,
 //! passwords, access tokens, browser sessions), [`login`] (the hosted login flow and its
-//! pages), [`tokens`] (access and refresh tokens, userinfo, introspection, logout),
-//! [`devices`] (Save Device and friends, the dashboard). Leaves every module may
+//! pages), [`codes`] (recovery, one-time codes, verification), [`account`] (the person's
+//! own page), [`tokens`] (access and refresh tokens, userinfo, introspection, logout),
+//! [`devices`] (Save Device and friends, the dashboard). [`courier`] delivers codes. Leaves every module may
 //! use: [`config`] (read once in `main.rs`), [`secret`] (opaque tokens), [`throttle`]
 //! (counters against abuse), [`status`].
 
 // Leptos views are deeply nested types; the dashboard's exceed the default limit.
 #![recursion_limit = "256"]
 
+pub mod account;
 pub mod api;
 pub mod app;
 pub mod clients;
+pub mod codes;
 pub mod devices;
 pub mod docs;
 pub mod error;
@@ -45,6 +48,8 @@ pub mod users;
 
 #[cfg(feature = "ssr")]
 pub mod config;
+#[cfg(feature = "ssr")]
+pub mod courier;
 #[cfg(feature = "ssr")]
 pub mod db;
 #[cfg(feature = "ssr")]

@@ -29,6 +29,9 @@ enum Command {
     /// Manage users.
     #[command(subcommand)]
     User(fypass::users::cli::UserCommand),
+    /// Read the messages (codes) waiting to be delivered.
+    #[command(subcommand)]
+    Outbox(fypass::courier::cli::OutboxCommand),
 }
 
 #[tokio::main]
@@ -56,6 +59,12 @@ async fn main() -> ExitCode {
         Command::User(cmd) => {
             admin(&cli.config, async |db| {
                 fypass::users::cli::run(db, &cli.config, cmd).await
+            })
+            .await
+        }
+        Command::Outbox(cmd) => {
+            admin(&cli.config, async |db| {
+                fypass::courier::cli::run(db, cmd).await
             })
             .await
         }

@@ -99,9 +99,8 @@ async fn take_one(db: &Db, counter: &Counter) -> Result<i64, ApiError> {
         .fetch_optional(c)
         .await)?;
         let Some((window_start, events, last_at)) = row else {
-            let inserted =
-                with_writer!(db, |c| {
-                    sqlx::query(
+            let inserted = with_writer!(db, |c| {
+                sqlx::query(
                 "INSERT INTO throttle (key, window_start, events, last_at) VALUES ($1, $2, 1, $2)
                  ON CONFLICT (key) DO NOTHING"
             )
@@ -110,7 +109,7 @@ async fn take_one(db: &Db, counter: &Counter) -> Result<i64, ApiError> {
             .execute(c)
             .await
             .map(|r| r.rows_affected())
-                })?;
+            })?;
             if inserted == 1 {
                 return Ok(now);
             }
@@ -181,6 +180,9 @@ const REFUND: &str = "UPDATE throttle SET events = events - 1
                       WHERE key = $1 AND window_start = $2 AND events > 0";
 
 impl Taken {
+    /// The attempt counts: its places stay taken.
+    pub fn keep(self) {}
+
     /// Gives the places back in the transaction that completes the attempt (a correct
     /// password is not a guess).
     pub async fn refund(&self, tx: &mut Tx) -> Result<(), ApiError> {

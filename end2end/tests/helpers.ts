@@ -37,16 +37,58 @@ export async function hydrated(page: Page) {
   await page.locator("html[data-hydrated]").waitFor({ state: "attached", timeout: 15_000 });
 }
 
-export async function registerInPage(page: Page, who: { name: string; email?: string; whatsapp?: string; password: string }) {
+/**
+ * Fills in and submits the register form. A successful registration leads to the (optional)
+ * verification step, which is skipped unless `verify` is set.
+ */
+export async function registerInPage(
+  page: Page,
+  who: { name: string; email?: string; whatsapp?: string; password: string },
+  verify = false,
+) {
   await page.getByLabel("Name").fill(who.name);
   if (who.email) await page.getByLabel("Email address").fill(who.email);
   if (who.whatsapp) await page.getByLabel("WhatsApp number").fill(who.whatsapp);
   await page.getByLabel("Password").fill(who.password);
   await page.getByRole("button", { name: "Create account" }).click();
+  if (verify) return;
+  const step = page.getByRole("heading", { level: 1, name: "Confirm it is you" });
+  const problem = page.locator(".field-error, .error-panel").first();
+  await expect(step.or(problem)).toBeVisible();
+  if (await step.isVisible()) await page.getByRole("link", { name: "Skip for now" }).click();
 }
 
 export async function signInInPage(page: Page, identifier: string, password: string) {
   await page.getByLabel("Email or WhatsApp number").fill(identifier);
   await page.getByLabel("Password").fill(password);
   await page.getByRole("button", { name: "Sign in" }).click();
+}
+
+/** Waits for the newest message to `to` in maildev whose subject contains `subject`; its code. */
+export async function mailedCode(request: APIRequestContext, to: string, subject: string): Promise<string> {
+  const web = process.env.FYPASS_MAIL_WEB ?? "";
+  for (let i = 0; i < 100; i++) {
+    const res = await request.get(`${web}/api/email`);
+    const mails = ((await res.json()) as any[]).filter(
+      (m) => m.to.some((r: any) => r.address === to) && String(m.subject).includes(subject),
+    );
+    if (mails.length > 0) {
+      const text: string = mails[mails.length - 1].text;
+      return text.match(/\b\d{6}\b/)![0];
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`no "${subject}" mail to ${to}`);
+}
+
+/** Waits for a WhatsApp message to `number` (E.164) at the Cloud API stand-in; its code. */
+export async function whatsappCode(request: APIRequestContext, number: string): Promise<string> {
+  const digits = number.replace(/\D/g, "");
+  for (let i = 0; i < 100; i++) {
+    const res = await request.get(`${process.env.FYPASS_WHATSAPP_SENT}?to=${digits}`);
+    const sent = (await res.json()) as any[];
+    if (sent.length > 0) return sent[sent.length - 1].template.components[0].parameters[0].text;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`no WhatsApp message to ${number}`);
 }

@@ -20,14 +20,18 @@
 use super::JsonArgs;
 use crate::{
     clients::{ClientInfo, GetClientInfo, Grant},
-    tokens::{GetMe, Introspect, Introspection, Logout, RefreshTokens, TokenPair},
-    users::User,
+    codes::{
+        FypassCode, FypassCodeLogin, FypassRecovery, FypassRecoveryComplete, FypassVerify, Sent,
+        Verified,
+    },
     devices::{DeleteDevice, Device, DevicePage, GetDevice, ListDevices, SaveDevice},
     error::{ApiError, ErrorCode, FieldError},
     login::{
         Completion, Confirmed, FypassConfirm, FypassLogin, FypassRegister, FypassUrl,
         GetLoginStatus, LoginStatusReply, StartLogin,
     },
+    tokens::{GetMe, Introspect, Introspection, Logout, RefreshTokens, TokenPair},
+    users::User,
 };
 use leptos::server_fn::{Protocol, ServerFn};
 use serde_json::{Map, Value, json};
@@ -318,6 +322,74 @@ pub fn operations() -> Vec<Op> {
             .example(json!({"reqToken": "fyr_3mQ9Yb0sXkT2w8cVnJ4pLr7uEa1dGh5iOq6zSf0tWyc", "userCode": "BDFG-HJKL"}))
             .reply::<Confirmed>(200, "Confirmed: the request can now be completed in any browser.")
             .errors(&[FailedUpdateUserToken, InvalidCode, OriginNotAllowed]),
+        op::<FypassRecovery>("fypassRecovery", "Send a recovery code", "fypass")
+            .describe(
+                "Sends a code to set a new password to this email address or WhatsApp number, if an account \
+                 has it. The reply is the same (202) whether or not one has, and nothing is sent when none has. \
+                 Sends are limited per identifier (one a minute, five an hour) and per network \
+                 (TOO_MANY_REQUESTS with Retry-After).",
+            )
+            .json_body::<FypassRecovery>(true)
+            .example(json!({"identifier": "siti@example.com"}))
+            .reply::<Sent>(202, "Sent, if an account has this identifier.")
+            .errors(&[FailedUpdateUserToken, InvalidCode, TooManyRequests, OriginNotAllowed]),
+        op::<FypassRecoveryComplete>("fypassRecoveryComplete", "Set a new password with a code", "fypass")
+            .describe(
+                "Sets a new password with the recovery code, signs this browser in and completes the login \
+                 request `reqToken` if given. Every other session and every token of the person is revoked. \
+                 A wrong code is INVALID_CODE (five make it void); an expired, used or void one CODE_EXPIRED.",
+            )
+            .json_body::<FypassRecoveryComplete>(true)
+            .example(json!({"identifier": "siti@example.com", "code": "493027", "newPassword": "a new passphrase"}))
+            .reply::<Completion>(200, "The new password is set and the person signed in.")
+            .sets_session_cookie()
+            .errors(&[
+                FailedUpdateUserToken,
+                InvalidCode,
+                CodeExpired,
+                UserNotActive,
+                UserSuspended,
+                UserDeleted,
+                TooManyRequests,
+                OriginNotAllowed,
+            ]),
+        op::<FypassCode>("fypassCode", "Send a sign-in code", "fypass")
+            .describe(
+                "Sends a code to sign in with, instead of a password, for the login request `reqToken`. \
+                 The same reply whether or not an account has the identifier; limited as recovery codes are.",
+            )
+            .json_body::<FypassCode>(true)
+            .example(json!({"reqToken": "fyr_3mQ9Yb0sXkT2w8cVnJ4pLr7uEa1dGh5iOq6zSf0tWyc", "identifier": "+62 812-3456-7890"}))
+            .reply::<Sent>(202, "Sent, if an account has this identifier.")
+            .errors(&[FailedUpdateUserToken, InvalidCode, TooManyRequests, OriginNotAllowed]),
+        op::<FypassCodeLogin>("fypassCodeLogin", "Sign in with a code", "fypass")
+            .describe(
+                "Signs in with the code sent to the identifier and completes the login request, exactly as a \
+                 password sign-in does. The identifier counts as verified.",
+            )
+            .json_body::<FypassCodeLogin>(true)
+            .example(json!({"reqToken": "fyr_3mQ9Yb0sXkT2w8cVnJ4pLr7uEa1dGh5iOq6zSf0tWyc", "identifier": "+62 812-3456-7890", "code": "493027"}))
+            .reply::<Completion>(200, "Signed in.")
+            .sets_session_cookie()
+            .errors(&[
+                FailedUpdateUserToken,
+                InvalidCode,
+                CodeExpired,
+                UserNotActive,
+                UserSuspended,
+                UserDeleted,
+                OriginNotAllowed,
+            ]),
+        op::<FypassVerify>("fypassVerify", "Verify an email address or WhatsApp number", "fypass")
+            .describe(
+                "Verifies the identifier with the code sent to it after registration or from /account. Whoever \
+                 verifies an identifier owns it: other accounts' unverified claims on it are dropped, and a new \
+                 identifier (from /account) replaces the account's old one of its kind.",
+            )
+            .json_body::<FypassVerify>(true)
+            .example(json!({"identifier": "siti@example.com", "code": "493027"}))
+            .reply::<Verified>(200, "Verified.")
+            .errors(&[InvalidCode, CodeExpired, DuplicateKey, UserNotActive, UserSuspended, UserDeleted, OriginNotAllowed]),
         op::<SaveDevice>("saveDevice", "Save Device", "Devices")
             .describe(
                 "Creates the device with this `deviceId` for the calling client (201), or updates it (200). \
@@ -364,6 +436,12 @@ fn schemas() -> Map<String, Value> {
     builder = add::<<FypassLogin as JsonArgs>::Body>(builder);
     builder = add::<<FypassRegister as JsonArgs>::Body>(builder);
     builder = add::<Completion>(builder);
+    builder = add::<<FypassRecovery as JsonArgs>::Body>(builder);
+    builder = add::<<FypassRecoveryComplete as JsonArgs>::Body>(builder);
+    builder = add::<<FypassCodeLogin as JsonArgs>::Body>(builder);
+    builder = add::<<FypassVerify as JsonArgs>::Body>(builder);
+    builder = add::<Sent>(builder);
+    builder = add::<Verified>(builder);
     builder = add::<<RefreshTokens as JsonArgs>::Body>(builder);
     builder = add::<TokenPair>(builder);
     builder = add::<User>(builder);
@@ -400,6 +478,12 @@ fn apply_limits(schemas: &mut Map<String, Value>) {
         ("LoginBody", "password", 1, password::MAX_CHARS),
         ("RegisterBody", "name", 1, login::MAX_NAME_CHARS),
         (
+            "RecoveryCompleteBody",
+            "newPassword",
+            password::MIN_CHARS,
+            password::MAX_CHARS,
+        ),
+        (
             "RegisterBody",
             "email",
             1,
@@ -424,7 +508,17 @@ fn apply_limits(schemas: &mut Map<String, Value>) {
     schemas["RegisterBody"]["properties"]["email"]["format"] = "email".into();
     schemas["ConfirmBody"]["properties"]["userCode"]["pattern"] =
         "^[A-Za-z]{4}[- ]?[A-Za-z]{4}$".into();
-    for schema in ["LoginBody", "RegisterBody", "ConfirmBody"] {
+    for schema in ["RecoveryCompleteBody", "CodeLoginBody", "VerifyBody"] {
+        schemas[schema]["properties"]["code"]["pattern"] = "^[0-9]{6}$".into();
+    }
+    for schema in [
+        "LoginBody",
+        "RegisterBody",
+        "ConfirmBody",
+        "SendCodeBody",
+        "RecoveryCompleteBody",
+        "CodeLoginBody",
+    ] {
         schemas[schema]["properties"]["reqToken"]["pattern"] = req_token_pattern().into();
     }
     for (schema, field) in [

@@ -168,9 +168,34 @@ impl Db {
     }
 
     /// Brings the schema up to date (the backend's own migration set).
+    ///
+    /// On SQLite the migrations run with foreign keys off, on one connection: changing a
+    /// column's constraints means rebuilding its table (SQLite's documented twelve-step
+    /// `ALTER TABLE` procedure), which dropping a table other tables refer to would refuse.
+    /// The keys are checked once all migrations ran, and switched back on.
     pub async fn migrate(&self) -> Result<(), sqlx::migrate::MigrateError> {
         match self {
-            Db::Sqlite { writer, .. } => migrations::sqlite().await?.run(writer).await,
+            Db::Sqlite { writer, .. } => {
+                let mut conn = writer.acquire().await?;
+                sqlx::query("PRAGMA foreign_keys = OFF")
+                    .execute(&mut *conn)
+                    .await?;
+                let ran = migrations::sqlite().await?.run(&mut *conn).await;
+                let broken: Vec<(String,)> = sqlx::query_as("PRAGMA foreign_key_check")
+                    .fetch_all(&mut *conn)
+                    .await
+                    .unwrap_or_default();
+                sqlx::query("PRAGMA foreign_keys = ON")
+                    .execute(&mut *conn)
+                    .await?;
+                ran?;
+                if let Some((table,)) = broken.first() {
+                    return Err(sqlx::migrate::MigrateError::Execute(sqlx::Error::Protocol(
+                        format!("a migration broke a foreign key of table {table}"),
+                    )));
+                }
+                Ok(())
+            }
             Db::Postgres(pool) => migrations::postgres().await?.run(pool).await,
         }
     }

@@ -26,6 +26,12 @@ pub struct SiteInfo {
     pub header_timeout_secs: u64,
     pub max_connections: usize,
     pub registrations_per_hour: i64,
+    /// `off`, `optional` or `required`.
+    pub verification: String,
+    /// The channels configured (`email`, `whatsapp`).
+    pub channels: Vec<String>,
+    /// Attempts before the outbox gives a message up.
+    pub delivery_attempts: i64,
     /// Each grant and the routes that require it.
     pub grants: Vec<GrantUse>,
 }
@@ -40,7 +46,8 @@ pub struct GrantUse {
 /// Deployment facts for the pages (an internal route, not part of the REST API).
 #[server(prefix = "/_app", endpoint = "site", input = GetUrl)]
 pub async fn get_site_info() -> Result<SiteInfo, ApiError> {
-    let config = crate::request::state()?.config;
+    let state = crate::request::state()?;
+    let config = state.config.clone();
     let doc = crate::api::openapi::document(&config.public_origin());
     Ok(SiteInfo {
         grants: reference::grant_uses(&doc),
@@ -53,6 +60,14 @@ pub async fn get_site_info() -> Result<SiteInfo, ApiError> {
         header_timeout_secs: config.header_timeout_secs,
         max_connections: config.max_connections,
         registrations_per_hour: config.registrations_per_hour,
+        verification: config.verification.clone(),
+        delivery_attempts: crate::courier::outbox::MAX_ATTEMPTS,
+        channels: state
+            .courier
+            .channels()
+            .iter()
+            .map(|c| c.as_str().to_string())
+            .collect(),
     })
 }
 
@@ -206,6 +221,7 @@ fn ApiInfo(info: SiteInfo) -> impl IntoView {
             </ol>
         </section>
         <TokensGuide info=info.clone() />
+        <CodesGuide info=info.clone() />
         <AbusePolicy info=info.clone() />
         <section>
             <h2 id="try">"Try it"</h2>
@@ -231,12 +247,40 @@ fn TokensGuide(info: SiteInfo) -> impl IntoView {
     let base = format!("{}/api/v1", info.public_url);
     let key = "-H \"x-client-key: $FYPASS_KEY\"";
     let steps = [
-        ("Start a login and send the person to its url", format!("curl -X POST {key} {base}/users/login\n# → {{ \"reqToken\": \"fyr_…\", \"url\": \"…\", \"userCode\": \"BDFG-HJKL\", … }}")),
-        ("Poll until it is done; the first answer after that carries the tokens, once", format!("curl {key} \"{base}/users/login-status?reqToken=$REQ_TOKEN\"\n# → {{ \"status\": \"LOGGED_IN\", \"accessToken\": \"fyp_…\", \"refreshToken\": \"fyt_…\", … }}")),
-        ("Act for the person with the access token", format!("curl {key} -H \"Authorization: Bearer $ACCESS_TOKEN\" {base}/users/me")),
-        ("When it expires (UNAUTHORIZED), trade the refresh token for a new pair, and keep the new refresh token: the old one stops working", format!("curl -X POST {key} -H 'content-type: application/json' \\\n  -d \"{{\\\"refreshToken\\\": \\\"$REFRESH_TOKEN\\\"}}\" {base}/users/token")),
-        ("The app's back end asks whether a token works, and for whom", format!("curl -X POST {key} -H 'content-type: application/json' \\\n  -d \"{{\\\"token\\\": \\\"$ACCESS_TOKEN\\\"}}\" {base}/users/introspect\n# → {{ \"active\": true, \"tokenType\": \"access\", \"userId\": \"…\", \"expiresAt\": \"…\" }}, or {{ \"active\": false }}")),
-        ("Sign out: this sign-in's tokens stop working (add \"everywhere\": true for all of the person's sign-ins in this app)", format!("curl -X POST {key} -H \"Authorization: Bearer $ACCESS_TOKEN\" {base}/users/logout")),
+        (
+            "Start a login and send the person to its url",
+            format!(
+                "curl -X POST {key} {base}/users/login\n# → {{ \"reqToken\": \"fyr_…\", \"url\": \"…\", \"userCode\": \"BDFG-HJKL\", … }}"
+            ),
+        ),
+        (
+            "Poll until it is done; the first answer after that carries the tokens, once",
+            format!(
+                "curl {key} \"{base}/users/login-status?reqToken=$REQ_TOKEN\"\n# → {{ \"status\": \"LOGGED_IN\", \"accessToken\": \"fyp_…\", \"refreshToken\": \"fyt_…\", … }}"
+            ),
+        ),
+        (
+            "Act for the person with the access token",
+            format!("curl {key} -H \"Authorization: Bearer $ACCESS_TOKEN\" {base}/users/me"),
+        ),
+        (
+            "When it expires (UNAUTHORIZED), trade the refresh token for a new pair, and keep the new refresh token: the old one stops working",
+            format!(
+                "curl -X POST {key} -H 'content-type: application/json' \\\n  -d \"{{\\\"refreshToken\\\": \\\"$REFRESH_TOKEN\\\"}}\" {base}/users/token"
+            ),
+        ),
+        (
+            "The app's back end asks whether a token works, and for whom",
+            format!(
+                "curl -X POST {key} -H 'content-type: application/json' \\\n  -d \"{{\\\"token\\\": \\\"$ACCESS_TOKEN\\\"}}\" {base}/users/introspect\n# → {{ \"active\": true, \"tokenType\": \"access\", \"userId\": \"…\", \"expiresAt\": \"…\" }}, or {{ \"active\": false }}"
+            ),
+        ),
+        (
+            "Sign out: this sign-in's tokens stop working (add \"everywhere\": true for all of the person's sign-ins in this app)",
+            format!(
+                "curl -X POST {key} -H \"Authorization: Bearer $ACCESS_TOKEN\" {base}/users/logout"
+            ),
+        ),
     ];
     view! {
         <section>
@@ -253,6 +297,30 @@ fn TokensGuide(info: SiteInfo) -> impl IntoView {
                     <li><p>{what}</p><pre><code>{curl}</code></pre></li>
                 }).collect_view()}
             </ol>
+        </section>
+    }
+}
+
+/// Recovery, sign-in codes and verification, and how codes travel.
+#[component]
+fn CodesGuide(info: SiteInfo) -> impl IntoView {
+    use crate::codes::*;
+    let channels = if info.channels.is_empty() {
+        "none: messages wait in the outbox (`fypass outbox list`)".to_string()
+    } else {
+        info.channels.join(" and ")
+    };
+    view! {
+        <section>
+            <h2 id="codes">"Recovery, codes and verification"</h2>
+            <ul>
+                <li><strong>"Forgot password."</strong> " " <code>"/fypass/recover"</code> " (linked from the sign-in page) sends a code to the person's email address or WhatsApp number (" <a href="/docs/api#fypassRecovery"><code>"POST /api/v1/fypass/recovery"</code></a> "); with it they set a new password (" <a href="/docs/api#fypassRecoveryComplete"><code>"…/recovery/complete"</code></a> "). Every session and token of theirs is revoked, and the app's login request completes."</li>
+                <li><strong>"Sign in with a code."</strong> " " <code>"/fypass/code"</code> " (\"Send me a code instead\") sends a code (" <a href="/docs/api#fypassCode"><code>"POST /api/v1/fypass/code"</code></a> ") that signs in instead of a password (" <a href="/docs/api#fypassCodeLogin"><code>"…/code/login"</code></a> ")."</li>
+                <li><strong>"Verification."</strong> " After registering, a code goes to each email address and number given; typing it (" <a href="/docs/api#fypassVerify"><code>"POST /api/v1/fypass/verify"</code></a> ") verifies it, and " <code>"User"</code> " shows " <code>"emailVerifiedAt"</code> " / " <code>"whatsappVerifiedAt"</code> ". A code used to recover or sign in verifies its identifier too. This deployment: " <code>{info.verification.clone()}</code> " (" <code>"FYPASS_VERIFICATION"</code> ": " <code>"off"</code> ", " <code>"optional"</code> " — a step the person may skip —, or " <code>"required"</code> " — a login request completes only once one identifier is verified). An unverified email address or number does not block its real owner: whoever verifies it owns it, and other accounts' unverified claims on it are dropped. On " <code>"/account"</code> " a person changes their password, and adds or changes their email address or number, which replaces the old one only once verified."</li>
+                <li><strong>"Codes."</strong> " " {CODE_DIGITS} " digits from the operating system's random generator, stored hashed, valid " {CODE_TTL_MINUTES} " minutes, single use (also when submitted twice at once), void after " {MAX_CODE_FAILURES} " wrong tries. A wrong code is " <code>"INVALID_CODE"</code> "; an expired, used or void one " <code>"CODE_EXPIRED"</code> "; only the latest code sent counts."</li>
+                <li><strong>"Limits."</strong> " One code a " {SEND_COOLDOWN_SECS} " seconds and " {SENDS_PER_IDENTIFIER_HOUR} " an hour to one email address or number, " {SENDS_PER_NETWORK_HOUR} " an hour from one network (" <code>"TOO_MANY_REQUESTS"</code> " with " <code>"Retry-After"</code> "). The reply to a send is the same whether or not an account has the identifier, and nothing is sent when none has."</li>
+                <li><strong>"Delivery."</strong> " A message is stored in the outbox in the same transaction as its code and delivered by a background sender on every node, with retries after 2, 4, 8, … seconds (up to half an hour, " {info.delivery_attempts} " attempts); with several nodes on one PostgreSQL each message is sent once, and a message stored before a crash is sent after the restart. Codes are never logged, and a sent message's body is not kept. Email goes over SMTP (" <code>"FYPASS_SMTP_URL"</code> ", " <code>"FYPASS_MAIL_FROM"</code> "), WhatsApp through the Cloud API's authentication template (" <code>"FYPASS_WHATSAPP_API_URL"</code> ", " <code>"FYPASS_WHATSAPP_PHONE_NUMBER_ID"</code> ", " <code>"FYPASS_WHATSAPP_TOKEN"</code> ", " <code>"FYPASS_WHATSAPP_TEMPLATE"</code> "). Configured here: " {channels} "."</li>
+            </ul>
         </section>
     }
 }

@@ -178,6 +178,12 @@ error_codes! {
         message: "The code is not valid.",
         solution: "Check the code and enter it again, exactly as it was shown or sent to you.",
     }
+    /// A one-time code that expired, was used already, or is void after too many wrong tries.
+    CodeExpired = "CODE_EXPIRED" {
+        status: 400, group: Users, seed: false,
+        message: "The code has expired or was already used.",
+        solution: "Ask for a new code and use it within 10 minutes.",
+    }
     /// Bearer access token missing where required, unknown, expired or revoked.
     Unauthorized = "UNAUTHORIZED" {
         status: 401, group: Users, seed: false,

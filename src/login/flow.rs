@@ -10,7 +10,7 @@ use super::{
 };
 use crate::{
     clients::store::Client,
-    config::Config,
+    config::{Config, Verification},
     db::{now_ms, rfc3339},
     devices::check_text,
     error::{ApiError, ErrorCode},
@@ -28,12 +28,35 @@ use axum::http::HeaderValue;
 
 /// A completed login or registration: the reply, and the cookies to set (the browser
 /// session, and the browser cookie that remembers a successful sign-in).
-pub struct Done {
+pub(crate) struct Done {
     pub completion: Completion,
     pub cookies: Vec<HeaderValue>,
 }
 
-fn record(outcome: &'static str) {
+/// The claimant whose password `password` is, if any: one check per claimant (or one
+/// against a dummy hash when there is none, so an unknown identifier costs the same).
+async fn check_password(
+    state: &AppState,
+    claimants: &[UserRow],
+    password: String,
+) -> Result<Option<UserRow>, ApiError> {
+    if claimants.is_empty() {
+        state.passwords.verify(password, None).await?;
+        return Ok(None);
+    }
+    for user in claimants {
+        if state
+            .passwords
+            .verify(password.clone(), Some(user.password_hash.clone()))
+            .await?
+        {
+            return Ok(Some(user.clone()));
+        }
+    }
+    Ok(None)
+}
+
+pub(crate) fn record(outcome: &'static str) {
     metrics::counter!("fypass_logins_total", "outcome" => outcome).increment(1);
 }
 
@@ -80,7 +103,7 @@ pub async fn start(
 
 /// The request `token`, open for completion by this caller: pending, its app active, and
 /// its user code confirmed when the caller is not where the request was started.
-async fn open_for(
+pub(crate) async fn open_for(
     state: &AppState,
     caller: &Caller,
     token: &str,
@@ -221,15 +244,15 @@ pub async fn login(state: &AppState, caller: &Caller, body: LoginBody) -> Result
         ));
     }
 
-    let user = users::find_by_identifier(&state.db, &identifier).await?;
+    // The identifier's verified owner, or the accounts claiming it unverified.
+    let claimants = users::claimants(&state.db, &identifier).await?;
     // One counter per person, whichever of their identifiers was typed.
-    let account = match &user {
-        Some(user) => format!("user:{}", user.id),
-        None => format!("identifier:{identifier}"),
-    };
-    let trusted = match &user {
-        Some(user) => session::trusted_browser(state, caller, user.id).await?,
-        None => None,
+    let (account, trusted) = match claimants.as_slice() {
+        [one] => (
+            format!("user:{}", one.id),
+            session::trusted_browser(state, caller, one.id).await?,
+        ),
+        _ => (format!("identifier:{identifier}"), None),
     };
     let network = network(caller.ip);
     let counters = throttle::sign_in(&throttle::Attempt {
@@ -242,33 +265,29 @@ pub async fn login(state: &AppState, caller: &Caller, body: LoginBody) -> Result
             record("throttled");
         }
     })?;
-    let verified = state
-        .passwords
-        .verify(
-            body.password,
-            user.as_ref().map(|u| u.password_hash.clone()),
-        )
-        .await;
-    let matches = match verified {
-        Ok(matches) => matches,
+    let user = match check_password(state, &claimants, body.password).await {
+        Ok(user) => user,
         Err(busy) => {
             // Refused before any evaluation: the attempt must not count.
             attempt.give_back(&state.db).await?;
             return Err(busy);
         }
     };
-    let Some(user) = user else {
-        record("user_not_found");
-        return Err(if state.config.hide_user_existence {
-            ApiError::new(ErrorCode::InvalidPassword)
-        } else {
-            ApiError::new(ErrorCode::UserNotFound)
-        });
+    let user = match user {
+        Some(user) => user,
+        None if claimants.is_empty() => {
+            record("user_not_found");
+            return Err(if state.config.hide_user_existence {
+                ApiError::new(ErrorCode::InvalidPassword)
+            } else {
+                ApiError::new(ErrorCode::UserNotFound)
+            });
+        }
+        None => {
+            record("invalid_password");
+            return Err(ApiError::new(ErrorCode::InvalidPassword));
+        }
     };
-    if !matches {
-        record("invalid_password");
-        return Err(ApiError::new(ErrorCode::InvalidPassword));
-    }
     // The right password is not a guess: give the attempt back before anything else.
     let mut tx = state.db.begin().await?;
     attempt.refund(&mut tx).await?;
@@ -292,8 +311,11 @@ pub async fn login(state: &AppState, caller: &Caller, body: LoginBody) -> Result
 }
 
 /// Completes the login request (if any) for `user`, who just proved who they are in this
-/// browser: starts their session and remembers the browser.
-async fn finish(
+/// browser: starts their session and remembers the browser. A registration also sends a
+/// verification code to each identifier (unless verification is off); with verification
+/// required, a person without a verified identifier gets codes and a `PENDING` reply, and
+/// the request waits until they verify one (then "Continue as" completes it).
+pub(crate) async fn finish(
     state: &AppState,
     caller: &Caller,
     tx: &mut crate::db::Tx,
@@ -301,7 +323,7 @@ async fn finish(
     user: &UserRow,
     outcome: LoginStatus,
 ) -> Result<Done, ApiError> {
-    let completion = complete(state, tx, request, user, outcome).await?;
+    let completion = complete_verified(state, tx, request, user, outcome).await?;
     let cookies = vec![
         session::start(tx, &state.config, user.id).await?,
         session::remember_browser(tx, &state.config, caller, user.id).await?,
@@ -310,6 +332,34 @@ async fn finish(
         completion,
         cookies,
     })
+}
+
+/// Completes the login request (if any) for `user`, as far as verification allows.
+async fn complete_verified(
+    state: &AppState,
+    tx: &mut crate::db::Tx,
+    request: Option<&LoginRequestRow>,
+    user: &UserRow,
+    outcome: LoginStatus,
+) -> Result<Completion, ApiError> {
+    let mode = state.config.verification();
+    let must_verify = mode == Verification::Required && !user.has_verified();
+    let verify = if must_verify || (outcome == LoginStatus::Registered && mode != Verification::Off)
+    {
+        crate::codes::flow::send_verification(tx, user).await?
+    } else {
+        Vec::new()
+    };
+    if must_verify {
+        return Ok(Completion {
+            status: LoginStatus::Pending,
+            redirect_url: None,
+            verify,
+        });
+    }
+    let mut completion = complete(state, tx, request, user, outcome).await?;
+    completion.verify = verify;
+    Ok(completion)
 }
 
 /// Completes the login request (if any) for `user`.
@@ -324,6 +374,7 @@ async fn complete(
         return Ok(Completion {
             status: outcome,
             redirect_url: None,
+            verify: Vec::new(),
         });
     };
     let device_id = match &request.device() {
@@ -344,6 +395,7 @@ async fn complete(
     Ok(Completion {
         status: outcome,
         redirect_url: request.redirect_url.clone(),
+        verify: Vec::new(),
     })
 }
 
@@ -445,6 +497,7 @@ pub async fn register(
     )
     .await?;
     tx.commit().await?;
+    state.courier.wake();
     record("registered");
     Ok(done)
 }
@@ -463,8 +516,10 @@ pub async fn continue_as(
     .await?;
     let request = open_for(state, caller, token).await?;
     let mut tx = state.db.begin().await?;
-    let completion = complete(state, &mut tx, Some(&request), &user, LoginStatus::LoggedIn).await?;
+    let completion =
+        complete_verified(state, &mut tx, Some(&request), &user, LoginStatus::LoggedIn).await?;
     tx.commit().await?;
+    state.courier.wake();
     record("continued");
     Ok(completion)
 }

@@ -3,7 +3,10 @@
 //! renders the page again with the error beside its field, what was typed (never the
 //! password), and the error's HTTP status.
 
-use super::{ConfirmBody, LoginBody, RegisterBody, flow, pages::FormEcho};
+use super::{
+    ConfirmBody, LoginBody, RegisterBody, flow,
+    pages::{FormEcho, after},
+};
 use crate::{error::ApiError, request::Caller, server::AppState, users::session};
 use axum::{
     Form, Router,
@@ -24,21 +27,27 @@ pub fn routes() -> Router<AppState> {
         .route("/fypass/sign-out", post(sign_out))
 }
 
+/// Every field a hosted page's plain form may post.
 #[derive(Default, Deserialize)]
 #[serde(default, rename_all = "camelCase")]
-struct Fields {
-    req_token: String,
-    intent: String,
-    user_code: String,
-    identifier: String,
-    password: String,
-    name: String,
-    email: String,
-    whatsapp: String,
+pub(crate) struct Fields {
+    pub req_token: String,
+    pub intent: String,
+    pub user_code: String,
+    pub identifier: String,
+    pub password: String,
+    pub name: String,
+    pub email: String,
+    pub whatsapp: String,
+    pub code: String,
+    pub new_password: String,
+    /// `/account`'s password form.
+    pub current: String,
+    pub new: String,
 }
 
 /// The reqToken of the page the form was on (its URL), else of the form.
-fn req_token(parts: &Parts, fields: &Fields) -> Option<String> {
+pub(crate) fn req_token(parts: &Parts, fields: &Fields) -> Option<String> {
     parts
         .uri
         .query()
@@ -48,7 +57,7 @@ fn req_token(parts: &Parts, fields: &Fields) -> Option<String> {
         .filter(|t| !t.is_empty())
 }
 
-async fn read(req: Request, state: &AppState) -> (Parts, Result<Fields, ApiError>) {
+pub(crate) async fn read(req: Request, state: &AppState) -> (Parts, Result<Fields, ApiError>) {
     let (parts, body) = req.into_parts();
     let again = Request::from_parts(parts.clone(), body);
     let fields = Form::<Fields>::from_request(again, state)
@@ -154,7 +163,7 @@ async fn register(
         password: fields.password,
     };
     match flow::register(&state, &caller, body).await {
-        Ok(done) => see_other(&super::pages::next_page(token.as_deref()), done.cookies),
+        Ok(done) => see_other(&after(&done.completion, token.as_deref()), done.cookies),
         Err(error) => {
             let echo = FormEcho {
                 error: Some(error),
@@ -205,7 +214,7 @@ async fn confirm(
     }
 }
 
-fn see_other(location: &str, cookies: Vec<HeaderValue>) -> Response {
+pub(crate) fn see_other(location: &str, cookies: Vec<HeaderValue>) -> Response {
     let mut res = StatusCode::SEE_OTHER.into_response();
     if let Ok(location) = HeaderValue::from_str(location) {
         res.headers_mut().insert(header::LOCATION, location);
@@ -217,7 +226,7 @@ fn see_other(location: &str, cookies: Vec<HeaderValue>) -> Response {
 }
 
 /// Renders the page the form was on again, showing `echo`, with the error's status.
-async fn again(state: AppState, mut parts: Parts, echo: FormEcho) -> Response {
+pub(crate) async fn again(state: AppState, mut parts: Parts, echo: FormEcho) -> Response {
     let status = echo.error.as_ref().map(ApiError::http_status);
     parts.method = Method::GET;
     parts.headers.remove(header::CONTENT_TYPE);

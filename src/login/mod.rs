@@ -12,7 +12,7 @@
 //! `throttle` the brute-force counters.
 
 #[cfg(feature = "ssr")]
-mod flow;
+pub(crate) mod flow;
 #[cfg(feature = "ssr")]
 pub mod forms;
 pub mod pages;
@@ -169,10 +169,17 @@ pub struct RegisterBody {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Completion {
+    /// `LOGGED_IN` or `REGISTERED`; `PENDING` when the person must first verify an email
+    /// address or number (`FYPASS_VERIFICATION=required`).
     pub status: LoginStatus,
     /// The app's page to continue on, when the login request named one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub redirect_url: Option<String>,
+    /// The email addresses and numbers a verification code was just sent to, which the
+    /// person should (or, when `status` is `PENDING`, must) verify with
+    /// `POST /api/v1/fypass/verify`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub verify: Vec<String>,
 }
 
 /// `POST /api/v1/users/login` — Login (UI by fypass): starts a login request. Replies 201.

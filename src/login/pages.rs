@@ -34,11 +34,11 @@ pub struct FormEcho {
 
 /// The echo of a plain form post: read from the server's context while rendering, and
 /// handed to the browser with the page so hydration sees the same state.
-fn form_echo() -> FormEcho {
+pub(crate) fn form_echo() -> FormEcho {
     SharedValue::new(|| use_context::<FormEcho>().unwrap_or_default()).into_inner()
 }
 
-fn req_token() -> Memo<Option<String>> {
+pub(crate) fn req_token() -> Memo<Option<String>> {
     let query = use_query_map();
     Memo::new(move |_| query.read().get("reqToken").filter(|t| !t.is_empty()))
 }
@@ -51,8 +51,24 @@ pub fn next_page(token: Option<&str>) -> String {
     }
 }
 
+/// Where a person goes after `completion`: the verification step when codes were just
+/// sent to them, else [`next_page`].
+pub fn after(completion: &Completion, token: Option<&str>) -> String {
+    if completion.verify.is_empty() {
+        return next_page(token);
+    }
+    let mut query = form_urlencoded::Serializer::new(String::new());
+    if let Some(token) = token {
+        query.append_pair("reqToken", token);
+    }
+    for to in &completion.verify {
+        query.append_pair("to", to);
+    }
+    format!("/fypass/verify?{}", query.finish())
+}
+
 /// The page a form posts to without JavaScript: its own URL.
-fn self_url(path: &str, token: Option<&str>) -> String {
+pub(crate) fn self_url(path: &str, token: Option<&str>) -> String {
     match token {
         Some(token) => format!("{path}?reqToken={token}"),
         None => path.to_string(),
@@ -100,6 +116,8 @@ fn LoginCard(ctx: PageContext, token: Option<String>, echo: FormEcho) -> impl In
         None => "Sign in to fypass".to_string(),
     };
     let register = self_url("/fypass/register", token.as_deref());
+    let code_url = self_url("/fypass/code", token.as_deref());
+    let recover_url = self_url("/fypass/recover", token.as_deref());
     let retried = echo.error.is_some();
     let echo_error = echo.error.clone();
     let signed_in = ctx.signed_in.clone();
@@ -132,6 +150,11 @@ fn LoginCard(ctx: PageContext, token: Option<String>, echo: FormEcho) -> impl In
             <ConfirmGate request=ctx.request token path="/fypass" error=echo_error>
                 {body()}
             </ConfirmGate>
+            <p class="switch alternatives">
+                <a href=code_url>"Send me a code instead"</a>
+                " · "
+                <a href=recover_url>"Forgot your password?"</a>
+            </p>
             <p class="switch">"New here? " <a href=register>"Create an account"</a></p>
         </section>
     }
@@ -287,7 +310,7 @@ fn initial(name: &str) -> String {
 }
 
 /// After a successful submission, go to the next page; after a failed one, show the error.
-fn follow<A>(action: ServerAction<A>, token: String, error: RwSignal<Option<ApiError>>)
+pub(crate) fn follow<A>(action: ServerAction<A>, token: String, error: RwSignal<Option<ApiError>>)
 where
     A: leptos::server_fn::ServerFn<Output = Completion, Error = ApiError>
         + Clone
@@ -297,8 +320,11 @@ where
 {
     let navigate = use_navigate();
     Effect::new(move |_| match action.value().get() {
-        Some(Ok(_)) => navigate(
-            &next_page(Some(&token).filter(|t| !t.is_empty()).map(String::as_str)),
+        Some(Ok(done)) => navigate(
+            &after(
+                &done,
+                Some(&token).filter(|t| !t.is_empty()).map(String::as_str),
+            ),
             Default::default(),
         ),
         Some(Err(e)) => error.set(Some(e)),

@@ -56,6 +56,8 @@ pub struct AppState {
     pub clients: Arc<ClientCache>,
     pub passwords: Arc<crate::users::password::Hasher>,
     pub device_saves: Arc<crate::devices::store::Saves>,
+    /// Delivers the outbox's messages (and is woken when one is stored).
+    pub courier: Arc<crate::courier::Courier>,
     pub leptos_options: LeptosOptions,
     pub metrics: PrometheusHandle,
 }
@@ -88,12 +90,15 @@ impl AppState {
         let passwords = Arc::new(crate::users::password::Hasher::for_this_machine(
             config.password_queue,
         ));
+        let courier = Arc::new(crate::courier::Courier::from_config(&config)?);
+        courier.spawn(db.clone());
         Ok(AppState {
             config: Arc::new(config),
             device_saves: Arc::new(crate::devices::store::Saves::new(&db)),
             db,
             clients,
             passwords,
+            courier,
             leptos_options,
             metrics: observe::metrics_handle(),
         })
@@ -143,6 +148,8 @@ pub fn router(state: AppState) -> Router {
         .route("/api/openapi.json", get(openapi_document))
         .merge(crate::api::routes())
         .merge(crate::login::forms::routes())
+        .merge(crate::codes::forms::routes())
+        .merge(crate::account::forms::routes())
         .leptos_routes_with_context(&state, routes, crate::app::page_context(state.clone()), {
             let options = options.clone();
             move || crate::app::shell(options.clone())
@@ -221,6 +228,7 @@ pub async fn serve(config: Config) -> Result<(), Box<dyn Error>> {
     }
     observe::spawn_metrics_upkeep(state.metrics.clone());
     upkeep::spawn(state.db.clone());
+    state.courier.announce();
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .map_err(|e| format!("cannot listen on {listen}: {e}"))?;

@@ -1,9 +1,9 @@
 //! Background upkeep: what nobody can use any more — expired login requests, sessions,
-//! remembered browsers, access tokens and idle throttle counters — is deleted in bounded
+//! remembered browsers, tokens, codes, old outbox messages and idle counters — is deleted in bounded
 //! batches, so tables do not grow without bound and no delete holds the writer (on SQLite,
 //! the one writer connection) for long. Each app node runs it; the deletes are idempotent.
 
-use crate::{db::Db, error::ApiError, login, throttle, tokens, users};
+use crate::{codes, courier, db::Db, error::ApiError, login, throttle, tokens, users};
 use std::time::Duration;
 
 /// Rows one statement deletes at most.
@@ -12,17 +12,21 @@ const BATCH: i64 = 500;
 const EVERY: Duration = Duration::from_secs(60);
 /// How long an expired row is kept (for an admin looking into a problem of the last hour).
 const GRACE_MS: i64 = 3600 * 1000;
+/// How long the outbox remembers a message it sent or gave up (without its body).
+const OUTBOX_KEEP_MS: i64 = 7 * 24 * 3600 * 1000;
 
 /// Purges everything that is due, batch after batch; returns how many rows went.
 pub async fn purge(db: &Db) -> Result<u64, ApiError> {
     let mut total = 0;
-    for table in 0..5 {
+    for table in 0..7 {
         loop {
             let removed = match table {
                 0 => login::purge(db, GRACE_MS, BATCH).await?,
                 1 => users::session::purge(db, BATCH).await?,
                 2 => tokens::access::purge(db, GRACE_MS, BATCH).await?,
                 3 => tokens::refresh::purge(db, GRACE_MS, BATCH).await?,
+                4 => codes::store::purge(db, GRACE_MS, BATCH).await?,
+                5 => courier::outbox::purge(db, OUTBOX_KEEP_MS, BATCH).await?,
                 _ => throttle::purge(db, BATCH).await?,
             };
             total += removed;

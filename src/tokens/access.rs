@@ -6,7 +6,7 @@ use crate::{
     db::{Db, Tx, db_row, now_ms, with_reader, with_tx, with_writer},
     error::{ApiError, ErrorCode},
     secret,
-    users::store::UserRow,
+    users::store::{U_COLUMNS, UserRow},
 };
 use uuid::Uuid;
 
@@ -17,11 +17,7 @@ pub struct Issued {
     pub expires_at: i64,
 }
 
-pub async fn issue(
-    tx: &mut Tx,
-    family: &super::Family,
-    ttl_secs: u64,
-) -> Result<Issued, ApiError> {
+pub async fn issue(tx: &mut Tx, family: &super::Family, ttl_secs: u64) -> Result<Issued, ApiError> {
     let issued = secret::issue(PREFIX);
     let now = now_ms();
     let expires_at = now + ttl_secs as i64 * 1000;
@@ -60,14 +56,16 @@ pub async fn authenticate(
     if !secret::well_formed(PREFIX, token) {
         return Err(malformed());
     }
-    let sql = "SELECT u.id, u.name, u.email, u.whatsapp, u.password_hash, u.status, u.created_at, t.device_id
+    let sql = format!(
+        "SELECT {U_COLUMNS}, t.device_id
                FROM access_tokens t JOIN users u ON u.id = t.user_id
                WHERE t.token_hash = $1 AND t.client_id = $2 AND t.revoked_at IS NULL
-                 AND t.expires_at > $3 AND u.status = 'active'";
+                 AND t.expires_at > $3 AND u.status = 'active'"
+    );
     let hash = secret::hash(token);
     let row: Option<(UserRow, Option<Uuid>)> = with_reader!(db, |c| {
         use sqlx::Row;
-        sqlx::query(sql)
+        sqlx::query(&sql)
             .bind(&hash)
             .bind(client_id)
             .bind(now_ms())

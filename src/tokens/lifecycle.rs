@@ -65,7 +65,11 @@ pub async fn start_family(
 /// `UPDATE`, in the transaction that issues the new pair, so a family is never left
 /// half-rotated. A rotated token presented again (after [`refresh::RACE_MS`]) revokes the
 /// family.
-pub async fn refresh(state: &AppState, client_id: Uuid, token: &str) -> Result<TokenPair, ApiError> {
+pub async fn refresh(
+    state: &AppState,
+    client_id: Uuid,
+    token: &str,
+) -> Result<TokenPair, ApiError> {
     let mut tx = state.db.begin().await?;
     let Some(row) = refresh::find_in(&mut tx, token, client_id).await? else {
         return Err(unauthorized(
@@ -171,7 +175,12 @@ pub async fn logout(
 }
 
 /// Revokes the tokens matching `condition` (on `$1`) in both token tables.
-async fn revoke_where(tx: &mut Tx, condition: &str, id: Uuid, client: Option<Uuid>) -> Result<(), ApiError> {
+async fn revoke_where(
+    tx: &mut Tx,
+    condition: &str,
+    id: Uuid,
+    client: Option<Uuid>,
+) -> Result<(), ApiError> {
     let now = now_ms();
     for table in ["access_tokens", "refresh_tokens"] {
         let sql = format!(

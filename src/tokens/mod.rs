@@ -122,7 +122,9 @@ pub async fn get_me() -> Result<User, ApiError> {
 /// `POST /api/v1/users/introspect` — whether a token works for this app, and for whom.
 #[server(prefix = "/api/v1", endpoint = "users/introspect", input = JsonBody, input_derive = (Clone, serde::Serialize))]
 #[middleware(crate::clients::auth::RequireGrant(crate::clients::Grant::UsersRead))]
-pub async fn introspect(#[server(flatten)] body: IntrospectBody) -> Result<Introspection, ApiError> {
+pub async fn introspect(
+    #[server(flatten)] body: IntrospectBody,
+) -> Result<Introspection, ApiError> {
     let client = crate::clients::auth::current_client()?;
     let state = crate::request::state()?;
     lifecycle::introspect(&state, client.id, &body.token).await

@@ -36,6 +36,12 @@ pub struct User {
     pub whatsapp: Option<String>,
     pub status: Status,
     pub created_at: String,
+    /// When the email address was verified (a code sent to it came back), or null.
+    #[serde(default)]
+    pub email_verified_at: Option<String>,
+    /// When the WhatsApp number was verified, or null.
+    #[serde(default)]
+    pub whatsapp_verified_at: Option<String>,
 }
 
 impl User {

@@ -9,7 +9,7 @@
 //! the person signed in in this browser, as `clients::auth::RequireGrant` is for apps; the
 //! second also refuses a request that did not come from a fypass page ([`check_origin`]).
 
-use super::store::UserRow;
+use super::store::{U_COLUMNS, UserRow};
 use crate::{
     config::Config,
     db::{Db, Tx, now_ms, with_reader, with_tx, with_writer},
@@ -93,15 +93,27 @@ pub fn secret_of<'c>(caller: &'c Caller, config: &Config) -> Option<&'c str> {
 
 /// The signed-in user of a live session (not expired, not revoked, user active).
 pub async fn user(db: &Db, secret: &str) -> Result<Option<UserRow>, ApiError> {
-    let sql = "SELECT u.id, u.name, u.email, u.whatsapp, u.password_hash, u.status, u.created_at
+    let sql = format!("SELECT {U_COLUMNS}
                FROM sessions s JOIN users u ON u.id = s.user_id
-               WHERE s.token_hash = $1 AND s.revoked_at IS NULL AND s.expires_at > $2 AND u.status = 'active'";
+               WHERE s.token_hash = $1 AND s.revoked_at IS NULL AND s.expires_at > $2 AND u.status = 'active'");
     let hash = secret::hash(secret);
-    Ok(with_reader!(db, |c| sqlx::query_as(sql)
+    Ok(with_reader!(db, |c| sqlx::query_as(&sql)
         .bind(&hash)
         .bind(now_ms())
         .fetch_optional(c)
         .await)?)
+}
+
+/// Ends every session of `user_id` (a new password, a status change).
+pub async fn revoke_all(tx: &mut Tx, user_id: Uuid) -> Result<(), ApiError> {
+    let sql = "UPDATE sessions SET revoked_at = $2 WHERE user_id = $1 AND revoked_at IS NULL";
+    with_tx!(tx, |c| sqlx::query(sql)
+        .bind(user_id)
+        .bind(now_ms())
+        .execute(c)
+        .await
+        .map(drop))?;
+    Ok(())
 }
 
 /// Ends the session with this secret (sign-out).
@@ -263,9 +275,8 @@ pub async fn trusted_browser(
 /// Removes, at most `limit` at a time, sessions and remembered browsers that expired.
 pub async fn purge(db: &Db, limit: i64) -> Result<u64, ApiError> {
     let now = now_ms();
-    let sessions =
-        with_writer!(db, |c| {
-            sqlx::query(
+    let sessions = with_writer!(db, |c| {
+        sqlx::query(
         "DELETE FROM sessions WHERE id IN (SELECT id FROM sessions WHERE expires_at < $1 LIMIT $2)"
     )
     .bind(now)
@@ -273,7 +284,7 @@ pub async fn purge(db: &Db, limit: i64) -> Result<u64, ApiError> {
     .execute(c)
     .await
     .map(|r| r.rows_affected())
-        })?;
+    })?;
     let browsers = with_writer!(db, |c| sqlx::query(
         "DELETE FROM trusted_browsers WHERE (token_hash, user_id) IN
            (SELECT token_hash, user_id FROM trusted_browsers WHERE expires_at < $1 LIMIT $2)"

@@ -1,4 +1,10 @@
 //! The `users` table.
+//!
+//! A person's email address and WhatsApp number are *claims* until verified: several
+//! accounts may claim one unverified identifier (an impostor's claim must not block the
+//! real owner), and whoever verifies it owns it — the others' claims on it are dropped
+//! ([`verify_identifier`]). A verified identifier belongs to one account only (a partial
+//! unique index).
 
 use super::{User, identifier::Identifier};
 use crate::{
@@ -19,10 +25,14 @@ db_row! {
         pub password_hash: String,
         pub status: String,
         pub created_at: i64,
+        pub email_verified_at: Option<i64>,
+        pub whatsapp_verified_at: Option<i64>,
     }
 }
 
-const COLUMNS: &str = "id, name, email, whatsapp, password_hash, status, created_at";
+const COLUMNS: &str = "id, name, email, whatsapp, password_hash, status, created_at, email_verified_at, whatsapp_verified_at";
+/// [`UserRow`]'s columns from a table aliased `u`, for joins.
+pub const U_COLUMNS: &str = "u.id, u.name, u.email, u.whatsapp, u.password_hash, u.status, u.created_at, u.email_verified_at, u.whatsapp_verified_at";
 
 impl UserRow {
     pub fn status(&self) -> Status {
@@ -40,6 +50,25 @@ impl UserRow {
             whatsapp: self.whatsapp.clone(),
             status: self.status(),
             created_at: rfc3339(self.created_at),
+            email_verified_at: self.email_verified_at.map(rfc3339),
+            whatsapp_verified_at: self.whatsapp_verified_at.map(rfc3339),
+        }
+    }
+
+    /// Whether the person proved one of their identifiers.
+    pub fn has_verified(&self) -> bool {
+        self.email_verified_at.is_some() || self.whatsapp_verified_at.is_some()
+    }
+
+    /// Whether `identifier` is this person's, verified.
+    pub fn verified(&self, identifier: &Identifier) -> bool {
+        match identifier {
+            Identifier::Email(e) => {
+                self.email.as_deref() == Some(e.as_str()) && self.email_verified_at.is_some()
+            }
+            Identifier::Whatsapp(w) => {
+                self.whatsapp.as_deref() == Some(w.as_str()) && self.whatsapp_verified_at.is_some()
+            }
         }
     }
 }
@@ -51,18 +80,35 @@ fn column(identifier: &Identifier) -> &'static str {
     }
 }
 
+/// How many unverified claims of one identifier a sign-in looks at: each costs a password
+/// check, and registrations per identifier are capped anyway.
+const MAX_CLAIMANTS: i64 = 3;
+
+/// The accounts `identifier` may mean: its verified owner alone, or else the accounts that
+/// claim it unverified, newest first (at most [`MAX_CLAIMANTS`]).
+pub async fn claimants(db: &Db, identifier: &Identifier) -> Result<Vec<UserRow>, ApiError> {
+    let column = column(identifier);
+    let sql = format!(
+        "SELECT {COLUMNS} FROM users WHERE {column} = $1
+         ORDER BY ({column}_verified_at IS NULL), created_at DESC, id DESC LIMIT $2"
+    );
+    let mut rows: Vec<UserRow> = with_reader!(db, |c| sqlx::query_as(&sql)
+        .bind(identifier.as_str())
+        .bind(MAX_CLAIMANTS)
+        .fetch_all(c)
+        .await)?;
+    if rows.first().is_some_and(|u| u.verified(identifier)) {
+        rows.truncate(1);
+    }
+    Ok(rows)
+}
+
+/// The one account `identifier` names for an admin: its verified owner, or its newest claim.
 pub async fn find_by_identifier(
     db: &Db,
     identifier: &Identifier,
 ) -> Result<Option<UserRow>, ApiError> {
-    let sql = format!(
-        "SELECT {COLUMNS} FROM users WHERE {} = $1",
-        column(identifier)
-    );
-    Ok(with_reader!(db, |c| sqlx::query_as(&sql)
-        .bind(identifier.as_str())
-        .fetch_optional(c)
-        .await)?)
+    Ok(claimants(db, identifier).await?.into_iter().next())
 }
 
 pub async fn find(db: &Db, id: Uuid) -> Result<Option<UserRow>, ApiError> {
@@ -114,12 +160,15 @@ fn identifiers<'a>(new: &NewUser<'a>) -> impl Iterator<Item = (&'static str, &'a
         .filter_map(|(field, value)| Some((field, value?)))
 }
 
-/// Whether `new`'s email address and number are free: `DUPLICATE_KEY` naming each one
-/// that is not (a read, before anything costly is done for a registration).
+/// Whether `new`'s email address and number are free — no account has verified them —:
+/// `DUPLICATE_KEY` naming each one that is not (a read, before anything costly is done
+/// for a registration).
 pub async fn check_free(db: &Db, new: &NewUser<'_>) -> Result<(), ApiError> {
     let mut taken = Vec::new();
     for (field, value) in identifiers(new) {
-        let sql = format!("SELECT COUNT(*) FROM users WHERE {field} = $1");
+        let sql = format!(
+            "SELECT COUNT(*) FROM users WHERE {field} = $1 AND {field}_verified_at IS NOT NULL"
+        );
         let (count,): (i64,) =
             with_reader!(db, |c| sqlx::query_as(&sql).bind(value).fetch_one(c).await)?;
         if count > 0 {
@@ -134,7 +183,9 @@ pub async fn check_free(db: &Db, new: &NewUser<'_>) -> Result<(), ApiError> {
 pub async fn insert(tx: &mut Tx, new: NewUser<'_>) -> Result<UserRow, ApiError> {
     let mut taken = Vec::new();
     for (field, value) in identifiers(&new) {
-        let sql = format!("SELECT COUNT(*) FROM users WHERE {field} = $1");
+        let sql = format!(
+            "SELECT COUNT(*) FROM users WHERE {field} = $1 AND {field}_verified_at IS NOT NULL"
+        );
         let (count,): (i64,) =
             with_tx!(tx, |c| sqlx::query_as(&sql).bind(value).fetch_one(c).await)?;
         if count > 0 {
@@ -151,6 +202,8 @@ pub async fn insert(tx: &mut Tx, new: NewUser<'_>) -> Result<UserRow, ApiError> 
         password_hash: new.password_hash.to_string(),
         status: Status::Active.as_str().to_string(),
         created_at: now,
+        email_verified_at: None,
+        whatsapp_verified_at: None,
     };
     // The unique constraints stay the authority for a concurrent registration (the
     // database error becomes DUPLICATE_KEY naming the column).
@@ -187,15 +240,66 @@ pub async fn set_status(tx: &mut Tx, id: Uuid, status: Status) -> Result<bool, A
     }
     if status != Status::Active {
         crate::tokens::revoke_for_user(tx, id, None).await?;
-        let sql = "UPDATE sessions SET revoked_at = $2 WHERE user_id = $1 AND revoked_at IS NULL";
-        with_tx!(tx, |c| sqlx::query(sql)
-            .bind(id)
-            .bind(now)
-            .execute(c)
-            .await
-            .map(drop))?;
+        super::session::revoke_all(tx, id).await?;
     }
     Ok(true)
+}
+
+/// Marks `identifier` verified for `user_id`, who proved they receive its codes — as their
+/// current claim, or (`replace`) in place of their current one of that kind — and drops
+/// every other account's unverified claim on it. `DUPLICATE_KEY` if another account
+/// verified it meanwhile.
+pub async fn verify_identifier(
+    tx: &mut Tx,
+    user_id: Uuid,
+    identifier: &Identifier,
+    replace: bool,
+) -> Result<(), ApiError> {
+    let column = column(identifier);
+    let now = now_ms();
+    let others = format!(
+        "UPDATE users SET {column} = NULL, updated_at = $3
+         WHERE {column} = $1 AND id <> $2 AND {column}_verified_at IS NULL"
+    );
+    with_tx!(tx, |c| sqlx::query(&others)
+        .bind(identifier.as_str())
+        .bind(user_id)
+        .bind(now)
+        .execute(c)
+        .await
+        .map(drop))?;
+    let mine = if replace {
+        // A new identifier in place of the old: verified from now on.
+        format!(
+            "UPDATE users SET {column} = $1, {column}_verified_at = $3, updated_at = $3 WHERE id = $2"
+        )
+    } else {
+        format!(
+            "UPDATE users SET {column}_verified_at = COALESCE({column}_verified_at, $3), updated_at = $3
+             WHERE id = $2 AND {column} = $1"
+        )
+    };
+    with_tx!(tx, |c| sqlx::query(&mine)
+        .bind(identifier.as_str())
+        .bind(user_id)
+        .bind(now)
+        .execute(c)
+        .await
+        .map(drop))?;
+    Ok(())
+}
+
+/// Sets a new password hash.
+pub async fn set_password(tx: &mut Tx, user_id: Uuid, hash: &str) -> Result<(), ApiError> {
+    let sql = "UPDATE users SET password_hash = $2, updated_at = $3 WHERE id = $1";
+    with_tx!(tx, |c| sqlx::query(sql)
+        .bind(user_id)
+        .bind(hash)
+        .bind(now_ms())
+        .execute(c)
+        .await
+        .map(drop))?;
+    Ok(())
 }
 
 /// The error a person with `status` is refused with (after their password), if any.

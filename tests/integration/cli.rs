@@ -415,3 +415,41 @@ async fn sigterm_finishes_in_flight_requests_then_exits() {
         .unwrap();
     assert!(status.success(), "{status:?}");
 }
+
+/// A message stored before the server is killed (`kill -9`) is delivered after a restart.
+#[tokio::test]
+async fn a_message_stored_before_a_crash_is_sent_after_the_restart() {
+    let db = TestDb::create().await;
+    let smtp = crate::channels::free_port();
+    let smtp_url = format!("smtp://127.0.0.1:{smtp}");
+    let port = free_port();
+    let env = [("FYPASS_SMTP_URL", smtp_url.as_str())];
+    let mut server = serve(&db.url, port, &env).await;
+    let res = reqwest::Client::new()
+        .post(format!("http://127.0.0.1:{port}/api/v1/fypass/register"))
+        .json(&serde_json::json!({"name": "Zara", "email": "zara@example.com", "password": "correct horse"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    server.start_kill().unwrap();
+    server.wait().await.unwrap();
+    let pending = json(&fypass(&db.url, &["outbox", "list"]));
+    assert_eq!(pending[0]["status"], "pending", "{pending}");
+    assert_eq!(pending[0]["to"], "zara@example.com");
+    assert!(pending[0]["body"].as_str().unwrap().contains("code"));
+
+    let mail = crate::channels::MailServer::start_on(smtp).await;
+    let server = serve(&db.url, port, &env).await;
+    let got = mail
+        .wait_for("zara@example.com", 1, Duration::from_secs(90))
+        .await;
+    assert_eq!(got.len(), 1);
+    stop(server).await;
+    let sent = json(&fypass(&db.url, &["outbox", "list"]));
+    assert_eq!(sent[0]["status"], "sent");
+    assert!(
+        sent[0]["body"].is_null(),
+        "a sent message's body is not kept"
+    );
+}

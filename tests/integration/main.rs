@@ -5,8 +5,10 @@
 mod support;
 
 mod abuse;
+mod channels;
 mod cli;
 mod clients;
+mod codes;
 mod contract;
 mod devices;
 mod flow;

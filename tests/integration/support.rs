@@ -21,7 +21,8 @@ pub struct TestApp {
     pub state: AppState,
     pub http: reqwest::Client,
     pub site: PathBuf,
-    db: TestDb,
+    /// The database, dropped with the app; `None` for a second node on another app's.
+    _db: Option<TestDb>,
 }
 
 impl TestApp {
@@ -58,13 +59,29 @@ impl TestApp {
 
     async fn launch(bind: &str, configure: impl FnOnce(&mut Config), hash_files: bool) -> TestApp {
         let db = TestDb::create().await;
+        let url = db.url.clone();
+        Self::boot(bind, Some(db), &url, configure, hash_files).await
+    }
+
+    /// Another app node on this app's database (as several nodes share one PostgreSQL).
+    pub async fn another_node(&self, configure: impl FnOnce(&mut Config)) -> TestApp {
+        Self::boot("127.0.0.1:0", None, self.database_url(), configure, false).await
+    }
+
+    async fn boot(
+        bind: &str,
+        db: Option<TestDb>,
+        database_url: &str,
+        configure: impl FnOnce(&mut Config),
+        hash_files: bool,
+    ) -> TestApp {
         let listener = tokio::net::TcpListener::bind(bind).await.unwrap();
         let mut addr = listener.local_addr().unwrap();
         if addr.ip().is_unspecified() {
             addr.set_ip("127.0.0.1".parse().unwrap());
         }
         let mut config = Config::defaults();
-        config.database_url = db.url.clone();
+        config.database_url = database_url.to_string();
         config.listen = addr;
         config.db_max_connections = 4;
         configure(&mut config);
@@ -88,7 +105,7 @@ impl TestApp {
             state,
             http: reqwest::Client::builder().build().unwrap(),
             site,
-            db,
+            _db: db,
         }
     }
 
@@ -101,7 +118,7 @@ impl TestApp {
     }
 
     pub fn database_url(&self) -> &str {
-        &self.db.url
+        &self.state.config.database_url
     }
 
     /// A page's HTML as a reader sees it: without the empty comments (`<!>`) Leptos puts

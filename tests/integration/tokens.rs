@@ -68,7 +68,10 @@ async fn logout(t: &TestApp, app: &App, access: &str, body: Value) -> reqwest::R
 }
 
 fn field(v: &Value, name: &str) -> String {
-    v[name].as_str().unwrap_or_else(|| panic!("{name} in {v}")).to_string()
+    v[name]
+        .as_str()
+        .unwrap_or_else(|| panic!("{name} in {v}"))
+        .to_string()
 }
 
 #[tokio::test]
@@ -78,7 +81,10 @@ async fn the_first_poll_hands_over_an_hour_long_access_token_and_a_month_long_re
     let polled = signed_in(&t, &app, "ana@example.com").await;
     assert!(field(&polled, "accessToken").starts_with("fyp_"));
     let refresh = field(&polled, "refreshToken");
-    assert!(refresh.starts_with("fyt_") && refresh.len() == 47, "{refresh}");
+    assert!(
+        refresh.starts_with("fyt_") && refresh.len() == 47,
+        "{refresh}"
+    );
     // RFC 3339 times of one format order as text.
     let within = |at: String, secs: i64| {
         let now = fypass::db::now_ms();
@@ -91,7 +97,10 @@ async fn the_first_poll_hands_over_an_hour_long_access_token_and_a_month_long_re
     within(field(&polled, "accessTokenExpiresAt"), 3600);
     within(field(&polled, "refreshTokenExpiresAt"), 2_592_000);
     let who = me(&t, &app, &field(&polled, "accessToken")).await;
-    assert_eq!(who.json::<Value>().await.unwrap()["email"], "ana@example.com");
+    assert_eq!(
+        who.json::<Value>().await.unwrap()["email"],
+        "ana@example.com"
+    );
 }
 
 #[tokio::test]
@@ -103,11 +112,19 @@ async fn refreshing_rotates_and_a_reused_refresh_token_revokes_the_whole_sign_in
     let res = refresh(&t, &app, &old).send().await.unwrap();
     assert_eq!(res.status(), 200);
     let second: Value = res.json().await.unwrap();
-    let (access, newer) = (field(&second, "accessToken"), field(&second, "refreshToken"));
+    let (access, newer) = (
+        field(&second, "accessToken"),
+        field(&second, "refreshToken"),
+    );
     assert_ne!(newer, old);
     assert_eq!(me(&t, &app, &access).await.status(), 200);
     // The old one is spent...
-    expect_error(refresh(&t, &app, &old).send().await.unwrap(), 401, "UNAUTHORIZED").await;
+    expect_error(
+        refresh(&t, &app, &old).send().await.unwrap(),
+        401,
+        "UNAUTHORIZED",
+    )
+    .await;
     assert_eq!(
         me(&t, &app, &access).await.status(),
         200,
@@ -118,10 +135,25 @@ async fn refreshing_rotates_and_a_reused_refresh_token_revokes_the_whole_sign_in
         fypass::tokens::refresh::RACE_MS as u64 + 200,
     ))
     .await;
-    expect_error(refresh(&t, &app, &old).send().await.unwrap(), 401, "UNAUTHORIZED").await;
+    expect_error(
+        refresh(&t, &app, &old).send().await.unwrap(),
+        401,
+        "UNAUTHORIZED",
+    )
+    .await;
     expect_error(me(&t, &app, &access).await, 401, "UNAUTHORIZED").await;
-    expect_error(me(&t, &app, &field(&first, "accessToken")).await, 401, "UNAUTHORIZED").await;
-    expect_error(refresh(&t, &app, &newer).send().await.unwrap(), 401, "UNAUTHORIZED").await;
+    expect_error(
+        me(&t, &app, &field(&first, "accessToken")).await,
+        401,
+        "UNAUTHORIZED",
+    )
+    .await;
+    expect_error(
+        refresh(&t, &app, &newer).send().await.unwrap(),
+        401,
+        "UNAUTHORIZED",
+    )
+    .await;
     assert_eq!(introspect(&t, &app, &newer).await, json!({"active": false}));
 }
 
@@ -137,15 +169,27 @@ async fn each_kind_of_token_expires() {
     tokio::time::sleep(Duration::from_millis(1100)).await;
     let access = field(&polled, "accessToken");
     expect_error(me(&t, &app, &access).await, 401, "UNAUTHORIZED").await;
-    assert_eq!(introspect(&t, &app, &access).await, json!({"active": false}));
+    assert_eq!(
+        introspect(&t, &app, &access).await,
+        json!({"active": false})
+    );
     // The refresh token still works for a while, and each refresh starts its time again.
-    let res = refresh(&t, &app, &field(&polled, "refreshToken")).send().await.unwrap();
+    let res = refresh(&t, &app, &field(&polled, "refreshToken"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 200);
     let next: Value = res.json().await.unwrap();
-    assert_eq!(me(&t, &app, &field(&next, "accessToken")).await.status(), 200);
+    assert_eq!(
+        me(&t, &app, &field(&next, "accessToken")).await.status(),
+        200
+    );
     tokio::time::sleep(Duration::from_millis(2100)).await;
     expect_error(
-        refresh(&t, &app, &field(&next, "refreshToken")).send().await.unwrap(),
+        refresh(&t, &app, &field(&next, "refreshToken"))
+            .send()
+            .await
+            .unwrap(),
         401,
         "UNAUTHORIZED",
     )
@@ -158,10 +202,24 @@ async fn another_apps_token_is_inactive_and_cannot_be_refreshed() {
     let app = t.app_client().await;
     let other = t.app_client().await;
     let polled = signed_in(&t, &app, "dewi@example.com").await;
-    let (access, refresh_token) = (field(&polled, "accessToken"), field(&polled, "refreshToken"));
-    assert_eq!(introspect(&t, &other, &access).await, json!({"active": false}));
-    assert_eq!(introspect(&t, &other, &refresh_token).await, json!({"active": false}));
-    expect_error(refresh(&t, &other, &refresh_token).send().await.unwrap(), 401, "UNAUTHORIZED").await;
+    let (access, refresh_token) = (
+        field(&polled, "accessToken"),
+        field(&polled, "refreshToken"),
+    );
+    assert_eq!(
+        introspect(&t, &other, &access).await,
+        json!({"active": false})
+    );
+    assert_eq!(
+        introspect(&t, &other, &refresh_token).await,
+        json!({"active": false})
+    );
+    expect_error(
+        refresh(&t, &other, &refresh_token).send().await.unwrap(),
+        401,
+        "UNAUTHORIZED",
+    )
+    .await;
     expect_error(me(&t, &other, &access).await, 401, "UNAUTHORIZED").await;
     // Nothing the other app did touched the owner's sign-in.
     let mine = introspect(&t, &app, &refresh_token).await;
@@ -172,10 +230,26 @@ async fn another_apps_token_is_inactive_and_cannot_be_refreshed() {
     assert_eq!(mine["tokenType"], "access");
     assert_eq!(mine["userId"], polled["user"]["id"]);
     assert!(mine["expiresAt"].as_str().unwrap().ends_with('Z'));
-    for garbage in ["", "fyp_nope", "not a token at all", "fyt_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"] {
-        assert_eq!(introspect(&t, &app, garbage).await, json!({"active": false}), "{garbage}");
+    for garbage in [
+        "",
+        "fyp_nope",
+        "not a token at all",
+        "fyt_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+    ] {
+        assert_eq!(
+            introspect(&t, &app, garbage).await,
+            json!({"active": false}),
+            "{garbage}"
+        );
     }
-    assert_eq!(refresh(&t, &app, &refresh_token).send().await.unwrap().status(), 200);
+    assert_eq!(
+        refresh(&t, &app, &refresh_token)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -198,8 +272,14 @@ async fn of_parallel_refreshes_of_one_token_exactly_one_wins_and_keeps_its_token
     }
     assert_eq!(winners.len(), 1);
     let winner = &winners[0];
-    assert_eq!(me(&t, &app, &field(winner, "accessToken")).await.status(), 200);
-    let next = refresh(&t, &app, &field(winner, "refreshToken")).send().await.unwrap();
+    assert_eq!(
+        me(&t, &app, &field(winner, "accessToken")).await.status(),
+        200
+    );
+    let next = refresh(&t, &app, &field(winner, "refreshToken"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(next.status(), 200, "the family was not left half-rotated");
 }
 
@@ -219,19 +299,41 @@ async fn logout_ends_the_sign_in_and_everywhere_ends_them_all() {
         assert_eq!(introspect(&t, &app, &token).await, json!({"active": false}));
     }
     // Other sign-ins go on; a second logout of a spent token is still 204.
-    assert_eq!(me(&t, &app, &field(&second, "accessToken")).await.status(), 200);
-    assert_eq!(logout(&t, &app, &field(&first, "accessToken"), json!({})).await.status(), 204);
+    assert_eq!(
+        me(&t, &app, &field(&second, "accessToken")).await.status(),
+        200
+    );
+    assert_eq!(
+        logout(&t, &app, &field(&first, "accessToken"), json!({}))
+            .await
+            .status(),
+        204
+    );
 
-    let res = logout(&t, &app, &field(&second, "accessToken"), json!({"everywhere": true})).await;
+    let res = logout(
+        &t,
+        &app,
+        &field(&second, "accessToken"),
+        json!({"everywhere": true}),
+    )
+    .await;
     assert_eq!(res.status(), 204);
     expect_error(
-        refresh(&t, &app, &field(&second, "refreshToken")).send().await.unwrap(),
+        refresh(&t, &app, &field(&second, "refreshToken"))
+            .send()
+            .await
+            .unwrap(),
         401,
         "UNAUTHORIZED",
     )
     .await;
     // Everywhere means every sign-in in this app, not in other apps.
-    assert_eq!(me(&t, &other_app, &field(&elsewhere, "accessToken")).await.status(), 200);
+    assert_eq!(
+        me(&t, &other_app, &field(&elsewhere, "accessToken"))
+            .await
+            .status(),
+        200
+    );
     // No Bearer, or someone else's, is UNAUTHORIZED.
     let res = t
         .http
@@ -277,9 +379,20 @@ async fn a_status_change_and_a_removed_device_end_the_sign_ins_they_touch() {
         .await
         .unwrap();
     assert_eq!(res.status(), 204);
-    expect_error(refresh(&t, &app, &field(&on_tv, "refreshToken")).send().await.unwrap(), 401, "UNAUTHORIZED").await;
+    expect_error(
+        refresh(&t, &app, &field(&on_tv, "refreshToken"))
+            .send()
+            .await
+            .unwrap(),
+        401,
+        "UNAUTHORIZED",
+    )
+    .await;
     // ...not the other one.
-    assert_eq!(me(&t, &app, &field(&polled, "accessToken")).await.status(), 200);
+    assert_eq!(
+        me(&t, &app, &field(&polled, "accessToken")).await.status(),
+        200
+    );
 
     // A suspended person is told so when their app refreshes, and their tokens are dead.
     let user_id = uuid::Uuid::parse_str(polled["user"]["id"].as_str().unwrap()).unwrap();
@@ -288,10 +401,21 @@ async fn a_status_change_and_a_removed_device_end_the_sign_ins_they_touch() {
         .await
         .unwrap();
     tx.commit().await.unwrap();
-    let res = refresh(&t, &app, &field(&polled, "refreshToken")).send().await.unwrap();
+    let res = refresh(&t, &app, &field(&polled, "refreshToken"))
+        .send()
+        .await
+        .unwrap();
     expect_error(res, 403, "USER_SUSPENDED").await;
-    expect_error(me(&t, &app, &field(&polled, "accessToken")).await, 401, "UNAUTHORIZED").await;
-    assert_eq!(introspect(&t, &app, &field(&polled, "refreshToken")).await, json!({"active": false}));
+    expect_error(
+        me(&t, &app, &field(&polled, "accessToken")).await,
+        401,
+        "UNAUTHORIZED",
+    )
+    .await;
+    assert_eq!(
+        introspect(&t, &app, &field(&polled, "refreshToken")).await,
+        json!({"active": false})
+    );
 }
 
 #[tokio::test]

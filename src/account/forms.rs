@@ -1,0 +1,81 @@
+//! `/account` without JavaScript: a plain `POST /account` runs the same rules as the server
+//! functions, then redirects back (303) saying what happened, or renders the page again
+//! with the error.
+
+use crate::{
+    codes::VerifyBody,
+    login::{
+        forms::{again, read, see_other},
+        pages::FormEcho,
+    },
+    request::Caller,
+    server::AppState,
+};
+use axum::{
+    Router,
+    extract::{ConnectInfo, Request, State},
+    response::Response,
+    routing::post,
+};
+use std::net::SocketAddr;
+
+pub fn routes() -> Router<AppState> {
+    Router::new().route("/account", post(account))
+}
+
+async fn account(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    req: Request,
+) -> Response {
+    let (parts, fields) = read(req, &state).await;
+    let fields = match fields {
+        Ok(fields) => fields,
+        Err(error) => {
+            let echo = FormEcho {
+                error: Some(error),
+                ..Default::default()
+            };
+            return again(state, parts, echo).await;
+        }
+    };
+    let caller = Caller::new(&parts.headers, Some(peer), &state.config);
+    let outcome = match fields.intent.as_str() {
+        "password" => super::flow::change_password(
+            &state,
+            &caller,
+            fields.current.clone(),
+            fields.new.clone(),
+        )
+        .await
+        .map(|cookie| see_other("/account?done=password", vec![cookie])),
+        "send" => super::flow::send_identifier_code(&state, &caller, &fields.identifier)
+            .await
+            .map(|to| {
+                let query = form_urlencoded::Serializer::new(String::new())
+                    .append_pair("sent", &to)
+                    .finish();
+                see_other(&format!("/account?{query}"), Vec::new())
+            }),
+        _ => {
+            let body = VerifyBody {
+                identifier: fields.identifier.clone(),
+                code: fields.code.clone(),
+            };
+            crate::codes::flow::verify(&state, &caller, body)
+                .await
+                .map(|_| see_other("/account?done=verified", Vec::new()))
+        }
+    };
+    match outcome {
+        Ok(res) => res,
+        Err(error) => {
+            let echo = FormEcho {
+                error: Some(error),
+                identifier: fields.identifier,
+                ..Default::default()
+            };
+            again(state, parts, echo).await
+        }
+    }
+}

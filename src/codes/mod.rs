@@ -1,0 +1,168 @@
+//! One-time codes: account recovery, sign-in with a code, and proof that an email address
+//! or WhatsApp number belongs to whoever typed it (`/docs#codes`).
+//!
+//! * [`fypass_recovery`] / [`fypass_code`] send a code to an identifier (by email or
+//!   WhatsApp, through the outbox of `crate::courier`); the reply is the same whether or
+//!   not an account has that identifier, and nothing is sent when none has.
+//! * [`fypass_recovery_complete`] sets a new password with the code (every session and
+//!   token of the person is revoked), [`fypass_code_login`] signs in with it, and
+//!   [`fypass_verify`] verifies the identifier. Each completes the app's login request
+//!   when it names one, exactly like a password sign-in.
+//! * Codes: [`CODE_DIGITS`] digits from the OS RNG, stored hashed, valid for
+//!   [`CODE_TTL_MINUTES`] minutes, void after [`MAX_CODE_FAILURES`] wrong tries, single use
+//!   (also under parallel submissions); sends are throttled per identifier and network.
+//!
+//! The rules are in `flow`, the `codes` table in `store`, the messages in `messages`; the
+//! pages in `pages` (and `forms` without JavaScript).
+
+#[cfg(feature = "ssr")]
+pub(crate) mod flow;
+#[cfg(feature = "ssr")]
+pub mod forms;
+#[cfg(feature = "ssr")]
+mod messages;
+pub mod pages;
+#[cfg(feature = "ssr")]
+pub mod store;
+
+use crate::{api::JsonBody, error::ApiError, json_body, login::Completion};
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+pub const CODE_DIGITS: usize = 6;
+pub const CODE_TTL_MINUTES: u64 = 10;
+pub const MAX_CODE_FAILURES: i64 = 5;
+/// Seconds between two sends to one identifier.
+pub const SEND_COOLDOWN_SECS: u64 = 60;
+/// Sends per hour to one identifier, and from one network.
+pub const SENDS_PER_IDENTIFIER_HOUR: i64 = 5;
+pub const SENDS_PER_NETWORK_HOUR: i64 = 20;
+
+/// Send a code to an identifier.
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SendCodeBody {
+    /// The app's login request to complete afterwards.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub req_token: Option<String>,
+    /// An email address or a WhatsApp number, in any usual spelling.
+    pub identifier: String,
+}
+
+/// A send was accepted (the same reply whether or not an account has the identifier).
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Sent {
+    pub sent: bool,
+    /// Seconds before another code can be sent to this identifier.
+    pub retry_after: u64,
+}
+
+/// Set a new password with a recovery code.
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RecoveryCompleteBody {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub req_token: Option<String>,
+    pub identifier: String,
+    pub code: String,
+    pub new_password: String,
+}
+
+/// Sign in with a code.
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CodeLoginBody {
+    pub req_token: String,
+    pub identifier: String,
+    pub code: String,
+}
+
+/// Verify an identifier with the code sent to it.
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct VerifyBody {
+    pub identifier: String,
+    pub code: String,
+}
+
+/// Which identifier was verified.
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum IdentifierKind {
+    Email,
+    Whatsapp,
+}
+
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Verified {
+    pub verified: IdentifierKind,
+}
+
+/// `POST /api/v1/fypass/recovery` — sends a recovery code. Replies 202.
+#[server(prefix = "/api/v1", endpoint = "fypass/recovery", input = JsonBody, input_derive = (Clone, serde::Serialize))]
+pub async fn fypass_recovery(#[server(flatten)] body: SendCodeBody) -> Result<Sent, ApiError> {
+    let (state, caller) = crate::request::Caller::current()?;
+    let sent = flow::send(&state, &caller, store::Purpose::Recovery, &body).await?;
+    crate::request::reply_status(axum::http::StatusCode::ACCEPTED);
+    Ok(sent)
+}
+json_body!(FypassRecovery { body: SendCodeBody });
+
+/// `POST /api/v1/fypass/recovery/complete` — a new password with the code.
+#[server(prefix = "/api/v1", endpoint = "fypass/recovery/complete", input = JsonBody, input_derive = (Clone, serde::Serialize))]
+pub async fn fypass_recovery_complete(
+    #[server(flatten)] body: RecoveryCompleteBody,
+) -> Result<Completion, ApiError> {
+    let (state, caller) = crate::request::Caller::current()?;
+    let done = flow::complete_recovery(&state, &caller, body).await?;
+    done.cookies
+        .into_iter()
+        .for_each(crate::request::reply_cookie);
+    Ok(done.completion)
+}
+json_body!(FypassRecoveryComplete {
+    body: RecoveryCompleteBody
+});
+
+/// `POST /api/v1/fypass/code` — sends a sign-in code. Replies 202.
+#[server(prefix = "/api/v1", endpoint = "fypass/code", input = JsonBody, input_derive = (Clone, serde::Serialize))]
+pub async fn fypass_code(#[server(flatten)] body: SendCodeBody) -> Result<Sent, ApiError> {
+    let (state, caller) = crate::request::Caller::current()?;
+    let sent = flow::send(&state, &caller, store::Purpose::SignIn, &body).await?;
+    crate::request::reply_status(axum::http::StatusCode::ACCEPTED);
+    Ok(sent)
+}
+json_body!(FypassCode { body: SendCodeBody });
+
+/// `POST /api/v1/fypass/code/login` — signs in with a code.
+#[server(prefix = "/api/v1", endpoint = "fypass/code/login", input = JsonBody, input_derive = (Clone, serde::Serialize))]
+pub async fn fypass_code_login(
+    #[server(flatten)] body: CodeLoginBody,
+) -> Result<Completion, ApiError> {
+    let (state, caller) = crate::request::Caller::current()?;
+    let done = flow::code_login(&state, &caller, body).await?;
+    done.cookies
+        .into_iter()
+        .for_each(crate::request::reply_cookie);
+    Ok(done.completion)
+}
+json_body!(FypassCodeLogin {
+    body: CodeLoginBody
+});
+
+/// `POST /api/v1/fypass/verify` — verifies an email address or WhatsApp number.
+#[server(prefix = "/api/v1", endpoint = "fypass/verify", input = JsonBody, input_derive = (Clone, serde::Serialize))]
+pub async fn fypass_verify(#[server(flatten)] body: VerifyBody) -> Result<Verified, ApiError> {
+    let (state, caller) = crate::request::Caller::current()?;
+    flow::verify(&state, &caller, body).await
+}
+json_body!(FypassVerify { body: VerifyBody });
