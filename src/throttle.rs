@@ -8,10 +8,11 @@
 //!   since the previous, a delay that doubles (1 s, 2 s, 4 s, …) up to `max` — slower and
 //!   slower, but never locked for longer than `max`.
 //!
-//! Every attempt *takes* its place before the work it guards (a password check, a hash),
-//! with a compare-and-set update, so parallel attempts cannot slip past a limit between a
-//! read and a write — on SQLite or across several app nodes on PostgreSQL. An attempt that
-//! turns out not to count (a correct password) gives its places back ([`Taken::refund`]).
+//! Every attempt *takes* its place before the work it guards (a password check, a hash) —
+//! a capped counter with one atomic insert-or-increment, a slowed one with a
+//! compare-and-set update — so parallel attempts cannot slip past a limit between a read
+//! and a write, on SQLite or across several app nodes on PostgreSQL. An attempt that turns
+//! out not to count (a correct password) gives its places back ([`Taken::refund`]).
 
 use crate::{
     db::{Db, Tx, now_ms, with_reader, with_tx, with_writer},
@@ -89,6 +90,56 @@ pub async fn take(db: &Db, counters: &[Counter]) -> Result<Taken, ApiError> {
 type Row = (i64, i64, i64);
 
 async fn take_one(db: &Db, counter: &Counter) -> Result<i64, ApiError> {
+    match counter.rule {
+        Rule::Cap(cap) => take_capped(db, counter, cap).await,
+        Rule::Slow { free, max } => take_slowed(db, counter, free, max).await,
+    }
+}
+
+fn refusal(counter: &Counter, wait_ms: i64) -> ApiError {
+    let seconds = (wait_ms.max(1) as u64).div_ceil(1000);
+    ApiError::too_many(
+        format!("{} {}", counter.message, try_again_in(seconds)),
+        seconds,
+    )
+}
+
+/// A capped counter: one atomic insert-or-increment, whose count decides (a refused
+/// attempt gives its place back). Parallel attempts never wait for one another.
+async fn take_capped(db: &Db, counter: &Counter, cap: i64) -> Result<i64, ApiError> {
+    let now = now_ms();
+    let window_ms = counter.window.as_millis() as i64;
+    let sql = "INSERT INTO throttle (key, window_start, events, last_at) VALUES ($1, $2, 1, $2)
+               ON CONFLICT (key) DO UPDATE SET
+                 events = CASE WHEN throttle.window_start <= $3 THEN 1 ELSE throttle.events + 1 END,
+                 window_start = CASE WHEN throttle.window_start <= $3 THEN $2 ELSE throttle.window_start END,
+                 last_at = $2
+               RETURNING events, window_start";
+    let (events, window_start): (i64, i64) = with_writer!(db, |c| sqlx::query_as(sql)
+        .bind(&counter.key)
+        .bind(now)
+        .bind(now - window_ms)
+        .fetch_one(c)
+        .await)?;
+    if events > cap {
+        Taken {
+            held: vec![(counter.key.clone(), window_start)],
+        }
+        .give_back(db)
+        .await?;
+        return Err(refusal(counter, window_start + window_ms - now));
+    }
+    Ok(window_start)
+}
+
+/// A slowed counter: the delay depends on the time of the previous event, so the state is
+/// read, judged, and written back only if no other attempt changed it meanwhile.
+async fn take_slowed(
+    db: &Db,
+    counter: &Counter,
+    free: i64,
+    max: Duration,
+) -> Result<i64, ApiError> {
     let window_ms = counter.window.as_millis() as i64;
     for _ in 0..MAX_TRIES {
         let now = now_ms();
@@ -99,8 +150,9 @@ async fn take_one(db: &Db, counter: &Counter) -> Result<i64, ApiError> {
         .fetch_optional(c)
         .await)?;
         let Some((window_start, events, last_at)) = row else {
-            let inserted = with_writer!(db, |c| {
-                sqlx::query(
+            let inserted =
+                with_writer!(db, |c| {
+                    sqlx::query(
                 "INSERT INTO throttle (key, window_start, events, last_at) VALUES ($1, $2, 1, $2)
                  ON CONFLICT (key) DO NOTHING"
             )
@@ -109,7 +161,7 @@ async fn take_one(db: &Db, counter: &Counter) -> Result<i64, ApiError> {
             .execute(c)
             .await
             .map(|r| r.rows_affected())
-            })?;
+                })?;
             if inserted == 1 {
                 return Ok(now);
             }
@@ -121,24 +173,9 @@ async fn take_one(db: &Db, counter: &Counter) -> Result<i64, ApiError> {
         } else {
             (window_start, events)
         };
-        let wait_ms = match counter.rule {
-            Rule::Cap(n) if count >= n => start + window_ms - now,
-            Rule::Slow { free, max } => {
-                let next = last_at + slow_delay(count, free, max).as_millis() as i64;
-                if count >= free && next > now {
-                    next - now
-                } else {
-                    0
-                }
-            }
-            Rule::Cap(_) => 0,
-        };
-        if wait_ms > 0 {
-            let seconds = (wait_ms as u64).div_ceil(1000);
-            return Err(ApiError::too_many(
-                format!("{} {}", counter.message, try_again_in(seconds)),
-                seconds,
-            ));
+        let next = last_at + slow_delay(count, free, max).as_millis() as i64;
+        if count >= free && next > now {
+            return Err(refusal(counter, next - now));
         }
         let won = with_writer!(db, |c| sqlx::query(
             "UPDATE throttle SET window_start = $2, events = $3, last_at = $4

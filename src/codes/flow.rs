@@ -136,7 +136,7 @@ pub async fn send_verification(tx: &mut Tx, user: &UserRow) -> Result<Vec<String
             continue;
         };
         let cooldown = SEND_COOLDOWN_SECS as i64 * 1000;
-        if !store::sent_within(tx, Purpose::Verify, value, cooldown).await? {
+        if !store::sent_within(tx, Purpose::Verify, value, user.id, cooldown).await? {
             send_in(tx, Purpose::Verify, &identifier, user).await?;
         }
         to.push(value.to_string());

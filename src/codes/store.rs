@@ -97,18 +97,21 @@ pub async fn create(
     Ok(code)
 }
 
-/// Whether a code of `purpose` was sent to `identifier` in the last `ms` (on `tx`).
+/// Whether a code of `purpose` was sent to `identifier` for `user_id` in the last `ms` (on
+/// `tx`).
 pub async fn sent_within(
     tx: &mut Tx,
     purpose: Purpose,
     identifier: &str,
+    user_id: Uuid,
     ms: i64,
 ) -> Result<bool, ApiError> {
-    let sql =
-        "SELECT COUNT(*) FROM codes WHERE identifier = $1 AND purpose = $2 AND created_at > $3";
+    let sql = "SELECT COUNT(*) FROM codes
+               WHERE identifier = $1 AND purpose = $2 AND user_id = $3 AND created_at > $4";
     let (n,): (i64,) = with_tx!(tx, |c| sqlx::query_as(sql)
         .bind(identifier)
         .bind(purpose.as_str())
+        .bind(user_id)
         .bind(now_ms() - ms)
         .fetch_one(c)
         .await)?;

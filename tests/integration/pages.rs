@@ -107,10 +107,11 @@ async fn registering_and_signing_in_work_without_javascript() {
         None,
     )
     .await;
+    // Completed; then the (optional) verification step of the address given.
     assert_eq!(res.status(), 303);
     assert_eq!(
         res.headers()["location"],
-        format!("/fypass/status?reqToken={token}")
+        format!("/fypass/verify?reqToken={token}&to=ola%40example.com")
     );
     session_cookie(&res);
     let polled: Value = t.poll(&app, &token).await.json().await.unwrap();

@@ -269,6 +269,23 @@ impl TestApp {
     }
 }
 
+impl TestApp {
+    /// Marks `identifier` verified for the account that claims it, as a code sent there
+    /// would (only a verified identifier is exclusive).
+    pub async fn verified(&self, identifier: &str) {
+        let parsed = fypass::users::identifier::Identifier::parse(identifier, 62).unwrap();
+        let user = fypass::users::store::find_by_identifier(self.db(), &parsed)
+            .await
+            .unwrap()
+            .expect("someone claims it");
+        let mut tx = self.db().begin().await.unwrap();
+        fypass::users::store::verify_identifier(&mut tx, user.id, &parsed, false)
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+    }
+}
+
 pub const START: &str = "/api/v1/users/login";
 pub const STATUS: &str = "/api/v1/users/login-status";
 pub const LOGIN: &str = "/api/v1/fypass/login";
