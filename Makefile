@@ -1,6 +1,6 @@
 # fypass — the two commands a new user needs:
 #
-#   make run    build the release and serve it on SQLite at http://127.0.0.1:3000
+#   make run    build the release and serve it on SQLite at http://localhost:3000
 #   make test   run every test (unit, integration over HTTP, browser)
 #
 # Both install what is missing first (`make tools`), at the versions pinned here and in
@@ -26,9 +26,10 @@ VENV := $(HOME)/.cache/fypass/venv
 
 .PHONY: run build test test-rust test-e2e test-postgres tools tools-build tools-test clean
 
-## Build the release and serve it on SQLite (./data/fypass.db) at 127.0.0.1:3000.
+## Build the release and serve it on SQLite (./data/fypass.db) at localhost:3000 (a host
+## name, so that passkeys work: browsers refuse them on an IP address).
 run: build
-	$(BIN) serve
+	FYPASS_PUBLIC_URL="$${FYPASS_PUBLIC_URL:-http://localhost:3000}" $(BIN) serve
 
 ## Every test: unit and integration tests (SQLite), then the browser tests and the API
 ## contract test against the same release build.

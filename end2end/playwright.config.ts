@@ -3,7 +3,7 @@ import { defineConfig, devices } from "@playwright/test";
 // The server is started by the test command (Makefile: `make test`) on a fresh database;
 // FYPASS_BASE_URL points at it. Debian's Chromium is used: Playwright cannot download
 // browsers on these machines (see README, "Tests").
-const baseURL = process.env.FYPASS_BASE_URL ?? "http://127.0.0.1:3000";
+const baseURL = process.env.FYPASS_BASE_URL ?? "http://localhost:3000";
 const chromium = {
   executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
   args: [

@@ -19,7 +19,9 @@ cleanup() {
 trap cleanup EXIT
 export FYPASS_DATABASE_URL="sqlite://$work/fypass.db"
 export LEPTOS_SITE_ADDR="127.0.0.1:$PORT"
-export FYPASS_BASE_URL="http://127.0.0.1:$PORT"
+# localhost, not 127.0.0.1: browsers refuse an IP address as a passkey's relying party.
+export FYPASS_PUBLIC_URL="http://localhost:$PORT"
+export FYPASS_BASE_URL="$FYPASS_PUBLIC_URL"
 # Every test registers people from this one machine: lift the per-network cap. The tests
 # act from other networks through X-Forwarded-For (the user-code confirmation).
 export FYPASS_REGISTRATIONS_PER_HOUR=100000

@@ -24,7 +24,7 @@
 //! [`clients`] (keys, grants, `GET /api/v1/clients/info`), [`users`] (identifiers,
 //! passwords, access tokens, browser sessions), [`login`] (the hosted login flow and its
 //! pages), [`codes`] (recovery, one-time codes, verification), [`account`] (the person's
-//! own page), [`tokens`] (access and refresh tokens, userinfo, introspection, logout),
+//! own page), [`passkeys`] (WebAuthn sign-in), [`tokens`] (access and refresh tokens, userinfo, introspection, logout),
 //! [`devices`] (Save Device and friends, the dashboard). [`courier`] delivers codes. Leaves every module may
 //! use: [`config`] (read once in `main.rs`), [`secret`] (opaque tokens), [`throttle`]
 //! (counters against abuse), [`status`].
@@ -41,6 +41,7 @@ pub mod devices;
 pub mod docs;
 pub mod error;
 pub mod login;
+pub mod passkeys;
 pub mod status;
 pub mod tokens;
 pub mod ui;

@@ -150,9 +150,8 @@ async fn take_slowed(
         .fetch_optional(c)
         .await)?;
         let Some((window_start, events, last_at)) = row else {
-            let inserted =
-                with_writer!(db, |c| {
-                    sqlx::query(
+            let inserted = with_writer!(db, |c| {
+                sqlx::query(
                 "INSERT INTO throttle (key, window_start, events, last_at) VALUES ($1, $2, 1, $2)
                  ON CONFLICT (key) DO NOTHING"
             )
@@ -161,7 +160,7 @@ async fn take_slowed(
             .execute(c)
             .await
             .map(|r| r.rows_affected())
-                })?;
+            })?;
             if inserted == 1 {
                 return Ok(now);
             }

@@ -49,6 +49,14 @@ async fn account(
         )
         .await
         .map(|cookie| see_other("/account?done=password", vec![cookie])),
+        "passkey-rename" => {
+            crate::passkeys::flow::rename(&state, &caller, &fields.passkey, &fields.name)
+                .await
+                .map(|_| see_other("/account?done=passkey#passkeys", Vec::new()))
+        }
+        "passkey-remove" => crate::passkeys::flow::remove(&state, &caller, &fields.passkey)
+            .await
+            .map(|_| see_other("/account?done=passkey#passkeys", Vec::new())),
         "send" => super::flow::send_identifier_code(&state, &caller, &fields.identifier)
             .await
             .map(|to| {

@@ -14,6 +14,9 @@ use serde::{Deserialize, Serialize};
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Account {
     pub user: User,
+    pub passkeys: Vec<crate::passkeys::PasskeyView>,
+    /// Whether passkeys work at this address.
+    pub passkeys_enabled: bool,
 }
 
 #[cfg(feature = "ssr")]
@@ -24,7 +27,12 @@ const SIGN_IN_FIRST: &str = "Sign in to manage your account.";
 pub async fn get_account() -> Result<Account, ApiError> {
     let (state, caller) = crate::request::Caller::current()?;
     let user = crate::users::session::require(&state, &caller, SIGN_IN_FIRST).await?;
-    Ok(Account { user: user.view() })
+    let passkeys = crate::passkeys::store::list(&state.db, user.id).await?;
+    Ok(Account {
+        user: user.view(),
+        passkeys: passkeys.iter().map(|p| p.view()).collect(),
+        passkeys_enabled: state.webauthn.is_some(),
+    })
 }
 
 /// Changes the password (the current one proves it is the person): every other session and

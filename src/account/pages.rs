@@ -7,6 +7,7 @@ use crate::{
     codes::{FypassVerify, VerifyBody},
     error::ErrorCode,
     login::pages::{FormEcho, form_echo},
+    passkeys::pages::AccountPasskeys,
     ui::{ErrorPanel, Field, FormProblem, SignOutButton},
     users::User,
 };
@@ -62,8 +63,10 @@ fn AccountView(
     done: Option<String>,
 ) -> impl IntoView {
     let user = RwSignal::new(account.user);
+    let (passkeys, passkeys_enabled) = (account.passkeys, account.passkeys_enabled);
     let notice = RwSignal::new(done.map(|d| match d.as_str() {
         "password" => "Your password is changed. Every other device was signed out.".to_string(),
+        "passkey" => "Your passkeys are updated.".to_string(),
         _ => "Verified.".to_string(),
     }));
     view! {
@@ -81,6 +84,7 @@ fn AccountView(
             {move || notice.get().map(|n| view! { <p class="notice" role="status">{n}</p> })}
             <Identifiers user />
             <NewIdentifier user echo=echo.clone() sent />
+            <AccountPasskeys enabled=passkeys_enabled passkeys />
             <NewPassword echo notice />
         </section>
     }

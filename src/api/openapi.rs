@@ -30,6 +30,10 @@ use crate::{
         Completion, Confirmed, FypassConfirm, FypassLogin, FypassRegister, FypassUrl,
         GetLoginStatus, LoginStatusReply, StartLogin,
     },
+    passkeys::{
+        ListPasskeys, PasskeyChallenge, PasskeyLoginFinish, PasskeyLoginStart,
+        PasskeyRegisterFinish, PasskeyRegisterStart, PasskeyView, RemovePasskey, RenamePasskey,
+    },
     tokens::{GetMe, Introspect, Introspection, Logout, RefreshTokens, TokenPair},
     users::User,
 };
@@ -75,7 +79,9 @@ pub struct Op {
     params: Vec<Value>,
     body: Option<(String, bool)>,
     example: Option<Value>,
-    success: Vec<(u16, &'static str, Option<String>)>,
+    /// Each success status, its description, and its body's schema (a `$ref`, or an array
+    /// of one).
+    success: Vec<(u16, &'static str, Option<Value>)>,
     errors: Vec<ErrorCode>,
     cookie: bool,
 }
@@ -187,7 +193,18 @@ impl Op {
 
     fn reply<T: ToSchema>(mut self, status: u16, description: &'static str) -> Self {
         self.success
-            .push((status, description, Some(T::name().into_owned())));
+            .push((status, description, Some(schema_ref(&T::name()))));
+        self
+    }
+
+    /// A reply that is a JSON array of `T`.
+    fn reply_list<T: ToSchema>(mut self, status: u16, description: &'static str) -> Self {
+        let items = schema_ref(&T::name());
+        self.success.push((
+            status,
+            description,
+            Some(json!({"type": "array", "items": items})),
+        ));
         self
     }
 
@@ -390,6 +407,66 @@ pub fn operations() -> Vec<Op> {
             .example(json!({"identifier": "siti@example.com", "code": "493027"}))
             .reply::<Verified>(200, "Verified.")
             .errors(&[InvalidCode, CodeExpired, DuplicateKey, UserNotActive, UserSuspended, UserDeleted, OriginNotAllowed]),
+        op::<PasskeyLoginStart>("passkeyLoginStart", "Start a passkey sign-in", "Passkeys")
+            .describe(
+                "Starts signing in with a passkey (discoverable credentials: no identifier) for the login request \
+                 `reqToken` if given. Pass `publicKey` to `PublicKeyCredential.parseRequestOptionsFromJSON` and \
+                 `navigator.credentials.get`, then the answer to passkeyLoginFinish within 5 minutes. Passkeys need an \
+                 https public URL (or http://localhost): elsewhere this is PASSKEY_REJECTED.",
+            )
+            .json_body::<PasskeyLoginStart>(false)
+            .example(json!({"reqToken": "fyr_3mQ9Yb0sXkT2w8cVnJ4pLr7uEa1dGh5iOq6zSf0tWyc"}))
+            .reply::<PasskeyChallenge>(200, "The ceremony and its options.")
+            .errors(&[PasskeyRejected, FailedUpdateUserToken, InvalidCode, TooManyRequests, OriginNotAllowed]),
+        op::<PasskeyLoginFinish>("passkeyLoginFinish", "Sign in with a passkey", "Passkeys")
+            .describe(
+                "Finishes the sign-in with the credential the browser returned (`toJSON()`), starts the browser \
+                 session and completes the login request exactly as a password does. A ceremony is used once; an \
+                 unknown, removed or refused passkey, a sign counter that went backwards, or another origin is \
+                 PASSKEY_REJECTED; a person who is not active gets their status code.",
+            )
+            .json_body::<PasskeyLoginFinish>(true)
+            .example(json!({"ceremonyId": "fyw_Qm9Yb0sXkT2w8cVnJ4pLr7uEa1dGh5iOq6zSf0tWyc", "credential": {"id": "…", "rawId": "…", "type": "public-key", "response": {}}}))
+            .reply::<Completion>(200, "Signed in.")
+            .sets_session_cookie()
+            .errors(&[
+                PasskeyRejected,
+                FailedUpdateUserToken,
+                InvalidCode,
+                UserNotActive,
+                UserSuspended,
+                UserDeleted,
+                TooManyRequests,
+                OriginNotAllowed,
+            ]),
+        op::<PasskeyRegisterStart>("passkeyRegisterStart", "Start adding a passkey", "Passkeys")
+            .describe(
+                "For the person signed in in this browser (session cookie): the options for \
+                 `navigator.credentials.create`. A session older than 5 minutes needs `password` again.",
+            )
+            .json_body::<PasskeyRegisterStart>(false)
+            .example(json!({}))
+            .reply::<PasskeyChallenge>(200, "The ceremony and its options.")
+            .errors(&[PasskeyRejected, Unauthorized, InvalidPassword, OriginNotAllowed]),
+        op::<PasskeyRegisterFinish>("passkeyRegisterFinish", "Add the passkey", "Passkeys")
+            .describe("Stores the passkey the browser made, with a name.")
+            .json_body::<PasskeyRegisterFinish>(true)
+            .example(json!({"ceremonyId": "fyw_Qm9Yb0sXkT2w8cVnJ4pLr7uEa1dGh5iOq6zSf0tWyc", "credential": {"id": "…", "rawId": "…", "type": "public-key", "response": {}}, "name": "Pixel 8"}))
+            .reply::<PasskeyView>(201, "Added.")
+            .errors(&[PasskeyRejected, Unauthorized, DuplicateKey, OriginNotAllowed]),
+        op::<ListPasskeys>("listPasskeys", "List passkeys", "Passkeys")
+            .describe("The signed-in person's passkeys, newest first.")
+            .reply_list::<PasskeyView>(200, "The passkeys.")
+            .errors(&[Unauthorized]),
+        op::<RenamePasskey>("renamePasskey", "Rename a passkey", "Passkeys")
+            .json_body::<RenamePasskey>(true)
+            .example(json!({"id": "01a210dc-ea3f-7175-8a91-33128a8252bb", "name": "Work laptop"}))
+            .reply::<PasskeyView>(200, "Renamed.")
+            .errors(&[Unauthorized, InvalidObjectId, NotFound, OriginNotAllowed]),
+        op::<RemovePasskey>("removePasskey", "Remove a passkey", "Passkeys")
+            .path_id("The passkey's id.")
+            .no_content("Removed.")
+            .errors(&[Unauthorized, NotFound, OriginNotAllowed]),
         op::<SaveDevice>("saveDevice", "Save Device", "Devices")
             .describe(
                 "Creates the device with this `deviceId` for the calling client (201), or updates it (200). \
@@ -419,6 +496,11 @@ pub fn operations() -> Vec<Op> {
     ]
 }
 
+/// A reference to the component schema `name`.
+fn schema_ref(name: &str) -> Value {
+    json!({"$ref": format!("#/components/schemas/{name}")})
+}
+
 /// Adds `T`'s schema and those of the types it refers to.
 fn add<T: ToSchema>(builder: ComponentsBuilder) -> ComponentsBuilder {
     let mut dependencies = Vec::new();
@@ -441,6 +523,12 @@ fn schemas() -> Map<String, Value> {
     builder = add::<<FypassCodeLogin as JsonArgs>::Body>(builder);
     builder = add::<<FypassVerify as JsonArgs>::Body>(builder);
     builder = add::<Sent>(builder);
+    builder = add::<<PasskeyLoginStart as JsonArgs>::Body>(builder);
+    builder = add::<<PasskeyLoginFinish as JsonArgs>::Body>(builder);
+    builder = add::<<PasskeyRegisterStart as JsonArgs>::Body>(builder);
+    builder = add::<<RenamePasskey as JsonArgs>::Body>(builder);
+    builder = add::<PasskeyChallenge>(builder);
+    builder = add::<PasskeyView>(builder);
     builder = add::<Verified>(builder);
     builder = add::<<RefreshTokens as JsonArgs>::Body>(builder);
     builder = add::<TokenPair>(builder);
@@ -600,8 +688,8 @@ fn operation(op: &Op) -> Value {
     let mut responses = Map::new();
     for (status, description, schema) in &op.success {
         let mut response = json!({"description": description});
-        if let Some(name) = schema {
-            response["content"] = json!({"application/json": {"schema": {"$ref": format!("#/components/schemas/{name}")}}});
+        if let Some(schema) = schema {
+            response["content"] = json!({"application/json": {"schema": schema}});
         }
         if op.cookie {
             response["headers"] = json!({"Set-Cookie": {"description": "The browser session (HttpOnly, SameSite=Lax).", "schema": {"type": "string"}}});
@@ -671,6 +759,7 @@ pub fn document(public_origin: &str) -> Value {
         "tags": [
             {"name": "Clients"}, {"name": "Users"}, {"name": "Tokens"},
             {"name": "fypass", "description": "Used by the hosted pages."},
+            {"name": "Passkeys", "description": "Sign-in with passkeys, and the signed-in person's passkeys (browser session)."},
             {"name": "Devices"}
         ],
         "paths": paths,

@@ -32,6 +32,8 @@ pub struct SiteInfo {
     pub channels: Vec<String>,
     /// Attempts before the outbox gives a message up.
     pub delivery_attempts: i64,
+    /// Whether passkeys work at this deployment's public URL.
+    pub passkeys: bool,
     /// Each grant and the routes that require it.
     pub grants: Vec<GrantUse>,
 }
@@ -62,6 +64,7 @@ pub async fn get_site_info() -> Result<SiteInfo, ApiError> {
         registrations_per_hour: config.registrations_per_hour,
         verification: config.verification.clone(),
         delivery_attempts: crate::courier::outbox::MAX_ATTEMPTS,
+        passkeys: state.webauthn.is_some(),
         channels: state
             .courier
             .channels()
@@ -222,6 +225,7 @@ fn ApiInfo(info: SiteInfo) -> impl IntoView {
         </section>
         <TokensGuide info=info.clone() />
         <CodesGuide info=info.clone() />
+        <PasskeysGuide passkeys=info.passkeys />
         <AbusePolicy info=info.clone() />
         <section>
             <h2 id="try">"Try it"</h2>
@@ -297,6 +301,28 @@ fn TokensGuide(info: SiteInfo) -> impl IntoView {
                     <li><p>{what}</p><pre><code>{curl}</code></pre></li>
                 }).collect_view()}
             </ol>
+        </section>
+    }
+}
+
+/// Passkeys: where they work, and what a person and an app see.
+#[component]
+fn PasskeysGuide(passkeys: bool) -> impl IntoView {
+    view! {
+        <section>
+            <h2 id="passkeys">"Passkeys"</h2>
+            <p>
+                "A person adds passkeys on " <code>"/account"</code> " (named, renamed, removed; adding one to a session older than "
+                {crate::passkeys::FRESH_SESSION_SECS / 60} " minutes asks for the password again), and the sign-in page offers "
+                <em>"Sign in with a passkey"</em> " and passkeys in the identifier's autofill. Right after a sign-in or registration, fypass offers once to create one. "
+                "A passkey sign-in completes the app's login request exactly as a password does: the same tokens, once; the same device saving and session; the same sign-in limits."
+            </p>
+            <ul>
+                <li>"The relying party is the host of " <code>"FYPASS_PUBLIC_URL"</code> ", and its origin that URL. Browsers allow passkeys on https and on " <code>"http://localhost"</code> " only (never on an IP address): elsewhere they are off, the pages say so, and the passkey routes answer " <code>"PASSKEY_REJECTED"</code> ". "
+                    {if passkeys { "They are on for this deployment." } else { "They are off for this deployment." }}</li>
+                <li>"Each ceremony (a run of the browser's " <code>"navigator.credentials"</code> ") is stored in the database, used once and for at most " {crate::passkeys::CEREMONY_SECS / 60} " minutes, so any node can finish what another started and a replayed answer fails. A passkey whose sign counter goes backwards (a cloned authenticator) is refused, and so is a person who is not active. Passkeys need JavaScript; without it the sign-in page says so and keeps the password form."</li>
+                <li>"Routes: " <a href="/docs/api#passkeyLoginStart"><code>"POST /api/v1/fypass/passkeys/login/start"</code></a> " and " <code>"…/finish"</code> "; the signed-in person's " <code>"/api/v1/account/passkeys"</code> " (register start and finish, list, rename, remove)."</li>
+            </ul>
         </section>
     }
 }

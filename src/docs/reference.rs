@@ -17,9 +17,11 @@ fn in_order() -> Vec<(&'static str, &'static str)> {
 pub fn reference(doc: &Value) -> ApiReference {
     let origin = doc["servers"][0]["url"].as_str().unwrap_or_default();
     let text = |v: &Value| v.as_str().unwrap_or_default().to_string();
+    // A schema's name: its `$ref`'s, or (an array) its items'.
     let schema_name = |v: &Value| {
         v["$ref"]
             .as_str()
+            .or_else(|| v["items"]["$ref"].as_str())
             .and_then(|r| r.rsplit('/').next())
             .map(String::from)
     };

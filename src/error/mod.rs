@@ -184,6 +184,12 @@ error_codes! {
         message: "The code has expired or was already used.",
         solution: "Ask for a new code and use it within 10 minutes.",
     }
+    /// A passkey sign-in or a new passkey that cannot be accepted.
+    PasskeyRejected = "PASSKEY_REJECTED" {
+        status: 401, group: Users, seed: false,
+        message: "The passkey could not be used.",
+        solution: "Try again, or sign in with your password or a code. A removed passkey must be deleted from the device too.",
+    }
     /// Bearer access token missing where required, unknown, expired or revoked.
     Unauthorized = "UNAUTHORIZED" {
         status: 401, group: Users, seed: false,

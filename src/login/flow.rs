@@ -108,7 +108,20 @@ pub(crate) async fn open_for(
     caller: &Caller,
     token: &str,
 ) -> Result<LoginRequestRow, ApiError> {
-    let request = requests::open(&state.db, token).await?;
+    confirmed(caller, requests::open(&state.db, token).await?)
+}
+
+/// As [`open_for`], for the request with row id `id` (a passkey ceremony remembers it).
+pub(crate) async fn open_for_id(
+    state: &AppState,
+    caller: &Caller,
+    id: uuid::Uuid,
+) -> Result<LoginRequestRow, ApiError> {
+    confirmed(caller, requests::open_id(&state.db, id).await?)
+}
+
+/// `request`, unless `caller` must first confirm its user code.
+fn confirmed(caller: &Caller, request: LoginRequestRow) -> Result<LoginRequestRow, ApiError> {
     if request.needs_confirmation(&network(caller.ip)) {
         return Err(ApiError::with_message(
             ErrorCode::InvalidCode,
@@ -539,7 +552,11 @@ pub async fn page_context(
         }
         None => None,
     };
-    Ok(PageContext { request, signed_in })
+    Ok(PageContext {
+        request,
+        signed_in,
+        passkeys: state.webauthn.is_some(),
+    })
 }
 
 /// A request as its person may see it; an unknown token is `FAILED_UPDATE_USER_TOKEN`.
@@ -575,9 +592,27 @@ fn view_of(
     }
 }
 
-/// The status page: the request, and a QR code of its page for continuing on a phone.
-pub async fn status_view(state: &AppState, token: &str) -> Result<StatusView, ApiError> {
-    let request = request_view(state, token).await?;
+/// The status page: the request, a QR code of its page for continuing on a phone, and — for
+/// the person who just completed it in this browser — the one-time passkey offer.
+pub async fn status_view(
+    state: &AppState,
+    caller: &Caller,
+    token: &str,
+) -> Result<StatusView, ApiError> {
+    let row = requests::find(&state.db, token)
+        .await?
+        .ok_or_else(|| ApiError::new(ErrorCode::FailedUpdateUserToken))?;
+    let request = view_of(state, None, &row, token);
+    let completed_here = match (request.status.is_done(), row.user_id) {
+        (true, Some(user)) => session::current(state, caller)
+            .await?
+            .is_some_and(|u| u.id == user),
+        _ => false,
+    };
+    let offer_passkey = match (completed_here, row.user_id) {
+        (true, Some(user)) => crate::passkeys::flow::offer_once(state, user).await?,
+        _ => false,
+    };
     let qr_svg = qrcode::QrCode::new(request.fypass_url.as_bytes())
         .map(|code| {
             code.render::<qrcode::render::svg::Color>()
@@ -587,7 +622,11 @@ pub async fn status_view(state: &AppState, token: &str) -> Result<StatusView, Ap
                 .build()
         })
         .unwrap_or_default();
-    Ok(StatusView { request, qr_svg })
+    Ok(StatusView {
+        request,
+        qr_svg,
+        offer_passkey,
+    })
 }
 
 #[cfg(test)]

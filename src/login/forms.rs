@@ -44,6 +44,8 @@ pub(crate) struct Fields {
     /// `/account`'s password form.
     pub current: String,
     pub new: String,
+    /// `/account`'s passkey forms: which passkey.
+    pub passkey: String,
 }
 
 /// The reqToken of the page the form was on (its URL), else of the form.

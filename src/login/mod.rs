@@ -267,6 +267,8 @@ pub struct PageContext {
     pub request: Option<RequestView>,
     /// The person signed in in this browser, if any.
     pub signed_in: Option<User>,
+    /// Whether passkeys work at this address.
+    pub passkeys: bool,
 }
 
 /// A login request as the person may see it.
@@ -312,13 +314,16 @@ pub async fn continue_as(
 pub struct StatusView {
     pub request: RequestView,
     pub qr_svg: String,
+    /// Offer the person who just signed in here to create a passkey (once).
+    pub offer_passkey: bool,
 }
 
 #[server(prefix = "/_app", endpoint = "fypass/status-view", input = GetUrl)]
 pub async fn get_status_view(
     #[server(rename = "reqToken")] req_token: String,
 ) -> Result<StatusView, ApiError> {
-    flow::status_view(&crate::request::state()?, &req_token).await
+    let (state, caller) = crate::request::Caller::current()?;
+    flow::status_view(&state, &caller, &req_token).await
 }
 
 /// The live part of the status page, polled while the request is pending.

@@ -13,6 +13,7 @@ use super::{
 };
 use crate::{
     error::ApiError,
+    passkeys::pages::{PasskeyOffer, PasskeySignIn},
     ui::{ErrorPanel, Field, FormProblem, SignOutButton},
     users::User,
 };
@@ -121,6 +122,7 @@ fn LoginCard(ctx: PageContext, token: Option<String>, echo: FormEcho) -> impl In
     let retried = echo.error.is_some();
     let echo_error = echo.error.clone();
     let signed_in = ctx.signed_in.clone();
+    let passkeys = ctx.passkeys;
     let body = {
         let token = token.clone();
         move || match (signed_in.clone(), token.clone()) {
@@ -128,7 +130,8 @@ fn LoginCard(ctx: PageContext, token: Option<String>, echo: FormEcho) -> impl In
                 <ContinueAs user token=token.clone() />
                 <details class="other-account" open=retried>
                     <summary>"Use another account"</summary>
-                    <LoginForm token=Some(token) echo=echo.clone() />
+                    <LoginForm token=Some(token.clone()) echo=echo.clone() />
+                    <PasskeySignIn enabled=passkeys token=Some(token) />
                 </details>
             }
             .into_any(),
@@ -137,10 +140,15 @@ fn LoginCard(ctx: PageContext, token: Option<String>, echo: FormEcho) -> impl In
                 <details class="other-account" open=retried>
                     <summary>"Use another account"</summary>
                     <LoginForm token=None echo=echo.clone() />
+                    <PasskeySignIn enabled=passkeys token=None />
                 </details>
             }
             .into_any(),
-            (None, token) => view! { <LoginForm token echo=echo.clone() /> }.into_any(),
+            (None, token) => view! {
+                <LoginForm token=token.clone() echo=echo.clone() />
+                <PasskeySignIn enabled=passkeys token />
+            }
+            .into_any(),
         }
     };
     view! {
@@ -357,7 +365,7 @@ fn LoginForm(token: Option<String>, echo: FormEcho) -> impl IntoView {
             <Field
                 label="Email or WhatsApp number"
                 name="identifier"
-                autocomplete="username"
+                autocomplete="username webauthn"
                 value=identifier
                 error=error.into()
                 hint="e.g. name@example.com or 0812-3456-7890"
@@ -511,7 +519,9 @@ pub fn StatusPage() -> impl IntoView {
 fn StatusPanel(status: StatusView, token: String) -> impl IntoView {
     let request = RwSignal::new(status.request.clone());
     let client = status.request.client_name.clone();
-    live_status(request, token);
+    // With the passkey offer on screen, the page waits for the person instead of leaving.
+    let offer = status.offer_passkey;
+    live_status(request, token, !offer);
     let headline = {
         let client = client.clone();
         move || match request.read().status {
@@ -535,7 +545,10 @@ fn StatusPanel(status: StatusView, token: String) -> impl IntoView {
                     LoginStatus::Expired => view! {
                         <p>"Go back to " {r.client_name.clone()} " and start again."</p>
                     }.into_any(),
-                    LoginStatus::LoggedIn | LoginStatus::Registered => view! { <Done request=r /> }.into_any(),
+                    LoginStatus::LoggedIn | LoginStatus::Registered => view! {
+                        {offer.then(|| view! { <PasskeyOffer /> })}
+                        <Done request=r leave=!offer />
+                    }.into_any(),
                 }
             }}
         </section>
@@ -569,12 +582,14 @@ fn Pending(request: RequestView, qr: String) -> impl IntoView {
     }
 }
 
+/// The request is complete: back to the app (by itself, unless `leave` is off), or a
+/// pointer to the person's devices.
 #[component]
-fn Done(request: RequestView) -> impl IntoView {
+fn Done(request: RequestView, leave: bool) -> impl IntoView {
     match request.redirect_url {
         Some(url) => view! {
-            <noscript><meta http-equiv="refresh" content=format!("2;url={url}") /></noscript>
-            <p>"Taking you back to " {request.client_name.clone()} "…"</p>
+            {leave.then(|| view! { <noscript><meta http-equiv="refresh" content=format!("2;url={url}") /></noscript> })}
+            {leave.then(|| view! { <p>"Taking you back to " {request.client_name.clone()} "…"</p> })}
             <a class="button" href=url>"Continue to " {request.client_name}</a>
         }
         .into_any(),
@@ -586,8 +601,8 @@ fn Done(request: RequestView) -> impl IntoView {
     }
 }
 
-/// In the browser: poll while pending, and follow the redirect once done.
-fn live_status(request: RwSignal<RequestView>, token: String) {
+/// In the browser: poll while pending, and follow the redirect once done (if `leave`).
+fn live_status(request: RwSignal<RequestView>, token: String, leave: bool) {
     #[cfg(feature = "hydrate")]
     {
         use std::time::Duration;
@@ -618,7 +633,7 @@ fn live_status(request: RwSignal<RequestView>, token: String) {
         });
         Effect::new(move |_| {
             let r = request.get();
-            if let (true, Some(url)) = (r.status.is_done(), r.redirect_url) {
+            if let (true, true, Some(url)) = (leave, r.status.is_done(), r.redirect_url) {
                 set_timeout(
                     move || {
                         let _ = window().location().set_href(&url);
@@ -629,5 +644,5 @@ fn live_status(request: RwSignal<RequestView>, token: String) {
         });
     }
     #[cfg(not(feature = "hydrate"))]
-    let _ = (request, token, poll_request);
+    let _ = (request, token, leave, poll_request);
 }

@@ -194,6 +194,20 @@ pub async fn open(db: &Db, token: &str) -> Result<LoginRequestRow, ApiError> {
     let request = find(db, token)
         .await?
         .ok_or_else(|| ApiError::new(ErrorCode::FailedUpdateUserToken))?;
+    still_open(request)
+}
+
+/// As [`open`], by the request's row id.
+pub async fn open_id(db: &Db, id: Uuid) -> Result<LoginRequestRow, ApiError> {
+    let sql = format!("{SELECT} WHERE r.id = $1");
+    let request: Option<LoginRequestRow> = with_reader!(db, |c| sqlx::query_as(&sql)
+        .bind(id)
+        .fetch_optional(c)
+        .await)?;
+    still_open(request.ok_or_else(|| ApiError::new(ErrorCode::FailedUpdateUserToken))?)
+}
+
+fn still_open(request: LoginRequestRow) -> Result<LoginRequestRow, ApiError> {
     if request.client_status != Status::Active.as_str() {
         return Err(ApiError::with_message(
             ErrorCode::FailedUpdateUserToken,

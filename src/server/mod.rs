@@ -58,6 +58,8 @@ pub struct AppState {
     pub device_saves: Arc<crate::devices::store::Saves>,
     /// Delivers the outbox's messages (and is woken when one is stored).
     pub courier: Arc<crate::courier::Courier>,
+    /// The passkey relying party; `None` where the public URL cannot have passkeys.
+    pub webauthn: Option<Arc<webauthn_rs::Webauthn>>,
     pub leptos_options: LeptosOptions,
     pub metrics: PrometheusHandle,
 }
@@ -91,11 +93,13 @@ impl AppState {
             config.password_queue,
         ));
         let courier = Arc::new(crate::courier::Courier::from_config(&config)?);
+        let webauthn = crate::passkeys::flow::relying_party(&config).map(Arc::new);
         courier.spawn(db.clone());
         Ok(AppState {
             config: Arc::new(config),
             device_saves: Arc::new(crate::devices::store::Saves::new(&db)),
             db,
+            webauthn,
             clients,
             passwords,
             courier,
@@ -229,6 +233,12 @@ pub async fn serve(config: Config) -> Result<(), Box<dyn Error>> {
     observe::spawn_metrics_upkeep(state.metrics.clone());
     upkeep::spawn(state.db.clone());
     state.courier.announce();
+    if state.webauthn.is_none() {
+        tracing::info!(
+            public_url = %state.config.public_origin(),
+            "passkeys are off: they need an https public URL (or http://localhost)"
+        );
+    }
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .map_err(|e| format!("cannot listen on {listen}: {e}"))?;

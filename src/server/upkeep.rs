@@ -3,7 +3,7 @@
 //! batches, so tables do not grow without bound and no delete holds the writer (on SQLite,
 //! the one writer connection) for long. Each app node runs it; the deletes are idempotent.
 
-use crate::{codes, courier, db::Db, error::ApiError, login, throttle, tokens, users};
+use crate::{codes, courier, db::Db, error::ApiError, login, passkeys, throttle, tokens, users};
 use std::time::Duration;
 
 /// Rows one statement deletes at most.
@@ -18,7 +18,7 @@ const OUTBOX_KEEP_MS: i64 = 7 * 24 * 3600 * 1000;
 /// Purges everything that is due, batch after batch; returns how many rows went.
 pub async fn purge(db: &Db) -> Result<u64, ApiError> {
     let mut total = 0;
-    for table in 0..7 {
+    for table in 0..8 {
         loop {
             let removed = match table {
                 0 => login::purge(db, GRACE_MS, BATCH).await?,
@@ -27,6 +27,7 @@ pub async fn purge(db: &Db) -> Result<u64, ApiError> {
                 3 => tokens::refresh::purge(db, GRACE_MS, BATCH).await?,
                 4 => codes::store::purge(db, GRACE_MS, BATCH).await?,
                 5 => courier::outbox::purge(db, OUTBOX_KEEP_MS, BATCH).await?,
+                6 => passkeys::store::purge(db, BATCH).await?,
                 _ => throttle::purge(db, BATCH).await?,
             };
             total += removed;

@@ -129,6 +129,25 @@ async fn end(db: &Db, secret: &str) -> Result<(), ApiError> {
     Ok(())
 }
 
+/// How long ago this browser's live session started, if it has one.
+pub async fn age(
+    state: &AppState,
+    caller: &Caller,
+) -> Result<Option<std::time::Duration>, ApiError> {
+    let Some(secret) = secret_of(caller, &state.config) else {
+        return Ok(None);
+    };
+    let sql = "SELECT created_at FROM sessions
+               WHERE token_hash = $1 AND revoked_at IS NULL AND expires_at > $2";
+    let now = now_ms();
+    let started: Option<(i64,)> = with_reader!(&state.db, |c| sqlx::query_as(sql)
+        .bind(secret::hash(secret))
+        .bind(now)
+        .fetch_optional(c)
+        .await)?;
+    Ok(started.map(|(at,)| std::time::Duration::from_millis((now - at).max(0) as u64)))
+}
+
 /// The person signed in in this browser, if any.
 pub async fn current(state: &AppState, caller: &Caller) -> Result<Option<UserRow>, ApiError> {
     match secret_of(caller, &state.config) {

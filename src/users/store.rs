@@ -8,7 +8,7 @@
 
 use super::{User, identifier::Identifier};
 use crate::{
-    db::{Db, Tx, db_row, now_ms, rfc3339, with_reader, with_tx},
+    db::{Db, Tx, db_row, now_ms, rfc3339, with_reader, with_tx, with_writer},
     error::{ApiError, ErrorCode},
     status::Status,
 };
@@ -287,6 +287,19 @@ pub async fn verify_identifier(
         .await
         .map(drop))?;
     Ok(())
+}
+
+/// Marks that `user_id` was offered to create a passkey; `true` the first time only.
+pub async fn mark_passkey_offered(db: &Db, user_id: Uuid) -> Result<bool, ApiError> {
+    let sql =
+        "UPDATE users SET passkey_offered_at = $2 WHERE id = $1 AND passkey_offered_at IS NULL";
+    let first = with_writer!(db, |c| sqlx::query(sql)
+        .bind(user_id)
+        .bind(now_ms())
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected()))?;
+    Ok(first == 1)
 }
 
 /// Sets a new password hash.

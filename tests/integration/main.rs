@@ -14,4 +14,5 @@ mod devices;
 mod flow;
 mod foundation;
 mod pages;
+mod passkeys;
 mod tokens;

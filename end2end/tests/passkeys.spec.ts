@@ -1,0 +1,81 @@
+import { Page, expect, test } from "@playwright/test";
+import { hydrated, pollStatus, signInInPage, startLogin, uniqueEmail } from "./helpers";
+
+// Chromium's virtual authenticator stands in for a phone's or laptop's (CDP WebAuthn
+// domain): it keeps discoverable credentials and verifies the user without a prompt.
+async function virtualAuthenticator(page: Page) {
+  const cdp = await page.context().newCDPSession(page);
+  await cdp.send("WebAuthn.enable");
+  const { authenticatorId } = await cdp.send("WebAuthn.addVirtualAuthenticator", {
+    options: {
+      protocol: "ctap2",
+      transport: "internal",
+      hasResidentKey: true,
+      hasUserVerification: true,
+      isUserVerified: true,
+      automaticPresenceSimulation: true,
+    },
+  });
+  return { cdp, authenticatorId };
+}
+
+const password = "correct horse battery";
+
+test("a passkey made on /account completes an app's login request, until it is removed", async ({ page, request }) => {
+  const { cdp, authenticatorId } = await virtualAuthenticator(page);
+  const email = uniqueEmail("kiki");
+  expect((await request.post("/api/v1/fypass/register", { data: { name: "Kiki", email, password } })).status()).toBe(200);
+
+  // Signed in with the password, the person adds a passkey on their account page.
+  await page.goto("/fypass");
+  await hydrated(page);
+  await signInInPage(page, email, password);
+  await expect(page).toHaveURL(/\/devices$/);
+  await page.goto("/account");
+  await hydrated(page);
+  await page.getByLabel("Name this passkey").fill("Test phone");
+  await page.getByRole("button", { name: "Add a passkey" }).click();
+  await expect(page.locator(".passkey .device-name")).toContainText("Test phone");
+  const { credentials } = await cdp.send("WebAuthn.getCredentials", { authenticatorId });
+  expect(credentials).toHaveLength(1);
+  expect(credentials[0].isResidentCredential).toBe(true);
+
+  // Signed out, they complete an app's login request with it.
+  await page.getByRole("button", { name: "Sign out" }).click();
+  await expect(page).toHaveURL(/\/fypass$/);
+  const { url, reqToken } = await startLogin(request);
+  await page.goto(url);
+  await hydrated(page);
+  await page.getByRole("button", { name: "Sign in with a passkey" }).click();
+  await expect(page.getByRole("heading", { level: 1 })).toContainText("You're signed in");
+  const first = await pollStatus(request, reqToken);
+  expect(first.status).toBe("LOGGED_IN");
+  expect(first.accessToken).toMatch(/^fyp_/);
+  expect((await pollStatus(request, reqToken)).accessToken).toBeUndefined();
+
+  // Removed from the account, the passkey no longer signs in.
+  await page.goto("/account");
+  await hydrated(page);
+  await page.getByRole("button", { name: "Remove Test phone" }).click();
+  await expect(page.locator(".passkey")).toHaveCount(0);
+  await page.getByRole("button", { name: "Sign out" }).click();
+  await expect(page).toHaveURL(/\/fypass$/);
+  const again = await startLogin(request);
+  await page.goto(again.url);
+  await hydrated(page);
+  await page.getByRole("button", { name: "Sign in with a passkey" }).click();
+  await expect(page.locator(".error-panel")).toContainText("not known here");
+  expect((await pollStatus(request, again.reqToken)).status).toBe("PENDING");
+});
+
+test.describe("without JavaScript", () => {
+  test.use({ javaScriptEnabled: false });
+
+  test("the sign-in page says passkeys need JavaScript and keeps the password form", async ({ page, request }) => {
+    const { url } = await startLogin(request);
+    await page.goto(url);
+    await expect(page.getByText("Passkeys need JavaScript")).toBeVisible();
+    await expect(page.getByLabel("Password")).toBeVisible();
+    await expect(page.getByRole("button", { name: "Sign in with a passkey" })).toHaveCount(0);
+  });
+});

@@ -1,0 +1,395 @@
+//! The rules of passkeys, on `webauthn-rs` (its passkey API).
+//!
+//! What `webauthn-rs` checks: the challenge, the origin and relying party, user presence and
+//! verification, the signature, and that the sign counter moved forward. What is ours: each
+//! ceremony used once and briefly ([`store`](super::store)), the credential belonging to the
+//! user the authenticator names (the user handle is not signed), the counter recorded with a
+//! compare-and-set (two nodes cannot both accept one value), and the person being active.
+
+use super::{
+    FRESH_SESSION_SECS, MAX_NAME_CHARS, PasskeyChallenge, PasskeyFinishBody, PasskeyView,
+    store::{self, Kind},
+};
+use crate::{
+    config::Config,
+    devices::check_text,
+    error::{ApiError, ErrorCode},
+    login::{LoginStatus, flow as login},
+    request::Caller,
+    server::AppState,
+    throttle::{Counter, Rule, network, take},
+    users::{session, store as users},
+};
+use std::time::Duration;
+use webauthn_rs::prelude::{
+    Credential, DiscoverableAuthentication, Passkey, PasskeyRegistration, PublicKeyCredential,
+    RegisterPublicKeyCredential, Url, Webauthn, WebauthnBuilder, WebauthnError,
+};
+use webauthn_rs_proto::ResidentKeyRequirement;
+
+/// The relying party of `config`'s public URL, when browsers allow WebAuthn there: https, or
+/// `http://localhost`. `None` (passkeys off) for any other URL, an IP address above all
+/// (an IP cannot be a relying party id).
+pub fn relying_party(config: &Config) -> Option<Webauthn> {
+    let origin = Url::parse(&config.public_origin()).ok()?;
+    let rp_id = origin.domain()?.to_string();
+    let secure =
+        origin.scheme() == "https" || rp_id == "localhost" || rp_id.ends_with(".localhost");
+    if !secure {
+        return None;
+    }
+    WebauthnBuilder::new(&rp_id, &origin)
+        .ok()?
+        .rp_name("fypass")
+        .timeout(Duration::from_secs(super::CEREMONY_SECS))
+        .build()
+        .ok()
+}
+
+fn rejected(message: &str) -> ApiError {
+    ApiError::with_message(ErrorCode::PasskeyRejected, message)
+}
+
+fn unavailable() -> ApiError {
+    rejected("Passkeys are not available at this address: they need https (or http://localhost).")
+}
+
+fn webauthn(state: &AppState) -> Result<&Webauthn, ApiError> {
+    state.webauthn.as_deref().ok_or_else(unavailable)
+}
+
+fn internal(e: impl std::fmt::Display) -> ApiError {
+    tracing::error!(error = %e, "passkey state could not be read or written");
+    ApiError::new(ErrorCode::InternalError)
+}
+
+/// Keeps of a browser's extension results only what `webauthn-rs` reads: they are unsigned
+/// hints, and some browsers answer in shapes its types refuse.
+fn normalise(mut credential: serde_json::Value, keep: &[&str]) -> serde_json::Value {
+    if let Some(object) = credential.as_object_mut() {
+        let extensions = object
+            .remove("clientExtensionResults")
+            .or_else(|| object.remove("extensions"));
+        let mut kept = serde_json::Map::new();
+        if let Some(serde_json::Value::Object(extensions)) = extensions {
+            for key in keep {
+                if let Some(value) = extensions.get(*key) {
+                    kept.insert((*key).into(), value.clone());
+                }
+            }
+        }
+        object.insert("clientExtensionResults".into(), kept.into());
+    }
+    credential
+}
+
+fn malformed() -> ApiError {
+    ApiError::invalid(
+        "credential",
+        "is not a passkey's answer (PublicKeyCredential.toJSON())",
+    )
+}
+
+/// Starting ceremonies costs a row each: a network may start this many a minute.
+fn start_counter(caller: &Caller) -> Counter {
+    Counter::new(
+        format!("passkey:start:{}", network(caller.ip)),
+        Rule::Cap(30),
+        Duration::from_secs(60),
+        "Too many passkey sign-ins were started from your network.",
+    )
+}
+
+/// A passkey sign-in (discoverable credentials: no identifier), for the login request
+/// `req_token` when given.
+pub async fn login_start(
+    state: &AppState,
+    caller: &Caller,
+    req_token: Option<&str>,
+) -> Result<PasskeyChallenge, ApiError> {
+    session::check_origin(caller, &state.config)?;
+    let webauthn = webauthn(state)?;
+    let request_id = match req_token {
+        Some(token) => Some(login::open_for(state, caller, token).await?.id),
+        None => None,
+    };
+    take(&state.db, &[start_counter(caller)]).await?.keep();
+    let (options, auth) = webauthn
+        .start_discoverable_authentication()
+        .map_err(internal)?;
+    let ceremony_id = store::start_ceremony(
+        &state.db,
+        Kind::Login,
+        None,
+        request_id,
+        &serde_json::to_string(&auth).map_err(internal)?,
+    )
+    .await?;
+    Ok(PasskeyChallenge {
+        ceremony_id,
+        public_key: serde_json::to_value(&options.public_key).map_err(internal)?,
+    })
+}
+
+/// Signs in with a passkey: the session starts and the login request (if any) completes, as
+/// with a password.
+pub async fn login_finish(
+    state: &AppState,
+    caller: &Caller,
+    body: &PasskeyFinishBody,
+) -> Result<login::Done, ApiError> {
+    session::check_origin(caller, &state.config)?;
+    let webauthn = webauthn(state)?;
+    let ceremony = store::take_ceremony(&state.db, &body.ceremony_id, Kind::Login)
+        .await?
+        .ok_or_else(|| rejected("This passkey sign-in expired or was already used. Try again."))?;
+    let auth: DiscoverableAuthentication =
+        serde_json::from_str(&ceremony.state).map_err(internal)?;
+    let credential: PublicKeyCredential =
+        serde_json::from_value(normalise(body.credential.clone(), &[])).map_err(|_| malformed())?;
+    let request = match ceremony.request_id {
+        Some(id) => Some(login::open_for_id(state, caller, id).await?),
+        None => None,
+    };
+    let not_known = || rejected("This passkey is not known here; it may have been removed.");
+    let (handle, cred_id) = webauthn
+        .identify_discoverable_authentication(&credential)
+        .map_err(|_| not_known())?;
+    let row = store::by_cred_id(&state.db, cred_id)
+        .await?
+        .ok_or_else(not_known)?;
+    // The authenticator names the user, unsigned: it must be the passkey's owner.
+    if row.user_id != handle {
+        return Err(not_known());
+    }
+    let user = users::find(&state.db, row.user_id)
+        .await?
+        .ok_or_else(not_known)?;
+    let trusted = session::trusted_browser(state, caller, user.id).await?;
+    let account = format!("user:{}", user.id);
+    let network = network(caller.ip);
+    let attempt = take(
+        &state.db,
+        &crate::login::throttle::sign_in(&crate::login::throttle::Attempt {
+            account: &account,
+            network: &network,
+            trusted_browser: trusted.as_deref(),
+        }),
+    )
+    .await?;
+    let mut passkey: Passkey = serde_json::from_str(&row.passkey).map_err(internal)?;
+    let stored = Credential::from(passkey.clone());
+    let result = webauthn
+        .finish_discoverable_authentication_v2(&credential, auth, &stored)
+        .map_err(|e| {
+            login::record("passkey_rejected");
+            match e {
+                WebauthnError::CredentialPossibleCompromise => {
+                    tracing::warn!(passkey = %row.id, user = %row.user_id, "a passkey's sign counter went backwards: refused (a cloned authenticator?)");
+                    rejected("This passkey was refused: its sign counter went backwards.")
+                }
+                e => {
+                    tracing::info!(passkey = %row.id, error = %e, "a passkey sign-in was refused");
+                    rejected("This passkey was refused.")
+                }
+            }
+        })?;
+    passkey.update_credential(&result);
+    let mut tx = state.db.begin().await?;
+    attempt.refund(&mut tx).await?;
+    if let Some(code) = users::refusal(user.status()) {
+        tx.commit().await?;
+        login::record("user_not_active");
+        return Err(ApiError::new(code));
+    }
+    let recorded = store::record_use(
+        &mut tx,
+        row.id,
+        &serde_json::to_string(&passkey).map_err(internal)?,
+        i64::from(result.counter()),
+        result.backup_state(),
+    )
+    .await?;
+    if !recorded {
+        tracing::warn!(passkey = %row.id, "a passkey's sign counter was used already (another sign-in got there first): refused");
+        return Err(rejected(
+            "This passkey was refused: its sign counter went backwards.",
+        ));
+    }
+    let done = login::finish(
+        state,
+        caller,
+        &mut tx,
+        request.as_ref(),
+        &user,
+        LoginStatus::LoggedIn,
+    )
+    .await?;
+    tx.commit().await?;
+    state.courier.wake();
+    login::record("passkey");
+    Ok(done)
+}
+
+/// Starts adding a passkey for the signed-in person; a session older than
+/// [`FRESH_SESSION_SECS`] needs their password again.
+pub async fn register_start(
+    state: &AppState,
+    caller: &Caller,
+    password: Option<String>,
+) -> Result<PasskeyChallenge, ApiError> {
+    let webauthn = webauthn(state)?;
+    let user = session::require_change(state, caller, SIGN_IN_FIRST).await?;
+    let fresh = session::age(state, caller)
+        .await?
+        .is_some_and(|age| age < Duration::from_secs(FRESH_SESSION_SECS));
+    if !fresh {
+        let password = password
+            .filter(|p| !p.is_empty())
+            .ok_or_else(|| ApiError::invalid("password", "is needed again to add a passkey"))?;
+        if !state
+            .passwords
+            .verify(password, Some(user.password_hash.clone()))
+            .await?
+        {
+            return Err(ApiError::new(ErrorCode::InvalidPassword)
+                .and_field("password", "is not your password"));
+        }
+    }
+    let exclude = store::cred_ids(&state.db, user.id).await?;
+    let label = user.view().contact().to_string();
+    let (mut options, registration) = webauthn
+        .start_passkey_registration(
+            user.id,
+            &label,
+            &user.name,
+            (!exclude.is_empty()).then(|| exclude.into_iter().map(Into::into).collect()),
+        )
+        .map_err(internal)?;
+    // A passkey must be discoverable: sign-in without an identifier, and autofill, only
+    // find credentials the authenticator keeps (webauthn-rs asks for none by default).
+    if let Some(selection) = options.public_key.authenticator_selection.as_mut() {
+        selection.resident_key = Some(ResidentKeyRequirement::Required);
+        selection.require_resident_key = true;
+    }
+    let ceremony_id = store::start_ceremony(
+        &state.db,
+        Kind::Register,
+        Some(user.id),
+        None,
+        &serde_json::to_string::<PasskeyRegistration>(&registration).map_err(internal)?,
+    )
+    .await?;
+    Ok(PasskeyChallenge {
+        ceremony_id,
+        public_key: serde_json::to_value(&options.public_key).map_err(internal)?,
+    })
+}
+
+const SIGN_IN_FIRST: &str = "Sign in to manage your passkeys.";
+
+fn passkey_name(name: Option<&str>) -> Result<String, ApiError> {
+    let name = name
+        .map(str::trim)
+        .filter(|n| !n.is_empty())
+        .unwrap_or("Passkey");
+    check_text(name, MAX_NAME_CHARS).map_err(|m| ApiError::invalid("name", m))?;
+    Ok(name.to_string())
+}
+
+/// Stores the passkey the browser made.
+pub async fn register_finish(
+    state: &AppState,
+    caller: &Caller,
+    body: &PasskeyFinishBody,
+) -> Result<PasskeyView, ApiError> {
+    let webauthn = webauthn(state)?;
+    let user = session::require_change(state, caller, SIGN_IN_FIRST).await?;
+    let name = passkey_name(body.name.as_deref())?;
+    let ceremony = store::take_ceremony(&state.db, &body.ceremony_id, Kind::Register)
+        .await?
+        .filter(|c| c.user_id == Some(user.id))
+        .ok_or_else(|| rejected("Adding this passkey expired or was already done. Try again."))?;
+    let registration: PasskeyRegistration =
+        serde_json::from_str(&ceremony.state).map_err(internal)?;
+    let credential: RegisterPublicKeyCredential =
+        serde_json::from_value(normalise(body.credential.clone(), &["credProps"]))
+            .map_err(|_| malformed())?;
+    let passkey = webauthn
+        .finish_passkey_registration(&credential, &registration)
+        .map_err(|e| {
+            tracing::info!(error = %e, "a new passkey was refused");
+            rejected("This passkey was refused.")
+        })?;
+    let stored = Credential::from(passkey.clone());
+    let transports = stored
+        .transports
+        .as_ref()
+        .and_then(|t| serde_json::to_string(t).ok());
+    let row = store::insert(
+        &state.db,
+        store::New {
+            user_id: user.id,
+            cred_id: stored.cred_id.as_ref(),
+            passkey: &serde_json::to_string(&passkey).map_err(internal)?,
+            sign_count: i64::from(stored.counter),
+            backup_eligible: stored.backup_eligible,
+            backup_state: stored.backup_state,
+            transports: transports.as_deref(),
+            name: &name,
+        },
+    )
+    .await?;
+    Ok(row.view())
+}
+
+fn parse_id(id: &str) -> Result<uuid::Uuid, ApiError> {
+    uuid::Uuid::parse_str(id).map_err(|_| ApiError::new(ErrorCode::InvalidObjectId))
+}
+
+fn no_such() -> ApiError {
+    ApiError::with_message(ErrorCode::NotFound, "You have no passkey with this id.")
+}
+
+pub async fn list(state: &AppState, caller: &Caller) -> Result<Vec<PasskeyView>, ApiError> {
+    let user = session::require(state, caller, SIGN_IN_FIRST).await?;
+    Ok(store::list(&state.db, user.id)
+        .await?
+        .iter()
+        .map(store::PasskeyRow::view)
+        .collect())
+}
+
+pub async fn rename(
+    state: &AppState,
+    caller: &Caller,
+    id: &str,
+    name: &str,
+) -> Result<PasskeyView, ApiError> {
+    let user = session::require_change(state, caller, SIGN_IN_FIRST).await?;
+    let id = parse_id(id)?;
+    let name = passkey_name(Some(name))?;
+    store::rename(&state.db, user.id, id, &name)
+        .await?
+        .map(|row| row.view())
+        .ok_or_else(no_such)
+}
+
+pub async fn remove(state: &AppState, caller: &Caller, id: &str) -> Result<(), ApiError> {
+    let user = session::require_change(state, caller, SIGN_IN_FIRST).await?;
+    let id = parse_id(id)?;
+    if store::remove(&state.db, user.id, id).await? {
+        Ok(())
+    } else {
+        Err(no_such())
+    }
+}
+
+/// Whether to offer `user_id` to create a passkey now (once: after their first sign-in or
+/// registration here with passkeys available), and mark it offered.
+pub async fn offer_once(state: &AppState, user_id: uuid::Uuid) -> Result<bool, ApiError> {
+    if state.webauthn.is_none() || !store::cred_ids(&state.db, user_id).await?.is_empty() {
+        return Ok(false);
+    }
+    users::mark_passkey_offered(&state.db, user_id).await
+}

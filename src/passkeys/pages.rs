@@ -1,0 +1,408 @@
+//! The passkey parts of the pages: "Sign in with a passkey" and autofill on the sign-in
+//! page, the one-time offer after signing in, and the list on `/account`.
+//!
+//! A passkey needs JavaScript (the browser's WebAuthn API): these parts appear once the
+//! page is hydrated and the browser can use passkeys here; without JavaScript the sign-in
+//! page says so, and `/account` still lists, renames and removes passkeys as plain forms.
+
+#[cfg(feature = "hydrate")]
+use super::{PasskeyFinishBody, PasskeyRegisterStartBody};
+use super::{PasskeyRenameBody, PasskeyView, RemovePasskey, RenamePasskey};
+use crate::{
+    error::ApiError,
+    ui::{ErrorPanel, Field, FormProblem},
+};
+use leptos::prelude::*;
+
+/// "Sign in with a passkey", and passkeys in the identifier's autofill.
+#[component]
+pub fn PasskeySignIn(enabled: bool, token: Option<String>) -> impl IntoView {
+    let ready = RwSignal::new(false);
+    let busy = RwSignal::new(false);
+    let error = RwSignal::new(None::<ApiError>);
+    {
+        let token = token.clone();
+        Effect::new(move |_| {
+            #[cfg(feature = "hydrate")]
+            if enabled && super::browser::supported() {
+                ready.set(true);
+                live::arm_autofill(token.clone(), error);
+            }
+            #[cfg(not(feature = "hydrate"))]
+            let _ = (&token, ready, error);
+        });
+    }
+    #[cfg(feature = "hydrate")]
+    on_cleanup(live::disarm);
+    let click = move |_| {
+        error.set(None);
+        busy.set(true);
+        #[cfg(feature = "hydrate")]
+        live::sign_in_now(token.clone(), error, busy);
+    };
+    view! {
+        {enabled.then(|| view! {
+            <noscript><p class="muted small passkey-note">"Passkeys need JavaScript: sign in with your password or a code."</p></noscript>
+        })}
+        <Show when=move || ready.get()>
+            <div class="passkey-sign-in">
+                <button type="button" class="secondary wide" on:click=click.clone() disabled=move || busy.get()>
+                    {move || if busy.get() { "Waiting for your passkey…" } else { "Sign in with a passkey" }}
+                </button>
+                <FormProblem error=error.into() fields=&[] />
+            </div>
+        </Show>
+    }
+}
+
+/// A new passkey, made in this browser: a name, the password when the session is not
+/// fresh, then the browser's own prompt.
+#[component]
+fn AddPasskey(
+    /// Called with the new passkey.
+    added: Callback<PasskeyView>,
+    #[prop(default = "Add a passkey")] label: &'static str,
+) -> impl IntoView {
+    let name = RwSignal::new(default_name());
+    let password = RwSignal::new(String::new());
+    let needs_password = RwSignal::new(false);
+    let error = RwSignal::new(None::<ApiError>);
+    let busy = RwSignal::new(false);
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        error.set(None);
+        busy.set(true);
+        #[cfg(feature = "hydrate")]
+        leptos::task::spawn_local(async move {
+            let outcome = live::add(name.get_untracked(), password.get_untracked()).await;
+            busy.set(false);
+            match outcome {
+                Ok(view) => added.run(view),
+                Err(e) => {
+                    if e.field_message("password").is_some()
+                        || e.code == crate::error::ErrorCode::InvalidPassword
+                    {
+                        needs_password.set(true);
+                    }
+                    error.set(Some(e));
+                }
+            }
+        });
+        #[cfg(not(feature = "hydrate"))]
+        let _ = added;
+    };
+    view! {
+        <form class="form add-passkey" on:submit=submit>
+            <Field label="Name this passkey" name="name" autocomplete="off" value=name error=error.into() hint="e.g. the device it is on" />
+            <Show when=move || needs_password.get()>
+                <Field label="Password" name="password" kind="password" autocomplete="current-password" value=password error=error.into() hint="You signed in a while ago: confirm it is you." />
+            </Show>
+            <FormProblem error=error.into() fields=&["name", "password"] />
+            <button type="submit" disabled=move || busy.get()>{label}</button>
+        </form>
+    }
+}
+
+/// A name for a passkey made here, from what the browser says of itself.
+fn default_name() -> String {
+    #[cfg(feature = "hydrate")]
+    if let Some(agent) = web_sys::window().and_then(|w| w.navigator().user_agent().ok()) {
+        for (needle, name) in [
+            ("Android", "Android phone"),
+            ("iPhone", "iPhone"),
+            ("iPad", "iPad"),
+            ("Macintosh", "Mac"),
+            ("Windows", "Windows computer"),
+            ("CrOS", "Chromebook"),
+            ("Linux", "Linux computer"),
+        ] {
+            if agent.contains(needle) {
+                return name.to_string();
+            }
+        }
+    }
+    "Passkey".to_string()
+}
+
+/// After signing in or registering: create a passkey now? Offered once.
+#[component]
+pub fn PasskeyOffer() -> impl IntoView {
+    let ready = RwSignal::new(false);
+    let open = RwSignal::new(true);
+    let added = RwSignal::new(None::<String>);
+    Effect::new(move |_| {
+        #[cfg(feature = "hydrate")]
+        ready.set(super::browser::supported());
+        #[cfg(not(feature = "hydrate"))]
+        let _ = ready;
+    });
+    let on_added = Callback::new(move |view: PasskeyView| added.set(Some(view.name)));
+    view! {
+        <Show when=move || ready.get() && open.get()>
+            <section class="panel passkey-offer">
+                {move || match added.get() {
+                    Some(name) => view! { <p class="verified">{format!("Passkey \"{name}\" added: next time, sign in with it.")}</p> }.into_any(),
+                    None => view! {
+                        <h2>"Sign in faster next time"</h2>
+                        <p class="muted">"A passkey lets you sign in with your fingerprint, face or screen lock instead of a password."</p>
+                        <AddPasskey added=on_added label="Create a passkey" />
+                        <button type="button" class="secondary" on:click=move |_| open.set(false)>"Not now"</button>
+                    }.into_any(),
+                }}
+            </section>
+        </Show>
+    }
+}
+
+/// `/account`'s passkeys: each with its name, when it was made and last used; rename and
+/// remove (plain forms too), and add one (JavaScript).
+#[component]
+pub fn AccountPasskeys(enabled: bool, passkeys: Vec<PasskeyView>) -> impl IntoView {
+    let list = RwSignal::new(passkeys);
+    let ready = RwSignal::new(false);
+    Effect::new(move |_| {
+        #[cfg(feature = "hydrate")]
+        ready.set(enabled && super::browser::supported());
+        #[cfg(not(feature = "hydrate"))]
+        let _ = ready;
+    });
+    let added = Callback::new(move |view: PasskeyView| list.update(|l| l.insert(0, view)));
+    view! {
+        <section class="panel" id="passkeys">
+            <h2>"Passkeys"</h2>
+            {(!enabled).then(|| view! {
+                <p class="muted">"Passkeys are not available at this address: they need https (or http://localhost)."</p>
+            })}
+            <Show
+                when=move || !list.read().is_empty()
+                fallback=|| view! { <p class="muted">"No passkeys yet."</p> }
+            >
+                <ul class="passkeys">
+                    <For each=move || list.get() key=|p| (p.id.clone(), p.name.clone()) let:passkey>
+                        <PasskeyItem passkey list />
+                    </For>
+                </ul>
+            </Show>
+            {enabled.then(|| view! {
+                <noscript><p class="muted small">"Adding a passkey needs JavaScript."</p></noscript>
+            })}
+            <Show when=move || ready.get()>
+                <AddPasskey added />
+            </Show>
+        </section>
+    }
+}
+
+#[component]
+fn PasskeyItem(passkey: PasskeyView, list: RwSignal<Vec<PasskeyView>>) -> impl IntoView {
+    let rename = ServerAction::<RenamePasskey>::new();
+    let remove = ServerAction::<RemovePasskey>::new();
+    let name = RwSignal::new(passkey.name.clone());
+    let error = RwSignal::new(None::<ApiError>);
+    let id = passkey.id.clone();
+    {
+        let id = id.clone();
+        Effect::new(move |_| match rename.value().get() {
+            Some(Ok(view)) => list.update(|l| {
+                if let Some(p) = l.iter_mut().find(|p| p.id == view.id) {
+                    *p = view;
+                }
+            }),
+            Some(Err(e)) => error.set(Some(e)),
+            None => {}
+        });
+        Effect::new(move |_| match remove.value().get() {
+            Some(Ok(())) => list.update(|l| l.retain(|p| p.id != id)),
+            Some(Err(e)) => error.set(Some(e)),
+            None => {}
+        });
+    }
+    let used = passkey
+        .last_used_at
+        .clone()
+        .map_or("never used".to_string(), |at| {
+            format!("last used {}", short_time(&at))
+        });
+    let on_rename = {
+        let id = id.clone();
+        move |ev: leptos::ev::SubmitEvent| {
+            ev.prevent_default();
+            error.set(None);
+            rename.dispatch(RenamePasskey {
+                body: PasskeyRenameBody {
+                    id: id.clone(),
+                    name: name.get_untracked(),
+                },
+            });
+        }
+    };
+    let on_remove = {
+        let id = id.clone();
+        move |ev: leptos::ev::SubmitEvent| {
+            ev.prevent_default();
+            error.set(None);
+            remove.dispatch(RemovePasskey { id: id.clone() });
+        }
+    };
+    view! {
+        <li class="passkey" data-passkey-id=id.clone()>
+            <p class="device-name">{passkey.name.clone()} {passkey.synced.then(|| view! { <span class="tag">"synced"</span> })}</p>
+            <p class="muted small">{format!("Added {} · {used}", short_time(&passkey.created_at))}</p>
+            <form class="inline-form" method="post" action="/account" on:submit=on_rename>
+                <input type="hidden" name="intent" value="passkey-rename" />
+                <input type="hidden" name="passkey" value=id.clone() />
+                <label class="visually-hidden" for=format!("passkey-name-{id}")>"Name"</label>
+                <input id=format!("passkey-name-{id}") type="text" name="name" value=name.get_untracked() on:input=move |ev| name.set(event_target_value(&ev)) />
+                <button type="submit" class="secondary" disabled=move || rename.pending().get()>"Rename"</button>
+            </form>
+            <form class="inline-form" method="post" action="/account" on:submit=on_remove>
+                <input type="hidden" name="intent" value="passkey-remove" />
+                <input type="hidden" name="passkey" value=id.clone() />
+                <button type="submit" class="secondary danger" aria-label=format!("Remove {}", passkey.name) disabled=move || remove.pending().get()>"Remove"</button>
+            </form>
+            {move || error.get().map(|error| view! { <ErrorPanel error /> })}
+        </li>
+    }
+}
+
+/// `2026-11-26T15:04:05.123Z` → `2026-11-26 15:04 UTC`.
+fn short_time(rfc3339: &str) -> String {
+    match (rfc3339.get(..10), rfc3339.get(11..16)) {
+        (Some(day), Some(time)) => format!("{day} {time} UTC"),
+        _ => rfc3339.to_string(),
+    }
+}
+
+/// The browser-only part: ceremonies with `navigator.credentials`.
+#[cfg(feature = "hydrate")]
+mod live {
+    use super::super::{PasskeyLoginStartBody, browser, passkey_login_finish, passkey_login_start};
+    use super::*;
+    use crate::{error::ErrorCode, login::pages::after};
+    use std::cell::RefCell;
+
+    thread_local! {
+        /// The autofill request waiting for the person, to abort before another request.
+        static AUTOFILL: RefCell<Option<web_sys::AbortController>> = const { RefCell::new(None) };
+    }
+
+    pub fn disarm() {
+        if let Some(controller) = AUTOFILL.with_borrow_mut(Option::take) {
+            controller.abort();
+        }
+    }
+
+    fn refused(e: &wasm_bindgen::JsValue) -> Option<ApiError> {
+        match browser::error_name(e).as_str() {
+            // Cancelled by the person, or by us: nothing to say.
+            "NotAllowedError" | "AbortError" => None,
+            "InvalidStateError" => Some(ApiError::with_message(
+                ErrorCode::PasskeyRejected,
+                "This device already has a passkey for your account.",
+            )),
+            name => Some(ApiError::with_message(
+                ErrorCode::PasskeyRejected,
+                format!("This browser could not use a passkey ({name})."),
+            )),
+        }
+    }
+
+    async fn finish(
+        token: Option<String>,
+        ceremony_id: String,
+        credential: serde_json::Value,
+    ) -> Result<(), ApiError> {
+        let completion = passkey_login_finish(PasskeyFinishBody {
+            ceremony_id,
+            credential,
+            name: None,
+        })
+        .await?;
+        let _ = window()
+            .location()
+            .set_href(&after(&completion, token.as_deref()));
+        Ok(())
+    }
+
+    /// Offers passkeys in the identifier's autofill, until the page goes or one is picked.
+    pub fn arm_autofill(token: Option<String>, error: RwSignal<Option<ApiError>>) {
+        leptos::task::spawn_local(async move {
+            if !browser::autofill_available().await {
+                return;
+            }
+            let Ok(challenge) = passkey_login_start(PasskeyLoginStartBody {
+                req_token: token.clone(),
+            })
+            .await
+            else {
+                return;
+            };
+            let Ok(controller) = web_sys::AbortController::new() else {
+                return;
+            };
+            let signal = controller.signal();
+            disarm();
+            AUTOFILL.with_borrow_mut(|slot| *slot = Some(controller));
+            match browser::get(&challenge.public_key, Some(&signal)).await {
+                Ok(Some(credential)) => {
+                    if let Err(e) = finish(token, challenge.ceremony_id, credential).await {
+                        error.set(Some(e));
+                    }
+                }
+                Ok(None) => {}
+                Err(e) => {
+                    if let Some(e) = refused(&e) {
+                        error.set(Some(e));
+                    }
+                }
+            }
+        });
+    }
+
+    /// The button: a modal passkey prompt (the autofill request is aborted first: a
+    /// browser runs one request at a time).
+    pub fn sign_in_now(
+        token: Option<String>,
+        error: RwSignal<Option<ApiError>>,
+        busy: RwSignal<bool>,
+    ) {
+        disarm();
+        leptos::task::spawn_local(async move {
+            let outcome = async {
+                let challenge = passkey_login_start(PasskeyLoginStartBody {
+                    req_token: token.clone(),
+                })
+                .await?;
+                match browser::get(&challenge.public_key, None).await {
+                    Ok(Some(credential)) => finish(token, challenge.ceremony_id, credential).await,
+                    Ok(None) => Ok(()),
+                    Err(e) => refused(&e).map_or(Ok(()), Err),
+                }
+            }
+            .await;
+            busy.set(false);
+            if let Err(e) = outcome {
+                error.set(Some(e));
+            }
+        });
+    }
+
+    /// Adds a passkey made by this browser's authenticator.
+    pub async fn add(name: String, password: String) -> Result<PasskeyView, ApiError> {
+        let challenge = super::super::passkey_register_start(PasskeyRegisterStartBody {
+            password: Some(password).filter(|p| !p.is_empty()),
+        })
+        .await?;
+        let credential = browser::create(&challenge.public_key).await.map_err(|e| {
+            refused(&e).unwrap_or_else(|| {
+                ApiError::with_message(ErrorCode::PasskeyRejected, "No passkey was made.")
+            })
+        })?;
+        super::super::passkey_register_finish(PasskeyFinishBody {
+            ceremony_id: challenge.ceremony_id,
+            credential,
+            name: Some(name),
+        })
+        .await
+    }
+}
