@@ -62,7 +62,7 @@ for (const js of [true, false]) {
       await expect(page.getByText("a code is on its way there")).toBeVisible();
       const code = await whatsappCode(request, whatsapp);
       await page.getByLabel("Code").fill(code);
-      await page.getByRole("button", { name: "Sign in" }).click();
+      await page.getByRole("button", { name: "Sign in", exact: true }).click();
       await expect(page.getByRole("heading", { level: 1 })).toContainText("You're signed in");
       const polled = await pollStatus(request, reqToken);
       expect(polled.status).toBe("LOGGED_IN");

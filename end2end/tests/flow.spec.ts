@@ -89,12 +89,12 @@ test("a wrong password shows the message beside the field, keeps the identifier,
   });
   await page.getByLabel("Email or WhatsApp number").fill(email);
   await page.getByLabel("Password").fill("not the password");
-  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.getByRole("button", { name: "Sign in", exact: true }).click();
   await expect(page.getByRole("button", { name: "Signing in…" })).toBeDisabled();
   await expect(page.locator("#field-password-error")).toHaveText("The password used for login is not valid.");
   await expect(page.getByLabel("Password")).toHaveAttribute("aria-invalid", "true");
   await expect(page.getByLabel("Email or WhatsApp number")).toHaveValue(email);
-  await expect(page.getByRole("button", { name: "Sign in" })).toBeEnabled();
+  await expect(page.getByRole("button", { name: "Sign in", exact: true })).toBeEnabled();
 });
 
 test("a signed-in browser continues a second login with one click", async ({ page, request }) => {
@@ -169,7 +169,7 @@ test.describe("without JavaScript", () => {
     await expect(page.locator("#field-password-error")).toHaveText("The password used for login is not valid.");
     await expect(page.getByLabel("Email or WhatsApp number")).toHaveValue(email);
     await page.getByLabel("Password").fill(password);
-    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.getByRole("button", { name: "Sign in", exact: true }).click();
     await expect(page.getByRole("heading", { level: 1 })).toContainText("You're signed in");
     expect((await pollStatus(request, login.reqToken)).status).toBe("LOGGED_IN");
 

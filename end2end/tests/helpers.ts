@@ -61,7 +61,7 @@ export async function registerInPage(
 export async function signInInPage(page: Page, identifier: string, password: string) {
   await page.getByLabel("Email or WhatsApp number").fill(identifier);
   await page.getByLabel("Password").fill(password);
-  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.getByRole("button", { name: "Sign in", exact: true }).click();
 }
 
 /** Waits for the newest message to `to` in maildev whose subject contains `subject`; its code. */

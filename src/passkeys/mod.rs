@@ -183,3 +183,11 @@ pub async fn remove_passkey(id: String) -> Result<(), ApiError> {
     crate::request::reply_status(axum::http::StatusCode::NO_CONTENT);
     Ok(())
 }
+
+/// The same for `/account`'s Remove button: a browser's server-function call cannot fill
+/// the path parameter of the REST route.
+#[server(prefix = "/_app", endpoint = "passkeys/remove", input = JsonBody)]
+pub async fn remove_passkey_from_page(id: String) -> Result<(), ApiError> {
+    let (state, caller) = crate::request::Caller::current()?;
+    flow::remove(&state, &caller, &id).await
+}

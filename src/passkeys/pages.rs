@@ -7,7 +7,7 @@
 
 #[cfg(feature = "hydrate")]
 use super::{PasskeyFinishBody, PasskeyRegisterStartBody};
-use super::{PasskeyRenameBody, PasskeyView, RemovePasskey, RenamePasskey};
+use super::{PasskeyRenameBody, PasskeyView, RemovePasskeyFromPage, RenamePasskey};
 use crate::{
     error::ApiError,
     ui::{ErrorPanel, Field, FormProblem},
@@ -18,11 +18,13 @@ use leptos::prelude::*;
 #[component]
 pub fn PasskeySignIn(enabled: bool, token: Option<String>) -> impl IntoView {
     let ready = RwSignal::new(false);
+    let awake = RwSignal::new(false);
     let busy = RwSignal::new(false);
     let error = RwSignal::new(None::<ApiError>);
     {
         let token = token.clone();
         Effect::new(move |_| {
+            awake.set(true);
             #[cfg(feature = "hydrate")]
             if enabled && super::browser::supported() {
                 ready.set(true);
@@ -41,9 +43,11 @@ pub fn PasskeySignIn(enabled: bool, token: Option<String>) -> impl IntoView {
         live::sign_in_now(token.clone(), error, busy);
     };
     view! {
-        {enabled.then(|| view! {
-            <noscript><p class="muted small passkey-note">"Passkeys need JavaScript: sign in with your password or a code."</p></noscript>
-        })}
+        // Until the page hydrates (never, without JavaScript). Not a <noscript>: a browser
+        // whose scripts are off by setting still parses that as text.
+        <Show when=move || enabled && !awake.get()>
+            <p class="muted small passkey-note">"Passkeys need JavaScript: sign in with your password or a code."</p>
+        </Show>
         <Show when=move || ready.get()>
             <div class="passkey-sign-in">
                 <button type="button" class="secondary wide" on:click=click.clone() disabled=move || busy.get()>
@@ -160,7 +164,9 @@ pub fn PasskeyOffer() -> impl IntoView {
 pub fn AccountPasskeys(enabled: bool, passkeys: Vec<PasskeyView>) -> impl IntoView {
     let list = RwSignal::new(passkeys);
     let ready = RwSignal::new(false);
+    let awake = RwSignal::new(false);
     Effect::new(move |_| {
+        awake.set(true);
         #[cfg(feature = "hydrate")]
         ready.set(enabled && super::browser::supported());
         #[cfg(not(feature = "hydrate"))]
@@ -183,9 +189,9 @@ pub fn AccountPasskeys(enabled: bool, passkeys: Vec<PasskeyView>) -> impl IntoVi
                     </For>
                 </ul>
             </Show>
-            {enabled.then(|| view! {
-                <noscript><p class="muted small">"Adding a passkey needs JavaScript."</p></noscript>
-            })}
+            <Show when=move || enabled && !awake.get()>
+                <p class="muted small">"Adding a passkey needs JavaScript."</p>
+            </Show>
             <Show when=move || ready.get()>
                 <AddPasskey added />
             </Show>
@@ -196,7 +202,7 @@ pub fn AccountPasskeys(enabled: bool, passkeys: Vec<PasskeyView>) -> impl IntoVi
 #[component]
 fn PasskeyItem(passkey: PasskeyView, list: RwSignal<Vec<PasskeyView>>) -> impl IntoView {
     let rename = ServerAction::<RenamePasskey>::new();
-    let remove = ServerAction::<RemovePasskey>::new();
+    let remove = ServerAction::<RemovePasskeyFromPage>::new();
     let name = RwSignal::new(passkey.name.clone());
     let error = RwSignal::new(None::<ApiError>);
     let id = passkey.id.clone();
@@ -241,7 +247,7 @@ fn PasskeyItem(passkey: PasskeyView, list: RwSignal<Vec<PasskeyView>>) -> impl I
         move |ev: leptos::ev::SubmitEvent| {
             ev.prevent_default();
             error.set(None);
-            remove.dispatch(RemovePasskey { id: id.clone() });
+            remove.dispatch(RemovePasskeyFromPage { id: id.clone() });
         }
     };
     view! {
