@@ -40,6 +40,7 @@ pub mod codes;
 pub mod devices;
 pub mod docs;
 pub mod error;
+pub mod locale;
 pub mod login;
 pub mod passkeys;
 pub mod status;

@@ -23,7 +23,7 @@ pub struct Account {
 const SIGN_IN_FIRST: &str = "Sign in to manage your account.";
 
 /// The signed-in person's account; `UNAUTHORIZED` without a session.
-#[server(prefix = "/_app", endpoint = "account", input = GetUrl)]
+#[server(prefix = "/_app", endpoint = "account", input = GetUrl, client = crate::api::PageClient)]
 pub async fn get_account() -> Result<Account, ApiError> {
     let (state, caller) = crate::request::Caller::current()?;
     let user = crate::users::session::require(&state, &caller, SIGN_IN_FIRST).await?;
@@ -37,7 +37,7 @@ pub async fn get_account() -> Result<Account, ApiError> {
 
 /// Changes the password (the current one proves it is the person): every other session and
 /// every token is revoked, and this browser gets a new session.
-#[server(prefix = "/_app", endpoint = "account/password", input = JsonBody)]
+#[server(prefix = "/_app", endpoint = "account/password", input = JsonBody, client = crate::api::PageClient)]
 pub async fn change_password(current: String, new: String) -> Result<(), ApiError> {
     let (state, caller) = crate::request::Caller::current()?;
     let cookie = flow::change_password(&state, &caller, current, new).await?;
@@ -47,7 +47,7 @@ pub async fn change_password(current: String, new: String) -> Result<(), ApiErro
 
 /// Sends a code to a new (or unverified) email address or WhatsApp number of the person;
 /// typing it (`POST /api/v1/fypass/verify`) verifies it, and a new one replaces the old.
-#[server(prefix = "/_app", endpoint = "account/identifier", input = JsonBody)]
+#[server(prefix = "/_app", endpoint = "account/identifier", input = JsonBody, client = crate::api::PageClient)]
 pub async fn send_identifier_code(identifier: String) -> Result<String, ApiError> {
     let (state, caller) = crate::request::Caller::current()?;
     flow::send_identifier_code(&state, &caller, &identifier).await
@@ -90,11 +90,12 @@ pub(crate) mod flow {
                 .and_field("current", "is not your current password"));
         }
         let hash = state.passwords.hash(new).await?;
+        let app = session::app_of(state, caller).await?;
         let mut tx = state.db.begin().await?;
         users::set_password(&mut tx, user.id, &hash).await?;
         crate::tokens::revoke_for_user(&mut tx, user.id, None).await?;
         session::revoke_all(&mut tx, user.id).await?;
-        let cookie = session::start(&mut tx, &state.config, user.id).await?;
+        let cookie = session::start(&mut tx, &state.config, user.id, app).await?;
         tx.commit().await?;
         Ok(cookie)
     }

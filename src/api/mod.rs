@@ -6,12 +6,14 @@
 //! endpoint the path. The same function is what the hydrated pages call, and what runs
 //! when a page renders on the server. [`routes`] mounts them all.
 
+mod client;
 pub mod codec;
 #[cfg(feature = "ssr")]
 mod mount;
 #[cfg(feature = "ssr")]
 pub mod openapi;
 
+pub use client::PageClient;
 pub use codec::JsonBody;
 #[cfg(feature = "ssr")]
 pub use mount::{routes, server_fn_paths, server_fn_routes};

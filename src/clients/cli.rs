@@ -3,7 +3,11 @@
 //! They work on the same database as a running server: changes reach its key cache within
 //! a second (see `ClientCache`).
 
-use super::{Grant, store};
+use super::{
+    Grant,
+    branding::{AccentColor, LogoUrl},
+    store,
+};
 use crate::{db::Db, secret, status::Status};
 use clap::Subcommand;
 use serde::Serialize;
@@ -42,6 +46,16 @@ pub enum ClientCommand {
     RotateKey {
         #[arg(value_parser = parse_id)]
         id: Uuid,
+    },
+    /// Set how the app looks on the pages its users see: its logo (an https URL) and
+    /// accent colour (`#rrggbb`). A part not given is cleared.
+    SetBranding {
+        #[arg(value_parser = parse_id)]
+        id: Uuid,
+        #[arg(long, value_parser = LogoUrl::parse)]
+        logo_url: Option<LogoUrl>,
+        #[arg(long, value_parser = AccentColor::parse)]
+        color: Option<AccentColor>,
     },
 }
 
@@ -89,6 +103,23 @@ pub async fn run(db: &Db, command: ClientCommand) -> Result<String, String> {
         }
         ClientCommand::SetGrants { id, grants } => {
             change(db, id, store::Change::Grants(&dedup(grants))).await?;
+            Ok(json(
+                &store::find(db, id)
+                    .await
+                    .map_err(fail)?
+                    .ok_or_else(|| missing(id))?,
+            ))
+        }
+        ClientCommand::SetBranding {
+            id,
+            logo_url,
+            color,
+        } => {
+            let branding = store::Change::Branding {
+                logo_url: logo_url.as_ref(),
+                color: color.as_ref(),
+            };
+            change(db, id, branding).await?;
             Ok(json(
                 &store::find(db, id)
                     .await

@@ -2,12 +2,14 @@
 //!
 //! * [`Grant`] and [`ClientStatus`]: what a client may call, and whether it may call at all.
 //! * [`get_client_info`]: `GET /api/v1/clients/info`.
+//! * [`branding`]: the app's name, logo and colour on the pages its users see.
 //! * Server side: `keys` (generation and hashing), `store` (the `clients` table), `auth`
 //!   (the per-route grant check every client route declares), `cache`, and `cli` (the
 //!   `fypass client ...` admin commands).
 
 #[cfg(feature = "ssr")]
 pub mod auth;
+pub mod branding;
 #[cfg(feature = "ssr")]
 mod cache;
 #[cfg(feature = "ssr")]

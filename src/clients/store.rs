@@ -1,7 +1,10 @@
 //! The `clients` table. Every change also bumps the `clients` generation in the same
 //! transaction, which is how running servers learn that their key cache is stale.
 
-use super::{ClientInfo, Grant};
+use super::{
+    ClientInfo, Grant,
+    branding::{AccentColor, LogoUrl},
+};
 use crate::{
     db::{Db, Tx, db_row, now_ms, rfc3339, with_reader, with_tx},
     error::{ApiError, ErrorCode},
@@ -21,6 +24,9 @@ pub struct Client {
     pub status: Status,
     pub grants: Vec<Grant>,
     pub redirect_urls: Vec<String>,
+    /// The app's look on the pages (`fypass client set-branding`).
+    pub logo_url: Option<String>,
+    pub accent_color: Option<String>,
     #[serde(serialize_with = "ser_time")]
     pub created_at: i64,
     #[serde(serialize_with = "ser_time")]
@@ -58,6 +64,8 @@ db_row! {
         status: String,
         grants: String,
         redirect_urls: String,
+        logo_url: Option<String>,
+        accent_color: Option<String>,
         created_at: i64,
         updated_at: i64,
     }
@@ -86,13 +94,15 @@ impl TryFrom<ClientRow> for Client {
             id: r.id,
             name: r.name,
             key_prefix: r.key_prefix,
+            logo_url: r.logo_url,
+            accent_color: r.accent_color,
             created_at: r.created_at,
             updated_at: r.updated_at,
         })
     }
 }
 
-const COLUMNS: &str = "id, name, key_prefix, status, grants, redirect_urls, created_at, updated_at";
+const COLUMNS: &str = "id, name, key_prefix, status, grants, redirect_urls, logo_url, accent_color, created_at, updated_at";
 
 fn join<T: ToString>(items: &[T]) -> String {
     items.iter().map(T::to_string).collect::<Vec<_>>().join(" ")
@@ -119,6 +129,8 @@ pub async fn create(
         status: Status::Active,
         grants: grants.to_vec(),
         redirect_urls: redirect_urls.to_vec(),
+        logo_url: None,
+        accent_color: None,
         created_at: now,
         updated_at: now,
     };
@@ -176,6 +188,11 @@ pub enum Change<'a> {
         hash: &'a [u8],
         prefix: &'a str,
     },
+    /// The app's look on the pages; `None` clears a part.
+    Branding {
+        logo_url: Option<&'a LogoUrl>,
+        color: Option<&'a AccentColor>,
+    },
 }
 
 /// Applies `change` to client `id`; `Ok(false)` when there is no such client.
@@ -197,6 +214,17 @@ pub async fn update(tx: &mut Tx, id: Uuid, change: Change<'_>) -> Result<bool, A
             with_tx!(tx, |c| sqlx::query(sql)
                 .bind(id)
                 .bind(join(grants))
+                .bind(now)
+                .execute(c)
+                .await
+                .map(|r| r.rows_affected()))
+        }
+        Change::Branding { logo_url, color } => {
+            let sql = "UPDATE clients SET logo_url = $2, accent_color = $3, updated_at = $4 WHERE id = $1";
+            with_tx!(tx, |c| sqlx::query(sql)
+                .bind(id)
+                .bind(logo_url.map(LogoUrl::as_str))
+                .bind(color.map(AccentColor::as_str))
                 .bind(now)
                 .execute(c)
                 .await

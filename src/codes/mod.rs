@@ -108,7 +108,7 @@ pub struct Verified {
 }
 
 /// `POST /api/v1/fypass/recovery` — sends a recovery code. Replies 202.
-#[server(prefix = "/api/v1", endpoint = "fypass/recovery", input = JsonBody, input_derive = (Clone, serde::Serialize))]
+#[server(prefix = "/api/v1", endpoint = "fypass/recovery", input = JsonBody, input_derive = (Clone, serde::Serialize), client = crate::api::PageClient)]
 pub async fn fypass_recovery(#[server(flatten)] body: SendCodeBody) -> Result<Sent, ApiError> {
     let (state, caller) = crate::request::Caller::current()?;
     let sent = flow::send(&state, &caller, store::Purpose::Recovery, &body).await?;
@@ -118,7 +118,7 @@ pub async fn fypass_recovery(#[server(flatten)] body: SendCodeBody) -> Result<Se
 json_body!(FypassRecovery { body: SendCodeBody });
 
 /// `POST /api/v1/fypass/recovery/complete` — a new password with the code.
-#[server(prefix = "/api/v1", endpoint = "fypass/recovery/complete", input = JsonBody, input_derive = (Clone, serde::Serialize))]
+#[server(prefix = "/api/v1", endpoint = "fypass/recovery/complete", input = JsonBody, input_derive = (Clone, serde::Serialize), client = crate::api::PageClient)]
 pub async fn fypass_recovery_complete(
     #[server(flatten)] body: RecoveryCompleteBody,
 ) -> Result<Completion, ApiError> {
@@ -134,7 +134,7 @@ json_body!(FypassRecoveryComplete {
 });
 
 /// `POST /api/v1/fypass/code` — sends a sign-in code. Replies 202.
-#[server(prefix = "/api/v1", endpoint = "fypass/code", input = JsonBody, input_derive = (Clone, serde::Serialize))]
+#[server(prefix = "/api/v1", endpoint = "fypass/code", input = JsonBody, input_derive = (Clone, serde::Serialize), client = crate::api::PageClient)]
 pub async fn fypass_code(#[server(flatten)] body: SendCodeBody) -> Result<Sent, ApiError> {
     let (state, caller) = crate::request::Caller::current()?;
     let sent = flow::send(&state, &caller, store::Purpose::SignIn, &body).await?;
@@ -144,7 +144,7 @@ pub async fn fypass_code(#[server(flatten)] body: SendCodeBody) -> Result<Sent, 
 json_body!(FypassCode { body: SendCodeBody });
 
 /// `POST /api/v1/fypass/code/login` — signs in with a code.
-#[server(prefix = "/api/v1", endpoint = "fypass/code/login", input = JsonBody, input_derive = (Clone, serde::Serialize))]
+#[server(prefix = "/api/v1", endpoint = "fypass/code/login", input = JsonBody, input_derive = (Clone, serde::Serialize), client = crate::api::PageClient)]
 pub async fn fypass_code_login(
     #[server(flatten)] body: CodeLoginBody,
 ) -> Result<Completion, ApiError> {
@@ -160,7 +160,7 @@ json_body!(FypassCodeLogin {
 });
 
 /// `POST /api/v1/fypass/verify` — verifies an email address or WhatsApp number.
-#[server(prefix = "/api/v1", endpoint = "fypass/verify", input = JsonBody, input_derive = (Clone, serde::Serialize))]
+#[server(prefix = "/api/v1", endpoint = "fypass/verify", input = JsonBody, input_derive = (Clone, serde::Serialize), client = crate::api::PageClient)]
 pub async fn fypass_verify(#[server(flatten)] body: VerifyBody) -> Result<Verified, ApiError> {
     let (state, caller) = crate::request::Caller::current()?;
     flow::verify(&state, &caller, body).await

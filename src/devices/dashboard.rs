@@ -30,7 +30,7 @@ pub struct Dashboard {
 }
 
 /// The signed-in person's devices; `UNAUTHORIZED` without a session.
-#[server(prefix = "/_app", endpoint = "devices", input = GetUrl)]
+#[server(prefix = "/_app", endpoint = "devices", input = GetUrl, client = crate::api::PageClient)]
 pub async fn get_dashboard() -> Result<Dashboard, ApiError> {
     use crate::users::session;
     let (state, caller) = crate::request::Caller::current()?;
@@ -56,7 +56,7 @@ pub async fn get_dashboard() -> Result<Dashboard, ApiError> {
 }
 
 /// Removes one of the signed-in person's devices (and revokes its tokens).
-#[server(prefix = "/_app", endpoint = "devices/remove", input = JsonBody)]
+#[server(prefix = "/_app", endpoint = "devices/remove", input = JsonBody, client = crate::api::PageClient)]
 pub async fn remove_device(id: String) -> Result<(), ApiError> {
     use crate::users::session;
     let (state, caller) = crate::request::Caller::current()?;

@@ -46,7 +46,7 @@ pub struct GrantUse {
 }
 
 /// Deployment facts for the pages (an internal route, not part of the REST API).
-#[server(prefix = "/_app", endpoint = "site", input = GetUrl)]
+#[server(prefix = "/_app", endpoint = "site", input = GetUrl, client = crate::api::PageClient)]
 pub async fn get_site_info() -> Result<SiteInfo, ApiError> {
     let state = crate::request::state()?;
     let config = state.config.clone();
@@ -117,7 +117,7 @@ pub struct Reply {
 }
 
 /// The API reference, from the OpenAPI document (an internal route of the docs page).
-#[server(prefix = "/_app", endpoint = "api-reference", input = GetUrl)]
+#[server(prefix = "/_app", endpoint = "api-reference", input = GetUrl, client = crate::api::PageClient)]
 pub async fn get_api_reference() -> Result<ApiReference, ApiError> {
     let config = crate::request::state()?.config;
     let doc = crate::api::openapi::document(&config.public_origin());

@@ -14,6 +14,7 @@ mod http;
 pub use decode::describe_message;
 pub(crate) use decode::strip_position;
 
+use crate::locale::{self, Locale};
 use leptos::server_fn::{
     codec::JsonEncoding,
     error::{FromServerFnError, ServerFnErrorErr},
@@ -42,16 +43,15 @@ impl ErrorGroup {
 }
 
 /// Declares [`ErrorCode`] and its lookup functions from one table, so that a code cannot
-/// exist without its status, message, solution and group.
+/// exist without its status and group, nor (through the translations' typed keys) without
+/// its message and solution in every language.
 macro_rules! error_codes {
     ($(
         $(#[$doc:meta])*
         $variant:ident = $code:literal {
             status: $status:literal,
             group: $group:ident,
-            seed: $seed:literal,
-            message: $message:literal,
-            solution: $solution:literal $(,)?
+            seed: $seed:literal $(,)?
         }
     )*) => {
         /// Every error code fypass answers with. Serializes as the exact code string.
@@ -85,14 +85,16 @@ macro_rules! error_codes {
                 match self { $(Self::$variant => $seed,)* }
             }
 
-            /// The default message of an error with this code.
-            pub const fn message(self) -> &'static str {
-                match self { $(Self::$variant => $message,)* }
+            /// The default message of an error with this code, in `locale` (the texts are
+            /// `<Variant>.message` in `src/locales/*/errors.json`; one missing in any
+            /// language fails the build).
+            pub fn message_in(self, locale: Locale) -> &'static str {
+                match self { $(Self::$variant => locale.get_keys_const().errors().$variant().message().inner(),)* }
             }
 
-            /// What the caller can do about it, as shown in the Error Code List.
-            pub const fn solution(self) -> &'static str {
-                match self { $(Self::$variant => $solution,)* }
+            /// What the caller can do about it, as shown in the Error Code List, in `locale`.
+            pub fn solution_in(self, locale: Locale) -> &'static str {
+                match self { $(Self::$variant => locale.get_keys_const().errors().$variant().solution().inner(),)* }
             }
         }
 
@@ -108,155 +110,55 @@ macro_rules! error_codes {
 error_codes! {
     // ---- Clients -------------------------------------------------------------------
     /// The caller went away before the response was ready (logged and counted, never sent).
-    ClientClosedRequest = "CLIENT_CLOSED_REQUEST" {
-        status: 499, group: Clients, seed: true,
-        message: "The client closed the request before the API finished processing it.",
-        solution: "Nothing was saved. Keep the connection open until the response arrives, then retry.",
-    }
-    ClientAccountInactive = "CLIENT_ACCOUNT_INACTIVE" {
-        status: 403, group: Clients, seed: true,
-        message: "The client's status is inactive and therefore does not have access to send API requests.",
-        solution: "Contact admin for detail information.",
-    }
-    ClientAccountSuspended = "CLIENT_ACCOUNT_SUSPENDED" {
-        status: 403, group: Clients, seed: true,
-        message: "The client's status is suspended and therefore does not have access to send API requests.",
-        solution: "Contact admin for detail information.",
-    }
-    ClientAccountDeleted = "CLIENT_ACCOUNT_DELETED" {
-        status: 403, group: Clients, seed: true,
-        message: "The client's status is deleted and therefore does not have access to send API requests.",
-        solution: "Contact admin for detail information.",
-    }
+    ClientClosedRequest = "CLIENT_CLOSED_REQUEST" { status: 499, group: Clients, seed: true }
+    ClientAccountInactive = "CLIENT_ACCOUNT_INACTIVE" { status: 403, group: Clients, seed: true }
+    ClientAccountSuspended = "CLIENT_ACCOUNT_SUSPENDED" { status: 403, group: Clients, seed: true }
+    ClientAccountDeleted = "CLIENT_ACCOUNT_DELETED" { status: 403, group: Clients, seed: true }
     /// `x-client-key` missing, unknown, or revoked.
-    UnknownClientKey = "UNITSYSTEM00001" {
-        status: 401, group: Clients, seed: true,
-        message: "Client key used in the request is not found or not registered.",
-        solution: "Contact admin to get the correct client key.",
-    }
+    UnknownClientKey = "UNITSYSTEM00001" { status: 401, group: Clients, seed: true }
     /// The client lacks the grant of the endpoint it called.
-    EndpointNotGranted = "UNITSYSTEM00002" {
-        status: 403, group: Clients, seed: true,
-        message: "The client does not have access to this endpoint.",
-        solution: "Contact admin for detail information.",
-    }
+    EndpointNotGranted = "UNITSYSTEM00002" { status: 403, group: Clients, seed: true }
     // ---- Users ---------------------------------------------------------------------
-    UserNotFound = "USER_NOT_FOUND" {
-        status: 404, group: Users, seed: true,
-        message: "No account is registered with this email or WhatsApp number.",
-        solution: "Use a valid account for login.",
-    }
-    InvalidPassword = "INVALID_PASSWORD" {
-        status: 401, group: Users, seed: true,
-        message: "The password used for login is not valid.",
-        solution: "Use a valid password for login.",
-    }
-    UserNotActive = "USER_NOT_ACTIVE" {
-        status: 403, group: Users, seed: true,
-        message: "The user's status is inactive.",
-        solution: "Contact admin for detail information.",
-    }
-    UserSuspended = "USER_SUSPENDED" {
-        status: 403, group: Users, seed: true,
-        message: "The user's status is suspended.",
-        solution: "Contact admin for detail information.",
-    }
-    UserDeleted = "USER_DELETED" {
-        status: 403, group: Users, seed: true,
-        message: "The user's status is deleted.",
-        solution: "Contact admin for detail information.",
-    }
+    UserNotFound = "USER_NOT_FOUND" { status: 404, group: Users, seed: true }
+    InvalidPassword = "INVALID_PASSWORD" { status: 401, group: Users, seed: true }
+    UserNotActive = "USER_NOT_ACTIVE" { status: 403, group: Users, seed: true }
+    UserSuspended = "USER_SUSPENDED" { status: 403, group: Users, seed: true }
+    UserDeleted = "USER_DELETED" { status: 403, group: Users, seed: true }
     /// Login / register with a reqToken that is unknown, expired or already completed.
-    FailedUpdateUserToken = "FAILED_UPDATE_USER_TOKEN" {
-        status: 400, group: Users, seed: true,
-        message: "This login request is invalid, expired or already completed.",
-        solution: "The reqToken may be invalid: start a new login request from the app and use its reqToken.",
-    }
+    FailedUpdateUserToken = "FAILED_UPDATE_USER_TOKEN" { status: 400, group: Users, seed: true }
     /// A one-time code or a login request's user code that is not the right one.
-    InvalidCode = "INVALID_CODE" {
-        status: 400, group: Users, seed: false,
-        message: "The code is not valid.",
-        solution: "Check the code and enter it again, exactly as it was shown or sent to you.",
-    }
+    InvalidCode = "INVALID_CODE" { status: 400, group: Users, seed: false }
     /// A one-time code that expired, was used already, or is void after too many wrong tries.
-    CodeExpired = "CODE_EXPIRED" {
-        status: 400, group: Users, seed: false,
-        message: "The code has expired or was already used.",
-        solution: "Ask for a new code and use it within 10 minutes.",
-    }
+    CodeExpired = "CODE_EXPIRED" { status: 400, group: Users, seed: false }
     /// A passkey sign-in or a new passkey that cannot be accepted.
-    PasskeyRejected = "PASSKEY_REJECTED" {
-        status: 401, group: Users, seed: false,
-        message: "The passkey could not be used.",
-        solution: "Try again, or sign in with your password or a code. A removed passkey must be deleted from the device too.",
-    }
+    PasskeyRejected = "PASSKEY_REJECTED" { status: 401, group: Users, seed: false }
     /// Bearer access token missing where required, unknown, expired or revoked.
-    Unauthorized = "UNAUTHORIZED" {
-        status: 401, group: Users, seed: false,
-        message: "The access token is missing, unknown, expired or revoked.",
-        solution: "Sign the user in again through fypass to get a new access token.",
-    }
+    Unauthorized = "UNAUTHORIZED" { status: 401, group: Users, seed: false }
     // ---- Others --------------------------------------------------------------------
-    RequestTimeout = "REQUEST_TIMEOUT" {
-        status: 504, group: Others, seed: true,
-        message: "The request took too long to process; nothing was saved.",
-        solution: "Retry the request. If you get the same error, please contact the admin.",
-    }
-    DuplicateKey = "DUPLICATE_KEY" {
-        status: 409, group: Others, seed: true,
-        message: "A field has a value that already exists.",
-        solution: "Change the value of the field that causes the duplicate.",
-    }
-    InvalidObjectId = "INVALID_OBJECT_ID" {
-        status: 400, group: Others, seed: true,
-        message: "A field such as a token or an id is invalid.",
-        solution: "Check the field that is set in the API request.",
-    }
-    ValidationError = "VALIDATION_ERROR" {
-        status: 422, group: Others, seed: false,
-        message: "The request is not valid.",
-        solution: "Fix the fields listed in `details` and send the request again.",
-    }
-    DeviceNotFound = "DEVICE_NOT_FOUND" {
-        status: 404, group: Others, seed: false,
-        message: "No device with this id exists for this client.",
-        solution: "Use the id returned by Save Device for this client.",
-    }
-    TooManyRequests = "TOO_MANY_REQUESTS" {
-        status: 429, group: Others, seed: false,
-        message: "Too many attempts; try again later.",
-        solution: "Wait for the number of seconds in the `Retry-After` header before retrying.",
-    }
-    NotFound = "NOT_FOUND" {
-        status: 404, group: Others, seed: false,
-        message: "There is no route at this path.",
-        solution: "Check the method and path against the API documentation.",
-    }
-    MethodNotAllowed = "METHOD_NOT_ALLOWED" {
-        status: 405, group: Others, seed: false,
-        message: "This route does not accept this HTTP method.",
-        solution: "Use one of the methods in the `Allow` header.",
-    }
-    PayloadTooLarge = "PAYLOAD_TOO_LARGE" {
-        status: 413, group: Others, seed: false,
-        message: "The request body is too large.",
-        solution: "Send a smaller body (the limit is 64 KiB unless the admin changed it).",
-    }
-    ServiceUnavailable = "SERVICE_UNAVAILABLE" {
-        status: 503, group: Others, seed: false,
-        message: "The service cannot reach its database right now.",
-        solution: "Retry shortly. If it persists, contact the admin.",
-    }
+    RequestTimeout = "REQUEST_TIMEOUT" { status: 504, group: Others, seed: true }
+    DuplicateKey = "DUPLICATE_KEY" { status: 409, group: Others, seed: true }
+    InvalidObjectId = "INVALID_OBJECT_ID" { status: 400, group: Others, seed: true }
+    ValidationError = "VALIDATION_ERROR" { status: 422, group: Others, seed: false }
+    DeviceNotFound = "DEVICE_NOT_FOUND" { status: 404, group: Others, seed: false }
+    TooManyRequests = "TOO_MANY_REQUESTS" { status: 429, group: Others, seed: false }
+    NotFound = "NOT_FOUND" { status: 404, group: Others, seed: false }
+    MethodNotAllowed = "METHOD_NOT_ALLOWED" { status: 405, group: Others, seed: false }
+    PayloadTooLarge = "PAYLOAD_TOO_LARGE" { status: 413, group: Others, seed: false }
+    ServiceUnavailable = "SERVICE_UNAVAILABLE" { status: 503, group: Others, seed: false }
     /// A state-changing browser request that did not come from a fypass page (CSRF).
-    OriginNotAllowed = "ORIGIN_NOT_ALLOWED" {
-        status: 403, group: Others, seed: false,
-        message: "This request came from a page outside fypass and was refused.",
-        solution: "Submit the form from the fypass page itself.",
+    OriginNotAllowed = "ORIGIN_NOT_ALLOWED" { status: 403, group: Others, seed: false }
+    InternalError = "INTERNAL_ERROR" { status: 500, group: Others, seed: false }
+}
+
+impl ErrorCode {
+    /// The default message, in the language of the request being served.
+    pub fn message(self) -> &'static str {
+        self.message_in(locale::current())
     }
-    InternalError = "INTERNAL_ERROR" {
-        status: 500, group: Others, seed: false,
-        message: "Something went wrong on our side.",
-        solution: "Retry the request. If you get the same error, contact the admin with the x-request-id.",
+
+    /// The solution, in the language of the request being served.
+    pub fn solution(self) -> &'static str {
+        self.solution_in(locale::current())
     }
 }
 

@@ -338,7 +338,7 @@ pub(crate) async fn finish(
 ) -> Result<Done, ApiError> {
     let completion = complete_verified(state, tx, request, user, outcome).await?;
     let cookies = vec![
-        session::start(tx, &state.config, user.id).await?,
+        session::start(tx, &state.config, user.id, request.map(|r| r.client_id)).await?,
         session::remember_browser(tx, &state.config, caller, user.id).await?,
     ];
     Ok(Done {

@@ -207,7 +207,7 @@ pub async fn get_login_status(
 }
 
 /// `POST /api/v1/fypass/login` — the hosted login form.
-#[server(prefix = "/api/v1", endpoint = "fypass/login", input = JsonBody, input_derive = (Clone, serde::Serialize))]
+#[server(prefix = "/api/v1", endpoint = "fypass/login", input = JsonBody, input_derive = (Clone, serde::Serialize), client = crate::api::PageClient)]
 pub async fn fypass_login(#[server(flatten)] body: LoginBody) -> Result<Completion, ApiError> {
     let (state, caller) = crate::request::Caller::current()?;
     let done = flow::login(&state, &caller, body).await?;
@@ -219,7 +219,7 @@ pub async fn fypass_login(#[server(flatten)] body: LoginBody) -> Result<Completi
 json_body!(FypassLogin { body: LoginBody });
 
 /// `POST /api/v1/fypass/register` — the hosted registration form.
-#[server(prefix = "/api/v1", endpoint = "fypass/register", input = JsonBody, input_derive = (Clone, serde::Serialize))]
+#[server(prefix = "/api/v1", endpoint = "fypass/register", input = JsonBody, input_derive = (Clone, serde::Serialize), client = crate::api::PageClient)]
 pub async fn fypass_register(
     #[server(flatten)] body: RegisterBody,
 ) -> Result<Completion, ApiError> {
@@ -251,7 +251,7 @@ pub struct Confirmed {
 }
 
 /// `POST /api/v1/fypass/confirm` — the person confirms the device's code (RFC 8628 §5.4).
-#[server(prefix = "/api/v1", endpoint = "fypass/confirm", input = JsonBody, input_derive = (Clone, serde::Serialize))]
+#[server(prefix = "/api/v1", endpoint = "fypass/confirm", input = JsonBody, input_derive = (Clone, serde::Serialize), client = crate::api::PageClient)]
 pub async fn fypass_confirm(#[server(flatten)] body: ConfirmBody) -> Result<Confirmed, ApiError> {
     let (state, caller) = crate::request::Caller::current()?;
     flow::confirm(&state, &caller, &body).await?;
@@ -290,7 +290,7 @@ pub struct RequestView {
 }
 
 /// The page context for `reqToken` (an unknown, expired or finished one is an error).
-#[server(prefix = "/_app", endpoint = "fypass/context", input = GetUrl)]
+#[server(prefix = "/_app", endpoint = "fypass/context", input = GetUrl, client = crate::api::PageClient)]
 pub async fn get_page_context(
     #[server(default)]
     #[server(rename = "reqToken")]
@@ -301,7 +301,7 @@ pub async fn get_page_context(
 }
 
 /// Completes `reqToken` as the person signed in in this browser ("Continue as …").
-#[server(prefix = "/_app", endpoint = "fypass/continue", input = JsonBody)]
+#[server(prefix = "/_app", endpoint = "fypass/continue", input = JsonBody, client = crate::api::PageClient)]
 pub async fn continue_as(
     #[server(rename = "reqToken")] req_token: String,
 ) -> Result<Completion, ApiError> {
@@ -318,7 +318,7 @@ pub struct StatusView {
     pub offer_passkey: bool,
 }
 
-#[server(prefix = "/_app", endpoint = "fypass/status-view", input = GetUrl)]
+#[server(prefix = "/_app", endpoint = "fypass/status-view", input = GetUrl, client = crate::api::PageClient)]
 pub async fn get_status_view(
     #[server(rename = "reqToken")] req_token: String,
 ) -> Result<StatusView, ApiError> {
@@ -327,7 +327,7 @@ pub async fn get_status_view(
 }
 
 /// The live part of the status page, polled while the request is pending.
-#[server(prefix = "/_app", endpoint = "fypass/poll", input = GetUrl)]
+#[server(prefix = "/_app", endpoint = "fypass/poll", input = GetUrl, client = crate::api::PageClient)]
 pub async fn poll_request(
     #[server(rename = "reqToken")] req_token: String,
 ) -> Result<RequestView, ApiError> {

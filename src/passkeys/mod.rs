@@ -103,7 +103,7 @@ pub struct PasskeyRenameBody {
 }
 
 /// `POST /api/v1/fypass/passkeys/login/start` — starts a passkey sign-in.
-#[server(prefix = "/api/v1", endpoint = "fypass/passkeys/login/start", input = JsonBody, input_derive = (Clone, serde::Serialize))]
+#[server(prefix = "/api/v1", endpoint = "fypass/passkeys/login/start", input = JsonBody, input_derive = (Clone, serde::Serialize), client = crate::api::PageClient)]
 pub async fn passkey_login_start(
     #[server(flatten)] body: PasskeyLoginStartBody,
 ) -> Result<PasskeyChallenge, ApiError> {
@@ -115,7 +115,7 @@ json_body!(PasskeyLoginStart {
 });
 
 /// `POST /api/v1/fypass/passkeys/login/finish` — signs in with the passkey.
-#[server(prefix = "/api/v1", endpoint = "fypass/passkeys/login/finish", input = JsonBody, input_derive = (Clone, serde::Serialize))]
+#[server(prefix = "/api/v1", endpoint = "fypass/passkeys/login/finish", input = JsonBody, input_derive = (Clone, serde::Serialize), client = crate::api::PageClient)]
 pub async fn passkey_login_finish(
     #[server(flatten)] body: PasskeyFinishBody,
 ) -> Result<Completion, ApiError> {
@@ -131,7 +131,7 @@ json_body!(PasskeyLoginFinish {
 });
 
 /// `POST /api/v1/account/passkeys/register/start` — starts adding a passkey.
-#[server(prefix = "/api/v1", endpoint = "account/passkeys/register/start", input = JsonBody, input_derive = (Clone, serde::Serialize))]
+#[server(prefix = "/api/v1", endpoint = "account/passkeys/register/start", input = JsonBody, input_derive = (Clone, serde::Serialize), client = crate::api::PageClient)]
 pub async fn passkey_register_start(
     #[server(flatten)] body: PasskeyRegisterStartBody,
 ) -> Result<PasskeyChallenge, ApiError> {
@@ -143,7 +143,7 @@ json_body!(PasskeyRegisterStart {
 });
 
 /// `POST /api/v1/account/passkeys/register/finish` — stores the new passkey.
-#[server(prefix = "/api/v1", endpoint = "account/passkeys/register/finish", input = JsonBody, input_derive = (Clone, serde::Serialize))]
+#[server(prefix = "/api/v1", endpoint = "account/passkeys/register/finish", input = JsonBody, input_derive = (Clone, serde::Serialize), client = crate::api::PageClient)]
 pub async fn passkey_register_finish(
     #[server(flatten)] body: PasskeyFinishBody,
 ) -> Result<PasskeyView, ApiError> {
@@ -157,14 +157,14 @@ json_body!(PasskeyRegisterFinish {
 });
 
 /// `GET /api/v1/account/passkeys` — the signed-in person's passkeys, newest first.
-#[server(prefix = "/api/v1", endpoint = "account/passkeys", input = GetUrl)]
+#[server(prefix = "/api/v1", endpoint = "account/passkeys", input = GetUrl, client = crate::api::PageClient)]
 pub async fn list_passkeys() -> Result<Vec<PasskeyView>, ApiError> {
     let (state, caller) = crate::request::Caller::current()?;
     flow::list(&state, &caller).await
 }
 
 /// `POST /api/v1/account/passkeys/rename` — renames one of them.
-#[server(prefix = "/api/v1", endpoint = "account/passkeys/rename", input = JsonBody, input_derive = (Clone, serde::Serialize))]
+#[server(prefix = "/api/v1", endpoint = "account/passkeys/rename", input = JsonBody, input_derive = (Clone, serde::Serialize), client = crate::api::PageClient)]
 pub async fn rename_passkey(
     #[server(flatten)] body: PasskeyRenameBody,
 ) -> Result<PasskeyView, ApiError> {
@@ -176,7 +176,7 @@ json_body!(RenamePasskey {
 });
 
 /// `DELETE /api/v1/account/passkeys/{id}` — removes one of them. Replies 204.
-#[server(prefix = "/api/v1", endpoint = "account/passkeys/{id}", input = DeleteUrl)]
+#[server(prefix = "/api/v1", endpoint = "account/passkeys/{id}", input = DeleteUrl, client = crate::api::PageClient)]
 pub async fn remove_passkey(id: String) -> Result<(), ApiError> {
     let (state, caller) = crate::request::Caller::current()?;
     flow::remove(&state, &caller, &id).await?;
@@ -186,7 +186,7 @@ pub async fn remove_passkey(id: String) -> Result<(), ApiError> {
 
 /// The same for `/account`'s Remove button: a browser's server-function call cannot fill
 /// the path parameter of the REST route.
-#[server(prefix = "/_app", endpoint = "passkeys/remove", input = JsonBody)]
+#[server(prefix = "/_app", endpoint = "passkeys/remove", input = JsonBody, client = crate::api::PageClient)]
 pub async fn remove_passkey_from_page(id: String) -> Result<(), ApiError> {
     let (state, caller) = crate::request::Caller::current()?;
     flow::remove(&state, &caller, &id).await

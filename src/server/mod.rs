@@ -2,11 +2,13 @@
 //!
 //! ```text
 //! connection ─► listen.rs (header timeout, connection cap, graceful drain)
-//! request ─► x-request-id ─► observe (log line, metrics, deadline, 499) ─► panic guard
-//!         ─► security headers ─► router:
+//! request ─► x-request-id ─► language (locale::scope) ─► observe (log line, metrics,
+//!         deadline, 499) ─► panic guard ─► security headers ─► router:
 //!              /healthz /readyz                health.rs
 //!              /api/v1/...                     api::routes (one route per #[server] fn)
-//!              pages (/fypass, /docs, ...)     app.rs, rendered by leptos_axum
+//!              pages (/fypass, /docs, ...)     app.rs (page_facts: language and app look),
+//!                                              rendered by leptos_axum
+//!              /lang                           the pages' language switch
 //!              /pkg/*                          assets.rs (precompressed, immutable)
 //!              anything else                   public files, else NOT_FOUND
 //! ```
@@ -146,11 +148,8 @@ pub fn router(state: AppState) -> Router {
         crate::app::App,
         Some(crate::api::server_fn_paths()),
     );
-    let app = Router::new()
-        .route("/healthz", get(health::healthz))
-        .route("/readyz", get(health::readyz))
-        .route("/api/openapi.json", get(openapi_document))
-        .merge(crate::api::routes())
+    // The pages and their plain-form posts decide their language and app first.
+    let pages = Router::new()
         .merge(crate::login::forms::routes())
         .merge(crate::codes::forms::routes())
         .merge(crate::account::forms::routes())
@@ -158,13 +157,21 @@ pub fn router(state: AppState) -> Router {
             let options = options.clone();
             move || crate::app::shell(options.clone())
         })
+        .route_layer(from_fn_with_state(state.clone(), crate::app::page_facts));
+    let not_found = not_found
+        .layer(from_fn_with_state(state.clone(), crate::app::page_facts))
+        .with_state(state.clone());
+    let app = Router::new()
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .route("/api/openapi.json", get(openapi_document))
+        .route("/lang", get(crate::locale::switch))
+        .merge(crate::api::routes())
+        .merge(pages)
         .method_not_allowed_fallback(method_not_allowed)
         .route_layer(from_fn(observe::tag_route))
         .nest_service("/pkg", assets::pkg(&options))
-        .fallback_service(assets::public(
-            &options,
-            not_found.with_state(state.clone()),
-        ));
+        .fallback_service(assets::public(&options, not_found));
     with_layers(app, state)
 }
 
@@ -175,6 +182,7 @@ pub fn with_layers(app: Router<AppState>, state: AppState) -> Router {
         ServiceBuilder::new()
             .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
             .layer(PropagateRequestIdLayer::x_request_id())
+            .layer(from_fn(crate::locale::scope))
             .layer(from_fn_with_state(state.clone(), observe::observe))
             .layer(CatchPanicLayer::custom(observe::panic_response))
             .layer(default_header(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))

@@ -55,7 +55,7 @@ impl User {
 }
 
 /// Signs this browser out (the sign-out button of every page; `ui::SignOutButton`).
-#[server(prefix = "/_app", endpoint = "fypass/sign-out", input = JsonBody)]
+#[server(prefix = "/_app", endpoint = "fypass/sign-out", input = JsonBody, client = crate::api::PageClient)]
 pub async fn sign_out() -> Result<(), ApiError> {
     let (state, caller) = crate::request::Caller::current()?;
     let cookie = session::sign_out(&state, &caller).await?;

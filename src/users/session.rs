@@ -47,17 +47,24 @@ const BROWSER_PREFIX: &str = "fyb_";
 /// How long a browser is remembered after its last sign-in.
 const BROWSER_TTL_SECS: i64 = 180 * 24 * 3600;
 
-/// Starts a session for `user_id`, returning the `Set-Cookie` value.
-pub async fn start(tx: &mut Tx, config: &Config, user_id: Uuid) -> Result<HeaderValue, ApiError> {
+/// Starts a session for `user_id`, returning the `Set-Cookie` value. `client_id` is the app
+/// whose login request the person signed in for: the session's pages show that app.
+pub async fn start(
+    tx: &mut Tx,
+    config: &Config,
+    user_id: Uuid,
+    client_id: Option<Uuid>,
+) -> Result<HeaderValue, ApiError> {
     let issued = secret::issue(PREFIX);
     let now = now_ms();
-    let sql = "INSERT INTO sessions (id, token_hash, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)";
+    let sql = "INSERT INTO sessions (id, token_hash, user_id, created_at, expires_at, client_id) VALUES ($1, $2, $3, $4, $5, $6)";
     with_tx!(tx, |c| sqlx::query(sql)
         .bind(Uuid::now_v7())
         .bind(&issued.hash)
         .bind(user_id)
         .bind(now)
         .bind(now + TTL_SECS * 1000)
+        .bind(client_id)
         .execute(c)
         .await
         .map(drop))?;
@@ -102,6 +109,20 @@ pub async fn user(db: &Db, secret: &str) -> Result<Option<UserRow>, ApiError> {
         .bind(now_ms())
         .fetch_optional(c)
         .await)?)
+}
+
+/// The app whose login request opened this browser's session, if any (a new session for
+/// the same person keeps showing it).
+pub async fn app_of(state: &AppState, caller: &Caller) -> Result<Option<Uuid>, ApiError> {
+    let Some(secret) = secret_of(caller, &state.config) else {
+        return Ok(None);
+    };
+    let sql = "SELECT client_id FROM sessions WHERE token_hash = $1";
+    let row: Option<(Option<Uuid>,)> = with_reader!(&state.db, |c| sqlx::query_as(sql)
+        .bind(secret::hash(secret))
+        .fetch_optional(c)
+        .await)?;
+    Ok(row.and_then(|(id,)| id))
 }
 
 /// Ends every session of `user_id` (a new password, a status change).

@@ -1,0 +1,61 @@
+//! Compiles the translations in `src/locales/{en,id}/*.json` into the `i18n` module
+//! (included by `src/locale.rs`): one typed, `const` accessor per key, so a page or an error
+//! that names a key which does not exist does not compile.
+//!
+//! leptos_i18n itself only *warns* when a language lacks a key (and falls back to English)
+//! or has one the default language does not; here both fail the build, so a missing
+//! Indonesian text can never ship.
+
+use leptos_i18n_parser::parse_locales::{
+    options::{Config, ParseOptions},
+    parse_locales,
+};
+use std::{env, fs, path::PathBuf, process::exit};
+
+/// The languages, the default first.
+const LOCALES: [&str; 2] = ["en", "id"];
+/// One file per area of the product, the same names in every language's folder.
+const NAMESPACES: &[&str] = &[
+    "common", "errors", "login", "codes", "account", "passkeys", "devices", "docs", "mail",
+];
+
+fn main() {
+    println!("cargo::rerun-if-changed=build.rs");
+    println!("cargo::rerun-if-changed=src/locales");
+    let config = Config::new(LOCALES[0])
+        .and_then(|c| c.add_locales(&LOCALES[1..]))
+        .and_then(|c| c.add_namespaces(NAMESPACES))
+        .unwrap_or_else(|e| fail(&e.to_string()))
+        .locales_path("src/locales")
+        // `{{ n }}` fills with anything Display (counts, names) in td_string!.
+        .parse_options(ParseOptions::default().interpolate_display(true));
+    let parsed = parse_locales(None, config).unwrap_or_else(|e| fail(&e.to_string()));
+    for file in parsed.tracked_files.iter().flatten() {
+        println!("cargo::rerun-if-changed={file}");
+    }
+    let problems: Vec<String> = parsed
+        .diag
+        .errors()
+        .iter()
+        .map(ToString::to_string)
+        .chain(parsed.diag.warnings().iter().map(ToString::to_string))
+        .collect();
+    if !problems.is_empty() {
+        fail(&problems.join("\n"));
+    }
+    // Error texts are keyed by ErrorCode variant names (CamelCase).
+    let attributes: proc_macro2::TokenStream = "#![allow(non_snake_case, missing_docs)]"
+        .parse()
+        .expect("valid attribute");
+    let code = leptos_i18n_codegen::gen_code(&parsed, None, false, Some(&attributes), false)
+        .unwrap_or_else(|e| fail(&e.to_string()));
+    let out = PathBuf::from(env::var_os("OUT_DIR").expect("cargo sets OUT_DIR")).join("i18n.rs");
+    fs::write(out, code.to_string()).unwrap_or_else(|e| fail(&e.to_string()));
+}
+
+fn fail(problem: &str) -> ! {
+    for line in problem.lines() {
+        println!("cargo::error=translations: {line}");
+    }
+    exit(1)
+}
