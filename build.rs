@@ -16,7 +16,7 @@ use std::{env, fs, path::PathBuf, process::exit};
 const LOCALES: [&str; 2] = ["en", "id"];
 /// One file per area of the product, the same names in every language's folder.
 const NAMESPACES: &[&str] = &[
-    "common", "errors", "login", "codes", "account", "passkeys", "devices", "docs", "mail",
+    "common", "errors", "api", "login", "codes", "account", "passkeys", "devices", "docs", "mail",
 ];
 
 fn main() {

@@ -98,12 +98,7 @@ impl Caller {
         let Some(value) = self.headers.get(header::AUTHORIZATION) else {
             return Ok(None);
         };
-        let malformed = || {
-            ApiError::with_message(
-                ErrorCode::Unauthorized,
-                "The Authorization header must be `Bearer <accessToken>`.",
-            )
-        };
+        let malformed = || ApiError::with_message(ErrorCode::Unauthorized, crate::tr!(api.bearer));
         let (scheme, token) = value
             .to_str()
             .ok()

@@ -194,21 +194,15 @@ async fn take_slowed(
             return Ok(start);
         }
     }
-    Err(ApiError::too_many(
-        "Too many attempts at once; try again in a moment.",
-        1,
-    ))
+    Err(ApiError::too_many(crate::tr!(common.throttle.at_once), 1))
 }
 
 /// "Try again in 3 minutes." / "… in 20 seconds."
 fn try_again_in(seconds: u64) -> String {
-    if seconds < 90 {
-        format!(
-            "Try again in {seconds} second{}.",
-            if seconds == 1 { "" } else { "s" }
-        )
-    } else {
-        format!("Try again in {} minutes.", seconds.div_ceil(60))
+    match seconds {
+        1 => crate::tr!(common.throttle.in_a_second).to_string(),
+        0..90 => crate::tr!(common.throttle.in_seconds, n = seconds),
+        _ => crate::tr!(common.throttle.in_minutes, n = seconds.div_ceil(60)),
     }
 }
 

@@ -4,6 +4,7 @@
 
 use crate::{
     error::{ApiError, ErrorCode},
+    tr,
     users::SignOut,
 };
 use leptos::prelude::*;
@@ -14,7 +15,7 @@ pub fn ErrorPanel(error: ApiError) -> impl IntoView {
     view! {
         <div class="error-panel" role="alert">
             <p class="error-message">{error.message}</p>
-            <p class="error-code">"Error code: " <code>{error.code.as_str()}</code></p>
+            <p class="error-code">{tr!(common.error_code)} " " <code>{error.code.as_str()}</code></p>
         </div>
     }
 }
@@ -111,6 +112,89 @@ pub fn Field(
     }
 }
 
+/// One piece of a translated paragraph (see [`Prose`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Piece {
+    Text(String),
+    Code(String),
+    Strong(String),
+    Em(String),
+    Link { href: String, label: Vec<Piece> },
+}
+
+/// Reads the little markup the translations use for running text: `` `code` ``,
+/// `**strong**`, `*emphasis*` and `[label](href)` (whose label may hold code). Anything
+/// else, unmatched markers included, is text.
+fn pieces(text: &str) -> Vec<Piece> {
+    let mut out = Vec::new();
+    let mut plain = String::new();
+    let mut rest = text;
+    while let Some(c) = rest.chars().next() {
+        let closed = |open: &str, close: &str| -> Option<(String, usize)> {
+            let inner = rest.strip_prefix(open)?;
+            let end = inner.find(close)?;
+            (end > 0).then(|| (inner[..end].to_string(), open.len() + end + close.len()))
+        };
+        let found = match c {
+            '`' => closed("`", "`").map(|(t, n)| (Piece::Code(t), n)),
+            '*' => closed("**", "**")
+                .map(|(t, n)| (Piece::Strong(t), n))
+                .or_else(|| closed("*", "*").map(|(t, n)| (Piece::Em(t), n))),
+            '[' => closed("[", "](").and_then(|(label, n)| {
+                let after = &rest[n..];
+                let end = after.find(')')?;
+                Some((
+                    Piece::Link {
+                        href: after[..end].to_string(),
+                        label: pieces(&label),
+                    },
+                    n + end + 1,
+                ))
+            }),
+            _ => None,
+        };
+        match found {
+            Some((piece, used)) => {
+                if !plain.is_empty() {
+                    out.push(Piece::Text(std::mem::take(&mut plain)));
+                }
+                out.push(piece);
+                rest = &rest[used..];
+            }
+            None => {
+                plain.push(c);
+                rest = &rest[c.len_utf8()..];
+            }
+        }
+    }
+    if !plain.is_empty() {
+        out.push(Piece::Text(plain));
+    }
+    out
+}
+
+fn render(pieces: Vec<Piece>) -> AnyView {
+    pieces
+        .into_iter()
+        .map(|piece| match piece {
+            Piece::Text(t) => t.into_any(),
+            Piece::Code(t) => view! { <code>{t}</code> }.into_any(),
+            Piece::Strong(t) => view! { <strong>{t}</strong> }.into_any(),
+            Piece::Em(t) => view! { <em>{t}</em> }.into_any(),
+            Piece::Link { href, label } => view! { <a href=href>{render(label)}</a> }.into_any(),
+        })
+        .collect_view()
+        .into_any()
+}
+
+/// A translated text with its light markup (`` `code` ``, `**strong**`, `*em*`,
+/// `[label](href)`) as elements: running text keeps its code and links in every language,
+/// and a translator moves them with the words.
+#[component]
+pub fn Prose(#[prop(into)] text: String) -> impl IntoView {
+    render(pieces(&text))
+}
+
 /// Signs this browser out, then shows the sign-in page. Without JavaScript it is a plain
 /// form post to `/fypass/sign-out`, which redirects there.
 #[component]
@@ -132,7 +216,7 @@ pub fn SignOutButton() -> impl IntoView {
             }
         >
             <button type="submit" class="secondary" disabled=move || action.pending().get()>
-                "Sign out"
+                {tr!(common.sign_out)}
             </button>
         </form>
     }
@@ -141,6 +225,32 @@ pub fn SignOutButton() -> impl IntoView {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn prose_reads_code_strong_emphasis_and_links() {
+        use Piece::*;
+        assert_eq!(
+            pieces("Send `x-client-key` on **every** call; see [the `list`](/docs/errors)."),
+            vec![
+                Text("Send ".into()),
+                Code("x-client-key".into()),
+                Text(" on ".into()),
+                Strong("every".into()),
+                Text(" call; see ".into()),
+                Link {
+                    href: "/docs/errors".into(),
+                    label: vec![Text("the ".into()), Code("list".into())]
+                },
+                Text(".".into()),
+            ]
+        );
+        assert_eq!(
+            pieces("an *em* word"),
+            vec![Text("an ".into()), Em("em".into()), Text(" word".into())]
+        );
+        // Unmatched markers are text.
+        assert_eq!(pieces("a * b ` c [d"), vec![Text("a * b ` c [d".into())]);
+    }
 
     #[test]
     fn a_field_shows_its_own_detail_as_a_sentence_or_the_error_about_it() {

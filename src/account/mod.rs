@@ -20,13 +20,15 @@ pub struct Account {
 }
 
 #[cfg(feature = "ssr")]
-const SIGN_IN_FIRST: &str = "Sign in to manage your account.";
+fn sign_in_first() -> &'static str {
+    crate::tr!(account.msg.sign_in_first)
+}
 
 /// The signed-in person's account; `UNAUTHORIZED` without a session.
 #[server(prefix = "/_app", endpoint = "account", input = GetUrl, client = crate::api::PageClient)]
 pub async fn get_account() -> Result<Account, ApiError> {
     let (state, caller) = crate::request::Caller::current()?;
-    let user = crate::users::session::require(&state, &caller, SIGN_IN_FIRST).await?;
+    let user = crate::users::session::require(&state, &caller, sign_in_first()).await?;
     let passkeys = crate::passkeys::store::list(&state.db, user.id).await?;
     Ok(Account {
         user: user.view(),
@@ -69,7 +71,7 @@ pub(crate) mod flow {
         current: String,
         new: String,
     ) -> Result<HeaderValue, ApiError> {
-        let user = session::require_change(state, caller, super::SIGN_IN_FIRST).await?;
+        let user = session::require_change(state, caller, super::sign_in_first()).await?;
         ApiError::check_fields(
             [
                 (
@@ -87,7 +89,7 @@ pub(crate) mod flow {
             .await?
         {
             return Err(ApiError::new(crate::error::ErrorCode::InvalidPassword)
-                .and_field("current", "is not your current password"));
+                .and_field("current", crate::tr!(account.msg.not_current)));
         }
         let hash = state.passwords.hash(new).await?;
         let app = session::app_of(state, caller).await?;
@@ -106,13 +108,13 @@ pub(crate) mod flow {
         caller: &Caller,
         input: &str,
     ) -> Result<String, ApiError> {
-        let user = session::require_change(state, caller, super::SIGN_IN_FIRST).await?;
+        let user = session::require_change(state, caller, super::sign_in_first()).await?;
         let identifier = Identifier::parse(input, state.config.default_country_code)
             .map_err(|m| ApiError::invalid("identifier", m))?;
         if user.verified(&identifier) {
             return Err(ApiError::invalid(
                 "identifier",
-                "is already yours, and verified",
+                crate::tr!(account.msg.already_verified),
             ));
         }
         crate::codes::flow::send_change(state, caller, &user, &identifier).await?;

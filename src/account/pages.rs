@@ -6,10 +6,12 @@ use super::{Account, ChangePassword, SendIdentifierCode, get_account};
 use crate::{
     codes::{FypassVerify, VerifyBody},
     error::ErrorCode,
+    locale,
     login::pages::{FormEcho, form_echo},
     passkeys::pages::AccountPasskeys,
+    tr,
     ui::{ErrorPanel, Field, FormProblem, SignOutButton},
-    users::User,
+    users::{User, identifier_for_display},
 };
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -24,8 +26,8 @@ pub fn AccountPage() -> impl IntoView {
     let sent = move || query.read().get("sent").filter(|s| !s.is_empty());
     let done = move || query.read().get("done").filter(|s| !s.is_empty());
     view! {
-        <Title text="Your account" />
-        <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
+        <Title text=tr!(account.title) />
+        <Suspense fallback=|| view! { <p class="muted">{tr!(common.loading)}</p> }>
             {move || Suspend::new({
                 let echo = echo.clone();
                 async move {
@@ -49,8 +51,8 @@ fn SignInFirst() -> impl IntoView {
     leptos_axum::redirect("/fypass");
     view! {
         <section class="card">
-            <h1>"Sign in to manage your account"</h1>
-            <a class="button" href="/fypass">"Sign in"</a>
+            <h1>{tr!(account.msg.sign_in_first)}</h1>
+            <a class="button" href="/fypass">{tr!(login.sign_in)}</a>
         </section>
     }
 }
@@ -65,19 +67,22 @@ fn AccountView(
     let user = RwSignal::new(account.user);
     let (passkeys, passkeys_enabled) = (account.passkeys, account.passkeys_enabled);
     let notice = RwSignal::new(done.map(|d| match d.as_str() {
-        "password" => "Your password is changed. Every other device was signed out.".to_string(),
-        "passkey" => "Your passkeys are updated.".to_string(),
-        _ => "Verified.".to_string(),
+        "password" => tr!(account.done.password).to_string(),
+        "passkey" => tr!(account.done.passkey).to_string(),
+        _ => tr!(account.done.verified).to_string(),
     }));
     view! {
         <section class="dashboard">
             <header class="dashboard-head">
                 <div>
-                    <h1>"Your account"</h1>
-                    <p class="muted">{move || format!("Signed in as {} · {}", user.read().name, user.read().contact())}</p>
+                    <h1>{tr!(account.title)}</h1>
+                    <p class="muted">{move || {
+                        let user = user.read();
+                        tr!(account.signed_in_as, name = user.name.clone(), contact = user.contact_for_display(locale::current()))
+                    }}</p>
                 </div>
                 <div class="actions">
-                    <a class="button secondary" href="/devices">"Your devices"</a>
+                    <a class="button secondary" href="/devices">{tr!(login.your_devices)}</a>
                     <SignOutButton />
                 </div>
             </header>
@@ -97,20 +102,22 @@ fn Identifiers(user: RwSignal<User>) -> impl IntoView {
         let u = user.get();
         [
             (
-                "Email address",
+                tr!(login.register.email),
                 u.email.clone(),
                 u.email_verified_at.is_some(),
             ),
             (
-                "WhatsApp number",
-                u.whatsapp.clone(),
+                tr!(login.register.whatsapp),
+                u.whatsapp
+                    .as_deref()
+                    .map(|w| identifier_for_display(w, locale::current())),
                 u.whatsapp_verified_at.is_some(),
             ),
         ]
     };
     view! {
         <section class="panel">
-            <h2>"Email address and WhatsApp number"</h2>
+            <h2>{tr!(account.identifiers)}</h2>
             <dl class="facts">
                 {move || rows().into_iter().map(|(label, value, verified)| view! {
                     <dt>{label}</dt>
@@ -118,12 +125,12 @@ fn Identifiers(user: RwSignal<User>) -> impl IntoView {
                         Some(v) => view! {
                             <span>{v}</span> " "
                             {if verified {
-                                view! { <span class="tag ok">"verified"</span> }.into_any()
+                                view! { <span class="tag ok">{tr!(account.verified)}</span> }.into_any()
                             } else {
-                                view! { <span class="tag">"not verified"</span> }.into_any()
+                                view! { <span class="tag">{tr!(account.not_verified)}</span> }.into_any()
                             }}
                         }.into_any(),
-                        None => view! { <span class="muted">"none"</span> }.into_any(),
+                        None => view! { <span class="muted">{tr!(account.none)}</span> }.into_any(),
                     }}</dd>
                 }).collect_view()}
             </dl>
@@ -179,33 +186,37 @@ fn NewIdentifier(user: RwSignal<User>, echo: FormEcho, sent: Option<String>) -> 
     };
     view! {
         <section class="panel">
-            <h2>"Add, change or verify"</h2>
+            <h2>{tr!(account.change.heading)}</h2>
             <Show
                 when=move || sent_to.get().is_none()
                 fallback=move || view! {
                     <form class="form" method="post" action="/account" novalidate on:submit=confirm>
-                        <p>"We sent a code to " <strong>{move || sent_to.get().unwrap_or_default()}</strong> ". It replaces your current one of its kind once you type it here."</p>
+                        <p>
+                            {tr!(codes.verify.sent_to)} " "
+                            <strong>{move || identifier_for_display(&sent_to.get().unwrap_or_default(), locale::current())}</strong>
+                            ". " {tr!(account.change.replaces)}
+                        </p>
                         <input type="hidden" name="intent" value="verify" />
                         <input type="hidden" name="identifier" value=move || sent_to.get().unwrap_or_default() />
-                        <Field label="Code" name="code" autocomplete="one-time-code" value=code error=error.into() hint="The 6 digits we sent" />
+                        <Field label=tr!(codes.code) name="code" autocomplete="one-time-code" value=code error=error.into() hint=tr!(codes.code_hint) />
                         <FormProblem error=error.into() fields=&["code"] />
-                        <button type="submit" disabled=move || verify.pending().get()>"Verify"</button>
+                        <button type="submit" disabled=move || verify.pending().get()>{tr!(codes.verify.button)}</button>
                     </form>
                 }
             >
                 <form class="form" method="post" action="/account" novalidate on:submit=ask>
-                    <p class="muted">"A new email address or WhatsApp number replaces your current one once you type the code we send to it. To verify the one you have, type it here too."</p>
+                    <p class="muted">{tr!(account.change.lead)}</p>
                     <input type="hidden" name="intent" value="send" />
                     <Field
-                        label="Email or WhatsApp number"
+                        label=tr!(login.identifier)
                         name="identifier"
                         autocomplete="off"
                         value=identifier
                         error=error.into()
-                        hint="e.g. name@example.com or 0812-3456-7890"
+                        hint=tr!(login.identifier_hint)
                     />
                     <FormProblem error=error.into() fields=&["identifier"] />
-                    <button type="submit" disabled=move || send.pending().get()>"Send a code"</button>
+                    <button type="submit" disabled=move || send.pending().get()>{tr!(account.change.send)}</button>
                 </form>
             </Show>
         </section>
@@ -226,9 +237,7 @@ fn NewPassword(echo: FormEcho, notice: RwSignal<Option<String>>) -> impl IntoVie
         Some(Ok(())) => {
             current.set(String::new());
             new.set(String::new());
-            notice.set(Some(
-                "Your password is changed. Every other device was signed out.".into(),
-            ));
+            notice.set(Some(tr!(account.done.password).into()));
         }
         Some(Err(e)) => error.set(Some(e)),
         None => {}
@@ -243,21 +252,21 @@ fn NewPassword(echo: FormEcho, notice: RwSignal<Option<String>>) -> impl IntoVie
     };
     view! {
         <section class="panel">
-            <h2>"Password"</h2>
+            <h2>{tr!(login.password)}</h2>
             <form class="form" method="post" action="/account" novalidate on:submit=submit>
                 <input type="hidden" name="intent" value="password" />
-                <Field label="Current password" name="current" kind="password" autocomplete="current-password" value=current error=error.into() />
+                <Field label=tr!(account.password.current) name="current" kind="password" autocomplete="current-password" value=current error=error.into() />
                 <Field
-                    label="New password"
+                    label=tr!(codes.recover.new_password)
                     name="new"
                     kind="password"
                     autocomplete="new-password"
                     value=new
                     error=error.into()
-                    hint="8 to 128 characters. Every other device signed in to your account is signed out."
+                    hint=tr!(account.password.hint)
                 />
                 <FormProblem error=error.into() fields=&["current", "new"] />
-                <button type="submit" disabled=move || action.pending().get()>"Change password"</button>
+                <button type="submit" disabled=move || action.pending().get()>{tr!(account.password.change)}</button>
             </form>
         </section>
     }

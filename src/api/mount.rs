@@ -132,7 +132,7 @@ async fn prepare(req: Request, params: &RawPathParams, limit: usize) -> Result<R
             if e.is::<LengthLimitError>() {
                 too_large(limit)
             } else {
-                ApiError::invalid("body", "could not be read")
+                ApiError::invalid("body", crate::tr!(api.unreadable))
             }
         })?
         .to_bytes();
@@ -146,7 +146,7 @@ async fn prepare(req: Request, params: &RawPathParams, limit: usize) -> Result<R
         if !(essence.eq_ignore_ascii_case("application/json") || essence.ends_with("+json")) {
             return Err(ApiError::invalid(
                 "Content-Type",
-                format!("must be application/json, not '{content_type}'"),
+                crate::tr!(api.content_type, found = content_type),
             ));
         }
     }
@@ -156,7 +156,7 @@ async fn prepare(req: Request, params: &RawPathParams, limit: usize) -> Result<R
 fn too_large(limit: usize) -> ApiError {
     ApiError::with_message(
         ErrorCode::PayloadTooLarge,
-        format!("The request body is larger than {limit} bytes."),
+        crate::tr!(api.too_large, n = limit),
     )
 }
 
@@ -172,9 +172,9 @@ fn with_path_params(uri: &Uri, params: &RawPathParams) -> Result<Uri, ApiError> 
     parts.path_and_query = Some(
         path_and_query
             .parse()
-            .map_err(|_| ApiError::invalid("path", "could not be read"))?,
+            .map_err(|_| ApiError::invalid("path", crate::tr!(api.unreadable)))?,
     );
-    Uri::from_parts(parts).map_err(|_| ApiError::invalid("path", "could not be read"))
+    Uri::from_parts(parts).map_err(|_| ApiError::invalid("path", crate::tr!(api.unreadable)))
 }
 
 /// Applies `ResponseOptions`, and gives error replies their code's status.

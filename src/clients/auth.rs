@@ -48,10 +48,7 @@ pub fn current_client() -> Result<Arc<Client>, ApiError> {
 /// Checks the caller's key, its client's status and `grant`, in that order.
 pub async fn authenticate(key: Option<&str>, grant: Grant) -> Result<Arc<Client>, ApiError> {
     let key = key.filter(|k| !k.is_empty()).ok_or_else(|| {
-        ApiError::with_message(
-            ErrorCode::UnknownClientKey,
-            "The x-client-key header is missing. Send the key the admin gave you.",
-        )
+        ApiError::with_message(ErrorCode::UnknownClientKey, crate::tr!(api.missing_key))
     })?;
     let state = crate::request::state()?;
     let client = state
@@ -71,7 +68,7 @@ pub async fn authenticate(key: Option<&str>, grant: Grant) -> Result<Arc<Client>
     if !client.has(grant) {
         return Err(ApiError::with_message(
             ErrorCode::EndpointNotGranted,
-            format!("The client does not have the '{grant}' grant this endpoint requires."),
+            crate::tr!(api.grant_required, grant = grant),
         ));
     }
     Ok(client)

@@ -39,7 +39,7 @@ fn parse_code(input: &str) -> Result<String, ApiError> {
     } else {
         Err(ApiError::invalid(
             "code",
-            format!("must be the {} digits we sent", super::CODE_DIGITS),
+            crate::tr!(codes.msg.digits, n = super::CODE_DIGITS),
         ))
     }
 }
@@ -53,19 +53,19 @@ fn send_counters(identifier: &Identifier, network: &str) -> Vec<Counter> {
             format!("code:network:{network}"),
             Rule::Cap(SENDS_PER_NETWORK_HOUR),
             HOUR,
-            "Too many codes were asked for from your network.",
+            crate::tr!(common.throttle.codes_network),
         ),
         Counter::new(
             format!("code:cooldown:{identifier}"),
             Rule::Cap(1),
             Duration::from_secs(SEND_COOLDOWN_SECS),
-            "A code was just sent; wait before asking for another.",
+            crate::tr!(common.throttle.code_cooldown),
         ),
         Counter::new(
             format!("code:identifier:{identifier}"),
             Rule::Cap(SENDS_PER_IDENTIFIER_HOUR),
             HOUR,
-            "Too many codes were sent to this email address or number.",
+            crate::tr!(common.throttle.codes_identifier),
         ),
     ]
 }
@@ -81,7 +81,12 @@ pub async fn send(
     session::check_origin(caller, &state.config)?;
     match (&body.req_token, purpose) {
         (Some(token), _) => drop(login::open_for(state, caller, token).await?),
-        (None, Purpose::SignIn) => return Err(ApiError::invalid("reqToken", "is required")),
+        (None, Purpose::SignIn) => {
+            return Err(ApiError::invalid(
+                "reqToken",
+                crate::tr!(common.field.required),
+            ));
+        }
         (None, _) => {}
     }
     let identifier = parse_identifier(state, &body.identifier)?;
@@ -165,7 +170,7 @@ pub async fn send_change(
         .any(|u| u.id != user.id && u.verified(identifier));
     if taken {
         return Err(ApiError::new(ErrorCode::DuplicateKey)
-            .and_field(kind, "Another account has verified this already."));
+            .and_field(kind, crate::tr!(codes.msg.verified_elsewhere)));
     }
     let mut tx = state.db.begin().await?;
     let purpose = if user.verified(identifier) || claims(user, identifier) {

@@ -5,43 +5,51 @@ use crate::{
     courier::{Channel, Message},
     users::identifier::Identifier,
 };
+use leptos_i18n::td_string;
 
-/// The message carrying `code` for `purpose` to `to` (by email or WhatsApp, as `to` is).
+/// The message carrying `code` for `purpose` to `to` (by email or WhatsApp, as `to` is),
+/// in the language of the request that asked for it.
 pub fn message(purpose: Purpose, to: &Identifier, code: &str) -> Message {
-    let what = match to {
-        Identifier::Email(_) => "email address",
-        Identifier::Whatsapp(_) => "WhatsApp number",
+    let locale = crate::locale::current();
+    let (subject, lead, unasked) = match (purpose, to) {
+        (Purpose::Recovery, _) => (
+            td_string!(locale, mail.recovery.subject),
+            td_string!(locale, mail.recovery.lead),
+            td_string!(locale, mail.recovery.unasked),
+        ),
+        (Purpose::SignIn, _) => (
+            td_string!(locale, mail.sign_in.subject),
+            td_string!(locale, mail.sign_in.lead),
+            td_string!(locale, mail.sign_in.unasked),
+        ),
+        (Purpose::Verify, Identifier::Email(_)) => (
+            td_string!(locale, mail.verify.email_subject),
+            td_string!(locale, mail.verify.email_lead),
+            td_string!(locale, mail.verify.unasked),
+        ),
+        (Purpose::Verify, Identifier::Whatsapp(_)) => (
+            td_string!(locale, mail.verify.whatsapp_subject),
+            td_string!(locale, mail.verify.whatsapp_lead),
+            td_string!(locale, mail.verify.unasked),
+        ),
+        (Purpose::Change, Identifier::Email(_)) => (
+            td_string!(locale, mail.change.email_subject),
+            td_string!(locale, mail.change.email_lead),
+            td_string!(locale, mail.change.unasked),
+        ),
+        (Purpose::Change, Identifier::Whatsapp(_)) => (
+            td_string!(locale, mail.change.whatsapp_subject),
+            td_string!(locale, mail.change.whatsapp_lead),
+            td_string!(locale, mail.change.unasked),
+        ),
     };
-    let (subject, lead, unasked) = match purpose {
-        Purpose::Recovery => (
-            "Your fypass recovery code".to_string(),
-            "Use this code to set a new password".to_string(),
-            "If you did not ask for it, ignore this message: your password stays as it is.",
-        ),
-        Purpose::SignIn => (
-            "Your fypass sign-in code".to_string(),
-            "Use this code to sign in".to_string(),
-            "If you did not ask for it, ignore this message: nobody can sign in without it.",
-        ),
-        Purpose::Verify => (
-            format!("Confirm your {what} for fypass"),
-            format!("Use this code to confirm this is your {what}"),
-            "If you did not create a fypass account, ignore this message.",
-        ),
-        Purpose::Change => (
-            format!("Confirm your new {what} for fypass"),
-            format!("Use this code to confirm this new {what} for your account"),
-            "If you did not ask for this change, ignore this message: nothing changes without it.",
-        ),
-    };
-    let text = format!(
-        "{lead}: {code}\n\nIt is valid for {CODE_TTL_MINUTES} minutes, and only once. Never share it: fypass will never ask you for it.\n\n{unasked}\n"
-    );
+    let valid = td_string!(locale, mail.valid, n = CODE_TTL_MINUTES);
+    let text = format!("{lead}: {code}\n\n{valid}\n\n{unasked}\n");
     let html = format!(
-        "<!doctype html><html><body style=\"font-family:system-ui,sans-serif\">\
+        "<!doctype html><html lang=\"{lang}\"><body style=\"font-family:system-ui,sans-serif\">\
          <p>{lead}:</p><p style=\"font-size:28px;letter-spacing:6px;font-weight:bold\">{code}</p>\
-         <p>It is valid for {CODE_TTL_MINUTES} minutes, and only once. Never share it: fypass will never ask you for it.</p>\
-         <p style=\"color:#555\">{unasked}</p></body></html>"
+         <p>{valid}</p><p style=\"color:#555\">{unasked}</p></body></html>",
+        lang = crate::locale::code(locale),
     );
     let (channel, html) = match to {
         Identifier::Email(_) => (Channel::Email, Some(html)),
@@ -51,7 +59,7 @@ pub fn message(purpose: Purpose, to: &Identifier, code: &str) -> Message {
         channel,
         to: to.as_str().to_string(),
         purpose: purpose.as_str().to_string(),
-        subject,
+        subject: subject.to_string(),
         text,
         html,
         code: Some(code.to_string()),

@@ -10,12 +10,15 @@ use super::{
     FypassVerify, RecoveryCompleteBody, SendCodeBody, VerifyBody,
 };
 use crate::{
+    locale,
     login::{
         ContinueAs, LoginStatus,
         pages::{FormEcho, follow, form_echo, next_page, req_token},
         poll_request,
     },
+    tr,
     ui::{Field, FormProblem},
+    users::identifier_for_display,
 };
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -84,8 +87,8 @@ fn CodePageFrame(flow: Flow) -> impl IntoView {
     let token = req_token();
     let to = sent_to();
     let (title, heading) = match flow {
-        Flow::Recover => ("Forgot your password", "Set a new password"),
-        Flow::SignIn => ("Sign in with a code", "Sign in with a code"),
+        Flow::Recover => (tr!(codes.recover.title), tr!(codes.recover.heading)),
+        Flow::SignIn => (tr!(codes.sign_in.title), tr!(codes.sign_in.heading)),
     };
     let sign_in = move || {
         let mut url = "/fypass".to_string();
@@ -107,7 +110,7 @@ fn CodePageFrame(flow: Flow) -> impl IntoView {
                         Some(to) => view! { <EnterCode flow token=token.get() to echo /> }.into_any(),
                     }
                 }}
-                <p class="switch"><a href=sign_in>"Back to sign in"</a></p>
+                <p class="switch"><a href=sign_in>{tr!(codes.back)}</a></p>
             </section>
         </div>
     }
@@ -153,28 +156,24 @@ fn AskForCode(flow: Flow, token: Option<String>, echo: FormEcho) -> impl IntoVie
         }
     };
     let lead = match flow {
-        Flow::Recover => {
-            "Enter the email address or WhatsApp number of your account. We will send a code there to set a new password."
-        }
-        Flow::SignIn => {
-            "Enter the email address or WhatsApp number of your account. We will send a code there to sign you in."
-        }
+        Flow::Recover => tr!(codes.recover.lead),
+        Flow::SignIn => tr!(codes.sign_in.lead),
     };
     view! {
         <p class="muted">{lead}</p>
         <form class="form" method="post" action=action_url novalidate on:submit=submit>
             <input type="hidden" name="intent" value="send" />
             <Field
-                label="Email or WhatsApp number"
+                label=tr!(login.identifier)
                 name="identifier"
                 autocomplete="username"
                 value=identifier
                 error=error.into()
-                hint="e.g. name@example.com or 0812-3456-7890"
+                hint=tr!(login.identifier_hint)
             />
             <FormProblem error=error.into() fields=&["identifier"] />
             <button type="submit" class="wide" disabled=pending>
-                {move || if pending() { "Sending…" } else { "Send me a code" }}
+                {move || if pending() { tr!(codes.sending) } else { tr!(codes.send) }}
             </button>
         </form>
     }
@@ -223,41 +222,41 @@ fn EnterCode(flow: Flow, token: Option<String>, to: String, echo: FormEcho) -> i
     };
     view! {
         <p class="muted">
-            "If an account has " <strong>{to.clone()}</strong>
-            ", a code is on its way there. It is valid for " {super::CODE_TTL_MINUTES} " minutes."
+            {tr!(codes.on_its_way.before)} " " <strong>{identifier_for_display(&to, locale::current())}</strong>
+            {tr!(codes.on_its_way.after, n = super::CODE_TTL_MINUTES)}
         </p>
         <form class="form" method="post" action=action_url novalidate on:submit=submit>
             <input type="hidden" name="intent" value="complete" />
             <input type="hidden" name="identifier" value=to.clone() />
             <Field
-                label="Code"
+                label=tr!(codes.code)
                 name="code"
                 autocomplete="one-time-code"
                 value=code
                 error=error.into()
-                hint="The 6 digits we sent"
+                hint=tr!(codes.code_hint)
             />
             {(flow == Flow::Recover).then(|| view! {
                 <Field
-                    label="New password"
+                    label=tr!(codes.recover.new_password)
                     name="newPassword"
                     kind="password"
                     autocomplete="new-password"
                     value=new_password
                     error=error.into()
-                    hint="8 to 128 characters. Every device signed in to your account is signed out."
+                    hint=tr!(codes.recover.new_password_hint)
                 />
             })}
             <FormProblem error=error.into() fields />
             <button type="submit" class="wide" disabled=pending>
                 {move || match (pending(), flow) {
-                    (true, _) => "Checking…",
-                    (false, Flow::Recover) => "Set the new password",
-                    (false, Flow::SignIn) => "Sign in",
+                    (true, _) => tr!(codes.checking),
+                    (false, Flow::Recover) => tr!(codes.recover.set),
+                    (false, Flow::SignIn) => tr!(login.sign_in),
                 }}
             </button>
         </form>
-        <p class="muted small">"No code? " <a href=again_url>"Send another"</a></p>
+        <p class="muted small">{tr!(codes.no_code)} " " <a href=again_url>{tr!(codes.send_another)}</a></p>
     }
 }
 
@@ -284,12 +283,12 @@ pub fn VerifyPage() -> impl IntoView {
         },
     );
     view! {
-        <Title text="Confirm it is you" />
+        <Title text=tr!(codes.verify.title) />
         <div class="auth">
             <section class="card">
                 <p class="eyebrow">"fypass"</p>
-                <h1>"Confirm it is you"</h1>
-                <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
+                <h1>{tr!(codes.verify.title)}</h1>
+                <Suspense fallback=|| view! { <p class="muted">{tr!(common.loading)}</p> }>
                     {move || Suspend::new({
                         let echo = echo.clone();
                         async move {
@@ -301,7 +300,7 @@ pub fn VerifyPage() -> impl IntoView {
                                     <VerifyOne to token=token.clone() waiting echo=echo.clone() />
                                 }).collect_view()}
                                 {(!waiting).then(|| view! {
-                                    <p class="switch"><a href=next_page(token.as_deref())>"Skip for now"</a></p>
+                                    <p class="switch"><a href=next_page(token.as_deref())>{tr!(codes.verify.skip)}</a></p>
                                 })}
                             }
                         }
@@ -340,7 +339,7 @@ fn VerifyOne(to: String, token: Option<String>, waiting: bool, echo: FormEcho) -
         std::slice::from_ref(&to),
     );
     let next = next_page(token.as_deref());
-    let shown = to.clone();
+    let shown = identifier_for_display(&to, locale::current());
     let submit = {
         let to = to.clone();
         move |ev: leptos::ev::SubmitEvent| {
@@ -358,24 +357,24 @@ fn VerifyOne(to: String, token: Option<String>, waiting: bool, echo: FormEcho) -
         <Show
             when=move || !done.get()
             fallback=move || view! {
-                <p class="verified">"Verified: " <strong>{shown.clone()}</strong></p>
-                {(!waiting).then(|| view! { <a class="button" href=next.clone()>"Continue"</a> })}
+                <p class="verified">{tr!(codes.verify.verified)} " " <strong>{shown.clone()}</strong></p>
+                {(!waiting).then(|| view! { <a class="button" href=next.clone()>{tr!(codes.verify.next)}</a> })}
             }
         >
             <form class="form" method="post" action=action_url.clone() novalidate on:submit=submit.clone()>
-                <p>"We sent a code to " <strong>{to.clone()}</strong> "."</p>
+                <p>{tr!(codes.verify.sent_to)} " " <strong>{identifier_for_display(&to, locale::current())}</strong> "."</p>
                 <input type="hidden" name="identifier" value=to.clone() />
                 <Field
-                    label="Code"
+                    label=tr!(codes.code)
                     name="code"
                     autocomplete="one-time-code"
                     value=code
                     error=error.into()
-                    hint="The 6 digits we sent"
+                    hint=tr!(codes.code_hint)
                 />
                 <FormProblem error=error.into() fields=&["code"] />
                 <button type="submit" class="wide" disabled=move || action.pending().get() || finish.pending().get()>
-                    "Verify"
+                    {tr!(codes.verify.button)}
                 </button>
             </form>
         </Show>

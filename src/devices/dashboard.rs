@@ -4,6 +4,7 @@ use super::{Device, Platform};
 use crate::{
     api::JsonBody,
     error::{ApiError, ErrorCode},
+    locale, tr,
     ui::{ErrorPanel, SignOutButton},
     users::User,
 };
@@ -19,8 +20,10 @@ pub struct OwnedDevice {
     pub app: String,
     /// Whether it is this browser (a web device saved with this browser's user agent).
     pub current: bool,
-    /// "3 minutes ago", relative to when the page was made.
+    /// "3 minutes ago", relative to when the page was made, in the page's language.
     pub last_seen: String,
+    /// When exactly, in the page's language.
+    pub last_seen_exact: String,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -34,7 +37,7 @@ pub struct Dashboard {
 pub async fn get_dashboard() -> Result<Dashboard, ApiError> {
     use crate::users::session;
     let (state, caller) = crate::request::Caller::current()?;
-    let user = session::require(&state, &caller, SIGN_IN_FIRST).await?;
+    let user = session::require(&state, &caller, sign_in_first()).await?;
     let agent = caller.user_agent();
     let now = crate::db::now_ms();
     let devices = super::store::list_for_user(&state.db, user.id)
@@ -44,7 +47,11 @@ pub async fn get_dashboard() -> Result<Dashboard, ApiError> {
             current: row.platform == Platform::Web.as_str()
                 && row.user_agent.is_some()
                 && row.user_agent == agent,
-            last_seen: relative(now - row.last_seen_at),
+            last_seen: locale::ago((now - row.last_seen_at) / 1000, locale::current()),
+            last_seen_exact: locale::exact_time(
+                &crate::db::rfc3339(row.last_seen_at),
+                locale::current(),
+            ),
             device: row.view(),
             app,
         })
@@ -60,35 +67,22 @@ pub async fn get_dashboard() -> Result<Dashboard, ApiError> {
 pub async fn remove_device(id: String) -> Result<(), ApiError> {
     use crate::users::session;
     let (state, caller) = crate::request::Caller::current()?;
-    let user = session::require_change(&state, &caller, SIGN_IN_FIRST).await?;
+    let user = session::require_change(&state, &caller, sign_in_first()).await?;
     let id = uuid::Uuid::parse_str(&id).map_err(|_| ApiError::new(ErrorCode::InvalidObjectId))?;
     super::store::delete(&state.db, super::store::Owner::User(user.id), id).await
 }
 
 #[cfg(feature = "ssr")]
-const SIGN_IN_FIRST: &str = "Sign in to see your devices.";
-
-/// A duration in words, as people say it.
-#[cfg(feature = "ssr")]
-fn relative(ms: i64) -> String {
-    let secs = ms.max(0) / 1000;
-    let (n, unit) = match secs {
-        0..=59 => return "just now".into(),
-        60..=3599 => (secs / 60, "minute"),
-        3600..=86_399 => (secs / 3600, "hour"),
-        86_400..=2_591_999 => (secs / 86_400, "day"),
-        2_592_000..=31_535_999 => (secs / 2_592_000, "month"),
-        _ => (secs / 31_536_000, "year"),
-    };
-    format!("{n} {unit}{} ago", if n == 1 { "" } else { "s" })
+fn sign_in_first() -> &'static str {
+    crate::tr!(devices.msg.sign_in_first)
 }
 
 #[component]
 pub fn DevicesPage() -> impl IntoView {
     let dashboard = Resource::new_blocking(|| (), |_| get_dashboard());
     view! {
-        <Title text="Your devices" />
-        <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
+        <Title text=tr!(login.your_devices) />
+        <Suspense fallback=|| view! { <p class="muted">{tr!(common.loading)}</p> }>
             {move || Suspend::new(async move {
                 match dashboard.await {
                     Ok(d) => view! { <DeviceList dashboard=d /> }.into_any(),
@@ -107,8 +101,8 @@ fn SignInFirst() -> impl IntoView {
     leptos_axum::redirect("/fypass");
     view! {
         <section class="card">
-            <h1>"Sign in to see your devices"</h1>
-            <a class="button" href="/fypass">"Sign in"</a>
+            <h1>{tr!(devices.msg.sign_in_first)}</h1>
+            <a class="button" href="/fypass">{tr!(login.sign_in)}</a>
         </section>
     }
 }
@@ -126,8 +120,10 @@ fn DeviceList(dashboard: Dashboard) -> impl IntoView {
         <section class="dashboard">
             <header class="dashboard-head">
                 <div>
-                    <h1>"Your devices"</h1>
-                    <p class="muted">{format!("Signed in as {} · {}", user.name, user.contact())}</p>
+                    <h1>{tr!(login.your_devices)}</h1>
+                    <p class="muted">
+                        {tr!(account.signed_in_as, name = user.name.clone(), contact = user.contact_for_display(locale::current()))}
+                    </p>
                 </div>
                 <SignOutButton />
             </header>
@@ -136,8 +132,8 @@ fn DeviceList(dashboard: Dashboard) -> impl IntoView {
                 when=move || !devices.read().is_empty()
                 fallback=|| view! {
                     <div class="empty">
-                        <p class="empty-title">"No devices yet"</p>
-                        <p class="muted">"When you sign in to an app with fypass, the device you use appears here, so you can see where you are signed in and remove what you no longer use."</p>
+                        <p class="empty-title">{tr!(devices.empty.title)}</p>
+                        <p class="muted">{tr!(devices.empty.lead)}</p>
                     </div>
                 }
             >
@@ -163,7 +159,7 @@ fn DeviceCard(
         .device_name
         .clone()
         .or_else(|| d.info.model.clone())
-        .unwrap_or_else(|| d.info.platform.label().to_string());
+        .unwrap_or_else(|| d.info.platform.name().to_string());
     let details: Vec<String> = [
         d.info
             .model
@@ -172,8 +168,11 @@ fn DeviceCard(
         d.info
             .os_version
             .as_ref()
-            .map(|v| format!("{} {v}", d.info.platform.label())),
-        d.info.app_version.as_ref().map(|v| format!("app {v}")),
+            .map(|v| format!("{} {v}", d.info.platform.name())),
+        d.info
+            .app_version
+            .as_ref()
+            .map(|v| tr!(devices.app_version, version = v)),
     ]
     .into_iter()
     .flatten()
@@ -191,7 +190,7 @@ fn DeviceCard(
     let ask = {
         let name = name.clone();
         move |_| {
-            let question = format!("Remove {name}? Apps on it will have to sign in again.");
+            let question = tr!(devices.remove_question, name = name.clone());
             if window().confirm_with_message(&question).unwrap_or(false) {
                 remove.dispatch(RemoveDevice { id: id.clone() });
             }
@@ -206,23 +205,23 @@ fn DeviceCard(
             <div class="device-main">
                 <p class="device-name">
                     {name.clone()}
-                    {item.current.then(|| view! { <span class="tag">"This browser"</span> })}
+                    {item.current.then(|| view! { <span class="tag">{tr!(devices.this_browser)}</span> })}
                 </p>
-                <p class="muted">{format!("{} · {}", item.app, platform.label())}</p>
+                <p class="muted">{format!("{} · {}", item.app, platform.name())}</p>
                 {(!details.is_empty()).then(|| view! { <p class="muted small">{details.join(" · ")}</p> })}
                 <p class="muted small">
-                    "Last seen "
-                    <time datetime=d.last_seen_at.clone() title=d.last_seen_at.clone()>{item.last_seen}</time>
+                    {tr!(devices.last_seen)} " "
+                    <time datetime=d.last_seen_at.clone() title=item.last_seen_exact>{item.last_seen}</time>
                 </p>
             </div>
             <button
                 type="button"
                 class="secondary danger"
-                aria-label=format!("Remove {name}")
+                aria-label=tr!(passkeys.item.remove_named, name = name.clone())
                 disabled=move || remove.pending().get()
                 on:click=ask
             >
-                "Remove"
+                {tr!(passkeys.item.remove)}
             </button>
         </li>
     }

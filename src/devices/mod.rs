@@ -48,6 +48,14 @@ impl Platform {
         }
     }
 
+    /// [`Platform::label`] in the language of the request being served.
+    pub fn name(self) -> &'static str {
+        match self {
+            Platform::Other => crate::tr!(devices.other_platform),
+            _ => self.label(),
+        }
+    }
+
     pub const fn as_str(self) -> &'static str {
         match self {
             Platform::Android => "android",
@@ -187,7 +195,7 @@ fn parse_id(field: &str, value: &str) -> Result<uuid::Uuid, ApiError> {
     uuid::Uuid::parse_str(value).map_err(|_| {
         ApiError::with_message(
             ErrorCode::InvalidObjectId,
-            format!("`{field}` is not a valid id."),
+            crate::tr!(api.invalid_id, field = field),
         )
     })
 }
@@ -221,7 +229,7 @@ pub async fn list_devices(
     if !(1..=MAX_PAGE).contains(&limit) {
         return Err(ApiError::invalid(
             "limit",
-            format!("must be between 1 and {MAX_PAGE}"),
+            crate::tr!(api.limit_range, n = MAX_PAGE),
         ));
     }
     let user_id = user_id
@@ -304,11 +312,11 @@ impl DeviceInfo {
 /// A free-text field: not blank, at most `max` characters, no control characters.
 pub fn check_text(value: &str, max: usize) -> Result<(), String> {
     if value.trim().is_empty() {
-        Err("must not be empty".into())
+        Err(crate::tr!(common.field.not_empty).into())
     } else if value.chars().count() > max {
-        Err(format!("must be at most {max} characters"))
+        Err(crate::tr!(common.field.at_most_chars, n = max))
     } else if value.chars().any(char::is_control) {
-        Err("must not contain control characters".into())
+        Err(crate::tr!(common.field.control_chars).into())
     } else {
         Ok(())
     }

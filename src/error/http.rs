@@ -36,7 +36,7 @@ impl From<sqlx::Error> for ApiError {
             sqlx::Error::Database(db) if db.is_unique_violation() => {
                 let field = duplicate_column(db.as_ref()).unwrap_or_else(|| "value".into());
                 ApiError::new(ErrorCode::DuplicateKey)
-                    .and_field(field.clone(), format!("this {field} is already in use"))
+                    .and_field(field.clone(), crate::tr!(common.field.in_use))
             }
             sqlx::Error::PoolTimedOut
             | sqlx::Error::PoolClosed

@@ -299,7 +299,7 @@ impl FromServerFnError for ApiError {
             // In the browser: the network failed, or the reply could not be read.
             ServerFnErrorErr::Request(_) => Self::with_message(
                 ErrorCode::ServiceUnavailable,
-                "Could not reach fypass. Check your connection and try again.",
+                crate::tr!(common.unreachable),
             ),
             other => {
                 #[cfg(feature = "ssr")]

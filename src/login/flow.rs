@@ -125,7 +125,7 @@ fn confirmed(caller: &Caller, request: LoginRequestRow) -> Result<LoginRequestRo
     if request.needs_confirmation(&network(caller.ip)) {
         return Err(ApiError::with_message(
             ErrorCode::InvalidCode,
-            "Confirm the code shown on the device first.",
+            crate::tr!(login.msg.confirm_first),
         ));
     }
     Ok(request)
@@ -144,7 +144,7 @@ pub async fn confirm(
     } else {
         Err(ApiError::with_message(
             ErrorCode::InvalidCode,
-            "This is not the code of this sign-in request.",
+            crate::tr!(login.msg.wrong_code),
         ))
     }
 }
@@ -161,7 +161,7 @@ fn page_url(config: &Config, mode: LoginMode, token: &str) -> String {
 /// with it: `https://app.example.com` does not admit `https://app.example.com.evil.net`.
 fn check_redirect(url: &str, allowed: &[String]) -> Result<(), String> {
     if url.chars().count() > MAX_URL_CHARS {
-        return Err(format!("must be at most {MAX_URL_CHARS} characters"));
+        return Err(crate::tr!(common.field.at_most_chars, n = MAX_URL_CHARS));
     }
     let fits = allowed.iter().any(|prefix| {
         url.strip_prefix(prefix.as_str()).is_some_and(|rest| {
@@ -171,11 +171,11 @@ fn check_redirect(url: &str, allowed: &[String]) -> Result<(), String> {
     if fits {
         Ok(())
     } else if allowed.is_empty() {
-        Err("this client has no redirect URLs; ask the admin to add one".into())
+        Err(crate::tr!(api.no_redirect_urls).into())
     } else {
-        Err(format!(
-            "must start with one of the client's redirect URLs ({})",
-            allowed.join(", ")
+        Err(crate::tr!(
+            api.redirect_prefix,
+            allowed = allowed.join(", ")
         ))
     }
 }
@@ -190,7 +190,7 @@ pub async fn status(
     let unknown = || {
         ApiError::with_message(
             ErrorCode::InvalidObjectId,
-            "The reqToken is malformed or unknown.",
+            crate::tr!(api.req_token_unknown),
         )
     };
     let request = requests::find(&state.db, token)
@@ -248,12 +248,15 @@ pub async fn login(state: &AppState, caller: &Caller, body: LoginBody) -> Result
     let identifier = Identifier::parse(&body.identifier, state.config.default_country_code)
         .map_err(|m| ApiError::invalid("identifier", m))?;
     if body.password.is_empty() {
-        return Err(ApiError::invalid("password", "is required"));
+        return Err(ApiError::invalid(
+            "password",
+            crate::tr!(common.field.required),
+        ));
     }
     if body.password.chars().count() > password::MAX_CHARS {
         return Err(ApiError::invalid(
             "password",
-            format!("must be at most {} characters", password::MAX_CHARS),
+            crate::tr!(common.field.at_most_chars, n = password::MAX_CHARS),
         ));
     }
 
@@ -578,7 +581,7 @@ fn view_of(
     let device_name = request.device().map(|d| {
         d.device_name
             .or(d.model)
-            .unwrap_or_else(|| d.platform.label().to_string())
+            .unwrap_or_else(|| d.platform.name().to_string())
     });
     RequestView {
         client_name: request.client_name.clone(),

@@ -106,7 +106,10 @@ async fn login(
             Some(t) => flow::continue_as(&state, &caller, t)
                 .await
                 .map(|_| Vec::new()),
-            None => Err(ApiError::invalid("reqToken", "is required")),
+            None => Err(ApiError::invalid(
+                "reqToken",
+                crate::tr!(common.field.required),
+            )),
         }
     } else {
         let body = LoginBody {

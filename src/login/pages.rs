@@ -14,6 +14,7 @@ use super::{
 use crate::{
     error::ApiError,
     passkeys::pages::{PasskeyOffer, PasskeySignIn},
+    tr,
     ui::{ErrorPanel, Field, FormProblem, SignOutButton},
     users::User,
 };
@@ -82,9 +83,9 @@ pub fn LoginPage() -> impl IntoView {
     let token = req_token();
     let context = Resource::new_blocking(move || token.get(), get_page_context);
     view! {
-        <Title text="Sign in" />
+        <Title text=tr!(login.title_sign_in) />
         <div class="auth">
-            <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
+            <Suspense fallback=|| view! { <p class="muted">{tr!(common.loading)}</p> }>
                 {move || Suspend::new({
                     let echo = echo.clone();
                     async move {
@@ -103,9 +104,13 @@ pub fn LoginPage() -> impl IntoView {
 fn RequestProblem(error: ApiError) -> impl IntoView {
     view! {
         <section class="card">
-            <h1>"We can't continue this sign-in"</h1>
+            <h1>{tr!(login.problem.heading)}</h1>
             <ErrorPanel error />
-            <p class="muted">"Go back to the app and start again, or " <a href="/fypass">"sign in to fypass"</a> "."</p>
+            <p class="muted">
+                {tr!(login.problem.before_link)}
+                <a href="/fypass">{tr!(login.problem.link)}</a>
+                {tr!(login.problem.after_link)}
+            </p>
         </section>
     }
 }
@@ -113,8 +118,8 @@ fn RequestProblem(error: ApiError) -> impl IntoView {
 #[component]
 fn LoginCard(ctx: PageContext, token: Option<String>, echo: FormEcho) -> impl IntoView {
     let heading = match &ctx.request {
-        Some(r) => format!("Sign in to continue to {}", r.client_name),
-        None => "Sign in to fypass".to_string(),
+        Some(r) => tr!(login.heading_for_app, app = r.client_name.clone()),
+        None => tr!(login.heading).to_string(),
     };
     let register = self_url("/fypass/register", token.as_deref());
     let code_url = self_url("/fypass/code", token.as_deref());
@@ -129,7 +134,7 @@ fn LoginCard(ctx: PageContext, token: Option<String>, echo: FormEcho) -> impl In
             (Some(user), Some(token)) => view! {
                 <ContinueAs user token=token.clone() />
                 <details class="other-account" open=retried>
-                    <summary>"Use another account"</summary>
+                    <summary>{tr!(login.other_account)}</summary>
                     <LoginForm token=Some(token.clone()) echo=echo.clone() />
                     <PasskeySignIn enabled=passkeys token=Some(token) />
                 </details>
@@ -138,7 +143,7 @@ fn LoginCard(ctx: PageContext, token: Option<String>, echo: FormEcho) -> impl In
             (Some(user), None) => view! {
                 <SignedIn user />
                 <details class="other-account" open=retried>
-                    <summary>"Use another account"</summary>
+                    <summary>{tr!(login.other_account)}</summary>
                     <LoginForm token=None echo=echo.clone() />
                     <PasskeySignIn enabled=passkeys token=None />
                 </details>
@@ -159,11 +164,11 @@ fn LoginCard(ctx: PageContext, token: Option<String>, echo: FormEcho) -> impl In
                 {body()}
             </ConfirmGate>
             <p class="switch alternatives">
-                <a href=code_url>"Send me a code instead"</a>
+                <a href=code_url>{tr!(login.code_instead)}</a>
                 " · "
-                <a href=recover_url>"Forgot your password?"</a>
+                <a href=recover_url>{tr!(login.forgot)}</a>
             </p>
-            <p class="switch">"New here? " <a href=register>"Create an account"</a></p>
+            <p class="switch">{tr!(login.new_here)} " " <a href=register>{tr!(login.create_account)}</a></p>
         </section>
     }
 }
@@ -188,11 +193,11 @@ fn ConfirmGate(
         let device = request
             .device_name
             .clone()
-            .unwrap_or_else(|| "the device".to_string());
+            .unwrap_or_else(|| tr!(login.confirm.the_device).to_string());
         view! {
             <p class="request-facts">
-                {format!("{} on {device}", request.client_name)}
-                " · code " <code class="user-code">{code}</code>
+                {tr!(login.confirm.app_on_device, app = request.client_name.clone(), device = device)}
+                " · " {tr!(login.confirm.code)} " " <code class="user-code">{code}</code>
             </p>
         }
     });
@@ -232,7 +237,7 @@ fn ConfirmCode(
     let device = request
         .device_name
         .clone()
-        .unwrap_or_else(|| "the device you are signing in on".to_string());
+        .unwrap_or_else(|| tr!(login.confirm.the_device_signing_in).to_string());
     let action_url = self_url(path, Some(&token));
     let submit = {
         let code = code.clone();
@@ -249,17 +254,14 @@ fn ConfirmCode(
     };
     view! {
         <form class="confirm" method="post" action=action_url on:submit=submit>
-            <p>{format!("{} wants you to sign in on {device}. It shows this code:", request.client_name)}</p>
+            <p>{tr!(login.confirm.wants, app = request.client_name.clone(), device = device)}</p>
             <p class="user-code big">{code.clone()}</p>
-            <p class="muted">
-                "Only continue if that device is in front of you and shows the same code. "
-                "If someone sent you this link, close this page: they are trying to get into your account."
-            </p>
+            <p class="muted">{tr!(login.confirm.warning)}</p>
             <input type="hidden" name="intent" value="confirm" />
             <input type="hidden" name="userCode" value=code />
             <FormProblem error=error.into() fields=&[] />
             <button type="submit" class="wide" disabled=move || action.pending().get()>
-                "My device shows this code"
+                {tr!(login.confirm.button)}
             </button>
         </form>
     }
@@ -287,8 +289,8 @@ fn ContinueAs(user: User, token: String) -> impl IntoView {
             <button type="submit" class="account" disabled=move || action.pending().get()>
                 <span class="avatar" aria-hidden="true">{initial(&user.name)}</span>
                 <span class="who">
-                    <strong>{format!("Continue as {}", user.name)}</strong>
-                    <span class="muted">{user.contact().to_string()}</span>
+                    <strong>{tr!(login.continue_as, name = user.name.clone())}</strong>
+                    <span class="muted">{user.contact_for_display(crate::locale::current())}</span>
                 </span>
             </button>
             <FormProblem error=error.into() fields=&[] />
@@ -301,9 +303,12 @@ fn ContinueAs(user: User, token: String) -> impl IntoView {
 fn SignedIn(user: User) -> impl IntoView {
     view! {
         <div class="signed-in">
-            <p>"You are signed in as " <strong>{user.name.clone()}</strong> " (" {user.contact().to_string()} ")."</p>
+            <p>
+                {tr!(login.signed_in_as)} " " <strong>{user.name.clone()}</strong>
+                " (" {user.contact_for_display(crate::locale::current())} ")."
+            </p>
             <div class="actions">
-                <a class="button" href="/devices">"Your devices"</a>
+                <a class="button" href="/devices">{tr!(login.your_devices)}</a>
                 <SignOutButton />
             </div>
         </div>
@@ -363,15 +368,15 @@ fn LoginForm(token: Option<String>, echo: FormEcho) -> impl IntoView {
         <form class="form" method="post" action=action_url novalidate on:submit=submit>
             <input type="hidden" name="intent" value="login" />
             <Field
-                label="Email or WhatsApp number"
+                label=tr!(login.identifier)
                 name="identifier"
                 autocomplete="username webauthn"
                 value=identifier
                 error=error.into()
-                hint="e.g. name@example.com or 0812-3456-7890"
+                hint=tr!(login.identifier_hint)
             />
             <Field
-                label="Password"
+                label=tr!(login.password)
                 name="password"
                 kind="password"
                 autocomplete="current-password"
@@ -380,7 +385,7 @@ fn LoginForm(token: Option<String>, echo: FormEcho) -> impl IntoView {
             />
             <FormProblem error=error.into() fields=&["identifier", "password"] />
             <button type="submit" class="wide" disabled=move || action.pending().get()>
-                {move || if action.pending().get() { "Signing in…" } else { "Sign in" }}
+                {move || if action.pending().get() { tr!(login.signing_in) } else { tr!(login.sign_in) }}
             </button>
         </form>
     }
@@ -392,9 +397,9 @@ pub fn RegisterPage() -> impl IntoView {
     let token = req_token();
     let context = Resource::new_blocking(move || token.get(), get_page_context);
     view! {
-        <Title text="Create an account" />
+        <Title text=tr!(login.title_register) />
         <div class="auth">
-            <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
+            <Suspense fallback=|| view! { <p class="muted">{tr!(common.loading)}</p> }>
                 {move || Suspend::new({
                     let echo = echo.clone();
                     async move {
@@ -412,8 +417,8 @@ pub fn RegisterPage() -> impl IntoView {
 #[component]
 fn RegisterCard(ctx: PageContext, token: Option<String>, echo: FormEcho) -> impl IntoView {
     let heading = match &ctx.request {
-        Some(r) => format!("Create your account for {}", r.client_name),
-        None => "Create your fypass account".to_string(),
+        Some(r) => tr!(login.register.heading_for_app, app = r.client_name.clone()),
+        None => tr!(login.register.heading).to_string(),
     };
     let sign_in = self_url("/fypass", token.as_deref());
     let echo_error = echo.error.clone();
@@ -424,7 +429,7 @@ fn RegisterCard(ctx: PageContext, token: Option<String>, echo: FormEcho) -> impl
             <ConfirmGate request=ctx.request token=token.clone() path="/fypass/register" error=echo_error>
                 <RegisterForm token=token.clone() echo=echo.clone() />
             </ConfirmGate>
-            <p class="switch">"Already have an account? " <a href=sign_in>"Sign in"</a></p>
+            <p class="switch">{tr!(login.register.have_account)} " " <a href=sign_in>{tr!(login.sign_in)}</a></p>
         </section>
     }
 }
@@ -454,11 +459,11 @@ fn RegisterForm(token: Option<String>, echo: FormEcho) -> impl IntoView {
         });
     };
     view! {
-        <p class="muted">"Give an email address, a WhatsApp number, or both: you can sign in with either."</p>
+        <p class="muted">{tr!(login.register.either)}</p>
     <form class="form" method="post" action=action_url novalidate on:submit=submit>
-        <Field label="Name" name="name" autocomplete="name" value=name error=error.into() />
+        <Field label=tr!(login.register.name) name="name" autocomplete="name" value=name error=error.into() />
         <Field
-            label="Email address"
+            label=tr!(login.register.email)
             name="email"
             kind="email"
             autocomplete="email"
@@ -466,26 +471,26 @@ fn RegisterForm(token: Option<String>, echo: FormEcho) -> impl IntoView {
             error=error.into()
         />
         <Field
-            label="WhatsApp number"
+            label=tr!(login.register.whatsapp)
             name="whatsapp"
             kind="tel"
             autocomplete="tel"
             value=whatsapp
             error=error.into()
-            hint="e.g. +62 812-3456-7890, or 0812-3456-7890"
+            hint=tr!(login.register.whatsapp_hint)
         />
         <Field
-            label="Password"
+            label=tr!(login.password)
             name="password"
             kind="password"
             autocomplete="new-password"
             value=password
             error=error.into()
-            hint="8 to 128 characters. A longer passphrase is stronger than a short complex one."
+            hint=tr!(login.register.password_hint)
         />
         <FormProblem error=error.into() fields=&["name", "email", "whatsapp", "password"] />
         <button type="submit" class="wide" disabled=move || action.pending().get()>
-            {move || if action.pending().get() { "Creating your account…" } else { "Create account" }}
+            {move || if action.pending().get() { tr!(login.register.creating) } else { tr!(login.register.create) }}
         </button>
     </form>
     }
@@ -501,9 +506,9 @@ pub fn StatusPage() -> impl IntoView {
         |t| get_status_view(t.unwrap_or_default()),
     );
     view! {
-        <Title text="Sign-in status" />
+        <Title text=tr!(login.status.title) />
         <div class="auth">
-            <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
+            <Suspense fallback=|| view! { <p class="muted">{tr!(common.loading)}</p> }>
                 {move || Suspend::new(async move {
                     match view.await {
                         Ok(status) => view! { <StatusPanel status token=token.get_untracked().unwrap_or_default() /> }.into_any(),
@@ -525,12 +530,10 @@ fn StatusPanel(status: StatusView, token: String) -> impl IntoView {
     let headline = {
         let client = client.clone();
         move || match request.read().status {
-            LoginStatus::Pending => format!("Waiting for you to sign in to {client}"),
-            LoginStatus::LoggedIn => format!("You're signed in to {client}"),
-            LoginStatus::Registered => {
-                format!("Your account is ready, and you're signed in to {client}")
-            }
-            LoginStatus::Expired => "This sign-in request has expired".to_string(),
+            LoginStatus::Pending => tr!(login.status.pending, app = client.clone()),
+            LoginStatus::LoggedIn => tr!(login.status.logged_in, app = client.clone()),
+            LoginStatus::Registered => tr!(login.status.registered, app = client.clone()),
+            LoginStatus::Expired => tr!(login.status.expired).to_string(),
         }
     };
     let qr = status.qr_svg.clone();
@@ -543,7 +546,7 @@ fn StatusPanel(status: StatusView, token: String) -> impl IntoView {
                 match r.status {
                     LoginStatus::Pending => view! { <Pending request=r qr=qr.clone() /> }.into_any(),
                     LoginStatus::Expired => view! {
-                        <p>"Go back to " {r.client_name.clone()} " and start again."</p>
+                        <p>{tr!(login.status.start_again, app = r.client_name.clone())}</p>
                     }.into_any(),
                     LoginStatus::LoggedIn | LoginStatus::Registered => view! {
                         {offer.then(|| view! { <PasskeyOffer /> })}
@@ -567,16 +570,16 @@ fn state_class(status: LoginStatus) -> &'static str {
 fn Pending(request: RequestView, qr: String) -> impl IntoView {
     let here = request.fypass_url.clone();
     let label = match request.mode {
-        LoginMode::Login => "Sign in on this device",
-        LoginMode::Register => "Create your account on this device",
+        LoginMode::Login => tr!(login.status.sign_in_here),
+        LoginMode::Register => tr!(login.status.register_here),
     };
     view! {
         // Without JavaScript the page reloads itself to show the outcome.
         <noscript><meta http-equiv="refresh" content="3" /></noscript>
-        <p class="muted">"This page updates by itself once you have signed in."</p>
+        <p class="muted">{tr!(login.status.updates)}</p>
         <div class="qr-block">
-            <div class="qr" role="img" aria-label="QR code of the sign-in page" inner_html=qr></div>
-            <p>"Scan to continue on your phone, or:"</p>
+            <div class="qr" role="img" aria-label=tr!(login.status.qr_label) inner_html=qr></div>
+            <p>{tr!(login.status.scan)}</p>
             <a class="button" href=here>{label}</a>
         </div>
     }
@@ -589,13 +592,13 @@ fn Done(request: RequestView, leave: bool) -> impl IntoView {
     match request.redirect_url {
         Some(url) => view! {
             {leave.then(|| view! { <noscript><meta http-equiv="refresh" content=format!("2;url={url}") /></noscript> })}
-            {leave.then(|| view! { <p>"Taking you back to " {request.client_name.clone()} "…"</p> })}
-            <a class="button" href=url>"Continue to " {request.client_name}</a>
+            {leave.then(|| view! { <p>{tr!(login.status.taking_back, app = request.client_name.clone())}</p> })}
+            <a class="button" href=url>{tr!(login.status.continue_to, app = request.client_name.clone())}</a>
         }
         .into_any(),
         None => view! {
-            <p>"You can close this page and return to " {request.client_name} "."</p>
-            <a class="button secondary" href="/devices">"See your devices"</a>
+            <p>{tr!(login.status.close, app = request.client_name.clone())}</p>
+            <a class="button secondary" href="/devices">{tr!(login.status.see_devices)}</a>
         }
         .into_any(),
     }

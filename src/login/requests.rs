@@ -211,18 +211,18 @@ fn still_open(request: LoginRequestRow) -> Result<LoginRequestRow, ApiError> {
     if request.client_status != Status::Active.as_str() {
         return Err(ApiError::with_message(
             ErrorCode::FailedUpdateUserToken,
-            "The app that started this sign-in can no longer sign people in.",
+            crate::tr!(login.msg.app_inactive),
         ));
     }
     match request.status(now_ms()) {
         LoginStatus::Pending => Ok(request),
         LoginStatus::Expired => Err(ApiError::with_message(
             ErrorCode::FailedUpdateUserToken,
-            "This login request has expired. Start again from the app.",
+            crate::tr!(login.msg.expired),
         )),
         LoginStatus::LoggedIn | LoginStatus::Registered => Err(ApiError::with_message(
             ErrorCode::FailedUpdateUserToken,
-            "This login request is already completed. You can return to the app.",
+            crate::tr!(login.msg.completed),
         )),
     }
 }
@@ -284,7 +284,7 @@ pub async fn complete(
     } else {
         Err(ApiError::with_message(
             ErrorCode::FailedUpdateUserToken,
-            "This login request was completed or expired meanwhile.",
+            crate::tr!(login.msg.meanwhile),
         ))
     }
 }

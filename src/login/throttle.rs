@@ -46,7 +46,7 @@ pub fn sign_in(attempt: &Attempt<'_>) -> Vec<Counter> {
             format!("sign-in:browser:{browser}:{}", attempt.account),
             Rule::Cap(SIGN_IN_PER_TRUSTED_BROWSER),
             WINDOW,
-            "Too many failed sign-ins from this browser.",
+            crate::tr!(common.throttle.browser),
         )];
     }
     vec![
@@ -54,13 +54,13 @@ pub fn sign_in(attempt: &Attempt<'_>) -> Vec<Counter> {
             format!("sign-in:network:{}", attempt.network),
             Rule::Cap(SIGN_IN_PER_NETWORK),
             WINDOW,
-            "Too many failed sign-ins from your network.",
+            crate::tr!(common.throttle.network),
         ),
         Counter::new(
             format!("sign-in:pair:{}:{}", attempt.account, attempt.network),
             Rule::Cap(SIGN_IN_PER_ACCOUNT_AND_NETWORK),
             WINDOW,
-            "Too many failed sign-ins for this account from your network.",
+            crate::tr!(common.throttle.pair),
         ),
         Counter::new(
             format!("sign-in:account:{}", attempt.account),
@@ -81,14 +81,14 @@ pub fn registration(network: &str, per_network: i64, identifiers: &[&str]) -> Ve
         format!("register:network:{network}"),
         Rule::Cap(per_network),
         HOUR,
-        "Too many accounts were created from your network.",
+        crate::tr!(common.throttle.registrations),
     )];
     counters.extend(identifiers.iter().map(|id| {
         Counter::new(
             format!("register:identifier:{id}"),
             Rule::Cap(REGISTRATIONS_PER_IDENTIFIER_HOUR),
             HOUR,
-            "Too many attempts to register this email address or number.",
+            crate::tr!(common.throttle.register_identifier),
         )
     }));
     counters

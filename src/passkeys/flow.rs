@@ -51,7 +51,7 @@ fn rejected(message: &str) -> ApiError {
 }
 
 fn unavailable() -> ApiError {
-    rejected("Passkeys are not available at this address: they need https (or http://localhost).")
+    rejected(crate::tr!(passkeys.msg.unavailable))
 }
 
 fn webauthn(state: &AppState) -> Result<&Webauthn, ApiError> {
@@ -84,10 +84,7 @@ fn normalise(mut credential: serde_json::Value, keep: &[&str]) -> serde_json::Va
 }
 
 fn malformed() -> ApiError {
-    ApiError::invalid(
-        "credential",
-        "is not a passkey's answer (PublicKeyCredential.toJSON())",
-    )
+    ApiError::invalid("credential", crate::tr!(passkeys.msg.malformed))
 }
 
 /// Starting ceremonies costs a row each: a network may start this many a minute.
@@ -96,7 +93,7 @@ fn start_counter(caller: &Caller) -> Counter {
         format!("passkey:start:{}", network(caller.ip)),
         Rule::Cap(30),
         Duration::from_secs(60),
-        "Too many passkey sign-ins were started from your network.",
+        crate::tr!(passkeys.msg.too_many),
     )
 }
 
@@ -142,7 +139,7 @@ pub async fn login_finish(
     let webauthn = webauthn(state)?;
     let ceremony = store::take_ceremony(&state.db, &body.ceremony_id, Kind::Login)
         .await?
-        .ok_or_else(|| rejected("This passkey sign-in expired or was already used. Try again."))?;
+        .ok_or_else(|| rejected(crate::tr!(passkeys.msg.login_expired)))?;
     let auth: DiscoverableAuthentication =
         serde_json::from_str(&ceremony.state).map_err(internal)?;
     let credential: PublicKeyCredential =
@@ -151,7 +148,7 @@ pub async fn login_finish(
         Some(id) => Some(login::open_for_id(state, caller, id).await?),
         None => None,
     };
-    let not_known = || rejected("This passkey is not known here; it may have been removed.");
+    let not_known = || rejected(crate::tr!(passkeys.msg.not_known));
     let (handle, cred_id) = webauthn
         .identify_discoverable_authentication(&credential)
         .map_err(|_| not_known())?;
@@ -186,11 +183,11 @@ pub async fn login_finish(
             match e {
                 WebauthnError::CredentialPossibleCompromise => {
                     tracing::warn!(passkey = %row.id, user = %row.user_id, "a passkey's sign counter went backwards: refused (a cloned authenticator?)");
-                    rejected("This passkey was refused: its sign counter went backwards.")
+                    rejected(crate::tr!(passkeys.msg.counter))
                 }
                 e => {
                     tracing::info!(passkey = %row.id, error = %e, "a passkey sign-in was refused");
-                    rejected("This passkey was refused.")
+                    rejected(crate::tr!(passkeys.msg.refused))
                 }
             }
         })?;
@@ -239,21 +236,21 @@ pub async fn register_start(
     password: Option<String>,
 ) -> Result<PasskeyChallenge, ApiError> {
     let webauthn = webauthn(state)?;
-    let user = session::require_change(state, caller, SIGN_IN_FIRST).await?;
+    let user = session::require_change(state, caller, sign_in_first()).await?;
     let fresh = session::age(state, caller)
         .await?
         .is_some_and(|age| age < Duration::from_secs(FRESH_SESSION_SECS));
     if !fresh {
-        let password = password
-            .filter(|p| !p.is_empty())
-            .ok_or_else(|| ApiError::invalid("password", "is needed again to add a passkey"))?;
+        let password = password.filter(|p| !p.is_empty()).ok_or_else(|| {
+            ApiError::invalid("password", crate::tr!(passkeys.msg.password_again))
+        })?;
         if !state
             .passwords
             .verify(password, Some(user.password_hash.clone()))
             .await?
         {
             return Err(ApiError::new(ErrorCode::InvalidPassword)
-                .and_field("password", "is not your password"));
+                .and_field("password", crate::tr!(passkeys.msg.not_your_password)));
         }
     }
     let exclude = store::cred_ids(&state.db, user.id).await?;
@@ -286,7 +283,9 @@ pub async fn register_start(
     })
 }
 
-const SIGN_IN_FIRST: &str = "Sign in to manage your passkeys.";
+fn sign_in_first() -> &'static str {
+    crate::tr!(passkeys.msg.sign_in_first)
+}
 
 fn passkey_name(name: Option<&str>) -> Result<String, ApiError> {
     let name = name
@@ -304,12 +303,12 @@ pub async fn register_finish(
     body: &PasskeyFinishBody,
 ) -> Result<PasskeyView, ApiError> {
     let webauthn = webauthn(state)?;
-    let user = session::require_change(state, caller, SIGN_IN_FIRST).await?;
+    let user = session::require_change(state, caller, sign_in_first()).await?;
     let name = passkey_name(body.name.as_deref())?;
     let ceremony = store::take_ceremony(&state.db, &body.ceremony_id, Kind::Register)
         .await?
         .filter(|c| c.user_id == Some(user.id))
-        .ok_or_else(|| rejected("Adding this passkey expired or was already done. Try again."))?;
+        .ok_or_else(|| rejected(crate::tr!(passkeys.msg.register_expired)))?;
     let registration: PasskeyRegistration =
         serde_json::from_str(&ceremony.state).map_err(internal)?;
     let credential: RegisterPublicKeyCredential =
@@ -319,7 +318,7 @@ pub async fn register_finish(
         .finish_passkey_registration(&credential, &registration)
         .map_err(|e| {
             tracing::info!(error = %e, "a new passkey was refused");
-            rejected("This passkey was refused.")
+            rejected(crate::tr!(passkeys.msg.refused))
         })?;
     let stored = Credential::from(passkey.clone());
     let transports = stored
@@ -348,11 +347,11 @@ fn parse_id(id: &str) -> Result<uuid::Uuid, ApiError> {
 }
 
 fn no_such() -> ApiError {
-    ApiError::with_message(ErrorCode::NotFound, "You have no passkey with this id.")
+    ApiError::with_message(ErrorCode::NotFound, crate::tr!(passkeys.msg.no_such))
 }
 
 pub async fn list(state: &AppState, caller: &Caller) -> Result<Vec<PasskeyView>, ApiError> {
-    let user = session::require(state, caller, SIGN_IN_FIRST).await?;
+    let user = session::require(state, caller, sign_in_first()).await?;
     Ok(store::list(&state.db, user.id)
         .await?
         .iter()
@@ -366,7 +365,7 @@ pub async fn rename(
     id: &str,
     name: &str,
 ) -> Result<PasskeyView, ApiError> {
-    let user = session::require_change(state, caller, SIGN_IN_FIRST).await?;
+    let user = session::require_change(state, caller, sign_in_first()).await?;
     let id = parse_id(id)?;
     let name = passkey_name(Some(name))?;
     store::rename(&state.db, user.id, id, &name)
@@ -376,7 +375,7 @@ pub async fn rename(
 }
 
 pub async fn remove(state: &AppState, caller: &Caller, id: &str) -> Result<(), ApiError> {
-    let user = session::require_change(state, caller, SIGN_IN_FIRST).await?;
+    let user = session::require_change(state, caller, sign_in_first()).await?;
     let id = parse_id(id)?;
     if store::remove(&state.db, user.id, id).await? {
         Ok(())

@@ -10,6 +10,7 @@ use super::{PasskeyFinishBody, PasskeyRegisterStartBody};
 use super::{PasskeyRenameBody, PasskeyView, RemovePasskeyFromPage, RenamePasskey};
 use crate::{
     error::ApiError,
+    locale, tr,
     ui::{ErrorPanel, Field, FormProblem},
 };
 use leptos::prelude::*;
@@ -46,12 +47,12 @@ pub fn PasskeySignIn(enabled: bool, token: Option<String>) -> impl IntoView {
         // Until the page hydrates (never, without JavaScript). Not a <noscript>: a browser
         // whose scripts are off by setting still parses that as text.
         <Show when=move || enabled && !awake.get()>
-            <p class="muted small passkey-note">"Passkeys need JavaScript: sign in with your password or a code."</p>
+            <p class="muted small passkey-note">{tr!(passkeys.need_js_sign_in)}</p>
         </Show>
         <Show when=move || ready.get()>
             <div class="passkey-sign-in">
                 <button type="button" class="secondary wide" on:click=click.clone() disabled=move || busy.get()>
-                    {move || if busy.get() { "Waiting for your passkey…" } else { "Sign in with a passkey" }}
+                    {move || if busy.get() { tr!(passkeys.waiting) } else { tr!(passkeys.sign_in) }}
                 </button>
                 <FormProblem error=error.into() fields=&[] />
             </div>
@@ -65,7 +66,9 @@ pub fn PasskeySignIn(enabled: bool, token: Option<String>) -> impl IntoView {
 fn AddPasskey(
     /// Called with the new passkey.
     added: Callback<PasskeyView>,
-    #[prop(default = "Add a passkey")] label: &'static str,
+    /// The button's text ("Add a passkey" unless given).
+    #[prop(optional)]
+    label: Option<&'static str>,
 ) -> impl IntoView {
     let name = RwSignal::new(default_name());
     let password = RwSignal::new(String::new());
@@ -97,12 +100,12 @@ fn AddPasskey(
     };
     view! {
         <form class="form add-passkey" on:submit=submit>
-            <Field label="Name this passkey" name="name" autocomplete="off" value=name error=error.into() hint="e.g. the device it is on" />
+            <Field label=tr!(passkeys.name_label) name="name" autocomplete="off" value=name error=error.into() hint=tr!(passkeys.name_hint) />
             <Show when=move || needs_password.get()>
-                <Field label="Password" name="password" kind="password" autocomplete="current-password" value=password error=error.into() hint="You signed in a while ago: confirm it is you." />
+                <Field label=tr!(login.password) name="password" kind="password" autocomplete="current-password" value=password error=error.into() hint=tr!(passkeys.password_hint) />
             </Show>
             <FormProblem error=error.into() fields=&["name", "password"] />
-            <button type="submit" disabled=move || busy.get()>{label}</button>
+            <button type="submit" disabled=move || busy.get()>{label.unwrap_or_else(|| tr!(passkeys.add))}</button>
         </form>
     }
 }
@@ -112,20 +115,20 @@ fn default_name() -> String {
     #[cfg(feature = "hydrate")]
     if let Some(agent) = web_sys::window().and_then(|w| w.navigator().user_agent().ok()) {
         for (needle, name) in [
-            ("Android", "Android phone"),
+            ("Android", tr!(passkeys.device.android)),
             ("iPhone", "iPhone"),
             ("iPad", "iPad"),
             ("Macintosh", "Mac"),
-            ("Windows", "Windows computer"),
+            ("Windows", tr!(passkeys.device.windows)),
             ("CrOS", "Chromebook"),
-            ("Linux", "Linux computer"),
+            ("Linux", tr!(passkeys.device.linux)),
         ] {
             if agent.contains(needle) {
                 return name.to_string();
             }
         }
     }
-    "Passkey".to_string()
+    tr!(passkeys.device.other).to_string()
 }
 
 /// After signing in or registering: create a passkey now? Offered once.
@@ -145,12 +148,12 @@ pub fn PasskeyOffer() -> impl IntoView {
         <Show when=move || ready.get() && open.get()>
             <section class="panel passkey-offer">
                 {move || match added.get() {
-                    Some(name) => view! { <p class="verified">{format!("Passkey \"{name}\" added: next time, sign in with it.")}</p> }.into_any(),
+                    Some(name) => view! { <p class="verified">{tr!(passkeys.offer.added, name = name)}</p> }.into_any(),
                     None => view! {
-                        <h2>"Sign in faster next time"</h2>
-                        <p class="muted">"A passkey lets you sign in with your fingerprint, face or screen lock instead of a password."</p>
-                        <AddPasskey added=on_added label="Create a passkey" />
-                        <button type="button" class="secondary" on:click=move |_| open.set(false)>"Not now"</button>
+                        <h2>{tr!(passkeys.offer.heading)}</h2>
+                        <p class="muted">{tr!(passkeys.offer.lead)}</p>
+                        <AddPasskey added=on_added label=tr!(passkeys.offer.create) />
+                        <button type="button" class="secondary" on:click=move |_| open.set(false)>{tr!(passkeys.offer.not_now)}</button>
                     }.into_any(),
                 }}
             </section>
@@ -175,13 +178,13 @@ pub fn AccountPasskeys(enabled: bool, passkeys: Vec<PasskeyView>) -> impl IntoVi
     let added = Callback::new(move |view: PasskeyView| list.update(|l| l.insert(0, view)));
     view! {
         <section class="panel" id="passkeys">
-            <h2>"Passkeys"</h2>
+            <h2>{tr!(passkeys.heading)}</h2>
             {(!enabled).then(|| view! {
-                <p class="muted">"Passkeys are not available at this address: they need https (or http://localhost)."</p>
+                <p class="muted">{tr!(passkeys.msg.unavailable)}</p>
             })}
             <Show
                 when=move || !list.read().is_empty()
-                fallback=|| view! { <p class="muted">"No passkeys yet."</p> }
+                fallback=|| view! { <p class="muted">{tr!(passkeys.none_yet)}</p> }
             >
                 <ul class="passkeys">
                     <For each=move || list.get() key=|p| (p.id.clone(), p.name.clone()) let:passkey>
@@ -190,7 +193,7 @@ pub fn AccountPasskeys(enabled: bool, passkeys: Vec<PasskeyView>) -> impl IntoVi
                 </ul>
             </Show>
             <Show when=move || enabled && !awake.get()>
-                <p class="muted small">"Adding a passkey needs JavaScript."</p>
+                <p class="muted small">{tr!(passkeys.need_js_add)}</p>
             </Show>
             <Show when=move || ready.get()>
                 <AddPasskey added />
@@ -226,8 +229,8 @@ fn PasskeyItem(passkey: PasskeyView, list: RwSignal<Vec<PasskeyView>>) -> impl I
     let used = passkey
         .last_used_at
         .clone()
-        .map_or("never used".to_string(), |at| {
-            format!("last used {}", short_time(&at))
+        .map_or(tr!(passkeys.item.never_used).to_string(), |at| {
+            tr!(passkeys.item.last_used, at = short_time(&at))
         });
     let on_rename = {
         let id = id.clone();
@@ -252,31 +255,28 @@ fn PasskeyItem(passkey: PasskeyView, list: RwSignal<Vec<PasskeyView>>) -> impl I
     };
     view! {
         <li class="passkey" data-passkey-id=id.clone()>
-            <p class="device-name">{passkey.name.clone()} {passkey.synced.then(|| view! { <span class="tag">"synced"</span> })}</p>
-            <p class="muted small">{format!("Added {} · {used}", short_time(&passkey.created_at))}</p>
+            <p class="device-name">{passkey.name.clone()} {passkey.synced.then(|| view! { <span class="tag">{tr!(passkeys.item.synced)}</span> })}</p>
+            <p class="muted small">{tr!(passkeys.item.added, at = short_time(&passkey.created_at), used = used)}</p>
             <form class="inline-form" method="post" action="/account" on:submit=on_rename>
                 <input type="hidden" name="intent" value="passkey-rename" />
                 <input type="hidden" name="passkey" value=id.clone() />
-                <label class="visually-hidden" for=format!("passkey-name-{id}")>"Name"</label>
+                <label class="visually-hidden" for=format!("passkey-name-{id}")>{tr!(passkeys.item.name)}</label>
                 <input id=format!("passkey-name-{id}") type="text" name="name" value=name.get_untracked() on:input=move |ev| name.set(event_target_value(&ev)) />
-                <button type="submit" class="secondary" disabled=move || rename.pending().get()>"Rename"</button>
+                <button type="submit" class="secondary" disabled=move || rename.pending().get()>{tr!(passkeys.item.rename)}</button>
             </form>
             <form class="inline-form" method="post" action="/account" on:submit=on_remove>
                 <input type="hidden" name="intent" value="passkey-remove" />
                 <input type="hidden" name="passkey" value=id.clone() />
-                <button type="submit" class="secondary danger" aria-label=format!("Remove {}", passkey.name) disabled=move || remove.pending().get()>"Remove"</button>
+                <button type="submit" class="secondary danger" aria-label=tr!(passkeys.item.remove_named, name = passkey.name.clone()) disabled=move || remove.pending().get()>{tr!(passkeys.item.remove)}</button>
             </form>
             {move || error.get().map(|error| view! { <ErrorPanel error /> })}
         </li>
     }
 }
 
-/// `2026-11-26T15:04:05.123Z` → `2026-11-26 15:04 UTC`.
+/// `2026-11-26T15:04:05.123Z` → `26 November 2026, 15:04 UTC` (in the page's language).
 fn short_time(rfc3339: &str) -> String {
-    match (rfc3339.get(..10), rfc3339.get(11..16)) {
-        (Some(day), Some(time)) => format!("{day} {time} UTC"),
-        _ => rfc3339.to_string(),
-    }
+    locale::exact_time(rfc3339, locale::current())
 }
 
 /// The browser-only part: ceremonies with `navigator.credentials`.
@@ -304,11 +304,11 @@ mod live {
             "NotAllowedError" | "AbortError" => None,
             "InvalidStateError" => Some(ApiError::with_message(
                 ErrorCode::PasskeyRejected,
-                "This device already has a passkey for your account.",
+                crate::tr!(passkeys.msg.already_on_device),
             )),
             name => Some(ApiError::with_message(
                 ErrorCode::PasskeyRejected,
-                format!("This browser could not use a passkey ({name})."),
+                crate::tr!(passkeys.msg.browser_failed, name = name),
             )),
         }
     }
@@ -401,7 +401,10 @@ mod live {
         .await?;
         let credential = browser::create(&challenge.public_key).await.map_err(|e| {
             refused(&e).unwrap_or_else(|| {
-                ApiError::with_message(ErrorCode::PasskeyRejected, "No passkey was made.")
+                ApiError::with_message(
+                    ErrorCode::PasskeyRejected,
+                    crate::tr!(passkeys.msg.none_made),
+                )
             })
         })?;
         super::super::passkey_register_finish(PasskeyFinishBody {

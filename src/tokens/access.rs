@@ -42,7 +42,7 @@ pub async fn issue(tx: &mut Tx, family: &super::Family, ttl_secs: u64) -> Result
 }
 
 fn malformed() -> ApiError {
-    ApiError::with_message(ErrorCode::Unauthorized, "The access token is malformed.")
+    ApiError::with_message(ErrorCode::Unauthorized, crate::tr!(api.token_malformed))
 }
 
 /// The active person holding `token`, which must have been issued to `client_id` and be

@@ -18,18 +18,18 @@ impl Email {
     pub fn parse(input: &str) -> Result<Email, String> {
         let trimmed = input.trim();
         if trimmed.is_empty() {
-            return Err("is required".into());
+            return Err(crate::tr!(common.field.required).into());
         }
         if trimmed.chars().count() > MAX_EMAIL_CHARS {
-            return Err(format!("must be at most {MAX_EMAIL_CHARS} characters"));
+            return Err(crate::tr!(common.field.at_most_chars, n = MAX_EMAIL_CHARS));
         }
         let parsed = email_address::EmailAddress::from_str(trimmed)
-            .map_err(|_| "is not a valid email address".to_string())?;
+            .map_err(|_| crate::tr!(common.field.invalid_email).to_string())?;
         // Addresses without a dotted domain (`me@localhost`) are valid RFC 5322 but never
         // what a person means to type here; neither are display forms (`Name <a@b.c>`).
         let domain = parsed.domain();
         if parsed.display_part() != "" || !domain.contains('.') || domain.starts_with('[') {
-            return Err("is not a valid email address".into());
+            return Err(crate::tr!(common.field.invalid_email).into());
         }
         Ok(Email(parsed.email().to_lowercase()))
     }
@@ -48,9 +48,9 @@ impl WhatsappNumber {
     pub fn parse(input: &str, default_country_code: u16) -> Result<WhatsappNumber, String> {
         let trimmed = input.trim();
         if trimmed.is_empty() {
-            return Err("is required".into());
+            return Err(crate::tr!(common.field.required).into());
         }
-        let invalid = || "is not a valid WhatsApp number (e.g. +62 812-3456-7890)".to_string();
+        let invalid = || crate::tr!(common.field.invalid_whatsapp).to_string();
         if trimmed.len() > 32
             || !trimmed
                 .chars()
@@ -102,14 +102,14 @@ impl Identifier {
     /// An `@` means an email address; anything else is read as a phone number.
     pub fn parse(input: &str, default_country_code: u16) -> Result<Identifier, String> {
         if input.trim().is_empty() {
-            return Err("is required".into());
+            return Err(crate::tr!(common.field.required).into());
         }
         if input.contains('@') {
             Email::parse(input).map(Identifier::Email)
         } else {
             WhatsappNumber::parse(input, default_country_code)
                 .map(Identifier::Whatsapp)
-                .map_err(|_| "is not a valid email address or WhatsApp number".into())
+                .map_err(|_| crate::tr!(common.field.invalid_identifier).into())
         }
     }
 

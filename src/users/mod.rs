@@ -19,7 +19,7 @@ pub mod session;
 #[cfg(feature = "ssr")]
 pub mod store;
 
-use crate::{api::JsonBody, error::ApiError, status::Status};
+use crate::{api::JsonBody, error::ApiError, locale::Locale, status::Status};
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -52,6 +52,36 @@ impl User {
             .or(self.whatsapp.as_deref())
             .unwrap_or_default()
     }
+
+    /// [`User::contact`] as a person reading `locale` writes it.
+    pub fn contact_for_display(&self, locale: Locale) -> String {
+        identifier_for_display(self.contact(), locale)
+    }
+}
+
+/// A stored identifier as people write it: an email as it is; an Indonesian mobile number
+/// (`+6281234567890`) as `0812-3456-7890` for a reader of Bahasa Indonesia and
+/// `+62 812-3456-7890` for others, grouped as libphonenumber groups them; any other number
+/// as stored (E.164). Plain text work, so the server and the hydrating browser agree.
+pub fn identifier_for_display(identifier: &str, locale: Locale) -> String {
+    let Some(national) = identifier
+        .strip_prefix("+628")
+        .filter(|rest| rest.bytes().all(|b| b.is_ascii_digit()))
+    else {
+        return identifier.to_string();
+    };
+    // "8" + operator prefix (2 digits), then the subscriber number in two groups.
+    let (prefix, subscriber) = national.split_at(national.len().min(2));
+    let (first, second) = match subscriber.len() {
+        8 => subscriber.split_at(4),
+        7 => subscriber.split_at(4),
+        6 => subscriber.split_at(3),
+        _ => return identifier.to_string(),
+    };
+    match locale {
+        Locale::id => format!("08{prefix}-{first}-{second}"),
+        Locale::en => format!("+62 8{prefix}-{first}-{second}"),
+    }
 }
 
 /// Signs this browser out (the sign-out button of every page; `ui::SignOutButton`).
@@ -61,4 +91,26 @@ pub async fn sign_out() -> Result<(), ApiError> {
     let cookie = session::sign_out(&state, &caller).await?;
     crate::request::reply_cookie(cookie);
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn indonesian_numbers_read_nationally_in_indonesian() {
+        let cases = [
+            ("+6281234567890", "0812-3456-7890", "+62 812-3456-7890"),
+            ("+628123456789", "0812-3456-789", "+62 812-3456-789"),
+            ("+62811234567", "0811-234-567", "+62 811-234-567"),
+        ];
+        for (stored, id, en) in cases {
+            assert_eq!(identifier_for_display(stored, Locale::id), id);
+            assert_eq!(identifier_for_display(stored, Locale::en), en);
+        }
+        // Landlines, other countries and emails stay as stored.
+        for other in ["+622150851234", "+14155550123", "ana@example.com"] {
+            assert_eq!(identifier_for_display(other, Locale::id), other);
+        }
+    }
 }

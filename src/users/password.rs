@@ -25,9 +25,9 @@ pub const MAX_CHARS: usize = 128;
 pub fn check_new(password: &str) -> Result<(), String> {
     let chars = password.chars().count();
     if chars < MIN_CHARS {
-        Err(format!("must be at least {MIN_CHARS} characters"))
+        Err(crate::tr!(common.field.at_least_chars, n = MIN_CHARS))
     } else if chars > MAX_CHARS {
-        Err(format!("must be at most {MAX_CHARS} characters"))
+        Err(crate::tr!(common.field.at_most_chars, n = MAX_CHARS))
     } else {
         Ok(())
     }
@@ -223,12 +223,10 @@ impl Hasher {
             Lane::SignIn => &self.sign_ins,
             Lane::Other => &self.others,
         };
-        let admitted = places.clone().try_acquire_owned().map_err(|_| {
-            ApiError::too_many(
-                "Too many sign-ins are being processed right now; try again in a moment.",
-                1,
-            )
-        })?;
+        let admitted = places
+            .clone()
+            .try_acquire_owned()
+            .map_err(|_| ApiError::too_many(crate::tr!(common.throttle.busy), 1))?;
         let (reply, result) = tokio::sync::oneshot::channel();
         // The permit moves into the job: a request dropped while its hash runs (timeout,
         // hang-up) still holds its place until the thread is done, keeping the bound true.

@@ -140,15 +140,15 @@ fn refuse_taken(taken: &[&str]) -> Result<(), ApiError> {
     }
     let mut error = ApiError::with_message(
         ErrorCode::DuplicateKey,
-        "An account with these details already exists.",
+        crate::tr!(common.field.account_exists),
     );
     for field in taken {
-        let what = if *field == "email" {
-            "email address"
+        let message = if *field == "email" {
+            crate::tr!(common.field.email_registered)
         } else {
-            "WhatsApp number"
+            crate::tr!(common.field.whatsapp_registered)
         };
-        error = error.and_field(*field, format!("This {what} is already registered."));
+        error = error.and_field(*field, message);
     }
     Err(error)
 }
