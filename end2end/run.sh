@@ -45,6 +45,11 @@ whatsapp=$!
 
 client=$("$BIN" client create --name "E2E app" --redirect-url "$FYPASS_BASE_URL/docs")
 export FYPASS_TEST_CLIENT_KEY=$(node -pe 'JSON.parse(require("fs").readFileSync(0)).key' <<<"$client")
+# An app with its own look (the browser tests serve its logo themselves).
+branded=$("$BIN" client create --name "Warung Kopi" --redirect-url "$FYPASS_BASE_URL/docs")
+export FYPASS_TEST_BRANDED_KEY=$(node -pe 'JSON.parse(require("fs").readFileSync(0)).key' <<<"$branded")
+"$BIN" client set-branding "$(node -pe 'JSON.parse(require("fs").readFileSync(0)).id' <<<"$branded")" \
+  --logo-url https://cdn.warung-kopi.example/logo.svg --color '#0a7d5a' >/dev/null
 
 "$BIN" serve >"$work/server.log" 2>&1 &
 server=$!

@@ -45,8 +45,9 @@ test("a passkey made on /account completes an app's login request, until it is r
   await expect(page).toHaveURL(/\/fypass$/);
   const { url, reqToken } = await startLogin(request);
   // The page offers the passkey in the identifier's autofill as soon as it hydrates; the
-  // virtual authenticator, unlike a person, picks it at once, so no click is needed.
-  await page.goto(url);
+  // virtual authenticator, unlike a person, picks it at once, so no click is needed (and
+  // the page may leave before it has finished loading).
+  await page.goto(url, { waitUntil: "commit" });
   await expect(page.getByRole("heading", { level: 1 })).toContainText("You're signed in");
   const first = await pollStatus(request, reqToken);
   expect(first.status).toBe("LOGGED_IN");
