@@ -12,6 +12,10 @@ SHELL := bash
 
 # Builds live outside the clone, so a fresh clone (CI) reuses the previous build.
 export CARGO_TARGET_DIR ?= $(HOME)/.cache/fypass/target
+# The one LEPTOS_* setting read at compile time (leptos_config, leptos): cargo-leptos passes
+# it to its builds, so `cargo test` gets it too, or each would recompile the other's leptos
+# crates and everything above them.
+export LEPTOS_OUTPUT_NAME := fypass
 # wasm-opt (npm package binaryen) for the release front end.
 export PATH := $(CURDIR)/end2end/node_modules/.bin:$(HOME)/.cargo/bin:$(PATH)
 

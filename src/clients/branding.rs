@@ -135,11 +135,11 @@ mod server {
         let sql = "SELECT c.name, c.logo_url, c.accent_color, r.locale \
                    FROM login_requests r JOIN clients c ON c.id = r.client_id \
                    WHERE r.token_hash = $1";
-        let row: Option<(String, Option<String>, Option<String>, Option<String>)> =
-            with_reader!(db, |c| sqlx::query_as(sql)
-                .bind(secret::hash(req_token))
-                .fetch_optional(c)
-                .await)?;
+        type Row = (String, Option<String>, Option<String>, Option<String>);
+        let row: Option<Row> = with_reader!(db, |c| sqlx::query_as(sql)
+            .bind(secret::hash(req_token))
+            .fetch_optional(c)
+            .await)?;
         Ok(row.map(|(name, logo, color, locale)| (look((name, logo, color)), locale)))
     }
 

@@ -7,7 +7,8 @@ mod reference;
 
 use crate::{
     error::{ApiError, ErrorCode, ErrorGroup},
-    ui::ErrorPanel,
+    tr,
+    ui::{ErrorPanel, Prose},
 };
 use leptos::{prelude::*, server_fn::codec::GetUrl};
 use leptos_meta::Title;
@@ -128,20 +129,16 @@ pub async fn get_api_reference() -> Result<ApiReference, ApiError> {
 pub fn ApiInfoPage() -> impl IntoView {
     let site = OnceResource::new_blocking(get_site_info());
     view! {
-        <Title text="API Information" />
+        <Title text=tr!(docs.info.title) />
         <article class="doc">
-            <h1>"API Information"</h1>
-            <p class="lead">
-                "Apps call the fypass REST API with their client key. People never type a "
-                "password into an app: the app starts a login, sends the person to fypass, and "
-                "polls for the outcome."
-            </p>
-            <nav class="doc-links" aria-label="Documentation">
-                <a href="/docs/api">"Endpoints and schemas"</a>
-                <a href="/docs/errors">"Error Code List"</a>
-                <a href="/api/openapi.json">"OpenAPI document"</a>
+            <h1>{tr!(docs.info.title)}</h1>
+            <p class="lead">{tr!(docs.info.lead)}</p>
+            <nav class="doc-links" aria-label=tr!(docs.info.links_label)>
+                <a href="/docs/api">{tr!(docs.info.link_endpoints)}</a>
+                <a href="/docs/errors">{tr!(docs.info.link_errors)}</a>
+                <a href="/api/openapi.json">{tr!(docs.info.link_openapi)}</a>
             </nav>
-            <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+            <Suspense fallback=|| view! { <p>{tr!(common.loading)}</p> }>
                 {move || site.get().map(|info| match info {
                     Ok(info) => view! { <ApiInfo info /> }.into_any(),
                     Err(error) => view! { <ErrorPanel error /> }.into_any(),
@@ -157,47 +154,44 @@ fn ApiInfo(info: SiteInfo) -> impl IntoView {
     let curl = format!("curl -H \"x-client-key: $FYPASS_KEY\" {base}/clients/info");
     view! {
         <section>
-            <h2 id="base-url">"Base URL"</h2>
+            <h2 id="base-url">{tr!(docs.info.base_url)}</h2>
             <pre><code>{base.clone()}</code></pre>
         </section>
         <section>
-            <h2 id="headers">"Headers"</h2>
+            <h2 id="headers">{tr!(docs.info.headers.heading)}</h2>
             <table class="table">
-                <thead><tr><th>"Header"</th><th>"When"</th></tr></thead>
+                <thead><tr><th>{tr!(docs.info.headers.header)}</th><th>{tr!(docs.info.headers.when)}</th></tr></thead>
                 <tbody>
-                    <tr><td><code>"x-client-key"</code></td><td>"Every client route: the app's key (" <code>"fyk_…"</code> ")."</td></tr>
-                    <tr><td><code>"Authorization: Bearer …"</code></td><td>"Routes acting for a signed-in user: the access token (" <code>"fyp_…"</code> ") from the login flow."</td></tr>
-                    <tr><td><code>"Content-Type: application/json"</code></td><td>"Every request with a body."</td></tr>
-                    <tr><td><code>"x-request-id"</code></td><td>"Optional. Echoed on the response (one is generated if absent); quote it to the admin."</td></tr>
+                    <tr><td><code>"x-client-key"</code></td><td><Prose text=tr!(docs.info.headers.client_key) /></td></tr>
+                    <tr><td><code>"Authorization: Bearer …"</code></td><td><Prose text=tr!(docs.info.headers.bearer) /></td></tr>
+                    <tr><td><code>"Content-Type: application/json"</code></td><td>{tr!(docs.info.headers.content_type)}</td></tr>
+                    <tr><td><code>"x-request-id"</code></td><td>{tr!(docs.info.headers.request_id)}</td></tr>
                 </tbody>
             </table>
         </section>
         <section>
-            <h2 id="conventions">"Conventions"</h2>
+            <h2 id="conventions">{tr!(docs.info.conventions.heading)}</h2>
             <ul>
-                <li>"Bodies are JSON with " <code>"camelCase"</code> " fields, in UTF-8, at most " {info.body_limit_bytes / 1024} " KiB."</li>
-                <li>"Ids are UUIDs (version 7), lowercase and hyphenated. Times are RFC 3339 in UTC."</li>
-                <li>"A success is a 2xx status with the resource itself as the body."</li>
-                <li>"An error is a non-2xx status with " <code>"{ \"code\", \"message\" }"</code> " (and " <code>"details"</code> " listing each invalid field); see the " <a href="/docs/errors">"Error Code List"</a> "."</li>
-                <li>"A request still running after " {info.request_timeout_ms} " ms is answered " <code>"REQUEST_TIMEOUT"</code> " and nothing of it is saved."</li>
-                <li>"API replies carry " <code>"Cache-Control: no-store"</code> "."</li>
+                <li><Prose text=tr!(docs.info.conventions.bodies, kib = info.body_limit_bytes / 1024) /></li>
+                <li>{tr!(docs.info.conventions.ids)}</li>
+                <li>{tr!(docs.info.conventions.success)}</li>
+                <li><Prose text=tr!(docs.info.conventions.errors) /></li>
+                <li><Prose text=tr!(docs.info.conventions.timeout, ms = info.request_timeout_ms) /></li>
+                <li><Prose text=tr!(docs.info.conventions.cache) /></li>
+                <li><Prose text=tr!(docs.info.conventions.language) /></li>
             </ul>
-            <h3>"Order of checks"</h3>
-            <p>"On a client route, in this order: the client key, the client's status, the endpoint grant, the input, the user's token, then the operation. The first failing check is the error you get."</p>
+            <h3>{tr!(docs.info.conventions.order_heading)}</h3>
+            <p>{tr!(docs.info.conventions.order)}</p>
         </section>
         <section>
-            <h2 id="clients">"Client keys, grants and statuses"</h2>
-            <p>
-                "The admin creates each app's client with " <code>"fypass client create"</code>
-                ". Its key (" <code>"fyk_"</code> " followed by 43 characters) is shown once, at creation or "
-                <code>"fypass client rotate-key"</code> "; fypass stores only its SHA-256 hash. A rotated key stops working at once."
-            </p>
+            <h2 id="clients">{tr!(docs.info.clients.heading)}</h2>
+            <p><Prose text=tr!(docs.info.clients.keys) /></p>
             <table class="table">
-                <thead><tr><th>"Grant"</th><th>"Allows"</th></tr></thead>
+                <thead><tr><th>{tr!(docs.info.clients.grant)}</th><th>{tr!(docs.info.clients.allows)}</th></tr></thead>
                 <tbody>
                     {info.grants.iter().map(|g| {
                         let routes = if g.grant == "*" {
-                            "every endpoint above".to_string()
+                            tr!(docs.info.clients.every_endpoint).to_string()
                         } else {
                             g.routes.join(", ")
                         };
@@ -205,22 +199,18 @@ fn ApiInfo(info: SiteInfo) -> impl IntoView {
                     }).collect_view()}
                 </tbody>
             </table>
-            <p>
-                "A client's status is " <code>"active"</code> ", " <code>"inactive"</code> ", "
-                <code>"suspended"</code> " or " <code>"deleted"</code>
-                "; only an active client may call the API. Status, grant and key changes take effect within a few seconds, also while the server runs."
-            </p>
+            <p><Prose text=tr!(docs.info.clients.statuses) /></p>
         </section>
         <section>
-            <h2 id="login-flow">"The login flow"</h2>
-            <p>"Apps never see a password. The flow has the shape of the OAuth device flow (RFC 8628):"</p>
+            <h2 id="login-flow">{tr!(docs.info.flow.heading)}</h2>
+            <p>{tr!(docs.info.flow.lead)}</p>
             <ol class="steps">
-                <li><strong>"Start."</strong> " The app calls " <a href="/docs/api#startLogin"><code>"POST /api/v1/users/login"</code></a> " (grant " <code>"users.login"</code> ") and gets a " <code>"reqToken"</code> ", the fypass " <code>"url"</code> ", " <code>"expiresAt"</code> " (" {info.login_ttl_secs / 60} " minutes) and the polling " <code>"interval"</code> "."</li>
-                <li><strong>"Hand over."</strong> " The app opens " <code>"url"</code> " in a browser, or shows " <code>"/fypass/status?reqToken=…"</code> ", whose QR code the person scans with their phone."</li>
-                <li><strong>"Sign in."</strong> " The person signs in with their email address or WhatsApp number, or registers. A browser already signed in to fypass offers \"Continue as …\" instead."</li>
-                <li><strong>"Poll."</strong> " The app calls " <a href="/docs/api#getLoginStatus"><code>"GET /api/v1/users/login-status?reqToken=…"</code></a> " every " <code>"interval"</code> " seconds: " <code>"PENDING"</code> ", then " <code>"LOGGED_IN"</code> " or " <code>"REGISTERED"</code> " (or " <code>"EXPIRED"</code> ")."</li>
-                <li><strong>"Collect."</strong> " The first poll after completion carries " <code>"user"</code> ", " <code>"accessToken"</code> " (valid " {duration(info.token_ttl_secs)} ") and " <code>"refreshToken"</code> " (valid " {duration(info.refresh_ttl_secs)} "); later polls never do."</li>
-                <li><strong>"Act for the user."</strong> " The app sends " <code>"Authorization: Bearer <accessToken>"</code> " where a route acts for the user, such as Save Device, and keeps the person signed in with " <a href="#tokens">"its tokens"</a> "."</li>
+                <li><Prose text=tr!(docs.info.flow.start, minutes = info.login_ttl_secs / 60) /></li>
+                <li><Prose text=tr!(docs.info.flow.hand_over) /></li>
+                <li><Prose text=tr!(docs.info.flow.sign_in) /></li>
+                <li><Prose text=tr!(docs.info.flow.poll) /></li>
+                <li><Prose text=tr!(docs.info.flow.collect, access = duration(info.token_ttl_secs), refresh = duration(info.refresh_ttl_secs)) /></li>
+                <li><Prose text=tr!(docs.info.flow.act) /></li>
             </ol>
         </section>
         <TokensGuide info=info.clone() />
@@ -228,21 +218,30 @@ fn ApiInfo(info: SiteInfo) -> impl IntoView {
         <PasskeysGuide passkeys=info.passkeys />
         <AbusePolicy info=info.clone() />
         <section>
-            <h2 id="try">"Try it"</h2>
+            <h2 id="try">{tr!(docs.info.try_it)}</h2>
             <pre><code>{curl}</code></pre>
         </section>
     }
 }
 
-/// `secs` as people say it: "1 hour", "30 days", "10 minutes".
+/// `secs` as people say it: "1 hour", "30 days", "10 minutes" (or "1 jam", "30 hari").
 fn duration(secs: u64) -> String {
-    let (n, unit) = match secs {
-        s if s % 86_400 == 0 && s > 0 => (s / 86_400, "day"),
-        s if s % 3600 == 0 && s > 0 => (s / 3600, "hour"),
-        s if s % 60 == 0 && s > 0 => (s / 60, "minute"),
-        s => (s, "second"),
-    };
-    format!("{n} {unit}{}", if n == 1 { "" } else { "s" })
+    match secs {
+        s if s % 86_400 == 0 && s > 0 => match s / 86_400 {
+            1 => tr!(docs.duration.day).to_string(),
+            n => tr!(docs.duration.days, n = n),
+        },
+        s if s % 3600 == 0 && s > 0 => match s / 3600 {
+            1 => tr!(docs.duration.hour).to_string(),
+            n => tr!(docs.duration.hours, n = n),
+        },
+        s if s % 60 == 0 && s > 0 => match s / 60 {
+            1 => tr!(docs.duration.minute).to_string(),
+            n => tr!(docs.duration.minutes, n = n),
+        },
+        1 => tr!(docs.duration.second).to_string(),
+        n => tr!(docs.duration.seconds, n = n),
+    }
 }
 
 /// An app's tokens from sign-in to sign-out, step by step with curl.
@@ -252,35 +251,35 @@ fn TokensGuide(info: SiteInfo) -> impl IntoView {
     let key = "-H \"x-client-key: $FYPASS_KEY\"";
     let steps = [
         (
-            "Start a login and send the person to its url",
+            tr!(docs.tokens.steps.start),
             format!(
                 "curl -X POST {key} {base}/users/login\n# → {{ \"reqToken\": \"fyr_…\", \"url\": \"…\", \"userCode\": \"BDFG-HJKL\", … }}"
             ),
         ),
         (
-            "Poll until it is done; the first answer after that carries the tokens, once",
+            tr!(docs.tokens.steps.poll),
             format!(
                 "curl {key} \"{base}/users/login-status?reqToken=$REQ_TOKEN\"\n# → {{ \"status\": \"LOGGED_IN\", \"accessToken\": \"fyp_…\", \"refreshToken\": \"fyt_…\", … }}"
             ),
         ),
         (
-            "Act for the person with the access token",
+            tr!(docs.tokens.steps.act),
             format!("curl {key} -H \"Authorization: Bearer $ACCESS_TOKEN\" {base}/users/me"),
         ),
         (
-            "When it expires (UNAUTHORIZED), trade the refresh token for a new pair, and keep the new refresh token: the old one stops working",
+            tr!(docs.tokens.steps.refresh),
             format!(
                 "curl -X POST {key} -H 'content-type: application/json' \\\n  -d \"{{\\\"refreshToken\\\": \\\"$REFRESH_TOKEN\\\"}}\" {base}/users/token"
             ),
         ),
         (
-            "The app's back end asks whether a token works, and for whom",
+            tr!(docs.tokens.steps.introspect),
             format!(
                 "curl -X POST {key} -H 'content-type: application/json' \\\n  -d \"{{\\\"token\\\": \\\"$ACCESS_TOKEN\\\"}}\" {base}/users/introspect\n# → {{ \"active\": true, \"tokenType\": \"access\", \"userId\": \"…\", \"expiresAt\": \"…\" }}, or {{ \"active\": false }}"
             ),
         ),
         (
-            "Sign out: this sign-in's tokens stop working (add \"everywhere\": true for all of the person's sign-ins in this app)",
+            tr!(docs.tokens.steps.sign_out),
             format!(
                 "curl -X POST {key} -H \"Authorization: Bearer $ACCESS_TOKEN\" {base}/users/logout"
             ),
@@ -288,13 +287,13 @@ fn TokensGuide(info: SiteInfo) -> impl IntoView {
     ];
     view! {
         <section>
-            <h2 id="tokens">"Tokens"</h2>
+            <h2 id="tokens">{tr!(docs.tokens.heading)}</h2>
             <p>
-                "An access token (" <code>"fyp_…"</code> ") works for " {duration(info.token_ttl_secs)} "; a refresh token (" <code>"fyt_…"</code> ") for "
-                {duration(info.refresh_ttl_secs)} ", and each refresh gives a new one for as long, so a person stays signed in while the app is used. "
-                "A refresh token works once: presenting one that was already traded revokes every token of that sign-in (someone else holds a copy). "
-                "Tokens stop working at once when the person signs out, when their status changes, when the device they are bound to is removed, and when they change their password. "
-                "The grants: " <code>"users.token"</code> " (refresh, logout), " <code>"users.read"</code> " (me, introspect)."
+                <Prose text=tr!(
+                    docs.tokens.lead,
+                    access = duration(info.token_ttl_secs),
+                    refresh = duration(info.refresh_ttl_secs)
+                ) />
             </p>
             <ol class="steps">
                 {steps.into_iter().map(|(what, curl)| view! {
@@ -310,18 +309,20 @@ fn TokensGuide(info: SiteInfo) -> impl IntoView {
 fn PasskeysGuide(passkeys: bool) -> impl IntoView {
     view! {
         <section>
-            <h2 id="passkeys">"Passkeys"</h2>
+            <h2 id="passkeys">{tr!(docs.passkey_guide.heading)}</h2>
             <p>
-                "A person adds passkeys on " <code>"/account"</code> " (named, renamed, removed; adding one to a session older than "
-                {crate::passkeys::FRESH_SESSION_SECS / 60} " minutes asks for the password again), and the sign-in page offers "
-                <em>"Sign in with a passkey"</em> " and passkeys in the identifier's autofill. Right after a sign-in or registration, fypass offers once to create one. "
-                "A passkey sign-in completes the app's login request exactly as a password does: the same tokens, once; the same device saving and session; the same sign-in limits."
+                <Prose text=tr!(
+                    docs.passkey_guide.lead,
+                    minutes = crate::passkeys::FRESH_SESSION_SECS / 60
+                ) />
             </p>
             <ul>
-                <li>"The relying party is the host of " <code>"FYPASS_PUBLIC_URL"</code> ", and its origin that URL. Browsers allow passkeys on https and on " <code>"http://localhost"</code> " only (never on an IP address): elsewhere they are off, the pages say so, and the passkey routes answer " <code>"PASSKEY_REJECTED"</code> ". "
-                    {if passkeys { "They are on for this deployment." } else { "They are off for this deployment." }}</li>
-                <li>"Each ceremony (a run of the browser's " <code>"navigator.credentials"</code> ") is stored in the database, used once and for at most " {crate::passkeys::CEREMONY_SECS / 60} " minutes, so any node can finish what another started and a replayed answer fails. A passkey whose sign counter goes backwards (a cloned authenticator) is refused, and so is a person who is not active. Passkeys need JavaScript; without it the sign-in page says so and keeps the password form."</li>
-                <li>"Routes: " <a href="/docs/api#passkeyLoginStart"><code>"POST /api/v1/fypass/passkeys/login/start"</code></a> " and " <code>"…/finish"</code> "; the signed-in person's " <code>"/api/v1/account/passkeys"</code> " (register start and finish, list, rename, remove)."</li>
+                <li>
+                    <Prose text=tr!(docs.passkey_guide.origin) /> " "
+                    {if passkeys { tr!(docs.passkey_guide.on) } else { tr!(docs.passkey_guide.off) }}
+                </li>
+                <li><Prose text=tr!(docs.passkey_guide.ceremony, minutes = crate::passkeys::CEREMONY_SECS / 60) /></li>
+                <li><Prose text=tr!(docs.passkey_guide.routes) /></li>
             </ul>
         </section>
     }
@@ -332,20 +333,34 @@ fn PasskeysGuide(passkeys: bool) -> impl IntoView {
 fn CodesGuide(info: SiteInfo) -> impl IntoView {
     use crate::codes::*;
     let channels = if info.channels.is_empty() {
-        "none: messages wait in the outbox (`fypass outbox list`)".to_string()
+        tr!(docs.recovery.no_channels).to_string()
     } else {
-        info.channels.join(" and ")
+        info.channels.join(&format!(" {} ", tr!(docs.and)))
     };
     view! {
         <section>
-            <h2 id="codes">"Recovery, codes and verification"</h2>
+            <h2 id="codes">{tr!(docs.recovery.heading)}</h2>
             <ul>
-                <li><strong>"Forgot password."</strong> " " <code>"/fypass/recover"</code> " (linked from the sign-in page) sends a code to the person's email address or WhatsApp number (" <a href="/docs/api#fypassRecovery"><code>"POST /api/v1/fypass/recovery"</code></a> "); with it they set a new password (" <a href="/docs/api#fypassRecoveryComplete"><code>"…/recovery/complete"</code></a> "). Every session and token of theirs is revoked, and the app's login request completes."</li>
-                <li><strong>"Sign in with a code."</strong> " " <code>"/fypass/code"</code> " (\"Send me a code instead\") sends a code (" <a href="/docs/api#fypassCode"><code>"POST /api/v1/fypass/code"</code></a> ") that signs in instead of a password (" <a href="/docs/api#fypassCodeLogin"><code>"…/code/login"</code></a> ")."</li>
-                <li><strong>"Verification."</strong> " After registering, a code goes to each email address and number given; typing it (" <a href="/docs/api#fypassVerify"><code>"POST /api/v1/fypass/verify"</code></a> ") verifies it, and " <code>"User"</code> " shows " <code>"emailVerifiedAt"</code> " / " <code>"whatsappVerifiedAt"</code> ". A code used to recover or sign in verifies its identifier too. This deployment: " <code>{info.verification.clone()}</code> " (" <code>"FYPASS_VERIFICATION"</code> ": " <code>"off"</code> ", " <code>"optional"</code> " — a step the person may skip —, or " <code>"required"</code> " — a login request completes only once one identifier is verified). An unverified email address or number does not block its real owner: whoever verifies it owns it, and other accounts' unverified claims on it are dropped. On " <code>"/account"</code> " a person changes their password, and adds or changes their email address or number, which replaces the old one only once verified."</li>
-                <li><strong>"Codes."</strong> " " {CODE_DIGITS} " digits from the operating system's random generator, stored hashed, valid " {CODE_TTL_MINUTES} " minutes, single use (also when submitted twice at once), void after " {MAX_CODE_FAILURES} " wrong tries. A wrong code is " <code>"INVALID_CODE"</code> "; an expired, used or void one " <code>"CODE_EXPIRED"</code> "; only the latest code sent counts."</li>
-                <li><strong>"Limits."</strong> " One code a " {SEND_COOLDOWN_SECS} " seconds and " {SENDS_PER_IDENTIFIER_HOUR} " an hour to one email address or number, " {SENDS_PER_NETWORK_HOUR} " an hour from one network (" <code>"TOO_MANY_REQUESTS"</code> " with " <code>"Retry-After"</code> "). The reply to a send is the same whether or not an account has the identifier, and nothing is sent when none has."</li>
-                <li><strong>"Delivery."</strong> " A message is stored in the outbox in the same transaction as its code and delivered by a background sender on every node, with retries after 2, 4, 8, … seconds (up to half an hour, " {info.delivery_attempts} " attempts); with several nodes on one PostgreSQL each message is sent once, and a message stored before a crash is sent after the restart. Codes are never logged, and a sent message's body is not kept. Email goes over SMTP (" <code>"FYPASS_SMTP_URL"</code> ", " <code>"FYPASS_MAIL_FROM"</code> "), WhatsApp through the Cloud API's authentication template (" <code>"FYPASS_WHATSAPP_API_URL"</code> ", " <code>"FYPASS_WHATSAPP_PHONE_NUMBER_ID"</code> ", " <code>"FYPASS_WHATSAPP_TOKEN"</code> ", " <code>"FYPASS_WHATSAPP_TEMPLATE"</code> "). Configured here: " {channels} "."</li>
+                <li><Prose text=tr!(docs.recovery.forgot) /></li>
+                <li><Prose text=tr!(docs.recovery.sign_in) /></li>
+                <li><Prose text=tr!(docs.recovery.verification, verification = info.verification.clone()) /></li>
+                <li>
+                    <Prose text=tr!(
+                        docs.recovery.codes,
+                        digits = CODE_DIGITS,
+                        minutes = CODE_TTL_MINUTES,
+                        failures = MAX_CODE_FAILURES
+                    ) />
+                </li>
+                <li>
+                    <Prose text=tr!(
+                        docs.recovery.limits,
+                        cooldown = SEND_COOLDOWN_SECS,
+                        per_identifier = SENDS_PER_IDENTIFIER_HOUR,
+                        per_network = SENDS_PER_NETWORK_HOUR
+                    ) />
+                </li>
+                <li><Prose text=tr!(docs.recovery.delivery, attempts = info.delivery_attempts, channels = channels) /></li>
             </ul>
         </section>
     }
@@ -368,28 +383,60 @@ fn AbusePolicy(info: SiteInfo) -> impl IntoView {
     };
     view! {
         <section>
-            <h2 id="abuse">"Abuse resistance"</h2>
-            <p>"Everything below is on by default; a refusal is " <code>"TOO_MANY_REQUESTS"</code> " (429) with a " <code>"Retry-After"</code> " header in seconds, and the page says how long to wait."</p>
-            <h3 id="brute-force">"Sign-in protection"</h3>
+            <h2 id="abuse">{tr!(docs.abuse.heading)}</h2>
+            <p><Prose text=tr!(docs.abuse.lead) /></p>
+            <h3 id="brute-force">{tr!(docs.abuse.sign_in_heading)}</h3>
             <ul>
-                <li>"Failed sign-ins count per person (one counter, whichever of their email address or WhatsApp number is typed). The first " {SIGN_IN_FREE_PER_ACCOUNT} " in " {SIGN_IN_WINDOW_MINUTES} " minutes cost nothing; after that each attempt waits 1, 2, 4, … seconds, at most " {SIGN_IN_MAX_DELAY_SECS} " s, after the previous one. A stranger's guesses slow an account down; they never lock its owner out for longer than that. At most about " {hourly_cap} " guesses an hour reach one account (OWASP ASVS asks for no more than 100)."</li>
-                <li>"One network (an IPv4 address, or an IPv6 /64) gets at most " {SIGN_IN_PER_ACCOUNT_AND_NETWORK} " failures per account and " {SIGN_IN_PER_NETWORK} " across all accounts in " {SIGN_IN_WINDOW_MINUTES} " minutes, then waits for the window to end."</li>
-                <li>"A browser that signed in to the account before (it holds the person's session, or the cookie a successful sign-in leaves for 180 days) is never slowed down by others' failures; its own are capped at " {SIGN_IN_PER_TRUSTED_BROWSER} " per " {SIGN_IN_WINDOW_MINUTES} " minutes."</li>
-                <li>"Each attempt takes its place before the password is checked, so parallel guesses cannot exceed a limit, and a correct password gives it back. An unknown account costs the same time as a wrong password."</li>
+                <li>
+                    {tr!(
+                        docs.abuse.per_person,
+                        free = SIGN_IN_FREE_PER_ACCOUNT,
+                        window = SIGN_IN_WINDOW_MINUTES,
+                        max_delay = SIGN_IN_MAX_DELAY_SECS,
+                        hourly = hourly_cap
+                    )}
+                </li>
+                <li>
+                    {tr!(
+                        docs.abuse.per_network,
+                        per_account = SIGN_IN_PER_ACCOUNT_AND_NETWORK,
+                        per_network = SIGN_IN_PER_NETWORK,
+                        window = SIGN_IN_WINDOW_MINUTES
+                    )}
+                </li>
+                <li>
+                    {tr!(
+                        docs.abuse.trusted,
+                        cap = SIGN_IN_PER_TRUSTED_BROWSER,
+                        window = SIGN_IN_WINDOW_MINUTES
+                    )}
+                </li>
+                <li>{tr!(docs.abuse.reserved)}</li>
             </ul>
-            <h3 id="registrations">"Registrations and password hashing"</h3>
+            <h3 id="registrations">{tr!(docs.abuse.registrations_heading)}</h3>
             <ul>
-                <li>"At most " {info.registrations_per_hour} " accounts per hour from one network, and " {REGISTRATIONS_PER_IDENTIFIER_HOUR} " attempts per hour for one email address or number, checked before anything is hashed; an email address or number already registered is refused first (" <code>"DUPLICATE_KEY"</code> ") without hashing."</li>
-                <li>"Password hashing runs on one thread per core. Registrations wait behind sign-ins, may take every thread but one, and only half of the waiting places: a flood of registrations leaves other people's sign-ins working. When the places are taken, the request is refused at once (" <code>"TOO_MANY_REQUESTS"</code> ", retry after 1 s)."</li>
+                <li>
+                    <Prose text=tr!(
+                        docs.abuse.registrations,
+                        per_hour = info.registrations_per_hour,
+                        per_identifier = REGISTRATIONS_PER_IDENTIFIER_HOUR
+                    ) />
+                </li>
+                <li><Prose text=tr!(docs.abuse.hashing) /></li>
             </ul>
-            <h3 id="user-code">"Sign-in links sent by strangers"</h3>
+            <h3 id="user-code">{tr!(docs.abuse.user_code_heading)}</h3>
+            <p><Prose text=tr!(docs.abuse.user_code, failures = MAX_CONFIRM_FAILURES) /></p>
+            <h3 id="requests">{tr!(docs.abuse.requests_heading)}</h3>
+            <p>{tr!(docs.abuse.requests, minutes = info.login_ttl_secs / 60)}</p>
+            <h3 id="connections">{tr!(docs.abuse.connections_heading)}</h3>
             <p>
-                "Login (UI by fypass) returns a " <code>"userCode"</code> " (8 letters, shown " <code>"XXXX-XXXX"</code> ") for the app to display beside its link or QR code. The fypass page shows the app's name, the device it named and that code. A person who opens the page on another network than the one that started the request must first confirm that the device in front of them shows that code (RFC 8628 §5.4): someone who sends them their own app's link cannot get them to sign in to it, with a password or with one click as " <em>"Continue as …"</em> ". After " {MAX_CONFIRM_FAILURES} " wrong codes the request is void."
+                <Prose text=tr!(
+                    docs.abuse.connections,
+                    secs = info.header_timeout_secs,
+                    max = info.max_connections,
+                    kib = info.body_limit_bytes / 1024
+                ) />
             </p>
-            <h3 id="requests">"Login requests"</h3>
-            <p>"A request whose app is no longer active cannot be completed. Once completed, the app must collect its tokens within " {info.login_ttl_secs / 60} " minutes, or the request expires unused. Expired requests, sessions, tokens and idle counters are deleted in batches every minute."</p>
-            <h3 id="connections">"Connections"</h3>
-            <p>"A connection must send its whole request head within " {info.header_timeout_secs} " s, and an idle keep-alive connection is closed after as long (a reverse proxy's upstream keep-alive must be shorter). At most " {info.max_connections} " connections are open at once; more wait to be accepted. A request body is at most " {info.body_limit_bytes / 1024} " KiB and must be a JSON object where the API expects one. " <code>"/metrics"</code> " is served only on its own listener (" <code>"FYPASS_METRICS_ADDR"</code> ", loopback by default), never on the public address."</p>
         </section>
     }
 }
@@ -398,19 +445,16 @@ fn AbusePolicy(info: SiteInfo) -> impl IntoView {
 pub fn ErrorListPage() -> impl IntoView {
     let (filter, set_filter) = signal(String::new());
     view! {
-        <Title text="Error Code List" />
+        <Title text=tr!(docs.error_list.title) />
         <article class="doc">
-            <h1>"Error Code List"</h1>
-            <p class="lead">
-                "When a request fails you receive a " <code>"code"</code> " and a " <code>"message"</code>
-                ". The code identifies the problem when you talk to the admin; the message says it in words."
-            </p>
+            <h1>{tr!(docs.error_list.title)}</h1>
+            <p class="lead"><Prose text=tr!(docs.error_list.lead) /></p>
             <pre><code>"{\n  \"code\": \"UNITSYSTEM00001\",\n  \"message\": \"Client key used in the request is not found or not registered.\"\n}"</code></pre>
             <label class="filter">
-                <span>"Filter codes"</span>
+                <span>{tr!(docs.error_list.filter)}</span>
                 <input
                     type="search"
-                    placeholder="e.g. USER or 403"
+                    placeholder=tr!(docs.error_list.filter_placeholder)
                     prop:value=filter
                     on:input=move |ev| set_filter.set(event_target_value(&ev))
                 />
@@ -420,7 +464,7 @@ pub fn ErrorListPage() -> impl IntoView {
                     ErrorCode::ALL.iter().copied().filter(|c| c.group() == *group).collect();
                 view! {
                     <section class="error-group">
-                        <h2 id=group.as_str().to_lowercase()>{group.as_str()}</h2>
+                        <h2 id=group.as_str().to_lowercase()>{group_name(*group)}</h2>
                         {codes.into_iter().map(|code| view! {
                             <div
                                 class="error-code-entry"
@@ -428,16 +472,25 @@ pub fn ErrorListPage() -> impl IntoView {
                                 class:hidden=move || !shown(code, &filter.read())
                             >
                                 <h3><code>{code.as_str()}</code> <span class="http-status">{code.status()}</span>
-                                    {(!code.from_source()).then(|| view! { <span class="tag">"added by fypass"</span> })}
+                                    {(!code.from_source()).then(|| view! { <span class="tag">{tr!(docs.error_list.added)}</span> })}
                                 </h3>
                                 <p>{code.message()}</p>
-                                <p class="solution"><strong>"Solution: "</strong>{code.solution()}</p>
+                                <p class="solution"><strong>{tr!(docs.error_list.solution)} " "</strong>{code.solution()}</p>
                             </div>
                         }).collect_view()}
                     </section>
                 }
             }).collect_view()}
         </article>
+    }
+}
+
+/// The name of `group` in the page's language (its anchor stays `group.as_str()`).
+fn group_name(group: ErrorGroup) -> &'static str {
+    match group {
+        ErrorGroup::Clients => tr!(docs.error_list.groups.clients),
+        ErrorGroup::Users => tr!(docs.error_list.groups.users),
+        ErrorGroup::Others => tr!(docs.error_list.groups.others),
     }
 }
 
@@ -458,16 +511,11 @@ fn shown(code: ErrorCode, filter: &str) -> bool {
 pub fn ApiReferencePage() -> impl IntoView {
     let reference = OnceResource::new_blocking(get_api_reference());
     view! {
-        <Title text="Endpoints" />
+        <Title text=tr!(docs.endpoints.title) />
         <article class="doc reference">
-            <h1>"Endpoints"</h1>
-            <p class="lead">
-                "Every route of the REST API, generated from its "
-                <a href="/api/openapi.json">"OpenAPI document"</a>
-                ". Errors are " <code>"{ \"code\", \"message\" }"</code> "; see the "
-                <a href="/docs/errors">"Error Code List"</a> "."
-            </p>
-            <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+            <h1>{tr!(docs.endpoints.title)}</h1>
+            <p class="lead"><Prose text=tr!(docs.endpoints.lead) /></p>
+            <Suspense fallback=|| view! { <p>{tr!(common.loading)}</p> }>
                 {move || reference.get().map(|r| match r {
                     Ok(r) => view! { <Reference reference=r /> }.into_any(),
                     Err(error) => view! { <ErrorPanel error /> }.into_any(),
@@ -480,7 +528,7 @@ pub fn ApiReferencePage() -> impl IntoView {
 #[component]
 fn Reference(reference: ApiReference) -> impl IntoView {
     view! {
-        <nav class="toc" aria-label="Endpoints">
+        <nav class="toc" aria-label=tr!(docs.endpoints.toc_label)>
             <ul>
                 {reference.endpoints.iter().map(|e| view! {
                     <li>
@@ -494,7 +542,7 @@ fn Reference(reference: ApiReference) -> impl IntoView {
         </nav>
         {reference.endpoints.into_iter().map(|e| view! { <EndpointCard e /> }).collect_view()}
         <section>
-            <h2 id="schemas">"Schemas"</h2>
+            <h2 id="schemas">{tr!(docs.endpoints.schemas)}</h2>
             {reference.schemas.into_iter().map(|(name, json)| view! {
                 <h3 id=format!("schema-{name}")>{name.clone()}</h3>
                 <pre><code>{json}</code></pre>
@@ -518,24 +566,31 @@ fn EndpointCard(e: Endpoint) -> impl IntoView {
             <p class="endpoint-summary">{e.summary.clone()}</p>
             {(!e.description.is_empty()).then(|| view! { <p>{e.description.clone()}</p> })}
             <dl class="facts">
-                <dt>"Grant"</dt>
+                <dt>{tr!(docs.endpoints.grant)}</dt>
                 <dd>{match e.grant.clone() {
                     Some(g) => view! { <code>{g}</code> }.into_any(),
-                    None => view! { <span>"none"</span> }.into_any(),
+                    None => view! { <span>{tr!(docs.endpoints.none)}</span> }.into_any(),
                 }}</dd>
-                <dt>"Authentication"</dt>
+                <dt>{tr!(docs.endpoints.authentication)}</dt>
                 <dd>{e.auth.clone()}</dd>
             </dl>
             {(!e.params.is_empty()).then(|| view! {
-                <h3>"Parameters"</h3>
+                <h3>{tr!(docs.endpoints.parameters)}</h3>
                 <table class="table">
-                    <thead><tr><th>"Name"</th><th>"In"</th><th>"Required"</th><th>"Description"</th></tr></thead>
+                    <thead>
+                        <tr>
+                            <th>{tr!(docs.endpoints.name)}</th>
+                            <th>{tr!(docs.endpoints.location)}</th>
+                            <th>{tr!(docs.endpoints.required)}</th>
+                            <th>{tr!(docs.endpoints.description)}</th>
+                        </tr>
+                    </thead>
                     <tbody>
                         {e.params.iter().map(|p| view! {
                             <tr>
                                 <td><code>{p.name.clone()}</code></td>
                                 <td>{p.location.clone()}</td>
-                                <td>{if p.required { "yes" } else { "no" }}</td>
+                                <td>{if p.required { tr!(docs.endpoints.yes) } else { tr!(docs.endpoints.no) }}</td>
                                 <td>{p.description.clone()}</td>
                             </tr>
                         }).collect_view()}
@@ -543,24 +598,30 @@ fn EndpointCard(e: Endpoint) -> impl IntoView {
                 </table>
             })}
             {e.body.clone().map(|body| view! {
-                <h3>"Request body"</h3>
+                <h3>{tr!(docs.endpoints.request_body)}</h3>
                 <p>
-                    {schema_link(body)}
-                    {if e.body_required { " (JSON)" } else { " (JSON, optional)" }}
+                    {schema_link(body)} " "
+                    {if e.body_required { tr!(docs.endpoints.body_json) } else { tr!(docs.endpoints.body_json_optional) }}
                 </p>
                 {e.example.clone().map(|x| view! { <pre><code>{x}</code></pre> })}
             })}
-            <h3>"Responses"</h3>
+            <h3>{tr!(docs.endpoints.responses)}</h3>
             <table class="table">
-                <thead><tr><th>"Status"</th><th>"Body"</th><th>"Codes / meaning"</th></tr></thead>
+                <thead>
+                    <tr>
+                        <th>{tr!(docs.endpoints.status)}</th>
+                        <th>{tr!(docs.endpoints.body)}</th>
+                        <th>{tr!(docs.endpoints.codes)}</th>
+                    </tr>
+                </thead>
                 <tbody>
                     {e.replies.iter().map(|r| view! {
                         <tr>
                             <td><code>{r.status}</code></td>
                             <td>{match (r.schema.clone(), r.codes.is_empty()) {
                                 (Some(s), _) => schema_link(s).into_any(),
-                                (None, false) => view! { <span>"error"</span> }.into_any(),
-                                (None, true) => view! { <span>"none"</span> }.into_any(),
+                                (None, false) => view! { <span>{tr!(docs.endpoints.error)}</span> }.into_any(),
+                                (None, true) => view! { <span>{tr!(docs.endpoints.none)}</span> }.into_any(),
                             }}</td>
                             <td>{if r.codes.is_empty() {
                                 view! { <span>{r.description.clone()}</span> }.into_any()
@@ -573,7 +634,7 @@ fn EndpointCard(e: Endpoint) -> impl IntoView {
                     }).collect_view()}
                 </tbody>
             </table>
-            <h3>"Example"</h3>
+            <h3>{tr!(docs.endpoints.example)}</h3>
             <pre><code>{e.curl.clone()}</code></pre>
         </section>
     }

@@ -3,6 +3,7 @@
 //! the grants table of `/docs`.
 
 use super::{ApiReference, Endpoint, GrantUse, Parameter, Reply};
+use crate::tr;
 use serde_json::Value;
 
 /// The operations in the order the API presents them (`api::openapi::operations`).
@@ -38,13 +39,14 @@ pub fn reference(doc: &Value) -> ApiReference {
                     .unwrap_or_default()
             })
             .collect();
+        // In the language of the request the page is rendered for.
         let auth = match security.as_slice() {
-            [] => "None (called by the hosted pages; browser requests must come from them)"
-                .to_string(),
-            [one] if one == "clientKey" => "x-client-key".to_string(),
-            [_] => "x-client-key and Authorization: Bearer (the person's access token)".to_string(),
-            _ => "x-client-key; optionally Authorization: Bearer (links the user)".to_string(),
-        };
+            [] => tr!(docs.auth.none),
+            [one] if one == "clientKey" => "x-client-key",
+            [_] => tr!(docs.auth.bearer),
+            _ => tr!(docs.auth.optional_bearer),
+        }
+        .to_string();
         let params = o["parameters"]
             .as_array()
             .into_iter()

@@ -260,7 +260,7 @@ pub async fn register_start(
             user.id,
             &label,
             &user.name,
-            (!exclude.is_empty()).then(|| exclude.into_iter().map(Into::into).collect()),
+            (!exclude.is_empty()).then_some(exclude),
         )
         .map_err(internal)?;
     // A passkey must be discoverable: sign-in without an identifier, and autofill, only

@@ -42,6 +42,8 @@ pub fn PasskeySignIn(enabled: bool, token: Option<String>) -> impl IntoView {
         busy.set(true);
         #[cfg(feature = "hydrate")]
         live::sign_in_now(token.clone(), error, busy);
+        #[cfg(not(feature = "hydrate"))]
+        let _ = &token;
     };
     view! {
         // Until the page hydrates (never, without JavaScript). Not a <noscript>: a browser

@@ -464,9 +464,11 @@ async fn sqlx_backdate_requests(t: &TestApp) {
                collect_by = collect_by - 7200000";
     match t.db() {
         fypass::db::Db::Sqlite { writer, .. } => {
-            drop(sqlx::query(sql).execute(writer).await.unwrap())
+            sqlx::query(sql).execute(writer).await.unwrap();
         }
-        fypass::db::Db::Postgres(pool) => drop(sqlx::query(sql).execute(pool).await.unwrap()),
+        fypass::db::Db::Postgres(pool) => {
+            sqlx::query(sql).execute(pool).await.unwrap();
+        }
     }
 }
 

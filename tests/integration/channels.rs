@@ -122,7 +122,7 @@ pub fn code_in(text: &str) -> String {
 #[derive(Clone)]
 pub struct WhatsappApi {
     pub addr: SocketAddr,
-    sent: Arc<Mutex<Vec<(String, Value)>>>,
+    sent: Sent,
 }
 
 pub const WHATSAPP_TOKEN: &str = "test-cloud-api-token";
@@ -130,7 +130,7 @@ pub const WHATSAPP_PHONE_ID: &str = "1234567890";
 
 impl WhatsappApi {
     pub async fn start() -> WhatsappApi {
-        let sent: Arc<Mutex<Vec<(String, Value)>>> = Arc::default();
+        let sent: Sent = Arc::default();
         let app = Router::new()
             .route(&format!("/{WHATSAPP_PHONE_ID}/messages"), post(receive))
             .with_state(sent.clone());
@@ -168,9 +168,12 @@ impl WhatsappApi {
     }
 }
 
+/// What the stand-in received: each message's recipient and body.
+type Sent = Arc<Mutex<Vec<(String, Value)>>>;
+
 /// As the Cloud API: a wrong token is refused; a message answered with its id.
 async fn receive(
-    State(sent): State<Arc<Mutex<Vec<(String, Value)>>>>,
+    State(sent): State<Sent>,
     headers: HeaderMap,
     Json(body): Json<Value>,
 ) -> (axum::http::StatusCode, Json<Value>) {

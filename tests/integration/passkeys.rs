@@ -110,12 +110,12 @@ fn assertion(
     options.mediation = None;
     options.public_key.allow_credentials = vec![AllowCredentials {
         type_: "public-key".into(),
-        id: cred_id.to_vec().into(),
+        id: cred_id.to_vec(),
         transports: None,
     }];
     let mut signed = key.do_authentication(at, options).unwrap();
     // The user handle is not signed: a discoverable credential's authenticator names it.
-    signed.response.user_handle = Some(user.as_bytes().to_vec().into());
+    signed.response.user_handle = Some(user.as_bytes().to_vec());
     signed
 }
 
@@ -250,13 +250,13 @@ async fn expired_wrong_user_and_wrong_origin_ceremonies_are_refused() {
     let (ceremony, mut options) = login_start(&t, None).await;
     options.public_key.allow_credentials = vec![AllowCredentials {
         type_: "public-key".into(),
-        id: id.clone().into(),
+        id: id.clone(),
         transports: None,
     }];
     let evil = url::Url::parse("https://evil.example").unwrap();
     let mut signed =
         AuthenticatorBackend::perform_auth(&mut key, evil, options.public_key, 60_000).unwrap();
-    signed.response.user_handle = Some(user.as_bytes().to_vec().into());
+    signed.response.user_handle = Some(user.as_bytes().to_vec());
     expect_error(
         finish(&t, &ceremony, &signed).await,
         401,
