@@ -14,6 +14,11 @@ cleanup() {
   for pid in $server $maildev $whatsapp; do kill "$pid" 2>/dev/null || true; done
   [ -n "$server" ] && wait "$server" 2>/dev/null || true
   if [ "${status:-0}" != 0 ] && [ -f "$work/server.log" ]; then echo "--- server log ---"; tail -n 50 "$work/server.log"; fi
+  # The failures again, last, so that a log cut to its tail still names them.
+  if [ "${status:-0}" != 0 ] && [ -f "$work/playwright.log" ]; then
+    echo "--- browser test failures ---"
+    grep -E '^\s+[0-9]+\) |^\s+(Error|Expected|Received|Timeout|Call log)|^\s+[0-9]+ (failed|flaky|passed)|^\s+\[(desktop|phone)\] ›' "$work/playwright.log" | tail -n 60
+  fi
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -61,7 +66,7 @@ for _ in $(seq 1 100); do
 done
 
 status=0
-npx playwright test "$@" || status=$?
+npx playwright test "$@" 2>&1 | tee "$work/playwright.log" || status=$?
 if [ "$status" = 0 ] && [ -z "${SKIP_CONTRACT:-}" ]; then
   ./contract.sh || status=$?
 fi

@@ -21,7 +21,7 @@ async function virtualAuthenticator(page: Page) {
 
 const password = "correct horse battery";
 
-test("a passkey made on /account completes an app's login request, until it is removed", async ({ page, request }) => {
+test("a passkey made on /account completes an app's login request, until it is removed", async ({ page, request, browser }) => {
   const { cdp, authenticatorId } = await virtualAuthenticator(page);
   const email = uniqueEmail("kiki");
   expect((await request.post("/api/v1/fypass/register", { data: { name: "Kiki", email, password } })).status()).toBe(200);
@@ -39,35 +39,45 @@ test("a passkey made on /account completes an app's login request, until it is r
   const { credentials } = await cdp.send("WebAuthn.getCredentials", { authenticatorId });
   expect(credentials).toHaveLength(1);
   expect(credentials[0].isResidentCredential).toBe(true);
-
-  // Signed out, they complete an app's login request with it.
   await page.getByRole("button", { name: "Sign out" }).click();
-  await expect(page).toHaveURL(/\/fypass$/);
+  await expect(page).toHaveURL(/\/fypass/);
+  // (This browser's sign-in page now offers the passkey in its autofill, and the virtual
+  // authenticator, unlike a person, takes it at once: it signs this browser in again, to
+  // the dashboard. The app's request is completed in a browser of its own, below.)
+  await page.close();
+
+  // In another browser holding the same passkey (a phone that synced it), they complete
+  // an app's login request with it.
+  const context = await browser.newContext();
+  const phone = await context.newPage();
+  const synced = await virtualAuthenticator(phone);
+  await synced.cdp.send("WebAuthn.addCredential", { authenticatorId: synced.authenticatorId, credential: credentials[0] });
   const { url, reqToken } = await startLogin(request);
   // The page offers the passkey in the identifier's autofill as soon as it hydrates; the
-  // virtual authenticator, unlike a person, picks it at once, so no click is needed (and
-  // the page may leave before it has finished loading).
-  await page.goto(url, { waitUntil: "commit" });
-  await expect(page.getByRole("heading", { level: 1 })).toContainText("You're signed in");
+  // virtual authenticator picks it at once, so no click is needed (and the page may leave
+  // before it has finished loading).
+  await phone.goto(url, { waitUntil: "commit" });
+  await expect(phone.getByRole("heading", { level: 1 })).toContainText("You're signed in");
   const first = await pollStatus(request, reqToken);
   expect(first.status).toBe("LOGGED_IN");
   expect(first.accessToken).toMatch(/^fyp_/);
   expect((await pollStatus(request, reqToken)).accessToken).toBeUndefined();
 
   // Removed from the account, the passkey no longer signs in.
-  await page.goto("/account");
-  await hydrated(page);
-  await page.getByRole("button", { name: "Remove Test phone" }).click();
-  await expect(page.locator(".passkey")).toHaveCount(0);
-  await page.getByRole("button", { name: "Sign out" }).click();
-  await expect(page).toHaveURL(/\/fypass$/);
+  await phone.goto("/account");
+  await hydrated(phone);
+  await phone.getByRole("button", { name: "Remove Test phone" }).click();
+  await expect(phone.locator(".passkey")).toHaveCount(0);
+  await phone.getByRole("button", { name: "Sign out" }).click();
+  await expect(phone).toHaveURL(/\/fypass$/);
   const again = await startLogin(request);
-  await page.goto(again.url);
-  await hydrated(page);
-  await page.getByRole("button", { name: "Sign in with a passkey" }).click();
-  await expect(page.locator(".error-panel").first()).toContainText("not known here");
-  await expect(page.getByRole("heading", { level: 1 })).toContainText("Sign in to continue");
+  await phone.goto(again.url);
+  await hydrated(phone);
+  await phone.getByRole("button", { name: "Sign in with a passkey" }).click();
+  await expect(phone.locator(".error-panel").first()).toContainText("not known here");
+  await expect(phone.getByRole("heading", { level: 1 })).toContainText("Sign in to continue");
   expect((await pollStatus(request, again.reqToken)).status).toBe("PENDING");
+  await context.close();
 });
 
 test.describe("without JavaScript", () => {
