@@ -337,11 +337,17 @@ async fn first_load(
     http: &reqwest::Client,
     base: &str,
     path: &str,
+    cookie: Option<&str>,
 ) -> Result<(u64, Vec<(String, u64)>)> {
     let get = |p: String| {
-        http.get(format!("{base}{p}"))
-            .header("accept-encoding", "br, gzip")
-            .send()
+        let req = http
+            .get(format!("{base}{p}"))
+            .header("accept-encoding", "br, gzip");
+        match cookie {
+            Some(c) => req.header("cookie", c),
+            None => req,
+        }
+        .send()
     };
     let page = get(path.to_string()).await?.bytes().await?;
     let html = String::from_utf8_lossy(&page);
@@ -380,11 +386,20 @@ fn size(p: &Path) -> u64 {
     std::fs::metadata(p).map_or(0, |m| m.len())
 }
 
-async fn start_server(bin: &Path, url: &str, port: u16, log: &Path) -> Result<Child> {
+async fn start_server(
+    bin: &Path,
+    url: &str,
+    port: u16,
+    metrics_port: u16,
+    log: &Path,
+) -> Result<Child> {
     let child = Command::new(bin)
         .arg("serve")
         .env("FYPASS_DATABASE_URL", url)
         .env("LEPTOS_SITE_ADDR", format!("127.0.0.1:{port}"))
+        .env("FYPASS_METRICS_ADDR", format!("127.0.0.1:{metrics_port}"))
+        // The load comes from one address: lift the per-network caps meant for strangers.
+        .env("FYPASS_REGISTRATIONS_PER_HOUR", "1000000")
         .env("FYPASS_LOGIN_TTL_SECS", "3600")
         .stdout(Stdio::null())
         .stderr(std::fs::File::create(log)?)
@@ -443,15 +458,20 @@ async fn main() -> Result<()> {
     db.close().await;
     eprintln!("  done in {:.1} s", seeding.elapsed().as_secs_f64());
 
-    let port = std::net::TcpListener::bind("127.0.0.1:0")?
-        .local_addr()?
-        .port();
+    let free_port = || -> Result<u16> {
+        Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+            .local_addr()?
+            .port())
+    };
+    let (port, metrics_port) = (free_port()?, free_port()?);
     let log = work.join("server.log");
-    let server = start_server(&args.bin, &url, port, &log).await?;
+    let server = start_server(&args.bin, &url, port, metrics_port, &log).await?;
     let pid = server.id().expect("the server runs");
     tokio::time::sleep(Duration::from_secs(1)).await;
     let (rss_idle, _, _) = rss(pid);
     let base = format!("http://127.0.0.1:{port}");
+    // `/metrics` has its own listener (FYPASS_METRICS_ADDR).
+    let metrics = format!("http://127.0.0.1:{metrics_port}");
     let http = reqwest::Client::new();
 
     // Enough fresh login requests for the storm at several times the raw Argon2 rate.
@@ -541,6 +561,22 @@ end"#,
     let locked = locked_count(&log) - locked_before;
     save_row.errors += locked;
     rows.push(save_row);
+    // Login starts: each a durable write of a new request (token, user code, expiry).
+    let start = r#"wrk.method = 'POST'
+wrk.path = '/api/v1/users/login'
+wrk.headers['content-type'] = 'application/json'
+wrk.body = '{"deviceInfo":{"deviceId":"tv-bench","platform":"android"}}'"#;
+    let start_target = if backend == "sqlite" { 0.2 } else { 0.1 };
+    rows.push(
+        bench
+            .measure(
+                "POST /api/v1/users/login (start)",
+                start,
+                32,
+                Some((Baseline::Healthz, start_target)),
+            )
+            .await?,
+    );
     for (file, label) in [(&wasm_name, "wasm"), (&css_name, "css")] {
         let script = format!("wrk.path = '/pkg/{file}'\nwrk.headers['accept-encoding'] = 'br'");
         rows.push(
@@ -574,11 +610,11 @@ end"#,
     };
     // As many sign-ins in flight as the hashing pool admits (a thread and 4 waiting per core).
     let storm_conns = cores as u32 * 5;
-    let verifications_before = verifications(&http, &base).await;
+    let verifications_before = verifications(&http, &metrics).await;
     let storm_r = bench
         .wrk("login storm", &login(&storm_files[0]), 1, storm_conns)
         .await?;
-    let verified = verifications(&http, &base).await - verifications_before;
+    let verified = verifications(&http, &metrics).await - verifications_before;
     rows.push(row(
         "POST /api/v1/fypass/login (storm)",
         &storm_r,
@@ -622,9 +658,31 @@ end"#,
     let rss_anon_peak = rows.iter().map(|r| r.rss_mib.1).fold(0.0, f64::max);
 
     let polled_token = &polled[0];
-    let (first_bytes, first_files) =
-        first_load(&http, &base, &format!("/fypass?reqToken={polled_token}")).await?;
-    let error_replies = error_replies(&http, &base).await;
+    let (first_bytes, first_files) = first_load(
+        &http,
+        &base,
+        &format!("/fypass?reqToken={polled_token}"),
+        None,
+    )
+    .await?;
+    // The dashboard, as a person signed in with the first seeded email sees it.
+    let signed_in = http
+        .post(format!("{base}/api/v1/fypass/login"))
+        .json(&json!({"identifier": seeded.emails[0], "password": PASSWORD}))
+        .send()
+        .await?;
+    let session = signed_in
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|c| c.starts_with("fypass_session="))
+        .and_then(|c| c.split(';').next())
+        .ok_or("signing in for the dashboard gave no session")?
+        .to_string();
+    let (devices_bytes, devices_files) =
+        first_load(&http, &base, "/devices", Some(&session)).await?;
+    let error_replies = error_replies(&http, &metrics).await;
 
     drop(server);
     if let Some((admin, name)) = pg_cleanup {
@@ -651,6 +709,8 @@ end"#,
         rss_anon_peak,
         first_bytes,
         first_files,
+        devices_bytes,
+        devices_files,
         wasm: (
             size(&wasm),
             size(&wasm.with_extension("wasm.br")),
@@ -746,6 +806,8 @@ struct Report {
     rss_anon_peak: f64,
     first_bytes: u64,
     first_files: Vec<(String, u64)>,
+    devices_bytes: u64,
+    devices_files: Vec<(String, u64)>,
     wasm: (u64, u64, u64),
     locked: u64,
 }
@@ -856,29 +918,40 @@ impl Report {
             br as f64 / 1024.0,
             gz as f64 / 1024.0
         );
-        let parts: Vec<String> = self
-            .first_files
-            .iter()
-            .map(|(f, n)| {
-                format!(
-                    "`{}` {:.1} KiB",
-                    f.split('?').next().unwrap_or(f),
-                    *n as f64 / 1024.0
-                )
-            })
-            .collect();
-        let _ = writeln!(
-            s,
-            "* First load of `/fypass?reqToken=` with `Accept-Encoding: br, gzip`: {:.1} KiB in all \
-             (target ≤ 200 KB: {}) — {}.",
-            self.first_bytes as f64 / 1024.0,
-            if self.first_bytes <= 200_000 {
-                "met"
-            } else {
-                "**not met**"
-            },
-            parts.join(", ")
-        );
+        for (page, bytes, files, target) in [
+            (
+                "/fypass?reqToken=",
+                self.first_bytes,
+                &self.first_files,
+                150_000,
+            ),
+            ("/devices", self.devices_bytes, &self.devices_files, 200_000),
+        ] {
+            let parts: Vec<String> = files
+                .iter()
+                .map(|(f, n)| {
+                    format!(
+                        "`{}` {:.1} KiB",
+                        f.split('?').next().unwrap_or(f),
+                        *n as f64 / 1024.0
+                    )
+                })
+                .collect();
+            let _ = writeln!(
+                s,
+                "* First load of `{page}` with `Accept-Encoding: br, gzip`: {:.1} KiB ({} bytes) in \
+                 all (target ≤ {} KB: {}) — {}.",
+                bytes as f64 / 1024.0,
+                bytes,
+                target / 1000,
+                if bytes <= target {
+                    "met"
+                } else {
+                    "**not met**"
+                },
+                parts.join(", ")
+            );
+        }
         s
     }
 }

@@ -20,6 +20,7 @@
 //! admin commands) halfway through; the busy timeout covers those short cross-process
 //! waits. On PostgreSQL both roles use one pool.
 
+pub mod group;
 mod migrations;
 
 use crate::error::ApiError;
@@ -34,6 +35,8 @@ use std::{str::FromStr, time::Duration};
 
 /// How long a request waits for a connection before it is answered `SERVICE_UNAVAILABLE`.
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
+/// How long a PostgreSQL connection may sit unused before the pool closes it.
+const PG_IDLE_TIMEOUT: Duration = Duration::from_secs(5 * 60);
 /// How much of the database file SQLite reads through a memory map (address space, not
 /// memory: only pages read are resident, and the OS may drop them).
 const SQLITE_MMAP_BYTES: u64 = 1 << 30;
@@ -122,8 +125,16 @@ impl Db {
     /// (SQLite) or the whole pool (PostgreSQL).
     pub async fn connect(url: &str, max_connections: u32) -> Result<Db, sqlx::Error> {
         if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            // No ping before each use (sqlx's default): it is a round trip to the server
+            // before every query, doubling a read's. A connection the server dropped
+            // (restart, failover) fails its next query instead, which sqlx then closes; the
+            // request is answered SERVICE_UNAVAILABLE and the next one gets a new connection.
+            // Idle connections are closed after PG_IDLE_TIMEOUT, before most proxies and
+            // firewalls would drop them silently.
             let pool = PgPoolOptions::new()
                 .max_connections(max_connections)
+                .test_before_acquire(false)
+                .idle_timeout(PG_IDLE_TIMEOUT)
                 .acquire_timeout(ACQUIRE_TIMEOUT)
                 .connect(url)
                 .await?;

@@ -2,7 +2,11 @@
 
 use super::{Device, DeviceInfo, Platform};
 use crate::{
-    db::{Db, Tx, db_row, now_ms, rfc3339, with_reader, with_tx, with_writer},
+    db::{
+        Db, Tx, db_row,
+        group::{Group, GroupWrite},
+        now_ms, rfc3339, with_reader, with_tx,
+    },
     error::{ApiError, ErrorCode},
 };
 use uuid::Uuid;
@@ -114,47 +118,64 @@ macro_rules! upsert {
     }};
 }
 
-/// Device saves, committed in groups on SQLite.
-///
-/// SQLite has one writer. When many apps save at once, each save used to wait for the
-/// writer connection, run its statement and commit alone; the connection's hand-over and
-/// the commit, not the statement, were most of a save's time (see BENCHMARKS.md). Here one
-/// task owns the writer: it takes every save waiting (up to [`MAX_GROUP`]), runs them in
-/// one `BEGIN IMMEDIATE` transaction, commits once and answers each. A statement that
-/// fails in SQLite is undone alone and the transaction goes on, so a bad save fails only
-/// its own request; a failed commit fails the whole group, and nothing of it is kept. A
-/// save whose caller has gone (deadline, hang-up) before its turn is skipped.
-///
-/// PostgreSQL takes concurrent writers itself, so there each save is its own statement.
-pub struct Saves {
-    db: Db,
-    queue: Option<tokio::sync::mpsc::Sender<SaveJob>>,
+/// The saves `$jobs` in one multi-row upsert on connection `$c` of backend `$db` (the
+/// statement of [`UPSERT`] with one `VALUES` row per save).
+macro_rules! upsert_many {
+    ($db:ty, $c:expr, $jobs:expr) => {{
+        let (insert, rest) = UPSERT.split_once("VALUES").expect("UPSERT has VALUES");
+        let (_, on_conflict) = rest
+            .split_once("ON CONFLICT")
+            .expect("UPSERT has ON CONFLICT");
+        let now = now_ms();
+        let mut query = sqlx::QueryBuilder::<$db>::new(insert);
+        query.push_values($jobs, |mut b, job: &SaveJob| {
+            let info = &job.info;
+            b.push_bind(job.new_id)
+                .push_bind(job.client_id)
+                .push_bind(job.user_id)
+                .push_bind(info.device_id.clone())
+                .push_bind(info.device_name.clone())
+                .push_bind(info.platform.as_str())
+                .push_bind(info.os_version.clone())
+                .push_bind(info.app_version.clone())
+                .push_bind(info.model.clone())
+                .push_bind(info.manufacturer.clone())
+                .push_bind(info.push_token.clone())
+                .push_bind(info.locale.clone())
+                .push_bind(info.timezone.clone())
+                .push_bind(job.ip_address.clone())
+                .push_bind(job.user_agent.clone())
+                .push_bind(now)
+                .push_bind(now)
+                .push_bind(now);
+        });
+        query.push(" ON CONFLICT");
+        query.push(on_conflict);
+        query.build_query_as::<DeviceRow>().fetch_all($c).await
+    }};
 }
 
-/// Saves one group commits at most.
-const MAX_GROUP: usize = 64;
+/// Device saves, committed in groups (see [`crate::db::group`]): when many apps save at
+/// once, each save used to wait for the writer, run its statement and commit alone, and
+/// the commit, not the statement, was most of a save's time (BENCHMARKS.md).
+pub struct Saves {
+    group: Group<DeviceSaves>,
+}
 
-struct SaveJob {
+pub struct SaveJob {
     new_id: Uuid,
     client_id: Uuid,
     user_id: Option<Uuid>,
     info: DeviceInfo,
     ip_address: Option<String>,
     user_agent: Option<String>,
-    reply: tokio::sync::oneshot::Sender<Result<DeviceRow, ApiError>>,
 }
 
 impl Saves {
-    /// Starts the group-commit task on SQLite (it ends when the `Saves` is dropped).
+    /// Starts the group-commit task (it ends when the `Saves` is dropped).
     pub fn new(db: &Db) -> Saves {
-        let queue = matches!(db, Db::Sqlite { .. }).then(|| {
-            let (queue, jobs) = tokio::sync::mpsc::channel(MAX_GROUP * 16);
-            tokio::spawn(commit_groups(db.clone(), jobs));
-            queue
-        });
         Saves {
-            db: db.clone(),
-            queue,
+            group: Group::start(db),
         }
     }
 
@@ -168,154 +189,69 @@ impl Saves {
         seen: Seen<'_>,
     ) -> Result<(DeviceRow, bool), ApiError> {
         let new_id = Uuid::now_v7();
-        let row = match &self.queue {
-            None => with_writer!(&self.db, |c| upsert!(
-                c, new_id, client_id, user_id, &info, seen
-            ))?,
-            Some(queue) => {
-                let (reply, answer) = tokio::sync::oneshot::channel();
-                let job = SaveJob {
-                    new_id,
-                    client_id,
-                    user_id,
-                    info,
-                    ip_address: seen.ip_address.map(String::from),
-                    user_agent: seen.user_agent.map(String::from),
-                    reply,
-                };
-                let lost = || {
-                    tracing::error!("the device save task is gone");
-                    ApiError::new(ErrorCode::InternalError)
-                };
-                queue.send(job).await.map_err(|_| lost())?;
-                answer.await.map_err(|_| lost())??
-            }
-        };
+        let row = self
+            .group
+            .write(SaveJob {
+                new_id,
+                client_id,
+                user_id,
+                info,
+                ip_address: seen.ip_address.map(String::from),
+                user_agent: seen.user_agent.map(String::from),
+            })
+            .await?;
         let created = row.id == new_id;
         Ok((row, created))
     }
 }
 
-async fn commit_groups(db: Db, mut jobs: tokio::sync::mpsc::Receiver<SaveJob>) {
-    let mut group = Vec::with_capacity(MAX_GROUP);
-    while jobs.recv_many(&mut group, MAX_GROUP).await > 0 {
-        group.retain(|job| !job.reply.is_closed());
-        if group.is_empty() {
-            continue;
-        }
-        match commit_group(&db, &group).await {
-            Ok(rows) => {
-                for (job, row) in group.drain(..).zip(rows) {
-                    let _ = job.reply.send(row);
-                }
-            }
-            Err(e) => {
-                for job in group.drain(..) {
-                    let _ = job.reply.send(Err(e.clone()));
-                }
-            }
-        }
-    }
-}
+pub struct DeviceSaves;
 
-async fn commit_group(
-    db: &Db,
-    group: &[SaveJob],
-) -> Result<Vec<Result<DeviceRow, ApiError>>, ApiError> {
-    let Tx::Sqlite(mut tx) = db.begin().await? else {
-        unreachable!("groups are committed on SQLite only")
-    };
-    let mut rows: Vec<Option<Result<DeviceRow, ApiError>>> = vec![None; group.len()];
-    // One statement per round, each device at most once in a round (an upsert cannot
-    // touch a row twice); a device saved twice in one group goes to the next round.
-    let mut pending: Vec<usize> = (0..group.len()).collect();
-    while !pending.is_empty() {
-        let mut round = Vec::new();
-        let mut later = Vec::new();
-        for i in pending {
-            let key = (group[i].client_id, &group[i].info.device_id);
-            if round
-                .iter()
-                .any(|&j: &usize| (group[j].client_id, &group[j].info.device_id) == key)
-            {
-                later.push(i);
-            } else {
-                round.push(i);
-            }
-        }
-        match upsert_many(&mut tx, group, &round).await {
-            Ok(saved) => {
-                for i in &round {
-                    let job = &group[*i];
-                    let row = saved
-                        .iter()
-                        .find(|r| r.client_id == job.client_id && r.device_id == job.info.device_id)
-                        .cloned()
-                        .ok_or_else(|| ApiError::new(ErrorCode::InternalError));
-                    rows[*i] = Some(row);
-                }
-            }
-            // Find the save that failed: one statement each, so only it fails.
-            Err(_) => {
-                for &i in &round {
-                    let job = &group[i];
-                    let seen = Seen {
-                        ip_address: job.ip_address.as_deref(),
-                        user_agent: job.user_agent.as_deref(),
-                    };
-                    let c = &mut *tx;
-                    let row: Result<DeviceRow, sqlx::Error> =
-                        upsert!(c, job.new_id, job.client_id, job.user_id, &job.info, seen);
-                    rows[i] = Some(row.map_err(ApiError::from));
-                }
-            }
-        }
-        pending = later;
-    }
-    tx.commit().await?;
-    Ok(rows
-        .into_iter()
-        .map(|r| r.expect("every save has its answer"))
-        .collect())
-}
+impl GroupWrite for DeviceSaves {
+    type Job = SaveJob;
+    type Done = DeviceRow;
 
-/// The saves `indexes` of `group` in one multi-row upsert (the statement of [`UPSERT`] with
-/// one `VALUES` row per save).
-async fn upsert_many(
-    tx: &mut sqlx::Transaction<'static, sqlx::Sqlite>,
-    group: &[SaveJob],
-    indexes: &[usize],
-) -> Result<Vec<DeviceRow>, sqlx::Error> {
-    let (insert, rest) = UPSERT.split_once("VALUES").expect("UPSERT has VALUES");
-    let (_, on_conflict) = rest
-        .split_once("ON CONFLICT")
-        .expect("UPSERT has ON CONFLICT");
-    let now = now_ms();
-    let mut query = sqlx::QueryBuilder::<sqlx::Sqlite>::new(insert);
-    query.push_values(indexes.iter().map(|&i| &group[i]), |mut b, job| {
-        let info = &job.info;
-        b.push_bind(job.new_id)
-            .push_bind(job.client_id)
-            .push_bind(job.user_id)
-            .push_bind(info.device_id.clone())
-            .push_bind(info.device_name.clone())
-            .push_bind(info.platform.as_str())
-            .push_bind(info.os_version.clone())
-            .push_bind(info.app_version.clone())
-            .push_bind(info.model.clone())
-            .push_bind(info.manufacturer.clone())
-            .push_bind(info.push_token.clone())
-            .push_bind(info.locale.clone())
-            .push_bind(info.timezone.clone())
-            .push_bind(job.ip_address.clone())
-            .push_bind(job.user_agent.clone())
-            .push_bind(now)
-            .push_bind(now)
-            .push_bind(now);
-    });
-    query.push(" ON CONFLICT");
-    query.push(on_conflict);
-    query.build_query_as().fetch_all(&mut **tx).await
+    /// One multi-row upsert per round, each device at most once in a round (an upsert
+    /// cannot touch a row twice); a device saved twice in one group goes to the next round.
+    async fn write(
+        tx: &mut Tx,
+        group: &[SaveJob],
+    ) -> Result<Vec<Result<DeviceRow, ApiError>>, ApiError> {
+        let mut rows: Vec<Option<DeviceRow>> = vec![None; group.len()];
+        let mut pending: Vec<usize> = (0..group.len()).collect();
+        while !pending.is_empty() {
+            let mut round: Vec<usize> = Vec::new();
+            let mut later = Vec::new();
+            for i in pending {
+                let key = (group[i].client_id, &group[i].info.device_id);
+                if round
+                    .iter()
+                    .any(|&j| (group[j].client_id, &group[j].info.device_id) == key)
+                {
+                    later.push(i);
+                } else {
+                    round.push(i);
+                }
+            }
+            let jobs = round.iter().map(|&i| &group[i]);
+            let saved: Vec<DeviceRow> = match tx {
+                Tx::Sqlite(t) => upsert_many!(sqlx::Sqlite, &mut **t, jobs),
+                Tx::Postgres(t) => upsert_many!(sqlx::Postgres, &mut **t, jobs),
+            }?;
+            for i in round {
+                let job = &group[i];
+                rows[i] = saved
+                    .iter()
+                    .find(|r| r.client_id == job.client_id && r.device_id == job.info.device_id)
+                    .cloned();
+            }
+            pending = later;
+        }
+        Ok(rows
+            .into_iter()
+            .map(|r| r.ok_or_else(|| ApiError::new(ErrorCode::InternalError)))
+            .collect())
+    }
 }
 
 /// Saves the device a login request carried, for the person who completed it.

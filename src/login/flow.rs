@@ -85,7 +85,7 @@ pub async fn start(
     ApiError::check_fields(problems)?;
     let mode = body.mode.unwrap_or_default();
     let created = requests::create(
-        &state.db,
+        &state.login_starts,
         client.id,
         &body,
         &network(caller.ip),

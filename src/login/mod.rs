@@ -17,7 +17,7 @@ pub(crate) mod flow;
 pub mod forms;
 pub mod pages;
 #[cfg(feature = "ssr")]
-mod requests;
+pub mod requests;
 #[cfg(feature = "ssr")]
 pub use requests::purge;
 #[cfg(feature = "ssr")]

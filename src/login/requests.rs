@@ -5,7 +5,11 @@
 
 use super::{LoginMode, LoginStatus, MAX_CONFIRM_FAILURES, REQ_TOKEN_PREFIX, StartLoginBody};
 use crate::{
-    db::{Db, Tx, db_row, now_ms, with_reader, with_tx, with_writer},
+    db::{
+        Db, Tx, db_row,
+        group::{Group, GroupWrite},
+        now_ms, with_reader, with_tx, with_writer,
+    },
     devices::DeviceInfo,
     error::{ApiError, ErrorCode},
     secret,
@@ -131,8 +135,65 @@ pub struct Created {
     pub expires_at: i64,
 }
 
+/// Login starts, committed in groups (see [`crate::db::group`]): a start is the hot
+/// insert of every app's sign-in, and alone each was its own durable transaction.
+pub struct LoginStarts;
+
+/// A login request to insert.
+pub struct NewRequest {
+    token_hash: Vec<u8>,
+    client_id: Uuid,
+    mode: &'static str,
+    redirect_url: Option<String>,
+    locale: Option<String>,
+    device_info: Option<String>,
+    created_at: i64,
+    expires_at: i64,
+    user_code: String,
+    started_from: String,
+}
+
+impl GroupWrite for LoginStarts {
+    type Job = NewRequest;
+    type Done = ();
+
+    async fn write(
+        tx: &mut Tx,
+        jobs: &[NewRequest],
+    ) -> Result<Vec<Result<(), ApiError>>, ApiError> {
+        macro_rules! insert_many {
+            ($db:ty, $c:expr) => {{
+                let mut query = sqlx::QueryBuilder::<$db>::new(
+                    "INSERT INTO login_requests (id, token_hash, client_id, mode, redirect_url, locale,
+                         device_info, created_at, expires_at, user_code, started_from) ",
+                );
+                query.push_values(jobs, |mut b, r| {
+                    b.push_bind(Uuid::now_v7())
+                        .push_bind(r.token_hash.clone())
+                        .push_bind(r.client_id)
+                        .push_bind(r.mode)
+                        .push_bind(r.redirect_url.clone())
+                        .push_bind(r.locale.clone())
+                        .push_bind(r.device_info.clone())
+                        .push_bind(r.created_at)
+                        .push_bind(r.expires_at)
+                        .push_bind(r.user_code.clone())
+                        .push_bind(r.started_from.clone());
+                });
+                query.build().execute($c).await.map(drop)
+            }};
+        }
+        match tx {
+            Tx::Sqlite(t) => insert_many!(sqlx::Sqlite, &mut **t),
+            Tx::Postgres(t) => insert_many!(sqlx::Postgres, &mut **t),
+        }?;
+        Ok(jobs.iter().map(|_| Ok(())).collect())
+    }
+}
+
+/// Starts a login request for `client_id`; answers once it is committed.
 pub async fn create(
-    db: &Db,
+    starts: &Group<LoginStarts>,
     client_id: Uuid,
     body: &StartLoginBody,
     started_from: &str,
@@ -146,28 +207,23 @@ pub async fn create(
         LoginMode::Login => "login",
         LoginMode::Register => "register",
     };
-    let device = body
-        .device_info
-        .as_ref()
-        .map(|d| serde_json::to_string(d).expect("deviceInfo serializes"));
-    let sql = "INSERT INTO login_requests (id, token_hash, client_id, mode, redirect_url, locale, device_info,
-                   created_at, expires_at, user_code, started_from)
-               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)";
-    with_writer!(db, |c| sqlx::query(sql)
-        .bind(Uuid::now_v7())
-        .bind(&issued.hash)
-        .bind(client_id)
-        .bind(mode)
-        .bind(&body.redirect_url)
-        .bind(&body.locale)
-        .bind(&device)
-        .bind(now)
-        .bind(expires_at)
-        .bind(&user_code)
-        .bind(started_from)
-        .execute(c)
-        .await
-        .map(drop))?;
+    starts
+        .write(NewRequest {
+            token_hash: issued.hash,
+            client_id,
+            mode,
+            redirect_url: body.redirect_url.clone(),
+            locale: body.locale.clone(),
+            device_info: body
+                .device_info
+                .as_ref()
+                .map(|d| serde_json::to_string(d).expect("deviceInfo serializes")),
+            created_at: now,
+            expires_at,
+            user_code: user_code.clone(),
+            started_from: started_from.to_owned(),
+        })
+        .await?;
     Ok(Created {
         token: issued.plaintext,
         user_code,

@@ -27,7 +27,7 @@ pub use listen::{Limits, serve_on};
 use crate::{
     clients::ClientCache,
     config::Config,
-    db::{Db, redact},
+    db::{Db, group::Group, redact},
     error::{ApiError, ErrorCode},
 };
 use axum::{
@@ -58,6 +58,7 @@ pub struct AppState {
     pub clients: Arc<ClientCache>,
     pub passwords: Arc<crate::users::password::Hasher>,
     pub device_saves: Arc<crate::devices::store::Saves>,
+    pub login_starts: Arc<Group<crate::login::requests::LoginStarts>>,
     /// Delivers the outbox's messages (and is woken when one is stored).
     pub courier: Arc<crate::courier::Courier>,
     /// The passkey relying party; `None` where the public URL cannot have passkeys.
@@ -100,6 +101,7 @@ impl AppState {
         Ok(AppState {
             config: Arc::new(config),
             device_saves: Arc::new(crate::devices::store::Saves::new(&db)),
+            login_starts: Arc::new(Group::start(&db)),
             db,
             webauthn,
             clients,

@@ -224,7 +224,7 @@ async fn thirty_two_concurrent_saves_of_one_device_make_one_row_and_no_error() {
     assert_eq!(page["items"].as_array().unwrap().len(), 1);
 }
 
-/// Saves arriving together are committed together (on SQLite): each still gets its own
+/// Saves arriving together are committed together: each still gets its own
 /// device back, as its own save left it, and a device saved twice in one burst is one row.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_burst_of_distinct_and_repeated_saves_answers_each_with_its_own_device() {

@@ -1,0 +1,197 @@
+//! Group commit: the hot inserts of many requests written in one transaction.
+//!
+//! A durable write costs a commit (SQLite: the WAL append under its single writer lock;
+//! PostgreSQL: a WAL flush and two more round trips for `BEGIN` and `COMMIT`), and under
+//! load that, not the statement, is most of a write's time (BENCHMARKS.md). So each kind
+//! of hot write (device saves, login starts) has one task per process that owns its
+//! writes: it takes every job waiting (up to [`MAX_GROUP`]), writes them in one
+//! transaction, as one multi-row statement where it can, commits once and answers each
+//! caller. A caller is answered only after the commit, so an acknowledged write survives
+//! a crash exactly as a write committed alone would.
+//!
+//! When a group fails (one bad row fails a multi-row statement; PostgreSQL then aborts the
+//! whole transaction), nothing of it is kept and each of its jobs is written again alone,
+//! so only the bad one fails. A job whose caller has gone (deadline, hang-up) before its
+//! turn is skipped.
+
+use super::{Db, Tx};
+use crate::error::{ApiError, ErrorCode};
+use std::{future::Future, marker::PhantomData};
+use tokio::sync::{mpsc, oneshot};
+
+/// Jobs one group writes at most.
+pub const MAX_GROUP: usize = 64;
+
+/// One kind of write that can be grouped.
+pub trait GroupWrite: Send + Sync + 'static {
+    type Job: Send + Sync + 'static;
+    type Done: Send + 'static;
+
+    /// Writes `jobs` in `tx`, answering each, in order. An `Err` (or a job's own error,
+    /// when there are several) fails the group, which is then retried one job at a time.
+    fn write(
+        tx: &mut Tx,
+        jobs: &[Self::Job],
+    ) -> impl Future<Output = Result<Vec<Result<Self::Done, ApiError>>, ApiError>> + Send;
+}
+
+/// The queue of one kind of grouped write; the task writing it ends when this is dropped.
+pub struct Group<W: GroupWrite> {
+    queue: mpsc::Sender<Waiting<W>>,
+    kind: PhantomData<W>,
+}
+
+struct Waiting<W: GroupWrite> {
+    job: W::Job,
+    reply: oneshot::Sender<Result<W::Done, ApiError>>,
+}
+
+impl<W: GroupWrite> Group<W> {
+    /// Starts the task that writes this kind's groups on `db`.
+    pub fn start(db: &Db) -> Group<W> {
+        let (queue, waiting) = mpsc::channel(MAX_GROUP * 16);
+        tokio::spawn(write_groups::<W>(db.clone(), waiting));
+        Group {
+            queue,
+            kind: PhantomData,
+        }
+    }
+
+    /// Writes `job` with whatever else is waiting, once it is committed.
+    pub async fn write(&self, job: W::Job) -> Result<W::Done, ApiError> {
+        let (reply, answer) = oneshot::channel();
+        let lost = || {
+            tracing::error!(
+                kind = std::any::type_name::<W>(),
+                "a group-commit task is gone"
+            );
+            ApiError::new(ErrorCode::InternalError)
+        };
+        self.queue
+            .send(Waiting { job, reply })
+            .await
+            .map_err(|_| lost())?;
+        answer.await.map_err(|_| lost())?
+    }
+}
+
+async fn write_groups<W: GroupWrite>(db: Db, mut waiting: mpsc::Receiver<Waiting<W>>) {
+    let mut group: Vec<Waiting<W>> = Vec::with_capacity(MAX_GROUP);
+    while waiting.recv_many(&mut group, MAX_GROUP).await > 0 {
+        group.retain(|w| !w.reply.is_closed());
+        if group.is_empty() {
+            continue;
+        }
+        let (jobs, replies): (Vec<_>, Vec<_>) = group.drain(..).map(|w| (w.job, w.reply)).unzip();
+        match write_once::<W>(&db, &jobs).await {
+            Ok(done) => {
+                for (reply, done) in replies.into_iter().zip(done) {
+                    let _ = reply.send(done);
+                }
+            }
+            Err(e) if jobs.len() == 1 => {
+                let _ = replies.into_iter().next().map(|r| r.send(Err(e)));
+            }
+            // One at a time, so only the job that broke the group fails.
+            Err(_) => {
+                for (job, reply) in jobs.chunks(1).zip(replies) {
+                    let done = match write_once::<W>(&db, job).await {
+                        Ok(mut done) => done.pop().unwrap_or_else(|| Err(missing())),
+                        Err(e) => Err(e),
+                    };
+                    let _ = reply.send(done);
+                }
+            }
+        }
+    }
+}
+
+/// `jobs` in one transaction, committed only when every job succeeded.
+async fn write_once<W: GroupWrite>(
+    db: &Db,
+    jobs: &[W::Job],
+) -> Result<Vec<Result<W::Done, ApiError>>, ApiError> {
+    let mut tx = db.begin().await?;
+    let done = W::write(&mut tx, jobs).await?;
+    if done.len() != jobs.len() {
+        return Err(missing());
+    }
+    if let Some(Err(e)) = done.iter().find(|d| d.is_err()) {
+        return Err(e.clone());
+    }
+    tx.commit().await?;
+    Ok(done)
+}
+
+fn missing() -> ApiError {
+    tracing::error!("a group write answered fewer jobs than it was given");
+    ApiError::new(ErrorCode::InternalError)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Inserts numbers into `t`, whose CHECK refuses negative ones: a group with one
+    /// negative number fails as a whole.
+    struct Numbers;
+
+    impl GroupWrite for Numbers {
+        type Job = i64;
+        type Done = i64;
+
+        async fn write(tx: &mut Tx, jobs: &[i64]) -> Result<Vec<Result<i64, ApiError>>, ApiError> {
+            let Tx::Sqlite(t) = tx else { unreachable!() };
+            let mut q = sqlx::QueryBuilder::<sqlx::Sqlite>::new("INSERT INTO t (x) ");
+            q.push_values(jobs, |mut b, x| {
+                b.push_bind(*x);
+            });
+            q.build().execute(&mut **t).await?;
+            Ok(jobs.iter().map(|x| Ok(*x)).collect())
+        }
+    }
+
+    async fn count(db: &Db) -> i64 {
+        let Db::Sqlite { reader, .. } = db else {
+            unreachable!()
+        };
+        sqlx::query_scalar("SELECT COUNT(*) FROM t")
+            .fetch_one(reader)
+            .await
+            .unwrap()
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_bad_job_fails_alone_and_the_rest_of_its_group_is_kept() {
+        let db = Db::connect("sqlite::memory:", 1).await.unwrap();
+        let Db::Sqlite { writer, .. } = &db else {
+            unreachable!()
+        };
+        sqlx::query("CREATE TABLE t (x INTEGER NOT NULL CHECK (x >= 0))")
+            .execute(writer)
+            .await
+            .unwrap();
+        let group = std::sync::Arc::new(Group::<Numbers>::start(&db));
+        // Hold the only connection while the jobs queue up, so that they are written in
+        // groups rather than each as it comes.
+        let held = writer.acquire().await.unwrap();
+        let answers = tokio::spawn(futures::future::join_all((0..40).chain([-1]).map(|x| {
+            let group = group.clone();
+            async move { (x, group.write(x).await) }
+        })));
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        drop(held);
+        let answers = answers.await.unwrap();
+        for (x, answer) in answers {
+            match answer {
+                Ok(done) => assert_eq!(done, x),
+                Err(e) => assert!(x < 0, "{x} failed: {e:?}"),
+            }
+        }
+        assert_eq!(
+            count(&db).await,
+            40,
+            "every good number is kept, the bad one is not"
+        );
+    }
+}
