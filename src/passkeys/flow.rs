@@ -87,11 +87,16 @@ fn malformed() -> ApiError {
     ApiError::invalid("credential", crate::tr!(passkeys.msg.malformed))
 }
 
-/// Starting ceremonies costs a row each: a network may start this many a minute.
+/// Starting ceremonies costs a row each (kept five minutes): a network may start this many
+/// a minute. Every sign-in page with JavaScript starts one (its autofill), and a mobile
+/// carrier puts many people behind one IPv4 address, so the cap is set to bound a
+/// stranger's rows, not to ration a busy network's page loads.
+const STARTS_PER_NETWORK_PER_MINUTE: i64 = 300;
+
 fn start_counter(caller: &Caller) -> Counter {
     Counter::new(
         format!("passkey:start:{}", network(caller.ip)),
-        Rule::Cap(30),
+        Rule::Cap(STARTS_PER_NETWORK_PER_MINUTE),
         Duration::from_secs(60),
         crate::tr!(passkeys.msg.too_many),
     )
