@@ -24,11 +24,12 @@ CARGO_LEPTOS_VERSION := 0.3.10
 WASM_BINDGEN_VERSION = $(shell sed -n '/^name = "wasm-bindgen"$$/{n;s/version = "\(.*\)"/\1/p;}' Cargo.lock)
 FEATURES := --no-default-features --features ssr
 BIN := $(CARGO_TARGET_DIR)/release/fypass
+BUILD_STAMP := $(CARGO_TARGET_DIR)/fypass.built-from
 POSTGRES_TEST_URL ?= postgres://postgres@127.0.0.1:5432/test
 SCHEMATHESIS_VERSION := 4.32.5
 VENV := $(HOME)/.cache/fypass/venv
 
-.PHONY: run build test test-rust test-e2e test-postgres tools tools-build tools-test clean
+.PHONY: run build test test-rust test-e2e test-postgres tools tools-build tools-test clean FORCE
 
 ## Build the release and serve it on SQLite (./data/fypass.db) at localhost:3000 (a host
 ## name, so that passkeys work: browsers refuse them on an IP address).
@@ -50,8 +51,24 @@ test-e2e: build tools-test
 	BIN=$(BIN) SCHEMATHESIS=$(VENV)/bin/schemathesis end2end/run.sh
 
 ## The release build: server binary, WASM, CSS, precompressed with brotli and gzip.
-build: tools-build
+build: $(BUILD_STAMP)
+
+# cargo-leptos runs wasm-bindgen, wasm-opt and the compression again on every build (about
+# 50 s) even when cargo compiled nothing, so it runs only when a file the build is made
+# from changed since the last build, or that build was made from another clone (the
+# build directory is shared), or its binary is gone.
+BUILD_INPUTS := $(shell find src style public migrations .cargo build.rs Cargo.toml Cargo.lock Makefile -type f 2>/dev/null)
+ifneq ($(shell cat $(BUILD_STAMP) 2>/dev/null),$(CURDIR))
+  BUILD_FORCE := FORCE
+endif
+ifeq ($(wildcard $(BIN)),)
+  BUILD_FORCE := FORCE
+endif
+$(BUILD_STAMP): $(BUILD_INPUTS) $(BUILD_FORCE) | tools-build
 	cargo leptos build --release --precompress
+	@echo "$(CURDIR)" > $@
+
+FORCE:
 
 tools: tools-build tools-test
 
