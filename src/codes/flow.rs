@@ -265,19 +265,16 @@ pub async fn complete_recovery(
     crate::tokens::revoke_for_user(&mut tx, user.id, None).await?;
     session::revoke_all(&mut tx, user.id).await?;
     let user = with_verified(user, &identifier);
-    let done = login::finish(
+    login::finish(
         state,
         caller,
-        &mut tx,
+        tx,
         request.as_ref(),
         &user,
         LoginStatus::LoggedIn,
+        "recovered",
     )
-    .await?;
-    tx.commit().await?;
-    state.courier.wake();
-    login::record("recovered");
-    Ok(done)
+    .await
 }
 
 /// Signs in with a code, completing the app's login request.
@@ -296,18 +293,16 @@ pub async fn code_login(
     store::consume(&mut tx, checked.id).await?;
     users::verify_identifier(&mut tx, user.id, &identifier, false).await?;
     let user = with_verified(user, &identifier);
-    let done = login::finish(
+    login::finish(
         state,
         caller,
-        &mut tx,
+        tx,
         Some(&request),
         &user,
         LoginStatus::LoggedIn,
+        "code",
     )
-    .await?;
-    tx.commit().await?;
-    login::record("code");
-    Ok(done)
+    .await
 }
 
 /// Verifies an identifier with the code sent to it (for one the account has, or for one

@@ -312,18 +312,16 @@ pub async fn login(state: &AppState, caller: &Caller, body: LoginBody) -> Result
         record("user_not_active");
         return Err(ApiError::new(code));
     }
-    let done = finish(
+    finish(
         state,
         caller,
-        &mut tx,
+        tx,
         request.as_ref(),
         &user,
         LoginStatus::LoggedIn,
+        "logged_in",
     )
-    .await?;
-    tx.commit().await?;
-    record("logged_in");
-    Ok(done)
+    .await
 }
 
 /// Completes the login request (if any) for `user`, who just proved who they are in this
@@ -334,20 +332,44 @@ pub async fn login(state: &AppState, caller: &Caller, body: LoginBody) -> Result
 pub(crate) async fn finish(
     state: &AppState,
     caller: &Caller,
-    tx: &mut crate::db::Tx,
+    mut tx: crate::db::Tx,
     request: Option<&LoginRequestRow>,
     user: &UserRow,
     outcome: LoginStatus,
+    metric: &'static str,
 ) -> Result<Done, ApiError> {
-    let completion = complete_verified(state, tx, request, user, outcome).await?;
+    let completion = complete_verified(state, &mut tx, request, user, outcome).await?;
     let cookies = vec![
-        session::start(tx, &state.config, user.id, request.map(|r| r.client_id)).await?,
-        session::remember_browser(tx, &state.config, caller, user.id).await?,
+        session::start(
+            &mut tx,
+            &state.config,
+            user.id,
+            request.map(|r| r.client_id),
+        )
+        .await?,
+        session::remember_browser(&mut tx, &state.config, caller, user.id).await?,
     ];
+    commit(state, tx, &completion, metric).await?;
     Ok(Done {
         completion,
         cookies,
     })
+}
+
+/// Commits a completion and counts it under `metric` (`fypass_logins_total`); verification
+/// codes written with it are sent now rather than at the courier's next round.
+async fn commit(
+    state: &AppState,
+    tx: crate::db::Tx,
+    completion: &Completion,
+    metric: &'static str,
+) -> Result<(), ApiError> {
+    tx.commit().await?;
+    if !completion.verify.is_empty() {
+        state.courier.wake();
+    }
+    record(metric);
+    Ok(())
 }
 
 /// Completes the login request (if any) for `user`, as far as verification allows.
@@ -503,19 +525,16 @@ pub async fn register(
         },
     )
     .await?;
-    let done = finish(
+    finish(
         state,
         caller,
-        &mut tx,
+        tx,
         request.as_ref(),
         &user,
         LoginStatus::Registered,
+        "registered",
     )
-    .await?;
-    tx.commit().await?;
-    state.courier.wake();
-    record("registered");
-    Ok(done)
+    .await
 }
 
 /// "Continue as …": completes the request as the person signed in in this browser.
@@ -534,9 +553,7 @@ pub async fn continue_as(
     let mut tx = state.db.begin().await?;
     let completion =
         complete_verified(state, &mut tx, Some(&request), &user, LoginStatus::LoggedIn).await?;
-    tx.commit().await?;
-    state.courier.wake();
-    record("continued");
+    commit(state, tx, &completion, "continued").await?;
     Ok(completion)
 }
 

@@ -218,19 +218,16 @@ pub async fn login_finish(
             "This passkey was refused: its sign counter went backwards.",
         ));
     }
-    let done = login::finish(
+    login::finish(
         state,
         caller,
-        &mut tx,
+        tx,
         request.as_ref(),
         &user,
         LoginStatus::LoggedIn,
+        "passkey",
     )
-    .await?;
-    tx.commit().await?;
-    state.courier.wake();
-    login::record("passkey");
-    Ok(done)
+    .await
 }
 
 /// Starts adding a passkey for the signed-in person; a session older than
