@@ -90,7 +90,9 @@ tools-test:
 	  || { $$( [ "$$(id -u)" = 0 ] || echo sudo ) apt-get update -qq \
 	       && $$( [ "$$(id -u)" = 0 ] || echo sudo ) apt-get install -y -qq chromium; }
 	@$(VENV)/bin/schemathesis --version 2>/dev/null | grep -q " $(SCHEMATHESIS_VERSION)$$" \
-	  || { python3 -m venv $(VENV) && $(VENV)/bin/pip install -q schemathesis==$(SCHEMATHESIS_VERSION); }
+	  || { { python3 -m venv $(VENV) \
+	         || { $$( [ "$$(id -u)" = 0 ] || echo sudo ) apt-get update -qq && $$( [ "$$(id -u)" = 0 ] || echo sudo ) apt-get install -y -qq python3-venv && python3 -m venv --clear $(VENV); }; } \
+	       && $(VENV)/bin/pip install -q schemathesis==$(SCHEMATHESIS_VERSION); }
 
 clean:
 	cargo clean

@@ -89,8 +89,11 @@ async fn write_groups<W: GroupWrite>(db: Db, mut waiting: mpsc::Receiver<Waiting
                     let _ = reply.send(done);
                 }
             }
+            // Alone already: its own error.
             Err(e) if jobs.len() == 1 => {
-                let _ = replies.into_iter().next().map(|r| r.send(Err(e)));
+                if let Some(reply) = replies.into_iter().next() {
+                    let _ = reply.send(Err(e));
+                }
             }
             // One at a time, so only the job that broke the group fails.
             Err(_) => {
