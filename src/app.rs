@@ -14,7 +14,7 @@ use crate::{
     tr,
     ui::ErrorPanel,
 };
-use leptos::{prelude::*, server::SharedValue};
+use leptos::prelude::*;
 use leptos_meta::{HashedStylesheet, MetaTags, Title, provide_meta_context};
 use leptos_router::{
     SsrMode, StaticSegment,
@@ -45,7 +45,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <link rel="icon" href="/favicon.svg" type="image/svg+xml" />
                 <HashedStylesheet options=options.clone() id="leptos" />
                 {accent}
-                <HydrationScripts options />
+                <HydrationScripts options islands=true />
                 <MetaTags />
             </head>
             <body>
@@ -206,14 +206,11 @@ pub fn App() -> impl IntoView {
     provide_meta_context();
     // The server's choice, which the browser reads back from <html lang>.
     provide_context(locale::current());
-    // The app the page is shown for travels with the page, so hydration draws the same bar.
-    let look = SharedValue::new(|| {
-        #[cfg(feature = "ssr")]
-        return PageFacts::current().look;
-        #[cfg(not(feature = "ssr"))]
-        None::<AppLook>
-    })
-    .into_inner();
+    // Rendered on the server only (islands mode): the app the page is shown for.
+    #[cfg(feature = "ssr")]
+    let look = PageFacts::current().look;
+    #[cfg(not(feature = "ssr"))]
+    let look = None::<AppLook>;
     view! {
         <Title formatter=|text: String| if text.is_empty() { "fypass".to_string() } else { format!("{text} · fypass") } />
         <Router>

@@ -16,9 +16,10 @@
 //! 4. It returns its resource, or an [`error::ApiError`]: one type, with one code table,
 //!    shared by the server (`IntoResponse`) and the browser (`FromServerFnError`).
 //! 5. Data lives in SQLite or PostgreSQL behind [`db`], one query text for both.
-//! 6. Pages ([`app`], [`docs`], and each feature's `pages`) are rendered on the server and
-//!    hydrated by the WASM build of this same crate ([`hydrate`]); they call the same
-//!    server functions and are built from the pieces in [`ui`].
+//! 6. Pages ([`app`], [`docs`], and each feature's `pages`) are rendered on the server;
+//!    their interactive parts are islands (`#[island]`), hydrated by the WASM build of this
+//!    same crate ([`hydrate`]), which call the same server functions. Pages are built from
+//!    the pieces in [`ui`].
 //!
 //! Feature areas, each with its types, server functions, storage and admin commands:
 //! [`clients`] (keys, grants, `GET /api/v1/clients/info`), [`users`] (identifiers,
@@ -63,14 +64,22 @@ pub mod server;
 #[cfg(feature = "ssr")]
 pub mod throttle;
 
-/// The browser entry point: hydrates the server-rendered page.
+/// The browser entry point. Pages are server-rendered HTML; only their islands (`#[island]`
+/// components: the forms, the status poller, the dashboard's lists) are hydrated, by
+/// Leptos' island script right after this returns.
 #[cfg(feature = "hydrate")]
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
     console_error_panic_hook::set_once();
-    leptos::mount::hydrate_body(app::App);
-    // Lets browser tests tell a hydrated page from its server-rendered HTML.
-    if let Some(root) = leptos::prelude::document().document_element() {
-        let _ = root.set_attribute("data-hydrated", "");
-    }
+    leptos::mount::hydrate_islands();
+    // Lets browser tests tell a hydrated page from its server-rendered HTML: set once the
+    // island script has hydrated every island (it does so synchronously after this call).
+    leptos::prelude::set_timeout(
+        || {
+            if let Some(root) = leptos::prelude::document().document_element() {
+                let _ = root.set_attribute("data-hydrated", "");
+            }
+        },
+        std::time::Duration::ZERO,
+    );
 }

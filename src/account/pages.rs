@@ -57,7 +57,9 @@ fn SignInFirst() -> impl IntoView {
     }
 }
 
-#[component]
+/// The page's interactive whole (one island: the name in the header, the identifiers and
+/// the notices follow what the forms below change).
+#[island]
 fn AccountView(
     account: Account,
     echo: FormEcho,

@@ -13,7 +13,7 @@ use crate::{
     locale,
     login::{
         ContinueAs, LoginStatus,
-        pages::{FormEcho, follow, form_echo, next_page, req_token},
+        pages::{FormEcho, follow, form_echo, go, next_page, req_token},
         poll_request,
     },
     tr,
@@ -22,7 +22,8 @@ use crate::{
 };
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::hooks::{use_navigate, use_query_map};
+use leptos_router::hooks::use_query_map;
+use serde::{Deserialize, Serialize};
 
 /// The `to` of the page's URL: where a code was sent.
 fn sent_to() -> Memo<Vec<String>> {
@@ -56,7 +57,7 @@ fn page_url(path: &str, token: Option<&str>, to: &[String]) -> String {
 }
 
 /// Which of the two code flows a page is.
-#[derive(Clone, Copy, PartialEq, Eq)]
+#[derive(Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 enum Flow {
     Recover,
     SignIn,
@@ -117,14 +118,13 @@ fn CodePageFrame(flow: Flow) -> impl IntoView {
 }
 
 /// Step one: where to send the code.
-#[component]
+#[island]
 fn AskForCode(flow: Flow, token: Option<String>, echo: FormEcho) -> impl IntoView {
     let recovery = ServerAction::<FypassRecovery>::new();
     let sign_in = ServerAction::<FypassCode>::new();
     let pending = move || recovery.pending().get() || sign_in.pending().get();
     let identifier = RwSignal::new(echo.identifier.clone());
     let error = RwSignal::new(echo.error.clone());
-    let navigate = use_navigate();
     {
         let token = token.clone();
         Effect::new(move |_| {
@@ -133,10 +133,11 @@ fn AskForCode(flow: Flow, token: Option<String>, echo: FormEcho) -> impl IntoVie
                 Flow::SignIn => sign_in.value().get(),
             };
             match outcome {
-                Some(Ok(_)) => navigate(
-                    &page_url(flow.path(), token.as_deref(), &[identifier.get_untracked()]),
-                    Default::default(),
-                ),
+                Some(Ok(_)) => go(&page_url(
+                    flow.path(),
+                    token.as_deref(),
+                    &[identifier.get_untracked()],
+                )),
                 Some(Err(e)) => error.set(Some(e)),
                 None => {}
             }
@@ -180,7 +181,7 @@ fn AskForCode(flow: Flow, token: Option<String>, echo: FormEcho) -> impl IntoVie
 }
 
 /// Step two: the code (and, to recover, the new password).
-#[component]
+#[island]
 fn EnterCode(flow: Flow, token: Option<String>, to: String, echo: FormEcho) -> impl IntoView {
     let recover = ServerAction::<FypassRecoveryComplete>::new();
     let sign_in = ServerAction::<FypassCodeLogin>::new();
@@ -311,7 +312,7 @@ pub fn VerifyPage() -> impl IntoView {
     }
 }
 
-#[component]
+#[island]
 fn VerifyOne(to: String, token: Option<String>, waiting: bool, echo: FormEcho) -> impl IntoView {
     let action = ServerAction::<FypassVerify>::new();
     let finish = ServerAction::<ContinueAs>::new();

@@ -107,7 +107,8 @@ fn SignInFirst() -> impl IntoView {
     }
 }
 
-#[component]
+/// The list and its remove buttons: an island, so the devices travel with the page.
+#[island]
 fn DeviceList(dashboard: Dashboard) -> impl IntoView {
     let devices = RwSignal::new(dashboard.devices);
     let error = RwSignal::new(None::<ApiError>);

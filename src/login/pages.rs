@@ -5,6 +5,10 @@
 //! or the page again showing the error. Once hydrated, submitting calls the server
 //! function instead, keeps what was typed, shows the error beside its field and disables
 //! the button while it runs.
+//!
+//! The pages are server-rendered; each form and the status poller is an island
+//! (`#[island]`): its props travel with the page as JSON, and only islands ship as WASM.
+//! An island moves on with a full page load (`location.href`), as a plain form does.
 
 use super::{
     Completion, ConfirmBody, ContinueAs, FypassConfirm, FypassLogin, FypassRegister, LoginBody,
@@ -20,7 +24,7 @@ use crate::{
 };
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::hooks::{use_navigate, use_query_map};
+use leptos_router::hooks::use_query_map;
 use serde::{Deserialize, Serialize};
 
 /// What a plain form post left for the page it renders again: the error and what the
@@ -34,10 +38,10 @@ pub struct FormEcho {
     pub whatsapp: String,
 }
 
-/// The echo of a plain form post: read from the server's context while rendering, and
-/// handed to the browser with the page so hydration sees the same state.
+/// The echo of a plain form post, from the server's context while rendering (an island
+/// that shows it receives it as a prop).
 pub(crate) fn form_echo() -> FormEcho {
-    SharedValue::new(|| use_context::<FormEcho>().unwrap_or_default()).into_inner()
+    use_context::<FormEcho>().unwrap_or_default()
 }
 
 pub(crate) fn req_token() -> Memo<Option<String>> {
@@ -176,19 +180,19 @@ fn LoginCard(ctx: PageContext, token: Option<String>, echo: FormEcho) -> impl In
 /// Which app asks, for which device, with which code; and, when the person is not where
 /// the request was started, the confirmation that their device shows that code (RFC 8628
 /// §5.4: someone may have sent them another person's sign-in link). Until it is
-/// confirmed, the page's form (`children`) is not shown.
+/// confirmed, the page's form (`children`) is not shown: confirming loads the page again,
+/// with the form.
 #[component]
 fn ConfirmGate(
     request: Option<RequestView>,
     token: Option<String>,
     path: &'static str,
     error: Option<ApiError>,
-    children: ChildrenFn,
+    children: Children,
 ) -> impl IntoView {
     let Some(request) = request else {
         return children().into_any();
     };
-    let needed = RwSignal::new(request.needs_confirmation);
     let facts = request.user_code.clone().map(|code| {
         let device = request
             .device_name
@@ -201,44 +205,51 @@ fn ConfirmGate(
             </p>
         }
     });
-    view! {
-        {facts}
-        <Show when=move || needed.get() fallback=move || children()>
+    let body = if request.needs_confirmation {
+        view! {
             <ConfirmCode
                 request=request.clone()
-                token=token.clone().unwrap_or_default()
-                path
-                error=error.clone()
-                confirmed=needed
+                token=token.unwrap_or_default()
+                path=path.to_string()
+                error
             />
-        </Show>
+        }
+        .into_any()
+    } else {
+        children().into_any()
+    };
+    view! {
+        {facts}
+        {body}
     }
     .into_any()
 }
 
-/// "Does your device show this code?": one button, which confirms it.
-#[component]
+/// "Does your device show this code?": one button, which confirms it; then the page again,
+/// now with its form.
+#[island]
 fn ConfirmCode(
     request: RequestView,
     token: String,
-    path: &'static str,
+    path: String,
     error: Option<ApiError>,
-    /// Set to `false` once confirmed.
-    confirmed: RwSignal<bool>,
 ) -> impl IntoView {
     let action = ServerAction::<FypassConfirm>::new();
     let error = RwSignal::new(error);
-    Effect::new(move |_| match action.value().get() {
-        Some(Ok(_)) => confirmed.set(false),
-        Some(Err(e)) => error.set(Some(e)),
-        None => {}
-    });
+    let action_url = self_url(&path, Some(&token));
+    {
+        let page = action_url.clone();
+        Effect::new(move |_| match action.value().get() {
+            Some(Ok(_)) => go(&page),
+            Some(Err(e)) => error.set(Some(e)),
+            None => {}
+        });
+    }
     let code = request.user_code.clone().unwrap_or_default();
     let device = request
         .device_name
         .clone()
         .unwrap_or_else(|| tr!(login.confirm.the_device_signing_in).to_string());
-    let action_url = self_url(path, Some(&token));
     let submit = {
         let code = code.clone();
         move |ev: leptos::ev::SubmitEvent| {
@@ -268,7 +279,7 @@ fn ConfirmCode(
 }
 
 /// "Continue as <name>": one click completes the request as the signed-in person.
-#[component]
+#[island]
 fn ContinueAs(user: User, token: String) -> impl IntoView {
     let action = ServerAction::<ContinueAs>::new();
     let error = RwSignal::new(None::<ApiError>);
@@ -322,6 +333,12 @@ fn initial(name: &str) -> String {
         .unwrap_or_default()
 }
 
+/// An island moves on to `url` as a plain form would: a full page load (there is no
+/// client-side router; the next page is the server's).
+pub(crate) fn go(url: &str) {
+    let _ = window().location().set_href(url);
+}
+
 /// After a successful submission, go to the next page; after a failed one, show the error.
 pub(crate) fn follow<A>(action: ServerAction<A>, token: String, error: RwSignal<Option<ApiError>>)
 where
@@ -331,21 +348,17 @@ where
         + Sync
         + 'static,
 {
-    let navigate = use_navigate();
     Effect::new(move |_| match action.value().get() {
-        Some(Ok(done)) => navigate(
-            &after(
-                &done,
-                Some(&token).filter(|t| !t.is_empty()).map(String::as_str),
-            ),
-            Default::default(),
-        ),
+        Some(Ok(done)) => go(&after(
+            &done,
+            Some(&token).filter(|t| !t.is_empty()).map(String::as_str),
+        )),
         Some(Err(e)) => error.set(Some(e)),
         None => {}
     });
 }
 
-#[component]
+#[island]
 fn LoginForm(token: Option<String>, echo: FormEcho) -> impl IntoView {
     let action = ServerAction::<FypassLogin>::new();
     let identifier = RwSignal::new(echo.identifier.clone());
@@ -434,7 +447,7 @@ fn RegisterCard(ctx: PageContext, token: Option<String>, echo: FormEcho) -> impl
     }
 }
 
-#[component]
+#[island]
 fn RegisterForm(token: Option<String>, echo: FormEcho) -> impl IntoView {
     let action = ServerAction::<FypassRegister>::new();
     let name = RwSignal::new(echo.name.clone());
@@ -520,7 +533,9 @@ pub fn StatusPage() -> impl IntoView {
     }
 }
 
-#[component]
+/// The status, kept current by polling: an island, so the request's view travels with the
+/// page.
+#[island]
 fn StatusPanel(status: StatusView, token: String) -> impl IntoView {
     let request = RwSignal::new(status.request.clone());
     let client = status.request.client_name.clone();

@@ -16,7 +16,7 @@ use crate::{
 use leptos::prelude::*;
 
 /// "Sign in with a passkey", and passkeys in the identifier's autofill.
-#[component]
+#[island]
 pub fn PasskeySignIn(enabled: bool, token: Option<String>) -> impl IntoView {
     let ready = RwSignal::new(false);
     let awake = RwSignal::new(false);
