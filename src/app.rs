@@ -1,6 +1,10 @@
-//! The pages: the HTML shell (server only), the router, and the frame every page shares:
-//! the developer pages (the start page and the docs) in fypass's look with its navigation,
-//! every end-user page in the look of the app the person came from.
+//! The pages: the HTML shell, the router, and the frame every page shares: the developer
+//! pages (the start page and the docs) in fypass's look with its navigation, every
+//! end-user page in the look of the app the person came from.
+//!
+//! All of it renders on the server only (Leptos islands): the browser hydrates just the
+//! `#[island]` components inside the pages, so a link is a page load and nothing here
+//! ships as WASM.
 
 use crate::{
     account::pages::AccountPage,
