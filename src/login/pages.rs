@@ -652,12 +652,7 @@ fn live_status(request: RwSignal<RequestView>, token: String, leave: bool) {
         Effect::new(move |_| {
             let r = request.get();
             if let (true, true, Some(url)) = (leave, r.status.is_done(), r.redirect_url) {
-                set_timeout(
-                    move || {
-                        let _ = window().location().set_href(&url);
-                    },
-                    Duration::from_millis(1500),
-                );
+                set_timeout(move || go(&url), Duration::from_millis(1500));
             }
         });
     }

@@ -286,7 +286,10 @@ fn short_time(rfc3339: &str) -> String {
 mod live {
     use super::super::{PasskeyLoginStartBody, browser, passkey_login_finish, passkey_login_start};
     use super::*;
-    use crate::{error::ErrorCode, login::pages::after};
+    use crate::{
+        error::ErrorCode,
+        login::pages::{after, go},
+    };
     use std::cell::RefCell;
 
     thread_local! {
@@ -326,9 +329,7 @@ mod live {
             name: None,
         })
         .await?;
-        let _ = window()
-            .location()
-            .set_href(&after(&completion, token.as_deref()));
+        go(&after(&completion, token.as_deref()));
         Ok(())
     }
 
