@@ -64,9 +64,12 @@ endif
 ifeq ($(wildcard $(BIN)),)
   BUILD_FORCE := FORCE
 endif
+# The stamp takes the time the build started, so a file saved while it ran is newer and
+# the next `make build` builds again.
 $(BUILD_STAMP): $(BUILD_INPUTS) $(BUILD_FORCE) | tools-build
-	cargo leptos build --release --precompress
-	@echo "$(CURDIR)" > $@
+	@started=$$(date +%s.%N) \
+	  && cargo leptos build --release --precompress \
+	  && echo "$(CURDIR)" > $@ && touch -d "@$$started" $@
 
 FORCE:
 

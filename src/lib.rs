@@ -73,7 +73,8 @@ pub fn hydrate() {
     console_error_panic_hook::set_once();
     leptos::mount::hydrate_islands();
     // Lets browser tests tell a hydrated page from its server-rendered HTML: set once the
-    // island script has hydrated every island (it does so synchronously after this call).
+    // island script has hydrated every island (it does so right after this call, in the same
+    // task, so a zero timeout runs after it).
     leptos::prelude::set_timeout(
         || {
             if let Some(root) = leptos::prelude::document().document_element() {
