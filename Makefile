@@ -16,7 +16,7 @@ export CARGO_TARGET_DIR ?= $(HOME)/.cache/fypass/target
 # it to its builds, so `cargo test` gets it too, or each would recompile the other's leptos
 # crates and everything above them.
 export LEPTOS_OUTPUT_NAME := fypass
-# wasm-opt (npm package binaryen) for the release front end.
+# wasm-opt (npm package binaryen) and terser for the release front end.
 export PATH := $(CURDIR)/end2end/node_modules/.bin:$(HOME)/.cargo/bin:$(PATH)
 
 CARGO_LEPTOS_VERSION := 0.3.10
@@ -29,7 +29,7 @@ POSTGRES_TEST_URL ?= postgres://postgres@127.0.0.1:5432/test
 SCHEMATHESIS_VERSION := 4.32.5
 VENV := $(HOME)/.cache/fypass/venv
 
-.PHONY: run build test test-rust test-e2e test-postgres tools tools-build tools-test clean FORCE
+.PHONY: run build bundles test test-rust test-e2e test-postgres tools tools-build tools-test clean FORCE
 
 ## Build the release and serve it on SQLite (./data/fypass.db) at localhost:3000 (a host
 ## name, so that passkeys work: browsers refuse them on an IP address).
@@ -69,7 +69,38 @@ endif
 $(BUILD_STAMP): $(BUILD_INPUTS) $(BUILD_FORCE) | tools-build
 	@started=$$(date +%s.%N) \
 	  && cargo leptos build --release --precompress \
+	  && $(MAKE) --no-print-directory bundles \
 	  && echo "$(CURDIR)" > $@ && touch -d "@$$started" $@
+
+# The smaller front ends of src/bundles.rs (`pkg/fypass-<bundle>.*`; the bundles are the
+# `bundle-*` features): the library built with only that bundle's islands, then what
+# cargo-leptos does to the whole front end (wasm-bindgen, wasm-opt -Oz, the JS minified,
+# names hashed from the content, brotli and gzip beside each file). Each bundle has its
+# own target directory: a cdylib's file name does not change with its features, so two
+# bundles in one would take each other's WASM for their own.
+BUNDLES := $(shell sed -n 's/^bundle-\([a-z-]*\) = .*/\1/p' Cargo.toml)
+PKG := $(CARGO_TARGET_DIR)/site/pkg
+
+bundles: tools-build
+	@for bundle in $(BUNDLES); do \
+	  name=fypass-$$bundle target=$(CARGO_TARGET_DIR)/front-$$bundle out=$$(mktemp -d); \
+	  cargo build --lib --target wasm32-unknown-unknown --profile wasm-release \
+	    --target-dir $$target --no-default-features --features bundle-$$bundle; \
+	  wasm-bindgen --target web --no-typescript --out-dir $$out --out-name $$name \
+	    $$target/wasm32-unknown-unknown/wasm-release/fypass.wasm; \
+	  wasm-opt -Oz --enable-bulk-memory --enable-nontrapping-float-to-int \
+	    $$out/$${name}_bg.wasm -o $$out/$$name.wasm; \
+	  terser $$out/$$name.js --module --compress --mangle -o $$out/$$name.min.js; \
+	  rm -f $(PKG)/$$name.*; \
+	  for kind in js wasm; do \
+	    from=$$out/$$name.$$kind; [ $$kind = js ] && from=$$out/$$name.min.js; \
+	    file=$(PKG)/$$name.$$(sha256sum $$from | cut -c 1-22).$$kind; \
+	    cp $$from $$file; \
+	    gzip -9 -n -k $$file; \
+	    node -e 'const fs = require("fs"), f = process.argv[1]; fs.writeFileSync(f + ".br", require("zlib").brotliCompressSync(fs.readFileSync(f)))' $$file; \
+	  done; \
+	  rm -rf $$out; echo "front end $$name: $$(ls $(PKG)/$$name.*.wasm)"; \
+	done
 
 FORCE:
 
@@ -83,7 +114,8 @@ tools-build:
 	  || cargo install cargo-leptos --version $(CARGO_LEPTOS_VERSION) --locked --features no_downloads
 	@wasm-bindgen --version 2>/dev/null | grep -qx "wasm-bindgen $(WASM_BINDGEN_VERSION)" \
 	  || cargo install wasm-bindgen-cli --version $(WASM_BINDGEN_VERSION) --force
-	@[ -x end2end/node_modules/.bin/wasm-opt ] && [ -x end2end/node_modules/.bin/playwright ] && [ -x end2end/node_modules/.bin/maildev ] \
+	@[ -x end2end/node_modules/.bin/wasm-opt ] && [ -x end2end/node_modules/.bin/terser ] \
+	  && [ -x end2end/node_modules/.bin/playwright ] && [ -x end2end/node_modules/.bin/maildev ] \
 	  || npm ci --prefix end2end --no-audit --no-fund
 
 ## Debian's Chromium for the browser tests (Playwright cannot download browsers here), and

@@ -5,6 +5,9 @@
 //! leptos_i18n itself only *warns* when a language lacks a key (and falls back to English)
 //! or has one the default language does not; here both fail the build, so a missing
 //! Indonesian text can never ship.
+//!
+//! It also tells the compiler which islands this build hydrates (`hydrates` cfgs, from the
+//! `bundle-*` features; see `src/bundles.rs`).
 
 use leptos_i18n_parser::parse_locales::{
     options::{Config, ParseOptions},
@@ -19,8 +22,15 @@ const NAMESPACES: &[&str] = &[
     "common", "errors", "api", "login", "codes", "account", "passkeys", "devices", "docs", "mail",
 ];
 
+// The islands and the bundles (see that file): read here to set the `hydrates` cfgs.
+#[allow(dead_code)]
+#[path = "src/bundles.rs"]
+mod bundles;
+
 fn main() {
     println!("cargo::rerun-if-changed=build.rs");
+    println!("cargo::rerun-if-changed=src/bundles.rs");
+    hydrated_islands();
     println!("cargo::rerun-if-changed=src/locales");
     let config = Config::new(LOCALES[0])
         .and_then(|c| c.add_locales(&LOCALES[1..]))
@@ -51,6 +61,37 @@ fn main() {
         .unwrap_or_else(|e| fail(&e.to_string()));
     let out = PathBuf::from(env::var_os("OUT_DIR").expect("cargo sets OUT_DIR")).join("i18n.rs");
     fs::write(out, code.to_string()).unwrap_or_else(|e| fail(&e.to_string()));
+}
+
+/// One `hydrates = "<island>"` cfg per island this build hydrates: the islands of the
+/// `bundle-<name>` features enabled, or every island (the server, which renders every island
+/// as one, and the whole front end).
+fn hydrated_islands() {
+    let names: Vec<String> = bundles::ISLANDS.iter().map(|i| format!("{i:?}")).collect();
+    println!(
+        "cargo::rustc-check-cfg=cfg(hydrates, values({}))",
+        names.join(", ")
+    );
+    let enabled = |feature: String| {
+        env::var_os(format!(
+            "CARGO_FEATURE_{}",
+            feature.to_uppercase().replace('-', "_")
+        ))
+        .is_some()
+    };
+    let chosen: Vec<&str> = bundles::BUNDLES
+        .iter()
+        .filter(|(name, _)| enabled(format!("bundle-{name}")))
+        .flat_map(|(_, islands)| islands.iter().copied())
+        .collect();
+    let hydrated = if chosen.is_empty() || enabled("ssr".into()) {
+        bundles::ISLANDS
+    } else {
+        &chosen[..]
+    };
+    for island in hydrated {
+        println!("cargo::rustc-cfg=hydrates={island:?}");
+    }
 }
 
 fn fail(problem: &str) -> ! {

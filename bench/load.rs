@@ -373,13 +373,19 @@ async fn first_load(
     Ok((files.iter().map(|(_, n)| n).sum(), files))
 }
 
+/// The whole front end's file with extension `ext` (`fypass.<hash>.<ext>`, not a bundle's
+/// `fypass-<bundle>.<hash>.<ext>`).
 fn site_file(bin: &Path, ext: &str) -> Option<PathBuf> {
     let pkg = bin.parent()?.parent()?.join("site/pkg");
     std::fs::read_dir(pkg)
         .ok()?
         .flatten()
         .map(|e| e.path())
-        .find(|p| p.extension().is_some_and(|e| e == ext))
+        .find(|p| {
+            p.extension().is_some_and(|e| e == ext)
+                && p.file_name()
+                    .is_some_and(|n| n.to_string_lossy().starts_with("fypass."))
+        })
 }
 
 fn size(p: &Path) -> u64 {

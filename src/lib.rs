@@ -18,8 +18,9 @@
 //! 5. Data lives in SQLite or PostgreSQL behind [`db`], one query text for both.
 //! 6. Pages ([`app`], [`docs`], and each feature's `pages`) are rendered on the server;
 //!    their interactive parts are islands (`#[island]`), hydrated by the WASM build of this
-//!    same crate ([`hydrate`]), which call the same server functions. Pages are built from
-//!    the pieces in [`ui`].
+//!    same crate ([`hydrate`]), which call the same server functions. A page loads the
+//!    smallest build that holds its islands ([`bundles`]). Pages are built from the pieces
+//!    in [`ui`].
 //!
 //! Feature areas, each with its types, server functions, storage and admin commands:
 //! [`clients`] (keys, grants, `GET /api/v1/clients/info`), [`users`] (identifiers,
@@ -36,6 +37,7 @@
 pub mod account;
 pub mod api;
 pub mod app;
+pub mod bundles;
 pub mod clients;
 pub mod codes;
 pub mod devices;

@@ -197,7 +197,8 @@ pub fn Prose(#[prop(into)] text: String) -> impl IntoView {
 
 /// Signs this browser out, then shows the sign-in page. Without JavaScript it is a plain
 /// form post to `/fypass/sign-out`, which redirects there.
-#[island]
+#[cfg_attr(hydrates = "SignOutButton", island)]
+#[cfg_attr(not(hydrates = "SignOutButton"), component)]
 pub fn SignOutButton() -> impl IntoView {
     let action = ServerAction::<SignOut>::new();
     Effect::new(move |_| {

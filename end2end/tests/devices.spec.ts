@@ -24,8 +24,12 @@ test("a person sees the devices apps saved, removes one, and signs out", async (
   });
   expect(phone.status()).toBe(201);
 
+  // The dashboard fetches its own small build (src/bundles.rs), not the whole front end.
+  const wasm = new Set<string>();
+  page.on("request", (r) => r.url().endsWith(".wasm") && wasm.add(new URL(r.url()).pathname));
   await page.goto("/devices");
   await hydrated(page);
+  expect([...wasm]).toEqual([expect.stringMatching(/^\/pkg\/fypass-devices\.[\w-]+\.wasm$/)]);
   const cards = page.locator("li.device");
   await expect(cards).toHaveCount(2);
   const tvCard = cards.filter({ hasText: "Living room TV" });

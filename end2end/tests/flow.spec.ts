@@ -196,15 +196,21 @@ test("the hosted pages hydrate without errors (screenshots kept in test-results)
   const errors: string[] = [];
   page.on("pageerror", (e) => errors.push(e.message));
   page.on("console", (m) => m.type() === "error" && errors.push(m.text()));
+  // Each page fetches one WASM: the sign-in page its own small build (src/bundles.rs), the
+  // others the whole front end.
+  const wasm = new Set<string>();
+  page.on("request", (r) => r.url().endsWith(".wasm") && wasm.add(new URL(r.url()).pathname));
   const { url, reqToken } = await startLogin(request);
-  for (const [name, path, heading] of [
-    ["login", url, "Sign in to continue to"],
-    ["register", url.replace("/fypass?", "/fypass/register?"), "Create your account for"],
-    ["status", `/fypass/status?reqToken=${reqToken}`, "Waiting for you to sign in"],
-  ]) {
+  for (const [name, path, heading, front] of [
+    ["login", url, "Sign in to continue to", /^\/pkg\/fypass-sign-in\.[\w-]+\.wasm$/],
+    ["register", url.replace("/fypass?", "/fypass/register?"), "Create your account for", /^\/pkg\/fypass\.[\w-]+\.wasm$/],
+    ["status", `/fypass/status?reqToken=${reqToken}`, "Waiting for you to sign in", /^\/pkg\/fypass\.[\w-]+\.wasm$/],
+  ] as const) {
+    wasm.clear();
     await page.goto(path);
     await hydrated(page);
     await expect(page.getByRole("heading", { level: 1 })).toContainText(heading);
+    expect([...wasm]).toEqual([expect.stringMatching(front)]);
     await page.screenshot({ path: info.outputPath(`${name}.png`), fullPage: true });
   }
   expect(errors).toEqual([]);

@@ -59,7 +59,8 @@ fn SignInFirst() -> impl IntoView {
 
 /// The page's interactive whole (one island: the name in the header, the identifiers and
 /// the notices follow what the forms below change).
-#[island]
+#[cfg_attr(hydrates = "AccountView", island)]
+#[cfg_attr(not(hydrates = "AccountView"), component)]
 fn AccountView(
     account: Account,
     echo: FormEcho,

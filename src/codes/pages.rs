@@ -118,7 +118,8 @@ fn CodePageFrame(flow: Flow) -> impl IntoView {
 }
 
 /// Step one: where to send the code.
-#[island]
+#[cfg_attr(hydrates = "AskForCode", island)]
+#[cfg_attr(not(hydrates = "AskForCode"), component)]
 fn AskForCode(flow: Flow, token: Option<String>, echo: FormEcho) -> impl IntoView {
     let recovery = ServerAction::<FypassRecovery>::new();
     let sign_in = ServerAction::<FypassCode>::new();
@@ -181,7 +182,8 @@ fn AskForCode(flow: Flow, token: Option<String>, echo: FormEcho) -> impl IntoVie
 }
 
 /// Step two: the code (and, to recover, the new password).
-#[island]
+#[cfg_attr(hydrates = "EnterCode", island)]
+#[cfg_attr(not(hydrates = "EnterCode"), component)]
 fn EnterCode(flow: Flow, token: Option<String>, to: String, echo: FormEcho) -> impl IntoView {
     let recover = ServerAction::<FypassRecoveryComplete>::new();
     let sign_in = ServerAction::<FypassCodeLogin>::new();
@@ -312,7 +314,8 @@ pub fn VerifyPage() -> impl IntoView {
     }
 }
 
-#[island]
+#[cfg_attr(hydrates = "VerifyOne", island)]
+#[cfg_attr(not(hydrates = "VerifyOne"), component)]
 fn VerifyOne(to: String, token: Option<String>, waiting: bool, echo: FormEcho) -> impl IntoView {
     let action = ServerAction::<FypassVerify>::new();
     let finish = ServerAction::<ContinueAs>::new();

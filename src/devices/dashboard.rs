@@ -108,7 +108,8 @@ fn SignInFirst() -> impl IntoView {
 }
 
 /// The list and its remove buttons: an island, so the devices travel with the page.
-#[island]
+#[cfg_attr(hydrates = "DeviceList", island)]
+#[cfg_attr(not(hydrates = "DeviceList"), component)]
 fn DeviceList(dashboard: Dashboard) -> impl IntoView {
     let devices = RwSignal::new(dashboard.devices);
     let error = RwSignal::new(None::<ApiError>);

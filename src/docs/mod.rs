@@ -489,7 +489,8 @@ fn group_name(group: ErrorGroup) -> &'static str {
 /// The filter over the server-rendered list: an island that only hides and shows the
 /// entries (each carries its code, status and message), so the list itself, with every
 /// message and solution, stays HTML and out of the WASM.
-#[island]
+#[cfg_attr(hydrates = "ErrorFilter", island)]
+#[cfg_attr(not(hydrates = "ErrorFilter"), component)]
 fn ErrorFilter() -> impl IntoView {
     let filter = move |ev: leptos::ev::Event| {
         #[cfg(feature = "hydrate")]

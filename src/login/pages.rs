@@ -227,7 +227,8 @@ fn ConfirmGate(
 
 /// "Does your device show this code?": one button, which confirms it; then the page again,
 /// now with its form.
-#[island]
+#[cfg_attr(hydrates = "ConfirmCode", island)]
+#[cfg_attr(not(hydrates = "ConfirmCode"), component)]
 fn ConfirmCode(
     request: RequestView,
     token: String,
@@ -279,7 +280,8 @@ fn ConfirmCode(
 }
 
 /// "Continue as <name>": one click completes the request as the signed-in person.
-#[island]
+#[cfg_attr(hydrates = "ContinueAs", island)]
+#[cfg_attr(not(hydrates = "ContinueAs"), component)]
 fn ContinueAs(user: User, token: String) -> impl IntoView {
     let action = ServerAction::<ContinueAs>::new();
     let error = RwSignal::new(None::<ApiError>);
@@ -358,7 +360,8 @@ where
     });
 }
 
-#[island]
+#[cfg_attr(hydrates = "LoginForm", island)]
+#[cfg_attr(not(hydrates = "LoginForm"), component)]
 fn LoginForm(token: Option<String>, echo: FormEcho) -> impl IntoView {
     let action = ServerAction::<FypassLogin>::new();
     let identifier = RwSignal::new(echo.identifier.clone());
@@ -447,7 +450,8 @@ fn RegisterCard(ctx: PageContext, token: Option<String>, echo: FormEcho) -> impl
     }
 }
 
-#[island]
+#[cfg_attr(hydrates = "RegisterForm", island)]
+#[cfg_attr(not(hydrates = "RegisterForm"), component)]
 fn RegisterForm(token: Option<String>, echo: FormEcho) -> impl IntoView {
     let action = ServerAction::<FypassRegister>::new();
     let name = RwSignal::new(echo.name.clone());
@@ -535,7 +539,8 @@ pub fn StatusPage() -> impl IntoView {
 
 /// The status, kept current by polling: an island, so the request's view travels with the
 /// page.
-#[island]
+#[cfg_attr(hydrates = "StatusPanel", island)]
+#[cfg_attr(not(hydrates = "StatusPanel"), component)]
 fn StatusPanel(status: StatusView, token: String) -> impl IntoView {
     let request = RwSignal::new(status.request.clone());
     let client = status.request.client_name.clone();

@@ -16,7 +16,8 @@ use crate::{
 use leptos::prelude::*;
 
 /// "Sign in with a passkey", and passkeys in the identifier's autofill.
-#[island]
+#[cfg_attr(hydrates = "PasskeySignIn", island)]
+#[cfg_attr(not(hydrates = "PasskeySignIn"), component)]
 pub fn PasskeySignIn(enabled: bool, token: Option<String>) -> impl IntoView {
     let ready = RwSignal::new(false);
     let awake = RwSignal::new(false);
