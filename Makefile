@@ -68,26 +68,31 @@ endif
 # the next `make build` builds again.
 $(BUILD_STAMP): $(BUILD_INPUTS) $(BUILD_FORCE) | tools-build
 	@started=$$(date +%s.%N) \
-	  && cargo leptos build --release --precompress \
+	  && $(FORGET_WASM) && cargo leptos build --release --precompress \
 	  && $(MAKE) --no-print-directory bundles \
 	  && echo "$(CURDIR)" > $@ && touch -d "@$$started" $@
 
 # The smaller front ends of src/bundles.rs (`pkg/fypass-<bundle>.*`; the bundles are the
 # `bundle-*` features): the library built with only that bundle's islands, then what
 # cargo-leptos does to the whole front end (wasm-bindgen, wasm-opt -Oz, the JS minified,
-# names hashed from the content, brotli and gzip beside each file). Each bundle has its
-# own target directory: a cdylib's file name does not change with its features, so two
-# bundles in one would take each other's WASM for their own.
+# names hashed from the content, brotli and gzip beside each file). They are compiled in
+# cargo-leptos' own target directory for the WASM, so they reuse its dependencies. A
+# cdylib's file name does not change with features, so each build there first removes
+# the WASM the last one left: otherwise cargo, finding an output newer than the sources,
+# would take another build's WASM for this one's.
 BUNDLES := $(shell sed -n 's/^bundle-\([a-z-]*\) = .*/\1/p' Cargo.toml)
+FRONT := $(CARGO_TARGET_DIR)/front
+WASM := $(FRONT)/wasm32-unknown-unknown/wasm-release
+FORGET_WASM := rm -f $(WASM)/fypass.wasm $(WASM)/deps/fypass.wasm
 PKG := $(CARGO_TARGET_DIR)/site/pkg
 
 bundles: tools-build
 	@for bundle in $(BUNDLES); do \
-	  name=fypass-$$bundle target=$(CARGO_TARGET_DIR)/front-$$bundle out=$$(mktemp -d); \
+	  name=fypass-$$bundle out=$$(mktemp -d); \
+	  $(FORGET_WASM); \
 	  cargo build --lib --target wasm32-unknown-unknown --profile wasm-release \
-	    --target-dir $$target --no-default-features --features bundle-$$bundle; \
-	  wasm-bindgen --target web --no-typescript --out-dir $$out --out-name $$name \
-	    $$target/wasm32-unknown-unknown/wasm-release/fypass.wasm; \
+	    --target-dir $(FRONT) --no-default-features --features bundle-$$bundle; \
+	  wasm-bindgen --target web --no-typescript --out-dir $$out --out-name $$name $(WASM)/fypass.wasm; \
 	  wasm-opt -Oz --enable-bulk-memory --enable-nontrapping-float-to-int \
 	    $$out/$${name}_bg.wasm -o $$out/$$name.wasm; \
 	  terser $$out/$$name.js --module --compress --mangle -o $$out/$$name.min.js; \
@@ -100,7 +105,8 @@ bundles: tools-build
 	    node -e 'const fs = require("fs"), f = process.argv[1]; fs.writeFileSync(f + ".br", require("zlib").brotliCompressSync(fs.readFileSync(f)))' $$file; \
 	  done; \
 	  rm -rf $$out; echo "front end $$name: $$(ls $(PKG)/$$name.*.wasm)"; \
-	done
+	done; \
+	$(FORGET_WASM)
 
 FORCE:
 
