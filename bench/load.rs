@@ -349,9 +349,15 @@ async fn first_load(
         }
         .send()
     };
+    // What crosses the wire (the page compressed), then the page itself to read its links.
     let page = get(path.to_string()).await?.bytes().await?;
-    let html = String::from_utf8_lossy(&page);
     let mut files = vec![(path.to_string(), page.len() as u64)];
+    let plain = match cookie {
+        Some(c) => http.get(format!("{base}{path}")).header("cookie", c),
+        None => http.get(format!("{base}{path}")),
+    };
+    let plain = plain.send().await?.bytes().await?;
+    let html = String::from_utf8_lossy(&plain);
     let mut refs: Vec<String> = html
         .match_indices("/pkg/")
         .map(|(i, _)| {

@@ -8,12 +8,9 @@
 #                             Indonesia) against the Indonesian texts replaced by the
 #                             English ones (one language's worth of distinct strings; the
 #                             keys and the code stay the same)
-#   bench/wasm.sh sign-in     the floor of the sign-in page: as it is (every island) against
-#                             a build whose only islands are the sign-in page's own
-#                             (LoginForm, PasskeySignIn), which is what the page would fetch
-#                             if each island's code were loaded apart
-#   bench/wasm.sh split       what loading each island's code apart does give: every island
-#                             lazy (`#[island(lazy)]`) and the WASM cut by cargo-leptos'
+#   bench/wasm.sh split       what cargo-leptos' own way of loading each island's code apart
+#                             gives (tried against the bundles of src/bundles.rs, not kept):
+#                             every island lazy (`island(lazy)`) and the WASM cut by
 #                             `--split`; prints what the sign-in page and /devices would
 #                             fetch (the main module, its JS, the split loader, the CSS,
 #                             and the chunks their islands load). Takes about 13 minutes.
@@ -39,7 +36,7 @@ for tree in one two; do
 done
 case "${1:-}" in
   split)
-    perl -0pi -e 's/#\[island\]\n/#[island(lazy)]\n/g' $(grep -rl '#\[island\]' "$work/one/src")
+    perl -0pi -e 's/(hydrates = "\w+"), island\)\]/$1, island(lazy))]/g' $(grep -rl ', island)]' "$work/one/src")
     (cd "$work/one" && LEPTOS_SITE_ROOT="$work/site" cargo leptos build --release --precompress --frontend-only --split >"$work/split.log" 2>&1) \
       || { tail -20 "$work/split.log"; exit 1; }
     (cd "$work/site/pkg" && python3 - <<'PY'
@@ -62,12 +59,7 @@ PY
     for file in "$work/one/src/locales/en/"*.json; do
       cp "$file" "$work/one/src/locales/id/$(basename "$file")"
     done ;;
-  sign-in)
-    labels=("sign-in page's islands only" "every island" "every island adds")
-    # Every other island becomes a plain (server-only) component, so its code leaves the WASM.
-    perl -0pi -e 's/#\[island\](\s*(?:pub(?:\(crate\))? )?fn (?!LoginForm\b|PasskeySignIn\b))/#[component]$1/g' \
-      $(grep -rl '#\[island\]' "$work/one/src") ;;
-  *) echo "usage: $0 languages|sign-in|split" >&2; exit 2 ;;
+  *) echo "usage: $0 languages|split" >&2; exit 2 ;;
 esac
 
 one=$(measure one "$work/one")

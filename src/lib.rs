@@ -68,7 +68,7 @@ pub mod throttle;
 
 /// The browser entry point. Pages are server-rendered HTML; only their islands (`#[island]`
 /// components: the forms, the status poller, the dashboard's lists) are hydrated, by
-/// Leptos' island script right after this returns.
+/// Leptos' island script right after this returns (with the page's build: see [`bundles`]).
 #[cfg(feature = "hydrate")]
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
