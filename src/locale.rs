@@ -94,12 +94,19 @@ pub fn choose(cookie: Option<&str>, app: Option<&str>, accept: Option<&str>) -> 
 }
 
 /// The language of the request being served (see the module docs).
+///
+/// On the server the request's own task-local comes first: Leptos leaves a page render's
+/// root owner set as the current owner of the worker thread while the render awaits its
+/// data (`Owner::new_root` sets it), so another request's code running on that thread
+/// would otherwise read that page's language from the context (an Indonesian sign-in
+/// once got its wrong-password message in English that way). The context is for code
+/// outside the request's task, such as a page's resources.
 pub fn current() -> Locale {
-    if let Some(locale) = leptos::prelude::use_context::<Locale>() {
-        return locale;
-    }
     #[cfg(feature = "ssr")]
     if let Ok(locale) = server::LANGUAGE.try_with(std::cell::Cell::get) {
+        return locale;
+    }
+    if let Some(locale) = leptos::prelude::use_context::<Locale>() {
         return locale;
     }
     #[cfg(feature = "hydrate")]
