@@ -46,12 +46,28 @@ impl From<sqlx::Error> for ApiError {
                 tracing::warn!(error = %e, "database unreachable");
                 ApiError::new(ErrorCode::ServiceUnavailable)
             }
+            sqlx::Error::Database(db) if db.code().is_some_and(|c| connection_lost(&c)) => {
+                tracing::warn!(error = %e, "database unreachable");
+                ApiError::new(ErrorCode::ServiceUnavailable)
+            }
             _ => {
                 tracing::error!(error = %e, "database error");
                 ApiError::new(ErrorCode::InternalError)
             }
         }
     }
+}
+
+/// Whether a PostgreSQL SQLSTATE says the server or the path to it is gone or full, rather
+/// than that the statement is wrong: class 08 (connection exception; every error PgBouncer
+/// itself sends is 08P01), 57P01–57P03 (administrator shutdown, crash shutdown, cannot
+/// connect now: a restart or a failover) and class 53 (insufficient resources, such as too
+/// many connections). The connection is closed by then, and the pool replaces it when it is
+/// returned, so the next request gets a fresh one.
+fn connection_lost(sqlstate: &str) -> bool {
+    sqlstate.starts_with("08")
+        || sqlstate.starts_with("53")
+        || matches!(sqlstate, "57P01" | "57P02" | "57P03")
 }
 
 /// The column behind a unique violation, as the API names it (`camelCase`).

@@ -330,3 +330,57 @@ async fn front_end_files_are_served_precompressed_and_cached_forever() {
     assert_eq!(favicon.status(), 200);
     assert_eq!(favicon.headers()["cache-control"], "public, max-age=86400");
 }
+
+/// A pooled connection the server ended (`pg_terminate_backend`, as a restart or a failover
+/// does) fails its next query with SQLSTATE 57P01: that request is `SERVICE_UNAVAILABLE`,
+/// never `INTERNAL_ERROR`, and the requests after it get fresh connections.
+#[tokio::test]
+async fn a_connection_the_server_killed_is_service_unavailable_then_recovers() {
+    if !crate::support::on_postgres() {
+        return; // SQLite has no server to end a connection.
+    }
+    let app = TestApp::spawn_with(|c| c.db_max_connections = 2).await;
+    let (_, key) = app.client(&[Grant::All]).await;
+    let save = |n: u32| {
+        app.http
+            .post(app.url("/api/v1/devices"))
+            .header("x-client-key", &key)
+            .json(&serde_json::json!({ "deviceId": format!("tv-{n}"), "platform": "android" }))
+            .send()
+    };
+    assert_eq!(save(0).await.unwrap().status(), 201);
+    // End every connection of the app's pool, from another session.
+    let database = url::Url::parse(app.database_url()).unwrap().path()[1..].to_string();
+    let admin_url = std::env::var("FYPASS_TEST_DATABASE_URL").unwrap();
+    let mut admin = <sqlx::PgConnection as sqlx::Connection>::connect(&admin_url)
+        .await
+        .unwrap();
+    let (ended,): (i64,) = sqlx::query_as(
+        "SELECT COUNT(pg_terminate_backend(pid)) FROM pg_stat_activity
+         WHERE datname = $1 AND pid <> pg_backend_pid()",
+    )
+    .bind(&database)
+    .fetch_one(&mut admin)
+    .await
+    .unwrap();
+    assert!(ended > 0, "the app held a connection to end");
+    let res = save(1).await.unwrap();
+    if res.status() != 201 {
+        expect_error(res, 503, "SERVICE_UNAVAILABLE").await;
+    }
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    let mut n = 2;
+    loop {
+        let res = save(n).await.unwrap();
+        if res.status() == 201 {
+            break;
+        }
+        expect_error(res, 503, "SERVICE_UNAVAILABLE").await;
+        assert!(
+            std::time::Instant::now() < deadline,
+            "recovers within 5 s without a restart"
+        );
+        n += 1;
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
