@@ -29,7 +29,7 @@ POSTGRES_TEST_URL ?= postgres://postgres@127.0.0.1:5432/test
 SCHEMATHESIS_VERSION := 4.32.5
 VENV := $(HOME)/.cache/fypass/venv
 
-.PHONY: run build bundles test test-rust test-e2e test-postgres tools tools-build tools-test clean FORCE
+.PHONY: run build bundles test test-rust test-e2e test-postgres pgbouncer pgbouncer-stop tools tools-build tools-test clean FORCE
 
 ## Build the release and serve it on SQLite (./data/fypass.db) at localhost:3000 (a host
 ## name, so that passkeys work: browsers refuse them on an IP address).
@@ -40,9 +40,60 @@ run: build
 ## contract test against the same release build.
 test: build tools-test test-rust test-e2e
 
-## The integration tests against PostgreSQL (needs a server at POSTGRES_TEST_URL).
-test-postgres: tools-build
+## The integration tests against PostgreSQL (needs a server at POSTGRES_TEST_URL): directly,
+## then with every app (two nodes in the multi-node tests) going through PgBouncer in
+## transaction pooling mode, as deployments with many app nodes run.
+test-postgres: tools-build pgbouncer
 	FYPASS_TEST_DATABASE_URL=$(POSTGRES_TEST_URL) cargo test --release $(FEATURES) --test integration
+	FYPASS_TEST_DATABASE_URL=$(POSTGRES_TEST_URL) FYPASS_TEST_POOLER_URL=$(PGBOUNCER_TEST_URL) \
+	  cargo test --release $(FEATURES) --test integration
+
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
+# PgBouncer (Debian's, 1.18) in transaction pooling mode in front of the test server. Port
+# 6433: Debian's own pgbouncer service, where one runs, listens on 6432.
+PGBOUNCER_PORT ?= 6433
+PGBOUNCER_DIR ?= /tmp/fypass-pgbouncer
+PGBOUNCER_TEST_URL ?= postgres://postgres@127.0.0.1:$(PGBOUNCER_PORT)/test
+# PgBouncer refuses to run as root: as root (CI) it runs as the postgres user.
+AS_PGBOUNCER := $(if $(filter 0,$(shell id -u)),runuser -u postgres --,)
+
+## Starts PgBouncer at 127.0.0.1:$(PGBOUNCER_PORT) in front of 127.0.0.1:5432 (installing
+## Debian's package if missing); one already running is left as it is. Few server
+## connections (default_pool_size), so that a statement left on one shows at once.
+pgbouncer:
+	@command -v pgbouncer >/dev/null \
+	  || { $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq pgbouncer; }
+	@if pg_isready -q -h 127.0.0.1 -p $(PGBOUNCER_PORT); then exit 0; fi; \
+	  mkdir -p $(PGBOUNCER_DIR) && rm -f $(PGBOUNCER_DIR)/pgbouncer.pid; \
+	  printf '%s\n' \
+	    '[databases]' \
+	    '* = host=127.0.0.1 port=5432' \
+	    '[pgbouncer]' \
+	    'listen_addr = 127.0.0.1' \
+	    'listen_port = $(PGBOUNCER_PORT)' \
+	    'unix_socket_dir =' \
+	    'auth_type = trust' \
+	    'auth_file = $(PGBOUNCER_DIR)/userlist.txt' \
+	    'pool_mode = transaction' \
+	    'ignore_startup_parameters = extra_float_digits' \
+	    'default_pool_size = 4' \
+	    'max_client_conn = 500' \
+	    'query_wait_timeout = 3' \
+	    'server_login_retry = 1' \
+	    'logfile = $(PGBOUNCER_DIR)/pgbouncer.log' \
+	    'pidfile = $(PGBOUNCER_DIR)/pgbouncer.pid' \
+	    > $(PGBOUNCER_DIR)/pgbouncer.ini; \
+	  printf '"%s" ""\n' postgres root "$$(id -un)" | sort -u > $(PGBOUNCER_DIR)/userlist.txt; \
+	  [ -z "$(AS_PGBOUNCER)" ] || chown -R postgres: $(PGBOUNCER_DIR); \
+	  $(AS_PGBOUNCER) pgbouncer -d $(PGBOUNCER_DIR)/pgbouncer.ini; \
+	  for _ in $$(seq 1 50); do pg_isready -q -h 127.0.0.1 -p $(PGBOUNCER_PORT) && exit 0; sleep 0.1; done; \
+	  echo "PgBouncer did not start; see $(PGBOUNCER_DIR)/pgbouncer.log" >&2; exit 1
+
+## Stops it (SIGINT: PgBouncer's safe shutdown), if it runs.
+pgbouncer-stop:
+	@pid=$$(cat $(PGBOUNCER_DIR)/pgbouncer.pid 2>/dev/null) && kill -INT "$$pid" 2>/dev/null \
+	  && for _ in $$(seq 1 50); do pg_isready -q -h 127.0.0.1 -p $(PGBOUNCER_PORT) || break; sleep 0.1; done; \
+	  rm -f $(PGBOUNCER_DIR)/pgbouncer.pid
 
 test-rust: tools-build
 	cargo test --release $(FEATURES)

@@ -464,8 +464,8 @@ async fn main() -> Result<()> {
     };
     eprintln!("seeding {USERS} users and {DEVICES} devices on {backend} ...");
     let seeding = Instant::now();
-    let db = Db::connect(&url, 8).await?;
-    db.migrate().await?;
+    let db = Db::connect(&url, 8, fypass::db::Pooler::None).await?;
+    db.migrate(None).await?;
     let seeded = seed(&db).await?;
     db.close().await;
     eprintln!("  done in {:.1} s", seeding.elapsed().as_secs_f64());

@@ -16,6 +16,24 @@ pub struct Config {
     )]
     pub database_url: String,
 
+    /// `transaction` when the PostgreSQL URL is a transaction pooler (PgBouncer with
+    /// `pool_mode = transaction`): no named prepared statements, every statement in a
+    /// transaction, migrations over `--database-migrate-url`. `none`: a direct connection
+    /// (or a session pooler).
+    #[arg(
+        long,
+        env = "FYPASS_DATABASE_POOLER",
+        value_enum,
+        default_value_t = Pooler::None,
+        global = true
+    )]
+    pub database_pooler: Pooler,
+
+    /// A direct PostgreSQL URL for the migrations at start (they hold a session-level lock,
+    /// which a transaction pooler cannot keep). Required with `--database-pooler transaction`.
+    #[arg(long, env = "FYPASS_DATABASE_MIGRATE_URL", global = true)]
+    pub database_migrate_url: Option<String>,
+
     /// Address to listen on.
     #[arg(
         long = "addr",
@@ -224,6 +242,16 @@ pub struct Config {
     /// Log format on stderr: `text` or `json`.
     #[arg(long, env = "FYPASS_LOG_FORMAT", default_value = "text", value_parser = ["text", "json"], global = true)]
     pub log_format: String,
+}
+
+/// What sits between fypass and PostgreSQL (`FYPASS_DATABASE_POOLER`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum Pooler {
+    /// PostgreSQL itself, or a pooler in session mode.
+    #[default]
+    None,
+    /// A pooler in transaction mode (PgBouncer `pool_mode = transaction`).
+    Transaction,
 }
 
 /// How strictly identifiers must be verified (`FYPASS_VERIFICATION`).

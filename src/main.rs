@@ -83,26 +83,10 @@ async fn admin(
     config: &Config,
     command: impl AsyncFnOnce(&fypass::db::Db) -> Result<String, String>,
 ) -> Result<(), String> {
-    let db = open_database(config).await?;
+    let db = fypass::db::Db::open(config, 2).await?;
     let output = command(&db).await;
     db.close().await;
     output.map(|json| println!("{json}"))
-}
-
-/// The database of an admin command, migrated like the server's.
-async fn open_database(config: &Config) -> Result<fypass::db::Db, String> {
-    let db = fypass::db::Db::connect(&config.database_url, 2)
-        .await
-        .map_err(|e| {
-            format!(
-                "cannot open the database {}: {e}",
-                fypass::db::redact(&config.database_url)
-            )
-        })?;
-    db.migrate()
-        .await
-        .map_err(|e| format!("cannot migrate the database: {e}"))?;
-    Ok(db)
 }
 
 fn init_logging(config: &Config, default_level: &str) {

@@ -166,7 +166,9 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_bad_job_fails_alone_and_the_rest_of_its_group_is_kept() {
-        let db = Db::connect("sqlite::memory:", 1).await.unwrap();
+        let db = Db::connect("sqlite::memory:", 1, crate::db::Pooler::None)
+            .await
+            .unwrap();
         let Db::Sqlite { writer, .. } = &db else {
             unreachable!()
         };

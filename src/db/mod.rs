@@ -19,6 +19,16 @@
 //! transaction that reads and then writes can never deadlock against another process (the
 //! admin commands) halfway through; the busy timeout covers those short cross-process
 //! waits. On PostgreSQL both roles use one pool.
+//!
+//! ## PostgreSQL through a transaction pooler
+//! Deployments with many app nodes put PgBouncer (`pool_mode = transaction`) between the
+//! nodes and the database: each transaction may run on another server connection. sqlx
+//! names a prepared statement per query text and keeps it on its connection, which such a
+//! pooler hands to others, so with [`Pooler::Transaction`] every statement is *unnamed*
+//! ([`PgExec`]) and runs inside a transaction (sqlx sends Parse and Bind in two round
+//! trips, with a Sync between them, and outside a transaction the pooler may give the Bind
+//! to another server connection than the Parse). Migrations, which hold a session-level
+//! advisory lock, then run over a direct connection (`FYPASS_DATABASE_MIGRATE_URL`).
 
 pub mod group;
 mod migrations;
@@ -26,12 +36,14 @@ mod migrations;
 use crate::error::ApiError;
 use sqlx::{
     Postgres, Sqlite, Transaction,
-    postgres::{PgPool, PgPoolOptions},
+    postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions},
     sqlite::{
         SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
     },
 };
-use std::{str::FromStr, time::Duration};
+use std::{future::Future, pin::Pin, str::FromStr, time::Duration};
+
+pub use crate::config::Pooler;
 
 /// How long a request waits for a connection before it is answered `SERVICE_UNAVAILABLE`.
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
@@ -49,7 +61,151 @@ pub enum Db {
         writer: SqlitePool,
         reader: SqlitePool,
     },
-    Postgres(PgPool),
+    Postgres(Pg),
+}
+
+/// A PostgreSQL pool, and whether it reaches the server through a transaction pooler.
+#[derive(Clone, Debug)]
+pub struct Pg {
+    pub pool: PgPool,
+    pooler: Pooler,
+}
+
+impl Pg {
+    /// Where one statement outside a transaction runs: on the pool directly, or (through a
+    /// transaction pooler) in a transaction of its own.
+    #[doc(hidden)]
+    pub async fn statement(&self) -> Result<Statement<'_>, sqlx::Error> {
+        Ok(match self.pooler {
+            Pooler::None => Statement::Pool(&self.pool),
+            Pooler::Transaction => Statement::Tx(self.pool.begin().await?),
+        })
+    }
+}
+
+/// One statement's place to run (see [`Pg::statement`]); used by the query macros.
+#[doc(hidden)]
+pub enum Statement<'p> {
+    Pool(&'p PgPool),
+    Tx(Transaction<'static, Postgres>),
+}
+
+impl Statement<'_> {
+    pub fn exec(&mut self) -> PgExec<'_> {
+        match self {
+            Statement::Pool(pool) => PgExec::Pool(pool),
+            Statement::Tx(tx) => PgExec::Unnamed(tx),
+        }
+    }
+
+    /// Ends the statement's transaction, if it has one: committed when `out` is a success.
+    pub async fn end<T, E: From<sqlx::Error>>(self, out: Result<T, E>) -> Result<T, E> {
+        match (self, out) {
+            (Statement::Tx(tx), Ok(value)) => {
+                tx.commit().await?;
+                Ok(value)
+            }
+            (_, out) => out,
+        }
+    }
+}
+
+/// What a PostgreSQL query runs on: the pool, a connection, or a connection on which no
+/// statement is ever named (through a transaction pooler). One type, so each query is
+/// compiled once for PostgreSQL whichever the mode.
+#[derive(Debug)]
+pub enum PgExec<'c> {
+    Pool(&'c PgPool),
+    Conn(&'c mut PgConnection),
+    Unnamed(&'c mut PgConnection),
+}
+
+/// A query that asks not to be kept as a named prepared statement: sqlx then uses the
+/// unnamed statement (sqlx-postgres `connection/executor.rs`).
+struct NotPersistent<E>(E);
+
+impl<'q, E: sqlx::Execute<'q, Postgres>> sqlx::Execute<'q, Postgres> for NotPersistent<E> {
+    fn sql(&self) -> &'q str {
+        self.0.sql()
+    }
+    fn statement(&self) -> Option<&sqlx::postgres::PgStatement<'q>> {
+        self.0.statement()
+    }
+    fn take_arguments(
+        &mut self,
+    ) -> Result<Option<sqlx::postgres::PgArguments>, sqlx::error::BoxDynError> {
+        self.0.take_arguments()
+    }
+    fn persistent(&self) -> bool {
+        false
+    }
+}
+
+type BoxFuture<'e, T> = Pin<Box<dyn Future<Output = T> + Send + 'e>>;
+type BoxStream<'e, T> = Pin<Box<dyn futures::Stream<Item = T> + Send + 'e>>;
+
+impl<'c> sqlx::Executor<'c> for PgExec<'c> {
+    type Database = Postgres;
+
+    fn fetch_many<'e, 'q: 'e, E>(
+        self,
+        query: E,
+    ) -> BoxStream<
+        'e,
+        Result<sqlx::Either<sqlx::postgres::PgQueryResult, sqlx::postgres::PgRow>, sqlx::Error>,
+    >
+    where
+        'c: 'e,
+        E: 'q + sqlx::Execute<'q, Postgres>,
+    {
+        match self {
+            PgExec::Pool(pool) => pool.fetch_many(query),
+            PgExec::Conn(conn) => conn.fetch_many(query),
+            PgExec::Unnamed(conn) => conn.fetch_many(NotPersistent(query)),
+        }
+    }
+
+    fn fetch_optional<'e, 'q: 'e, E>(
+        self,
+        query: E,
+    ) -> BoxFuture<'e, Result<Option<sqlx::postgres::PgRow>, sqlx::Error>>
+    where
+        'c: 'e,
+        E: 'q + sqlx::Execute<'q, Postgres>,
+    {
+        match self {
+            PgExec::Pool(pool) => pool.fetch_optional(query),
+            PgExec::Conn(conn) => conn.fetch_optional(query),
+            PgExec::Unnamed(conn) => conn.fetch_optional(NotPersistent(query)),
+        }
+    }
+
+    fn prepare_with<'e, 'q: 'e>(
+        self,
+        sql: &'q str,
+        parameters: &'e [sqlx::postgres::PgTypeInfo],
+    ) -> BoxFuture<'e, Result<sqlx::postgres::PgStatement<'q>, sqlx::Error>>
+    where
+        'c: 'e,
+    {
+        match self {
+            PgExec::Pool(pool) => pool.prepare_with(sql, parameters),
+            PgExec::Conn(conn) | PgExec::Unnamed(conn) => conn.prepare_with(sql, parameters),
+        }
+    }
+
+    fn describe<'e, 'q: 'e>(
+        self,
+        sql: &'q str,
+    ) -> BoxFuture<'e, Result<sqlx::Describe<Postgres>, sqlx::Error>>
+    where
+        'c: 'e,
+    {
+        match self {
+            PgExec::Pool(pool) => pool.describe(sql),
+            PgExec::Conn(conn) | PgExec::Unnamed(conn) => conn.describe(sql),
+        }
+    }
 }
 
 /// A write transaction: committed with [`Tx::commit`], rolled back when dropped (which is
@@ -59,7 +215,23 @@ pub enum Db {
 /// second connection while holding one can exhaust the pool under load (PostgreSQL).
 pub enum Tx {
     Sqlite(Transaction<'static, Sqlite>),
-    Postgres(Transaction<'static, Postgres>),
+    Postgres(PgTx),
+}
+
+/// A PostgreSQL transaction, and whether it runs through a transaction pooler.
+pub struct PgTx {
+    tx: Transaction<'static, Postgres>,
+    pooler: Pooler,
+}
+
+impl PgTx {
+    /// The transaction's connection, to run a query on.
+    pub fn exec(&mut self) -> PgExec<'_> {
+        match self.pooler {
+            Pooler::None => PgExec::Conn(&mut self.tx),
+            Pooler::Transaction => PgExec::Unnamed(&mut self.tx),
+        }
+    }
 }
 
 /// Runs `$body` with `$c` bound to a pool for reading.
@@ -67,7 +239,7 @@ macro_rules! with_reader {
     ($db:expr, |$c:ident| $body:expr) => {
         match $db {
             $crate::db::Db::Sqlite { reader: $c, .. } => $body,
-            $crate::db::Db::Postgres($c) => $body,
+            $crate::db::Db::Postgres(pg) => $crate::db::on_postgres!(pg, |$c| $body),
         }
     };
 }
@@ -77,7 +249,23 @@ macro_rules! with_writer {
     ($db:expr, |$c:ident| $body:expr) => {
         match $db {
             $crate::db::Db::Sqlite { writer: $c, .. } => $body,
-            $crate::db::Db::Postgres($c) => $body,
+            $crate::db::Db::Postgres(pg) => $crate::db::on_postgres!(pg, |$c| $body),
+        }
+    };
+}
+
+/// One statement outside a transaction on PostgreSQL (see [`Pg::statement`]).
+macro_rules! on_postgres {
+    ($pg:expr, |$c:ident| $body:expr) => {
+        match $pg.statement().await {
+            Err(e) => Err(e.into()),
+            Ok(mut statement) => {
+                let out = {
+                    let $c = statement.exec();
+                    $body
+                };
+                statement.end(out).await
+            }
         }
     };
 }
@@ -91,7 +279,7 @@ macro_rules! with_tx {
                 $body
             }
             $crate::db::Tx::Postgres(t) => {
-                let $c = &mut **t;
+                let $c = t.exec();
                 $body
             }
         }
@@ -117,13 +305,34 @@ macro_rules! db_row {
     };
 }
 
-pub(crate) use {db_row, with_reader, with_tx, with_writer};
+pub(crate) use {db_row, on_postgres, with_reader, with_tx, with_writer};
 
 impl Db {
+    /// The database `config` names, connected (with at most `max_connections`) and
+    /// migrated: what the server and the admin commands both start with. The error is a
+    /// sentence for the operator, without the URL's password.
+    pub async fn open(config: &crate::config::Config, max_connections: u32) -> Result<Db, String> {
+        let url = &config.database_url;
+        let db = Db::connect(url, max_connections, config.database_pooler)
+            .await
+            .map_err(|e| format!("cannot open the database {}: {e}", redact(url)))?;
+        db.migrate(config.database_migrate_url.as_deref())
+            .await
+            .map_err(|e| format!("cannot migrate the database: {e}"))?;
+        Ok(db)
+    }
+
     /// Connects to `url` (`sqlite://path`, `sqlite::memory:` or `postgres://...`), creating an
     /// SQLite file and its directory if missing. `max_connections` bounds the reader pool
     /// (SQLite) or the whole pool (PostgreSQL).
-    pub async fn connect(url: &str, max_connections: u32) -> Result<Db, sqlx::Error> {
+    ///
+    /// With [`Pooler::Transaction`], `url` is a transaction pooler in front of PostgreSQL:
+    /// see the module docs.
+    pub async fn connect(
+        url: &str,
+        max_connections: u32,
+        pooler: Pooler,
+    ) -> Result<Db, sqlx::Error> {
         if url.starts_with("postgres:") || url.starts_with("postgresql:") {
             // No ping before each use (sqlx's default): it is a round trip to the server
             // before every query, doubling a read's. A connection the server dropped
@@ -131,14 +340,26 @@ impl Db {
             // request is answered SERVICE_UNAVAILABLE and the next one gets a new connection.
             // Idle connections are closed after PG_IDLE_TIMEOUT, before most proxies and
             // firewalls would drop them silently.
+            let mut options = PgConnectOptions::from_str(url)?;
+            if pooler == Pooler::Transaction {
+                // PgBouncer refuses startup parameters it does not track, as this one
+                // (fypass stores no floating-point numbers, which is all it changes).
+                options = options.extra_float_digits(None);
+            }
             let pool = PgPoolOptions::new()
                 .max_connections(max_connections)
                 .test_before_acquire(false)
                 .idle_timeout(PG_IDLE_TIMEOUT)
                 .acquire_timeout(ACQUIRE_TIMEOUT)
-                .connect(url)
+                .connect_with(options)
                 .await?;
-            return Ok(Db::Postgres(pool));
+            return Ok(Db::Postgres(Pg { pool, pooler }));
+        }
+        if pooler == Pooler::Transaction {
+            return Err(sqlx::Error::Configuration(
+                "a transaction pooler (FYPASS_DATABASE_POOLER) needs a postgres:// database URL"
+                    .into(),
+            ));
         }
         let opts = SqliteConnectOptions::from_str(url)?
             .create_if_missing(true)
@@ -178,13 +399,18 @@ impl Db {
         Ok(Db::Sqlite { writer, reader })
     }
 
-    /// Brings the schema up to date (the backend's own migration set).
+    /// Brings the schema up to date (the backend's own migration set). On PostgreSQL they
+    /// run over `direct_url` when given: sqlx's migrator holds a session-level advisory lock,
+    /// which a transaction pooler cannot keep (required with [`Pooler::Transaction`]).
     ///
     /// On SQLite the migrations run with foreign keys off, on one connection: changing a
     /// column's constraints means rebuilding its table (SQLite's documented twelve-step
     /// `ALTER TABLE` procedure), which dropping a table other tables refer to would refuse.
     /// The keys are checked once all migrations ran, and switched back on.
-    pub async fn migrate(&self) -> Result<(), sqlx::migrate::MigrateError> {
+    pub async fn migrate(
+        &self,
+        direct_url: Option<&str>,
+    ) -> Result<(), sqlx::migrate::MigrateError> {
         match self {
             Db::Sqlite { writer, .. } => {
                 let mut conn = writer.acquire().await?;
@@ -207,7 +433,23 @@ impl Db {
                 }
                 Ok(())
             }
-            Db::Postgres(pool) => migrations::postgres().await?.run(pool).await,
+            Db::Postgres(pg) => match (direct_url, pg.pooler) {
+                (Some(url), _) => {
+                    use sqlx::Connection;
+                    let mut conn = PgConnection::connect(url).await?;
+                    let ran = migrations::postgres().await?.run(&mut conn).await;
+                    let _ = conn.close().await;
+                    ran
+                }
+                (None, Pooler::None) => migrations::postgres().await?.run(&pg.pool).await,
+                (None, Pooler::Transaction) => Err(sqlx::migrate::MigrateError::Execute(
+                    sqlx::Error::Configuration(
+                        "migrations through a transaction pooler need a direct URL \
+                         (FYPASS_DATABASE_MIGRATE_URL)"
+                            .into(),
+                    ),
+                )),
+            },
         }
     }
 
@@ -215,7 +457,10 @@ impl Db {
     pub async fn begin(&self) -> Result<Tx, ApiError> {
         Ok(match self {
             Db::Sqlite { writer, .. } => Tx::Sqlite(writer.begin_with("BEGIN IMMEDIATE").await?),
-            Db::Postgres(pool) => Tx::Postgres(pool.begin().await?),
+            Db::Postgres(pg) => Tx::Postgres(PgTx {
+                tx: pg.pool.begin().await?,
+                pooler: pg.pooler,
+            }),
         })
     }
 
@@ -238,7 +483,7 @@ impl Db {
                 reader.close().await;
                 writer.close().await;
             }
-            Db::Postgres(pool) => pool.close().await,
+            Db::Postgres(pg) => pg.pool.close().await,
         }
     }
 }
@@ -247,7 +492,7 @@ impl Tx {
     pub async fn commit(self) -> Result<(), ApiError> {
         match self {
             Tx::Sqlite(t) => t.commit().await?,
-            Tx::Postgres(t) => t.commit().await?,
+            Tx::Postgres(t) => t.tx.commit().await?,
         }
         Ok(())
     }

@@ -236,7 +236,7 @@ impl GroupWrite for DeviceSaves {
             let jobs = round.iter().map(|&i| &group[i]);
             let saved: Vec<DeviceRow> = match tx {
                 Tx::Sqlite(t) => upsert_many!(sqlx::Sqlite, &mut **t, jobs),
-                Tx::Postgres(t) => upsert_many!(sqlx::Postgres, &mut **t, jobs),
+                Tx::Postgres(t) => upsert_many!(sqlx::Postgres, t.exec(), jobs),
             }?;
             for i in round {
                 let job = &group[i];

@@ -185,7 +185,7 @@ impl GroupWrite for LoginStarts {
         }
         match tx {
             Tx::Sqlite(t) => insert_many!(sqlx::Sqlite, &mut **t),
-            Tx::Postgres(t) => insert_many!(sqlx::Postgres, &mut **t),
+            Tx::Postgres(t) => insert_many!(sqlx::Postgres, t.exec()),
         }?;
         Ok(jobs.iter().map(|_| Ok(())).collect())
     }

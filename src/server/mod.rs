@@ -27,7 +27,7 @@ pub use listen::{Limits, serve_on};
 use crate::{
     clients::ClientCache,
     config::Config,
-    db::{Db, group::Group, redact},
+    db::{Db, group::Group},
     error::{ApiError, ErrorCode},
 };
 use axum::{
@@ -80,17 +80,7 @@ impl AppState {
         config: Config,
         leptos_options: LeptosOptions,
     ) -> Result<AppState, Box<dyn Error>> {
-        let db = Db::connect(&config.database_url, config.db_max_connections)
-            .await
-            .map_err(|e| {
-                format!(
-                    "cannot open the database {}: {e}",
-                    redact(&config.database_url)
-                )
-            })?;
-        db.migrate()
-            .await
-            .map_err(|e| format!("cannot migrate the database: {e}"))?;
+        let db = Db::open(&config, config.db_max_connections).await?;
         let clients = Arc::new(ClientCache::default());
         clients.spawn_refresher(db.clone());
         let passwords = Arc::new(crate::users::password::Hasher::for_this_machine(

@@ -430,11 +430,11 @@ async fn uncollected_requests_expire_and_expired_rows_are_purged() {
                     .await
                     .unwrap();
             }
-            fypass::db::Db::Postgres(pool) => {
+            fypass::db::Db::Postgres(pg) => {
                 sqlx::query(sql)
                     .bind(format!("k{i}"))
                     .bind(old)
-                    .execute(pool)
+                    .execute(&pg.pool)
                     .await
                     .unwrap();
             }
@@ -454,7 +454,7 @@ async fn count(t: &TestApp, sql: &str) -> (i64,) {
         fypass::db::Db::Sqlite { reader, .. } => {
             sqlx::query_as(sql).fetch_one(reader).await.unwrap()
         }
-        fypass::db::Db::Postgres(pool) => sqlx::query_as(sql).fetch_one(pool).await.unwrap(),
+        fypass::db::Db::Postgres(pg) => sqlx::query_as(sql).fetch_one(&pg.pool).await.unwrap(),
     }
 }
 
@@ -466,8 +466,8 @@ async fn sqlx_backdate_requests(t: &TestApp) {
         fypass::db::Db::Sqlite { writer, .. } => {
             sqlx::query(sql).execute(writer).await.unwrap();
         }
-        fypass::db::Db::Postgres(pool) => {
-            sqlx::query(sql).execute(pool).await.unwrap();
+        fypass::db::Db::Postgres(pg) => {
+            sqlx::query(sql).execute(&pg.pool).await.unwrap();
         }
     }
 }

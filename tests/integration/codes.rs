@@ -200,7 +200,7 @@ async fn tx_exec(tx: &mut fypass::db::Tx, sql: &str) -> u64 {
             .unwrap()
             .rows_affected(),
         fypass::db::Tx::Postgres(t) => sqlx::query(sql)
-            .execute(&mut **t)
+            .execute(t.exec())
             .await
             .unwrap()
             .rows_affected(),

@@ -169,7 +169,7 @@ async fn hold_read_pool(db: &Db, max: u32) -> Vec<Box<dyn std::any::Any + Send>>
     for _ in 0..max {
         match db {
             Db::Sqlite { reader, .. } => held.push(Box::new(reader.acquire().await.unwrap())),
-            Db::Postgres(pool) => held.push(Box::new(pool.acquire().await.unwrap())),
+            Db::Postgres(pg) => held.push(Box::new(pg.pool.acquire().await.unwrap())),
         }
     }
     held
@@ -178,7 +178,7 @@ async fn hold_read_pool(db: &Db, max: u32) -> Vec<Box<dyn std::any::Any + Send>>
 #[tokio::test]
 async fn readyz_is_service_unavailable_while_the_database_is_stuck_and_recovers() {
     let app = TestApp::spawn_with(|c| c.db_max_connections = 1).await;
-    let held = hold_read_pool(app.db(), 1).await;
+    let held = hold_read_pool(&app.state.db, 1).await;
     expect_error(app.get("/readyz").await, 503, "SERVICE_UNAVAILABLE").await;
     drop(held);
     assert_eq!(
@@ -196,7 +196,7 @@ async fn a_request_past_its_deadline_is_request_timeout() {
     })
     .await;
     let (_, key) = app.client(&[Grant::All]).await;
-    let held = hold_read_pool(app.db(), 1).await;
+    let held = hold_read_pool(&app.state.db, 1).await;
     let started = std::time::Instant::now();
     let res = app.get_as(&key, "/api/v1/clients/info").await;
     let body = expect_error(res, 504, "REQUEST_TIMEOUT").await;
@@ -214,7 +214,7 @@ async fn a_caller_that_hangs_up_is_recorded_as_client_closed_request() {
     let (_, key) = app.client(&[Grant::All]).await;
     let series = "http_requests_total{method=\"GET\",route=\"/api/v1/clients/info\",status=\"499\",code=\"CLIENT_CLOSED_REQUEST\"}";
     let before = app.metric(series).await;
-    let held = hold_read_pool(app.db(), 1).await;
+    let held = hold_read_pool(&app.state.db, 1).await;
     // The caller gives up after 200 ms; the server is still waiting for the database.
     let attempt = tokio::time::timeout(
         Duration::from_millis(200),

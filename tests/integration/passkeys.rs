@@ -223,7 +223,7 @@ async fn expired_wrong_user_and_wrong_origin_ceremonies_are_refused() {
         ),
         fypass::db::Tx::Postgres(c) => drop(
             sqlx::query("UPDATE passkey_ceremonies SET expires_at = 0")
-                .execute(&mut **c)
+                .execute(c.exec())
                 .await
                 .unwrap(),
         ),
@@ -316,7 +316,7 @@ async fn adding_a_passkey_to_an_older_session_asks_for_the_password() {
     let older = "UPDATE sessions SET created_at = created_at - 3600000";
     match &mut tx {
         fypass::db::Tx::Sqlite(c) => drop(sqlx::query(older).execute(&mut **c).await.unwrap()),
-        fypass::db::Tx::Postgres(c) => drop(sqlx::query(older).execute(&mut **c).await.unwrap()),
+        fypass::db::Tx::Postgres(c) => drop(sqlx::query(older).execute(c.exec()).await.unwrap()),
     }
     tx.commit().await.unwrap();
     let start = "/api/v1/account/passkeys/register/start";

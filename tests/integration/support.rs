@@ -2,7 +2,10 @@
 //!
 //! Every test gets its own database: a new SQLite file, or — when
 //! `FYPASS_TEST_DATABASE_URL` points at a PostgreSQL server — a new database created on
-//! that server and dropped afterwards. The same tests thus run on both backends.
+//! that server and dropped afterwards. The same tests thus run on both backends. With
+//! `FYPASS_TEST_POOLER_URL` too (a PgBouncer in transaction mode in front of that server,
+//! as `make test-postgres` starts), the apps reach their database through the pooler, as
+//! several app nodes do in production; the tests' own SQL goes directly to the server.
 
 use fypass::{
     clients::{Grant, store},
@@ -21,8 +24,23 @@ pub struct TestApp {
     pub state: AppState,
     pub http: reqwest::Client,
     pub site: PathBuf,
+    /// The tests' own handle on the database, straight to the server (never through the
+    /// pooler: tests' ad hoc SQL would leave named statements on its server connections).
+    direct: Db,
+    /// Where the app's database is, and how the app reaches it.
+    target: DbTarget,
     /// The database, dropped with the app; `None` for a second node on another app's.
     _db: Option<TestDb>,
+}
+
+/// A test database as the app and the tests reach it.
+#[derive(Clone)]
+struct DbTarget {
+    /// What the app is configured with: the database itself, or the pooler in front of it.
+    app_url: String,
+    /// The database itself.
+    direct_url: String,
+    through_pooler: bool,
 }
 
 impl TestApp {
@@ -59,19 +77,19 @@ impl TestApp {
 
     async fn launch(bind: &str, configure: impl FnOnce(&mut Config), hash_files: bool) -> TestApp {
         let db = TestDb::create().await;
-        let url = db.url.clone();
-        Self::boot(bind, Some(db), &url, configure, hash_files).await
+        let target = db.target.clone();
+        Self::boot(bind, Some(db), target, configure, hash_files).await
     }
 
     /// Another app node on this app's database (as several nodes share one PostgreSQL).
     pub async fn another_node(&self, configure: impl FnOnce(&mut Config)) -> TestApp {
-        Self::boot("127.0.0.1:0", None, self.database_url(), configure, false).await
+        Self::boot("127.0.0.1:0", None, self.target.clone(), configure, false).await
     }
 
     async fn boot(
         bind: &str,
         db: Option<TestDb>,
-        database_url: &str,
+        target: DbTarget,
         configure: impl FnOnce(&mut Config),
         hash_files: bool,
     ) -> TestApp {
@@ -81,7 +99,11 @@ impl TestApp {
             addr.set_ip("127.0.0.1".parse().unwrap());
         }
         let mut config = Config::defaults();
-        config.database_url = database_url.to_string();
+        config.database_url = target.app_url.clone();
+        if target.through_pooler {
+            config.database_pooler = fypass::db::Pooler::Transaction;
+            config.database_migrate_url = Some(target.direct_url.clone());
+        }
         config.listen = addr;
         config.db_max_connections = 4;
         configure(&mut config);
@@ -99,12 +121,21 @@ impl TestApp {
             server::metrics_router(state.clone()),
             &state.config,
         );
+        let direct = if target.through_pooler {
+            Db::connect(&target.direct_url, 2, fypass::db::Pooler::None)
+                .await
+                .expect("the test database, directly")
+        } else {
+            state.db.clone()
+        };
         TestApp {
             addr,
             metrics_addr,
             state,
             http: reqwest::Client::builder().build().unwrap(),
             site,
+            direct,
+            target,
             _db: db,
         }
     }
@@ -113,12 +144,16 @@ impl TestApp {
         format!("http://{}{path}", self.addr)
     }
 
+    /// The app's database, for a test to set a scene or look at what the app stored: a
+    /// handle straight to the database server (also when the app goes through a pooler).
     pub fn db(&self) -> &Db {
-        &self.state.db
+        &self.direct
     }
 
+    /// The URL of the app's database itself (for the admin commands and ad hoc
+    /// connections; the app itself may reach it through a pooler).
     pub fn database_url(&self) -> &str {
-        &self.state.config.database_url
+        &self.target.direct_url
     }
 
     /// A page's HTML as a reader sees it: without the empty comments (`<!>`) Leptos puts
@@ -352,7 +387,9 @@ fn fake_site() -> PathBuf {
 
 /// A database of the backend under test, removed when the test ends.
 pub struct TestDb {
+    /// The database itself (the admin commands' and the tests' own connections).
     pub url: String,
+    target: DbTarget,
     cleanup: Cleanup,
 }
 
@@ -378,17 +415,35 @@ impl TestDb {
                     .execute(&mut admin)
                     .await
                     .unwrap();
-                let mut url = url::Url::parse(&admin_url).unwrap();
-                url.set_path(&name);
+                let on = |server: &str| {
+                    let mut url = url::Url::parse(server).unwrap();
+                    url.set_path(&name);
+                    url.to_string()
+                };
+                let direct_url = on(&admin_url);
+                let pooler = std::env::var("FYPASS_TEST_POOLER_URL")
+                    .ok()
+                    .filter(|u| !u.is_empty());
                 TestDb {
-                    url: url.to_string(),
+                    url: direct_url.clone(),
+                    target: DbTarget {
+                        app_url: pooler.as_deref().map_or_else(|| direct_url.clone(), on),
+                        through_pooler: pooler.is_some(),
+                        direct_url,
+                    },
                     cleanup: Cleanup::Postgres { admin_url, name },
                 }
             }
             None => {
                 let dir = std::env::temp_dir().join(format!("fypass-test-{id}"));
+                let url = format!("sqlite://{}/fypass.db", dir.display());
                 TestDb {
-                    url: format!("sqlite://{}/fypass.db", dir.display()),
+                    url: url.clone(),
+                    target: DbTarget {
+                        app_url: url.clone(),
+                        direct_url: url,
+                        through_pooler: false,
+                    },
                     cleanup: Cleanup::SqliteDir(dir),
                 }
             }
