@@ -11,6 +11,7 @@ mod clients;
 mod codes;
 mod contract;
 mod devices;
+mod faults;
 mod flow;
 mod foundation;
 mod languages;

@@ -75,6 +75,17 @@ impl TestApp {
         Self::launch("127.0.0.1:0", |_| {}, true).await
     }
 
+    /// On the PostgreSQL database at `direct_url` (which the test made and drops), reached
+    /// through the transaction pooler at `pooler_url` when given.
+    pub async fn spawn_on_postgres(direct_url: &str, pooler_url: Option<&str>) -> TestApp {
+        let target = DbTarget {
+            app_url: pooler_url.unwrap_or(direct_url).to_string(),
+            direct_url: direct_url.to_string(),
+            through_pooler: pooler_url.is_some(),
+        };
+        Self::boot("127.0.0.1:0", None, target, |_| {}, false).await
+    }
+
     async fn launch(bind: &str, configure: impl FnOnce(&mut Config), hash_files: bool) -> TestApp {
         let db = TestDb::create().await;
         let target = db.target.clone();
