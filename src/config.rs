@@ -155,8 +155,10 @@ pub struct Config {
     pub metrics_addr: MetricsAddr,
 
     /// The SMTP server email codes leave through: `smtps://user:pass@host`,
-    /// `smtp://user:pass@host:587?tls=required`, or `smtp://127.0.0.1:1025` (no TLS: this
-    /// machine only). Without it, email messages wait in the outbox.
+    /// `smtp://user:pass@host:587?tls=required`, or `smtp://127.0.0.1:1025`. A plain `smtp://`
+    /// URL is clear text only to this machine; to another host it means STARTTLS, required
+    /// (port 587 unless given), unless it says `?tls=opportunistic`. Without it, email
+    /// messages wait in the outbox.
     #[arg(long, env = "FYPASS_SMTP_URL", global = true)]
     pub smtp_url: Option<String>,
 
