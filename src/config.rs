@@ -143,6 +143,17 @@ pub struct Config {
     )]
     pub max_connections: usize,
 
+    /// Open connections from one address at most (an IPv6 /64 counts as one address); one
+    /// more from there is closed at once. Trusted proxies are not capped. Raise it for many
+    /// people behind one address (a carrier-grade NAT, say).
+    #[arg(
+        long,
+        env = "FYPASS_MAX_CONNECTIONS_PER_ADDRESS",
+        default_value_t = 128,
+        global = true
+    )]
+    pub max_connections_per_address: usize,
+
     /// Where `/metrics` (Prometheus) is served: its own listener, so that the public address
     /// never shows it. `off` serves no metrics.
     #[arg(

@@ -26,6 +26,7 @@ pub struct SiteInfo {
     pub body_limit_bytes: usize,
     pub header_timeout_secs: u64,
     pub max_connections: usize,
+    pub max_connections_per_address: usize,
     pub registrations_per_hour: i64,
     /// `off`, `optional` or `required`.
     pub verification: String,
@@ -62,6 +63,7 @@ pub async fn get_site_info() -> Result<SiteInfo, ApiError> {
         body_limit_bytes: config.body_limit_bytes,
         header_timeout_secs: config.header_timeout_secs,
         max_connections: config.max_connections,
+        max_connections_per_address: config.max_connections_per_address,
         registrations_per_hour: config.registrations_per_hour,
         verification: config.verification.clone(),
         delivery_attempts: crate::courier::outbox::MAX_ATTEMPTS,
@@ -434,6 +436,7 @@ fn AbusePolicy(info: SiteInfo) -> impl IntoView {
                     docs.abuse.connections,
                     secs = info.header_timeout_secs,
                     max = info.max_connections,
+                    per_address = info.max_connections_per_address,
                     kib = info.body_limit_bytes / 1024
                 ) />
             </p>

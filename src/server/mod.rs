@@ -291,7 +291,7 @@ pub async fn serve(config: Config) -> Result<(), Box<dyn Error>> {
         tokio::spawn(listen::serve_on(
             listener,
             metrics_router(state.clone()),
-            limits,
+            limits.clone(),
             until_stopped(),
         ))
     });
