@@ -587,3 +587,64 @@ async fn the_owner_sees_and_removes_their_devices_in_the_dashboard() {
     assert_eq!(res.status(), 302);
     assert_eq!(res.headers()["location"], "/fypass");
 }
+
+/// The dashboard sends what its cards show and nothing more: not a device's push token,
+/// nor the address and user agent an app saved it from, neither in the page (whose list
+/// is an island, so its data travels with it) nor from `GET /_app/devices`.
+#[tokio::test]
+async fn the_dashboard_sends_only_what_it_shows() {
+    let t = TestApp::spawn_behind_proxy(|_| {}).await;
+    let app = t.app_client().await;
+    let token = t.start(&app, json!({})).await;
+    let res = t
+        .post(
+            "/api/v1/fypass/register",
+            json!({"reqToken": token, "name": "Uli", "email": "uli@example.com", "password": "correct horse"}),
+        )
+        .await;
+    let cookie = session_cookie(&res);
+    let polled: Value = t.poll(&app, &token).await.json().await.unwrap();
+    let access = polled["accessToken"].as_str().unwrap();
+    let secrets = ["push-4f9e2c7a", "198.51.100.77", "SecretPhoneAgent/9.1"];
+    let res = save(
+        &t,
+        &app,
+        json!({"deviceId": "uli-phone", "platform": "ios", "model": "iPhone 15", "pushToken": secrets[0]}),
+    )
+    .bearer_auth(access)
+    .header("x-forwarded-for", secrets[1])
+    .header("user-agent", secrets[2])
+    .send()
+    .await
+    .unwrap();
+    assert_eq!(res.status(), 201);
+
+    let data = t
+        .http
+        .get(t.url("/_app/devices"))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(data.contains("iPhone 15"), "{data}");
+    let res = t
+        .http
+        .get(t.url("/devices"))
+        .header("cookie", &cookie)
+        .header("accept", "text/html")
+        .send()
+        .await
+        .unwrap();
+    let page = TestApp::page_html(res).await;
+    assert!(page.contains("iPhone 15"), "{page}");
+    for secret in secrets {
+        assert!(
+            !data.contains(secret),
+            "/_app/devices sends {secret}: {data}"
+        );
+        assert!(!page.contains(secret), "/devices sends {secret}");
+    }
+}
