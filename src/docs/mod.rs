@@ -216,6 +216,7 @@ fn ApiInfo(info: SiteInfo) -> impl IntoView {
             </ol>
         </section>
         <TokensGuide info=info.clone() />
+        <DevicesGuide />
         <CodesGuide info=info.clone() />
         <PasskeysGuide passkeys=info.passkeys />
         <AbusePolicy info=info.clone() />
@@ -302,6 +303,18 @@ fn TokensGuide(info: SiteInfo) -> impl IntoView {
                     <li><p>{what}</p><pre><code>{curl}</code></pre></li>
                 }).collect_view()}
             </ol>
+        </section>
+    }
+}
+
+/// Devices: how an app saves them, and whose a device is.
+#[component]
+fn DevicesGuide() -> impl IntoView {
+    view! {
+        <section>
+            <h2 id="devices">{tr!(docs.devices.heading)}</h2>
+            <p><Prose text=tr!(docs.devices.lead) /></p>
+            <p><Prose text=tr!(docs.devices.held) /></p>
         </section>
     }
 }
