@@ -303,6 +303,9 @@ fn TokensGuide(info: SiteInfo) -> impl IntoView {
                     <li><p>{what}</p><pre><code>{curl}</code></pre></li>
                 }).collect_view()}
             </ol>
+            <p id="refresh-grace">
+                <Prose text=tr!(docs.tokens.grace, secs = crate::tokens::GRACE_SECS) />
+            </p>
         </section>
     }
 }
