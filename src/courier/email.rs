@@ -60,10 +60,15 @@ fn connection_url(url: &str) -> Result<String, String> {
     }
 }
 
-/// Whether the URL's host is this machine: `localhost` or a loopback address.
+/// Whether the URL's host is this machine: `localhost` or a loopback address. (`smtp:` is
+/// not a scheme the URL standard knows, so an IPv4 address in it is an opaque host name.)
 fn is_this_machine(url: &url::Url) -> bool {
     match url.host() {
-        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Domain(d)) => {
+            d.eq_ignore_ascii_case("localhost")
+                || d.parse::<std::net::IpAddr>()
+                    .is_ok_and(|ip| ip.to_canonical().is_loopback())
+        }
         Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
         Some(url::Host::Ipv6(ip)) => ip.to_canonical().is_loopback(),
         None => false,
