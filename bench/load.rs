@@ -412,6 +412,7 @@ async fn start_server(
         .env("FYPASS_METRICS_ADDR", format!("127.0.0.1:{metrics_port}"))
         // The load comes from one address: lift the per-network caps meant for strangers.
         .env("FYPASS_REGISTRATIONS_PER_HOUR", "1000000")
+        .env("FYPASS_MAX_CONNECTIONS_PER_ADDRESS", "1000000")
         .env("FYPASS_LOGIN_TTL_SECS", "3600")
         .stdout(Stdio::null())
         .stderr(std::fs::File::create(log)?)

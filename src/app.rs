@@ -110,6 +110,8 @@ pub async fn page_facts(
         .and_then(|q| form_urlencoded::parse(q.as_bytes()).find(|(k, _)| k == "reqToken"))
         .map(|(_, v)| v.into_owned())
         .filter(|t| !t.is_empty() && t.len() <= 128);
+    // What a page shows for a session is the signed-in person's: not compressed.
+    let carries_secrets = session::secret_of(&caller, &state.config).is_some();
     // A database that cannot answer leaves the page plain; the page says what is wrong.
     let (look, app_locale) = match (&req_token, session::secret_of(&caller, &state.config)) {
         (Some(token), _) => branding::for_request(&state.db, token)
@@ -134,6 +136,9 @@ pub async fn page_facts(
     locale::set_current(locale);
     req.extensions_mut().insert(PageFacts { locale, look });
     let mut res = next.run(req).await;
+    if carries_secrets {
+        res.extensions_mut().insert(crate::server::CarriesSecrets);
+    }
     let headers = res.headers_mut();
     headers.insert(
         header::CONTENT_LANGUAGE,

@@ -161,6 +161,17 @@ pub struct Config {
     )]
     pub max_connections: usize,
 
+    /// Open connections from one address at most (an IPv6 /64 counts as one address); one
+    /// more from there is closed at once. Trusted proxies are not capped. Raise it for many
+    /// people behind one address (a carrier-grade NAT, say).
+    #[arg(
+        long,
+        env = "FYPASS_MAX_CONNECTIONS_PER_ADDRESS",
+        default_value_t = 128,
+        global = true
+    )]
+    pub max_connections_per_address: usize,
+
     /// Where `/metrics` (Prometheus) is served: its own listener, so that the public address
     /// never shows it. `off` serves no metrics.
     #[arg(
@@ -173,8 +184,10 @@ pub struct Config {
     pub metrics_addr: MetricsAddr,
 
     /// The SMTP server email codes leave through: `smtps://user:pass@host`,
-    /// `smtp://user:pass@host:587?tls=required`, or `smtp://127.0.0.1:1025` (no TLS: this
-    /// machine only). Without it, email messages wait in the outbox.
+    /// `smtp://user:pass@host:587?tls=required`, or `smtp://127.0.0.1:1025`. A plain `smtp://`
+    /// URL is clear text only to this machine; to another host it means STARTTLS, required
+    /// (port 587 unless given), unless it says `?tls=opportunistic`. Without it, email
+    /// messages wait in the outbox.
     #[arg(long, env = "FYPASS_SMTP_URL", global = true)]
     pub smtp_url: Option<String>,
 

@@ -1,7 +1,7 @@
 //! The `fypass` binary: reads the configuration, then serves (the default) or runs an
 //! admin command.
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 use fypass::config::Config;
 use std::{io::IsTerminal, process::ExitCode};
 use tracing_subscriber::{EnvFilter, fmt};
@@ -36,7 +36,7 @@ enum Command {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = parse_command_line();
     let command = cli.command.unwrap_or(Command::Serve);
     // Admin commands keep stderr quiet unless something is wrong; their output is JSON.
     let default_level = if matches!(command, Command::Serve) {
@@ -76,6 +76,16 @@ async fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// The command line, with each setting's environment variable named in `--help` but never
+/// its value: several hold secrets (the database and SMTP URLs carry passwords, the WhatsApp
+/// token), and help output ends up in terminals, CI logs and bug reports. The rule is set
+/// on every argument here, so a setting added later cannot forget it.
+fn parse_command_line() -> Cli {
+    let mut command = Cli::command().mut_args(|arg| arg.hide_env_values(true));
+    let matches = command.get_matches_mut();
+    Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.format(&mut command).exit())
 }
 
 /// Runs an admin command on the (migrated) database and prints its JSON.

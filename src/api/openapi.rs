@@ -470,13 +470,17 @@ pub fn operations() -> Vec<Op> {
         op::<SaveDevice>("saveDevice", "Save Device", "Devices")
             .describe(
                 "Creates the device with this `deviceId` for the calling client (201), or updates it (200). \
-                 With a user's access token as `Authorization: Bearer`, the device is linked to that user.",
+                 With a user's access token as `Authorization: Bearer`, the device is linked to that user. \
+                 A device signed in to one person (a token of theirs bound to it still works) is theirs: \
+                 a save with another person's token, or without a token that changes its `pushToken`, \
+                 is `DUPLICATE_KEY` on `deviceId` (see /docs#devices).",
             )
             .bearer(Bearer::Optional)
             .json_body::<SaveDevice>(true)
             .example(json!({"deviceId": "b1e7c2d4-install", "platform": "ios", "deviceName": "Siti's iPhone", "model": "iPhone 15", "osVersion": "17.4", "appVersion": "2.3.0", "locale": "id-ID", "timezone": "Asia/Jakarta"}))
             .reply::<Device>(201, "Created.")
-            .reply::<Device>(200, "Updated."),
+            .reply::<Device>(200, "Updated.")
+            .errors(&[DuplicateKey]),
         op::<ListDevices>("listDevices", "List devices", "Devices")
             .describe("The calling client's devices, newest first. Pass `nextCursor` as `cursor` for the next page.")
             .query("userId", uuid.clone(), false, "Only this user's devices.")

@@ -29,8 +29,14 @@ mod server {
         secret,
     };
 
-    /// A logo a browser may load on fypass's pages: an absolute `https` URL with a host and
-    /// no credentials. The pages' Content-Security-Policy admits images from its origin only.
+    /// A logo a browser may load on fypass's pages: an absolute `https` URL with a plain
+    /// host and no credentials. The pages' Content-Security-Policy admits images from its
+    /// origin only.
+    ///
+    /// The origin is written into that header, so the host must be what CSP's grammar calls
+    /// a host: DNS labels of letters, digits and hyphens (an IDN in its `xn--` form), or an
+    /// IPv4 address. URL parsing alone accepts far more in a host (`;`, `'`, `*`, ...), and
+    /// `https://cdn.example;sandbox;` would end the directive and add its own to every page.
     #[derive(Clone, Debug, PartialEq, Eq)]
     pub struct LogoUrl(url::Url);
 
@@ -41,8 +47,20 @@ mod server {
             if url.scheme() != "https" {
                 return Err(format!("'{s}' must be an https:// URL"));
             }
-            if url.host_str().is_none_or(str::is_empty) {
-                return Err(format!("'{s}' has no host"));
+            let plain_host = match url.host() {
+                Some(url::Host::Domain(domain)) => domain.split('.').all(|label| {
+                    !label.is_empty()
+                        && label
+                            .bytes()
+                            .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+                }),
+                Some(url::Host::Ipv4(_)) => true,
+                Some(url::Host::Ipv6(_)) | None => false,
+            };
+            if !plain_host {
+                return Err(format!(
+                    "'{s}' must have a plain host name (letters, digits, hyphens and dots)"
+                ));
             }
             if !url.username().is_empty() || url.password().is_some() {
                 return Err(format!("'{s}' must not carry a user name or password"));
@@ -58,8 +76,9 @@ mod server {
         }
     }
 
-    /// The origin (`https://cdn.example.com`) of a logo URL, for the page's CSP; `None` for
-    /// anything that is not a valid logo URL.
+    /// The origin (`https://cdn.example.com`) of a logo URL, for the page's CSP, built from
+    /// the parsed URL's scheme, plain host and port; `None` for anything that is not a valid
+    /// logo URL (a value stored before these rules, say).
     pub fn logo_origin(logo_url: &str) -> Option<String> {
         LogoUrl::parse(logo_url)
             .ok()
@@ -119,10 +138,12 @@ mod server {
 
     type LookRow = (String, Option<String>, Option<String>);
 
+    /// A stored look, with only a logo URL that is valid by today's rules (a database may
+    /// hold one set before them).
     fn look((name, logo_url, color): LookRow) -> AppLook {
         AppLook {
             name,
-            logo_url,
+            logo_url: logo_url.filter(|u| LogoUrl::parse(u).is_ok()),
             color,
         }
     }
@@ -167,6 +188,20 @@ mod server {
             assert!(LogoUrl::parse("https://user:pw@cdn.example.com/l.png").is_err());
             assert!(LogoUrl::parse("data:image/png;base64,AAAA").is_err());
             assert!(LogoUrl::parse("/logo.png").is_err());
+            for bad in [
+                "https://cdn.example;sandbox;/logo.png",
+                "https://cdn.example%3Bsandbox/logo.png",
+                "https://cdn.example'unsafe-inline'/l.png",
+                "https://*.example.com/l.png",
+                "https://[::1]/l.png",
+                "https://a..b/l.png",
+            ] {
+                assert!(LogoUrl::parse(bad).is_err(), "{bad}");
+                assert_eq!(logo_origin(bad), None, "{bad}");
+            }
+            assert!(LogoUrl::parse("https://xn--bcher-kva.example/l.png").is_ok());
+            assert!(LogoUrl::parse("https://bücher.example/l.png").is_ok());
+            assert!(LogoUrl::parse("https://192.0.2.10/l.png").is_ok());
             assert_eq!(
                 logo_origin("https://cdn.example.com:8443/a/logo.svg").as_deref(),
                 Some("https://cdn.example.com:8443")

@@ -1,6 +1,6 @@
 //! `/devices`: the signed-in person's devices across every app, to review and remove.
 
-use super::{Device, Platform};
+use super::Platform;
 use crate::{
     api::JsonBody,
     error::{ApiError, ErrorCode},
@@ -12,10 +12,39 @@ use leptos::{prelude::*, server_fn::codec::GetUrl};
 use leptos_meta::Title;
 use serde::{Deserialize, Serialize};
 
+/// What a device's card shows, and nothing more. The list is an island, so this travels in
+/// the page's hydration data (and `GET /_app/devices`): a push token, the address and the
+/// user agent an app saved the device from are not sent, since the page does not show them.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShownDevice {
+    pub id: String,
+    pub device_name: Option<String>,
+    pub model: Option<String>,
+    pub platform: Platform,
+    pub os_version: Option<String>,
+    pub app_version: Option<String>,
+    pub last_seen_at: String,
+}
+
+#[cfg(feature = "ssr")]
+impl ShownDevice {
+    fn of(row: &super::store::DeviceRow) -> ShownDevice {
+        ShownDevice {
+            id: row.id.to_string(),
+            device_name: row.device_name.clone(),
+            model: row.model.clone(),
+            platform: row.platform.parse().unwrap_or(Platform::Other),
+            os_version: row.os_version.clone(),
+            app_version: row.app_version.clone(),
+            last_seen_at: crate::db::rfc3339(row.last_seen_at),
+        }
+    }
+}
+
 /// One device as its owner sees it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OwnedDevice {
-    pub device: Device,
+    pub device: ShownDevice,
     /// The app (client) that saved it.
     pub app: String,
     /// Whether it is this browser (a web device saved with this browser's user agent).
@@ -52,7 +81,7 @@ pub async fn get_dashboard() -> Result<Dashboard, ApiError> {
                 &crate::db::rfc3339(row.last_seen_at),
                 locale::current(),
             ),
-            device: row.view(),
+            device: ShownDevice::of(&row),
             app,
         })
         .collect();
@@ -157,22 +186,18 @@ fn DeviceCard(
 ) -> impl IntoView {
     let d = item.device;
     let name = d
-        .info
         .device_name
         .clone()
-        .or_else(|| d.info.model.clone())
-        .unwrap_or_else(|| d.info.platform.name().to_string());
+        .or_else(|| d.model.clone())
+        .unwrap_or_else(|| d.platform.name().to_string());
     let details: Vec<String> = [
-        d.info
-            .model
+        d.model
             .clone()
-            .filter(|m| Some(m) != d.info.device_name.as_ref()),
-        d.info
-            .os_version
+            .filter(|m| Some(m) != d.device_name.as_ref()),
+        d.os_version
             .as_ref()
-            .map(|v| format!("{} {v}", d.info.platform.name())),
-        d.info
-            .app_version
+            .map(|v| format!("{} {v}", d.platform.name())),
+        d.app_version
             .as_ref()
             .map(|v| tr!(devices.app_version, version = v)),
     ]
@@ -198,7 +223,7 @@ fn DeviceCard(
             }
         }
     };
-    let platform = d.info.platform;
+    let platform = d.platform;
     view! {
         <li class="device" data-device-id=d.id.clone()>
             <span class=format!("platform platform-{}", platform.as_str()) aria-hidden="true">

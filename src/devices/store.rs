@@ -76,6 +76,15 @@ pub struct Seen<'a> {
 /// never fail and never duplicate. The info is replaced by what the app sent now; the
 /// owner is kept unless this save names one; so are the address and user agent when this
 /// save has none (a device saved at login completion, from the person's browser).
+///
+/// A device **held** by a person — one with a token of theirs bound to it that still
+/// works — is theirs (`/docs#devices`): a save for anyone else (another person's token, or
+/// a login request another person completed) changes nothing, nor does a save without a
+/// token that would change its push token. Otherwise whoever took the device could remove
+/// it from their own dashboard and so revoke its owner's tokens, or redirect the owner's
+/// notifications. The rule is the upsert's `WHERE`, so it holds under concurrent saves; a
+/// save it stops returns no row, and is answered [`refused`]. Once the person's tokens on it are revoked
+/// or expired (they signed out there), the device is free again.
 const UPSERT: &str = "INSERT INTO devices (id, client_id, user_id, device_id, device_name, platform, os_version,
         app_version, model, manufacturer, push_token, locale, timezone, ip_address, user_agent,
         created_at, updated_at, last_seen_at)
@@ -89,8 +98,24 @@ const UPSERT: &str = "INSERT INTO devices (id, client_id, user_id, device_id, de
         ip_address = COALESCE(excluded.ip_address, devices.ip_address),
         user_agent = COALESCE(excluded.user_agent, devices.user_agent),
         updated_at = excluded.updated_at, last_seen_at = excluded.last_seen_at
+    WHERE devices.user_id IS NULL
+       OR devices.user_id = excluded.user_id
+       OR (excluded.user_id IS NULL AND excluded.push_token IS NOT DISTINCT FROM devices.push_token)
+       OR (NOT EXISTS (SELECT 1 FROM access_tokens a
+                       WHERE a.device_id = devices.id AND a.user_id = devices.user_id
+                         AND a.revoked_at IS NULL AND a.expires_at > excluded.updated_at)
+           AND NOT EXISTS (SELECT 1 FROM refresh_tokens r
+                           WHERE r.device_id = devices.id AND r.user_id = devices.user_id
+                             AND r.revoked_at IS NULL AND r.rotated_at IS NULL
+                             AND r.expires_at > excluded.updated_at))
     RETURNING id, client_id, user_id, device_id, device_name, platform, os_version, app_version, model,
         manufacturer, push_token, locale, timezone, ip_address, user_agent, created_at, updated_at, last_seen_at";
+
+/// The answer to a save [`UPSERT`]'s rule stopped: the device is another person's.
+pub fn refused() -> ApiError {
+    ApiError::with_message(ErrorCode::DuplicateKey, crate::tr!(devices.msg.held))
+        .and_field("deviceId", crate::tr!(devices.msg.held_field))
+}
 
 macro_rules! upsert {
     ($c:expr, $new_id:expr, $client_id:expr, $user_id:expr, $info:expr, $seen:expr) => {{
@@ -113,7 +138,7 @@ macro_rules! upsert {
             .bind(seen.ip_address)
             .bind(seen.user_agent)
             .bind(now_ms())
-            .fetch_one($c)
+            .fetch_optional($c)
             .await
     }};
 }
@@ -247,22 +272,22 @@ impl GroupWrite for DeviceSaves {
             }
             pending = later;
         }
-        Ok(rows
-            .into_iter()
-            .map(|r| r.ok_or_else(|| ApiError::new(ErrorCode::InternalError)))
-            .collect())
+        // A save the upsert's rule stopped has no row: the device is another person's.
+        Ok(rows.into_iter().map(|r| r.ok_or_else(refused)).collect())
     }
 }
 
-/// Saves the device a login request carried, for the person who completed it.
+/// Saves the device a login request carried, for the person who completed it; `None`
+/// when the device is held by another person ([`UPSERT`]): the sign-in then completes
+/// without a device, and the device stays as it was.
 pub async fn save_for_login(
     tx: &mut Tx,
     client_id: Uuid,
     user_id: Uuid,
     info: &DeviceInfo,
-) -> Result<Uuid, ApiError> {
+) -> Result<Option<Uuid>, ApiError> {
     let new_id = Uuid::now_v7();
-    let row: DeviceRow = with_tx!(tx, |c| upsert!(
+    let row: Option<DeviceRow> = with_tx!(tx, |c| upsert!(
         c,
         new_id,
         client_id,
@@ -270,7 +295,7 @@ pub async fn save_for_login(
         info,
         Seen::default()
     ))?;
-    Ok(row.id)
+    Ok(row.map(|r| r.id))
 }
 
 pub async fn find(db: &Db, client_id: Uuid, id: Uuid) -> Result<Option<DeviceRow>, ApiError> {

@@ -26,6 +26,7 @@ pub struct SiteInfo {
     pub body_limit_bytes: usize,
     pub header_timeout_secs: u64,
     pub max_connections: usize,
+    pub max_connections_per_address: usize,
     pub registrations_per_hour: i64,
     /// `off`, `optional` or `required`.
     pub verification: String,
@@ -62,6 +63,7 @@ pub async fn get_site_info() -> Result<SiteInfo, ApiError> {
         body_limit_bytes: config.body_limit_bytes,
         header_timeout_secs: config.header_timeout_secs,
         max_connections: config.max_connections,
+        max_connections_per_address: config.max_connections_per_address,
         registrations_per_hour: config.registrations_per_hour,
         verification: config.verification.clone(),
         delivery_attempts: crate::courier::outbox::MAX_ATTEMPTS,
@@ -155,7 +157,7 @@ fn ApiInfo(info: SiteInfo) -> impl IntoView {
     view! {
         <section>
             <h2 id="base-url">{tr!(docs.info.base_url)}</h2>
-            <pre><code>{base.clone()}</code></pre>
+            <CodeBlock code=base.clone() />
         </section>
         <section>
             <h2 id="headers">{tr!(docs.info.headers.heading)}</h2>
@@ -214,14 +216,22 @@ fn ApiInfo(info: SiteInfo) -> impl IntoView {
             </ol>
         </section>
         <TokensGuide info=info.clone() />
+        <DevicesGuide />
         <CodesGuide info=info.clone() />
         <PasskeysGuide passkeys=info.passkeys />
         <AbusePolicy info=info.clone() />
         <section>
             <h2 id="try">{tr!(docs.info.try_it)}</h2>
-            <pre><code>{curl}</code></pre>
+            <CodeBlock code=curl />
         </section>
     }
+}
+
+/// A block of code or JSON. Focusable, so that a keyboard can scroll one wider than the page
+/// (WCAG 2.1.1; axe's `scrollable-region-focusable`): the arrow keys scroll it once focused.
+#[component]
+fn CodeBlock(#[prop(into)] code: String) -> impl IntoView {
+    view! { <pre tabindex="0"><code>{code}</code></pre> }
 }
 
 /// `secs` as people say it: "1 hour", "30 days", "10 minutes" (or "1 jam", "30 hari").
@@ -297,9 +307,24 @@ fn TokensGuide(info: SiteInfo) -> impl IntoView {
             </p>
             <ol class="steps">
                 {steps.into_iter().map(|(what, curl)| view! {
-                    <li><p>{what}</p><pre><code>{curl}</code></pre></li>
+                    <li><p>{what}</p><CodeBlock code=curl /></li>
                 }).collect_view()}
             </ol>
+            <p id="refresh-grace">
+                <Prose text=tr!(docs.tokens.grace, secs = crate::tokens::GRACE_SECS) />
+            </p>
+        </section>
+    }
+}
+
+/// Devices: how an app saves them, and whose a device is.
+#[component]
+fn DevicesGuide() -> impl IntoView {
+    view! {
+        <section>
+            <h2 id="devices">{tr!(docs.devices.heading)}</h2>
+            <p><Prose text=tr!(docs.devices.lead) /></p>
+            <p><Prose text=tr!(docs.devices.held) /></p>
         </section>
     }
 }
@@ -434,6 +459,7 @@ fn AbusePolicy(info: SiteInfo) -> impl IntoView {
                     docs.abuse.connections,
                     secs = info.header_timeout_secs,
                     max = info.max_connections,
+                    per_address = info.max_connections_per_address,
                     kib = info.body_limit_bytes / 1024
                 ) />
             </p>
@@ -448,7 +474,7 @@ pub fn ErrorListPage() -> impl IntoView {
         <article class="doc">
             <h1>{tr!(docs.error_list.title)}</h1>
             <p class="lead"><Prose text=tr!(docs.error_list.lead) /></p>
-            <pre><code>"{\n  \"code\": \"UNITSYSTEM00001\",\n  \"message\": \"Client key used in the request is not found or not registered.\"\n}"</code></pre>
+            <CodeBlock code="{\n  \"code\": \"UNITSYSTEM00001\",\n  \"message\": \"Client key used in the request is not found or not registered.\"\n}" />
             <ErrorFilter />
             {ErrorGroup::ALL.iter().map(|group| {
                 let codes: Vec<ErrorCode> =
@@ -583,7 +609,7 @@ fn Reference(reference: ApiReference) -> impl IntoView {
             <h2 id="schemas">{tr!(docs.endpoints.schemas)}</h2>
             {reference.schemas.into_iter().map(|(name, json)| view! {
                 <h3 id=format!("schema-{name}")>{name.clone()}</h3>
-                <pre><code>{json}</code></pre>
+                <CodeBlock code=json />
             }).collect_view()}
         </section>
     }
@@ -641,7 +667,7 @@ fn EndpointCard(e: Endpoint) -> impl IntoView {
                     {schema_link(body)} " "
                     {if e.body_required { tr!(docs.endpoints.body_json) } else { tr!(docs.endpoints.body_json_optional) }}
                 </p>
-                {e.example.clone().map(|x| view! { <pre><code>{x}</code></pre> })}
+                {e.example.clone().map(|x| view! { <CodeBlock code=x /> })}
             })}
             <h3>{tr!(docs.endpoints.responses)}</h3>
             <table class="table">
@@ -673,7 +699,7 @@ fn EndpointCard(e: Endpoint) -> impl IntoView {
                 </tbody>
             </table>
             <h3>{tr!(docs.endpoints.example)}</h3>
-            <pre><code>{e.curl.clone()}</code></pre>
+            <CodeBlock code=e.curl.clone() />
         </section>
     }
 }

@@ -54,9 +54,9 @@ macro_rules! error_codes {
             seed: $seed:literal $(,)?
         }
     )*) => {
-        /// Every error code fypass answers with. Serializes as the exact code string.
+        /// Every error code fypass answers with. Serializes as the exact code string (its
+        /// OpenAPI schema, below, lists the same strings).
         #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-        #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
         pub enum ErrorCode {
             $( $(#[$doc])* #[serde(rename = $code)] $variant, )*
         }
@@ -106,6 +106,25 @@ macro_rules! error_codes {
         }
     };
 }
+
+/// The `ErrorCode` schema of `/api/openapi.json`: the codes as the wire carries them
+/// (`UNITSYSTEM00001`), read from the table. (utoipa's derive, expanded inside the macro
+/// above, did not see the variants' `serde(rename)` and listed the Rust names, which a client
+/// generated from the document then expects and never receives.)
+#[cfg(feature = "ssr")]
+impl utoipa::PartialSchema for ErrorCode {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{ObjectBuilder, SchemaType, Type};
+        ObjectBuilder::new()
+            .schema_type(SchemaType::new(Type::String))
+            .description(Some("A code of the Error Code List (/docs/errors)."))
+            .enum_values(Some(ErrorCode::ALL.iter().map(|c| c.as_str())))
+            .into()
+    }
+}
+
+#[cfg(feature = "ssr")]
+impl utoipa::ToSchema for ErrorCode {}
 
 error_codes! {
     // ---- Clients -------------------------------------------------------------------

@@ -417,7 +417,7 @@ async fn complete(
     };
     let device_id = match &request.device() {
         Some(info) => {
-            Some(crate::devices::store::save_for_login(tx, request.client_id, user.id, info).await?)
+            crate::devices::store::save_for_login(tx, request.client_id, user.id, info).await?
         }
         None => None,
     };

@@ -46,7 +46,7 @@ use std::{error::Error, net::SocketAddr, path::PathBuf, sync::Arc};
 use tower::ServiceBuilder;
 use tower_http::{
     catch_panic::CatchPanicLayer,
-    compression::CompressionLayer,
+    compression::{CompressionLayer, DefaultPredicate, Predicate},
     request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer},
     set_header::SetResponseHeaderLayer,
 };
@@ -153,14 +153,14 @@ pub fn router(state: AppState) -> Router {
         .route_layer(from_fn_with_state(state.clone(), crate::app::page_facts));
     let (pkg, front_ends) = assets::pkg(&options);
     // Each page names the smallest front end that hydrates it, and goes out compressed
-    // when the browser takes gzip (the sign-in page's 5.4 KiB of HTML become 2.1 KiB); the
-    // front-end files are precompressed.
+    // when the browser takes gzip (the sign-in page's 5.4 KiB of HTML become 2.1 KiB) unless
+    // it carries a secret ([`CarriesSecrets`]); the front-end files are precompressed.
     let pages = pages
         .layer(axum::middleware::map_response_with_state(
             Arc::new(front_ends),
             assets::bundle_for_page,
         ))
-        .layer(CompressionLayer::new());
+        .layer(CompressionLayer::new().compress_when(DefaultPredicate::new().and(no_secrets)));
     let not_found = not_found
         .layer(from_fn_with_state(state.clone(), crate::app::page_facts))
         .with_state(state.clone());
@@ -176,6 +176,28 @@ pub fn router(state: AppState) -> Router {
         .nest_service("/pkg", pkg)
         .fallback_service(assets::public(&options, not_found));
     with_layers(app, state)
+}
+
+/// Marks a page response that must go out uncompressed (set by `app::page_facts`).
+///
+/// Every page reflects input its requester chose (the language switch carries the page's
+/// whole URL back, query and all). A page that also carries something secret — what a
+/// signed-in person's session shows: their email and number, their devices, the code of a
+/// request they confirm — must not be compressed: someone who sees the encrypted traffic
+/// and can make the browser load pages (a link, a script on another site) would learn the
+/// secret a character at a time from the compressed sizes (BREACH). Pages without a
+/// session (the sign-in page of an app's request, the docs) carry nothing the requester
+/// does not already know and stay compressed.
+#[derive(Clone, Copy, Debug)]
+pub struct CarriesSecrets;
+
+fn no_secrets(
+    _: axum::http::StatusCode,
+    _: axum::http::Version,
+    _: &axum::http::HeaderMap,
+    extensions: &axum::http::Extensions,
+) -> bool {
+    extensions.get::<CarriesSecrets>().is_none()
 }
 
 /// The layers every request goes through (see the module docs), around `app`.
@@ -281,7 +303,7 @@ pub async fn serve(config: Config) -> Result<(), Box<dyn Error>> {
         tokio::spawn(listen::serve_on(
             listener,
             metrics_router(state.clone()),
-            limits,
+            limits.clone(),
             until_stopped(),
         ))
     });

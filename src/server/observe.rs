@@ -51,7 +51,7 @@ pub async fn observe(State(state): State<AppState>, mut req: Request, next: Next
     // The query string is left out of logs on purpose: it can carry a reqToken.
     let span = tracing::info_span!("request", id = %request_id, method = %req.method(), path = %req.uri().path());
     let mut record = Record {
-        method: req.method().to_string(),
+        method: method_label(req.method()),
         path: req.uri().path().to_string(),
         slot,
         start: Instant::now(),
@@ -67,8 +67,27 @@ pub async fn observe(State(state): State<AppState>, mut req: Request, next: Next
     res
 }
 
+/// The `method` label: one of HTTP's methods, or `other`. A request line may name any
+/// token as its method, and every distinct label is a new series kept for the life of the
+/// process, so a stranger sending made-up methods must not be able to mint them.
+fn method_label(method: &axum::http::Method) -> &'static str {
+    use axum::http::Method;
+    match *method {
+        Method::GET => "GET",
+        Method::HEAD => "HEAD",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::DELETE => "DELETE",
+        Method::PATCH => "PATCH",
+        Method::OPTIONS => "OPTIONS",
+        Method::CONNECT => "CONNECT",
+        Method::TRACE => "TRACE",
+        _ => "other",
+    }
+}
+
 struct Record {
-    method: String,
+    method: &'static str,
     path: String,
     slot: RouteSlot,
     start: Instant,
@@ -96,10 +115,10 @@ impl Record {
         let route = self.route().to_string();
         let code_label = code.map_or("", ErrorCode::as_str);
         metrics::counter!(REQUESTS,
-            "method" => self.method.clone(), "route" => route.clone(),
+            "method" => self.method, "route" => route.clone(),
             "status" => status.to_string(), "code" => code_label)
         .increment(1);
-        metrics::histogram!(LATENCY, "method" => self.method.clone(), "route" => route.clone())
+        metrics::histogram!(LATENCY, "method" => self.method, "route" => route.clone())
             .record(elapsed.as_secs_f64());
         let _enter = self.span.enter();
         let ms = elapsed.as_secs_f64() * 1000.0;

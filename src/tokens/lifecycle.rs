@@ -59,49 +59,72 @@ pub async fn start_family(
     issue_pair(tx, config, &family).await
 }
 
-/// Trades the refresh token `token` of `client_id` for a new pair.
+/// Trades the refresh token `token` of `client_id`, presented from `device`
+/// ([`refresh::device_of`]), for a new pair.
 ///
-/// Of parallel refreshes with one token exactly one wins: the rotation is one conditional
-/// `UPDATE`, in the transaction that issues the new pair, so a family is never left
-/// half-rotated. A rotated token presented again (after [`refresh::RACE_MS`]) revokes the
-/// family.
+/// One token makes one pair: the rotation is one conditional `UPDATE`, in the transaction
+/// that issues the pair and keeps it sealed for [`refresh::GRACE_MS`], so a family is never
+/// left half-rotated. A request that loses that race (it waited for the winner to commit)
+/// reads the token again and is answered as a later one: within the grace window, from the
+/// device that rotated it, the same pair; anything else revokes the family.
 pub async fn refresh(
     state: &AppState,
     client_id: Uuid,
     token: &str,
+    device: &[u8],
 ) -> Result<TokenPair, ApiError> {
+    let not_found = || unauthorized("The refresh token is malformed, unknown, or another app's.");
     let mut tx = state.db.begin().await?;
-    let Some(row) = refresh::find_in(&mut tx, token, client_id).await? else {
-        return Err(unauthorized(
-            "The refresh token is malformed, unknown, or another app's.",
-        ));
-    };
+    let mut row = refresh::find_in(&mut tx, token, client_id)
+        .await?
+        .ok_or_else(not_found)?;
     if let Some(code) = refusal(row.user_status.parse().unwrap_or(Status::Deleted)) {
         return Err(ApiError::new(code));
     }
     let now = now_ms();
-    if let Some(rotated_at) = row.rotated_at {
-        if now - rotated_at > refresh::RACE_MS && row.revoked_at.is_none() {
-            revoke_family(&mut tx, row.family_id).await?;
+    if row.is_live(now) {
+        if refresh::rotate(&mut tx, row.id).await? {
+            let pair = issue_pair(&mut tx, &state.config, &row.family()).await?;
+            let sealed = refresh::seal(token, row.id, device, &pair);
+            refresh::keep_successor(&mut tx, row.id, device, &sealed).await?;
             tx.commit().await?;
-            tracing::warn!(
-                family = %row.family_id,
-                client = %client_id,
-                "a rotated refresh token was presented again: its sign-in is revoked"
-            );
+            return Ok(pair);
         }
-        return Err(unauthorized(
-            "This refresh token was already used. Sign the person in again.",
-        ));
+        // Another request rotated it first: what did it leave?
+        row = refresh::find_in(&mut tx, token, client_id)
+            .await?
+            .ok_or_else(not_found)?;
     }
-    if !row.is_live(now) || !refresh::rotate(&mut tx, row.id).await? {
+    let Some(rotated_at) = row.rotated_at else {
         return Err(unauthorized(
             "The refresh token is expired or revoked. Sign the person in again.",
         ));
+    };
+    let same_device = row.rotated_by.as_deref() == Some(device);
+    if now - rotated_at <= refresh::GRACE_MS
+        && row.revoked_at.is_none()
+        && same_device
+        && let Some(pair) = row
+            .successor
+            .as_deref()
+            .and_then(|sealed| refresh::open(sealed, token, row.id, device))
+    {
+        return Ok(pair);
     }
-    let pair = issue_pair(&mut tx, &state.config, &row.family()).await?;
-    tx.commit().await?;
-    Ok(pair)
+    if row.revoked_at.is_none() {
+        revoke_family(&mut tx, row.family_id).await?;
+        tx.commit().await?;
+        tracing::warn!(
+            family = %row.family_id,
+            client = %client_id,
+            within_grace = now - rotated_at <= refresh::GRACE_MS,
+            same_device,
+            "a rotated refresh token was presented again: its sign-in is revoked"
+        );
+    }
+    Err(unauthorized(
+        "This refresh token was already used. Sign the person in again.",
+    ))
 }
 
 /// What `token` is for `client_id` (RFC 7662): never an error about the token itself.

@@ -4,7 +4,9 @@
 //!    by default) and a refresh token (30 days), the two first tokens of a **family**: one
 //!    sign-in of one person in one app (on one device, when the app named it).
 //! 2. [`refresh_tokens`] (`POST /api/v1/users/token`) trades the refresh token for a new
-//!    pair and rotates it; a rotated token presented again revokes the family.
+//!    pair and rotates it; a rotated token presented again revokes the family, unless the
+//!    same app presents it from the same device within a grace window (its own parallel
+//!    request), which gets the same pair (`refresh`).
 //! 3. [`get_me`] (`GET /api/v1/users/me`) tells the app whose access token it holds;
 //!    [`introspect`] (`POST /api/v1/users/introspect`, RFC 7662) tells its back end whether
 //!    any token still works, and for whom.
@@ -27,6 +29,10 @@ pub use lifecycle::{Family, revoke_for_device, revoke_for_user, start_family};
 use crate::{api::JsonBody, error::ApiError, json_body, users::User};
 use leptos::{prelude::*, server_fn::codec::GetUrl};
 use serde::{Deserialize, Serialize};
+
+/// How long after its rotation a refresh token presented again by the same app from the
+/// same device gets the same new pair back (`refresh`), in seconds; also what the docs say.
+pub const GRACE_SECS: i64 = 2;
 
 /// A new pair of tokens.
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
@@ -103,8 +109,9 @@ pub struct LogoutBody {
 #[middleware(crate::clients::auth::RequireGrant(crate::clients::Grant::UsersToken))]
 pub async fn refresh_tokens(#[server(flatten)] body: RefreshBody) -> Result<TokenPair, ApiError> {
     let client = crate::clients::auth::current_client()?;
-    let state = crate::request::state()?;
-    lifecycle::refresh(&state, client.id, &body.refresh_token).await
+    let (state, caller) = crate::request::Caller::current()?;
+    let device = refresh::device_of(caller.ip, caller.user_agent().as_deref());
+    lifecycle::refresh(&state, client.id, &body.refresh_token, &device).await
 }
 json_body!(RefreshTokens { body: RefreshBody });
 

@@ -3,21 +3,80 @@
 //! new one comes back. A rotated token presented again means two parties hold it — the
 //! app and someone who copied it — so the whole family (every token of that sign-in) is
 //! revoked (OAuth 2.0 Security BCP, RFC 9700 §4.14.2).
+//!
+//! One exception, for an app whose two requests race (both found the access token expired
+//! and refreshed at once): within [`GRACE_MS`] of the rotation, the same token presented
+//! by the same app from the same device ([`device_of`]) gets the *same* new pair back, so
+//! one trade still makes one pair, and the honest app gets no error. The new pair's
+//! tokens are stored only as hashes, so the rotation keeps the pair itself sealed
+//! ([`seal`]) with a key derived from the rotated token: only whoever presents that very
+//! token can open it, and a copy of the database cannot. Anyone else presenting it in the
+//! window, or anyone at all after it, is reuse.
 
-use super::Family;
+use super::{Family, TokenPair};
 use crate::{
     db::{Db, Tx, db_row, now_ms, with_reader, with_tx, with_writer},
     error::ApiError,
     secret,
 };
+use ring::aead;
+use sha2::{Digest, Sha256};
+use std::net::IpAddr;
 use uuid::Uuid;
 
 pub const PREFIX: &str = "fyt_";
 
-/// A rotated token presented again within this many milliseconds of its rotation is taken
-/// for the same app's parallel request, not a thief: it is refused without revoking the
-/// family, so the request that won keeps its new tokens.
-pub const RACE_MS: i64 = 2000;
+/// How long after its rotation a refresh token presented again by the same app and device
+/// gets the same new pair back (its parallel request); after it, any presentation is reuse.
+pub const GRACE_MS: i64 = super::GRACE_SECS * 1000;
+
+/// Who presents a refresh token, as far as the grace window tells devices apart: the
+/// caller's network (an IPv4 address, an IPv6 /64) and its `User-Agent`, hashed. (The
+/// client is already known: a token is found only for the client it was issued to.)
+pub fn device_of(ip: IpAddr, user_agent: Option<&str>) -> Vec<u8> {
+    let network = crate::throttle::network(ip);
+    Sha256::digest(format!("{network}\n{}", user_agent.unwrap_or_default()).as_bytes()).to_vec()
+}
+
+/// The key that seals the successor of refresh token `token` (row `id`): HKDF-SHA256 of
+/// the token itself, so nothing but the token opens it.
+fn successor_key(token: &str, id: Uuid) -> aead::LessSafeKey {
+    use ring::hkdf;
+    let salt = hkdf::Salt::new(hkdf::HKDF_SHA256, b"fypass refresh successor v1");
+    let info = [id.as_bytes().as_slice()];
+    let prk = salt.extract(token.as_bytes());
+    let okm = prk
+        .expand(&info, &aead::AES_256_GCM)
+        .expect("an AES-256 key is a valid HKDF output length");
+    aead::LessSafeKey::new(aead::UnboundKey::from(okm))
+}
+
+/// `pair`, sealed for whoever presents `token` (row `id`) again from `device`: the nonce,
+/// then the ciphertext and its tag.
+pub fn seal(token: &str, id: Uuid, device: &[u8], pair: &TokenPair) -> Vec<u8> {
+    let mut nonce = [0u8; aead::NONCE_LEN];
+    getrandom::fill(&mut nonce).expect("the operating system's random number generator failed");
+    let mut sealed = serde_json::to_vec(pair).expect("a token pair serializes");
+    successor_key(token, id)
+        .seal_in_place_append_tag(
+            aead::Nonce::assume_unique_for_key(nonce),
+            aead::Aad::from(device),
+            &mut sealed,
+        )
+        .expect("a token pair is far below AES-GCM's length limit");
+    [nonce.as_slice(), &sealed].concat()
+}
+
+/// The pair [`seal`] sealed, if `token` and `device` are the ones it was sealed for.
+pub fn open(sealed: &[u8], token: &str, id: Uuid, device: &[u8]) -> Option<TokenPair> {
+    let (nonce, ciphertext) = sealed.split_at_checked(aead::NONCE_LEN)?;
+    let nonce = aead::Nonce::try_assume_unique_for_key(nonce).ok()?;
+    let mut in_out = ciphertext.to_vec();
+    let plain = successor_key(token, id)
+        .open_in_place(nonce, aead::Aad::from(device), &mut in_out)
+        .ok()?;
+    serde_json::from_slice(plain).ok()
+}
 
 pub struct Issued {
     pub token: String,
@@ -60,6 +119,10 @@ db_row! {
         pub expires_at: i64,
         pub rotated_at: Option<i64>,
         pub revoked_at: Option<i64>,
+        // The device that rotated it (`device_of`).
+        pub rotated_by: Option<Vec<u8>>,
+        // The new pair its rotation issued (`seal`), during the grace window.
+        pub successor: Option<Vec<u8>>,
         pub user_status: String,
     }
 }
@@ -81,7 +144,8 @@ impl RefreshRow {
 }
 
 const SELECT: &str = "SELECT t.id, t.family_id, t.user_id, t.client_id, t.device_id, t.expires_at,
-                             t.rotated_at, t.revoked_at, u.status AS user_status
+                             t.rotated_at, t.revoked_at, t.rotated_by, t.successor,
+                             u.status AS user_status
                       FROM refresh_tokens t JOIN users u ON u.id = t.user_id";
 
 /// The refresh token `token` of `client_id`, in whatever state; `None` when malformed,
@@ -129,15 +193,75 @@ pub async fn rotate(tx: &mut Tx, id: Uuid) -> Result<bool, ApiError> {
     Ok(won == 1)
 }
 
+/// Keeps, for the grace window, the pair that replaced the rotated token `id`, sealed for
+/// the device that rotated it.
+pub async fn keep_successor(
+    tx: &mut Tx,
+    id: Uuid,
+    device: &[u8],
+    sealed: &[u8],
+) -> Result<(), ApiError> {
+    let sql = "UPDATE refresh_tokens SET rotated_by = $2, successor = $3 WHERE id = $1";
+    with_tx!(tx, |c| sqlx::query(sql)
+        .bind(id)
+        .bind(device)
+        .bind(sealed)
+        .execute(c)
+        .await
+        .map(drop))?;
+    Ok(())
+}
+
 /// Removes, at most `limit` at a time, refresh tokens expired for over `grace_ms` (a
-/// rotated one is kept until then: presenting it must still be recognised as reuse).
+/// rotated one is kept until then: presenting it must still be recognised as reuse), and
+/// forgets the sealed successors whose grace window is over.
 pub async fn purge(db: &Db, grace_ms: i64, limit: i64) -> Result<u64, ApiError> {
     let sql = "DELETE FROM refresh_tokens WHERE id IN
                  (SELECT id FROM refresh_tokens WHERE expires_at < $1 LIMIT $2)";
-    Ok(with_writer!(db, |c| sqlx::query(sql)
+    let deleted = with_writer!(db, |c| sqlx::query(sql)
         .bind(now_ms() - grace_ms)
         .bind(limit)
         .execute(c)
         .await
-        .map(|r| r.rows_affected()))?)
+        .map(|r| r.rows_affected()))?;
+    let sql = "UPDATE refresh_tokens SET successor = NULL WHERE id IN
+                 (SELECT id FROM refresh_tokens WHERE successor IS NOT NULL AND rotated_at < $1 LIMIT $2)";
+    let forgotten = with_writer!(db, |c| sqlx::query(sql)
+        .bind(now_ms() - GRACE_MS)
+        .bind(limit)
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected()))?;
+    Ok(deleted + forgotten)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_sealed_successor_opens_only_with_its_token_and_device() {
+        let token = crate::secret::issue(PREFIX).plaintext;
+        let other = crate::secret::issue(PREFIX).plaintext;
+        let id = Uuid::now_v7();
+        let phone = device_of("203.0.113.9".parse().unwrap(), Some("App/1.0"));
+        let pair = TokenPair {
+            access_token: "fyp_a".into(),
+            access_token_expires_at: "2030-01-01T00:00:00.000Z".into(),
+            refresh_token: "fyt_b".into(),
+            refresh_token_expires_at: "2030-01-31T00:00:00.000Z".into(),
+        };
+        let sealed = seal(&token, id, &phone, &pair);
+        assert_eq!(open(&sealed, &token, id, &phone), Some(pair));
+        assert_eq!(open(&sealed, &other, id, &phone), None);
+        assert_eq!(open(&sealed, &token, Uuid::now_v7(), &phone), None);
+        let elsewhere = device_of("198.51.100.1".parse().unwrap(), Some("App/1.0"));
+        assert_eq!(open(&sealed, &token, id, &elsewhere), None);
+        assert_eq!(open(&sealed[..10], &token, id, &phone), None);
+        // One IPv6 subscriber is one device's network.
+        assert_eq!(
+            device_of("2001:db8::1".parse().unwrap(), None),
+            device_of("2001:db8::2".parse().unwrap(), None)
+        );
+    }
 }

@@ -591,3 +591,77 @@ async fn open_connections_are_capped() {
         .expect("served");
     assert!(String::from_utf8_lossy(&read).starts_with("HTTP/1.1 200"));
 }
+
+/// A request for `/healthz` on a new connection from `from`; the reply's first line, or
+/// `None` when the server closes the connection unanswered (or within `wait` answers nothing).
+async fn health_from(t: &TestApp, from: &str, wait: Duration) -> Option<String> {
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.bind(format!("{from}:0").parse().unwrap()).unwrap();
+    let mut tcp = socket.connect(t.addr).await.ok()?;
+    tcp.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .await
+        .ok()?;
+    let read = read_until_closed(&mut tcp, wait).await?;
+    let text = String::from_utf8_lossy(&read).to_string();
+    text.lines()
+        .next()
+        .map(str::to_string)
+        .filter(|l| !l.is_empty())
+}
+
+/// One address holding idle sockets cannot take every connection slot: past its own cap
+/// (below the global one) its connections are closed, and another address is served at
+/// once. A trusted proxy, which carries everyone's connections, is not capped.
+#[tokio::test]
+async fn one_address_cannot_hold_every_connection_slot() {
+    let t = TestApp::spawn_with(|c| {
+        c.max_connections = 160;
+        c.header_timeout_secs = 30;
+    })
+    .await;
+    let mut idle = Vec::new();
+    for _ in 0..160 {
+        idle.push(TcpStream::connect(t.addr).await.unwrap());
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(
+        health_from(&t, "127.0.0.2", Duration::from_secs(3))
+            .await
+            .as_deref(),
+        Some("HTTP/1.1 200 OK"),
+        "another address is served while one holds idle sockets"
+    );
+    assert_eq!(
+        health_from(&t, "127.0.0.1", Duration::from_secs(3)).await,
+        None,
+        "the address past its cap gets no more connections"
+    );
+    // Its slots come back as its connections close.
+    idle.truncate(100);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(
+        health_from(&t, "127.0.0.1", Duration::from_secs(3))
+            .await
+            .as_deref(),
+        Some("HTTP/1.1 200 OK")
+    );
+    drop(idle);
+
+    // Behind a trusted proxy every connection comes from the proxy: no cap of its own.
+    let proxied = TestApp::spawn_behind_proxy(|c| {
+        c.max_connections = 160;
+        c.header_timeout_secs = 30;
+    })
+    .await;
+    let mut idle = Vec::new();
+    for _ in 0..150 {
+        idle.push(TcpStream::connect(proxied.addr).await.unwrap());
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(
+        health_from(&proxied, "127.0.0.1", Duration::from_secs(3))
+            .await
+            .as_deref(),
+        Some("HTTP/1.1 200 OK")
+    );
+}

@@ -453,3 +453,42 @@ async fn a_message_stored_before_a_crash_is_sent_after_the_restart() {
         "a sent message's body is not kept"
     );
 }
+
+/// `--help` names each setting's environment variable but never prints its value: an
+/// operator's help output (in a terminal, a CI log, a bug report) must not carry the
+/// database's or the SMTP server's password.
+#[tokio::test]
+async fn help_never_prints_the_secrets_held_in_the_environment() {
+    let secrets = [
+        (
+            "FYPASS_DATABASE_URL",
+            "postgres://fypass:db-pass-6c1f@db.internal:5432/fypass",
+        ),
+        (
+            "FYPASS_SMTP_URL",
+            "smtps://mailer:smtp-pass-93ab@smtp.example.com",
+        ),
+        ("FYPASS_WHATSAPP_TOKEN", "wa-token-5d0e"),
+        ("FYPASS_TRUSTED_PROXIES", "10.9.8.7"),
+    ];
+    for args in [
+        &["--help"][..],
+        &["serve", "--help"],
+        &["client", "--help"],
+        &["client", "create", "--help"],
+    ] {
+        let out = Command::new(env!("CARGO_BIN_EXE_fypass"))
+            .args(args)
+            .envs(secrets)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{args:?}");
+        let help = String::from_utf8(out.stdout).unwrap();
+        assert!(help.contains("FYPASS_SMTP_URL"), "{args:?}: {help}");
+        for (name, value) in secrets {
+            for part in [value, "db-pass-6c1f", "smtp-pass-93ab"] {
+                assert!(!help.contains(part), "{args:?} shows {name}: {help}");
+            }
+        }
+    }
+}

@@ -499,3 +499,119 @@ async fn a_new_email_address_replaces_the_old_once_verified() {
         .await;
     expect_error(res, 404, "USER_NOT_FOUND").await;
 }
+
+/// A plain SMTP server elsewhere on the network, as someone in between makes it look when
+/// they strip its offer of STARTTLS: it records every byte fypass sends it.
+struct PlainSmtp {
+    host: String,
+    port: u16,
+    heard: std::sync::Arc<std::sync::Mutex<String>>,
+}
+
+impl PlainSmtp {
+    async fn start() -> PlainSmtp {
+        use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+        // An address of this machine that is not loopback (the one its default route uses);
+        // connecting to 0.0.0.0 reaches this machine too, where it has no such address.
+        let host = std::net::UdpSocket::bind("0.0.0.0:0")
+            .and_then(|s| s.connect("192.0.2.1:9").map(|_| s))
+            .and_then(|s| s.local_addr())
+            .map(|a| a.ip())
+            .ok()
+            .filter(|ip| !ip.is_loopback() && !ip.is_unspecified())
+            .map_or("0.0.0.0".to_string(), |ip| ip.to_string());
+        let listener = tokio::net::TcpListener::bind("0.0.0.0:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let heard = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+        let log = heard.clone();
+        tokio::spawn(async move {
+            while let Ok((tcp, _)) = listener.accept().await {
+                let log = log.clone();
+                tokio::spawn(async move {
+                    let (read, mut write) = tcp.into_split();
+                    let mut lines = BufReader::new(read).lines();
+                    let _ = write.write_all(b"220 mail.example.net ESMTP\r\n").await;
+                    let mut in_data = false;
+                    while let Ok(Some(line)) = lines.next_line().await {
+                        log.lock().unwrap().push_str(&format!("{line}\n"));
+                        let reply: &[u8] = if in_data {
+                            if line == "." {
+                                in_data = false;
+                                b"250 queued\r\n"
+                            } else {
+                                continue;
+                            }
+                        } else {
+                            match line
+                                .get(..4)
+                                .unwrap_or_default()
+                                .to_ascii_uppercase()
+                                .as_str()
+                            {
+                                "EHLO" => b"250-mail.example.net\r\n250 AUTH PLAIN LOGIN\r\n",
+                                "AUTH" => b"235 ok\r\n",
+                                "DATA" => {
+                                    in_data = true;
+                                    b"354 go on\r\n"
+                                }
+                                "QUIT" => b"221 bye\r\n",
+                                _ => b"250 ok\r\n",
+                            }
+                        };
+                        if write.write_all(reply).await.is_err() {
+                            break;
+                        }
+                    }
+                });
+            }
+        });
+        PlainSmtp { host, port, heard }
+    }
+
+    fn heard(&self) -> String {
+        self.heard.lock().unwrap().clone()
+    }
+}
+
+/// A plain `smtp://` URL to another machine never sends the password or a code in clear
+/// text: it means STARTTLS, required, and a server that does not offer it (or whose offer
+/// someone stripped) gets nothing past its greeting. No other text in the URL passes for
+/// the `tls` parameter.
+#[tokio::test]
+async fn smtp_to_another_machine_never_falls_back_to_clear_text() {
+    let server = PlainSmtp::start().await;
+    for query in ["?notls=1", ""] {
+        server.heard.lock().unwrap().clear();
+        let url = format!(
+            "smtp://mailer:smtp-secret-77@{}:{}/{query}",
+            server.host, server.port
+        );
+        let t = TestApp::spawn_with(|c| c.smtp_url = Some(url)).await;
+        let email = format!("remote{}@example.com", query.len());
+        register(&t, Some(&email), None).await;
+        // The courier's first attempt ends: sent, or failed with its error.
+        let mut attempted = false;
+        for _ in 0..100 {
+            let listed = outbox(&t).await;
+            if listed
+                .iter()
+                .any(|m| m.status == "sent" || m.last_error.is_some())
+            {
+                attempted = true;
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert!(attempted, "the courier tried to deliver");
+        let heard = server.heard();
+        assert!(heard.contains("EHLO"), "it did reach the server: {heard}");
+        for secret in ["AUTH", "DATA", &email] {
+            assert!(
+                !heard.contains(secret),
+                "{query}: sent {secret} in clear text: {heard}"
+            );
+        }
+        let listed = outbox(&t).await;
+        assert!(listed.iter().all(|m| m.status != "sent"), "{query}");
+    }
+}

@@ -171,3 +171,86 @@ async fn the_endpoints_page_shows_every_documented_operation() {
             .contains("href=\"/docs/api\"")
     );
 }
+
+/// The components carry the codes as they travel: the `ErrorCode` schema (and so
+/// `ApiError.code`) lists `UNITSYSTEM00001`, never the Rust name `UnknownClientKey`, so a
+/// client generated from the document knows the codes it will receive.
+#[tokio::test]
+async fn the_error_code_schema_lists_the_codes_the_server_sends() {
+    use fypass::error::ErrorCode;
+    let t = TestApp::spawn().await;
+    let doc = document(&t).await;
+    let schemas = &doc["components"]["schemas"];
+    let listed: Vec<String> = schemas["ErrorCode"]["enum"]
+        .as_array()
+        .expect("ErrorCode is an enum")
+        .iter()
+        .map(|c| c.as_str().unwrap().to_string())
+        .collect();
+    let wire: Vec<String> = ErrorCode::ALL
+        .iter()
+        .map(|c| {
+            serde_json::to_value(c)
+                .unwrap()
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    assert_eq!(listed, wire, "the schema's codes are the serialized codes");
+    assert!(
+        schemas["ApiError"]["properties"]["code"]
+            .to_string()
+            .contains("#/components/schemas/ErrorCode"),
+        "{}",
+        schemas["ApiError"]
+    );
+    // Every code a route documents is one the component lists.
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            for response in op["responses"].as_object().unwrap().values() {
+                let codes = &response["content"]["application/json"]["schema"]["properties"]["code"]
+                    ["enum"];
+                for code in codes.as_array().into_iter().flatten() {
+                    assert!(
+                        listed.contains(&code.as_str().unwrap().to_string()),
+                        "{method} {path}: {code}"
+                    );
+                }
+            }
+        }
+    }
+    // And what the running server answers is in it.
+    let app = t.app_client().await;
+    let (_, reader) = t.client(&[Grant::DevicesRead]).await;
+    let answers = [
+        t.get("/api/v1/clients/info").await,
+        t.get_as(&reader, "/api/v1/clients/info").await,
+        t.get_as(&app.key, "/api/v1/devices/not-an-id").await,
+        t.get_as(&app.key, "/api/v1/no-such-route").await,
+        t.http
+            .post(t.url("/api/v1/devices"))
+            .header("x-client-key", &app.key)
+            .json(&serde_json::json!({"deviceId": ""}))
+            .send()
+            .await
+            .unwrap(),
+    ];
+    let mut seen = Vec::new();
+    for res in answers {
+        let body: Value = res.json().await.unwrap();
+        let code = body["code"].as_str().unwrap().to_string();
+        assert!(listed.contains(&code), "{code} is sent but not listed");
+        seen.push(code);
+    }
+    assert_eq!(
+        seen,
+        [
+            "UNITSYSTEM00001",
+            "UNITSYSTEM00002",
+            "INVALID_OBJECT_ID",
+            "NOT_FOUND",
+            "VALIDATION_ERROR"
+        ]
+    );
+}

@@ -587,3 +587,178 @@ async fn the_owner_sees_and_removes_their_devices_in_the_dashboard() {
     assert_eq!(res.status(), 302);
     assert_eq!(res.headers()["location"], "/fypass");
 }
+
+/// The dashboard sends what its cards show and nothing more: not a device's push token,
+/// nor the address and user agent an app saved it from, neither in the page (whose list
+/// is an island, so its data travels with it) nor from `GET /_app/devices`.
+#[tokio::test]
+async fn the_dashboard_sends_only_what_it_shows() {
+    let t = TestApp::spawn_behind_proxy(|_| {}).await;
+    let app = t.app_client().await;
+    let token = t.start(&app, json!({})).await;
+    let res = t
+        .post(
+            "/api/v1/fypass/register",
+            json!({"reqToken": token, "name": "Uli", "email": "uli@example.com", "password": "correct horse"}),
+        )
+        .await;
+    let cookie = session_cookie(&res);
+    let polled: Value = t.poll(&app, &token).await.json().await.unwrap();
+    let access = polled["accessToken"].as_str().unwrap();
+    let secrets = ["push-4f9e2c7a", "198.51.100.77", "SecretPhoneAgent/9.1"];
+    let res = save(
+        &t,
+        &app,
+        json!({"deviceId": "uli-phone", "platform": "ios", "model": "iPhone 15", "pushToken": secrets[0]}),
+    )
+    .bearer_auth(access)
+    .header("x-forwarded-for", secrets[1])
+    .header("user-agent", secrets[2])
+    .send()
+    .await
+    .unwrap();
+    assert_eq!(res.status(), 201);
+
+    let data = t
+        .http
+        .get(t.url("/_app/devices"))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(data.contains("iPhone 15"), "{data}");
+    let res = t
+        .http
+        .get(t.url("/devices"))
+        .header("cookie", &cookie)
+        .header("accept", "text/html")
+        .send()
+        .await
+        .unwrap();
+    let page = TestApp::page_html(res).await;
+    assert!(page.contains("iPhone 15"), "{page}");
+    for secret in secrets {
+        assert!(
+            !data.contains(secret),
+            "/_app/devices sends {secret}: {data}"
+        );
+        assert!(!page.contains(secret), "/devices sends {secret}");
+    }
+}
+
+/// Another person of the same app cannot take over someone's device: with their own token
+/// they cannot move it to themselves (and then remove it from their dashboard, revoking
+/// its owner's tokens), a save without a token cannot change its push token, and a login
+/// request carrying its deviceId does not move it either. Once the owner's tokens on it
+/// are revoked, it is free (`/docs#devices`).
+#[tokio::test]
+async fn another_person_cannot_take_over_a_device() {
+    let t = TestApp::spawn().await;
+    let app = t.app_client().await;
+    let phone = json!({"deviceId": "phone-7", "platform": "android", "model": "Pixel 8", "pushToken": "owner-push"});
+    let (owner_token, owner) =
+        signed_in_user(&t, &app, "olga@example.com", Some(phone.clone())).await;
+    let (mallory_token, mallory) = signed_in_user(&t, &app, "mallory@example.com", None).await;
+    let taken = json!({"deviceId": "phone-7", "platform": "android", "pushToken": "mallory-push"});
+    let the_phone = || async {
+        let page: Value = t.get_as(&app.key, DEVICES).await.json().await.unwrap();
+        page["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|d| d["deviceId"] == "phone-7")
+            .cloned()
+            .unwrap()
+    };
+
+    // With the attacker's own token: refused, nothing moves.
+    let res = save(&t, &app, taken.clone())
+        .bearer_auth(&mallory_token)
+        .send()
+        .await
+        .unwrap();
+    let e = expect_error(res, 409, "DUPLICATE_KEY").await;
+    assert_eq!(e["details"][0]["field"], "deviceId", "{e}");
+    // Without a token, a new push token is refused too; the same one is fine.
+    let res = save(&t, &app, taken.clone()).send().await.unwrap();
+    expect_error(res, 409, "DUPLICATE_KEY").await;
+    let res = save(
+        &t,
+        &app,
+        json!({"deviceId": "phone-7", "platform": "android"}),
+    )
+    .send()
+    .await
+    .unwrap();
+    expect_error(res, 409, "DUPLICATE_KEY").await;
+    assert_eq!(saved(&t, &app, phone.clone()).await["userId"], owner["id"]);
+    // A login request that carries the device, completed by the attacker, does not move it
+    // and does not bind the attacker's tokens to it.
+    let req = t.start(&app, json!({"deviceInfo": taken})).await;
+    let res = t
+        .post(
+            "/api/v1/fypass/login",
+            json!({"reqToken": req, "identifier": "mallory@example.com", "password": "correct horse"}),
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    let polled: Value = t.poll(&app, &req).await.json().await.unwrap();
+    let introspected: Value = t
+        .http
+        .post(t.url("/api/v1/users/introspect"))
+        .header("x-client-key", &app.key)
+        .json(&json!({"token": polled["accessToken"]}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(introspected["active"], true);
+    assert!(introspected.get("deviceId").is_none(), "{introspected}");
+
+    let device = the_phone().await;
+    assert_eq!(device["userId"], owner["id"]);
+    assert_eq!(device["pushToken"], "owner-push");
+    assert_eq!(device["model"], "Pixel 8");
+    // The owner still signed in there, and changes it with her own token.
+    let res = save(
+        &t,
+        &app,
+        json!({"deviceId": "phone-7", "platform": "android", "pushToken": "owner-push-2"}),
+    )
+    .bearer_auth(&owner_token)
+    .send()
+    .await
+    .unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(the_phone().await["pushToken"], "owner-push-2");
+
+    // Once she signs out everywhere, the phone is free: another person may take it.
+    let res = t
+        .http
+        .post(t.url("/api/v1/users/logout"))
+        .header("x-client-key", &app.key)
+        .bearer_auth(&owner_token)
+        .json(&json!({"everywhere": true}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 204);
+    let res = save(
+        &t,
+        &app,
+        json!({"deviceId": "phone-7", "platform": "android", "pushToken": "mallory-push"}),
+    )
+    .bearer_auth(&mallory_token)
+    .send()
+    .await
+    .unwrap();
+    assert_eq!(res.status(), 200);
+    let device = the_phone().await;
+    assert_eq!(device["userId"], mallory["id"]);
+    assert_eq!(device["pushToken"], "mallory-push");
+}

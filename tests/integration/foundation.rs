@@ -256,6 +256,30 @@ async fn metrics_count_requests_by_route_status_and_code() {
     assert!(text.contains("route=\"unmatched\""));
 }
 
+/// A stranger who sends 300 made-up HTTP methods does not make 300 series: every label
+/// comes from a closed set, and an unknown method is `other`.
+#[tokio::test]
+async fn made_up_http_methods_do_not_mint_metric_series() {
+    let app = TestApp::spawn().await;
+    for i in 0..300 {
+        let method = reqwest::Method::from_bytes(format!("INVENTED{i}").as_bytes()).unwrap();
+        let res = app
+            .http
+            .request(method, app.url("/api/v1/clients/info"))
+            .send()
+            .await
+            .unwrap();
+        assert!(res.status().is_client_error(), "{}", res.status());
+    }
+    let text = app.metrics_text().await;
+    assert!(!text.contains("INVENTED"), "a series per made-up method");
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("http_requests_total{method=\"other\"")),
+        "{text}"
+    );
+}
+
 #[tokio::test]
 async fn a_panic_is_an_internal_error_that_leaks_nothing() {
     let app = TestApp::spawn().await;

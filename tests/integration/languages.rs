@@ -434,3 +434,47 @@ fn every_key_exists_in_both_languages() {
     );
     assert!(en.len() > 300, "{} keys", en.len());
 }
+
+/// A logo URL whose host is not a plain host name is refused, and one stored before that
+/// rule never reaches a page's Content-Security-Policy: `;` in a host would end the
+/// `img-src` directive and add the attacker's own (`sandbox` on every page of the app).
+#[tokio::test]
+async fn a_logo_url_cannot_write_its_own_content_security_policy() {
+    let t = TestApp::spawn().await;
+    let app = t.app_client().await;
+    let id = app.id.to_string();
+    let injected = "https://cdn.example;sandbox;x/logo.png";
+    for bad in [
+        injected,
+        "https://cdn.example;script-src;/logo.png",
+        "https://cdn.example*/logo.png",
+    ] {
+        let out = set_branding(t.database_url(), &[&id, "--logo-url", bad]);
+        assert!(!out.status.success(), "{bad} was accepted");
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("plain host"),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    // As a database written before the rule may hold it.
+    let sql = format!("UPDATE clients SET logo_url = '{injected}'");
+    match t.db() {
+        fypass::db::Db::Sqlite { writer, .. } => {
+            sqlx::query(&sql).execute(writer).await.unwrap();
+        }
+        fypass::db::Db::Postgres(pool) => {
+            sqlx::query(&sql).execute(pool).await.unwrap();
+        }
+    }
+    let token = t.start(&app, json!({})).await;
+    let (headers, html) = page(&t, &format!("/fypass?reqToken={token}"), None, None).await;
+    let csp = headers["content-security-policy"].to_str().unwrap();
+    assert!(!csp.contains("sandbox"), "{csp}");
+    assert!(!csp.contains("cdn.example"), "{csp}");
+    assert!(
+        csp.contains("img-src 'self' data:;"),
+        "only the default image sources: {csp}"
+    );
+    assert!(!html.contains("cdn.example"), "no logo from a refused URL");
+}

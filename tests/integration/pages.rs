@@ -256,3 +256,62 @@ async fn the_status_page_shows_a_qr_code_while_pending_and_the_outcome_after() {
     assert!(html.contains("https://app.example.com/done"), "{html}");
     assert!(!html.contains("<svg"));
 }
+
+/// How a page came back when the browser accepts gzip: its `Content-Encoding`, if any.
+async fn encoding_of(t: &TestApp, path: &str, cookie: Option<&str>) -> Option<String> {
+    let mut req = no_redirects()
+        .get(t.url(path))
+        .header("accept", "text/html")
+        .header("accept-encoding", "gzip, br");
+    if let Some(cookie) = cookie {
+        req = req.header("cookie", cookie);
+    }
+    let res = req.send().await.unwrap();
+    assert_eq!(res.status(), 200, "{path}");
+    res.headers()
+        .get("content-encoding")
+        .map(|v| v.to_str().unwrap().to_string())
+}
+
+/// BREACH: every page reflects input its requester chose (the language switch carries the
+/// page's URL back), so a page that also shows a signed-in person's own data is never
+/// compressed, even when the browser asks for it. The sign-in page of an app's request,
+/// without a session, holds nothing its requester does not know, and stays compressed.
+#[tokio::test]
+async fn pages_with_a_persons_secrets_are_not_compressed() {
+    let t = TestApp::spawn().await;
+    let app = t.app_client().await;
+    let token = t.start(&app, json!({})).await;
+    let sign_in = format!("/fypass?reqToken={token}&reflected=guess");
+    assert_eq!(
+        encoding_of(&t, &sign_in, None).await.as_deref(),
+        Some("gzip"),
+        "the anonymous sign-in page is compressed"
+    );
+    assert_eq!(
+        encoding_of(&t, "/docs?reflected=guess", None)
+            .await
+            .as_deref(),
+        Some("gzip")
+    );
+    let res = t
+        .post(
+            "/api/v1/fypass/register",
+            json!({"reqToken": token, "name": "Sri", "email": "sri@example.com", "password": "correct horse"}),
+        )
+        .await;
+    let cookie = session_cookie(&res);
+    let another = t.start(&app, json!({})).await;
+    for path in [
+        "/devices?reflected=guess".to_string(),
+        "/account?reflected=guess".to_string(),
+        format!("/fypass?reqToken={another}&reflected=guess"),
+        "/docs?reflected=guess".to_string(),
+    ] {
+        assert_eq!(
+            encoding_of(&t, &path, Some(&cookie)).await,
+            None,
+            "{path} with a session is compressed"
+        );
+    }
+}

@@ -118,21 +118,19 @@ async fn refreshing_rotates_and_a_reused_refresh_token_revokes_the_whole_sign_in
     );
     assert_ne!(newer, old);
     assert_eq!(me(&t, &app, &access).await.status(), 200);
-    // The old one is spent...
-    expect_error(
-        refresh(&t, &app, &old).send().await.unwrap(),
-        401,
-        "UNAUTHORIZED",
-    )
-    .await;
+    // The old one is spent: presented again at once by the same app on the same device
+    // (its own parallel request), it gets the very same pair, not a new one...
+    let again = refresh(&t, &app, &old).send().await.unwrap();
+    assert_eq!(again.status(), 200);
+    assert_eq!(again.json::<Value>().await.unwrap(), second);
     assert_eq!(
         me(&t, &app, &access).await.status(),
         200,
-        "a parallel refresh (within the race window) revokes nothing"
+        "a parallel refresh (within the grace window) revokes nothing"
     );
     // ...and presenting it again later means someone copied it: the sign-in ends.
     tokio::time::sleep(Duration::from_millis(
-        fypass::tokens::refresh::RACE_MS as u64 + 200,
+        fypass::tokens::refresh::GRACE_MS as u64 + 200,
     ))
     .await;
     expect_error(
@@ -253,25 +251,23 @@ async fn another_apps_token_is_inactive_and_cannot_be_refreshed() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn of_parallel_refreshes_of_one_token_exactly_one_wins_and_keeps_its_tokens() {
+async fn of_parallel_refreshes_of_one_token_exactly_one_pair_is_made_and_all_get_it() {
     let t = TestApp::spawn().await;
     let app = t.app_client().await;
     let polled = signed_in(&t, &app, "eko@example.com").await;
     let token = field(&polled, "refreshToken");
     let attempts = (0..8).map(|_| {
-        let req = refresh(&t, &app, &token);
+        let req = refresh(&t, &app, &token).header("user-agent", "ExampleApp/2.1");
         async move { req.send().await.unwrap() }
     });
-    let mut winners = Vec::new();
+    let mut pairs = Vec::new();
     for res in join_all(attempts).await {
-        match res.status().as_u16() {
-            200 => winners.push(res.json::<Value>().await.unwrap()),
-            401 => {}
-            other => panic!("unexpected {other}"),
-        }
+        assert_eq!(res.status(), 200, "the app's racing requests get no error");
+        pairs.push(res.json::<Value>().await.unwrap());
     }
-    assert_eq!(winners.len(), 1);
-    let winner = &winners[0];
+    pairs.dedup();
+    assert_eq!(pairs.len(), 1, "one trade, one pair: {pairs:?}");
+    let winner = &pairs[0];
     assert_eq!(
         me(&t, &app, &field(winner, "accessToken")).await.status(),
         200
@@ -437,4 +433,71 @@ async fn token_routes_check_their_grants_and_the_bearer() {
         .unwrap();
     let body = expect_error(res, 422, "VALIDATION_ERROR").await;
     assert_eq!(body["details"][0]["field"], "refreshToken");
+}
+
+/// Within the grace window, only the app's own device gets the pair back: the same token
+/// presented from another device (another `User-Agent`, another network) is a thief
+/// replaying it quickly, and revokes the sign-in; so is any presentation after the window.
+#[tokio::test]
+async fn a_quick_replay_from_another_device_is_reuse_and_revokes_the_sign_in() {
+    let t = TestApp::spawn_behind_proxy(|_| {}).await;
+    let app = t.app_client().await;
+    let from = |token: &str, ip: &str, agent: &str| {
+        refresh(&t, &app, token)
+            .header("x-forwarded-for", ip)
+            .header("user-agent", agent)
+    };
+    for (ip, agent) in [
+        ("203.0.113.5", "ThiefTool/1.0"),
+        ("198.51.100.66", "ExampleApp/2.1"),
+    ] {
+        let email = format!("fitri-{}@example.com", agent.len());
+        let polled = signed_in(&t, &app, &email).await;
+        let old = field(&polled, "refreshToken");
+        let res = from(&old, "203.0.113.5", "ExampleApp/2.1")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200);
+        let pair: Value = res.json().await.unwrap();
+        // The same app on the same device: the same pair, in the window.
+        let res = from(&old, "203.0.113.5", "ExampleApp/2.1")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.json::<Value>().await.unwrap(), pair);
+        // Anyone else, at once: reuse.
+        let thief = from(&old, ip, agent).send().await.unwrap();
+        let body = expect_error(thief, 401, "UNAUTHORIZED").await;
+        assert!(body.get("accessToken").is_none());
+        expect_error(
+            me(&t, &app, &field(&pair, "accessToken")).await,
+            401,
+            "UNAUTHORIZED",
+        )
+        .await;
+        expect_error(
+            from(
+                &field(&pair, "refreshToken"),
+                "203.0.113.5",
+                "ExampleApp/2.1",
+            )
+            .send()
+            .await
+            .unwrap(),
+            401,
+            "UNAUTHORIZED",
+        )
+        .await;
+        // And the app itself gets nothing more from the old token.
+        expect_error(
+            from(&old, "203.0.113.5", "ExampleApp/2.1")
+                .send()
+                .await
+                .unwrap(),
+            401,
+            "UNAUTHORIZED",
+        )
+        .await;
+    }
 }
