@@ -2,6 +2,7 @@
 
 use super::{Device, Platform};
 use crate::{
+    account::pages::SignOutEverywhere,
     api::JsonBody,
     error::{ApiError, ErrorCode},
     locale, tr,
@@ -145,6 +146,7 @@ fn DeviceList(dashboard: Dashboard) -> impl IntoView {
                     </For>
                 </ul>
             </Show>
+            <SignOutEverywhere />
         </section>
     }
 }
