@@ -1,6 +1,8 @@
 //! `/account` without JavaScript: a plain `POST /account` runs the same rules as the server
 //! functions, then redirects back (303) saying what happened, or renders the page again
-//! with the error.
+//! with the error (for `REAUTHENTICATION_REQUIRED`, with a password field in the form that
+//! asked, whose next post carries on). "Sign out everywhere" (also from `/devices`) ends
+//! on the sign-in page.
 
 use crate::{
     codes::VerifyBody,
@@ -46,9 +48,13 @@ async fn account(
             &caller,
             fields.current.clone(),
             fields.new.clone(),
+            !fields.remove_passkeys.is_empty(),
         )
         .await
         .map(|cookie| see_other("/account?done=password", vec![cookie])),
+        "sign-out-everywhere" => super::flow::sign_out_everywhere(&state, &caller)
+            .await
+            .map(|cookie| see_other("/fypass", vec![cookie])),
         "passkey-rename" => {
             crate::passkeys::flow::rename(&state, &caller, &fields.passkey, &fields.name)
                 .await
@@ -57,14 +63,20 @@ async fn account(
         "passkey-remove" => crate::passkeys::flow::remove(&state, &caller, &fields.passkey)
             .await
             .map(|_| see_other("/account?done=passkey#passkeys", Vec::new())),
-        "send" => super::flow::send_identifier_code(&state, &caller, &fields.identifier)
-            .await
-            .map(|to| {
-                let query = form_urlencoded::Serializer::new(String::new())
-                    .append_pair("sent", &to)
-                    .finish();
-                see_other(&format!("/account?{query}"), Vec::new())
-            }),
+        // The password comes along when the page asked for it (`REAUTHENTICATION_REQUIRED`).
+        "send" => super::flow::send_identifier_code(
+            &state,
+            &caller,
+            &fields.identifier,
+            Some(fields.password.clone()),
+        )
+        .await
+        .map(|to| {
+            let query = form_urlencoded::Serializer::new(String::new())
+                .append_pair("sent", &to)
+                .finish();
+            see_other(&format!("/account?{query}"), Vec::new())
+        }),
         _ => {
             let body = VerifyBody {
                 identifier: fields.identifier.clone(),

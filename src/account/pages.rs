@@ -1,14 +1,16 @@
 //! `/account`: the person's details, a new email address or number (verified with a code
-//! before it replaces the old), and a new password. Plain forms without JavaScript (answered
-//! by `forms`), server functions once hydrated.
+//! before it replaces the old), their passkeys, a new password, and signing out everywhere.
+//! Plain forms without JavaScript (answered by `forms`), server functions once hydrated.
+//! A change that needs a recent proof of who the person is asks for it in place
+//! ([`ReauthPrompt`]) and carries on.
 
 use super::{Account, ChangePassword, SendIdentifierCode, get_account};
 use crate::{
     codes::{FypassVerify, VerifyBody},
-    error::ErrorCode,
+    error::{ApiError, ErrorCode},
     locale,
     login::pages::{FormEcho, form_echo},
-    passkeys::pages::AccountPasskeys,
+    passkeys::{PasskeyView, pages::AccountPasskeys},
     tr,
     ui::{ErrorPanel, Field, FormProblem, SignOutButton},
     users::{User, identifier_for_display},
@@ -68,7 +70,7 @@ fn AccountView(
     done: Option<String>,
 ) -> impl IntoView {
     let user = RwSignal::new(account.user);
-    let (passkeys, passkeys_enabled) = (account.passkeys, account.passkeys_enabled);
+    let (passkeys, passkeys_enabled) = (RwSignal::new(account.passkeys), account.passkeys_enabled);
     let notice = RwSignal::new(done.map(|d| match d.as_str() {
         "password" => tr!(account.done.password).to_string(),
         "passkey" => tr!(account.done.passkey).to_string(),
@@ -92,8 +94,9 @@ fn AccountView(
             {move || notice.get().map(|n| view! { <p class="notice" role="status">{n}</p> })}
             <Identifiers user />
             <NewIdentifier user echo=echo.clone() sent />
-            <AccountPasskeys enabled=passkeys_enabled passkeys />
-            <NewPassword echo notice />
+            <AccountPasskeys enabled=passkeys_enabled list=passkeys />
+            <NewPassword echo notice passkeys />
+            <SignOutEverywhere />
         </section>
     }
 }
@@ -148,11 +151,23 @@ fn NewIdentifier(user: RwSignal<User>, echo: FormEcho, sent: Option<String>) -> 
     let verify = ServerAction::<FypassVerify>::new();
     let identifier = RwSignal::new(echo.identifier.clone());
     let code = RwSignal::new(String::new());
+    let password = RwSignal::new(String::new());
     let sent_to = RwSignal::new(sent);
     let error = RwSignal::new(echo.error.clone());
+    // Asked once a send needed a recent proof; kept while the person types.
+    let asking = RwSignal::new(echo.error.as_ref().is_some_and(asks_again));
     Effect::new(move |_| match send.value().get() {
-        Some(Ok(to)) => sent_to.set(Some(to)),
-        Some(Err(e)) => error.set(Some(e)),
+        Some(Ok(to)) => {
+            asking.set(false);
+            password.set(String::new());
+            sent_to.set(Some(to))
+        }
+        Some(Err(e)) => {
+            if asks_again(&e) {
+                asking.set(true);
+            }
+            error.set(Some(e))
+        }
         None => {}
     });
     Effect::new(move |_| match verify.value().get() {
@@ -170,13 +185,19 @@ fn NewIdentifier(user: RwSignal<User>, echo: FormEcho, sent: Option<String>) -> 
         Some(Err(e)) => error.set(Some(e)),
         None => {}
     });
-    let ask = move |ev: leptos::ev::SubmitEvent| {
-        ev.prevent_default();
+    let dispatch_send = move || {
         error.set(None);
         send.dispatch(SendIdentifierCode {
             identifier: identifier.get_untracked(),
+            password: Some(password.get_untracked()).filter(|p| !p.is_empty()),
         });
     };
+    let ask = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        dispatch_send();
+    };
+    // A passkey proved it: send again, without a password.
+    let proven = Callback::new(move |()| dispatch_send());
     let confirm = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         error.set(None);
@@ -218,7 +239,10 @@ fn NewIdentifier(user: RwSignal<User>, echo: FormEcho, sent: Option<String>) -> 
                         error=error.into()
                         hint=tr!(login.identifier_hint)
                     />
-                    <FormProblem error=error.into() fields=&["identifier"] />
+                    <Show when=move || asking.get()>
+                        <ReauthPrompt password error proven />
+                    </Show>
+                    <FormProblem error=error.into() fields=&["identifier", "password"] />
                     <button type="submit" disabled=move || send.pending().get()>{tr!(account.change.send)}</button>
                 </form>
             </Show>
@@ -226,11 +250,18 @@ fn NewIdentifier(user: RwSignal<User>, echo: FormEcho, sent: Option<String>) -> 
     }
 }
 
+/// A new password; the person's passkeys are listed, with the offer to remove them too
+/// (a passkey someone else added would still sign them in).
 #[component]
-fn NewPassword(echo: FormEcho, notice: RwSignal<Option<String>>) -> impl IntoView {
+fn NewPassword(
+    echo: FormEcho,
+    notice: RwSignal<Option<String>>,
+    passkeys: RwSignal<Vec<PasskeyView>>,
+) -> impl IntoView {
     let action = ServerAction::<ChangePassword>::new();
     let current = RwSignal::new(String::new());
     let new = RwSignal::new(String::new());
+    let remove_passkeys = RwSignal::new(false);
     // Only a password form's own error (a plain post echoes one error for the page).
     let error = RwSignal::new(
         echo.error
@@ -240,6 +271,10 @@ fn NewPassword(echo: FormEcho, notice: RwSignal<Option<String>>) -> impl IntoVie
         Some(Ok(())) => {
             current.set(String::new());
             new.set(String::new());
+            if remove_passkeys.get_untracked() {
+                passkeys.set(Vec::new());
+                remove_passkeys.set(false);
+            }
             notice.set(Some(tr!(account.done.password).into()));
         }
         Some(Err(e)) => error.set(Some(e)),
@@ -251,6 +286,7 @@ fn NewPassword(echo: FormEcho, notice: RwSignal<Option<String>>) -> impl IntoVie
         action.dispatch(ChangePassword {
             current: current.get_untracked(),
             new: new.get_untracked(),
+            remove_passkeys: remove_passkeys.get_untracked(),
         });
     };
     view! {
@@ -268,8 +304,93 @@ fn NewPassword(echo: FormEcho, notice: RwSignal<Option<String>>) -> impl IntoVie
                     error=error.into()
                     hint=tr!(account.password.hint)
                 />
+                <Show when=move || !passkeys.read().is_empty()>
+                    <fieldset class="passkeys-too">
+                        <legend>{tr!(account.password.passkeys_lead)}</legend>
+                        <ul class="muted small">
+                            {move || passkeys.get().into_iter().map(|p| view! { <li>{p.name}</li> }).collect_view()}
+                        </ul>
+                        <label class="check">
+                            <input
+                                type="checkbox"
+                                name="removePasskeys"
+                                prop:checked=move || remove_passkeys.get()
+                                on:change=move |ev| remove_passkeys.set(event_target_checked(&ev))
+                            />
+                            " " {tr!(account.password.remove_passkeys)}
+                        </label>
+                    </fieldset>
+                </Show>
                 <FormProblem error=error.into() fields=&["current", "new"] />
                 <button type="submit" disabled=move || action.pending().get()>{tr!(account.password.change)}</button>
+            </form>
+        </section>
+    }
+}
+
+/// Whether `error` asks the person to prove who they are again (the password, or a passkey).
+pub(crate) fn asks_again(error: &ApiError) -> bool {
+    error.code == ErrorCode::ReauthenticationRequired
+        || (error.code == ErrorCode::InvalidPassword && error.field_message("password").is_some())
+}
+
+/// "Confirm it is you": the password, sent with the form it sits in (also without
+/// JavaScript: a plain post carries it), or a passkey of the person's, after which
+/// `proven` carries on.
+#[component]
+pub(crate) fn ReauthPrompt(
+    password: RwSignal<String>,
+    error: RwSignal<Option<ApiError>>,
+    proven: Callback<()>,
+) -> impl IntoView {
+    let passkey_ready = RwSignal::new(false);
+    let busy = RwSignal::new(false);
+    Effect::new(move |_| {
+        #[cfg(feature = "hydrate")]
+        passkey_ready.set(crate::passkeys::browser::supported());
+        #[cfg(not(feature = "hydrate"))]
+        let _ = passkey_ready;
+    });
+    let use_passkey = move |_| {
+        error.set(None);
+        busy.set(true);
+        #[cfg(feature = "hydrate")]
+        leptos::task::spawn_local(async move {
+            let outcome = crate::passkeys::pages::reauthenticate_with_passkey().await;
+            busy.set(false);
+            match outcome {
+                Ok(true) => proven.run(()),
+                Ok(false) => {}
+                Err(e) => error.set(Some(e)),
+            }
+        });
+        #[cfg(not(feature = "hydrate"))]
+        let _ = proven;
+    };
+    view! {
+        <div class="reauth" role="group" aria-labelledby="reauth-lead">
+            <p class="notice" id="reauth-lead">{tr!(account.reauth.lead)}</p>
+            <Field label=tr!(login.password) name="password" kind="password" autocomplete="current-password" value=password error=error.into() />
+            <Show when=move || passkey_ready.get()>
+                <button type="button" class="secondary" on:click=use_passkey disabled=move || busy.get()>
+                    {tr!(account.reauth.passkey)}
+                </button>
+            </Show>
+        </div>
+    }
+}
+
+/// Signs the person out everywhere: a plain form (with or without JavaScript), which ends on
+/// the sign-in page. Also on `/devices`.
+#[component]
+pub fn SignOutEverywhere() -> impl IntoView {
+    view! {
+        <section class="panel" id="everywhere">
+            <h2>{tr!(account.everywhere.heading)}</h2>
+            <p class="muted">{tr!(account.everywhere.lead)}</p>
+            <form class="form" method="post" action="/account">
+                <input type="hidden" name="intent" value="sign-out-everywhere" />
+                <button type="submit" class="secondary danger">{tr!(account.everywhere.button)}</button>
             </form>
         </section>
     }

@@ -19,6 +19,7 @@
 
 use super::JsonArgs;
 use crate::{
+    account::Reauthenticate,
     clients::{ClientInfo, GetClientInfo, Grant},
     codes::{
         FypassCode, FypassCodeLogin, FypassRecovery, FypassRecoveryComplete, FypassVerify, Sent,
@@ -411,19 +412,21 @@ pub fn operations() -> Vec<Op> {
             .describe(
                 "Starts signing in with a passkey (discoverable credentials: no identifier) for the login request \
                  `reqToken` if given. Pass `publicKey` to `PublicKeyCredential.parseRequestOptionsFromJSON` and \
-                 `navigator.credentials.get`, then the answer to passkeyLoginFinish within 5 minutes. Passkeys need an \
+                 `navigator.credentials.get`, then the answer to passkeyLoginFinish within 5 minutes. The ceremony's \
+                 state travels signed in `ceremonyId`: starting one stores nothing. Passkeys need an \
                  https public URL (or http://localhost): elsewhere this is PASSKEY_REJECTED.",
             )
             .json_body::<PasskeyLoginStart>(false)
             .example(json!({"reqToken": "fyr_3mQ9Yb0sXkT2w8cVnJ4pLr7uEa1dGh5iOq6zSf0tWyc"}))
             .reply::<PasskeyChallenge>(200, "The ceremony and its options.")
-            .errors(&[PasskeyRejected, FailedUpdateUserToken, InvalidCode, TooManyRequests, OriginNotAllowed]),
+            .errors(&[PasskeyRejected, FailedUpdateUserToken, InvalidCode, OriginNotAllowed]),
         op::<PasskeyLoginFinish>("passkeyLoginFinish", "Sign in with a passkey", "Passkeys")
             .describe(
                 "Finishes the sign-in with the credential the browser returned (`toJSON()`), starts the browser \
                  session and completes the login request exactly as a password does. A ceremony is used once; an \
                  unknown, removed or refused passkey, a sign counter that went backwards, or another origin is \
-                 PASSKEY_REJECTED; a person who is not active gets their status code.",
+                 PASSKEY_REJECTED; a person who is not active gets their status code. Failed password sign-ins do \
+                 not slow a passkey down: a passkey cannot be guessed.",
             )
             .json_body::<PasskeyLoginFinish>(true)
             .example(json!({"ceremonyId": "fyw_Qm9Yb0sXkT2w8cVnJ4pLr7uEa1dGh5iOq6zSf0tWyc", "credential": {"id": "…", "rawId": "…", "type": "public-key", "response": {}}}))
@@ -436,24 +439,51 @@ pub fn operations() -> Vec<Op> {
                 UserNotActive,
                 UserSuspended,
                 UserDeleted,
-                TooManyRequests,
                 OriginNotAllowed,
             ]),
         op::<PasskeyRegisterStart>("passkeyRegisterStart", "Start adding a passkey", "Passkeys")
             .describe(
                 "For the person signed in in this browser (session cookie): the options for \
-                 `navigator.credentials.create`. A session older than 5 minutes needs `password` again.",
+                 `navigator.credentials.create`. The person must have proved who they are in this browser in the \
+                 last 5 minutes (signed in, or reauthenticate), or give `password` here; else \
+                 REAUTHENTICATION_REQUIRED. Wrong passwords count as failed sign-ins.",
             )
             .json_body::<PasskeyRegisterStart>(false)
             .example(json!({}))
             .reply::<PasskeyChallenge>(200, "The ceremony and its options.")
-            .errors(&[PasskeyRejected, Unauthorized, InvalidPassword, OriginNotAllowed]),
+            .errors(&[
+                PasskeyRejected,
+                Unauthorized,
+                ReauthenticationRequired,
+                InvalidPassword,
+                TooManyRequests,
+                OriginNotAllowed,
+            ]),
         op::<PasskeyRegisterFinish>("passkeyRegisterFinish", "Add the passkey", "Passkeys")
             .describe("Stores the passkey the browser made, with a name.")
             .json_body::<PasskeyRegisterFinish>(true)
             .example(json!({"ceremonyId": "fyw_Qm9Yb0sXkT2w8cVnJ4pLr7uEa1dGh5iOq6zSf0tWyc", "credential": {"id": "…", "rawId": "…", "type": "public-key", "response": {}}, "name": "Pixel 8"}))
             .reply::<PasskeyView>(201, "Added.")
             .errors(&[PasskeyRejected, Unauthorized, DuplicateKey, OriginNotAllowed]),
+        op::<Reauthenticate>("reauthenticate", "Confirm it is you", "Passkeys")
+            .describe(
+                "For the person signed in in this browser (session cookie): proves who they are again, with \
+                 `password` or with a passkey (`ceremonyId` from passkeyLoginStart without `reqToken`, and the \
+                 `credential` the browser returned). For the next 5 minutes this browser may add passkeys and \
+                 change the email address or WhatsApp number. Wrong passwords count as failed sign-ins \
+                 (TOO_MANY_REQUESTS); another person's passkey is PASSKEY_REJECTED.",
+            )
+            .json_body::<Reauthenticate>(true)
+            .example(json!({"password": "correct horse battery"}))
+            .no_content("Confirmed.")
+            .errors(&[
+                Unauthorized,
+                InvalidPassword,
+                PasskeyRejected,
+                TooManyRequests,
+                ValidationError,
+                OriginNotAllowed,
+            ]),
         op::<ListPasskeys>("listPasskeys", "List passkeys", "Passkeys")
             .describe("The signed-in person's passkeys, newest first.")
             .reply_list::<PasskeyView>(200, "The passkeys.")
@@ -531,6 +561,7 @@ fn schemas() -> Map<String, Value> {
     builder = add::<<PasskeyLoginFinish as JsonArgs>::Body>(builder);
     builder = add::<<PasskeyRegisterStart as JsonArgs>::Body>(builder);
     builder = add::<<RenamePasskey as JsonArgs>::Body>(builder);
+    builder = add::<<Reauthenticate as JsonArgs>::Body>(builder);
     builder = add::<PasskeyChallenge>(builder);
     builder = add::<PasskeyView>(builder);
     builder = add::<Verified>(builder);

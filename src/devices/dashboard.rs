@@ -2,6 +2,7 @@
 
 use super::Platform;
 use crate::{
+    account::pages::SignOutEverywhere,
     api::JsonBody,
     error::{ApiError, ErrorCode},
     locale, tr,
@@ -174,6 +175,7 @@ fn DeviceList(dashboard: Dashboard) -> impl IntoView {
                     </For>
                 </ul>
             </Show>
+            <SignOutEverywhere />
         </section>
     }
 }

@@ -338,7 +338,7 @@ fn PasskeysGuide(passkeys: bool) -> impl IntoView {
             <p>
                 <Prose text=tr!(
                     docs.passkey_guide.lead,
-                    minutes = crate::passkeys::FRESH_SESSION_SECS / 60
+                    minutes = crate::account::REAUTH_WINDOW_SECS / 60
                 ) />
             </p>
             <ul>
@@ -451,6 +451,17 @@ fn AbusePolicy(info: SiteInfo) -> impl IntoView {
             </ul>
             <h3 id="user-code">{tr!(docs.abuse.user_code_heading)}</h3>
             <p><Prose text=tr!(docs.abuse.user_code, failures = MAX_CONFIRM_FAILURES) /></p>
+            <h3 id="account">{tr!(docs.abuse.account_heading)}</h3>
+            <ul>
+                <li><Prose text=tr!(docs.abuse.account_passwords) /></li>
+                <li>
+                    <Prose text=tr!(
+                        docs.abuse.reauth,
+                        minutes = crate::account::REAUTH_WINDOW_SECS / 60
+                    ) />
+                </li>
+                <li><Prose text=tr!(docs.abuse.everywhere) /></li>
+            </ul>
             <h3 id="requests">{tr!(docs.abuse.requests_heading)}</h3>
             <p>{tr!(docs.abuse.requests, minutes = info.login_ttl_secs / 60)}</p>
             <h3 id="connections">{tr!(docs.abuse.connections_heading)}</h3>

@@ -153,6 +153,9 @@ error_codes! {
     PasskeyRejected = "PASSKEY_REJECTED" { status: 401, group: Users, seed: false }
     /// Bearer access token missing where required, unknown, expired or revoked.
     Unauthorized = "UNAUTHORIZED" { status: 401, group: Users, seed: false }
+    /// A change that needs the person to have proved who they are in this browser within the
+    /// last few minutes (their password or a passkey again).
+    ReauthenticationRequired = "REAUTHENTICATION_REQUIRED" { status: 401, group: Users, seed: false }
     // ---- Others --------------------------------------------------------------------
     RequestTimeout = "REQUEST_TIMEOUT" { status: 504, group: Others, seed: true }
     DuplicateKey = "DUPLICATE_KEY" { status: 409, group: Others, seed: true }

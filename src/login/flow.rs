@@ -215,6 +215,13 @@ pub async fn status(
     // another could exhaust the pool under concurrent polls.
     let user = users::find(&state.db, user_id).await?;
     let mut tx = state.db.begin().await?;
+    // Signed out everywhere since (a new password, a recovery, a status change): this
+    // sign-in is void, as if never collected in time.
+    let completed_at = request.completed_at.unwrap_or_default();
+    if !crate::tokens::collectable(&mut tx, user_id, completed_at).await? {
+        reply.status = LoginStatus::Expired;
+        return Ok(reply);
+    }
     if !requests::mark_delivered(&mut tx, request.id).await? {
         return Ok(reply); // another poll took it
     }

@@ -46,6 +46,8 @@ pub(crate) struct Fields {
     pub new: String,
     /// `/account`'s passkey forms: which passkey.
     pub passkey: String,
+    /// `/account`'s password form: also remove the passkeys (a checkbox: `on` when ticked).
+    pub remove_passkeys: String,
 }
 
 /// The reqToken of the page the form was on (its URL), else of the form.

@@ -2,12 +2,13 @@
 //!
 //! What `webauthn-rs` checks: the challenge, the origin and relying party, user presence and
 //! verification, the signature, and that the sign counter moved forward. What is ours: each
-//! ceremony used once and briefly ([`store`](super::store)), the credential belonging to the
-//! user the authenticator names (the user handle is not signed), the counter recorded with a
-//! compare-and-set (two nodes cannot both accept one value), and the person being active.
+//! ceremony signed by this deployment, used once and briefly ([`store`](super::store)), the
+//! credential belonging to the user the authenticator names (the user handle is not signed),
+//! the counter recorded with a compare-and-set (two nodes cannot both accept one value), and
+//! the person being active.
 
 use super::{
-    FRESH_SESSION_SECS, MAX_NAME_CHARS, PasskeyChallenge, PasskeyFinishBody, PasskeyView,
+    MAX_NAME_CHARS, PasskeyChallenge, PasskeyFinishBody, PasskeyView,
     store::{self, Kind},
 };
 use crate::{
@@ -17,7 +18,6 @@ use crate::{
     login::{LoginStatus, flow as login},
     request::Caller,
     server::AppState,
-    throttle::{Counter, Rule, network, take},
     users::{session, store as users},
 };
 use std::time::Duration;
@@ -87,23 +87,12 @@ fn malformed() -> ApiError {
     ApiError::invalid("credential", crate::tr!(passkeys.msg.malformed))
 }
 
-/// Starting ceremonies costs a row each (kept five minutes): a network may start this many
-/// a minute. Every sign-in page with JavaScript starts one (its autofill), and a mobile
-/// carrier puts many people behind one IPv4 address, so the cap is set to bound a
-/// stranger's rows, not to ration a busy network's page loads.
-const STARTS_PER_NETWORK_PER_MINUTE: i64 = 300;
-
-fn start_counter(caller: &Caller) -> Counter {
-    Counter::new(
-        format!("passkey:start:{}", network(caller.ip)),
-        Rule::Cap(STARTS_PER_NETWORK_PER_MINUTE),
-        Duration::from_secs(60),
-        crate::tr!(passkeys.msg.too_many),
-    )
-}
-
 /// A passkey sign-in (discoverable credentials: no identifier), for the login request
 /// `req_token` when given.
+///
+/// Starting one writes nothing (the ceremony travels signed in its id: `store::seal`), so it
+/// needs no counter either: every sign-in page with JavaScript starts one for its autofill,
+/// and a flood of starts costs the server what as many page loads would.
 pub async fn login_start(
     state: &AppState,
     caller: &Caller,
@@ -115,44 +104,46 @@ pub async fn login_start(
         Some(token) => Some(login::open_for(state, caller, token).await?.id),
         None => None,
     };
-    take(&state.db, &[start_counter(caller)]).await?.keep();
     let (options, auth) = webauthn
         .start_discoverable_authentication()
         .map_err(internal)?;
-    let ceremony_id = store::start_ceremony(
-        &state.db,
+    let ceremony_id = store::seal(
+        &state.ceremony_key,
         Kind::Login,
         None,
         request_id,
-        &serde_json::to_string(&auth).map_err(internal)?,
-    )
-    .await?;
+        serde_json::to_string(&auth).map_err(internal)?,
+    );
     Ok(PasskeyChallenge {
         ceremony_id,
         public_key: serde_json::to_value(&options.public_key).map_err(internal)?,
     })
 }
 
-/// Signs in with a passkey: the session starts and the login request (if any) completes, as
-/// with a password.
-pub async fn login_finish(
+/// A passkey answer that verified: whose passkey it is, and what its use changes.
+struct Asserted {
+    ceremony: store::Ceremony,
+    row: store::PasskeyRow,
+    user: users::UserRow,
+    passkey: Passkey,
+    counter: u32,
+    backup_state: bool,
+}
+
+/// Checks the answer to the sign-in ceremony of `body`: the ceremony is this deployment's and
+/// current, the passkey is known and its owner's, and `webauthn-rs` accepts the signature.
+/// Nothing is written: [`record_use_of`] does that, in the transaction that acts on it.
+async fn verify_assertion(
     state: &AppState,
-    caller: &Caller,
     body: &PasskeyFinishBody,
-) -> Result<login::Done, ApiError> {
-    session::check_origin(caller, &state.config)?;
+) -> Result<Asserted, ApiError> {
     let webauthn = webauthn(state)?;
-    let ceremony = store::take_ceremony(&state.db, &body.ceremony_id, Kind::Login)
-        .await?
+    let ceremony = store::open(&state.ceremony_key, &body.ceremony_id, Kind::Login)
         .ok_or_else(|| rejected(crate::tr!(passkeys.msg.login_expired)))?;
     let auth: DiscoverableAuthentication =
         serde_json::from_str(&ceremony.state).map_err(internal)?;
     let credential: PublicKeyCredential =
         serde_json::from_value(normalise(body.credential.clone(), &[])).map_err(|_| malformed())?;
-    let request = match ceremony.request_id {
-        Some(id) => Some(login::open_for_id(state, caller, id).await?),
-        None => None,
-    };
     let not_known = || rejected(crate::tr!(passkeys.msg.not_known));
     let (handle, cred_id) = webauthn
         .identify_discoverable_authentication(&credential)
@@ -167,18 +158,6 @@ pub async fn login_finish(
     let user = users::find(&state.db, row.user_id)
         .await?
         .ok_or_else(not_known)?;
-    let trusted = session::trusted_browser(state, caller, user.id).await?;
-    let account = format!("user:{}", user.id);
-    let network = network(caller.ip);
-    let attempt = take(
-        &state.db,
-        &crate::login::throttle::sign_in(&crate::login::throttle::Attempt {
-            account: &account,
-            network: &network,
-            trusted_browser: trusted.as_deref(),
-        }),
-    )
-    .await?;
     let mut passkey: Passkey = serde_json::from_str(&row.passkey).map_err(internal)?;
     let stored = Credential::from(passkey.clone());
     let result = webauthn
@@ -197,64 +176,111 @@ pub async fn login_finish(
             }
         })?;
     passkey.update_credential(&result);
-    let mut tx = state.db.begin().await?;
-    attempt.refund(&mut tx).await?;
-    if let Some(code) = users::refusal(user.status()) {
-        tx.commit().await?;
-        login::record("user_not_active");
-        return Err(ApiError::new(code));
+    Ok(Asserted {
+        ceremony,
+        row,
+        user,
+        passkey,
+        counter: result.counter(),
+        backup_state: result.backup_state(),
+    })
+}
+
+/// Records the use of a verified passkey in `tx`: its ceremony is spent (a replayed answer
+/// finds it used) and its sign counter moves forward (two nodes cannot both accept one).
+async fn record_use_of(
+    tx: &mut crate::db::Tx,
+    body: &PasskeyFinishBody,
+    a: &Asserted,
+) -> Result<(), ApiError> {
+    if !store::spend(tx, &body.ceremony_id, &a.ceremony).await? {
+        return Err(rejected(crate::tr!(passkeys.msg.login_expired)));
     }
     let recorded = store::record_use(
-        &mut tx,
-        row.id,
-        &serde_json::to_string(&passkey).map_err(internal)?,
-        i64::from(result.counter()),
-        result.backup_state(),
+        tx,
+        a.row.id,
+        &serde_json::to_string(&a.passkey).map_err(internal)?,
+        i64::from(a.counter),
+        a.backup_state,
     )
     .await?;
     if !recorded {
-        tracing::warn!(passkey = %row.id, "a passkey's sign counter was used already (another sign-in got there first): refused");
-        return Err(rejected(
-            "This passkey was refused: its sign counter went backwards.",
-        ));
+        tracing::warn!(passkey = %a.row.id, "a passkey's sign counter was used already (another sign-in got there first): refused");
+        return Err(rejected(crate::tr!(passkeys.msg.counter)));
+    }
+    Ok(())
+}
+
+/// Signs in with a passkey: the session starts and the login request (if any) completes, as
+/// with a password.
+///
+/// No sign-in counter is consulted: a passkey cannot be guessed (the signature is checked
+/// against the key it registered), so strangers' wrong *passwords*, which slow the account
+/// down, must not stop its owner's passkey; and each answer needs a ceremony, which only a
+/// real passkey can spend.
+pub async fn login_finish(
+    state: &AppState,
+    caller: &Caller,
+    body: &PasskeyFinishBody,
+) -> Result<login::Done, ApiError> {
+    session::check_origin(caller, &state.config)?;
+    let asserted = verify_assertion(state, body).await?;
+    let request = match asserted.ceremony.request_id {
+        Some(id) => Some(login::open_for_id(state, caller, id).await?),
+        None => None,
+    };
+    let mut tx = state.db.begin().await?;
+    record_use_of(&mut tx, body, &asserted).await?;
+    if let Some(code) = users::refusal(asserted.user.status()) {
+        tx.commit().await?;
+        login::record("user_not_active");
+        return Err(ApiError::new(code));
     }
     login::finish(
         state,
         caller,
         tx,
         request.as_ref(),
-        &user,
+        &asserted.user,
         LoginStatus::LoggedIn,
         "passkey",
     )
     .await
 }
 
-/// Starts adding a passkey for the signed-in person; a session older than
-/// [`FRESH_SESSION_SECS`] needs their password again.
+/// Re-authenticates the person signed in in this browser with one of their passkeys (the
+/// answer to a sign-in ceremony started without a login request): their session counts as
+/// freshly proven (`account::reauth`). Another person's passkey is refused.
+pub async fn reauthenticate(
+    state: &AppState,
+    caller: &Caller,
+    user: &users::UserRow,
+    body: &PasskeyFinishBody,
+) -> Result<(), ApiError> {
+    let asserted = verify_assertion(state, body).await?;
+    if asserted.ceremony.request_id.is_some() {
+        // A ceremony started to complete an app's login request does only that.
+        return Err(rejected(crate::tr!(passkeys.msg.refused)));
+    }
+    if asserted.user.id != user.id {
+        return Err(rejected(crate::tr!(passkeys.msg.not_yours)));
+    }
+    let mut tx = state.db.begin().await?;
+    record_use_of(&mut tx, body, &asserted).await?;
+    session::mark_reauthenticated(&mut tx, &state.config, caller).await?;
+    tx.commit().await
+}
+
+/// Starts adding a passkey for the signed-in person, who must have proved who they are in
+/// this browser within the last few minutes, or give their `password` now
+/// (`account::reauth::gate`).
 pub async fn register_start(
     state: &AppState,
     caller: &Caller,
     password: Option<String>,
 ) -> Result<PasskeyChallenge, ApiError> {
     let webauthn = webauthn(state)?;
-    let user = session::require_change(state, caller, sign_in_first()).await?;
-    let fresh = session::age(state, caller)
-        .await?
-        .is_some_and(|age| age < Duration::from_secs(FRESH_SESSION_SECS));
-    if !fresh {
-        let password = password.filter(|p| !p.is_empty()).ok_or_else(|| {
-            ApiError::invalid("password", crate::tr!(passkeys.msg.password_again))
-        })?;
-        if !state
-            .passwords
-            .verify(password, Some(user.password_hash.clone()))
-            .await?
-        {
-            return Err(ApiError::new(ErrorCode::InvalidPassword)
-                .and_field("password", crate::tr!(passkeys.msg.not_your_password)));
-        }
-    }
+    let user = crate::account::reauth::gate(state, caller, sign_in_first(), password).await?;
     let exclude = store::cred_ids(&state.db, user.id).await?;
     let label = user.view().contact().to_string();
     let (mut options, registration) = webauthn
@@ -271,14 +297,13 @@ pub async fn register_start(
         selection.resident_key = Some(ResidentKeyRequirement::Required);
         selection.require_resident_key = true;
     }
-    let ceremony_id = store::start_ceremony(
-        &state.db,
+    let ceremony_id = store::seal(
+        &state.ceremony_key,
         Kind::Register,
         Some(user.id),
         None,
-        &serde_json::to_string::<PasskeyRegistration>(&registration).map_err(internal)?,
-    )
-    .await?;
+        serde_json::to_string::<PasskeyRegistration>(&registration).map_err(internal)?,
+    );
     Ok(PasskeyChallenge {
         ceremony_id,
         public_key: serde_json::to_value(&options.public_key).map_err(internal)?,
@@ -307,10 +332,10 @@ pub async fn register_finish(
     let webauthn = webauthn(state)?;
     let user = session::require_change(state, caller, sign_in_first()).await?;
     let name = passkey_name(body.name.as_deref())?;
-    let ceremony = store::take_ceremony(&state.db, &body.ceremony_id, Kind::Register)
-        .await?
+    let expired = || rejected(crate::tr!(passkeys.msg.register_expired));
+    let ceremony = store::open(&state.ceremony_key, &body.ceremony_id, Kind::Register)
         .filter(|c| c.user_id == Some(user.id))
-        .ok_or_else(|| rejected(crate::tr!(passkeys.msg.register_expired)))?;
+        .ok_or_else(expired)?;
     let registration: PasskeyRegistration =
         serde_json::from_str(&ceremony.state).map_err(internal)?;
     let credential: RegisterPublicKeyCredential =
@@ -327,8 +352,12 @@ pub async fn register_finish(
         .transports
         .as_ref()
         .and_then(|t| serde_json::to_string(t).ok());
+    let mut tx = state.db.begin().await?;
+    if !store::spend(&mut tx, &body.ceremony_id, &ceremony).await? {
+        return Err(expired());
+    }
     let row = store::insert(
-        &state.db,
+        &mut tx,
         store::New {
             user_id: user.id,
             cred_id: stored.cred_id.as_ref(),
@@ -341,6 +370,7 @@ pub async fn register_finish(
         },
     )
     .await?;
+    tx.commit().await?;
     Ok(row.view())
 }
 

@@ -9,8 +9,8 @@
 //!
 //! The relying party is the host of `FYPASS_PUBLIC_URL` (https, or `http://localhost`:
 //! browsers refuse anything else); on any other public URL passkeys are off. Each ceremony's
-//! state is kept in the database, single use and short-lived (`store`), so any node can
-//! finish what another started. The server side is `webauthn-rs` (`flow`); the browser side
+//! state travels signed in its id and is single use and short-lived (`store`): starting one
+//! writes nothing, and any node can finish what another started. The server side is `webauthn-rs` (`flow`); the browser side
 //! is this crate's WASM (`browser`).
 
 #[cfg(feature = "hydrate")]
@@ -30,8 +30,6 @@ use serde::{Deserialize, Serialize};
 
 /// How long a ceremony may take (the browser's timeout, and its stored state's life).
 pub const CEREMONY_SECS: u64 = 300;
-/// A session older than this must prove the person again to add a passkey.
-pub const FRESH_SESSION_SECS: u64 = 300;
 pub const MAX_NAME_CHARS: usize = 64;
 
 /// A ceremony to run in the browser: its id, and the options for
@@ -70,7 +68,8 @@ pub struct PasskeyFinishBody {
     pub name: Option<String>,
 }
 
-/// Start adding a passkey; a session older than a few minutes needs the password again.
+/// Start adding a passkey: the person must have proved who they are in this browser within
+/// the last 5 minutes (`REAUTHENTICATION_REQUIRED` otherwise), or give their password here.
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]

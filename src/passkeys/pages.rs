@@ -9,6 +9,7 @@
 use super::{PasskeyFinishBody, PasskeyRegisterStartBody};
 use super::{PasskeyRenameBody, PasskeyView, RemovePasskeyFromPage, RenamePasskey};
 use crate::{
+    account::pages::ReauthPrompt,
     error::ApiError,
     locale, tr,
     ui::{ErrorPanel, Field, FormProblem},
@@ -63,8 +64,9 @@ pub fn PasskeySignIn(enabled: bool, token: Option<String>) -> impl IntoView {
     }
 }
 
-/// A new passkey, made in this browser: a name, the password when the session is not
-/// fresh, then the browser's own prompt.
+/// A new passkey, made in this browser: a name, then the browser's own prompt; when the
+/// person has not proved who they are here in the last few minutes, first their password
+/// or another of their passkeys (`account::reauth`).
 #[component]
 fn AddPasskey(
     /// Called with the new passkey.
@@ -78,8 +80,7 @@ fn AddPasskey(
     let needs_password = RwSignal::new(false);
     let error = RwSignal::new(None::<ApiError>);
     let busy = RwSignal::new(false);
-    let submit = move |ev: leptos::ev::SubmitEvent| {
-        ev.prevent_default();
+    let add = move || {
         error.set(None);
         busy.set(true);
         #[cfg(feature = "hydrate")]
@@ -87,11 +88,13 @@ fn AddPasskey(
             let outcome = live::add(name.get_untracked(), password.get_untracked()).await;
             busy.set(false);
             match outcome {
-                Ok(view) => added.run(view),
+                Ok(view) => {
+                    needs_password.set(false);
+                    password.set(String::new());
+                    added.run(view)
+                }
                 Err(e) => {
-                    if e.field_message("password").is_some()
-                        || e.code == crate::error::ErrorCode::InvalidPassword
-                    {
+                    if crate::account::pages::asks_again(&e) {
                         needs_password.set(true);
                     }
                     error.set(Some(e));
@@ -99,13 +102,18 @@ fn AddPasskey(
             }
         });
         #[cfg(not(feature = "hydrate"))]
-        let _ = added;
+        let _ = (added, name, password);
     };
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        add();
+    };
+    let proven = Callback::new(move |()| add());
     view! {
         <form class="form add-passkey" on:submit=submit>
             <Field label=tr!(passkeys.name_label) name="name" autocomplete="off" value=name error=error.into() hint=tr!(passkeys.name_hint) />
             <Show when=move || needs_password.get()>
-                <Field label=tr!(login.password) name="password" kind="password" autocomplete="current-password" value=password error=error.into() hint=tr!(passkeys.password_hint) />
+                <ReauthPrompt password error proven />
             </Show>
             <FormProblem error=error.into() fields=&["name", "password"] />
             <button type="submit" disabled=move || busy.get()>{label.unwrap_or_else(|| tr!(passkeys.add))}</button>
@@ -167,8 +175,7 @@ pub fn PasskeyOffer() -> impl IntoView {
 /// `/account`'s passkeys: each with its name, when it was made and last used; rename and
 /// remove (plain forms too), and add one (JavaScript).
 #[component]
-pub fn AccountPasskeys(enabled: bool, passkeys: Vec<PasskeyView>) -> impl IntoView {
-    let list = RwSignal::new(passkeys);
+pub fn AccountPasskeys(enabled: bool, list: RwSignal<Vec<PasskeyView>>) -> impl IntoView {
     let ready = RwSignal::new(false);
     let awake = RwSignal::new(false);
     Effect::new(move |_| {
@@ -280,6 +287,13 @@ fn PasskeyItem(passkey: PasskeyView, list: RwSignal<Vec<PasskeyView>>) -> impl I
 /// `2026-11-26T15:04:05.123Z` → `26 November 2026, 15:04 UTC` (in the page's language).
 fn short_time(rfc3339: &str) -> String {
     locale::exact_time(rfc3339, locale::current())
+}
+
+/// Proves who the person signed in here is with one of their passkeys (a modal prompt):
+/// `Ok(false)` when they cancelled it.
+#[cfg(feature = "hydrate")]
+pub(crate) async fn reauthenticate_with_passkey() -> Result<bool, ApiError> {
+    live::reauthenticate().await
 }
 
 /// The browser-only part: ceremonies with `navigator.credentials`.
@@ -395,6 +409,25 @@ mod live {
                 error.set(Some(e));
             }
         });
+    }
+
+    /// A sign-in ceremony without a login request, answered by one of the person's passkeys,
+    /// as a proof for `account::reauth`.
+    pub async fn reauthenticate() -> Result<bool, ApiError> {
+        disarm();
+        let challenge = passkey_login_start(PasskeyLoginStartBody { req_token: None }).await?;
+        let credential = match browser::get(&challenge.public_key, None).await {
+            Ok(Some(credential)) => credential,
+            Ok(None) => return Ok(false),
+            Err(e) => return refused(&e).map_or(Ok(false), Err),
+        };
+        crate::account::reauthenticate(crate::account::ReauthenticateBody {
+            password: None,
+            ceremony_id: Some(challenge.ceremony_id),
+            credential: Some(credential),
+        })
+        .await?;
+        Ok(true)
     }
 
     /// Adds a passkey made by this browser's authenticator.

@@ -1,11 +1,16 @@
-//! The `passkeys` and `passkey_ceremonies` tables.
+//! The `passkeys` table, and passkey ceremonies.
 //!
 //! A passkey is stored as `webauthn-rs` serializes it (the source of truth), with copies of
 //! what is looked up, compared or shown. Its sign counter only moves forward: a use is
 //! recorded with a compare-and-set, so two nodes cannot both accept one counter value.
 //!
-//! A ceremony (one run of `navigator.credentials.create` or `get`) is taken with
-//! `DELETE … RETURNING`: exactly one finisher gets it, whatever happens next.
+//! A ceremony (one run of `navigator.credentials.create` or `get`) costs the server nothing
+//! to start: its state travels in its id, signed ([`seal`]; HMAC-SHA-256 with this
+//! deployment's key, which every node shares), so a page that starts one — every sign-in
+//! page does, for autofill — writes no row, and a flood of starts fills no table. What
+//! makes a ceremony single use is the row its *use* writes ([`spend`], in the transaction
+//! that acts on it): a replayed one finds its row there. Only ceremonies that verified are
+//! spent, so rows come from real passkeys, not from strangers.
 
 use super::CEREMONY_SECS;
 use crate::{
@@ -13,12 +18,19 @@ use crate::{
     error::ApiError,
     secret,
 };
+use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+use hmac::{Hmac, Mac};
+use serde::{Deserialize, Serialize};
+use sha2::Sha256;
 use uuid::Uuid;
 
 const CEREMONY_PREFIX: &str = "fyw_";
+/// The name of the ceremony key in `sealing_keys`.
+const KEY_NAME: &str = "passkey-ceremony";
 
 /// What a ceremony is for.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Kind {
     Register,
     Login,
@@ -33,57 +45,128 @@ impl Kind {
     }
 }
 
-/// A new ceremony: for `user_id` (adding a passkey) or `request_id` (completing a login
-/// request), with the library's state. Returns its id (a secret, handed to the page).
-pub async fn start_ceremony(
-    db: &Db,
+/// The key that signs ceremonies: made at the first start, read from the database by every
+/// node after it.
+#[derive(Clone)]
+pub struct SealKey([u8; 32]);
+
+impl std::fmt::Debug for SealKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SealKey(…)")
+    }
+}
+
+impl SealKey {
+    /// This deployment's key (made now if there is none yet; of two nodes making one at once,
+    /// the first one's is kept and both use it).
+    pub async fn load(db: &Db) -> Result<SealKey, ApiError> {
+        let mut fresh = [0u8; 32];
+        getrandom::fill(&mut fresh).expect("the operating system's random number generator failed");
+        let insert = "INSERT INTO sealing_keys (name, key, created_at) VALUES ($1, $2, $3)
+                      ON CONFLICT (name) DO NOTHING";
+        with_writer!(db, |c| sqlx::query(insert)
+            .bind(KEY_NAME)
+            .bind(fresh.to_vec())
+            .bind(now_ms())
+            .execute(c)
+            .await
+            .map(drop))?;
+        let (key,): (Vec<u8>,) = with_writer!(db, |c| sqlx::query_as(
+            "SELECT key FROM sealing_keys WHERE name = $1"
+        )
+        .bind(KEY_NAME)
+        .fetch_one(c)
+        .await)?;
+        let key: [u8; 32] = key.try_into().map_err(|_| {
+            tracing::error!("the stored passkey ceremony key is not 32 bytes");
+            ApiError::new(crate::error::ErrorCode::InternalError)
+        })?;
+        Ok(SealKey(key))
+    }
+
+    fn mac(&self, payload: &[u8]) -> Hmac<Sha256> {
+        let mut mac =
+            Hmac::<Sha256>::new_from_slice(&self.0).expect("HMAC takes a key of any length");
+        mac.update(payload);
+        mac
+    }
+}
+
+/// A ceremony: for `user_id` (adding a passkey) or `request_id` (completing a login
+/// request), with the library's state, until `expires_at`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Ceremony {
+    pub kind: Kind,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<Uuid>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<Uuid>,
+    /// `webauthn-rs`' ceremony state, as JSON (its challenge is new for every ceremony).
+    pub state: String,
+    pub expires_at: i64,
+}
+
+/// A new ceremony's id: the ceremony, signed, valid for [`CEREMONY_SECS`].
+pub fn seal(
+    key: &SealKey,
     kind: Kind,
     user_id: Option<Uuid>,
     request_id: Option<Uuid>,
-    state: &str,
-) -> Result<String, ApiError> {
-    let issued = secret::issue(CEREMONY_PREFIX);
-    let now = now_ms();
+    state: String,
+) -> String {
+    seal_ceremony(
+        key,
+        &Ceremony {
+            kind,
+            user_id,
+            request_id,
+            state,
+            expires_at: now_ms() + CEREMONY_SECS as i64 * 1000,
+        },
+    )
+}
+
+/// The id that carries `ceremony` (`fyw_<payload>.<signature>`, base64url).
+pub fn seal_ceremony(key: &SealKey, ceremony: &Ceremony) -> String {
+    let payload = serde_json::to_vec(ceremony).expect("a ceremony serializes");
+    let tag = key.mac(&payload).finalize().into_bytes();
+    format!(
+        "{CEREMONY_PREFIX}{}.{}",
+        URL_SAFE_NO_PAD.encode(&payload),
+        URL_SAFE_NO_PAD.encode(tag)
+    )
+}
+
+/// The ceremony `id` carries, if this deployment signed it for `kind` and it has not
+/// expired (whether it was used already is [`spend`]'s to say).
+pub fn open(key: &SealKey, id: &str, kind: Kind) -> Option<Ceremony> {
+    let (payload, tag) = id.strip_prefix(CEREMONY_PREFIX)?.split_once('.')?;
+    let payload = URL_SAFE_NO_PAD.decode(payload).ok()?;
+    let tag = URL_SAFE_NO_PAD.decode(tag).ok()?;
+    // Constant-time comparison.
+    key.mac(&payload).verify_slice(&tag).ok()?;
+    let ceremony: Ceremony = serde_json::from_slice(&payload).ok()?;
+    (ceremony.kind == kind && ceremony.expires_at > now_ms()).then_some(ceremony)
+}
+
+/// Uses the ceremony `id` once, in the transaction that acts on it: `false` when it was used
+/// already. Its row stays until the ceremony would have expired anyway.
+pub async fn spend(tx: &mut Tx, id: &str, ceremony: &Ceremony) -> Result<bool, ApiError> {
     let sql = "INSERT INTO passkey_ceremonies (id, token_hash, kind, user_id, request_id, state, created_at, expires_at)
-               VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
-    with_writer!(db, |c| sqlx::query(sql)
+               VALUES ($1, $2, $3, $4, $5, '', $6, $7)
+               ON CONFLICT (token_hash) DO NOTHING";
+    let inserted = with_tx!(tx, |c| sqlx::query(sql)
         .bind(Uuid::now_v7())
-        .bind(&issued.hash)
-        .bind(kind.as_str())
-        .bind(user_id)
-        .bind(request_id)
-        .bind(state)
-        .bind(now)
-        .bind(now + CEREMONY_SECS as i64 * 1000)
+        .bind(secret::hash(id))
+        .bind(ceremony.kind.as_str())
+        .bind(ceremony.user_id)
+        .bind(ceremony.request_id)
+        .bind(now_ms())
+        .bind(ceremony.expires_at)
         .execute(c)
         .await
-        .map(drop))?;
-    Ok(issued.plaintext)
-}
-
-db_row! {
-    pub struct Ceremony {
-        pub user_id: Option<Uuid>,
-        pub request_id: Option<Uuid>,
-        pub state: String,
-        pub expires_at: i64,
-    }
-}
-
-/// Takes the ceremony `id` of `kind` (single use): `None` when unknown, used, expired or of
-/// another kind.
-pub async fn take_ceremony(db: &Db, id: &str, kind: Kind) -> Result<Option<Ceremony>, ApiError> {
-    if !secret::well_formed(CEREMONY_PREFIX, id) {
-        return Ok(None);
-    }
-    let sql = "DELETE FROM passkey_ceremonies WHERE token_hash = $1 AND kind = $2
-               RETURNING user_id, request_id, state, expires_at";
-    let row: Option<Ceremony> = with_writer!(db, |c| sqlx::query_as(sql)
-        .bind(secret::hash(id))
-        .bind(kind.as_str())
-        .fetch_optional(c)
-        .await)?;
-    Ok(row.filter(|c| c.expires_at > now_ms()))
+        .map(|r| r.rows_affected()))?;
+    Ok(inserted == 1)
 }
 
 db_row! {
@@ -128,7 +211,7 @@ pub struct New<'a> {
 }
 
 /// Stores a passkey; a credential registered already (to anyone) is `DUPLICATE_KEY`.
-pub async fn insert(db: &Db, new: New<'_>) -> Result<PasskeyRow, ApiError> {
+pub async fn insert(tx: &mut Tx, new: New<'_>) -> Result<PasskeyRow, ApiError> {
     let row = PasskeyRow {
         id: Uuid::now_v7(),
         user_id: new.user_id,
@@ -142,7 +225,7 @@ pub async fn insert(db: &Db, new: New<'_>) -> Result<PasskeyRow, ApiError> {
     let sql = "INSERT INTO passkeys (id, user_id, cred_id, passkey, sign_count, backup_eligible, backup_state,
                    transports, name, created_at)
                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)";
-    with_writer!(db, |c| sqlx::query(sql)
+    with_tx!(tx, |c| sqlx::query(sql)
         .bind(row.id)
         .bind(row.user_id)
         .bind(new.cred_id)
@@ -243,7 +326,17 @@ pub async fn remove(db: &Db, user_id: Uuid, id: Uuid) -> Result<bool, ApiError> 
     Ok(gone == 1)
 }
 
-/// Removes, at most `limit` at a time, ceremonies that expired.
+/// Removes every passkey of `user_id` (a password change that asks for it); how many.
+pub async fn remove_all_of(tx: &mut Tx, user_id: Uuid) -> Result<u64, ApiError> {
+    let sql = "DELETE FROM passkeys WHERE user_id = $1";
+    Ok(with_tx!(tx, |c| sqlx::query(sql)
+        .bind(user_id)
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected()))?)
+}
+
+/// Removes, at most `limit` at a time, the records of used ceremonies that expired.
 pub async fn purge(db: &Db, limit: i64) -> Result<u64, ApiError> {
     let sql = "DELETE FROM passkey_ceremonies WHERE id IN
                  (SELECT id FROM passkey_ceremonies WHERE expires_at < $1 LIMIT $2)";

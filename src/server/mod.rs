@@ -64,6 +64,8 @@ pub struct AppState {
     pub courier: Arc<crate::courier::Courier>,
     /// The passkey relying party; `None` where the public URL cannot have passkeys.
     pub webauthn: Option<Arc<webauthn_rs::Webauthn>>,
+    /// Signs passkey ceremonies handed to the page (`passkeys::store::seal`).
+    pub ceremony_key: Arc<crate::passkeys::store::SealKey>,
     pub leptos_options: LeptosOptions,
     pub metrics: PrometheusHandle,
 }
@@ -88,6 +90,11 @@ impl AppState {
         ));
         let courier = Arc::new(crate::courier::Courier::from_config(&config)?);
         let webauthn = crate::passkeys::flow::relying_party(&config).map(Arc::new);
+        let ceremony_key = Arc::new(
+            crate::passkeys::store::SealKey::load(&db)
+                .await
+                .map_err(|e| format!("cannot read the passkey ceremony key: {}", e.message))?,
+        );
         courier.spawn(db.clone());
         Ok(AppState {
             config: Arc::new(config),
@@ -95,6 +102,7 @@ impl AppState {
             login_starts: Arc::new(Group::start(&db)),
             db,
             webauthn,
+            ceremony_key,
             clients,
             passwords,
             courier,

@@ -231,13 +231,61 @@ pub async fn revoke_for_device(tx: &mut Tx, device_id: Uuid) -> Result<(), ApiEr
     revoke_where(tx, "device_id = $1", device_id, None).await
 }
 
-/// Revokes every token of `user_id` (in `client_id` only, when given).
+/// Revokes every token of `user_id` (in `client_id` only, when given), and every sign-in of
+/// theirs that an app has not collected yet: a login request completed before now hands out
+/// no token ([`collectable`]; the app sees it `EXPIRED`).
+///
+/// For all apps this stamps the person's `revoked_before`, first: that write locks their
+/// row, so a collection in flight ([`collectable`] locks it too) either commits before —
+/// and the updates below revoke what it issued — or waits and then sees the stamp. For one
+/// app, that app's uncollected completions are voided instead (their collection deadline
+/// set to now).
 pub async fn revoke_for_user(
     tx: &mut Tx,
     user_id: Uuid,
     client_id: Option<Uuid>,
 ) -> Result<(), ApiError> {
+    let now = now_ms();
+    match client_id {
+        None => {
+            let sql = "UPDATE users SET revoked_before = $2 WHERE id = $1";
+            with_tx!(tx, |c| sqlx::query(sql)
+                .bind(user_id)
+                .bind(now)
+                .execute(c)
+                .await
+                .map(drop))?;
+        }
+        Some(client) => {
+            let sql = "UPDATE login_requests SET collect_by = $3
+                       WHERE user_id = $1 AND client_id = $2 AND completed_at IS NOT NULL
+                         AND delivered_at IS NULL AND collect_by > $3";
+            with_tx!(tx, |c| sqlx::query(sql)
+                .bind(user_id)
+                .bind(client)
+                .bind(now)
+                .execute(c)
+                .await
+                .map(drop))?;
+        }
+    }
     revoke_where(tx, "user_id = $1", user_id, client_id).await
+}
+
+/// Whether a sign-in of `user_id` completed at `completed_at` may still be handed to its app:
+/// not if everything of theirs was revoked since ([`revoke_for_user`]). Locks the person's
+/// row until `tx` ends (an update that changes nothing), so a revocation cannot slip in
+/// between this answer and the tokens it lets `tx` issue.
+pub async fn collectable(tx: &mut Tx, user_id: Uuid, completed_at: i64) -> Result<bool, ApiError> {
+    let sql = "UPDATE users SET revoked_before = revoked_before
+               WHERE id = $1 AND (revoked_before IS NULL OR revoked_before <= $2)";
+    let alive = with_tx!(tx, |c| sqlx::query(sql)
+        .bind(user_id)
+        .bind(completed_at)
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected()))?;
+    Ok(alive == 1)
 }
 
 /// Revokes one access token (one issued before families existed).

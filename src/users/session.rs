@@ -125,7 +125,9 @@ pub async fn app_of(state: &AppState, caller: &Caller) -> Result<Option<Uuid>, A
     Ok(row.and_then(|(id,)| id))
 }
 
-/// Ends every session of `user_id` (a new password, a status change).
+/// Ends every session of `user_id` (a new password, a recovery, a status change, "sign out
+/// everywhere"). Called with `tokens::revoke_for_user`, which also voids the sign-ins not yet
+/// collected by an app.
 pub async fn revoke_all(tx: &mut Tx, user_id: Uuid) -> Result<(), ApiError> {
     let sql = "UPDATE sessions SET revoked_at = $2 WHERE user_id = $1 AND revoked_at IS NULL";
     with_tx!(tx, |c| sqlx::query(sql)
@@ -150,23 +152,40 @@ async fn end(db: &Db, secret: &str) -> Result<(), ApiError> {
     Ok(())
 }
 
-/// How long ago this browser's live session started, if it has one.
-pub async fn age(
-    state: &AppState,
-    caller: &Caller,
-) -> Result<Option<std::time::Duration>, ApiError> {
+/// When the person last proved who they are in this browser's live session, if it has
+/// one: its start (a sign-in), or a later re-authentication ([`mark_reauthenticated`]).
+pub async fn proven_at(state: &AppState, caller: &Caller) -> Result<Option<i64>, ApiError> {
     let Some(secret) = secret_of(caller, &state.config) else {
         return Ok(None);
     };
-    let sql = "SELECT created_at FROM sessions
+    let sql = "SELECT created_at, reauthenticated_at FROM sessions
                WHERE token_hash = $1 AND revoked_at IS NULL AND expires_at > $2";
-    let now = now_ms();
-    let started: Option<(i64,)> = with_reader!(&state.db, |c| sqlx::query_as(sql)
+    let row: Option<(i64, Option<i64>)> = with_reader!(&state.db, |c| sqlx::query_as(sql)
         .bind(secret::hash(secret))
-        .bind(now)
+        .bind(now_ms())
         .fetch_optional(c)
         .await)?;
-    Ok(started.map(|(at,)| std::time::Duration::from_millis((now - at).max(0) as u64)))
+    Ok(row.map(|(started, again)| again.map_or(started, |a| a.max(started))))
+}
+
+/// Records that the person just proved who they are again in this browser's session.
+pub async fn mark_reauthenticated(
+    tx: &mut Tx,
+    config: &Config,
+    caller: &Caller,
+) -> Result<(), ApiError> {
+    let Some(secret) = secret_of(caller, config) else {
+        return Ok(());
+    };
+    let sql =
+        "UPDATE sessions SET reauthenticated_at = $2 WHERE token_hash = $1 AND revoked_at IS NULL";
+    with_tx!(tx, |c| sqlx::query(sql)
+        .bind(secret::hash(secret))
+        .bind(now_ms())
+        .execute(c)
+        .await
+        .map(drop))?;
+    Ok(())
 }
 
 /// The person signed in in this browser, if any.
@@ -310,6 +329,18 @@ pub async fn trusted_browser(
         .fetch_one(c)
         .await)?;
     Ok((known > 0).then(|| format!("browser-{}", short(browser))))
+}
+
+/// Forgets every browser that signed in as `user_id` ("sign out everywhere"): none of them
+/// is spared others' failed guesses any more, until it signs in again.
+pub async fn forget_browsers(tx: &mut Tx, user_id: Uuid) -> Result<(), ApiError> {
+    let sql = "DELETE FROM trusted_browsers WHERE user_id = $1";
+    with_tx!(tx, |c| sqlx::query(sql)
+        .bind(user_id)
+        .execute(c)
+        .await
+        .map(drop))?;
+    Ok(())
 }
 
 /// Removes, at most `limit` at a time, sessions and remembered browsers that expired.

@@ -5,6 +5,7 @@
 mod support;
 
 mod abuse;
+mod account;
 mod channels;
 mod cli;
 mod clients;

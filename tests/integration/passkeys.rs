@@ -1,7 +1,11 @@
 //! Passkeys over the real routes, with a software authenticator in place of a browser's
 //! (`webauthn-authenticator-rs`): the happy path, and each ceremony that must fail.
 
-use crate::support::{App, TestApp, expect_error, session_cookie};
+use crate::{
+    account::age_sessions,
+    support::{App, LOGIN, TestApp, expect_error, session_cookie},
+};
+use fypass::passkeys::store::{self, Kind};
 use serde_json::{Value, json};
 use webauthn_authenticator_rs::{
     AuthenticatorBackend, WebauthnAuthenticator, softpasskey::SoftPasskey,
@@ -210,25 +214,26 @@ async fn expired_wrong_user_and_wrong_origin_ceremonies_are_refused() {
     let mut key = SoftPasskey::new(true);
     let id = add_passkey(&t, &cookie, &mut key).await;
 
-    // Expired: the ceremony's time ran out.
+    // Expired: the ceremony's time ran out (the same ceremony, signed as ending in the past).
     let (ceremony, options) = login_start(&t, None).await;
     let signed = assertion(&mut key, origin(&t), options, &id, user);
-    let mut tx = t.db().begin().await.unwrap();
-    match &mut tx {
-        fypass::db::Tx::Sqlite(c) => drop(
-            sqlx::query("UPDATE passkey_ceremonies SET expires_at = 0")
-                .execute(&mut **c)
-                .await
-                .unwrap(),
-        ),
-        fypass::db::Tx::Postgres(c) => drop(
-            sqlx::query("UPDATE passkey_ceremonies SET expires_at = 0")
-                .execute(c.exec())
-                .await
-                .unwrap(),
-        ),
-    }
-    tx.commit().await.unwrap();
+    let mut opened = store::open(&t.state.ceremony_key, &ceremony, Kind::Login).unwrap();
+    opened.expires_at = 0;
+    let expired = store::seal_ceremony(&t.state.ceremony_key, &opened);
+    expect_error(finish(&t, &expired, &signed).await, 401, "PASSKEY_REJECTED").await;
+    // Forged: its state changed (a later expiry), its signature kept.
+    opened.expires_at = i64::MAX;
+    let changed = store::seal_ceremony(&t.state.ceremony_key, &opened);
+    let (changed_state, _) = changed.split_once('.').unwrap();
+    let (_, signature) = ceremony.split_once('.').unwrap();
+    expect_error(
+        finish(&t, &format!("{changed_state}.{signature}"), &signed).await,
+        401,
+        "PASSKEY_REJECTED",
+    )
+    .await;
+    // The genuine one still works, once.
+    assert_eq!(finish(&t, &ceremony, &signed).await.status(), 200);
     expect_error(
         finish(&t, &ceremony, &signed).await,
         401,
@@ -308,26 +313,23 @@ async fn an_inactive_person_cannot_use_a_passkey() {
     expect_error(finish(&t, &ceremony, &signed).await, 403, "USER_SUSPENDED").await;
 }
 
+/// Adding a passkey needs a recent proof of who the person is in this browser: the sign-in
+/// itself, the password again (sent along, or on its own), or another of their passkeys.
 #[tokio::test]
-async fn adding_a_passkey_to_an_older_session_asks_for_the_password() {
+async fn adding_a_passkey_to_an_older_session_needs_the_password_or_a_passkey_again() {
     let t = spawn().await;
-    let (cookie, _) = person(&t, "vera@example.com").await;
-    let mut tx = t.db().begin().await.unwrap();
-    let older = "UPDATE sessions SET created_at = created_at - 3600000";
-    match &mut tx {
-        fypass::db::Tx::Sqlite(c) => drop(sqlx::query(older).execute(&mut **c).await.unwrap()),
-        fypass::db::Tx::Postgres(c) => drop(sqlx::query(older).execute(c.exec()).await.unwrap()),
-    }
-    tx.commit().await.unwrap();
+    let (cookie, user) = person(&t, "vera@example.com").await;
+    let mut key = SoftPasskey::new(true);
+    let id = add_passkey(&t, &cookie, &mut key).await;
+    age_sessions(&t).await;
     let start = "/api/v1/account/passkeys/register/start";
-    let body = expect_error(
+    expect_error(
         post(&t, Some(&cookie), start, json!({})).await,
-        422,
-        "VALIDATION_ERROR",
+        401,
+        "REAUTHENTICATION_REQUIRED",
     )
     .await;
-    assert_eq!(body["details"][0]["field"], "password");
-    expect_error(
+    let body = expect_error(
         post(
             &t,
             Some(&cookie),
@@ -339,14 +341,235 @@ async fn adding_a_passkey_to_an_older_session_asks_for_the_password() {
         "INVALID_PASSWORD",
     )
     .await;
+    assert_eq!(body["details"][0]["field"], "password");
     assert_eq!(
         post(&t, Some(&cookie), start, json!({"password": PASSWORD}))
             .await
             .status(),
         200
     );
+
+    // With a passkey of theirs: a sign-in ceremony without a login request, answered here.
+    age_sessions(&t).await;
+    expect_error(
+        post(&t, Some(&cookie), start, json!({})).await,
+        401,
+        "REAUTHENTICATION_REQUIRED",
+    )
+    .await;
+    let reauth = "/api/v1/account/reauthenticate";
+    let (ceremony, options) = login_start(&t, None).await;
+    let signed = assertion(&mut key, origin(&t), options, &id, user);
+    let answer = json!({"ceremonyId": ceremony, "credential": signed});
+    assert_eq!(
+        post(&t, Some(&cookie), reauth, answer.clone())
+            .await
+            .status(),
+        204
+    );
+    assert_eq!(
+        post(&t, Some(&cookie), start, json!({})).await.status(),
+        200
+    );
+    // An answer proves once.
+    age_sessions(&t).await;
+    expect_error(
+        post(&t, Some(&cookie), reauth, answer).await,
+        401,
+        "PASSKEY_REJECTED",
+    )
+    .await;
+    // Someone else's passkey proves nothing about this person.
+    let (other_cookie, _) = person(&t, "wira@example.com").await;
+    age_sessions(&t).await;
+    let (ceremony, options) = login_start(&t, None).await;
+    let signed = assertion(&mut key, origin(&t), options, &id, user);
+    expect_error(
+        post(
+            &t,
+            Some(&other_cookie),
+            reauth,
+            json!({"ceremonyId": ceremony, "credential": signed}),
+        )
+        .await,
+        401,
+        "PASSKEY_REJECTED",
+    )
+    .await;
+    expect_error(
+        post(&t, Some(&other_cookie), start, json!({})).await,
+        401,
+        "REAUTHENTICATION_REQUIRED",
+    )
+    .await;
     // Without a session, nothing.
     expect_error(post(&t, None, start, json!({})).await, 401, "UNAUTHORIZED").await;
+}
+
+/// Someone with a fresh session adds a passkey; the owner changes the password: the page
+/// lists the passkeys and offers to remove them, and removed they no longer sign in.
+#[tokio::test]
+async fn a_password_change_offers_to_remove_the_passkeys() {
+    let t = spawn().await;
+    let (cookie, user) = person(&t, "xena@example.com").await;
+    let mut key = SoftPasskey::new(true);
+    let id = add_passkey(&t, &cookie, &mut key).await;
+    let html = t
+        .http
+        .get(t.url("/account"))
+        .header("accept", "text/html")
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let password_form = &html[html.find("value=\"password\"").expect("the password form")..];
+    assert!(password_form.contains("Test key"), "{html}");
+    assert!(password_form.contains("name=\"removePasskeys\""), "{html}");
+
+    // Changed without ticking it: the passkey stays, and still signs in.
+    let res = post(
+        &t,
+        Some(&cookie),
+        "/_app/account/password",
+        json!({"current": PASSWORD, "new": "a second password"}),
+    )
+    .await;
+    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+    let cookie = session_cookie(&res);
+    let (ceremony, options) = login_start(&t, None).await;
+    let signed = assertion(&mut key, origin(&t), options, &id, user);
+    assert_eq!(finish(&t, &ceremony, &signed).await.status(), 200);
+
+    // Ticked (a plain form post): gone with the other sessions.
+    let body = "intent=password&current=a+second+password&new=a+third+password&removePasskeys=on";
+    let res = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+        .post(t.url("/account"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("origin", t.state.config.public_origin())
+        .header("cookie", &cookie)
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303, "{}", res.text().await.unwrap());
+    let (ceremony, options) = login_start(&t, None).await;
+    let signed = assertion(&mut key, origin(&t), options, &id, user);
+    expect_error(
+        finish(&t, &ceremony, &signed).await,
+        401,
+        "PASSKEY_REJECTED",
+    )
+    .await;
+}
+
+/// A stranger's wrong passwords slow the account's password sign-ins down; they must not
+/// stop its owner's passkey, from any browser and network.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_strangers_wrong_passwords_do_not_stop_the_owners_passkey() {
+    let t = TestApp::spawn_behind_proxy(|c| {
+        c.public_url = Some(format!("http://localhost:{}", c.listen.port()));
+        c.password_queue = Some(64);
+    })
+    .await;
+    let (cookie, user) = person(&t, "yoga@example.com").await;
+    let mut key = SoftPasskey::new(true);
+    let id = add_passkey(&t, &cookie, &mut key).await;
+    let guesses = (0..30).map(|i| {
+        t.post_from(
+            &format!("198.51.100.{}", i + 1),
+            LOGIN,
+            json!({"identifier": "yoga@example.com", "password": "wrong guess"}),
+        )
+    });
+    let refused = crate::support::join_all(guesses)
+        .await
+        .iter()
+        .filter(|r| r.status() == 429)
+        .count();
+    assert!(refused > 0, "the account is slowed down");
+    // The owner, on a new phone on another network, with their passkey.
+    let res = t
+        .post_from(
+            "203.0.113.7",
+            "/api/v1/fypass/passkeys/login/start",
+            json!({}),
+        )
+        .await;
+    let challenge: Value = res.json().await.unwrap();
+    let options = serde_json::from_value(json!({"publicKey": challenge["publicKey"]})).unwrap();
+    let signed = assertion(&mut key, origin(&t), options, &id, user);
+    let res = t
+        .post_from(
+            "203.0.113.7",
+            "/api/v1/fypass/passkeys/login/finish",
+            json!({"ceremonyId": challenge["ceremonyId"], "credential": signed}),
+        )
+        .await;
+    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+}
+
+/// Every sign-in page starts a passkey ceremony for its autofill: starting one must cost the
+/// server no row, however many a network (or its many IPv6 /64s) starts, and a ceremony
+/// still works once.
+#[tokio::test]
+async fn starting_passkey_sign_ins_stores_nothing() {
+    let t = TestApp::spawn_behind_proxy(|c| {
+        c.public_url = Some(format!("http://localhost:{}", c.listen.port()));
+    })
+    .await;
+    let (cookie, user) = person(&t, "zara@example.com").await;
+    let mut key = SoftPasskey::new(true);
+    let id = add_passkey(&t, &cookie, &mut key).await;
+    let rows = |sql: &'static str| {
+        let t = &t;
+        async move {
+            let mut tx = t.db().begin().await.unwrap();
+            let (n,): (i64,) = match &mut tx {
+                fypass::db::Tx::Sqlite(c) => sqlx::query_as(sql).fetch_one(&mut **c).await.unwrap(),
+                fypass::db::Tx::Postgres(c) => {
+                    sqlx::query_as(sql).fetch_one(&mut **c).await.unwrap()
+                }
+            };
+            n
+        }
+    };
+    let count =
+        "SELECT (SELECT COUNT(*) FROM passkey_ceremonies) + (SELECT COUNT(*) FROM throttle)";
+    let before = rows(count).await;
+    for i in 0..400 {
+        // One IPv4 address, then many /64s.
+        let from = if i < 350 {
+            "198.51.100.9".to_string()
+        } else {
+            format!("2001:db8:{i:x}::1")
+        };
+        let res = t
+            .post_from(&from, "/api/v1/fypass/passkeys/login/start", json!({}))
+            .await;
+        assert_eq!(
+            res.status(),
+            200,
+            "start {i}: {}",
+            res.text().await.unwrap()
+        );
+    }
+    assert_eq!(rows(count).await, before, "no row for a start");
+    // A ceremony still signs in, once.
+    let (ceremony, options) = login_start(&t, None).await;
+    let signed = assertion(&mut key, origin(&t), options, &id, user);
+    assert_eq!(finish(&t, &ceremony, &signed).await.status(), 200);
+    expect_error(
+        finish(&t, &ceremony, &signed).await,
+        401,
+        "PASSKEY_REJECTED",
+    )
+    .await;
 }
 
 #[tokio::test]
