@@ -185,13 +185,30 @@ impl Db {
     /// `ALTER TABLE` procedure), which dropping a table other tables refer to would refuse.
     /// The keys are checked once all migrations ran, and switched back on.
     pub async fn migrate(&self) -> Result<(), sqlx::migrate::MigrateError> {
+        self.migrate_until(i64::MAX).await
+    }
+
+    /// [`Db::migrate`], up to migration `version` only: how a test builds a database as an
+    /// older release left it, to try the next migration on its rows.
+    #[doc(hidden)]
+    pub async fn migrate_until(&self, version: i64) -> Result<(), sqlx::migrate::MigrateError> {
+        let until = |mut migrator: sqlx::migrate::Migrator| {
+            let kept: Vec<_> = migrator
+                .migrations
+                .iter()
+                .filter(|m| m.version <= version)
+                .cloned()
+                .collect();
+            migrator.migrations = kept.into();
+            migrator
+        };
         match self {
             Db::Sqlite { writer, .. } => {
                 let mut conn = writer.acquire().await?;
                 sqlx::query("PRAGMA foreign_keys = OFF")
                     .execute(&mut *conn)
                     .await?;
-                let ran = migrations::sqlite().await?.run(&mut *conn).await;
+                let ran = until(migrations::sqlite().await?).run(&mut *conn).await;
                 let broken: Vec<(String,)> = sqlx::query_as("PRAGMA foreign_key_check")
                     .fetch_all(&mut *conn)
                     .await
@@ -207,7 +224,7 @@ impl Db {
                 }
                 Ok(())
             }
-            Db::Postgres(pool) => migrations::postgres().await?.run(pool).await,
+            Db::Postgres(pool) => until(migrations::postgres().await?).run(pool).await,
         }
     }
 

@@ -13,6 +13,7 @@ mod contract;
 mod devices;
 mod flow;
 mod foundation;
+mod identifiers;
 mod languages;
 mod pages;
 mod passkeys;

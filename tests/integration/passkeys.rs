@@ -18,7 +18,7 @@ async fn spawn() -> TestApp {
         .await
 }
 
-fn origin(t: &TestApp) -> url::Url {
+pub(crate) fn origin(t: &TestApp) -> url::Url {
     url::Url::parse(&t.state.config.public_origin()).unwrap()
 }
 
@@ -51,7 +51,7 @@ async fn person(t: &TestApp, email: &str) -> (String, uuid::Uuid) {
 }
 
 /// Adds a passkey made by `key` for the person of `cookie`; its credential id.
-async fn add_passkey(t: &TestApp, cookie: &str, key: &mut SoftPasskey) -> Vec<u8> {
+pub(crate) async fn add_passkey(t: &TestApp, cookie: &str, key: &mut SoftPasskey) -> Vec<u8> {
     let res = post(
         t,
         Some(cookie),
@@ -82,7 +82,10 @@ async fn add_passkey(t: &TestApp, cookie: &str, key: &mut SoftPasskey) -> Vec<u8
 }
 
 /// A passkey sign-in's start: its ceremony id and request options.
-async fn login_start(t: &TestApp, req_token: Option<&str>) -> (String, RequestChallengeResponse) {
+pub(crate) async fn login_start(
+    t: &TestApp,
+    req_token: Option<&str>,
+) -> (String, RequestChallengeResponse) {
     let res = post(
         t,
         None,
@@ -100,7 +103,7 @@ async fn login_start(t: &TestApp, req_token: Option<&str>) -> (String, RequestCh
 }
 
 /// The assertion `key` signs for `options` as a browser at `at` would, for `user`.
-fn assertion(
+pub(crate) fn assertion(
     key: &mut SoftPasskey,
     at: url::Url,
     mut options: RequestChallengeResponse,
@@ -119,7 +122,7 @@ fn assertion(
     signed
 }
 
-async fn finish(
+pub(crate) async fn finish(
     t: &TestApp,
     ceremony: &str,
     credential: &PublicKeyCredential,
