@@ -243,6 +243,22 @@ pub async fn remove(db: &Db, user_id: Uuid, id: Uuid) -> Result<bool, ApiError> 
     Ok(gone == 1)
 }
 
+/// Removes every passkey of `user_id`, and the passkey ceremonies they started (a recovery:
+/// `users::recovery`).
+pub async fn remove_all(tx: &mut Tx, user_id: Uuid) -> Result<(), ApiError> {
+    for sql in [
+        "DELETE FROM passkeys WHERE user_id = $1",
+        "DELETE FROM passkey_ceremonies WHERE user_id = $1",
+    ] {
+        with_tx!(tx, |c| sqlx::query(sql)
+            .bind(user_id)
+            .execute(c)
+            .await
+            .map(drop))?;
+    }
+    Ok(())
+}
+
 /// Removes, at most `limit` at a time, ceremonies that expired.
 pub async fn purge(db: &Db, limit: i64) -> Result<u64, ApiError> {
     let sql = "DELETE FROM passkey_ceremonies WHERE id IN

@@ -274,6 +274,18 @@ pub async fn remember_browser(
     ))
 }
 
+/// Forgets every browser remembered as one that signed in as `user_id` (a recovery: they are
+/// strangers' browsers from now on, slowed down by the account's failed sign-ins).
+pub async fn forget_browsers(tx: &mut Tx, user_id: Uuid) -> Result<(), ApiError> {
+    let sql = "DELETE FROM trusted_browsers WHERE user_id = $1";
+    with_tx!(tx, |c| sqlx::query(sql)
+        .bind(user_id)
+        .execute(c)
+        .await
+        .map(drop))?;
+    Ok(())
+}
+
 /// A key for this browser if it signed in as `user_id` before — it holds their live
 /// session, or the browser cookie of an earlier sign-in — else `None`.
 pub async fn trusted_browser(

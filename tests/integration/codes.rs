@@ -538,6 +538,44 @@ fn other_than(code: &str, n: u32) -> String {
     format!("{:06}", (value + n) % 1_000_000)
 }
 
+/// Another transaction that holds the recovery code (PostgreSQL: its row; SQLite, which
+/// locks the whole database for a write: the write lock), as a busy database would.
+enum Busy {
+    Sqlite(sqlx::SqliteConnection),
+    Postgres(sqlx::PgConnection),
+}
+
+impl Busy {
+    async fn hold(t: &TestApp) -> Busy {
+        use sqlx::Connection;
+        if crate::support::on_postgres() {
+            let mut c = sqlx::PgConnection::connect(t.database_url()).await.unwrap();
+            sqlx::query("BEGIN").execute(&mut c).await.unwrap();
+            sqlx::query("SELECT id FROM codes WHERE purpose = 'recovery' FOR UPDATE")
+                .execute(&mut c)
+                .await
+                .unwrap();
+            Busy::Postgres(c)
+        } else {
+            let mut c = sqlx::SqliteConnection::connect(t.database_url())
+                .await
+                .unwrap();
+            sqlx::query("BEGIN IMMEDIATE")
+                .execute(&mut c)
+                .await
+                .unwrap();
+            Busy::Sqlite(c)
+        }
+    }
+
+    async fn release(self) {
+        match self {
+            Busy::Sqlite(mut c) => drop(sqlx::query("COMMIT").execute(&mut c).await.unwrap()),
+            Busy::Postgres(mut c) => drop(sqlx::query("COMMIT").execute(&mut c).await.unwrap()),
+        }
+    }
+}
+
 /// Makes every `event` (`INSERT`, `UPDATE`) of the `codes` table take a while (at least
 /// 300 ms), as a busy database would: PostgreSQL sleeps in a trigger; SQLite, which has no
 /// sleep, counts a large cross join in one.
@@ -559,20 +597,26 @@ async fn slow_codes(t: &TestApp, event: &str) {
         .await;
         return;
     }
+    // Rows are added until one count takes 300 ms (a tenth more each time, so that it does
+    // not overshoot by much: it burns a core while it counts).
     exec(t, "CREATE TABLE slow (n INTEGER)").await;
-    let mut rows = 0;
-    loop {
-        exec(
-            t,
-            "INSERT INTO slow (n) SELECT n FROM slow UNION ALL SELECT 1 UNION ALL SELECT 2",
-        )
-        .await;
-        rows = rows * 2 + 2;
+    exec(
+        t,
+        "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 100)
+         INSERT INTO slow (n) SELECT x FROM c",
+    )
+    .await;
+    for _ in 0..40 {
         let started = std::time::Instant::now();
         exec(t, "SELECT count(*) FROM slow a, slow b, slow c").await;
-        if started.elapsed() >= Duration::from_millis(300) || rows > 4000 {
+        if started.elapsed() >= Duration::from_millis(300) {
             break;
         }
+        exec(
+            t,
+            "INSERT INTO slow (n) SELECT n FROM slow LIMIT (SELECT count(*) / 10 FROM slow)",
+        )
+        .await;
     }
     exec(
         t,
@@ -691,15 +735,21 @@ async fn parallel_wrong_codes_get_five_tries_at_most() {
         .await;
     assert_eq!(res.status(), 202);
     let code = code_for(&t, "citra@example.com", "recovery", 1).await;
-    slow_codes(&t, "UPDATE").await;
-    let guesses = (0..8u32).map(|n| {
-        t.post_from(
-            &format!("198.51.100.{}", n + 1),
-            "/api/v1/fypass/recovery/complete",
-            json!({"identifier": "citra@example.com", "code": other_than(&code, n + 1), "newPassword": "a new passphrase"}),
-        )
-    });
-    for res in join_all(guesses).await {
+    // The guesses arrive while another transaction holds the code: they all wait to write.
+    let busy = Busy::hold(&t).await;
+    let guesses: Vec<_> = (0..8u32)
+        .map(|n| {
+            t.post_from(
+                &format!("198.51.100.{}", n + 1),
+                "/api/v1/fypass/recovery/complete",
+                json!({"identifier": "citra@example.com", "code": other_than(&code, n + 1), "newPassword": "a new passphrase"}),
+            )
+        })
+        .collect();
+    let guesses = tokio::spawn(join_all(guesses));
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    busy.release().await;
+    for res in guesses.await.unwrap() {
         expect_error(res, 400, "INVALID_CODE").await;
     }
     let mut tx = t.db().begin().await.unwrap();
@@ -730,10 +780,12 @@ async fn parallel_wrong_codes_get_five_tries_at_most() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_send_takes_as_long_whether_or_not_an_account_has_the_identifier() {
     let t = TestApp::spawn_behind_proxy(|_| {}).await;
-    register(&t, Some("dian@example.com"), None).await;
+    for n in 0..3 {
+        register(&t, Some(&format!("dian{n}@example.com")), None).await;
+    }
     slow_codes(&t, "INSERT").await;
-    let timed = |ip: &str, who: &str| {
-        let send = t.post_from(ip, "/api/v1/fypass/recovery", json!({"identifier": who}));
+    let timed = |ip: String, who: String| {
+        let send = t.post_from(&ip, "/api/v1/fypass/recovery", json!({"identifier": who}));
         async move {
             let started = std::time::Instant::now();
             let res = send.await;
@@ -741,15 +793,32 @@ async fn a_send_takes_as_long_whether_or_not_an_account_has_the_identifier() {
             (started.elapsed(), res.json::<Value>().await.unwrap())
         }
     };
-    let (unknown, unknown_reply) = timed("198.51.100.1", "nobody@example.com").await;
-    let (known, known_reply) = timed("198.51.100.2", "dian@example.com").await;
-    assert_eq!(unknown_reply, known_reply);
+    // The quickest of three sends each (other tests share the machine).
+    let (mut known, mut unknown) = (Duration::MAX, Duration::MAX);
+    for n in 0..3 {
+        let (took, reply) = timed(
+            format!("198.51.100.{}", n + 1),
+            format!("nobody{n}@example.com"),
+        )
+        .await;
+        assert_eq!(reply, json!({"sent": true, "retryAfter": 60}));
+        unknown = unknown.min(took);
+        let (took, reply) = timed(
+            format!("198.51.100.{}", n + 11),
+            format!("dian{n}@example.com"),
+        )
+        .await;
+        assert_eq!(reply, json!({"sent": true, "retryAfter": 60}));
+        known = known.min(took);
+    }
     assert!(
         known < unknown + Duration::from_millis(150),
         "{known:?} for an account, {unknown:?} without"
     );
-    // The code was stored all the same.
-    code_for(&t, "dian@example.com", "recovery", 1).await;
+    // The codes were stored all the same.
+    for n in 0..3 {
+        code_for(&t, &format!("dian{n}@example.com"), "recovery", 1).await;
+    }
 }
 
 /// Issue 23 point 16: a message given up after its last attempt forgets its body (the

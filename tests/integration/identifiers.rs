@@ -193,10 +193,11 @@ async fn the_persons_recovery_code_never_signs_in_to_an_attackers_account() {
         .await;
     expect_error(res, 409, "DUPLICATE_KEY").await;
 
+    // (The app started its request from 127.0.0.1, where Rina is.)
     let token = t.start(&app, json!({})).await;
     let res = t
         .post_from(
-            "203.0.113.1",
+            "127.0.0.1",
             "/api/v1/fypass/recovery",
             json!({"reqToken": token, "identifier": "rina@example.com"}),
         )
@@ -205,7 +206,7 @@ async fn the_persons_recovery_code_never_signs_in_to_an_attackers_account() {
     let code = code_for(&t, "rina@example.com", "recovery", 1).await;
     let res = t
         .post_from(
-            "203.0.113.1",
+            "127.0.0.1",
             "/api/v1/fypass/recovery/complete",
             json!({"reqToken": token, "identifier": "rina@example.com", "code": code, "newPassword": "a new passphrase"}),
         )
