@@ -385,7 +385,9 @@ pub fn operations() -> Vec<Op> {
         op::<FypassCodeLogin>("fypassCodeLogin", "Sign in with a code", "fypass")
             .describe(
                 "Signs in with the code sent to the identifier and completes the login request, exactly as a \
-                 password sign-in does. The identifier counts as verified.",
+                 password sign-in does. The identifier counts as verified. Through an identifier never verified, \
+                 the account is handed over as by a recovery (everything signed in before is removed, and the \
+                 password becomes one nobody knows). A wrong code is INVALID_CODE, for an unknown identifier alike.",
             )
             .json_body::<FypassCodeLogin>(true)
             .example(json!({"reqToken": "fyr_3mQ9Yb0sXkT2w8cVnJ4pLr7uEa1dGh5iOq6zSf0tWyc", "identifier": "+62 812-3456-7890", "code": "493027"}))
