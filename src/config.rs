@@ -231,6 +231,16 @@ pub struct Config {
     )]
     pub whatsapp_template: String,
 
+    /// The approved template (no parameters) that tells a WhatsApp number it was replaced on
+    /// its account.
+    #[arg(
+        long,
+        env = "FYPASS_WHATSAPP_NOTICE_TEMPLATE",
+        default_value = "fypass_number_changed",
+        global = true
+    )]
+    pub whatsapp_notice_template: String,
+
     /// The template's language code.
     #[arg(
         long,

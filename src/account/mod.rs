@@ -160,7 +160,7 @@ pub(crate) mod flow {
         crate::tokens::revoke_for_user(&mut tx, user.id, None).await?;
         session::revoke_all(&mut tx, user.id).await?;
         if remove_passkeys {
-            crate::passkeys::store::remove_all_of(&mut tx, user.id).await?;
+            crate::passkeys::store::remove_all(&mut tx, user.id).await?;
         }
         let cookie = session::start(&mut tx, &state.config, user.id, app).await?;
         tx.commit().await?;

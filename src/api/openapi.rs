@@ -354,8 +354,11 @@ pub fn operations() -> Vec<Op> {
         op::<FypassRecoveryComplete>("fypassRecoveryComplete", "Set a new password with a code", "fypass")
             .describe(
                 "Sets a new password with the recovery code, signs this browser in and completes the login \
-                 request `reqToken` if given. Every other session and every token of the person is revoked. \
-                 A wrong code is INVALID_CODE (five make it void); an expired, used or void one CODE_EXPIRED.",
+                 request `reqToken` if given. Every other session, every token, remembered browser and passkey \
+                 of the person is removed; when the identifier had never been verified, the account's other \
+                 identifier and devices go too (the account belongs to whoever proves its identifier). A wrong \
+                 code is INVALID_CODE, for an unknown identifier alike (five make a code void; wrong codes are \
+                 limited per network: TOO_MANY_REQUESTS); the right code expired, used or void is CODE_EXPIRED.",
             )
             .json_body::<FypassRecoveryComplete>(true)
             .example(json!({"identifier": "siti@example.com", "code": "493027", "newPassword": "a new passphrase"}))
@@ -383,7 +386,9 @@ pub fn operations() -> Vec<Op> {
         op::<FypassCodeLogin>("fypassCodeLogin", "Sign in with a code", "fypass")
             .describe(
                 "Signs in with the code sent to the identifier and completes the login request, exactly as a \
-                 password sign-in does. The identifier counts as verified.",
+                 password sign-in does. The identifier counts as verified. Through an identifier never verified, \
+                 the account is handed over as by a recovery (everything signed in before is removed, and the \
+                 password becomes one nobody knows). A wrong code is INVALID_CODE, for an unknown identifier alike.",
             )
             .json_body::<FypassCodeLogin>(true)
             .example(json!({"reqToken": "fyr_3mQ9Yb0sXkT2w8cVnJ4pLr7uEa1dGh5iOq6zSf0tWyc", "identifier": "+62 812-3456-7890", "code": "493027"}))
@@ -396,18 +401,20 @@ pub fn operations() -> Vec<Op> {
                 UserNotActive,
                 UserSuspended,
                 UserDeleted,
+                TooManyRequests,
                 OriginNotAllowed,
             ]),
         op::<FypassVerify>("fypassVerify", "Verify an email address or WhatsApp number", "fypass")
             .describe(
-                "Verifies the identifier with the code sent to it after registration or from /account. Whoever \
-                 verifies an identifier owns it: other accounts' unverified claims on it are dropped, and a new \
-                 identifier (from /account) replaces the account's old one of its kind.",
+                "Verifies the identifier with the code sent to it after registration or from /account, for the \
+                 person signed in in this browser (the session cookie): only a code sent for that account \
+                 counts. A new identifier (from /account) replaces the account's old one of its kind, and the \
+                 old one is told; one that another account has meanwhile is DUPLICATE_KEY.",
             )
             .json_body::<FypassVerify>(true)
             .example(json!({"identifier": "siti@example.com", "code": "493027"}))
             .reply::<Verified>(200, "Verified.")
-            .errors(&[InvalidCode, CodeExpired, DuplicateKey, UserNotActive, UserSuspended, UserDeleted, OriginNotAllowed]),
+            .errors(&[Unauthorized, InvalidCode, CodeExpired, DuplicateKey, TooManyRequests, OriginNotAllowed]),
         op::<PasskeyLoginStart>("passkeyLoginStart", "Start a passkey sign-in", "Passkeys")
             .describe(
                 "Starts signing in with a passkey (discoverable credentials: no identifier) for the login request \

@@ -4,20 +4,21 @@
 use super::{
     CodeLoginBody, IdentifierKind, RecoveryCompleteBody, SEND_COOLDOWN_SECS,
     SENDS_PER_IDENTIFIER_HOUR, SENDS_PER_NETWORK_HOUR, SendCodeBody, Sent, Verified, VerifyBody,
-    messages,
-    store::{self, Purpose},
+    WRONG_CODES_PER_NETWORK_HOUR, messages,
+    store::{self, For, Purpose},
 };
 use crate::{
     courier::outbox,
     db::Tx,
     error::{ApiError, ErrorCode},
+    locale::Locale,
     login::{LoginStatus, flow as login},
     request::Caller,
     server::AppState,
     throttle::{Counter, Rule, network, take},
     users::{
         identifier::Identifier,
-        password, session,
+        password, recovery, session,
         store::{self as users, UserRow},
     },
 };
@@ -70,8 +71,40 @@ fn send_counters(identifier: &Identifier, network: &str) -> Vec<Counter> {
     ]
 }
 
+/// The counter a code check takes a place in: wrong codes from one network (a correct one
+/// gives its place back), whether or not the identifier has an account.
+fn wrong_code_counter(network: &str) -> Counter {
+    Counter::new(
+        format!("code:wrong:{network}"),
+        Rule::Cap(WRONG_CODES_PER_NETWORK_HOUR),
+        Duration::from_secs(3600),
+        crate::tr!(common.throttle.wrong_codes),
+    )
+}
+
+/// Checks `typed` against the latest code of `purposes` sent to `identifier` for the account
+/// `whose` names (`store::check`): a wrong one counts against the caller's network.
+async fn check_code(
+    state: &AppState,
+    caller: &Caller,
+    purposes: &[Purpose],
+    identifier: &Identifier,
+    whose: For,
+    typed: &str,
+) -> Result<store::CodeRow, ApiError> {
+    let attempt = take(&state.db, &[wrong_code_counter(&network(caller.ip))]).await?;
+    let checked = store::check(&state.db, purposes, identifier, whose, typed).await;
+    if checked.is_ok() {
+        attempt.give_back(&state.db).await?;
+    } else {
+        attempt.keep();
+    }
+    checked
+}
+
 /// Sends a code of `purpose` (recovery or sign-in) to `body.identifier`, if an active account
-/// has it; the reply is the same either way.
+/// has it. The reply is the same either way, and comes as fast: whether an account has the
+/// identifier is looked up, and its code stored, after the reply (`deliver_later`).
 pub async fn send(
     state: &AppState,
     caller: &Caller,
@@ -93,34 +126,53 @@ pub async fn send(
     take(&state.db, &send_counters(&identifier, &network(caller.ip)))
         .await?
         .keep();
-    // The verified owner, or else the newest claim (the likeliest to be its real owner: an
-    // impostor has to register first to block them).
-    let owner = users::claimants(&state.db, &identifier)
-        .await?
-        .into_iter()
-        .next()
-        .filter(|u| users::refusal(u.status()).is_none());
-    if let Some(user) = owner {
-        let mut tx = state.db.begin().await?;
-        send_in(&mut tx, purpose, &identifier, &user).await?;
-        tx.commit().await?;
-        state.courier.wake();
-    }
+    deliver_later(state, crate::locale::current(), purpose, identifier);
     Ok(Sent {
         sent: true,
         retry_after: SEND_COOLDOWN_SECS,
     })
 }
 
-/// Stores a code of `purpose` for `user` and its message to `to`, in `tx`.
+/// Stores a code of `purpose` for the active account that has `identifier`, if any, and its
+/// message (in `locale`), on a task of its own: the reply to the send does not wait for it,
+/// so it takes the same time whether or not there is such an account (only the database
+/// knows, and nobody sees how long it took). A failure is logged: the person asks again.
+fn deliver_later(state: &AppState, locale: Locale, purpose: Purpose, identifier: Identifier) {
+    let state = state.clone();
+    tokio::spawn(async move {
+        let stored = async {
+            let holder = users::find_by_identifier(&state.db, &identifier)
+                .await?
+                .filter(|u| users::refusal(u.status()).is_none());
+            let Some(user) = holder else {
+                return Ok::<_, ApiError>(());
+            };
+            let mut tx = state.db.begin().await?;
+            send_in(&mut tx, locale, purpose, &identifier, &user).await?;
+            tx.commit().await?;
+            state.courier.wake();
+            Ok(())
+        };
+        if let Err(error) = stored.await {
+            tracing::warn!(
+                purpose = purpose.as_str(),
+                code = error.code.as_str(),
+                "a code could not be stored"
+            );
+        }
+    });
+}
+
+/// Stores a code of `purpose` for `user` and its message to `to` (in `locale`), in `tx`.
 async fn send_in(
     tx: &mut Tx,
+    locale: Locale,
     purpose: Purpose,
     to: &Identifier,
     user: &UserRow,
 ) -> Result<(), ApiError> {
     let code = store::create(tx, purpose, to.as_str(), user.id).await?;
-    outbox::enqueue(tx, &messages::message(purpose, to, &code)).await?;
+    outbox::enqueue(tx, &messages::message(locale, purpose, to, &code)).await?;
     Ok(())
 }
 
@@ -142,15 +194,34 @@ pub async fn send_verification(tx: &mut Tx, user: &UserRow) -> Result<Vec<String
         };
         let cooldown = SEND_COOLDOWN_SECS as i64 * 1000;
         if !store::sent_within(tx, Purpose::Verify, value, user.id, cooldown).await? {
-            send_in(tx, Purpose::Verify, &identifier, user).await?;
+            let locale = crate::locale::current();
+            send_in(tx, locale, Purpose::Verify, &identifier, user).await?;
         }
         to.push(value.to_string());
     }
     Ok(to)
 }
 
+/// `DUPLICATE_KEY` on the `identifier` field, unless no account but `user_id` has it.
+async fn refuse_if_held(
+    state: &AppState,
+    user_id: uuid::Uuid,
+    identifier: &Identifier,
+) -> Result<(), ApiError> {
+    match users::find_by_identifier(&state.db, identifier).await? {
+        Some(holder) if holder.id != user_id => {
+            let message = match identifier {
+                Identifier::Email(_) => crate::tr!(common.field.email_registered),
+                Identifier::Whatsapp(_) => crate::tr!(common.field.whatsapp_registered),
+            };
+            Err(ApiError::new(ErrorCode::DuplicateKey).and_field("identifier", message))
+        }
+        _ => Ok(()),
+    }
+}
+
 /// Sends a code to `identifier`, which is to replace `user`'s identifier of its kind once
-/// they type the code (`/account`).
+/// they type the code (`/account`); one another account has is `DUPLICATE_KEY`.
 pub async fn send_change(
     state: &AppState,
     caller: &Caller,
@@ -160,25 +231,14 @@ pub async fn send_change(
     take(&state.db, &send_counters(identifier, &network(caller.ip)))
         .await?
         .keep();
-    let kind = match identifier {
-        Identifier::Email(_) => "email",
-        Identifier::Whatsapp(_) => "whatsapp",
-    };
-    let taken = users::claimants(&state.db, identifier)
-        .await?
-        .into_iter()
-        .any(|u| u.id != user.id && u.verified(identifier));
-    if taken {
-        return Err(ApiError::new(ErrorCode::DuplicateKey)
-            .and_field(kind, crate::tr!(codes.msg.verified_elsewhere)));
-    }
+    refuse_if_held(state, user.id, identifier).await?;
     let mut tx = state.db.begin().await?;
-    let purpose = if user.verified(identifier) || claims(user, identifier) {
+    let purpose = if claims(user, identifier) {
         Purpose::Verify
     } else {
         Purpose::Change
     };
-    send_in(&mut tx, purpose, identifier, user).await?;
+    send_in(&mut tx, crate::locale::current(), purpose, identifier, user).await?;
     tx.commit().await?;
     state.courier.wake();
     Ok(Sent {
@@ -187,29 +247,17 @@ pub async fn send_change(
     })
 }
 
-/// Whether `identifier` is `user`'s current claim of its kind.
-fn claims(user: &UserRow, identifier: &Identifier) -> bool {
-    let current = match identifier {
+/// `user`'s current identifier of `identifier`'s kind.
+fn current_of_kind<'u>(user: &'u UserRow, identifier: &Identifier) -> Option<&'u str> {
+    match identifier {
         Identifier::Email(_) => user.email.as_deref(),
         Identifier::Whatsapp(_) => user.whatsapp.as_deref(),
-    };
-    current == Some(identifier.as_str())
+    }
 }
 
-/// `user` after `identifier` was verified for them (as `users::verify_identifier` stored it).
-fn with_verified(mut user: UserRow, identifier: &Identifier) -> UserRow {
-    let now = crate::db::now_ms();
-    match identifier {
-        Identifier::Email(e) => {
-            user.email = Some(e.as_str().to_string());
-            user.email_verified_at.get_or_insert(now);
-        }
-        Identifier::Whatsapp(w) => {
-            user.whatsapp = Some(w.as_str().to_string());
-            user.whatsapp_verified_at.get_or_insert(now);
-        }
-    }
-    user
+/// Whether `identifier` is `user`'s current claim of its kind.
+fn claims(user: &UserRow, identifier: &Identifier) -> bool {
+    current_of_kind(user, identifier) == Some(identifier.as_str())
 }
 
 /// The active account a checked code belongs to: its status code when not active.
@@ -223,8 +271,9 @@ async fn owner(state: &AppState, code: &store::CodeRow) -> Result<UserRow, ApiEr
     }
 }
 
-/// A new password with a recovery code: every session and token of the person is revoked,
-/// this browser is signed in, and the app's login request (if any) completes.
+/// A new password with a recovery code for the account that has the identifier: what a
+/// recovery removes is `users::recovery`'s rule; this browser is signed in, and the app's
+/// login request (if any) completes.
 pub async fn complete_recovery(
     state: &AppState,
     caller: &Caller,
@@ -254,17 +303,20 @@ pub async fn complete_recovery(
     ];
     ApiError::check_fields(problems.into_iter().filter_map(|(f, m)| Some((f, m?))))?;
     let (identifier, code) = (identifier?, code?);
-    let checked = store::check(&state.db, &[Purpose::Recovery], identifier.as_str(), &code).await?;
+    let checked = check_code(
+        state,
+        caller,
+        &[Purpose::Recovery],
+        &identifier,
+        For::Holder,
+        &code,
+    )
+    .await?;
     let user = owner(state, &checked).await?;
     let hash = state.passwords.hash(body.new_password).await?;
     let mut tx = state.db.begin().await?;
     store::consume(&mut tx, checked.id).await?;
-    users::set_password(&mut tx, user.id, &hash).await?;
-    // Receiving the code proves the identifier.
-    users::verify_identifier(&mut tx, user.id, &identifier, false).await?;
-    crate::tokens::revoke_for_user(&mut tx, user.id, None).await?;
-    session::revoke_all(&mut tx, user.id).await?;
-    let user = with_verified(user, &identifier);
+    let user = recovery::reset(&mut tx, &user, &identifier, &hash).await?;
     login::finish(
         state,
         caller,
@@ -287,12 +339,31 @@ pub async fn code_login(
     let request = login::open_for(state, caller, &body.req_token).await?;
     let identifier = parse_identifier(state, &body.identifier)?;
     let code = parse_code(&body.code)?;
-    let checked = store::check(&state.db, &[Purpose::SignIn], identifier.as_str(), &code).await?;
+    let checked = check_code(
+        state,
+        caller,
+        &[Purpose::SignIn],
+        &identifier,
+        For::Holder,
+        &code,
+    )
+    .await?;
     let user = owner(state, &checked).await?;
+    // Through an identifier never verified, the code proves it as a recovery code would:
+    // the account is handed over by the same rule, with a password nobody knows (the person
+    // sets one with a recovery code), so whoever registered it first keeps nothing.
+    let unknown_password = if user.verified(&identifier) {
+        None
+    } else {
+        let nobodys = crate::secret::issue("").plaintext;
+        Some(state.passwords.hash(nobodys).await?)
+    };
     let mut tx = state.db.begin().await?;
     store::consume(&mut tx, checked.id).await?;
-    users::verify_identifier(&mut tx, user.id, &identifier, false).await?;
-    let user = with_verified(user, &identifier);
+    let user = match unknown_password {
+        Some(hash) => recovery::reset(&mut tx, &user, &identifier, &hash).await?,
+        None => user,
+    };
     login::finish(
         state,
         caller,
@@ -305,29 +376,51 @@ pub async fn code_login(
     .await
 }
 
-/// Verifies an identifier with the code sent to it (for one the account has, or for one
-/// that is to replace it).
+/// Verifies an identifier with the code sent to it, for the person signed in in this browser
+/// (the account that asked for the code): one the account has, or one that is to replace
+/// it — then the old one is told.
 pub async fn verify(
     state: &AppState,
     caller: &Caller,
     body: VerifyBody,
 ) -> Result<Verified, ApiError> {
-    session::check_origin(caller, &state.config)?;
+    let user =
+        session::require_change(state, caller, crate::tr!(account.msg.sign_in_first)).await?;
     let identifier = parse_identifier(state, &body.identifier)?;
     let code = parse_code(&body.code)?;
-    let checked = store::check(
-        &state.db,
+    let checked = check_code(
+        state,
+        caller,
         &[Purpose::Verify, Purpose::Change],
-        identifier.as_str(),
+        &identifier,
+        For::Account(user.id),
         &code,
     )
     .await?;
-    let user = owner(state, &checked).await?;
+    let replace = checked.purpose == Purpose::Change.as_str();
+    if replace {
+        refuse_if_held(state, user.id, &identifier).await?;
+    }
     let mut tx = state.db.begin().await?;
     store::consume(&mut tx, checked.id).await?;
-    let replace = checked.purpose == Purpose::Change.as_str();
-    users::verify_identifier(&mut tx, user.id, &identifier, replace).await?;
+    // Read in the transaction: the identifier being replaced, as it is now.
+    let now = users::find_in(&mut tx, user.id)
+        .await?
+        .ok_or_else(|| ApiError::new(ErrorCode::InvalidCode))?;
+    let old = current_of_kind(&now, &identifier)
+        .filter(|old| replace && *old != identifier.as_str())
+        .and_then(|old| Identifier::parse(old, 0).ok());
+    if !users::verify_identifier(&mut tx, user.id, &identifier, replace).await? {
+        // Replaced meanwhile by another change: this code's identifier is not theirs now.
+        return Err(ApiError::new(ErrorCode::InvalidCode));
+    }
+    if let Some(old) = &old {
+        outbox::enqueue(&mut tx, &messages::changed(crate::locale::current(), old)).await?;
+    }
     tx.commit().await?;
+    if old.is_some() {
+        state.courier.wake();
+    }
     Ok(Verified {
         verified: match identifier {
             Identifier::Email(_) => IdentifierKind::Email,

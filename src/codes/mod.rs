@@ -2,15 +2,19 @@
 //! or WhatsApp number belongs to whoever typed it (`/docs#codes`).
 //!
 //! * [`fypass_recovery`] / [`fypass_code`] send a code to an identifier (by email or
-//!   WhatsApp, through the outbox of `crate::courier`); the reply is the same whether or
-//!   not an account has that identifier, and nothing is sent when none has.
-//! * [`fypass_recovery_complete`] sets a new password with the code (every session and
-//!   token of the person is revoked), [`fypass_code_login`] signs in with it, and
-//!   [`fypass_verify`] verifies the identifier. Each completes the app's login request
-//!   when it names one, exactly like a password sign-in.
+//!   WhatsApp, through the outbox of `crate::courier`); the reply is the same, and as fast,
+//!   whether or not an account has that identifier, and nothing is sent when none has.
+//! * [`fypass_recovery_complete`] sets a new password with the code (what else a recovery
+//!   removes is `users::recovery`'s rule), [`fypass_code_login`] signs in with it; both act
+//!   on the one account that has the identifier (`users::store`), and complete the app's
+//!   login request when they name one, exactly like a password sign-in.
+//!   [`fypass_verify`] verifies an identifier for the person signed in in this browser,
+//!   with a code sent for their account only.
 //! * Codes: [`CODE_DIGITS`] digits from the OS RNG, stored hashed, valid for
-//!   [`CODE_TTL_MINUTES`] minutes, void after [`MAX_CODE_FAILURES`] wrong tries, single use
-//!   (also under parallel submissions); sends are throttled per identifier and network.
+//!   [`CODE_TTL_MINUTES`] minutes, void after [`MAX_CODE_FAILURES`] wrong tries (counted
+//!   per code before comparing), single use (also under parallel submissions); sends are
+//!   throttled per identifier and network, wrong codes per network; a wrong code answers
+//!   alike whether or not the identifier has an account.
 //!
 //! The rules are in `flow`, the `codes` table in `store`, the messages in `messages`; the
 //! pages in `pages` (and `forms` without JavaScript).
@@ -37,6 +41,9 @@ pub const SEND_COOLDOWN_SECS: u64 = 60;
 /// Sends per hour to one identifier, and from one network.
 pub const SENDS_PER_IDENTIFIER_HOUR: i64 = 5;
 pub const SENDS_PER_NETWORK_HOUR: i64 = 20;
+/// Wrong codes an hour from one network (whatever code or identifier they were for), so a
+/// stranger cannot void many people's codes, or guess at many codes, from one address.
+pub const WRONG_CODES_PER_NETWORK_HOUR: i64 = 10;
 
 /// Send a code to an identifier.
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]

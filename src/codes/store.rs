@@ -1,11 +1,14 @@
 //! The `codes` table. A code is six digits from the operating system's RNG; only a hash of
-//! it (with its row id) is stored. Checking a code counts a wrong try with one conditional
-//! `UPDATE`; using it is another, so of parallel submissions of one code exactly one wins.
+//! it (with its row id) is stored. Checking a code takes one of its tries with one
+//! conditional `UPDATE` before comparing; using it is another, so of parallel submissions of
+//! one code exactly one wins. A code is for one account: the one that has the identifier
+//! (recovery, sign-in) or the one that asked for it where it is typed (verification).
 
 use super::{CODE_DIGITS, CODE_TTL_MINUTES, MAX_CODE_FAILURES};
 use crate::{
     db::{Db, Tx, db_row, now_ms, with_reader, with_tx, with_writer},
     error::{ApiError, ErrorCode},
+    users::identifier::Identifier,
 };
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
@@ -126,51 +129,107 @@ fn expired() -> ApiError {
     ApiError::new(ErrorCode::CodeExpired)
 }
 
-/// The latest code of one of `purposes` sent to `identifier`, if `typed` is that code and it
-/// can still be used: else `INVALID_CODE` (a wrong code, counted; or no code was sent) or
-/// `CODE_EXPIRED` (expired, used, or void after too many wrong tries). Does not use it.
-pub async fn check(
-    db: &Db,
-    purposes: &[Purpose],
-    identifier: &str,
-    typed: &str,
-) -> Result<CodeRow, ApiError> {
+/// Whose code a check looks for.
+#[derive(Clone, Copy, Debug)]
+pub enum For {
+    /// The account that has the identifier now (a recovery or sign-in code: whoever types it
+    /// proves they receive the identifier's messages, and it acts on that account only).
+    Holder,
+    /// The account `Uuid` (signed in where the code is typed): its own codes only, for an
+    /// identifier it has or (a change) one that is to replace it.
+    Account(Uuid),
+}
+
+const ROW: &str =
+    "id, purpose, identifier, user_id, code_hash, created_at, expires_at, failures, used_at";
+
+/// The id of the code a check is about: the latest of one of `purposes` sent to
+/// `identifier` for the account `whose` says — an account that still has the identifier,
+/// except for a change (`$1` the identifier, `$2` the account or NULL).
+fn latest(purposes: &[Purpose], identifier: &Identifier) -> String {
     let list = purposes
         .iter()
         .map(|p| format!("'{}'", p.as_str()))
         .collect::<Vec<_>>()
         .join(", ");
-    let sql = format!(
-        "SELECT id, purpose, identifier, user_id, code_hash, created_at, expires_at, failures, used_at
-         FROM codes WHERE identifier = $1 AND purpose IN ({list})
-         ORDER BY created_at DESC, id DESC LIMIT 1"
+    let column = match identifier {
+        Identifier::Email(_) => "email",
+        Identifier::Whatsapp(_) => "whatsapp",
+    };
+    format!(
+        "SELECT c.id FROM codes c
+         WHERE c.identifier = $1 AND c.purpose IN ({list}) AND ($2 IS NULL OR c.user_id = $2)
+           AND (c.purpose = '{change}'
+                OR EXISTS (SELECT 1 FROM users u WHERE u.id = c.user_id AND u.{column} = c.identifier))
+         ORDER BY c.created_at DESC, c.id DESC LIMIT 1",
+        change = Purpose::Change.as_str(),
+    )
+}
+
+/// The latest code of one of `purposes` sent to `identifier` (for the account `whose`
+/// says), if `typed` is that code and it can still be used; else `INVALID_CODE` — a wrong
+/// code, whatever state the code is in, or no code at all: the same answer whether or not
+/// the identifier has an account — or `CODE_EXPIRED` (the right code, but expired, used, or
+/// void after too many wrong tries). Does not use it.
+///
+/// Each try takes one of the code's [`MAX_CODE_FAILURES`] tries *before* it is compared,
+/// with one conditional `UPDATE`: however many arrive at once, no more than that many are
+/// ever compared with a live code.
+pub async fn check(
+    db: &Db,
+    purposes: &[Purpose],
+    identifier: &Identifier,
+    whose: For,
+    typed: &str,
+) -> Result<CodeRow, ApiError> {
+    let latest = latest(purposes, identifier);
+    let account = match whose {
+        For::Holder => None,
+        For::Account(id) => Some(id),
+    };
+    let now = now_ms();
+    let take_try = format!(
+        "UPDATE codes SET failures = failures + 1
+         WHERE id = ({latest}) AND used_at IS NULL AND failures < $3 AND expires_at > $4
+         RETURNING {ROW}"
     );
-    let row: Option<CodeRow> = with_reader!(db, |c| sqlx::query_as(&sql)
-        .bind(identifier)
-        .fetch_optional(c)
-        .await)?;
-    let row = row.ok_or_else(invalid)?;
-    if row.used_at.is_some() || row.failures >= MAX_CODE_FAILURES || row.expires_at <= now_ms() {
-        return Err(expired());
-    }
-    if hash(row.id, typed.trim()) != row.code_hash {
-        let sql = "UPDATE codes SET failures = failures + 1 WHERE id = $1 AND used_at IS NULL";
-        with_writer!(db, |c| sqlx::query(sql)
-            .bind(row.id)
-            .execute(c)
+    let live: Option<CodeRow> = with_writer!(db, |c| {
+        sqlx::query_as(&take_try)
+            .bind(identifier.as_str())
+            .bind(account)
+            .bind(MAX_CODE_FAILURES)
+            .bind(now)
+            .fetch_optional(c)
             .await
-            .map(drop))?;
-        return Err(invalid());
+    })?;
+    if let Some(row) = live {
+        return if hash(row.id, typed.trim()) == row.code_hash {
+            Ok(row)
+        } else {
+            Err(invalid())
+        };
     }
-    Ok(row)
+    // No try left, or no live code: only the right code learns that it can no longer be used.
+    let sql = format!("SELECT {ROW} FROM codes WHERE id = ({latest})");
+    let spent: Option<CodeRow> = with_reader!(db, |c| {
+        sqlx::query_as(&sql)
+            .bind(identifier.as_str())
+            .bind(account)
+            .fetch_optional(c)
+            .await
+    })?;
+    match spent {
+        Some(row) if hash(row.id, typed.trim()) == row.code_hash => Err(expired()),
+        _ => Err(invalid()),
+    }
 }
 
 /// Uses the code `id` (checked before): `CODE_EXPIRED` when another submission used it
-/// first, it expired meanwhile or was voided.
+/// first or it expired meanwhile. (Its try was taken when it was checked.)
 pub async fn consume(tx: &mut Tx, id: Uuid) -> Result<(), ApiError> {
     let now = now_ms();
     let sql = "UPDATE codes SET used_at = $2
-               WHERE id = $1 AND used_at IS NULL AND failures < $3 AND expires_at > $2";
+               WHERE id = $1 AND used_at IS NULL AND failures <= $3 AND expires_at > $2";
     let won = with_tx!(tx, |c| sqlx::query(sql)
         .bind(id)
         .bind(now)
@@ -179,6 +238,18 @@ pub async fn consume(tx: &mut Tx, id: Uuid) -> Result<(), ApiError> {
         .await
         .map(|r| r.rows_affected()))?;
     if won == 1 { Ok(()) } else { Err(expired()) }
+}
+
+/// Voids every code of `user_id` not used yet (a recovery: `users::recovery`).
+pub async fn void_for_user(tx: &mut Tx, user_id: Uuid) -> Result<(), ApiError> {
+    let sql = "UPDATE codes SET used_at = $2 WHERE user_id = $1 AND used_at IS NULL";
+    with_tx!(tx, |c| sqlx::query(sql)
+        .bind(user_id)
+        .bind(now_ms())
+        .execute(c)
+        .await
+        .map(drop))?;
+    Ok(())
 }
 
 /// Removes, at most `limit` at a time, codes expired for over `grace_ms`.

@@ -4,8 +4,9 @@
 //! A sender *claims* a batch with one statement that takes a lease on each row (on
 //! PostgreSQL with `FOR UPDATE SKIP LOCKED`, so nodes sending at once never claim the same
 //! row), delivers it, then marks it `sent` (forgetting its body) or schedules a retry with
-//! a growing delay; after [`MAX_ATTEMPTS`] it is `failed`. A node that dies mid-send leaves
-//! its lease to expire, and the message is sent again later: stored means sent.
+//! a growing delay; after [`MAX_ATTEMPTS`] it is `failed`, its body forgotten too. A node
+//! that dies mid-send leaves its lease to expire, and the message is sent again later:
+//! stored means sent.
 
 use super::{Channel, Message};
 use crate::{
@@ -133,13 +134,19 @@ fn retry_delay(attempts: i64) -> Duration {
     (FIRST_DELAY * (1u32 << doublings)).min(MAX_DELAY)
 }
 
-/// The attempt failed with `error`: try again later, or give up after the last attempt.
+/// The attempt failed with `error`: try again later, or give up after the last attempt —
+/// and then forget the body (and code), as for a sent message: nothing will read it again.
 pub async fn mark_failed(db: &Db, claimed: &Claimed, error: &str) -> Result<(), ApiError> {
     let now = now_ms();
     let give_up = claimed.attempts >= MAX_ATTEMPTS;
-    let sql =
+    let sql = if give_up {
+        "UPDATE outbox SET status = $2, next_attempt_at = $3, locked_until = NULL, last_error = $4,
+                   body_text = NULL, body_html = NULL, code = NULL
+               WHERE id = $1"
+    } else {
         "UPDATE outbox SET status = $2, next_attempt_at = $3, locked_until = NULL, last_error = $4
-               WHERE id = $1";
+               WHERE id = $1"
+    };
     with_writer!(db, |c| sqlx::query(sql)
         .bind(claimed.id)
         .bind(if give_up { "failed" } else { "pending" })
@@ -173,7 +180,7 @@ pub struct Listed {
     pub channel: String,
     pub to: String,
     pub purpose: String,
-    /// Gone once sent.
+    /// Gone once sent or given up.
     pub body: Option<String>,
     pub status: String,
     pub attempts: i64,

@@ -1,6 +1,7 @@
 //! WhatsApp through the Cloud API: `POST {api}/{phone number id}/messages` with a Bearer
 //! token, sending an authentication template whose one parameter is the code (WhatsApp only
-//! lets a business start a conversation with a template Meta approved).
+//! lets a business start a conversation with a template Meta approved); a message without a
+//! code (a number was replaced on its account) is the notice template, without parameters.
 //!
 //! The HTTP client is hyper's, with rustls and ring (the TLS stack email uses too).
 
@@ -26,6 +27,7 @@ pub struct Sender {
     url: String,
     token: String,
     template: String,
+    notice_template: String,
     language: String,
 }
 
@@ -65,6 +67,7 @@ impl Sender {
             url: format!("{api}/{phone}/messages"),
             token: token.to_string(),
             template: config.whatsapp_template.clone(),
+            notice_template: config.whatsapp_notice_template.clone(),
             language: config.whatsapp_language.clone(),
         }))
     }
@@ -88,12 +91,26 @@ impl Sender {
         })
     }
 
+    /// The Cloud API's body for the notice template (it has no parameters).
+    fn notice(&self, to: &str) -> serde_json::Value {
+        json!({
+            "messaging_product": "whatsapp",
+            "recipient_type": "individual",
+            "to": to.trim_start_matches('+'),
+            "type": "template",
+            "template": {
+                "name": self.notice_template,
+                "language": {"code": self.language},
+            }
+        })
+    }
+
     pub async fn send(&self, message: &Message) -> Result<(), String> {
-        let code = message
-            .code
-            .as_deref()
-            .ok_or("a WhatsApp message needs its code")?;
-        let body = serde_json::to_vec(&self.body(&message.to, code)).map_err(|e| e.to_string())?;
+        let body = match message.code.as_deref() {
+            Some(code) => self.body(&message.to, code),
+            None => self.notice(&message.to),
+        };
+        let body = serde_json::to_vec(&body).map_err(|e| e.to_string())?;
         let request = Request::post(&self.url)
             .header(header::AUTHORIZATION, format!("Bearer {}", self.token))
             .header(header::CONTENT_TYPE, "application/json")

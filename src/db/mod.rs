@@ -411,13 +411,34 @@ impl Db {
         &self,
         direct_url: Option<&str>,
     ) -> Result<(), sqlx::migrate::MigrateError> {
+        self.migrate_until(i64::MAX, direct_url).await
+    }
+
+    /// [`Db::migrate`], up to migration `version` only: how a test builds a database as an
+    /// older release left it, to try the next migration on its rows.
+    #[doc(hidden)]
+    pub async fn migrate_until(
+        &self,
+        version: i64,
+        direct_url: Option<&str>,
+    ) -> Result<(), sqlx::migrate::MigrateError> {
+        let until = |mut migrator: sqlx::migrate::Migrator| {
+            let kept: Vec<_> = migrator
+                .migrations
+                .iter()
+                .filter(|m| m.version <= version)
+                .cloned()
+                .collect();
+            migrator.migrations = kept.into();
+            migrator
+        };
         match self {
             Db::Sqlite { writer, .. } => {
                 let mut conn = writer.acquire().await?;
                 sqlx::query("PRAGMA foreign_keys = OFF")
                     .execute(&mut *conn)
                     .await?;
-                let ran = migrations::sqlite().await?.run(&mut *conn).await;
+                let ran = until(migrations::sqlite().await?).run(&mut *conn).await;
                 let broken: Vec<(String,)> = sqlx::query_as("PRAGMA foreign_key_check")
                     .fetch_all(&mut *conn)
                     .await
@@ -437,11 +458,11 @@ impl Db {
                 (Some(url), _) => {
                     use sqlx::Connection;
                     let mut conn = PgConnection::connect(url).await?;
-                    let ran = migrations::postgres().await?.run(&mut conn).await;
+                    let ran = until(migrations::postgres().await?).run(&mut conn).await;
                     let _ = conn.close().await;
                     ran
                 }
-                (None, Pooler::None) => migrations::postgres().await?.run(&pg.pool).await,
+                (None, Pooler::None) => until(migrations::postgres().await?).run(&pg.pool).await,
                 (None, Pooler::Transaction) => Err(sqlx::migrate::MigrateError::Execute(
                     sqlx::Error::Configuration(
                         "migrations through a transaction pooler need a direct URL \

@@ -367,6 +367,19 @@ pub enum Owner {
     User(Uuid),
 }
 
+/// Unlinks every device of `user_id` from them (the devices stay their apps'): an account
+/// handed over by a recovery no longer shows the earlier holder's devices.
+pub async fn detach_user(tx: &mut Tx, user_id: Uuid) -> Result<(), ApiError> {
+    let sql = "UPDATE devices SET user_id = NULL, updated_at = $2 WHERE user_id = $1";
+    with_tx!(tx, |c| sqlx::query(sql)
+        .bind(user_id)
+        .bind(now_ms())
+        .execute(c)
+        .await
+        .map(drop))?;
+    Ok(())
+}
+
 /// Deletes a device and revokes the tokens bound to it, in one transaction.
 pub async fn delete(db: &Db, owner: Owner, id: Uuid) -> Result<(), ApiError> {
     let (column, owner_id) = match owner {

@@ -374,7 +374,8 @@ fn CodesGuide(info: SiteInfo) -> impl IntoView {
                         docs.recovery.codes,
                         digits = CODE_DIGITS,
                         minutes = CODE_TTL_MINUTES,
-                        failures = MAX_CODE_FAILURES
+                        failures = MAX_CODE_FAILURES,
+                        wrong_per_network = WRONG_CODES_PER_NETWORK_HOUR
                     ) />
                 </li>
                 <li>

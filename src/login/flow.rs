@@ -33,27 +33,16 @@ pub(crate) struct Done {
     pub cookies: Vec<HeaderValue>,
 }
 
-/// The claimant whose password `password` is, if any: one check per claimant (or one
-/// against a dummy hash when there is none, so an unknown identifier costs the same).
+/// The account if `password` is its password: one check (or one against a dummy hash when
+/// there is no account, so an unknown identifier costs the same).
 async fn check_password(
     state: &AppState,
-    claimants: &[UserRow],
+    account: Option<&UserRow>,
     password: String,
 ) -> Result<Option<UserRow>, ApiError> {
-    if claimants.is_empty() {
-        state.passwords.verify(password, None).await?;
-        return Ok(None);
-    }
-    for user in claimants {
-        if state
-            .passwords
-            .verify(password.clone(), Some(user.password_hash.clone()))
-            .await?
-        {
-            return Ok(Some(user.clone()));
-        }
-    }
-    Ok(None)
+    let hash = account.map(|u| u.password_hash.clone());
+    let right = state.passwords.verify(password, hash).await?;
+    Ok(account.filter(|_| right).cloned())
 }
 
 pub(crate) fn record(outcome: &'static str) {
@@ -267,15 +256,15 @@ pub async fn login(state: &AppState, caller: &Caller, body: LoginBody) -> Result
         ));
     }
 
-    // The identifier's verified owner, or the accounts claiming it unverified.
-    let claimants = users::claimants(&state.db, &identifier).await?;
+    // The one account that has the identifier (verified or not).
+    let holder = users::find_by_identifier(&state.db, &identifier).await?;
     // One counter per person, whichever of their identifiers was typed.
-    let (account, trusted) = match claimants.as_slice() {
-        [one] => (
+    let (account, trusted) = match &holder {
+        Some(one) => (
             format!("user:{}", one.id),
             session::trusted_browser(state, caller, one.id).await?,
         ),
-        _ => (format!("identifier:{identifier}"), None),
+        None => (format!("identifier:{identifier}"), None),
     };
     let network = network(caller.ip);
     let counters = throttle::sign_in(&throttle::Attempt {
@@ -288,7 +277,7 @@ pub async fn login(state: &AppState, caller: &Caller, body: LoginBody) -> Result
             record("throttled");
         }
     })?;
-    let user = match check_password(state, &claimants, body.password).await {
+    let user = match check_password(state, holder.as_ref(), body.password).await {
         Ok(user) => user,
         Err(busy) => {
             // Refused before any evaluation: the attempt must not count.
@@ -298,7 +287,7 @@ pub async fn login(state: &AppState, caller: &Caller, body: LoginBody) -> Result
     };
     let user = match user {
         Some(user) => user,
-        None if claimants.is_empty() => {
+        None if holder.is_none() => {
             record("user_not_found");
             return Err(if state.config.hide_user_existence {
                 ApiError::new(ErrorCode::InvalidPassword)
@@ -444,8 +433,10 @@ async fn complete(
     })
 }
 
-/// The hosted registration: reqToken, then every field checked at once, then whether the
-/// email address or number is taken, then the registration budget, then the account.
+/// The hosted registration: reqToken, then every field checked at once, then the
+/// registration budget, then whether the email address or number is taken (after the
+/// budget, so one network cannot test any number of addresses for accounts), then the
+/// account.
 pub async fn register(
     state: &AppState,
     caller: &Caller,
@@ -506,15 +497,17 @@ pub async fn register(
         whatsapp: whatsapp.as_ref().map(WhatsappNumber::as_str),
         password_hash: "",
     };
-    // Taken identifiers are refused before any hashing (the insert checks again).
-    users::check_free(&state.db, &new).await?;
     let identifiers: Vec<&str> = [new.email, new.whatsapp].into_iter().flatten().collect();
     let counters = throttle::registration(
         &network(caller.ip),
         state.config.registrations_per_hour,
         &identifiers,
     );
+    // A refused attempt keeps its place: asking whether an address is taken is what the
+    // budget is for.
     let attempt = take(&state.db, &counters).await?;
+    // Taken identifiers are refused before any hashing (the insert checks again).
+    users::check_free(&state.db, &new).await?;
     // Hash before the transaction: it is slow, and the transaction holds the write lock.
     let password_hash = match state.passwords.hash(body.password).await {
         Ok(hash) => hash,

@@ -16,7 +16,9 @@
 //! of its own: nobody else's guesses stop its owner.
 //!
 //! A registration costs a password hash, so it takes a place per network and per email
-//! address or number given, before anything is hashed.
+//! address or number given, before anything is hashed — and before an address that is
+//! taken is refused, so the budget also bounds how many addresses one network can test
+//! for accounts.
 
 use super::{
     REGISTRATIONS_PER_IDENTIFIER_HOUR, SIGN_IN_FREE_PER_ACCOUNT, SIGN_IN_MAX_DELAY_SECS,

@@ -3,7 +3,7 @@
 //! * [`User`]: a person as the API shows them.
 //! * Server side: `identifier` (email / WhatsApp number types), `password` (Argon2id on a
 //!   bounded pool), `store` (the `users` table), `session` (the browser session cookie and
-//!   the session guard) and `cli` (`fypass user ...`).
+//!   the session guard), `recovery` (what a recovery removes) and `cli` (`fypass user ...`).
 //!
 //! The login flow that creates users and signs them in is in `crate::login`; the tokens
 //! an app holds for a person are in `crate::tokens`.
@@ -14,6 +14,8 @@ pub mod cli;
 pub mod identifier;
 #[cfg(feature = "ssr")]
 pub mod password;
+#[cfg(feature = "ssr")]
+pub mod recovery;
 #[cfg(feature = "ssr")]
 pub mod session;
 #[cfg(feature = "ssr")]

@@ -293,6 +293,19 @@ pub async fn remember_browser(
     ))
 }
 
+/// Forgets every browser remembered as one that signed in as `user_id` (a recovery, "sign out
+/// everywhere"): none of them is spared others' failed guesses any more, until it signs in
+/// again.
+pub async fn forget_browsers(tx: &mut Tx, user_id: Uuid) -> Result<(), ApiError> {
+    let sql = "DELETE FROM trusted_browsers WHERE user_id = $1";
+    with_tx!(tx, |c| sqlx::query(sql)
+        .bind(user_id)
+        .execute(c)
+        .await
+        .map(drop))?;
+    Ok(())
+}
+
 /// A key for this browser if it signed in as `user_id` before — it holds their live
 /// session, or the browser cookie of an earlier sign-in — else `None`.
 pub async fn trusted_browser(
@@ -329,18 +342,6 @@ pub async fn trusted_browser(
         .fetch_one(c)
         .await)?;
     Ok((known > 0).then(|| format!("browser-{}", short(browser))))
-}
-
-/// Forgets every browser that signed in as `user_id` ("sign out everywhere"): none of them
-/// is spared others' failed guesses any more, until it signs in again.
-pub async fn forget_browsers(tx: &mut Tx, user_id: Uuid) -> Result<(), ApiError> {
-    let sql = "DELETE FROM trusted_browsers WHERE user_id = $1";
-    with_tx!(tx, |c| sqlx::query(sql)
-        .bind(user_id)
-        .execute(c)
-        .await
-        .map(drop))?;
-    Ok(())
 }
 
 /// Removes, at most `limit` at a time, sessions and remembered browsers that expired.

@@ -1,10 +1,10 @@
 //! The `users` table.
 //!
-//! A person's email address and WhatsApp number are *claims* until verified: several
-//! accounts may claim one unverified identifier (an impostor's claim must not block the
-//! real owner), and whoever verifies it owns it — the others' claims on it are dropped
-//! ([`verify_identifier`]). A verified identifier belongs to one account only (a partial
-//! unique index).
+//! One identifier, one account: an email address or WhatsApp number belongs to the one
+//! account that has it, verified or not (a unique index on each), so a code sent to it acts
+//! on that account only, and registering or adding it elsewhere is `DUPLICATE_KEY`. An
+//! identifier is unverified until someone proves they receive its codes; an account whose
+//! identifier was never verified belongs to whoever proves it (`users::recovery`).
 
 use super::{User, identifier::Identifier};
 use crate::{
@@ -80,40 +80,31 @@ fn column(identifier: &Identifier) -> &'static str {
     }
 }
 
-/// How many unverified claims of one identifier a sign-in looks at: each costs a password
-/// check, and registrations per identifier are capped anyway.
-const MAX_CLAIMANTS: i64 = 3;
-
-/// The accounts `identifier` may mean: its verified owner alone, or else the accounts that
-/// claim it unverified, newest first (at most [`MAX_CLAIMANTS`]).
-pub async fn claimants(db: &Db, identifier: &Identifier) -> Result<Vec<UserRow>, ApiError> {
-    let column = column(identifier);
-    let sql = format!(
-        "SELECT {COLUMNS} FROM users WHERE {column} = $1
-         ORDER BY ({column}_verified_at IS NULL), created_at DESC, id DESC LIMIT $2"
-    );
-    let mut rows: Vec<UserRow> = with_reader!(db, |c| sqlx::query_as(&sql)
-        .bind(identifier.as_str())
-        .bind(MAX_CLAIMANTS)
-        .fetch_all(c)
-        .await)?;
-    if rows.first().is_some_and(|u| u.verified(identifier)) {
-        rows.truncate(1);
-    }
-    Ok(rows)
-}
-
-/// The one account `identifier` names for an admin: its verified owner, or its newest claim.
+/// The account that has `identifier` (verified or not), if any.
 pub async fn find_by_identifier(
     db: &Db,
     identifier: &Identifier,
 ) -> Result<Option<UserRow>, ApiError> {
-    Ok(claimants(db, identifier).await?.into_iter().next())
+    let column = column(identifier);
+    let sql = format!("SELECT {COLUMNS} FROM users WHERE {column} = $1");
+    Ok(with_reader!(db, |c| sqlx::query_as(&sql)
+        .bind(identifier.as_str())
+        .fetch_optional(c)
+        .await)?)
 }
 
 pub async fn find(db: &Db, id: Uuid) -> Result<Option<UserRow>, ApiError> {
     let sql = format!("SELECT {COLUMNS} FROM users WHERE id = $1");
     Ok(with_reader!(db, |c| sqlx::query_as(&sql)
+        .bind(id)
+        .fetch_optional(c)
+        .await)?)
+}
+
+/// The user `id` as `tx` sees it (with what it changed).
+pub async fn find_in(tx: &mut Tx, id: Uuid) -> Result<Option<UserRow>, ApiError> {
+    let sql = format!("SELECT {COLUMNS} FROM users WHERE id = $1");
+    Ok(with_tx!(tx, |c| sqlx::query_as(&sql)
         .bind(id)
         .fetch_optional(c)
         .await)?)
@@ -160,15 +151,15 @@ fn identifiers<'a>(new: &NewUser<'a>) -> impl Iterator<Item = (&'static str, &'a
         .filter_map(|(field, value)| Some((field, value?)))
 }
 
-/// Whether `new`'s email address and number are free — no account has verified them —:
-/// `DUPLICATE_KEY` naming each one that is not (a read, before anything costly is done
-/// for a registration).
+const HELD: &str = "SELECT COUNT(*) FROM users WHERE {field} = $1";
+
+/// Whether `new`'s email address and number are free — no account has them, verified or
+/// not —: `DUPLICATE_KEY` naming each one that is not (a read, before anything costly is
+/// done for a registration).
 pub async fn check_free(db: &Db, new: &NewUser<'_>) -> Result<(), ApiError> {
     let mut taken = Vec::new();
     for (field, value) in identifiers(new) {
-        let sql = format!(
-            "SELECT COUNT(*) FROM users WHERE {field} = $1 AND {field}_verified_at IS NOT NULL"
-        );
+        let sql = HELD.replace("{field}", field);
         let (count,): (i64,) =
             with_reader!(db, |c| sqlx::query_as(&sql).bind(value).fetch_one(c).await)?;
         if count > 0 {
@@ -183,9 +174,7 @@ pub async fn check_free(db: &Db, new: &NewUser<'_>) -> Result<(), ApiError> {
 pub async fn insert(tx: &mut Tx, new: NewUser<'_>) -> Result<UserRow, ApiError> {
     let mut taken = Vec::new();
     for (field, value) in identifiers(&new) {
-        let sql = format!(
-            "SELECT COUNT(*) FROM users WHERE {field} = $1 AND {field}_verified_at IS NOT NULL"
-        );
+        let sql = HELD.replace("{field}", field);
         let (count,): (i64,) =
             with_tx!(tx, |c| sqlx::query_as(&sql).bind(value).fetch_one(c).await)?;
         if count > 0 {
@@ -245,29 +234,19 @@ pub async fn set_status(tx: &mut Tx, id: Uuid, status: Status) -> Result<bool, A
     Ok(true)
 }
 
-/// Marks `identifier` verified for `user_id`, who proved they receive its codes — as their
-/// current claim, or (`replace`) in place of their current one of that kind — and drops
-/// every other account's unverified claim on it. `DUPLICATE_KEY` if another account
-/// verified it meanwhile.
+/// Marks `identifier` verified for `user_id`, who proved they receive its codes: as their
+/// current one (`false` when they no longer have it), or (`replace`) in place of their
+/// current one of that kind. Nothing moves from another account: an identifier another
+/// account has is `DUPLICATE_KEY` (the unique index decides, also against a concurrent
+/// change).
 pub async fn verify_identifier(
     tx: &mut Tx,
     user_id: Uuid,
     identifier: &Identifier,
     replace: bool,
-) -> Result<(), ApiError> {
+) -> Result<bool, ApiError> {
     let column = column(identifier);
     let now = now_ms();
-    let others = format!(
-        "UPDATE users SET {column} = NULL, updated_at = $3
-         WHERE {column} = $1 AND id <> $2 AND {column}_verified_at IS NULL"
-    );
-    with_tx!(tx, |c| sqlx::query(&others)
-        .bind(identifier.as_str())
-        .bind(user_id)
-        .bind(now)
-        .execute(c)
-        .await
-        .map(drop))?;
     let mine = if replace {
         // A new identifier in place of the old: verified from now on.
         format!(
@@ -279,10 +258,44 @@ pub async fn verify_identifier(
              WHERE id = $2 AND {column} = $1"
         )
     };
-    with_tx!(tx, |c| sqlx::query(&mine)
+    let changed = with_tx!(tx, |c| sqlx::query(&mine)
         .bind(identifier.as_str())
         .bind(user_id)
         .bind(now)
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected()))?;
+    Ok(changed == 1)
+}
+
+/// Leaves `user_id` with `identifier` alone: their identifier of the other kind is removed
+/// (a recovery that hands an account to whoever proved `identifier`: `users::recovery`).
+pub async fn keep_only(
+    tx: &mut Tx,
+    user_id: Uuid,
+    identifier: &Identifier,
+) -> Result<(), ApiError> {
+    let other = match identifier {
+        Identifier::Email(_) => "whatsapp",
+        Identifier::Whatsapp(_) => "email",
+    };
+    let sql = format!(
+        "UPDATE users SET {other} = NULL, {other}_verified_at = NULL, updated_at = $2 WHERE id = $1"
+    );
+    with_tx!(tx, |c| sqlx::query(&sql)
+        .bind(user_id)
+        .bind(now_ms())
+        .execute(c)
+        .await
+        .map(drop))?;
+    Ok(())
+}
+
+/// Offers `user_id` a passkey again after their next sign-in (their passkeys were removed).
+pub async fn offer_passkey_again(tx: &mut Tx, user_id: Uuid) -> Result<(), ApiError> {
+    let sql = "UPDATE users SET passkey_offered_at = NULL WHERE id = $1";
+    with_tx!(tx, |c| sqlx::query(sql)
+        .bind(user_id)
         .execute(c)
         .await
         .map(drop))?;

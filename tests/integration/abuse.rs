@@ -216,7 +216,7 @@ async fn a_flood_of_registrations_leaves_other_peoples_sign_ins_working() {
         )
         .await;
     assert_eq!(res.status(), 200);
-    // A taken (verified) address is refused without hashing anything.
+    // A taken address is refused without hashing anything.
     t.verified("mia@example.com").await;
     let before = t.state.passwords.verifications();
     let res = t

@@ -80,7 +80,7 @@ pub async fn execute(t: &TestApp, sql: &str) {
     let mut tx = t.db().begin().await.unwrap();
     match &mut tx {
         fypass::db::Tx::Sqlite(c) => drop(sqlx::query(sql).execute(&mut **c).await.unwrap()),
-        fypass::db::Tx::Postgres(c) => drop(sqlx::query(sql).execute(&mut **c).await.unwrap()),
+        fypass::db::Tx::Postgres(c) => drop(sqlx::query(sql).execute(c.exec()).await.unwrap()),
     }
     tx.commit().await.unwrap();
 }

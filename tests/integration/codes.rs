@@ -152,13 +152,13 @@ async fn wrong_and_expired_codes_are_refused_and_five_wrong_void_the_code() {
     };
     assert_eq!(send().await.status(), 202);
     // No channel: the code waits in the outbox.
+    let code = code_for(&t, "sari@example.com", "recovery", 1).await;
     let listed = outbox(&t).await;
     let recovery = listed.iter().find(|m| m.purpose == "recovery").unwrap();
     assert_eq!(
         (recovery.status.as_str(), recovery.channel.as_str()),
         ("pending", "email")
     );
-    let code = code_in(recovery.body.as_deref().unwrap());
     let wrong = if code == "000000" { "111111" } else { "000000" };
     let complete = |code: &str| {
         t.post(
@@ -236,6 +236,8 @@ async fn sends_are_limited_and_look_the_same_for_unknown_identifiers() {
         );
         expect_error(res, 429, "TOO_MANY_REQUESTS").await;
     }
+    code_for(&t, "tari@example.com", "recovery", 1).await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
     assert_eq!(
         outbox(&t).await.len(),
         before + 1,
@@ -345,8 +347,10 @@ async fn two_nodes_send_each_message_once() {
     drop(other);
 }
 
+/// One identifier, one account: an address someone else registered first is the owner's
+/// once they prove it with a recovery code (the registration itself is `DUPLICATE_KEY`).
 #[tokio::test]
-async fn an_unverified_claim_does_not_block_the_owner_who_verifies_it() {
+async fn an_address_registered_by_someone_else_is_its_owners_once_recovered() {
     let mail = MailServer::start().await;
     let t = TestApp::spawn_with(with_mail(&mail)).await;
     // An impostor registers the owner's address first.
@@ -354,39 +358,38 @@ async fn an_unverified_claim_does_not_block_the_owner_who_verifies_it() {
         .post(REGISTER, json!({"name": "Impostor", "email": "wati@example.com", "whatsapp": "0812-7777-0001", "password": PASSWORD}))
         .await;
     assert_eq!(impostor.status(), 200);
-    // The owner registers anyway, and verifies with the code only they receive.
-    let res = register(&t, Some("wati@example.com"), None).await;
-    let completion: Value = res.json().await.unwrap();
-    assert_eq!(completion["verify"], json!(["wati@example.com"]));
+    // The owner cannot register it again; they recover it, with the code only they receive.
+    let res = t
+        .post(
+            REGISTER,
+            json!({"name": "Wati", "email": "wati@example.com", "password": PASSWORD}),
+        )
+        .await;
+    expect_error(res, 409, "DUPLICATE_KEY").await;
+    let res = t
+        .post(
+            "/api/v1/fypass/recovery",
+            json!({"identifier": "wati@example.com"}),
+        )
+        .await;
+    assert_eq!(res.status(), 202);
     let mails = mail.wait_for("wati@example.com", 2, WAIT).await;
-    let newest = mails
+    let recovery = mails
         .iter()
-        .max_by_key(|m| m["date"].as_str().unwrap_or_default().to_string())
-        .unwrap();
-    // Each verification mail carries its own code; only the owner's account's verifies.
-    let mut verified = false;
-    for message in &mails {
-        let res = t
-            .post(
-                "/api/v1/fypass/verify",
-                json!({"identifier": "wati@example.com", "code": code_in(&text(message))}),
-            )
-            .await;
-        if res.status() == 200 {
-            assert_eq!(
-                res.json::<Value>().await.unwrap(),
-                json!({"verified": "email"})
-            );
-            verified = true;
-            break;
-        }
-    }
-    assert!(verified, "{newest}");
-    // The owner signs in with the address; the impostor lost it (but keeps their number).
+        .find(|m| m["subject"] == "Your fypass recovery code")
+        .expect("the recovery mail arrived");
+    let res = t
+        .post(
+            "/api/v1/fypass/recovery/complete",
+            json!({"identifier": "wati@example.com", "code": code_in(&text(recovery)), "newPassword": "watis own passphrase"}),
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    // The owner signs in with the address; the impostor lost their number with it.
     let res = t
         .post(
             LOGIN,
-            json!({"identifier": "wati@example.com", "password": PASSWORD}),
+            json!({"identifier": "wati@example.com", "password": "watis own passphrase"}),
         )
         .await;
     assert_eq!(res.status(), 200);
@@ -396,9 +399,17 @@ async fn an_unverified_claim_does_not_block_the_owner_who_verifies_it() {
         .iter()
         .map(|u| u.view())
         .collect();
-    let impostor = users.iter().find(|u| u.name == "Impostor").unwrap();
-    assert_eq!(impostor.email, None);
-    assert_eq!(impostor.whatsapp.as_deref(), Some("+6281277770001"));
+    assert_eq!(users.len(), 1);
+    assert_eq!(users[0].email.as_deref(), Some("wati@example.com"));
+    assert!(users[0].email_verified_at.is_some());
+    assert_eq!(users[0].whatsapp, None);
+    let res = t
+        .post(
+            LOGIN,
+            json!({"identifier": "0812-7777-0001", "password": PASSWORD}),
+        )
+        .await;
+    expect_error(res, 404, "USER_NOT_FOUND").await;
     // A verified address is taken for good.
     let res = t
         .post(
@@ -428,11 +439,13 @@ async fn with_verification_required_a_request_completes_only_once_verified() {
     let listed = outbox(&t).await;
     let code = code_in(listed[0].body.as_deref().unwrap());
     let res = t
-        .post(
-            "/api/v1/fypass/verify",
-            json!({"identifier": "xena@example.com", "code": code}),
-        )
-        .await;
+        .http
+        .post(t.url("/api/v1/fypass/verify"))
+        .header("cookie", &cookie)
+        .json(&json!({"identifier": "xena@example.com", "code": code}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 200);
     let res = t
         .http
@@ -478,11 +491,13 @@ async fn a_new_email_address_replaces_the_old_once_verified() {
     assert_eq!(change.purpose, "change");
     let code = code_in(change.body.as_deref().unwrap());
     let res = t
-        .post(
-            "/api/v1/fypass/verify",
-            json!({"identifier": "yuni.new@example.com", "code": code}),
-        )
-        .await;
+        .http
+        .post(t.url("/api/v1/fypass/verify"))
+        .header("cookie", &cookie)
+        .json(&json!({"identifier": "yuni.new@example.com", "code": code}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 200);
     let res = t
         .post(
@@ -614,4 +629,345 @@ async fn smtp_to_another_machine_never_falls_back_to_clear_text() {
         let listed = outbox(&t).await;
         assert!(listed.iter().all(|m| m.status != "sent"), "{query}");
     }
+}
+
+/// The code of the newest message to `to` for `purpose`, once there are `n` of them (a send
+/// stores its code just after its reply).
+async fn code_for(t: &TestApp, to: &str, purpose: &str, n: usize) -> String {
+    for _ in 0..100 {
+        let listed = outbox(t).await;
+        let mine: Vec<_> = listed
+            .iter()
+            .filter(|m| m.to == to && m.purpose == purpose)
+            .collect();
+        if mine.len() >= n {
+            return code_in(mine[0].body.as_deref().unwrap());
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("no {n} {purpose} messages to {to}");
+}
+
+/// A code that is not `code`.
+fn other_than(code: &str, n: u32) -> String {
+    let value: u32 = code.parse().unwrap();
+    format!("{:06}", (value + n) % 1_000_000)
+}
+
+/// Another transaction that holds the recovery code (PostgreSQL: its row; SQLite, which
+/// locks the whole database for a write: the write lock), as a busy database would.
+enum Busy {
+    Sqlite(sqlx::SqliteConnection),
+    Postgres(sqlx::PgConnection),
+}
+
+impl Busy {
+    async fn hold(t: &TestApp) -> Busy {
+        use sqlx::Connection;
+        if crate::support::on_postgres() {
+            let mut c = sqlx::PgConnection::connect(t.database_url()).await.unwrap();
+            sqlx::query("BEGIN").execute(&mut c).await.unwrap();
+            sqlx::query("SELECT id FROM codes WHERE purpose = 'recovery' FOR UPDATE")
+                .execute(&mut c)
+                .await
+                .unwrap();
+            Busy::Postgres(c)
+        } else {
+            let mut c = sqlx::SqliteConnection::connect(t.database_url())
+                .await
+                .unwrap();
+            sqlx::query("BEGIN IMMEDIATE")
+                .execute(&mut c)
+                .await
+                .unwrap();
+            Busy::Sqlite(c)
+        }
+    }
+
+    async fn release(self) {
+        match self {
+            Busy::Sqlite(mut c) => drop(sqlx::query("COMMIT").execute(&mut c).await.unwrap()),
+            Busy::Postgres(mut c) => drop(sqlx::query("COMMIT").execute(&mut c).await.unwrap()),
+        }
+    }
+}
+
+/// Makes every `event` (`INSERT`, `UPDATE`) of the `codes` table take a while (at least
+/// 300 ms), as a busy database would: PostgreSQL sleeps in a trigger; SQLite, which has no
+/// sleep, counts a large cross join in one.
+async fn slow_codes(t: &TestApp, event: &str) {
+    if crate::support::on_postgres() {
+        exec(
+            t,
+            "CREATE FUNCTION slowly() RETURNS trigger AS $$
+             BEGIN PERFORM pg_sleep(0.3); RETURN NEW; END $$ LANGUAGE plpgsql",
+        )
+        .await;
+        exec(
+            t,
+            &format!(
+                "CREATE TRIGGER slow_codes BEFORE {event} ON codes
+                 FOR EACH ROW EXECUTE FUNCTION slowly()"
+            ),
+        )
+        .await;
+        return;
+    }
+    // Rows are added until one count takes 300 ms (a tenth more each time, so that it does
+    // not overshoot by much: it burns a core while it counts).
+    exec(t, "CREATE TABLE slow (n INTEGER)").await;
+    exec(
+        t,
+        "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 100)
+         INSERT INTO slow (n) SELECT x FROM c",
+    )
+    .await;
+    for _ in 0..40 {
+        let started = std::time::Instant::now();
+        exec(t, "SELECT count(*) FROM slow a, slow b, slow c").await;
+        if started.elapsed() >= Duration::from_millis(300) {
+            break;
+        }
+        exec(
+            t,
+            "INSERT INTO slow (n) SELECT n FROM slow LIMIT (SELECT count(*) / 10 FROM slow)",
+        )
+        .await;
+    }
+    exec(
+        t,
+        &format!(
+            "CREATE TRIGGER slow_codes BEFORE {event} ON codes
+             BEGIN SELECT count(*) FROM slow a, slow b, slow c; END"
+        ),
+    )
+    .await;
+}
+
+async fn exec(t: &TestApp, sql: &str) {
+    let mut tx = t.db().begin().await.unwrap();
+    tx_exec(&mut tx, sql).await;
+    tx.commit().await.unwrap();
+}
+
+/// Issue 23 point 9: a wrong code answers `INVALID_CODE` however many came before, for an
+/// identifier with an account as for one without; only the right code learns it is void.
+#[tokio::test]
+async fn wrong_codes_answer_alike_for_real_and_unknown_identifiers() {
+    let t = TestApp::spawn_behind_proxy(|_| {}).await;
+    register(&t, Some("ayu@example.com"), None).await;
+    let res = t
+        .post(
+            "/api/v1/fypass/recovery",
+            json!({"identifier": "ayu@example.com"}),
+        )
+        .await;
+    assert_eq!(res.status(), 202);
+    let code = code_for(&t, "ayu@example.com", "recovery", 1).await;
+    let complete = |i: usize, who: &str, code: String| {
+        t.post_from(
+            &format!("198.51.100.{}", i + 1),
+            "/api/v1/fypass/recovery/complete",
+            json!({"identifier": who, "code": code, "newPassword": "a new passphrase"}),
+        )
+    };
+    let tries = fypass::codes::MAX_CODE_FAILURES as usize + 3;
+    for (i, who) in ["ayu@example.com", "nobody@example.com"].iter().enumerate() {
+        for n in 0..tries {
+            let wrong = other_than(&code, n as u32 + 1);
+            let res = complete(i * 50 + n, who, wrong).await;
+            expect_error(res, 400, "INVALID_CODE").await;
+        }
+    }
+    // The person's own code was voided by the five first.
+    expect_error(
+        complete(200, "ayu@example.com", code).await,
+        400,
+        "CODE_EXPIRED",
+    )
+    .await;
+}
+
+/// Issue 23 point 9: wrong codes are limited per network — whatever identifier they are
+/// for — so one address can neither guess on nor void many people's codes.
+#[tokio::test]
+async fn wrong_codes_are_limited_per_network() {
+    let t = TestApp::spawn_behind_proxy(|_| {}).await;
+    register(&t, Some("bayu@example.com"), None).await;
+    let res = t
+        .post_from(
+            "203.0.113.5",
+            "/api/v1/fypass/recovery",
+            json!({"identifier": "bayu@example.com"}),
+        )
+        .await;
+    assert_eq!(res.status(), 202);
+    let code = code_for(&t, "bayu@example.com", "recovery", 1).await;
+    let stranger = |who: String, code: String| {
+        t.post_from(
+            "198.51.100.9",
+            "/api/v1/fypass/recovery/complete",
+            json!({"identifier": who, "code": code, "newPassword": "a new passphrase"}),
+        )
+    };
+    for n in 0..fypass::codes::WRONG_CODES_PER_NETWORK_HOUR {
+        // A few at the person's code (not enough to void it), the rest at made-up ones.
+        let who = if n < 3 {
+            "bayu@example.com".to_string()
+        } else {
+            format!("nobody{n}@example.com")
+        };
+        let res = stranger(who, other_than(&code, n as u32 + 1)).await;
+        expect_error(res, 400, "INVALID_CODE").await;
+    }
+    let res = stranger("bayu@example.com".into(), other_than(&code, 99)).await;
+    let body = expect_error(res, 429, "TOO_MANY_REQUESTS").await;
+    assert!(
+        body["message"].as_str().unwrap().contains("network"),
+        "{body}"
+    );
+    // The person, elsewhere, uses their code.
+    let res = t
+        .post_from(
+            "203.0.113.5",
+            "/api/v1/fypass/recovery/complete",
+            json!({"identifier": "bayu@example.com", "code": code, "newPassword": "a new passphrase"}),
+        )
+        .await;
+    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+}
+
+/// Issue 23 point 9: tries at one code are counted atomically — many wrong codes at once,
+/// even on a slow database, get no more than five of them compared with the code.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn parallel_wrong_codes_get_five_tries_at_most() {
+    let t = TestApp::spawn_behind_proxy(|c| c.db_max_connections = 16).await;
+    register(&t, Some("citra@example.com"), None).await;
+    let res = t
+        .post(
+            "/api/v1/fypass/recovery",
+            json!({"identifier": "citra@example.com"}),
+        )
+        .await;
+    assert_eq!(res.status(), 202);
+    let code = code_for(&t, "citra@example.com", "recovery", 1).await;
+    // The guesses arrive while another transaction holds the code: they all wait to write.
+    let busy = Busy::hold(&t).await;
+    let guesses: Vec<_> = (0..8u32)
+        .map(|n| {
+            t.post_from(
+                &format!("198.51.100.{}", n + 1),
+                "/api/v1/fypass/recovery/complete",
+                json!({"identifier": "citra@example.com", "code": other_than(&code, n + 1), "newPassword": "a new passphrase"}),
+            )
+        })
+        .collect();
+    let guesses = tokio::spawn(join_all(guesses));
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    busy.release().await;
+    for res in guesses.await.unwrap() {
+        expect_error(res, 400, "INVALID_CODE").await;
+    }
+    let mut tx = t.db().begin().await.unwrap();
+    let compared = match &mut tx {
+        fypass::db::Tx::Sqlite(c) => {
+            sqlx::query_as::<_, (i64,)>("SELECT failures FROM codes WHERE purpose = 'recovery'")
+                .fetch_one(&mut **c)
+                .await
+                .unwrap()
+        }
+        fypass::db::Tx::Postgres(c) => {
+            sqlx::query_as::<_, (i64,)>("SELECT failures FROM codes WHERE purpose = 'recovery'")
+                .fetch_one(c.exec())
+                .await
+                .unwrap()
+        }
+    };
+    drop(tx);
+    assert_eq!(
+        compared.0,
+        fypass::codes::MAX_CODE_FAILURES,
+        "tries compared"
+    );
+}
+
+/// Issue 23 point 20: a send answers as fast for an identifier with an account as for one
+/// without, even when storing the code is slow.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_send_takes_as_long_whether_or_not_an_account_has_the_identifier() {
+    let t = TestApp::spawn_behind_proxy(|_| {}).await;
+    for n in 0..3 {
+        register(&t, Some(&format!("dian{n}@example.com")), None).await;
+    }
+    slow_codes(&t, "INSERT").await;
+    let timed = |ip: String, who: String| {
+        let send = t.post_from(&ip, "/api/v1/fypass/recovery", json!({"identifier": who}));
+        async move {
+            let started = std::time::Instant::now();
+            let res = send.await;
+            assert_eq!(res.status(), 202);
+            (started.elapsed(), res.json::<Value>().await.unwrap())
+        }
+    };
+    // The quickest of three sends each (other tests share the machine).
+    let (mut known, mut unknown) = (Duration::MAX, Duration::MAX);
+    for n in 0..3 {
+        let (took, reply) = timed(
+            format!("198.51.100.{}", n + 1),
+            format!("nobody{n}@example.com"),
+        )
+        .await;
+        assert_eq!(reply, json!({"sent": true, "retryAfter": 60}));
+        unknown = unknown.min(took);
+        let (took, reply) = timed(
+            format!("198.51.100.{}", n + 11),
+            format!("dian{n}@example.com"),
+        )
+        .await;
+        assert_eq!(reply, json!({"sent": true, "retryAfter": 60}));
+        known = known.min(took);
+    }
+    assert!(
+        known < unknown + Duration::from_millis(150),
+        "{known:?} for an account, {unknown:?} without"
+    );
+    // The codes were stored all the same.
+    for n in 0..3 {
+        code_for(&t, &format!("dian{n}@example.com"), "recovery", 1).await;
+    }
+}
+
+/// Issue 23 point 16: a message given up after its last attempt forgets its body (the
+/// code), as a sent one does.
+#[tokio::test]
+async fn a_message_given_up_forgets_its_body() {
+    let port = free_port();
+    let t = TestApp::spawn_with(|c| c.smtp_url = Some(format!("smtp://127.0.0.1:{port}"))).await;
+    register(&t, Some("eka@example.com"), None).await;
+    // Nothing listens: the first attempt fails; the last one is next.
+    for _ in 0..100 {
+        if outbox(&t).await.iter().any(|m| m.attempts > 0) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    exec(
+        &t,
+        &format!(
+            "UPDATE outbox SET attempts = {}, next_attempt_at = 0",
+            fypass::courier::outbox::MAX_ATTEMPTS - 1
+        ),
+    )
+    .await;
+    t.state.courier.wake();
+    let mut given_up = None;
+    for _ in 0..100 {
+        let listed = outbox(&t).await;
+        if listed[0].status == "failed" {
+            given_up = Some(listed[0].body.clone());
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(given_up, Some(None), "given up, and its body forgotten");
 }

@@ -283,7 +283,7 @@ async fn registration_errors_come_in_order_and_name_their_fields() {
         "long enough",
     )
     .await;
-    // Only verified identifiers are exclusive.
+    // Identifiers are exclusive, verified or not.
     t.verified("carol@example.com").await;
     t.verified("081200000001").await;
     let token = t.start(&app, json!({})).await;

@@ -386,11 +386,17 @@ async fn codes_are_sent_in_the_language_of_the_page_that_asked() {
         .await
         .unwrap();
     assert_eq!(res.status(), 202, "{}", res.text().await.unwrap());
-    let sent = fypass::courier::outbox::list(t.db(), 10).await.unwrap();
-    let recovery = sent
-        .iter()
-        .find(|m| m.purpose == "recovery")
-        .expect("a recovery code");
+    // (The code is stored just after the reply.)
+    let mut recovery = None;
+    for _ in 0..100 {
+        let sent = fypass::courier::outbox::list(t.db(), 10).await.unwrap();
+        recovery = sent.into_iter().find(|m| m.purpose == "recovery");
+        if recovery.is_some() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let recovery = recovery.expect("a recovery code");
     let body = recovery.body.clone().unwrap_or_default();
     assert!(
         body.contains("Gunakan kode ini untuk membuat kata sandi baru"),
@@ -463,8 +469,8 @@ async fn a_logo_url_cannot_write_its_own_content_security_policy() {
         fypass::db::Db::Sqlite { writer, .. } => {
             sqlx::query(&sql).execute(writer).await.unwrap();
         }
-        fypass::db::Db::Postgres(pool) => {
-            sqlx::query(&sql).execute(pool).await.unwrap();
+        fypass::db::Db::Postgres(pg) => {
+            sqlx::query(&sql).execute(&pg.pool).await.unwrap();
         }
     }
     let token = t.start(&app, json!({})).await;

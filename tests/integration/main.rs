@@ -15,6 +15,7 @@ mod devices;
 mod faults;
 mod flow;
 mod foundation;
+mod identifiers;
 mod languages;
 mod pages;
 mod passkeys;

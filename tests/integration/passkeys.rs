@@ -22,7 +22,7 @@ async fn spawn() -> TestApp {
         .await
 }
 
-fn origin(t: &TestApp) -> url::Url {
+pub(crate) fn origin(t: &TestApp) -> url::Url {
     url::Url::parse(&t.state.config.public_origin()).unwrap()
 }
 
@@ -55,7 +55,7 @@ async fn person(t: &TestApp, email: &str) -> (String, uuid::Uuid) {
 }
 
 /// Adds a passkey made by `key` for the person of `cookie`; its credential id.
-async fn add_passkey(t: &TestApp, cookie: &str, key: &mut SoftPasskey) -> Vec<u8> {
+pub(crate) async fn add_passkey(t: &TestApp, cookie: &str, key: &mut SoftPasskey) -> Vec<u8> {
     let res = post(
         t,
         Some(cookie),
@@ -86,7 +86,10 @@ async fn add_passkey(t: &TestApp, cookie: &str, key: &mut SoftPasskey) -> Vec<u8
 }
 
 /// A passkey sign-in's start: its ceremony id and request options.
-async fn login_start(t: &TestApp, req_token: Option<&str>) -> (String, RequestChallengeResponse) {
+pub(crate) async fn login_start(
+    t: &TestApp,
+    req_token: Option<&str>,
+) -> (String, RequestChallengeResponse) {
     let res = post(
         t,
         None,
@@ -104,7 +107,7 @@ async fn login_start(t: &TestApp, req_token: Option<&str>) -> (String, RequestCh
 }
 
 /// The assertion `key` signs for `options` as a browser at `at` would, for `user`.
-fn assertion(
+pub(crate) fn assertion(
     key: &mut SoftPasskey,
     at: url::Url,
     mut options: RequestChallengeResponse,
@@ -123,7 +126,7 @@ fn assertion(
     signed
 }
 
-async fn finish(
+pub(crate) async fn finish(
     t: &TestApp,
     ceremony: &str,
     credential: &PublicKeyCredential,
@@ -533,7 +536,7 @@ async fn starting_passkey_sign_ins_stores_nothing() {
             let (n,): (i64,) = match &mut tx {
                 fypass::db::Tx::Sqlite(c) => sqlx::query_as(sql).fetch_one(&mut **c).await.unwrap(),
                 fypass::db::Tx::Postgres(c) => {
-                    sqlx::query_as(sql).fetch_one(&mut **c).await.unwrap()
+                    sqlx::query_as(sql).fetch_one(c.exec()).await.unwrap()
                 }
             };
             n
