@@ -208,7 +208,7 @@ async fn confirm(
         user_code: user_code.to_string(),
     };
     match flow::confirm(&state, caller, &body).await {
-        Ok(()) => see_other(&self_path(&parts), Vec::new()),
+        Ok(cookie) => see_other(&self_path(&parts), vec![cookie]),
         Err(error) => {
             let echo = FormEcho {
                 error: Some(error),
