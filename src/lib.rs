@@ -29,7 +29,7 @@
 //! own page), [`passkeys`] (WebAuthn sign-in), [`tokens`] (access and refresh tokens, userinfo, introspection, logout),
 //! [`devices`] (Save Device and friends, the dashboard). [`courier`] delivers codes. Leaves every module may
 //! use: [`config`] (read once in `main.rs`), [`secret`] (opaque tokens), [`throttle`]
-//! (counters against abuse), [`status`].
+//! (counters against abuse), [`status`], [`redirect`] (where a browser may be sent).
 
 // Leptos views are deeply nested types; the dashboard's exceed the default limit.
 #![recursion_limit = "256"]
@@ -46,6 +46,7 @@ pub mod error;
 pub mod locale;
 pub mod login;
 pub mod passkeys;
+pub mod redirect;
 pub mod status;
 pub mod tokens;
 pub mod ui;

@@ -241,10 +241,8 @@ mod server {
         axum::extract::State(state): axum::extract::State<crate::server::AppState>,
         Query(q): Query<Switch>,
     ) -> Response {
-        // Only a path of this site: "/x", never "//host" or "/\host" (an open redirect).
-        let next = Some(q.next)
-            .filter(|n| n.starts_with('/') && !n.starts_with("//") && !n.contains('\\'))
-            .unwrap_or_else(|| "/".into());
+        // Only a path of this site (never an open redirect).
+        let next = crate::redirect::local_or_home(&q.next).to_string();
         let mut res = (StatusCode::SEE_OTHER, [(header::LOCATION, next)]).into_response();
         if let Some(locale) = from_tag(&q.to) {
             let secure = if state.config.is_https() {

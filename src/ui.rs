@@ -59,8 +59,25 @@ pub fn FormProblem(
     view! { {move || general().map(|error| view! { <ErrorPanel error /> })} }
 }
 
+/// Keeps `value` to what the `input` holds when its island hydrates. On a slow network a
+/// page shows its form seconds before its WASM has loaded: what a person types meanwhile is
+/// in the input, but no handler was there to tell `value`, which still holds what the server
+/// rendered. Read once the island is live, the text on screen is what the form sends (later
+/// typing reaches `value` through the input's own handler).
+pub fn keep_typed(input: NodeRef<leptos::html::Input>, value: RwSignal<String>) {
+    Effect::new(move |_| {
+        if let Some(input) = input.get() {
+            let typed = input.value();
+            if typed != value.get_untracked() {
+                value.set(typed);
+            }
+        }
+    });
+}
+
 /// A labelled input with its hint and error, wired for screen readers. It names itself
-/// `name` in a plain form post, and shows what `error` says about `name`.
+/// `name` in a plain form post, shows what `error` says about `name`, and keeps what was
+/// typed before the page hydrated ([`keep_typed`]).
 #[component]
 pub fn Field(
     label: &'static str,
@@ -77,6 +94,8 @@ pub fn Field(
             .as_ref()
             .and_then(|e| field_message(e, name, label))
     });
+    let input = NodeRef::new();
+    keep_typed(input, value);
     let id = format!("field-{name}");
     let hint_id = format!("{id}-hint");
     let error_id = format!("{id}-error");
@@ -97,6 +116,7 @@ pub fn Field(
         <div class="field" class:invalid=move || message.read().is_some()>
             <label for=id.clone()>{label}</label>
             <input
+                node_ref=input
                 id=id
                 name=name
                 type=kind

@@ -1,5 +1,5 @@
 import { APIRequestContext, expect, test } from "@playwright/test";
-import { clientKey, hydrated, signInInPage, uniqueEmail } from "./helpers";
+import { clientKey, hydrated, pollStatus, signInInPage, uniqueEmail } from "./helpers";
 
 // The browser comes from another network than the app that starts the request (the
 // server trusts the test's proxy header), as when a stranger sends someone their app's
@@ -47,5 +47,56 @@ for (const js of [true, false]) {
       });
       expect((await res.json()).status).toBe("LOGGED_IN");
     });
+  });
+}
+
+// The attack of issue 23: someone starts a request on their own TV app, confirms its code
+// in their own browser (their network), and sends the link to a person who is signed in to
+// fypass in theirs. The confirmation belongs to the attacker's browser: the person's page
+// asks them for the code instead of offering "Continue as", and the TV gets nothing.
+for (const js of [true, false]) {
+  test(`an attacker's confirmed request is not completed by the person's "Continue as" (${js ? "with" : "without"} JavaScript)`, async ({ browser, request }) => {
+    const attacker = await browser.newContext({ javaScriptEnabled: js, extraHTTPHeaders: { "x-forwarded-for": "198.51.100.200" } });
+    const person = await browser.newContext({ javaScriptEnabled: js, extraHTTPHeaders: { "x-forwarded-for": elsewhere } });
+    try {
+      // The person is signed in to fypass in their browser.
+      const email = uniqueEmail("sari");
+      const registered = await person.request.post("/api/v1/fypass/register", { data: { name: "Sari", email, password } });
+      expect(registered.status()).toBe(200);
+
+      // The attacker's TV starts a request; the attacker confirms its code in their browser.
+      const { url, userCode, reqToken } = await startFromTheApp(request);
+      const theirs = await attacker.newPage();
+      await theirs.goto(url);
+      if (js) await hydrated(theirs);
+      await theirs.getByRole("button", { name: "My device shows this code" }).click();
+      await expect(theirs.getByLabel("Password")).toBeVisible();
+
+      // The person opens the link: asked for the code, no "Continue as".
+      const page = await person.newPage();
+      await page.goto(url);
+      if (js) await hydrated(page);
+      await expect(page.locator(".user-code.big")).toHaveText(userCode);
+      await expect(page.getByRole("button", { name: "My device shows this code" })).toBeVisible();
+      await expect(page.getByRole("button", { name: /Continue as/ })).toHaveCount(0);
+
+      // Pressing "Continue as" all the same (the one-click form, as an older copy of the page
+      // would post it) does not complete the request either.
+      const pressed = await page.request.post(`/fypass?reqToken=${reqToken}`, {
+        form: { intent: "continue" },
+        headers: { "sec-fetch-site": "same-origin" },
+        maxRedirects: 0,
+      });
+      expect(pressed.status()).toBe(400);
+      expect(await pressed.text()).toContain("Confirm the code shown on the device first.");
+
+      // The attacker's TV polls: still pending, no token.
+      const polled = await pollStatus(request, reqToken);
+      expect(polled.status).toBe("PENDING");
+      expect(polled.accessToken).toBeUndefined();
+    } finally {
+      await attacker.close();
+      await person.close();
+    }
   });
 }

@@ -84,7 +84,8 @@ pub struct Op {
     /// of one).
     success: Vec<(u16, &'static str, Option<Value>)>,
     errors: Vec<ErrorCode>,
-    cookie: bool,
+    /// What the `Set-Cookie` of a success reply is, if it sets one.
+    cookie: Option<&'static str>,
 }
 
 fn op<S>(id: &'static str, summary: &'static str, tag: &'static str) -> Op
@@ -136,7 +137,7 @@ where
         example: None,
         success: Vec::new(),
         errors,
-        cookie: false,
+        cookie: None,
     }
 }
 
@@ -215,7 +216,12 @@ impl Op {
     }
 
     fn sets_session_cookie(mut self) -> Self {
-        self.cookie = true;
+        self.cookie = Some("The browser session (HttpOnly, SameSite=Lax).");
+        self
+    }
+
+    fn sets_cookie(mut self, description: &'static str) -> Self {
+        self.cookie = Some(description);
         self
     }
 
@@ -332,13 +338,19 @@ pub fn operations() -> Vec<Op> {
         op::<FypassConfirm>("fypassConfirm", "Confirm the device's code", "fypass")
             .describe(
                 "What the hosted pages submit when the person is on another network than the one that \
-                 started the login request: they confirm that the device asking shows `userCode` (RFC 8628 \
-                 §5.4). Until then, signing in, registering or continuing for that request answers \
-                 INVALID_CODE. After five wrong codes the request is void.",
+                 started the login request: they confirm, in their browser, that the device asking shows \
+                 `userCode` (RFC 8628 §5.4). The confirmation is that browser's: the reply sets the \
+                 `fypass_confirm` cookie, and signing in, registering, sending a code or continuing for that \
+                 request from another network answers INVALID_CODE without it, whoever else confirmed the \
+                 code. After five wrong codes the request is void.",
             )
             .json_body::<FypassConfirm>(true)
             .example(json!({"reqToken": "fyr_3mQ9Yb0sXkT2w8cVnJ4pLr7uEa1dGh5iOq6zSf0tWyc", "userCode": "BDFG-HJKL"}))
-            .reply::<Confirmed>(200, "Confirmed: the request can now be completed in any browser.")
+            .reply::<Confirmed>(200, "Confirmed for this browser only: it can now complete the request.")
+            .sets_cookie(
+                "This browser's confirmation (`fypass_confirm`, `__Host-fypass_confirm` behind https; \
+                 HttpOnly, SameSite=Lax), valid while the request is open.",
+            )
             .errors(&[FailedUpdateUserToken, InvalidCode, OriginNotAllowed]),
         op::<FypassRecovery>("fypassRecovery", "Send a recovery code", "fypass")
             .describe(
@@ -733,8 +745,9 @@ fn operation(op: &Op) -> Value {
         if let Some(schema) = schema {
             response["content"] = json!({"application/json": {"schema": schema}});
         }
-        if op.cookie {
-            response["headers"] = json!({"Set-Cookie": {"description": "The browser session (HttpOnly, SameSite=Lax).", "schema": {"type": "string"}}});
+        if let Some(cookie) = op.cookie {
+            response["headers"] =
+                json!({"Set-Cookie": {"description": cookie, "schema": {"type": "string"}}});
         }
         responses.insert(status.to_string(), response);
     }

@@ -91,13 +91,14 @@ pub async fn start(
 }
 
 /// The request `token`, open for completion by this caller: pending, its app active, and
-/// its user code confirmed when the caller is not where the request was started.
+/// its user code confirmed in this browser when the caller is not where the request was
+/// started. Every path that completes a request (or sends a code for one) opens it here.
 pub(crate) async fn open_for(
     state: &AppState,
     caller: &Caller,
     token: &str,
 ) -> Result<LoginRequestRow, ApiError> {
-    confirmed(caller, requests::open(&state.db, token).await?)
+    confirmed(state, caller, requests::open(&state.db, token).await?)
 }
 
 /// As [`open_for`], for the request with row id `id` (a passkey ceremony remembers it).
@@ -106,12 +107,16 @@ pub(crate) async fn open_for_id(
     caller: &Caller,
     id: uuid::Uuid,
 ) -> Result<LoginRequestRow, ApiError> {
-    confirmed(caller, requests::open_id(&state.db, id).await?)
+    confirmed(state, caller, requests::open_id(&state.db, id).await?)
 }
 
 /// `request`, unless `caller` must first confirm its user code.
-fn confirmed(caller: &Caller, request: LoginRequestRow) -> Result<LoginRequestRow, ApiError> {
-    if request.needs_confirmation(&network(caller.ip)) {
+fn confirmed(
+    state: &AppState,
+    caller: &Caller,
+    request: LoginRequestRow,
+) -> Result<LoginRequestRow, ApiError> {
+    if needs_confirmation(state, caller, &request) {
         return Err(ApiError::with_message(
             ErrorCode::InvalidCode,
             crate::tr!(login.msg.confirm_first),
@@ -120,22 +125,46 @@ fn confirmed(caller: &Caller, request: LoginRequestRow) -> Result<LoginRequestRo
     Ok(request)
 }
 
-/// The person confirms that the device that asked shows the request's user code.
+/// The one rule: whether `caller`'s browser must confirm `request`'s user code (it is on
+/// another network than the one that started it, and holds no confirmation of its own).
+fn needs_confirmation(state: &AppState, caller: &Caller, request: &LoginRequestRow) -> bool {
+    let held = caller.cookie(confirmation_cookie(&state.config));
+    request.needs_confirmation(&network(caller.ip), held)
+}
+
+/// The cookie in which a browser holds its confirmation of a user code
+/// ([`LoginRequestRow::confirmation`]).
+fn confirmation_cookie(config: &Config) -> &'static str {
+    if config.is_https() {
+        "__Host-fypass_confirm"
+    } else {
+        "fypass_confirm"
+    }
+}
+
+/// The person confirms, in their browser, that the device that asked shows the request's
+/// user code: the `Set-Cookie` of that browser's confirmation, for as long as the request
+/// is open. Confirming counts for the browser that did it, never for the request as such.
 pub async fn confirm(
     state: &AppState,
     caller: &Caller,
     body: &ConfirmBody,
-) -> Result<(), ApiError> {
+) -> Result<HeaderValue, ApiError> {
     session::check_origin(caller, &state.config)?;
     let request = requests::open(&state.db, &body.req_token).await?;
-    if requests::confirm(&state.db, request.id, &body.user_code).await? {
-        Ok(())
-    } else {
-        Err(ApiError::with_message(
+    if !requests::confirm(&state.db, request.id, &body.user_code).await? {
+        return Err(ApiError::with_message(
             ErrorCode::InvalidCode,
             crate::tr!(login.msg.wrong_code),
-        ))
+        ));
     }
+    let lifetime_secs = ((request.expires_at - now_ms()) / 1000).max(1);
+    Ok(session::cookie(
+        confirmation_cookie(&state.config),
+        &state.config,
+        &request.confirmation(),
+        lifetime_secs,
+    ))
 }
 
 fn page_url(config: &Config, mode: LoginMode, token: &str) -> String {
@@ -604,7 +633,7 @@ fn view_of(
         client_name: request.client_name.clone(),
         device_name,
         user_code: request.user_code_display(),
-        needs_confirmation: caller.is_some_and(|c| request.needs_confirmation(&network(c.ip))),
+        needs_confirmation: caller.is_some_and(|c| needs_confirmation(state, c, request)),
         mode: request.mode(),
         status,
         redirect_url: request.redirect_url.clone().filter(|_| status.is_done()),

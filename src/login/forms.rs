@@ -210,7 +210,7 @@ async fn confirm(
         user_code: user_code.to_string(),
     };
     match flow::confirm(&state, caller, &body).await {
-        Ok(()) => see_other(&parts.uri.to_string(), Vec::new()),
+        Ok(cookie) => see_other(&self_path(&parts), vec![cookie]),
         Err(error) => {
             let echo = FormEcho {
                 error: Some(error),
@@ -221,9 +221,19 @@ async fn confirm(
     }
 }
 
+/// The page the form was on: its path and query (never an authority a request line named).
+fn self_path(parts: &Parts) -> String {
+    parts
+        .uri
+        .path_and_query()
+        .map_or_else(|| "/".to_string(), |p| p.as_str().to_string())
+}
+
+/// A `303 See Other` to `location`, a path of this site (else the home page:
+/// [`crate::redirect`]), setting `cookies`.
 pub(crate) fn see_other(location: &str, cookies: Vec<HeaderValue>) -> Response {
     let mut res = StatusCode::SEE_OTHER.into_response();
-    if let Ok(location) = HeaderValue::from_str(location) {
+    if let Ok(location) = HeaderValue::from_str(crate::redirect::local_or_home(location)) {
         res.headers_mut().insert(header::LOCATION, location);
     }
     for cookie in cookies {

@@ -242,7 +242,7 @@ pub struct ConfirmBody {
     pub user_code: String,
 }
 
-/// A confirmed login request.
+/// A login request confirmed in this browser.
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -250,11 +250,12 @@ pub struct Confirmed {
     pub confirmed: bool,
 }
 
-/// `POST /api/v1/fypass/confirm` — the person confirms the device's code (RFC 8628 §5.4).
+/// `POST /api/v1/fypass/confirm` — the person confirms the device's code (RFC 8628 §5.4), for
+/// this browser: the reply's cookie is the confirmation.
 #[server(prefix = "/api/v1", endpoint = "fypass/confirm", input = JsonBody, input_derive = (Clone, serde::Serialize), client = crate::api::PageClient)]
 pub async fn fypass_confirm(#[server(flatten)] body: ConfirmBody) -> Result<Confirmed, ApiError> {
     let (state, caller) = crate::request::Caller::current()?;
-    flow::confirm(&state, &caller, &body).await?;
+    crate::request::reply_cookie(flow::confirm(&state, &caller, &body).await?);
     Ok(Confirmed { confirmed: true })
 }
 json_body!(FypassConfirm { body: ConfirmBody });

@@ -335,9 +335,18 @@ fn initial(name: &str) -> String {
         .unwrap_or_default()
 }
 
-/// An island moves on to `url` as a plain form would: a full page load (there is no
-/// client-side router; the next page is the server's).
+/// An island moves on to `url`, a path of this site (else the home page:
+/// [`crate::redirect`]), as a plain form would: a full page load (there is no client-side
+/// router; the next page is the server's).
 pub(crate) fn go(url: &str) {
+    let _ = window()
+        .location()
+        .set_href(crate::redirect::local_or_home(url));
+}
+
+/// Leaves for the app's redirect URL, which its admin registered (the one way off the site).
+#[cfg(feature = "hydrate")]
+fn leave_for_app(url: &str) {
     let _ = window().location().set_href(url);
 }
 
@@ -657,7 +666,7 @@ fn live_status(request: RwSignal<RequestView>, token: String, leave: bool) {
         Effect::new(move |_| {
             let r = request.get();
             if let (true, true, Some(url)) = (leave, r.status.is_done(), r.redirect_url) {
-                set_timeout(move || go(&url), Duration::from_millis(1500));
+                set_timeout(move || leave_for_app(&url), Duration::from_millis(1500));
             }
         });
     }

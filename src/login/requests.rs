@@ -1,7 +1,7 @@
-//! The `login_requests` table. A request is created by an app, confirmed (when the person
-//! is elsewhere) and completed once by a person, and its tokens collected once by the app;
-//! each of those steps is one conditional `UPDATE` whose `WHERE` clause is the rule, so of
-//! N concurrent attempts exactly one wins.
+//! The `login_requests` table. A request is created by an app, confirmed (in the browser of
+//! a person who is elsewhere) and completed once by a person, and its tokens collected once
+//! by the app; each of those steps is one conditional `UPDATE` whose `WHERE` clause is the
+//! rule, so of N concurrent attempts exactly one wins.
 
 use super::{LoginMode, LoginStatus, MAX_CONFIRM_FAILURES, REQ_TOKEN_PREFIX, StartLoginBody};
 use crate::{
@@ -90,14 +90,37 @@ impl LoginRequestRow {
         self.user_code.as_deref().map(display_user_code)
     }
 
-    /// Whether a person on `network` must confirm the user code before completing this
-    /// request: they are not where the request was started, and nobody confirmed it yet.
-    pub fn needs_confirmation(&self, network: &str) -> bool {
-        self.confirmed_at.is_none()
-            && self.user_code.is_some()
+    /// Whether a browser on `network` holding the confirmation `confirmed` (its
+    /// `fypass_confirm` cookie) must confirm the user code before completing this request:
+    /// it is not where the request was started, and it did not confirm this request itself.
+    /// Whoever else confirmed it does not count (SPEC §13): an attacker who confirms the code
+    /// of their own device from their own machine confirms it for their browser only.
+    pub fn needs_confirmation(&self, network: &str, confirmed: Option<&str>) -> bool {
+        self.user_code.is_some()
             && self.started_from.as_deref() != Some(network)
+            && confirmed != Some(self.confirmation().as_str())
+    }
+
+    /// What a browser that confirmed this request's user code holds (in its
+    /// `fypass_confirm` cookie): a digest of the request's row id, which never leaves the
+    /// server, and its code. It is no secret from whoever confirmed; what makes it a
+    /// confirmation is that fypass gives it only in reply to a browser's own confirmation
+    /// (from a fypass page: `session::check_origin`), and a cookie stays in the browser it
+    /// was given to (`HttpOnly`, and `__Host-` behind https, so no sibling site can set it).
+    pub fn confirmation(&self) -> String {
+        use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+        use sha2::{Digest, Sha256};
+        let digest = Sha256::new()
+            .chain_update(b"fypass user code confirmed\0")
+            .chain_update(self.id.as_bytes())
+            .chain_update(self.user_code.as_deref().unwrap_or_default().as_bytes())
+            .finalize();
+        format!("{CONFIRMATION_PREFIX}{}", URL_SAFE_NO_PAD.encode(digest))
     }
 }
+
+/// The prefix of a browser's confirmation of a user code.
+pub const CONFIRMATION_PREFIX: &str = "fyc_";
 
 /// `BDFGHJKL` → `BDFG-HJKL`.
 pub fn display_user_code(code: &str) -> String {
@@ -283,8 +306,9 @@ fn still_open(request: LoginRequestRow) -> Result<LoginRequestRow, ApiError> {
     }
 }
 
-/// Records that a person confirmed the user code `typed` for request `id`: `Ok(true)` when
-/// it matched, `Ok(false)` (and one more failure) when not.
+/// Checks the user code `typed` for request `id`: `Ok(true)` when it matched (the request
+/// keeps the time of its first confirmation, for the record: the confirmation itself is the
+/// browser's, [`LoginRequestRow::confirmation`]), `Ok(false)` (and one more failure) when not.
 pub async fn confirm(db: &Db, id: Uuid, typed: &str) -> Result<bool, ApiError> {
     let now = now_ms();
     let sql = "UPDATE login_requests SET confirmed_at = COALESCE(confirmed_at, $2)

@@ -217,6 +217,8 @@ fn PasskeyItem(passkey: PasskeyView, list: RwSignal<Vec<PasskeyView>>) -> impl I
     let rename = ServerAction::<RenamePasskey>::new();
     let remove = ServerAction::<RemovePasskeyFromPage>::new();
     let name = RwSignal::new(passkey.name.clone());
+    let name_input = NodeRef::new();
+    crate::ui::keep_typed(name_input, name);
     let error = RwSignal::new(None::<ApiError>);
     let id = passkey.id.clone();
     {
@@ -271,7 +273,7 @@ fn PasskeyItem(passkey: PasskeyView, list: RwSignal<Vec<PasskeyView>>) -> impl I
                 <input type="hidden" name="intent" value="passkey-rename" />
                 <input type="hidden" name="passkey" value=id.clone() />
                 <label class="visually-hidden" for=format!("passkey-name-{id}")>{tr!(passkeys.item.name)}</label>
-                <input id=format!("passkey-name-{id}") type="text" name="name" value=name.get_untracked() on:input=move |ev| name.set(event_target_value(&ev)) />
+                <input node_ref=name_input id=format!("passkey-name-{id}") type="text" name="name" value=name.get_untracked() on:input=move |ev| name.set(event_target_value(&ev)) />
                 <button type="submit" class="secondary" disabled=move || rename.pending().get()>{tr!(passkeys.item.rename)}</button>
             </form>
             <form class="inline-form" method="post" action="/account" on:submit=on_remove>

@@ -75,7 +75,14 @@ fn set_cookie(config: &Config, value: &str, max_age_secs: i64) -> HeaderValue {
     cookie(cookie_name(config), config, value, max_age_secs)
 }
 
-fn cookie(name: &'static str, config: &Config, value: &str, max_age_secs: i64) -> HeaderValue {
+/// A cookie of fypass's browser state (`HttpOnly`, `SameSite=Lax`, the whole site, `Secure`
+/// behind https), as a `Set-Cookie` value.
+pub(crate) fn cookie(
+    name: &'static str,
+    config: &Config,
+    value: &str,
+    max_age_secs: i64,
+) -> HeaderValue {
     let cookie = Cookie::build((name, value.to_string()))
         .http_only(true)
         .same_site(SameSite::Lax)

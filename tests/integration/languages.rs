@@ -102,6 +102,61 @@ async fn the_switch_remembers_the_choice_and_goes_back_only_within_the_site() {
     assert_eq!(lang_of(&html), "id");
 }
 
+/// Browsers drop tabs and newlines from a URL and read `\` as `/`, so `/%09/evil.example`
+/// is `//evil.example` to them: another site. The switch sends every such `next` home.
+#[tokio::test]
+async fn the_switch_never_sends_the_browser_to_another_site() {
+    let t = TestApp::spawn().await;
+    let http = no_redirects();
+    for next in [
+        "/%09/evil.example",
+        "/%0A/evil.example",
+        "/%0D%0A/evil.example",
+        "/%09%5Cevil.example",
+        "%09//evil.example",
+        "/%5Cevil.example",
+        "/x%5C..%5C..%5C%5Cevil.example",
+        "/%00/evil.example",
+        "/%1F/evil.example",
+        "/%7F/evil.example",
+        "/%C2%85/evil.example",
+        "//evil.example",
+        "///evil.example",
+        "%20//evil.example",
+        "https://evil.example",
+        "https:evil.example",
+        "javascript:alert(1)",
+        "evil.example",
+    ] {
+        let res = http
+            .get(t.url(&format!("/lang?to=id&next={next}")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 303, "{next}");
+        assert_eq!(res.headers()["location"], "/", "{next}");
+        // The language is still switched.
+        assert!(res.headers().get("set-cookie").is_some(), "{next}");
+    }
+    // A page of this site keeps its path, query and fragment.
+    for (next, location) in [
+        ("%2Ffypass%3FreqToken%3Dfyr_abc", "/fypass?reqToken=fyr_abc"),
+        (
+            "%2Ffypass%2Fcode%3FreqToken%3Dfyr_abc%26to%3Dnia%2540example.com",
+            "/fypass/code?reqToken=fyr_abc&to=nia%40example.com",
+        ),
+        ("%2Fdocs%2Ferrors%23codes", "/docs/errors#codes"),
+        ("%2F", "/"),
+    ] {
+        let res = http
+            .get(t.url(&format!("/lang?to=en&next={next}")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.headers()["location"], location, "{next}");
+    }
+}
+
 fn urlencode(s: &str) -> String {
     form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }

@@ -10,6 +10,7 @@ mod channels;
 mod cli;
 mod clients;
 mod codes;
+mod confirm;
 mod contract;
 mod devices;
 mod faults;
