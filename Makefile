@@ -224,7 +224,8 @@ TOOLS_TARGET := $(HOME)/.cache/fypass/tools-target
 LIGHT_PROFILE := CARGO_PROFILE_RELEASE_OPT_LEVEL=1 CARGO_PROFILE_RELEASE_LTO=off \
   CARGO_PROFILE_RELEASE_CODEGEN_UNITS=64 CARGO_PROFILE_RELEASE_DEBUG=0 CARGO_PROFILE_RELEASE_STRIP=true
 
-## Rust toolchain pieces, wasm-opt and the browser tests' npm packages; idempotent.
+## Rust toolchain pieces, wasm-opt and the browser tests' npm packages (again whenever
+## end2end/package-lock.json changed); idempotent.
 tools-build: tools-wasm
 	@cargo leptos --version 2>/dev/null | grep -qx "cargo-leptos $(CARGO_LEPTOS_VERSION)" \
 	  || $(LIGHT_PROFILE) cargo install cargo-leptos --version $(CARGO_LEPTOS_VERSION) --locked \
@@ -232,8 +233,7 @@ tools-build: tools-wasm
 	@wasm-bindgen --version 2>/dev/null | grep -qx "wasm-bindgen $(WASM_BINDGEN_VERSION)" \
 	  || $(LIGHT_PROFILE) cargo install wasm-bindgen-cli --version $(WASM_BINDGEN_VERSION) --force \
 	       --target-dir $(TOOLS_TARGET)
-	@[ -x end2end/node_modules/.bin/wasm-opt ] && [ -x end2end/node_modules/.bin/terser ] \
-	  && [ -x end2end/node_modules/.bin/playwright ] && [ -x end2end/node_modules/.bin/maildev ] \
+	@[ end2end/node_modules/.package-lock.json -nt end2end/package-lock.json ] \
 	  || npm ci --prefix end2end --no-audit --no-fund
 
 ## The compiler's WebAssembly target.
