@@ -299,18 +299,16 @@ impl Load {
     }
 }
 
-/// Every reply was 200 or 503; some were 503 during the fault (when `must_show`); and from
-/// 5 s after `back` on, every reply was 200.
-fn assert_recovered(seen: &[(Instant, u16)], back: Instant, must_show: bool) {
+/// Every reply was 200 or 503; some were 503 during the fault; and from 5 s after `back` on,
+/// every reply was 200.
+fn assert_recovered(seen: &[(Instant, u16)], back: Instant) {
     let odd: Vec<u16> = seen
         .iter()
         .map(|s| s.1)
         .filter(|s| ![200, 503].contains(s))
         .collect();
     assert!(odd.is_empty(), "answers other than 200 or 503: {odd:?}");
-    if must_show {
-        assert!(seen.iter().any(|s| s.1 == 503), "the fault showed as 503");
-    }
+    assert!(seen.iter().any(|s| s.1 == 503), "the fault showed as 503");
     let late: Vec<_> = seen
         .iter()
         .filter(|s| s.0 > back + Duration::from_secs(5))
@@ -323,21 +321,39 @@ fn assert_recovered(seen: &[(Instant, u16)], back: Instant, must_show: bool) {
     );
 }
 
+/// Requests against `app` while `fault` runs, `down` long, then `repair`; then asserts what
+/// [`assert_recovered`] says.
+async fn survives(app: &TestApp, fault: impl FnOnce(), down: Duration, repair: impl FnOnce()) {
+    let load = Load::start(app).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    tokio::task::block_in_place(fault);
+    tokio::time::sleep(down).await;
+    tokio::task::block_in_place(repair);
+    let back = Instant::now();
+    tokio::time::sleep(Duration::from_secs(7)).await;
+    assert_recovered(&load.finish().await, back);
+}
+
+/// An app on a cluster of the test's own, through `bouncer` when given.
+async fn app_on(cluster: &Cluster, bouncer: Option<&Bouncer>) -> TestApp {
+    let through = bouncer.map(|b| format!("postgres://postgres@127.0.0.1:{}/postgres", b.port));
+    TestApp::spawn_on_postgres(&cluster.url(), through.as_deref()).await
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn postgresql_stopped_under_load_is_service_unavailable_and_served_again_after_its_restart() {
     if !enabled() {
         return;
     }
     let cluster = Cluster::start_new();
-    let app = TestApp::spawn_on_postgres(&cluster.url(), None).await;
-    let load = Load::start(&app).await;
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    tokio::task::block_in_place(|| cluster.stop());
-    tokio::time::sleep(Duration::from_secs(2)).await;
-    tokio::task::block_in_place(|| cluster.start());
-    let back = Instant::now();
-    tokio::time::sleep(Duration::from_secs(7)).await;
-    assert_recovered(&load.finish().await, back, true);
+    let app = app_on(&cluster, None).await;
+    survives(
+        &app,
+        || cluster.stop(),
+        Duration::from_secs(2),
+        || cluster.start(),
+    )
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -347,16 +363,14 @@ async fn postgresql_stopped_behind_pgbouncer_is_service_unavailable_and_served_a
     }
     let cluster = Cluster::start_new();
     let bouncer = Bouncer::start_new(cluster.port);
-    let through = format!("postgres://postgres@127.0.0.1:{}/postgres", bouncer.port);
-    let app = TestApp::spawn_on_postgres(&cluster.url(), Some(&through)).await;
-    let load = Load::start(&app).await;
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    tokio::task::block_in_place(|| cluster.stop());
-    tokio::time::sleep(Duration::from_secs(2)).await;
-    tokio::task::block_in_place(|| cluster.start());
-    let back = Instant::now();
-    tokio::time::sleep(Duration::from_secs(7)).await;
-    assert_recovered(&load.finish().await, back, true);
+    let app = app_on(&cluster, Some(&bouncer)).await;
+    survives(
+        &app,
+        || cluster.stop(),
+        Duration::from_secs(2),
+        || cluster.start(),
+    )
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -366,17 +380,7 @@ async fn a_pgbouncer_restart_under_load_is_service_unavailable_and_served_again(
     }
     let cluster = Cluster::start_new();
     let bouncer = Bouncer::start_new(cluster.port);
-    let through = format!("postgres://postgres@127.0.0.1:{}/postgres", bouncer.port);
-    let app = TestApp::spawn_on_postgres(&cluster.url(), Some(&through)).await;
-    let load = Load::start(&app).await;
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    assert!(
-        tokio::task::block_in_place(|| bouncer.stop()),
-        "PgBouncer stopped"
-    );
-    tokio::time::sleep(Duration::from_secs(1)).await;
-    tokio::task::block_in_place(|| bouncer.start());
-    let back = Instant::now();
-    tokio::time::sleep(Duration::from_secs(7)).await;
-    assert_recovered(&load.finish().await, back, true);
+    let app = app_on(&cluster, Some(&bouncer)).await;
+    let stop = || assert!(bouncer.stop(), "PgBouncer stopped");
+    survives(&app, stop, Duration::from_secs(1), || bouncer.start()).await;
 }
