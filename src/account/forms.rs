@@ -8,10 +8,10 @@ use crate::{
     codes::VerifyBody,
     login::{
         forms::{again, read, see_other},
-        pages::FormEcho,
+        kit::FormEcho,
     },
     request::Caller,
-    server::AppState,
+    state::AppState,
 };
 use axum::{
     Router,
@@ -38,7 +38,7 @@ async fn account(
                 error: Some(error),
                 ..Default::default()
             };
-            return again(state, parts, echo).await;
+            return again(parts, echo).await;
         }
     };
     let caller = Caller::new(&parts.headers, Some(peer), &state.config);
@@ -95,7 +95,7 @@ async fn account(
                 identifier: fields.identifier,
                 ..Default::default()
             };
-            again(state, parts, echo).await
+            again(parts, echo).await
         }
     }
 }

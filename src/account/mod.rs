@@ -6,7 +6,6 @@
 
 #[cfg(feature = "ssr")]
 pub mod forms;
-pub mod pages;
 #[cfg(feature = "ssr")]
 pub mod reauth;
 
@@ -14,9 +13,7 @@ use crate::{api::JsonBody, error::ApiError, json_body, users::User};
 use leptos::{prelude::*, server_fn::codec::GetUrl};
 use serde::{Deserialize, Serialize};
 
-/// How long a proof of who the person is (a sign-in, their password typed again, a passkey
-/// used) lets them change their email address or number, or add a passkey, in that browser.
-pub const REAUTH_WINDOW_SECS: u64 = 300;
+pub use crate::login::REAUTH_WINDOW_SECS;
 
 /// What `/account` shows.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -118,9 +115,10 @@ pub async fn sign_out_everywhere() -> Result<(), ApiError> {
 pub(crate) mod flow {
     use crate::{
         error::ApiError,
+        password,
         request::Caller,
-        server::AppState,
-        users::{identifier::Identifier, password, session, store as users},
+        state::AppState,
+        users::{identifier::Identifier, session, store as users},
     };
     use axum::http::HeaderValue;
 
@@ -143,7 +141,7 @@ pub(crate) mod flow {
             .into_iter()
             .filter_map(|(f, m)| Some((f, m?))),
         )?;
-        let proof = super::reauth::check_password(state, caller, &user, current, "current").await?;
+        let proof = crate::login::reauth::check_password(state, caller, &user, current, "current").await?;
         let hash = match state.passwords.hash(new).await {
             Ok(hash) => hash,
             Err(busy) => {
@@ -169,7 +167,7 @@ pub(crate) mod flow {
 
     /// Returns the identifier as stored (normalized), which the code went to. A new one
     /// (not the person's current claim of its kind, which they may verify any time) needs a
-    /// recent proof of who they are ([`super::reauth::gate`]).
+    /// recent proof of who they are ([`crate::login::reauth::gate`]).
     pub async fn send_identifier_code(
         state: &AppState,
         caller: &Caller,
@@ -188,7 +186,7 @@ pub(crate) mod flow {
         let current =
             [user.email.as_deref(), user.whatsapp.as_deref()].contains(&Some(identifier.as_str()));
         if !current {
-            super::reauth::gate(state, caller, super::sign_in_first(), password).await?;
+            crate::login::reauth::gate(state, caller, super::sign_in_first(), password).await?;
         }
         crate::codes::flow::send_change(state, caller, &user, &identifier).await?;
         Ok(identifier.as_str().to_string())

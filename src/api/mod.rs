@@ -10,8 +10,6 @@ mod client;
 pub mod codec;
 #[cfg(feature = "ssr")]
 mod mount;
-#[cfg(feature = "ssr")]
-pub mod openapi;
 
 pub use client::PageClient;
 pub use codec::JsonBody;

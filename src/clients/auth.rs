@@ -51,8 +51,7 @@ pub async fn authenticate(key: Option<&str>, grant: Grant) -> Result<Arc<Client>
         ApiError::with_message(ErrorCode::UnknownClientKey, crate::tr!(api.missing_key))
     })?;
     let state = crate::request::state()?;
-    let client = state
-        .clients
+    let client = super::ClientCache::of(&state)
         .lookup(&state.db, key)
         .await?
         .ok_or_else(|| ApiError::new(ErrorCode::UnknownClientKey))?;

@@ -13,8 +13,6 @@ pub mod branding;
 #[cfg(feature = "ssr")]
 mod cache;
 #[cfg(feature = "ssr")]
-pub mod cli;
-#[cfg(feature = "ssr")]
 pub mod store;
 
 #[cfg(feature = "ssr")]

@@ -2,23 +2,28 @@
 //! functions (JSON) and the plain-form handlers (`forms`) both call these.
 
 use super::{
+    recovery,
     CodeLoginBody, IdentifierKind, RecoveryCompleteBody, SEND_COOLDOWN_SECS,
     SENDS_PER_IDENTIFIER_HOUR, SENDS_PER_NETWORK_HOUR, SendCodeBody, Sent, Verified, VerifyBody,
-    WRONG_CODES_PER_NETWORK_HOUR, messages,
-    store::{self, For, Purpose},
+    WRONG_CODES_PER_NETWORK_HOUR,
 };
 use crate::{
+    onetime::{
+        messages, send_in,
+        store::{self, For, Purpose},
+    },
+    password,
     courier::outbox,
     db::Tx,
     error::{ApiError, ErrorCode},
     locale::Locale,
     login::{LoginStatus, flow as login},
     request::Caller,
-    server::AppState,
+    state::AppState,
     throttle::{Counter, Rule, network, take},
     users::{
         identifier::Identifier,
-        password, recovery, session,
+        session,
         store::{self as users, UserRow},
     },
 };
@@ -161,45 +166,6 @@ fn deliver_later(state: &AppState, locale: Locale, purpose: Purpose, identifier:
             );
         }
     });
-}
-
-/// Stores a code of `purpose` for `user` and its message to `to` (in `locale`), in `tx`.
-async fn send_in(
-    tx: &mut Tx,
-    locale: Locale,
-    purpose: Purpose,
-    to: &Identifier,
-    user: &UserRow,
-) -> Result<(), ApiError> {
-    let code = store::create(tx, purpose, to.as_str(), user.id).await?;
-    outbox::enqueue(tx, &messages::message(locale, purpose, to, &code)).await?;
-    Ok(())
-}
-
-/// Sends a verification code to each of `user`'s unverified identifiers (at most one per
-/// cooldown), in `tx`; returns those a code went to, or was sent to a moment ago.
-pub async fn send_verification(tx: &mut Tx, user: &UserRow) -> Result<Vec<String>, ApiError> {
-    let mut to = Vec::new();
-    let claims = [
-        (user.email.as_deref(), user.email_verified_at),
-        (user.whatsapp.as_deref(), user.whatsapp_verified_at),
-    ];
-    for (value, verified) in claims {
-        let (Some(value), None) = (value, verified) else {
-            continue;
-        };
-        // Stored identifiers are normalized already (a WhatsApp number in E.164).
-        let Ok(identifier) = Identifier::parse(value, 0) else {
-            continue;
-        };
-        let cooldown = SEND_COOLDOWN_SECS as i64 * 1000;
-        if !store::sent_within(tx, Purpose::Verify, value, user.id, cooldown).await? {
-            let locale = crate::locale::current();
-            send_in(tx, locale, Purpose::Verify, &identifier, user).await?;
-        }
-        to.push(value.to_string());
-    }
-    Ok(to)
 }
 
 /// `DUPLICATE_KEY` on the `identifier` field, unless no account but `user_id` has it.

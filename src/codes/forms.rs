@@ -2,16 +2,17 @@
 //! rules as the server functions (`flow`), then redirects (303) to the next page, or
 //! renders the page again with the error.
 
-use super::{CodeLoginBody, RecoveryCompleteBody, SendCodeBody, VerifyBody, flow, store::Purpose};
+use super::{CodeLoginBody, RecoveryCompleteBody, SendCodeBody, VerifyBody, flow};
+use crate::onetime::store::Purpose;
 use crate::{
     error::ApiError,
     login::{
         LoginStatus,
         forms::{Fields, again, read, req_token, see_other},
-        pages::{FormEcho, after, next_page},
+        kit::{FormEcho, after, next_page},
     },
     request::Caller,
-    server::AppState,
+    state::AppState,
 };
 use axum::{
     Router,
@@ -147,5 +148,5 @@ async fn failed(state: AppState, parts: Parts, error: ApiError, identifier: Stri
         identifier,
         ..Default::default()
     };
-    again(state, parts, echo).await
+    again(parts, echo).await
 }

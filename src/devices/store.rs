@@ -197,6 +197,11 @@ pub struct SaveJob {
 }
 
 impl Saves {
+    /// This server's batcher (kept in the app state's services).
+    pub fn of(state: &crate::state::AppState) -> &Saves {
+        state.services.get()
+    }
+
     /// Starts the group-commit task (it ends when the `Saves` is dropped).
     pub fn new(db: &Db) -> Saves {
         Saves {

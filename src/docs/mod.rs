@@ -52,7 +52,7 @@ pub struct GrantUse {
 pub async fn get_site_info() -> Result<SiteInfo, ApiError> {
     let state = crate::request::state()?;
     let config = state.config.clone();
-    let doc = crate::api::openapi::document(&config.public_origin());
+    let doc = crate::openapi::document(&config.public_origin());
     Ok(SiteInfo {
         grants: reference::grant_uses(&doc),
         public_url: config.public_origin(),
@@ -123,7 +123,7 @@ pub struct Reply {
 #[server(prefix = "/_app", endpoint = "api-reference", input = GetUrl, client = crate::api::PageClient)]
 pub async fn get_api_reference() -> Result<ApiReference, ApiError> {
     let config = crate::request::state()?.config;
-    let doc = crate::api::openapi::document(&config.public_origin());
+    let doc = crate::openapi::document(&config.public_origin());
     Ok(reference::reference(&doc))
 }
 

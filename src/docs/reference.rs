@@ -8,7 +8,7 @@ use serde_json::Value;
 
 /// The operations in the order the API presents them (`api::openapi::operations`).
 fn in_order() -> Vec<(&'static str, &'static str)> {
-    crate::api::openapi::operations()
+    crate::openapi::operations()
         .iter()
         .map(|op| (op.path, op.method))
         .collect()

@@ -4,23 +4,24 @@
 use super::{
     Completion, ConfirmBody, FypassUrl, LoginBody, LoginMode, LoginStatus, LoginStatusReply,
     MAX_LOCALE_CHARS, MAX_NAME_CHARS, MAX_URL_CHARS, PageContext, RegisterBody, RequestView,
-    StartLoginBody, StatusView,
+    StartLoginBody,
     requests::{self, LoginRequestRow},
     throttle,
 };
 use crate::{
+    password,
     clients::store::Client,
     config::{Config, Verification},
     db::{now_ms, rfc3339},
     devices::check_text,
     error::{ApiError, ErrorCode},
     request::Caller,
-    server::AppState,
+    state::AppState,
     status::Status,
     throttle::{network, take},
     users::{
         identifier::{Email, Identifier, WhatsappNumber},
-        password, session,
+        session,
         store::{self as users, NewUser, UserRow},
     },
 };
@@ -74,7 +75,7 @@ pub async fn start(
     ApiError::check_fields(problems)?;
     let mode = body.mode.unwrap_or_default();
     let created = requests::create(
-        &state.login_starts,
+        requests::LoginStarts::of(state),
         client.id,
         &body,
         &network(caller.ip),
@@ -409,7 +410,7 @@ async fn complete_verified(
     let must_verify = mode == Verification::Required && !user.has_verified();
     let verify = if must_verify || (outcome == LoginStatus::Registered && mode != Verification::Off)
     {
-        crate::codes::flow::send_verification(tx, user).await?
+        crate::onetime::send_verification(tx, user).await?
     } else {
         Vec::new()
     };
@@ -617,7 +618,7 @@ pub async fn request_view(state: &AppState, token: &str) -> Result<RequestView, 
 }
 
 /// `request` as `caller` (when known) may see it.
-fn view_of(
+pub(crate) fn view_of(
     state: &AppState,
     caller: Option<&Caller>,
     request: &LoginRequestRow,
@@ -639,43 +640,6 @@ fn view_of(
         redirect_url: request.redirect_url.clone().filter(|_| status.is_done()),
         fypass_url: page_url(&state.config, request.mode(), token),
     }
-}
-
-/// The status page: the request, a QR code of its page for continuing on a phone, and — for
-/// the person who just completed it in this browser — the one-time passkey offer.
-pub async fn status_view(
-    state: &AppState,
-    caller: &Caller,
-    token: &str,
-) -> Result<StatusView, ApiError> {
-    let row = requests::find(&state.db, token)
-        .await?
-        .ok_or_else(|| ApiError::new(ErrorCode::FailedUpdateUserToken))?;
-    let request = view_of(state, None, &row, token);
-    let completed_here = match (request.status.is_done(), row.user_id) {
-        (true, Some(user)) => session::current(state, caller)
-            .await?
-            .is_some_and(|u| u.id == user),
-        _ => false,
-    };
-    let offer_passkey = match (completed_here, row.user_id) {
-        (true, Some(user)) => crate::passkeys::flow::offer_once(state, user).await?,
-        _ => false,
-    };
-    let qr_svg = qrcode::QrCode::new(request.fypass_url.as_bytes())
-        .map(|code| {
-            code.render::<qrcode::render::svg::Color>()
-                .min_dimensions(220, 220)
-                .dark_color(qrcode::render::svg::Color("#1c1b22"))
-                .light_color(qrcode::render::svg::Color("#ffffff"))
-                .build()
-        })
-        .unwrap_or_default();
-    Ok(StatusView {
-        request,
-        qr_svg,
-        offer_passkey,
-    })
 }
 
 #[cfg(test)]

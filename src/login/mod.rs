@@ -15,7 +15,9 @@
 pub(crate) mod flow;
 #[cfg(feature = "ssr")]
 pub mod forms;
-pub mod pages;
+pub mod kit;
+#[cfg(feature = "ssr")]
+pub mod reauth;
 #[cfg(feature = "ssr")]
 pub mod requests;
 #[cfg(feature = "ssr")]
@@ -49,6 +51,10 @@ pub const SIGN_IN_PER_TRUSTED_BROWSER: i64 = 10;
 pub const REGISTRATIONS_PER_IDENTIFIER_HOUR: i64 = 3;
 /// Wrong user-code confirmations after which a login request is void.
 pub const MAX_CONFIRM_FAILURES: i64 = 5;
+/// How long a proof of who the person is (a sign-in, their password typed again, a passkey
+/// used) lets them change their email address or number, or add a passkey, in that browser
+/// (see `reauth`).
+pub const REAUTH_WINDOW_SECS: u64 = 300;
 /// Length limits of the flow's text fields, in characters.
 pub const MAX_NAME_CHARS: usize = 100;
 pub const MAX_URL_CHARS: usize = 2048;
@@ -308,23 +314,6 @@ pub async fn continue_as(
 ) -> Result<Completion, ApiError> {
     let (state, caller) = crate::request::Caller::current()?;
     flow::continue_as(&state, &caller, &req_token).await
-}
-
-/// The status page's view of a request, with a QR code of its fypass URL.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct StatusView {
-    pub request: RequestView,
-    pub qr_svg: String,
-    /// Offer the person who just signed in here to create a passkey (once).
-    pub offer_passkey: bool,
-}
-
-#[server(prefix = "/_app", endpoint = "fypass/status-view", input = GetUrl, client = crate::api::PageClient)]
-pub async fn get_status_view(
-    #[server(rename = "reqToken")] req_token: String,
-) -> Result<StatusView, ApiError> {
-    let (state, caller) = crate::request::Caller::current()?;
-    flow::status_view(&state, &caller, &req_token).await
 }
 
 /// The live part of the status page, polled while the request is pending.

@@ -214,6 +214,13 @@ impl GroupWrite for LoginStarts {
     }
 }
 
+impl LoginStarts {
+    /// This server's group of login starts (kept in the app state's services).
+    pub fn of(state: &crate::state::AppState) -> &Group<LoginStarts> {
+        state.services.get()
+    }
+}
+
 /// Starts a login request for `client_id`; answers once it is committed.
 pub async fn create(
     starts: &Group<LoginStarts>,

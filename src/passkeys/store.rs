@@ -57,6 +57,11 @@ impl std::fmt::Debug for SealKey {
 }
 
 impl SealKey {
+    /// This server's key (kept in the app state's services).
+    pub fn of(state: &crate::state::AppState) -> &SealKey {
+        state.services.get()
+    }
+
     /// This deployment's key (made now if there is none yet; of two nodes making one at once,
     /// the first one's is kept and both use it).
     pub async fn load(db: &Db) -> Result<SealKey, ApiError> {

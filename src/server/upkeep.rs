@@ -3,7 +3,7 @@
 //! batches, so tables do not grow without bound and no delete holds the writer (on SQLite,
 //! the one writer connection) for long. Each app node runs it; the deletes are idempotent.
 
-use crate::{codes, courier, db::Db, error::ApiError, login, passkeys, throttle, tokens, users};
+use crate::{courier, db::Db, error::ApiError, login, onetime, passkeys, throttle, tokens, users};
 use std::time::Duration;
 
 /// Rows one statement deletes at most.
@@ -25,7 +25,7 @@ pub async fn purge(db: &Db) -> Result<u64, ApiError> {
                 1 => users::session::purge(db, BATCH).await?,
                 2 => tokens::access::purge(db, GRACE_MS, BATCH).await?,
                 3 => tokens::refresh::purge(db, GRACE_MS, BATCH).await?,
-                4 => codes::store::purge(db, GRACE_MS, BATCH).await?,
+                4 => onetime::store::purge(db, GRACE_MS, BATCH).await?,
                 5 => courier::outbox::purge(db, OUTBOX_KEEP_MS, BATCH).await?,
                 6 => passkeys::store::purge(db, BATCH).await?,
                 _ => throttle::purge(db, BATCH).await?,

@@ -7,7 +7,7 @@ use crate::{
     config::Config,
     db::{Tx, now_ms, rfc3339, with_tx},
     error::{ApiError, ErrorCode},
-    server::AppState,
+    state::AppState,
     status::Status,
     users::store::refusal,
 };
@@ -298,4 +298,17 @@ async fn revoke_access(tx: &mut Tx, id: Uuid) -> Result<(), ApiError> {
         .await
         .map(drop))?;
     Ok(())
+}
+
+/// Sets a user's status. Any status but `active` revokes their tokens and browser sessions
+/// in the same transaction, so they stop working on the next request.
+pub async fn set_user_status(tx: &mut Tx, id: Uuid, status: Status) -> Result<bool, ApiError> {
+    if !crate::users::store::write_status(tx, id, status).await? {
+        return Ok(false);
+    }
+    if status != Status::Active {
+        revoke_for_user(tx, id, None).await?;
+        crate::users::session::revoke_all(tx, id).await?;
+    }
+    Ok(true)
 }

@@ -24,7 +24,9 @@ mod lifecycle;
 pub mod refresh;
 
 #[cfg(feature = "ssr")]
-pub use lifecycle::{Family, collectable, revoke_for_device, revoke_for_user, start_family};
+pub use lifecycle::{
+    Family, collectable, revoke_for_device, revoke_for_user, set_user_status, start_family,
+};
 
 use crate::{api::JsonBody, error::ApiError, json_body, users::User};
 use leptos::{prelude::*, server_fn::codec::GetUrl};

@@ -16,7 +16,7 @@ use crate::{
     error::{ApiError, ErrorCode},
     request::Caller,
     secret,
-    server::AppState,
+    state::AppState,
 };
 use axum::http::HeaderValue;
 use cookie::{Cookie, SameSite};

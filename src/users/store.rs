@@ -212,9 +212,10 @@ pub async fn insert(tx: &mut Tx, new: NewUser<'_>) -> Result<UserRow, ApiError> 
     Ok(row)
 }
 
-/// Sets a user's status. Any status but `active` revokes their tokens and browser sessions
-/// in the same transaction, so they stop working on the next request.
-pub async fn set_status(tx: &mut Tx, id: Uuid, status: Status) -> Result<bool, ApiError> {
+/// Writes a user's status, the row alone (`false`: no such user). Only for
+/// `tokens::set_user_status`, which also revokes their tokens and sessions in the same
+/// transaction: the tokens sit above the users, so the users cannot revoke them.
+pub(crate) async fn write_status(tx: &mut Tx, id: Uuid, status: Status) -> Result<bool, ApiError> {
     let now = now_ms();
     let sql = "UPDATE users SET status = $2, updated_at = $3 WHERE id = $1";
     let changed = with_tx!(tx, |c| sqlx::query(sql)
@@ -224,14 +225,7 @@ pub async fn set_status(tx: &mut Tx, id: Uuid, status: Status) -> Result<bool, A
         .execute(c)
         .await
         .map(|r| r.rows_affected()))?;
-    if changed == 0 {
-        return Ok(false);
-    }
-    if status != Status::Active {
-        crate::tokens::revoke_for_user(tx, id, None).await?;
-        super::session::revoke_all(tx, id).await?;
-    }
-    Ok(true)
+    Ok(changed != 0)
 }
 
 /// Marks `identifier` verified for `user_id`, who proved they receive its codes: as their

@@ -333,7 +333,7 @@ async fn a_sign_in_completed_before_a_revocation_hands_out_no_token() {
         fypass::status::Status::Active,
     ] {
         let mut tx = t.db().begin().await.unwrap();
-        fypass::users::store::set_status(&mut tx, id, status)
+        fypass::tokens::set_user_status(&mut tx, id, status)
             .await
             .unwrap();
         tx.commit().await.unwrap();

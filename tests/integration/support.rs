@@ -11,7 +11,8 @@ use fypass::{
     clients::{Grant, store},
     config::Config,
     db::Db,
-    server::{self, AppState},
+    server,
+    state::AppState,
 };
 use serde_json::{Value, json};
 use std::{future::Future, net::SocketAddr, path::PathBuf};

@@ -4,13 +4,14 @@
 //! A change that needs a recent proof of who the person is asks for it in place
 //! ([`ReauthPrompt`]) and carries on.
 
-use super::{Account, ChangePassword, SendIdentifierCode, get_account};
+use crate::account::{Account, ChangePassword, SendIdentifierCode, get_account};
 use crate::{
     codes::{FypassVerify, VerifyBody},
     error::{ApiError, ErrorCode},
     locale,
-    login::pages::{FormEcho, form_echo},
-    passkeys::{PasskeyView, pages::AccountPasskeys},
+    login::kit::FormEcho,
+    pages::{form_echo, passkeys::AccountPasskeys},
+    passkeys::PasskeyView,
     tr,
     ui::{ErrorPanel, Field, FormProblem, SignOutButton},
     users::{User, identifier_for_display},
@@ -356,7 +357,7 @@ pub(crate) fn ReauthPrompt(
         busy.set(true);
         #[cfg(feature = "hydrate")]
         leptos::task::spawn_local(async move {
-            let outcome = crate::passkeys::pages::reauthenticate_with_passkey().await;
+            let outcome = crate::pages::passkeys::reauthenticate_with_passkey().await;
             busy.set(false);
             match outcome {
                 Ok(true) => proven.run(()),

@@ -17,7 +17,7 @@
 //! documented query parameters exactly a function's arguments, and each documented grant
 //! must be the one enforced (`tests/integration/contract.rs`).
 
-use super::JsonArgs;
+use crate::api::JsonArgs;
 use crate::{
     account::Reauthenticate,
     clients::{ClientInfo, GetClientInfo, Grant},
@@ -609,7 +609,7 @@ fn schemas() -> Map<String, Value> {
 
 /// Sets `minLength`/`maxLength` from the constants validation enforces.
 fn apply_limits(schemas: &mut Map<String, Value>) {
-    use crate::{login, users::password};
+    use crate::{login, password};
     let mut limits: Vec<(&str, &str, usize, usize)> = crate::devices::LIMITS
         .iter()
         .map(|(field, max)| ("DeviceInfo", *field, 1, *max))

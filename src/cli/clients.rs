@@ -3,7 +3,7 @@
 //! They work on the same database as a running server: changes reach its key cache within
 //! a second (see `ClientCache`).
 
-use super::{
+use crate::clients::{
     Grant,
     branding::{AccentColor, LogoUrl},
     store,

@@ -15,7 +15,7 @@
 //! identifier proves it as well, and is this same recovery, with a password nobody knows
 //! (`codes::flow::code_login`).
 
-use super::{
+use crate::users::{
     identifier::Identifier,
     session,
     store::{self, UserRow},
@@ -38,7 +38,7 @@ pub async fn reset(
     session::forget_browsers(tx, user.id).await?;
     crate::passkeys::store::remove_all(tx, user.id).await?;
     store::offer_passkey_again(tx, user.id).await?;
-    crate::codes::store::void_for_user(tx, user.id).await?;
+    crate::onetime::store::void_for_user(tx, user.id).await?;
     if handed_over {
         store::keep_only(tx, user.id, proven).await?;
         crate::devices::store::detach_user(tx, user.id).await?;

@@ -6,10 +6,10 @@
 //! page says so, and `/account` still lists, renames and removes passkeys as plain forms.
 
 #[cfg(feature = "hydrate")]
-use super::{PasskeyFinishBody, PasskeyRegisterStartBody};
-use super::{PasskeyRenameBody, PasskeyView, RemovePasskeyFromPage, RenamePasskey};
+use crate::passkeys::{PasskeyFinishBody, PasskeyRegisterStartBody};
+use crate::passkeys::{PasskeyRenameBody, PasskeyView, RemovePasskeyFromPage, RenamePasskey};
 use crate::{
-    account::pages::ReauthPrompt,
+    pages::account::ReauthPrompt,
     error::ApiError,
     locale, tr,
     ui::{ErrorPanel, Field, FormProblem},
@@ -29,7 +29,7 @@ pub fn PasskeySignIn(enabled: bool, token: Option<String>) -> impl IntoView {
         Effect::new(move |_| {
             awake.set(true);
             #[cfg(feature = "hydrate")]
-            if enabled && super::browser::supported() {
+            if enabled && crate::passkeys::browser::supported() {
                 ready.set(true);
                 live::arm_autofill(token.clone(), error);
             }
@@ -94,7 +94,7 @@ fn AddPasskey(
                     added.run(view)
                 }
                 Err(e) => {
-                    if crate::account::pages::asks_again(&e) {
+                    if crate::pages::account::asks_again(&e) {
                         needs_password.set(true);
                     }
                     error.set(Some(e));
@@ -150,7 +150,7 @@ pub fn PasskeyOffer() -> impl IntoView {
     let added = RwSignal::new(None::<String>);
     Effect::new(move |_| {
         #[cfg(feature = "hydrate")]
-        ready.set(super::browser::supported());
+        ready.set(crate::passkeys::browser::supported());
         #[cfg(not(feature = "hydrate"))]
         let _ = ready;
     });
@@ -181,7 +181,7 @@ pub fn AccountPasskeys(enabled: bool, list: RwSignal<Vec<PasskeyView>>) -> impl 
     Effect::new(move |_| {
         awake.set(true);
         #[cfg(feature = "hydrate")]
-        ready.set(enabled && super::browser::supported());
+        ready.set(enabled && crate::passkeys::browser::supported());
         #[cfg(not(feature = "hydrate"))]
         let _ = ready;
     });
@@ -301,11 +301,12 @@ pub(crate) async fn reauthenticate_with_passkey() -> Result<bool, ApiError> {
 /// The browser-only part: ceremonies with `navigator.credentials`.
 #[cfg(feature = "hydrate")]
 mod live {
-    use super::super::{PasskeyLoginStartBody, browser, passkey_login_finish, passkey_login_start};
+    use crate::passkeys::{PasskeyLoginStartBody, browser, passkey_login_finish, passkey_login_start};
     use super::*;
     use crate::{
         error::ErrorCode,
-        login::pages::{after, go},
+        login::kit::after,
+        pages::go,
     };
     use std::cell::RefCell;
 
@@ -434,7 +435,7 @@ mod live {
 
     /// Adds a passkey made by this browser's authenticator.
     pub async fn add(name: String, password: String) -> Result<PasskeyView, ApiError> {
-        let challenge = super::super::passkey_register_start(PasskeyRegisterStartBody {
+        let challenge = crate::passkeys::passkey_register_start(PasskeyRegisterStartBody {
             password: Some(password).filter(|p| !p.is_empty()),
         })
         .await?;
@@ -446,7 +447,7 @@ mod live {
                 )
             })
         })?;
-        super::super::passkey_register_finish(PasskeyFinishBody {
+        crate::passkeys::passkey_register_finish(PasskeyFinishBody {
             ceremony_id: challenge.ceremony_id,
             credential,
             name: Some(name),
