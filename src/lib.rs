@@ -43,6 +43,7 @@ pub mod codes;
 pub mod devices;
 pub mod docs;
 pub mod error;
+pub mod limits;
 pub mod locale;
 pub mod login;
 pub mod passkeys;

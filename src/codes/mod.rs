@@ -36,14 +36,8 @@ use serde::{Deserialize, Serialize};
 pub const CODE_DIGITS: usize = 6;
 pub const CODE_TTL_MINUTES: u64 = 10;
 pub const MAX_CODE_FAILURES: i64 = 5;
-/// Seconds between two sends to one identifier.
-pub const SEND_COOLDOWN_SECS: u64 = 60;
-/// Sends per hour to one identifier, and from one network.
-pub const SENDS_PER_IDENTIFIER_HOUR: i64 = 5;
-pub const SENDS_PER_NETWORK_HOUR: i64 = 20;
-/// Wrong codes an hour from one network (whatever code or identifier they were for), so a
-/// stranger cannot void many people's codes, or guess at many codes, from one address.
-pub const WRONG_CODES_PER_NETWORK_HOUR: i64 = 10;
+// The send cooldown and caps, and the wrong codes a network may type, are settings:
+// `crate::limits::Limits`.
 
 /// Send a code to an identifier.
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]

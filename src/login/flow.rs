@@ -296,11 +296,14 @@ pub async fn login(state: &AppState, caller: &Caller, body: LoginBody) -> Result
         None => (format!("identifier:{identifier}"), None),
     };
     let network = network(caller.ip);
-    let counters = throttle::sign_in(&throttle::Attempt {
+    let counters = throttle::sign_in(
+        &throttle::Attempt {
         account: &account,
         network: &network,
-        trusted_browser: trusted.as_deref(),
-    });
+            trusted_browser: trusted.as_deref(),
+        },
+        &state.config.limits,
+    );
     let attempt = take(&state.db, &counters).await.inspect_err(|e| {
         if e.is(ErrorCode::TooManyRequests) {
             record("throttled");
@@ -530,6 +533,7 @@ pub async fn register(
     let counters = throttle::registration(
         &network(caller.ip),
         state.config.registrations_per_hour,
+        &state.config.limits,
         &identifiers,
     );
     // A refused attempt keeps its place: asking whether an address is taken is what the
