@@ -141,6 +141,10 @@ pub struct Config {
     )]
     pub registrations_per_hour: i64,
 
+    /// The other abuse limits of SPEC §13 (code sends, wrong codes, sign-in failures).
+    #[command(flatten)]
+    pub limits: crate::limits::Limits,
+
     /// Seconds a connection has to send a whole request head; an idle keep-alive connection
     /// is closed after as long.
     #[arg(

@@ -10,7 +10,7 @@
 //! other. `tests/layers.rs` reads this list and fails, naming file and line, on an arrow
 //! that points up or a circle; a new module gets its line here first.
 //!
-//! 1. `config`, `secret`, `status`, `redirect`, `locale`, `bundles`: leaves — the settings (read once in `main.rs`), opaque tokens and their hashes, account and client statuses, where a browser may be sent, the languages and `tr!`, which WASM a page loads.
+//! 1. `config`, `limits`, `secret`, `status`, `redirect`, `locale`, `bundles`: leaves — the settings (read once in `main.rs`) and the abuse limits among them, opaque tokens and their hashes, account and client statuses, where a browser may be sent, the languages and `tr!`, which WASM a page loads.
 //! 2. `error`, `password`: the one error type with its code table, and the Argon2 hasher with the password policy.
 //! 3. `db`: SQLite or PostgreSQL, one query text for both, the migrations, group commits.
 //! 4. `throttle`, `courier`: counters against abuse; the outbox and its delivery by email and WhatsApp.
@@ -66,6 +66,7 @@ pub mod codes;
 pub mod devices;
 pub mod docs;
 pub mod error;
+pub mod limits;
 pub mod locale;
 pub mod login;
 pub mod onetime;

@@ -3,9 +3,8 @@
 
 use super::{
     recovery,
-    CodeLoginBody, IdentifierKind, RecoveryCompleteBody, SEND_COOLDOWN_SECS,
-    SENDS_PER_IDENTIFIER_HOUR, SENDS_PER_NETWORK_HOUR, SendCodeBody, Sent, Verified, VerifyBody,
-    WRONG_CODES_PER_NETWORK_HOUR,
+    CodeLoginBody, IdentifierKind, RecoveryCompleteBody, SendCodeBody, Sent, Verified,
+    VerifyBody,
 };
 use crate::{
     onetime::{
@@ -14,6 +13,7 @@ use crate::{
     },
     password,
     courier::outbox,
+    limits::Limits,
     db::Tx,
     error::{ApiError, ErrorCode},
     locale::Locale,
@@ -52,24 +52,24 @@ fn parse_code(input: &str) -> Result<String, ApiError> {
 
 /// The counters a send passes: a cooldown and an hourly cap per identifier, and an hourly
 /// cap per network — the same for identifiers nobody has, so they cannot be told apart.
-fn send_counters(identifier: &Identifier, network: &str) -> Vec<Counter> {
+fn send_counters(identifier: &Identifier, network: &str, limits: &Limits) -> Vec<Counter> {
     const HOUR: Duration = Duration::from_secs(3600);
     vec![
         Counter::new(
             format!("code:network:{network}"),
-            Rule::Cap(SENDS_PER_NETWORK_HOUR),
+            Rule::Cap(limits.code_sends_per_network_hour),
             HOUR,
             crate::tr!(common.throttle.codes_network),
         ),
         Counter::new(
             format!("code:cooldown:{identifier}"),
             Rule::Cap(1),
-            Duration::from_secs(SEND_COOLDOWN_SECS),
+            Duration::from_secs(limits.code_send_cooldown_secs),
             crate::tr!(common.throttle.code_cooldown),
         ),
         Counter::new(
             format!("code:identifier:{identifier}"),
-            Rule::Cap(SENDS_PER_IDENTIFIER_HOUR),
+            Rule::Cap(limits.code_sends_per_identifier_hour),
             HOUR,
             crate::tr!(common.throttle.codes_identifier),
         ),
@@ -77,11 +77,13 @@ fn send_counters(identifier: &Identifier, network: &str) -> Vec<Counter> {
 }
 
 /// The counter a code check takes a place in: wrong codes from one network (a correct one
-/// gives its place back), whether or not the identifier has an account.
-fn wrong_code_counter(network: &str) -> Counter {
+/// gives its place back), whether or not the identifier has an account. Wrong codes an hour
+/// from one network (whatever code or identifier they were for) are capped, so a stranger
+/// cannot void many people's codes, or guess at many codes, from one address.
+fn wrong_code_counter(network: &str, limits: &Limits) -> Counter {
     Counter::new(
         format!("code:wrong:{network}"),
-        Rule::Cap(WRONG_CODES_PER_NETWORK_HOUR),
+        Rule::Cap(limits.wrong_codes_per_network_hour),
         Duration::from_secs(3600),
         crate::tr!(common.throttle.wrong_codes),
     )
@@ -97,7 +99,10 @@ async fn check_code(
     whose: For,
     typed: &str,
 ) -> Result<store::CodeRow, ApiError> {
-    let attempt = take(&state.db, &[wrong_code_counter(&network(caller.ip))]).await?;
+    let attempt = take(&state.db, &[wrong_code_counter(
+            &network(caller.ip),
+            &state.config.limits,
+        )]).await?;
     let checked = store::check(&state.db, purposes, identifier, whose, typed).await;
     if checked.is_ok() {
         attempt.give_back(&state.db).await?;
@@ -128,13 +133,16 @@ pub async fn send(
         (None, _) => {}
     }
     let identifier = parse_identifier(state, &body.identifier)?;
-    take(&state.db, &send_counters(&identifier, &network(caller.ip)))
+    take(
+        &state.db,
+        &send_counters(&identifier, &network(caller.ip), &state.config.limits),
+    )
         .await?
         .keep();
     deliver_later(state, crate::locale::current(), purpose, identifier);
     Ok(Sent {
         sent: true,
-        retry_after: SEND_COOLDOWN_SECS,
+        retry_after: state.config.limits.code_send_cooldown_secs,
     })
 }
 
@@ -194,7 +202,10 @@ pub async fn send_change(
     user: &UserRow,
     identifier: &Identifier,
 ) -> Result<Sent, ApiError> {
-    take(&state.db, &send_counters(identifier, &network(caller.ip)))
+    take(
+        &state.db,
+        &send_counters(identifier, &network(caller.ip), &state.config.limits),
+    )
         .await?
         .keep();
     refuse_if_held(state, user.id, identifier).await?;
@@ -209,7 +220,7 @@ pub async fn send_change(
     state.courier.wake();
     Ok(Sent {
         sent: true,
-        retry_after: SEND_COOLDOWN_SECS,
+        retry_after: state.config.limits.code_send_cooldown_secs,
     })
 }
 

@@ -31,13 +31,9 @@ use crate::{api::JsonBody, error::ApiError, json_body, login::Completion};
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
-pub use crate::onetime::{CODE_DIGITS, CODE_TTL_MINUTES, MAX_CODE_FAILURES, SEND_COOLDOWN_SECS};
-/// Sends per hour to one identifier, and from one network.
-pub const SENDS_PER_IDENTIFIER_HOUR: i64 = 5;
-pub const SENDS_PER_NETWORK_HOUR: i64 = 20;
-/// Wrong codes an hour from one network (whatever code or identifier they were for), so a
-/// stranger cannot void many people's codes, or guess at many codes, from one address.
-pub const WRONG_CODES_PER_NETWORK_HOUR: i64 = 10;
+pub use crate::onetime::{CODE_DIGITS, CODE_TTL_MINUTES, MAX_CODE_FAILURES};
+// The send cooldown and caps, and the wrong codes a network may type, are settings:
+// `crate::limits::Limits`.
 
 /// Send a code to an identifier.
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]

@@ -28,6 +28,8 @@ pub struct SiteInfo {
     pub max_connections: usize,
     pub max_connections_per_address: usize,
     pub registrations_per_hour: i64,
+    /// The abuse limits in force (settings).
+    pub limits: crate::limits::Limits,
     /// `off`, `optional` or `required`.
     pub verification: String,
     /// The channels configured (`email`, `whatsapp`).
@@ -65,6 +67,7 @@ pub async fn get_site_info() -> Result<SiteInfo, ApiError> {
         max_connections: config.max_connections,
         max_connections_per_address: config.max_connections_per_address,
         registrations_per_hour: config.registrations_per_hour,
+        limits: config.limits.clone(),
         verification: config.verification.clone(),
         delivery_attempts: crate::courier::outbox::MAX_ATTEMPTS,
         passkeys: state.webauthn.is_some(),
@@ -375,15 +378,15 @@ fn CodesGuide(info: SiteInfo) -> impl IntoView {
                         digits = CODE_DIGITS,
                         minutes = CODE_TTL_MINUTES,
                         failures = MAX_CODE_FAILURES,
-                        wrong_per_network = WRONG_CODES_PER_NETWORK_HOUR
+                        wrong_per_network = info.limits.wrong_codes_per_network_hour
                     ) />
                 </li>
                 <li>
                     <Prose text=tr!(
                         docs.recovery.limits,
-                        cooldown = SEND_COOLDOWN_SECS,
-                        per_identifier = SENDS_PER_IDENTIFIER_HOUR,
-                        per_network = SENDS_PER_NETWORK_HOUR
+                        cooldown = info.limits.code_send_cooldown_secs,
+                        per_identifier = info.limits.code_sends_per_identifier_hour,
+                        per_network = info.limits.code_sends_per_network_hour
                     ) />
                 </li>
                 <li><Prose text=tr!(docs.recovery.delivery, attempts = info.delivery_attempts, channels = channels) /></li>
@@ -396,17 +399,8 @@ fn CodesGuide(info: SiteInfo) -> impl IntoView {
 #[component]
 fn AbusePolicy(info: SiteInfo) -> impl IntoView {
     use crate::login::*;
-    let hourly_cap = {
-        // Free attempts, then delays of 1, 2, 4, … s up to the maximum, within one window.
-        let window = SIGN_IN_WINDOW_MINUTES * 60;
-        let (mut spent, mut attempts, mut delay) = (0, SIGN_IN_FREE_PER_ACCOUNT as u64, 1);
-        while spent + delay <= window {
-            spent += delay;
-            attempts += 1;
-            delay = (delay * 2).min(SIGN_IN_MAX_DELAY_SECS);
-        }
-        attempts * 60 / SIGN_IN_WINDOW_MINUTES
-    };
+    let limits = &info.limits;
+    let hourly_cap = limits.sign_ins_per_account_hour();
     view! {
         <section>
             <h2 id="abuse">{tr!(docs.abuse.heading)}</h2>
@@ -416,25 +410,25 @@ fn AbusePolicy(info: SiteInfo) -> impl IntoView {
                 <li>
                     {tr!(
                         docs.abuse.per_person,
-                        free = SIGN_IN_FREE_PER_ACCOUNT,
-                        window = SIGN_IN_WINDOW_MINUTES,
-                        max_delay = SIGN_IN_MAX_DELAY_SECS,
+                        free = limits.sign_in_free_per_account,
+                        window = limits.sign_in_window_minutes,
+                        max_delay = limits.sign_in_max_delay_secs,
                         hourly = hourly_cap
                     )}
                 </li>
                 <li>
                     {tr!(
                         docs.abuse.per_network,
-                        per_account = SIGN_IN_PER_ACCOUNT_AND_NETWORK,
-                        per_network = SIGN_IN_PER_NETWORK,
-                        window = SIGN_IN_WINDOW_MINUTES
+                        per_account = limits.sign_in_per_account_and_network,
+                        per_network = limits.sign_in_per_network,
+                        window = limits.sign_in_window_minutes
                     )}
                 </li>
                 <li>
                     {tr!(
                         docs.abuse.trusted,
-                        cap = SIGN_IN_PER_TRUSTED_BROWSER,
-                        window = SIGN_IN_WINDOW_MINUTES
+                        cap = limits.sign_in_per_trusted_browser,
+                        window = limits.sign_in_window_minutes
                     )}
                 </li>
                 <li>{tr!(docs.abuse.reserved)}</li>
@@ -445,7 +439,7 @@ fn AbusePolicy(info: SiteInfo) -> impl IntoView {
                     <Prose text=tr!(
                         docs.abuse.registrations,
                         per_hour = info.registrations_per_hour,
-                        per_identifier = REGISTRATIONS_PER_IDENTIFIER_HOUR
+                        per_identifier = limits.registrations_per_identifier_hour
                     ) />
                 </li>
                 <li><Prose text=tr!(docs.abuse.hashing) /></li>

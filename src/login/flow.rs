@@ -297,11 +297,14 @@ pub async fn login(state: &AppState, caller: &Caller, body: LoginBody) -> Result
         None => (format!("identifier:{identifier}"), None),
     };
     let network = network(caller.ip);
-    let counters = throttle::sign_in(&throttle::Attempt {
+    let counters = throttle::sign_in(
+        &throttle::Attempt {
         account: &account,
         network: &network,
-        trusted_browser: trusted.as_deref(),
-    });
+            trusted_browser: trusted.as_deref(),
+        },
+        &state.config.limits,
+    );
     let attempt = take(&state.db, &counters).await.inspect_err(|e| {
         if e.is(ErrorCode::TooManyRequests) {
             record("throttled");
@@ -410,7 +413,7 @@ async fn complete_verified(
     let must_verify = mode == Verification::Required && !user.has_verified();
     let verify = if must_verify || (outcome == LoginStatus::Registered && mode != Verification::Off)
     {
-        crate::onetime::send_verification(tx, user).await?
+        crate::onetime::send_verification(tx, user, &state.config.limits).await?
     } else {
         Vec::new()
     };
@@ -531,6 +534,7 @@ pub async fn register(
     let counters = throttle::registration(
         &network(caller.ip),
         state.config.registrations_per_hour,
+        &state.config.limits,
         &identifiers,
     );
     // A refused attempt keeps its place: asking whether an address is taken is what the

@@ -33,22 +33,6 @@ use serde::{Deserialize, Serialize};
 pub const POLL_INTERVAL_SECS: u32 = 2;
 /// The prefix of a reqToken.
 pub const REQ_TOKEN_PREFIX: &str = "fyr_";
-/// The abuse-resistance policy (see `throttle` here and in the crate root; `/docs` shows
-/// it). Sign-ins count failures in windows of this many minutes:
-pub const SIGN_IN_WINDOW_MINUTES: u64 = 15;
-/// per account, these many free, then a doubling delay between attempts, up to
-pub const SIGN_IN_FREE_PER_ACCOUNT: i64 = 5;
-pub const SIGN_IN_MAX_DELAY_SECS: u64 = 60;
-/// per account and network, at most
-pub const SIGN_IN_PER_ACCOUNT_AND_NETWORK: i64 = 10;
-/// per network (an IPv4 address or an IPv6 /64), at most
-pub const SIGN_IN_PER_NETWORK: i64 = 50;
-/// and from a browser that signed in to the account before, at most (others' failures
-/// never count against it).
-pub const SIGN_IN_PER_TRUSTED_BROWSER: i64 = 10;
-/// Registration attempts per hour for one email address or number (per network: the
-/// `registrations_per_hour` setting).
-pub const REGISTRATIONS_PER_IDENTIFIER_HOUR: i64 = 3;
 /// Wrong user-code confirmations after which a login request is void.
 pub const MAX_CONFIRM_FAILURES: i64 = 5;
 /// How long a proof of who the person is (a sign-in, their password typed again, a passkey

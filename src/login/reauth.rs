@@ -96,11 +96,14 @@ pub async fn check_password(
     let account = format!("user:{}", user.id);
     let network = network(caller.ip);
     let trusted = session::trusted_browser(state, caller, user.id).await?;
-    let counters = throttle::sign_in(&Attempt {
-        account: &account,
-        network: &network,
-        trusted_browser: trusted.as_deref(),
-    });
+    let counters = throttle::sign_in(
+        &Attempt {
+            account: &account,
+            network: &network,
+            trusted_browser: trusted.as_deref(),
+        },
+        &state.config.limits,
+    );
     let attempt = take(&state.db, &counters).await?;
     match state
         .passwords

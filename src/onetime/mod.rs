@@ -13,6 +13,7 @@ use crate::{
     courier::outbox,
     db::Tx,
     error::ApiError,
+    limits::Limits,
     locale::Locale,
     users::{identifier::Identifier, store::UserRow},
 };
@@ -22,8 +23,6 @@ use store::Purpose;
 pub const CODE_DIGITS: usize = 6;
 pub const CODE_TTL_MINUTES: u64 = 10;
 pub const MAX_CODE_FAILURES: i64 = 5;
-/// Seconds between two sends to one identifier.
-pub const SEND_COOLDOWN_SECS: u64 = 60;
 
 /// Stores a code of `purpose` for `user` and its message to `to` (in `locale`), in `tx`.
 #[cfg(feature = "ssr")]
@@ -40,9 +39,13 @@ pub async fn send_in(
 }
 
 /// Sends a verification code to each of `user`'s unverified identifiers (at most one per
-/// cooldown), in `tx`; returns those a code went to, or was sent to a moment ago.
+/// cooldown of `limits`), in `tx`; returns those a code went to, or was sent to a moment ago.
 #[cfg(feature = "ssr")]
-pub async fn send_verification(tx: &mut Tx, user: &UserRow) -> Result<Vec<String>, ApiError> {
+pub async fn send_verification(
+    tx: &mut Tx,
+    user: &UserRow,
+    limits: &Limits,
+) -> Result<Vec<String>, ApiError> {
     let mut to = Vec::new();
     let claims = [
         (user.email.as_deref(), user.email_verified_at),
@@ -56,7 +59,7 @@ pub async fn send_verification(tx: &mut Tx, user: &UserRow) -> Result<Vec<String
         let Ok(identifier) = Identifier::parse(value, 0) else {
             continue;
         };
-        let cooldown = SEND_COOLDOWN_SECS as i64 * 1000;
+        let cooldown = limits.code_send_cooldown_secs as i64 * 1000;
         if !store::sent_within(tx, Purpose::Verify, value, user.id, cooldown).await? {
             let locale = crate::locale::current();
             send_in(tx, locale, Purpose::Verify, &identifier, user).await?;

@@ -465,7 +465,7 @@ async fn of_concurrent_completions_exactly_one_wins() {
     let body =
         json!({"reqToken": token, "identifier": "gus@example.com", "password": "correct horse"});
     // As many at once as the account's free attempts (`/docs#brute-force`).
-    let parallel = fypass::login::SIGN_IN_FREE_PER_ACCOUNT as usize;
+    let parallel = crate::support::limits().sign_in_free_per_account as usize;
     let attempts = (0..parallel).map(|_| t.post(LOGIN, body.clone()));
     let statuses: Vec<u16> = futures_statuses(attempts).await;
     assert_eq!(
