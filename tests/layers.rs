@@ -37,7 +37,11 @@ fn modules_import_only_downward() {
     let sources: Vec<(String, String)> = files
         .iter()
         .map(|p| {
-            let rel = p.strip_prefix(root).unwrap().to_string_lossy().replace('\\', "/");
+            let rel = p
+                .strip_prefix(root)
+                .unwrap()
+                .to_string_lossy()
+                .replace('\\', "/");
             (rel, fs::read_to_string(p).unwrap())
         })
         .collect();
@@ -71,12 +75,16 @@ fn check(layers: &BTreeMap<String, usize>, sources: &[(String, String)]) -> Vec<
     let tops: BTreeSet<String> = sources.iter().filter_map(|(f, _)| top_of(f)).collect();
     for m in &tops {
         if !layers.contains_key(m) {
-            problems.push(format!("src/{m}: module not in the layer list of src/lib.rs"));
+            problems.push(format!(
+                "src/{m}: module not in the layer list of src/lib.rs"
+            ));
         }
     }
     for m in layers.keys() {
         if !tops.contains(m) {
-            problems.push(format!("src/lib.rs: layer list names `{m}`, which is not a module of src/"));
+            problems.push(format!(
+                "src/lib.rs: layer list names `{m}`, which is not a module of src/"
+            ));
         }
     }
     let macros = exported_macros(sources);
@@ -134,7 +142,9 @@ fn layer_table(lib: &str) -> Result<BTreeMap<String, usize>, String> {
         let names = rest.split_once(':').map_or(rest, |(names, _)| names);
         for name in names.split('`').skip(1).step_by(2) {
             if let Some(before) = table.insert(name.to_string(), layer) {
-                return Err(format!("`{name}` listed twice (layers {before} and {layer})"));
+                return Err(format!(
+                    "`{name}` listed twice (layers {before} and {layer})"
+                ));
             }
         }
     }
@@ -178,7 +188,10 @@ fn module_path(file: &str) -> Vec<String> {
     let rel = file.strip_prefix("src/").unwrap_or(file);
     let rel = rel.strip_suffix(".rs").unwrap_or(rel);
     let mut parts: Vec<String> = rel.split('/').map(str::to_string).collect();
-    if matches!(parts.last().map(String::as_str), Some("mod" | "lib" | "main")) {
+    if matches!(
+        parts.last().map(String::as_str),
+        Some("mod" | "lib" | "main")
+    ) {
         parts.pop();
     }
     parts
@@ -226,9 +239,10 @@ fn arrows(
                 continue;
             };
             if to != from {
-                out.entry((from.clone(), to))
-                    .or_default()
-                    .push(Site { file: file.clone(), line });
+                out.entry((from.clone(), to)).or_default().push(Site {
+                    file: file.clone(),
+                    line,
+                });
             }
         }
     }
@@ -445,9 +459,13 @@ fn blank_comments_and_strings(text: &str) -> String {
                 j += 1;
             }
             if c.get(j) == Some(&'"') {
-                let close: String = std::iter::once('"').chain(std::iter::repeat_n('#', hashes)).collect();
+                let close: String = std::iter::once('"')
+                    .chain(std::iter::repeat_n('#', hashes))
+                    .collect();
                 let body: String = c[j + 1..].iter().collect();
-                let len = body.find(&close).map_or(c.len() - j - 1, |k| body[..k].chars().count());
+                let len = body
+                    .find(&close)
+                    .map_or(c.len() - j - 1, |k| body[..k].chars().count());
                 let end = (j + 1 + len + 1 + hashes).min(c.len());
                 for &ch in &c[i..end] {
                     out.push(blank(ch));
@@ -565,7 +583,10 @@ fn layers_of(list: &[(&str, usize)]) -> BTreeMap<String, usize> {
 }
 
 fn owned(files: &[(&str, &str)]) -> Vec<(String, String)> {
-    files.iter().map(|(f, t)| (f.to_string(), t.to_string())).collect()
+    files
+        .iter()
+        .map(|(f, t)| (f.to_string(), t.to_string()))
+        .collect()
 }
 
 #[test]
@@ -573,7 +594,10 @@ fn reads_the_layer_list_of_lib_rs() {
     let lib = "//! Intro, with a list:\n//! 1. `not` a layer\n//!\n//! ## Layers (lowest first)\n//!\n\
                //! 1. [`error`], [`db`]: leaves; `this` is prose\n//!    more prose\n\
                //! 2. `users`: people\n//!\n//! ## Next\n//! 3. `later`: not a layer\n";
-    assert_eq!(layer_table(lib).unwrap(), layers_of(&[("error", 1), ("db", 1), ("users", 2)]));
+    assert_eq!(
+        layer_table(lib).unwrap(),
+        layers_of(&[("error", 1), ("db", 1), ("users", 2)])
+    );
     assert!(layer_table("//! 1. `a`: no heading\n").is_err());
     assert!(layer_table("//! ## Layers\n//! 1. `a`: x\n//! 2. `a`: y\n").is_err());
 }
@@ -617,16 +641,44 @@ fn fails_upward_and_mutual_imports_naming_file_and_line() {
         ("src/low.rs", "fn a() {}\nfn b() { crate::mid::x(); }\n"),
         ("src/mid/mod.rs", "use super::{low, peer::P};\n"),
         ("src/peer.rs", "use crate::mid::M;\n"),
-        ("src/top.rs", "#[macro_export]\nmacro_rules! tr { () => {} }\n"),
+        (
+            "src/top.rs",
+            "#[macro_export]\nmacro_rules! tr { () => {} }\n",
+        ),
         ("src/stray.rs", "use crate::low;\n"),
     ]);
     let problems = check(&layers, &files);
-    assert!(problems.iter().any(|p| p.starts_with("src/low.rs:2: `low` (layer 1) imports `mid`")), "{problems:#?}");
-    assert!(problems.iter().any(|p| p.contains("mid <-> peer") && p.contains("src/peer.rs:1")), "{problems:#?}");
-    assert!(problems.iter().any(|p| p.contains("src/stray")), "{problems:#?}");
-    let macro_use = owned(&[("src/low.rs", "fn a() { crate::tr!(); }"), ("src/top.rs", "#[macro_export]\nmacro_rules! tr { () => {} }\n")]);
+    assert!(
+        problems
+            .iter()
+            .any(|p| p.starts_with("src/low.rs:2: `low` (layer 1) imports `mid`")),
+        "{problems:#?}"
+    );
+    assert!(
+        problems
+            .iter()
+            .any(|p| p.contains("mid <-> peer") && p.contains("src/peer.rs:1")),
+        "{problems:#?}"
+    );
+    assert!(
+        problems.iter().any(|p| p.contains("src/stray")),
+        "{problems:#?}"
+    );
+    let macro_use = owned(&[
+        ("src/low.rs", "fn a() { crate::tr!(); }"),
+        (
+            "src/top.rs",
+            "#[macro_export]\nmacro_rules! tr { () => {} }\n",
+        ),
+    ]);
     let problems = check(&layers_of(&[("low", 1), ("top", 3)]), &macro_use);
-    assert!(problems.iter().any(|p| p.contains("imports `top`")), "{problems:#?}");
-    let fine = owned(&[("src/low.rs", "pub(crate) fn a() {}"), ("src/mid.rs", "use crate::low::a;\nuse self::b as c;")]);
+    assert!(
+        problems.iter().any(|p| p.contains("imports `top`")),
+        "{problems:#?}"
+    );
+    let fine = owned(&[
+        ("src/low.rs", "pub(crate) fn a() {}"),
+        ("src/mid.rs", "use crate::low::a;\nuse self::b as c;"),
+    ]);
     assert!(check(&layers_of(&[("low", 1), ("mid", 2)]), &fine).is_empty());
 }

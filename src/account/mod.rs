@@ -141,7 +141,8 @@ pub(crate) mod flow {
             .into_iter()
             .filter_map(|(f, m)| Some((f, m?))),
         )?;
-        let proof = crate::login::reauth::check_password(state, caller, &user, current, "current").await?;
+        let proof =
+            crate::login::reauth::check_password(state, caller, &user, current, "current").await?;
         let hash = match state.passwords.hash(new).await {
             Ok(hash) => hash,
             Err(busy) => {

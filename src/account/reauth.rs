@@ -4,12 +4,8 @@
 
 use super::ReauthenticateBody;
 use crate::{
-    error::ApiError,
-    login::reauth::prove_with_password,
-    passkeys::PasskeyFinishBody,
-    request::Caller,
-    state::AppState,
-    users::session,
+    error::ApiError, login::reauth::prove_with_password, passkeys::PasskeyFinishBody,
+    request::Caller, state::AppState, users::session,
 };
 
 /// The person proves who they are again, with their password or with the answer to a

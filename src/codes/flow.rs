@@ -2,22 +2,20 @@
 //! functions (JSON) and the plain-form handlers (`forms`) both call these.
 
 use super::{
+    CodeLoginBody, IdentifierKind, RecoveryCompleteBody, SendCodeBody, Sent, Verified, VerifyBody,
     recovery,
-    CodeLoginBody, IdentifierKind, RecoveryCompleteBody, SendCodeBody, Sent, Verified,
-    VerifyBody,
 };
 use crate::{
+    courier::outbox,
+    error::{ApiError, ErrorCode},
+    limits::Limits,
+    locale::Locale,
+    login::{LoginStatus, flow as login},
     onetime::{
         messages, send_in,
         store::{self, For, Purpose},
     },
     password,
-    courier::outbox,
-    limits::Limits,
-    db::Tx,
-    error::{ApiError, ErrorCode},
-    locale::Locale,
-    login::{LoginStatus, flow as login},
     request::Caller,
     state::AppState,
     throttle::{Counter, Rule, network, take},
@@ -99,10 +97,14 @@ async fn check_code(
     whose: For,
     typed: &str,
 ) -> Result<store::CodeRow, ApiError> {
-    let attempt = take(&state.db, &[wrong_code_counter(
+    let attempt = take(
+        &state.db,
+        &[wrong_code_counter(
             &network(caller.ip),
             &state.config.limits,
-        )]).await?;
+        )],
+    )
+    .await?;
     let checked = store::check(&state.db, purposes, identifier, whose, typed).await;
     if checked.is_ok() {
         attempt.give_back(&state.db).await?;
@@ -137,8 +139,8 @@ pub async fn send(
         &state.db,
         &send_counters(&identifier, &network(caller.ip), &state.config.limits),
     )
-        .await?
-        .keep();
+    .await?
+    .keep();
     deliver_later(state, crate::locale::current(), purpose, identifier);
     Ok(Sent {
         sent: true,
@@ -206,8 +208,8 @@ pub async fn send_change(
         &state.db,
         &send_counters(identifier, &network(caller.ip), &state.config.limits),
     )
-        .await?
-        .keep();
+    .await?
+    .keep();
     refuse_if_held(state, user.id, identifier).await?;
     let mut tx = state.db.begin().await?;
     let purpose = if claims(user, identifier) {

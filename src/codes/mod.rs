@@ -108,7 +108,13 @@ pub struct Verified {
 #[server(prefix = "/api/v1", endpoint = "fypass/recovery", input = JsonBody, input_derive = (Clone, serde::Serialize), client = crate::api::PageClient)]
 pub async fn fypass_recovery(#[server(flatten)] body: SendCodeBody) -> Result<Sent, ApiError> {
     let (state, caller) = crate::request::Caller::current()?;
-    let sent = flow::send(&state, &caller, crate::onetime::store::Purpose::Recovery, &body).await?;
+    let sent = flow::send(
+        &state,
+        &caller,
+        crate::onetime::store::Purpose::Recovery,
+        &body,
+    )
+    .await?;
     crate::request::reply_status(axum::http::StatusCode::ACCEPTED);
     Ok(sent)
 }
@@ -134,7 +140,13 @@ json_body!(FypassRecoveryComplete {
 #[server(prefix = "/api/v1", endpoint = "fypass/code", input = JsonBody, input_derive = (Clone, serde::Serialize), client = crate::api::PageClient)]
 pub async fn fypass_code(#[server(flatten)] body: SendCodeBody) -> Result<Sent, ApiError> {
     let (state, caller) = crate::request::Caller::current()?;
-    let sent = flow::send(&state, &caller, crate::onetime::store::Purpose::SignIn, &body).await?;
+    let sent = flow::send(
+        &state,
+        &caller,
+        crate::onetime::store::Purpose::SignIn,
+        &body,
+    )
+    .await?;
     crate::request::reply_status(axum::http::StatusCode::ACCEPTED);
     Ok(sent)
 }

@@ -9,12 +9,12 @@ use super::{
     throttle,
 };
 use crate::{
-    password,
     clients::store::Client,
     config::{Config, Verification},
     db::{now_ms, rfc3339},
     devices::check_text,
     error::{ApiError, ErrorCode},
+    password,
     request::Caller,
     state::AppState,
     status::Status,
@@ -299,8 +299,8 @@ pub async fn login(state: &AppState, caller: &Caller, body: LoginBody) -> Result
     let network = network(caller.ip);
     let counters = throttle::sign_in(
         &throttle::Attempt {
-        account: &account,
-        network: &network,
+            account: &account,
+            network: &network,
             trusted_browser: trusted.as_deref(),
         },
         &state.config.limits,

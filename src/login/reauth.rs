@@ -17,9 +17,9 @@ use super::{
     throttle::{self, Attempt},
 };
 use crate::{
-    password,
     db::now_ms,
     error::{ApiError, ErrorCode},
+    password,
     request::Caller,
     state::AppState,
     throttle::{Taken, network, take},

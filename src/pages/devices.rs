@@ -2,10 +2,11 @@
 
 use crate::devices::Platform;
 use crate::{
-    pages::account::SignOutEverywhere,
     api::JsonBody,
     error::{ApiError, ErrorCode},
-    locale, tr,
+    locale,
+    pages::account::SignOutEverywhere,
+    tr,
     ui::{ErrorPanel, SignOutButton},
     users::User,
 };

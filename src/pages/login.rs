@@ -5,31 +5,16 @@ use super::{follow, form_echo, go, req_token, self_url};
 use crate::{
     error::ApiError,
     login::{
-        Completion, ConfirmBody, ContinueAs, FypassConfirm, FypassLogin, FypassRegister,
-        LoginBody, LoginMode, LoginStatus, PageContext, RegisterBody, RequestView,
-        get_page_context,
-        kit::{FormEcho, after},
-        poll_request,
+        ConfirmBody, ContinueAs, FypassConfirm, FypassLogin, FypassRegister, LoginBody,
+        PageContext, RegisterBody, RequestView, get_page_context, kit::FormEcho,
     },
-    pages::passkeys::{PasskeyOffer, PasskeySignIn},
+    pages::passkeys::PasskeySignIn,
     tr,
     ui::{ErrorPanel, Field, FormProblem, SignOutButton},
     users::User,
 };
-#[cfg(feature = "ssr")]
-use crate::{
-    error::ErrorCode,
-    login::{
-        flow::view_of,
-        requests,
-    },
-    request::Caller,
-    state::AppState,
-    users::session,
-};
-use leptos::{prelude::*, server_fn::codec::GetUrl};
+use leptos::prelude::*;
 use leptos_meta::Title;
-use serde::{Deserialize, Serialize};
 
 #[component]
 pub fn LoginPage() -> impl IntoView {

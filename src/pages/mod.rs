@@ -24,7 +24,10 @@ pub mod status;
 
 use crate::{
     error::ApiError,
-    login::{Completion, kit::{FormEcho, after}},
+    login::{
+        Completion,
+        kit::{FormEcho, after},
+    },
 };
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;

@@ -9,9 +9,10 @@
 use crate::passkeys::{PasskeyFinishBody, PasskeyRegisterStartBody};
 use crate::passkeys::{PasskeyRenameBody, PasskeyView, RemovePasskeyFromPage, RenamePasskey};
 use crate::{
-    pages::account::ReauthPrompt,
     error::ApiError,
-    locale, tr,
+    locale,
+    pages::account::ReauthPrompt,
+    tr,
     ui::{ErrorPanel, Field, FormProblem},
 };
 use leptos::prelude::*;
@@ -301,13 +302,11 @@ pub(crate) async fn reauthenticate_with_passkey() -> Result<bool, ApiError> {
 /// The browser-only part: ceremonies with `navigator.credentials`.
 #[cfg(feature = "hydrate")]
 mod live {
-    use crate::passkeys::{PasskeyLoginStartBody, browser, passkey_login_finish, passkey_login_start};
     use super::*;
-    use crate::{
-        error::ErrorCode,
-        login::kit::after,
-        pages::go,
+    use crate::passkeys::{
+        PasskeyLoginStartBody, browser, passkey_login_finish, passkey_login_start,
     };
+    use crate::{error::ErrorCode, login::kit::after, pages::go};
     use std::cell::RefCell;
 
     thread_local! {

@@ -2,7 +2,7 @@
 //! page for continuing on a phone, the way back to the app once it is done, and — for the
 //! person who just completed it in this browser — the one-time passkey offer.
 
-use super::{login::RequestProblem, passkeys::PasskeyOffer};
+use super::{login::RequestProblem, passkeys::PasskeyOffer, req_token};
 use crate::{
     error::ApiError,
     login::{LoginMode, LoginStatus, RequestView, poll_request},
@@ -210,9 +210,10 @@ fn live_status(request: RwSignal<RequestView>, token: String, leave: bool) {
                 }
             });
         };
-        if let Ok(handle) =
-            set_interval_with_handle(poll, Duration::from_secs(crate::login::POLL_INTERVAL_SECS.into()))
-        {
+        if let Ok(handle) = set_interval_with_handle(
+            poll,
+            Duration::from_secs(crate::login::POLL_INTERVAL_SECS.into()),
+        ) {
             interval.set_value(Some(handle));
         }
         on_cleanup(move || {

@@ -20,10 +20,7 @@ pub struct Switch {
 /// `GET /lang?to=id&next=/fypass?reqToken=…`: the page's language switch (a plain form,
 /// so it works without JavaScript). Remembers the choice for a year and goes back to
 /// the page, which renders again in the new language.
-pub async fn switch(
-    State(state): State<AppState>,
-    Query(q): Query<Switch>,
-) -> Response {
+pub async fn switch(State(state): State<AppState>, Query(q): Query<Switch>) -> Response {
     // Only a path of this site (never an open redirect).
     let next = crate::redirect::local_or_home(&q.next).to_string();
     let mut res = (StatusCode::SEE_OTHER, [(header::LOCATION, next)]).into_response();

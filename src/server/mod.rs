@@ -77,7 +77,9 @@ impl AppState {
         let services = Services::default()
             .with(clients)
             .with(Arc::new(crate::devices::store::Saves::new(&db)))
-            .with(Arc::new(Group::<crate::login::requests::LoginStarts>::start(&db)))
+            .with(Arc::new(
+                Group::<crate::login::requests::LoginStarts>::start(&db),
+            ))
             .with(ceremony_key);
         Ok(AppState {
             config: Arc::new(config),

@@ -73,8 +73,14 @@ async fn a_strangers_guesses_slow_an_account_but_never_lock_its_owner_out() {
             other => panic!("unexpected {other}"),
         }
     }
-    assert_eq!(invalid, crate::support::limits().sign_in_free_per_account as usize);
-    assert_eq!(slowed, 50 - crate::support::limits().sign_in_free_per_account as usize);
+    assert_eq!(
+        invalid,
+        crate::support::limits().sign_in_free_per_account as usize
+    );
+    assert_eq!(
+        slowed,
+        50 - crate::support::limits().sign_in_free_per_account as usize
+    );
     assert_eq!(
         t.state.passwords.verifications() - before,
         crate::support::limits().sign_in_free_per_account as u64,

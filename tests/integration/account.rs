@@ -129,10 +129,14 @@ async fn wrong_passwords_on_account_are_counted_like_failed_sign_ins() {
         }
     }
     assert_eq!(
-        wrong, crate::support::limits().sign_in_per_trusted_browser,
+        wrong,
+        crate::support::limits().sign_in_per_trusted_browser,
         "then {throttled} refused"
     );
-    assert_eq!(throttled, 40 - crate::support::limits().sign_in_per_trusted_browser);
+    assert_eq!(
+        throttled,
+        40 - crate::support::limits().sign_in_per_trusted_browser
+    );
     assert_eq!(
         t.state.passwords.verifications() - before,
         crate::support::limits().sign_in_per_trusted_browser as u64,
