@@ -2,7 +2,8 @@
 //! email address and WhatsApp number (a new one is verified before it replaces the old),
 //! their passkeys, and signing out everywhere. Page endpoints (under `/_app`), guarded by
 //! the browser session; changes that need a recent proof of who the person is go through
-//! [`reauth`].
+//! `login::reauth::gate`, and [`reauth`] records such a proof. The page is
+//! `pages::account`.
 
 #[cfg(feature = "ssr")]
 pub mod forms;

@@ -1,11 +1,13 @@
 //! Clients: the partner apps that call the REST API with their `x-client-key`.
 //!
-//! * [`Grant`] and [`ClientStatus`]: what a client may call, and whether it may call at all.
+//! * [`Grant`] and their status (`crate::status::Status`): what a client may call, and
+//!   whether it may call at all.
 //! * [`get_client_info`]: `GET /api/v1/clients/info`.
 //! * [`branding`]: the app's name, logo and colour on the pages its users see.
-//! * Server side: `keys` (generation and hashing), `store` (the `clients` table), `auth`
-//!   (the per-route grant check every client route declares), `cache`, and `cli` (the
-//!   `fypass client ...` admin commands).
+//! * Server side: `store` (the `clients` table; keys are made and hashed by
+//!   `crate::secret`), `auth` (the per-route grant check every client route declares) and
+//!   the key cache ([`ClientCache`], kept in the app state's services). The `fypass client
+//!   ...` admin commands are `crate::cli::clients`.
 
 #[cfg(feature = "ssr")]
 pub mod auth;

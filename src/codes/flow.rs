@@ -251,7 +251,7 @@ async fn owner(state: &AppState, code: &store::CodeRow) -> Result<UserRow, ApiEr
 }
 
 /// A new password with a recovery code for the account that has the identifier: what a
-/// recovery removes is `users::recovery`'s rule; this browser is signed in, and the app's
+/// recovery removes is `codes::recovery`'s rule; this browser is signed in, and the app's
 /// login request (if any) completes.
 pub async fn complete_recovery(
     state: &AppState,

@@ -18,7 +18,7 @@
 //!
 //! The rules are in `flow`, what a recovery removes in `recovery`; the `codes` table, the
 //! messages and the sending are in [`crate::onetime`] (login sends verification codes too);
-//! the pages in `pages` (and `forms` without JavaScript).
+//! the pages in `crate::pages::codes` (and `forms` without JavaScript).
 
 #[cfg(feature = "ssr")]
 pub(crate) mod flow;

@@ -2,14 +2,15 @@
 //!
 //! 1. An app calls [`start_login`] (`POST /api/v1/users/login`) and gets a reqToken and
 //!    the URL of the hosted page.
-//! 2. The person opens it: [`pages`] serves the login, register and status pages; their
+//! 2. The person opens it: `crate::pages` serves the login, register and status pages; their
 //!    forms call [`fypass_login`] / [`fypass_register`] (also plain REST), or post as plain
 //!    HTML forms to the page itself when JavaScript is off (`forms`).
 //! 3. The app polls [`get_login_status`] (`GET /api/v1/users/login-status`) and gets the access
 //!    token on the first poll after completion, and never again.
 //!
-//! The rules live in `flow` (server only); `requests` is the `login_requests` table and
-//! `throttle` the brute-force counters.
+//! The rules live in `flow` (server only); `requests` is the `login_requests` table,
+//! `throttle` the brute-force counters, `reauth` the recent proof some changes need, and
+//! `kit` what the pages share with the plain-form handlers (`forms`).
 
 #[cfg(feature = "ssr")]
 pub(crate) mod flow;

@@ -332,7 +332,7 @@ pub async fn remove(db: &Db, user_id: Uuid, id: Uuid) -> Result<bool, ApiError> 
 }
 
 /// Removes every passkey of `user_id`: a password change that asks for it, a recovery
-/// (`users::recovery`). How many were removed. (The records of used ceremonies stay: they
+/// (`codes::recovery`). How many were removed. (The records of used ceremonies stay: they
 /// keep a ceremony from being used twice, and no removed passkey can answer one anyway.)
 pub async fn remove_all(tx: &mut Tx, user_id: Uuid) -> Result<u64, ApiError> {
     let sql = "DELETE FROM passkeys WHERE user_id = $1";

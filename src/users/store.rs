@@ -4,7 +4,7 @@
 //! account that has it, verified or not (a unique index on each), so a code sent to it acts
 //! on that account only, and registering or adding it elsewhere is `DUPLICATE_KEY`. An
 //! identifier is unverified until someone proves they receive its codes; an account whose
-//! identifier was never verified belongs to whoever proves it (`users::recovery`).
+//! identifier was never verified belongs to whoever proves it (`codes::recovery`).
 
 use super::{User, identifier::Identifier};
 use crate::{
@@ -263,7 +263,7 @@ pub async fn verify_identifier(
 }
 
 /// Leaves `user_id` with `identifier` alone: their identifier of the other kind is removed
-/// (a recovery that hands an account to whoever proved `identifier`: `users::recovery`).
+/// (a recovery that hands an account to whoever proved `identifier`: `codes::recovery`).
 pub async fn keep_only(
     tx: &mut Tx,
     user_id: Uuid,
