@@ -58,6 +58,9 @@ pub mod config;
 pub mod courier;
 #[cfg(feature = "ssr")]
 pub mod db;
+/// OpenID Connect provider (SPEC §15): `/.well-known/openid-configuration`, `/oauth/*`.
+#[cfg(feature = "ssr")]
+pub mod oidc;
 #[cfg(feature = "ssr")]
 pub mod request;
 #[cfg(feature = "ssr")]

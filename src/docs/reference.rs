@@ -8,9 +8,11 @@ use serde_json::Value;
 
 /// The operations in the order the API presents them (`api::openapi::operations`).
 fn in_order() -> Vec<(&'static str, &'static str)> {
+    let oauth = crate::oidc::openapi::operations();
     crate::api::openapi::operations()
         .iter()
         .map(|op| (op.path, op.method))
+        .chain(oauth.iter().map(|op| (op.path, op.method)))
         .collect()
 }
 
