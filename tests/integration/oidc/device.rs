@@ -186,12 +186,7 @@ async fn a_wrong_unknown_expired_or_another_clients_device_code_gets_nothing() {
     // Expired.
     let started = start(&t, &tv, "openid").await;
     let sql = "UPDATE oidc_device_codes SET expires_at = 0";
-    match t.db() {
-        fypass::db::Db::Sqlite { writer, .. } => {
-            drop(sqlx::query(sql).execute(writer).await.unwrap())
-        }
-        fypass::db::Db::Postgres(pg) => drop(sqlx::query(sql).execute(&pg.pool).await.unwrap()),
-    }
+    execute(&t, sql).await;
     let res = poll(&t, &tv, started["device_code"].as_str().unwrap()).await;
     expect_oauth(res, 400, "expired_token", "CODE_EXPIRED").await;
 }

@@ -268,3 +268,15 @@ pub async fn userinfo(t: &TestApp, access_token: &str) -> reqwest::Response {
         .await
         .unwrap()
 }
+
+/// Runs `sql` on the test database (to set a scene: an expired code, say).
+pub async fn execute(t: &TestApp, sql: &str) {
+    match t.db() {
+        fypass::db::Db::Sqlite { writer, .. } => {
+            sqlx::query(sql).execute(writer).await.unwrap();
+        }
+        fypass::db::Db::Postgres(pg) => {
+            sqlx::query(sql).execute(&pg.pool).await.unwrap();
+        }
+    }
+}

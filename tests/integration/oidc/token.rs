@@ -109,12 +109,7 @@ async fn a_wrong_verifier_redirect_uri_or_an_expired_code_gets_nothing() {
     // Expired (60 s): moved into the past.
     let (code, verifier) = new_code(&t, &rp, "nia@example.com", &[]).await;
     let sql = "UPDATE oidc_codes SET expires_at = 0";
-    match t.db() {
-        fypass::db::Db::Sqlite { writer, .. } => {
-            drop(sqlx::query(sql).execute(writer).await.unwrap())
-        }
-        fypass::db::Db::Postgres(pg) => drop(sqlx::query(sql).execute(&pg.pool).await.unwrap()),
-    }
+    execute(&t, sql).await;
     expect_oauth(
         rp.token(&t, &exchange_pairs(&code, &verifier)).await,
         400,
