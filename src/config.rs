@@ -266,6 +266,22 @@ pub struct Config {
     )]
     pub verification: String,
 
+    /// A secret (any text, at least 32 characters) from which fypass derives the key that
+    /// encrypts its OpenID Connect signing keys in the database (AES-256-GCM). Without it
+    /// they are stored unencrypted, and the server says so at start.
+    #[arg(long, env = "FYPASS_SECRET_KEY", global = true)]
+    pub secret_key: Option<String>,
+
+    /// Seconds a new signing key from `fypass keys rotate` is published in the JWKS before it
+    /// signs, so relying parties that cache the JWKS know it before they see it.
+    #[arg(
+        long,
+        env = "FYPASS_KEY_PUBLISH_DELAY_SECS",
+        default_value_t = 3600,
+        global = true
+    )]
+    pub key_publish_delay_secs: u64,
+
     /// Log format on stderr: `text` or `json`.
     #[arg(long, env = "FYPASS_LOG_FORMAT", default_value = "text", value_parser = ["text", "json"], global = true)]
     pub log_format: String,

@@ -21,7 +21,7 @@
 //! 9. `ui`, `tokens`, `onetime`: the pieces every page is built from; access and refresh tokens; the one-time code store, its messages and sending.
 //! 10. `devices`: Save Device and friends.
 //! 11. `login`: login requests, sign-in and registration, their throttle, re-authentication, the form kit of the pages.
-//! 12. `passkeys`: WebAuthn sign-in and registration.
+//! 12. `passkeys`, `oidc`: WebAuthn sign-in and registration; fypass as an OpenID Connect provider (authorize, token, device grant, keys, discovery).
 //! 13. `codes`: recovery, sign-in with a code, verification.
 //! 14. `account`: the person's own changes (password, identifiers, signing out everywhere).
 //! 15. `pages`, `openapi`: the pages a person sees (sign-in, codes, passkeys, account, devices); the OpenAPI document.
@@ -86,6 +86,9 @@ pub mod config;
 pub mod courier;
 #[cfg(feature = "ssr")]
 pub mod db;
+/// OpenID Connect provider (SPEC §15): `/.well-known/openid-configuration`, `/oauth/*`.
+#[cfg(feature = "ssr")]
+pub mod oidc;
 #[cfg(feature = "ssr")]
 pub mod openapi;
 #[cfg(feature = "ssr")]

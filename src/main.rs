@@ -32,6 +32,9 @@ enum Command {
     /// Read the messages (codes) waiting to be delivered.
     #[command(subcommand)]
     Outbox(fypass::cli::outbox::OutboxCommand),
+    /// The OpenID Connect signing keys (rotate, list).
+    #[command(subcommand)]
+    Keys(fypass::oidc::cli::KeysCommand),
 }
 
 #[tokio::main]
@@ -59,6 +62,12 @@ async fn main() -> ExitCode {
         Command::User(cmd) => {
             admin(&cli.config, async |db| {
                 fypass::cli::users::run(db, &cli.config, cmd).await
+            })
+            .await
+        }
+        Command::Keys(cmd) => {
+            admin(&cli.config, async |db| {
+                fypass::oidc::cli::run(db, &cli.config, cmd).await
             })
             .await
         }

@@ -802,6 +802,13 @@ pub fn document(public_origin: &str) -> Value {
         let item = paths.entry(op.path).or_insert_with(|| json!({}));
         item[op.method] = operation(&op);
     }
+    // The OAuth / OpenID Connect routes, written beside them (`oidc::openapi`).
+    for op in crate::oidc::openapi::operations() {
+        let item = paths.entry(op.path).or_insert_with(|| json!({}));
+        item[op.method] = op.operation;
+    }
+    let mut schemas = schemas();
+    schemas.extend(crate::oidc::openapi::schemas());
     json!({
         "openapi": "3.1.0",
         "info": {
@@ -815,11 +822,12 @@ pub fn document(public_origin: &str) -> Value {
             {"name": "Clients"}, {"name": "Users"}, {"name": "Tokens"},
             {"name": "fypass", "description": "Used by the hosted pages."},
             {"name": "Passkeys", "description": "Sign-in with passkeys, and the signed-in person's passkeys (browser session)."},
-            {"name": "Devices"}
+            {"name": "Devices"},
+            {"name": crate::oidc::openapi::TAG, "description": "OAuth 2.0 and OpenID Connect (/docs#oidc)."}
         ],
         "paths": paths,
         "components": {
-            "schemas": schemas(),
+            "schemas": schemas,
             "securitySchemes": {
                 "clientKey": {"type": "apiKey", "in": "header", "name": "x-client-key", "description": "The client's key (fyk_…)."},
                 "bearerAuth": {"type": "http", "scheme": "bearer", "description": "A person's access token (fyp_…) from the login flow or a refresh."}

@@ -45,12 +45,18 @@ pub enum Grant {
     DevicesRead,
     #[serde(rename = "devices.delete")]
     DevicesDelete,
+    /// OpenID Connect sign-in with an authorization code (`/oauth/authorize`, SPEC §15).
+    #[serde(rename = "oauth.code")]
+    OauthCode,
+    /// The OAuth device grant (`/oauth/device_authorization`, RFC 8628).
+    #[serde(rename = "oauth.device")]
+    OauthDevice,
     #[serde(rename = "*")]
     All,
 }
 
 impl Grant {
-    pub const ALL: [Grant; 9] = [
+    pub const ALL: [Grant; 11] = [
         Grant::ClientsInfo,
         Grant::UsersLogin,
         Grant::UsersStatus,
@@ -59,6 +65,8 @@ impl Grant {
         Grant::DevicesSave,
         Grant::DevicesRead,
         Grant::DevicesDelete,
+        Grant::OauthCode,
+        Grant::OauthDevice,
         Grant::All,
     ];
 
@@ -72,6 +80,8 @@ impl Grant {
             Grant::DevicesSave => "devices.save",
             Grant::DevicesRead => "devices.read",
             Grant::DevicesDelete => "devices.delete",
+            Grant::OauthCode => "oauth.code",
+            Grant::OauthDevice => "oauth.device",
             Grant::All => "*",
         }
     }

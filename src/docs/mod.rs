@@ -2,6 +2,7 @@
 //! the OpenAPI document; `reference`) and `/docs/errors` (the Error Code List, generated
 //! from [`ErrorCode`]).
 
+mod oidc;
 #[cfg(feature = "ssr")]
 mod reference;
 
@@ -219,6 +220,7 @@ fn ApiInfo(info: SiteInfo) -> impl IntoView {
             </ol>
         </section>
         <TokensGuide info=info.clone() />
+        <oidc::OidcGuide info=info.clone() />
         <DevicesGuide />
         <CodesGuide info=info.clone() />
         <PasskeysGuide passkeys=info.passkeys />

@@ -368,12 +368,19 @@ pub(crate) async fn finish(
     metric: &'static str,
 ) -> Result<Done, ApiError> {
     let completion = complete_verified(state, &mut tx, request, user, outcome).await?;
+    // How the person proved who they are, for an ID token of this session (RFC 8176).
+    let amr = match metric {
+        "code" | "recovered" => "otp",
+        "passkey" => "hwk",
+        _ => "pwd",
+    };
     let cookies = vec![
-        session::start(
+        session::start_by(
             &mut tx,
             &state.config,
             user.id,
             request.map(|r| r.client_id),
+            Some(amr),
         )
         .await?,
         session::remember_browser(&mut tx, &state.config, caller, user.id).await?,

@@ -161,6 +161,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/openapi.json", get(openapi_document))
         .route("/lang", get(lang::switch))
         .merge(crate::api::routes())
+        .merge(crate::oidc::routes())
         .merge(pages)
         .method_not_allowed_fallback(method_not_allowed)
         .route_layer(from_fn(observe::tag_route))

@@ -18,7 +18,7 @@ const OUTBOX_KEEP_MS: i64 = 7 * 24 * 3600 * 1000;
 /// Purges everything that is due, batch after batch; returns how many rows went.
 pub async fn purge(db: &Db) -> Result<u64, ApiError> {
     let mut total = 0;
-    for table in 0..8 {
+    for table in 0..9 {
         loop {
             let removed = match table {
                 0 => login::purge(db, GRACE_MS, BATCH).await?,
@@ -28,6 +28,7 @@ pub async fn purge(db: &Db) -> Result<u64, ApiError> {
                 4 => onetime::store::purge(db, GRACE_MS, BATCH).await?,
                 5 => courier::outbox::purge(db, OUTBOX_KEEP_MS, BATCH).await?,
                 6 => passkeys::store::purge(db, BATCH).await?,
+                7 => crate::oidc::endpoints::purge(db, BATCH).await?,
                 _ => throttle::purge(db, BATCH).await?,
             };
             total += removed;

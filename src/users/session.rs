@@ -55,9 +55,21 @@ pub async fn start(
     user_id: Uuid,
     client_id: Option<Uuid>,
 ) -> Result<HeaderValue, ApiError> {
+    start_by(tx, config, user_id, client_id, None).await
+}
+
+/// As [`start`], remembering how the person proved who they are (`amr`, RFC 8176: `pwd`,
+/// `otp`, `hwk`), which an OpenID Connect ID token of this session tells the app.
+pub async fn start_by(
+    tx: &mut Tx,
+    config: &Config,
+    user_id: Uuid,
+    client_id: Option<Uuid>,
+    amr: Option<&str>,
+) -> Result<HeaderValue, ApiError> {
     let issued = secret::issue(PREFIX);
     let now = now_ms();
-    let sql = "INSERT INTO sessions (id, token_hash, user_id, created_at, expires_at, client_id) VALUES ($1, $2, $3, $4, $5, $6)";
+    let sql = "INSERT INTO sessions (id, token_hash, user_id, created_at, expires_at, client_id, amr) VALUES ($1, $2, $3, $4, $5, $6, $7)";
     with_tx!(tx, |c| sqlx::query(sql)
         .bind(Uuid::now_v7())
         .bind(&issued.hash)
@@ -65,6 +77,7 @@ pub async fn start(
         .bind(now)
         .bind(now + TTL_SECS * 1000)
         .bind(client_id)
+        .bind(amr)
         .execute(c)
         .await
         .map(drop))?;
@@ -146,8 +159,8 @@ pub async fn revoke_all(tx: &mut Tx, user_id: Uuid) -> Result<(), ApiError> {
     Ok(())
 }
 
-/// Ends the session with this secret (sign-out).
-async fn end(db: &Db, secret: &str) -> Result<(), ApiError> {
+/// Ends the session with this secret (sign-out; also OpenID Connect's RP-initiated logout).
+pub(crate) async fn end(db: &Db, secret: &str) -> Result<(), ApiError> {
     let sql = "UPDATE sessions SET revoked_at = $2 WHERE token_hash = $1 AND revoked_at IS NULL";
     let hash = secret::hash(secret);
     with_writer!(db, |c| sqlx::query(sql)

@@ -18,6 +18,7 @@ mod flow;
 mod foundation;
 mod identifiers;
 mod languages;
+mod oidc;
 mod pages;
 mod passkeys;
 mod tokens;
