@@ -239,6 +239,9 @@ pub fn App() -> impl IntoView {
                     <Route path=(StaticSegment("fypass"), StaticSegment("verify")) view=VerifyPage ssr=SsrMode::Async />
                     <Route path=StaticSegment("devices") view=DevicesPage ssr=SsrMode::Async />
                     <Route path=StaticSegment("account") view=AccountPage ssr=SsrMode::Async />
+                    <Route path=(StaticSegment("account"), StaticSegment("activity")) view=crate::activity::pages::ActivityPage ssr=SsrMode::Async />
+                    <Route path=(StaticSegment("fypass"), StaticSegment("second-factor")) view=crate::factors::pages::SecondFactorPage ssr=SsrMode::Async />
+                    <Route path=(StaticSegment("fypass"), StaticSegment("not-me")) view=crate::activity::pages::NotMePage ssr=SsrMode::Async />
                 </Routes>
             </Frame>
         </Router>

@@ -35,6 +35,7 @@
 #![recursion_limit = "256"]
 
 pub mod account;
+pub mod activity;
 pub mod api;
 pub mod app;
 pub mod bundles;
@@ -43,6 +44,7 @@ pub mod codes;
 pub mod devices;
 pub mod docs;
 pub mod error;
+pub mod factors;
 pub mod locale;
 pub mod login;
 pub mod passkeys;

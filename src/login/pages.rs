@@ -36,6 +36,12 @@ pub struct FormEcho {
     pub name: String,
     pub email: String,
     pub whatsapp: String,
+    /// `/account`: which form posted (its `intent`), so the right one shows the error.
+    #[serde(default)]
+    pub intent: String,
+    /// `/account`: the recovery codes of a second factor just turned on, shown this once.
+    #[serde(default)]
+    pub recovery_codes: Vec<String>,
 }
 
 /// The echo of a plain form post, from the server's context while rendering (an island
@@ -57,9 +63,12 @@ pub fn next_page(token: Option<&str>) -> String {
     }
 }
 
-/// Where a person goes after `completion`: the verification step when codes were just
-/// sent to them, else [`next_page`].
+/// Where a person goes after `completion`: the second factor when it is asked for, the
+/// verification step when codes were just sent to them, else [`next_page`].
 pub fn after(completion: &Completion, token: Option<&str>) -> String {
+    if completion.second_factor {
+        return self_url("/fypass/second-factor", token);
+    }
     if completion.verify.is_empty() {
         return next_page(token);
     }
