@@ -69,11 +69,9 @@ async fn account(
             .await
             .map(|_| see_other("/account?done=passkey#passkeys", Vec::new())),
         // The second factor: the password comes along when the page asked for it.
-        "totp-start" => {
-            crate::factors::flow::start(&state, &caller, Some(fields.password.clone()))
-                .await
-                .map(|_| see_other("/account#second-factor", Vec::new()))
-        }
+        "totp-start" => crate::factors::flow::start(&state, &caller, Some(fields.password.clone()))
+            .await
+            .map(|_| see_other("/account#second-factor", Vec::new())),
         "totp-remove" => {
             crate::factors::flow::remove(&state, &caller, Some(fields.password.clone()))
                 .await

@@ -6,9 +6,9 @@
 
 use super::{Account, ChangePassword, SendIdentifierCode, get_account};
 use crate::{
+    activity::pages::Leaving,
     codes::{FypassVerify, VerifyBody},
     error::{ApiError, ErrorCode},
-    activity::pages::Leaving,
     factors::pages::SecondFactorPanel,
     locale,
     login::pages::{FormEcho, form_echo},

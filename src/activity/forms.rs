@@ -112,13 +112,15 @@ async fn activity(
         "sign-out-everywhere" => crate::account::flow::sign_out_everywhere(&state, &caller)
             .await
             .map(|cookie| see_other("/fypass", vec![cookie])),
-        _ => end_one(&state, &caller, &fields.target).await.map(|ended_here| {
-            if ended_here {
-                see_other("/fypass", vec![session::clear_cookie(&state.config)])
-            } else {
-                see_other("/account/activity?done=ended#signed-in", Vec::new())
-            }
-        }),
+        _ => end_one(&state, &caller, &fields.target)
+            .await
+            .map(|ended_here| {
+                if ended_here {
+                    see_other("/fypass", vec![session::clear_cookie(&state.config)])
+                } else {
+                    see_other("/account/activity?done=ended#signed-in", Vec::new())
+                }
+            }),
     };
     match outcome {
         Ok(res) => res,
@@ -138,7 +140,8 @@ pub async fn end_one(
     caller: &Caller,
     target: &str,
 ) -> Result<bool, crate::error::ApiError> {
-    let user = session::require_change(state, caller, crate::tr!(account.msg.sign_in_first)).await?;
+    let user =
+        session::require_change(state, caller, crate::tr!(account.msg.sign_in_first)).await?;
     let here = super::store::signed_in(state, caller, user.id)
         .await?
         .into_iter()

@@ -154,12 +154,9 @@ pub struct ActivityPage {
 #[server(prefix = "/_app", endpoint = "account/activity", input = GetUrl, client = crate::api::PageClient)]
 pub async fn get_activity() -> Result<ActivityPage, ApiError> {
     let (state, caller) = crate::request::Caller::current()?;
-    let user = crate::users::session::require(
-        &state,
-        &caller,
-        crate::tr!(account.msg.sign_in_first),
-    )
-    .await?;
+    let user =
+        crate::users::session::require(&state, &caller, crate::tr!(account.msg.sign_in_first))
+            .await?;
     Ok(ActivityPage {
         entries: store::list(&state.db, user.id).await?,
         signed_in: store::signed_in(&state, &caller, user.id).await?,

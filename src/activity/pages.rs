@@ -93,7 +93,11 @@ fn ActivityView(
 #[component]
 fn SignedInItem(s: SignedIn) -> impl IntoView {
     let what = if s.id.starts_with("app:") {
-        tr!(activity.signed_in.app, app = s.app.clone().unwrap_or_default()).to_string()
+        tr!(
+            activity.signed_in.app,
+            app = s.app.clone().unwrap_or_default()
+        )
+        .to_string()
     } else {
         match &s.app {
             Some(app) => tr!(activity.signed_in.browser_for, app = app.clone()).to_string(),
@@ -129,19 +133,20 @@ fn EntryItem(e: Entry) -> impl IntoView {
         (super::Kind::CodeSent, "sign-in") => tr!(activity.how.for_sign_in),
         (super::Kind::CodeSent, _) => "",
         (_, d) => match d {
-        "password" => tr!(activity.how.password),
-        "code" => tr!(activity.how.code),
-        "recovery" => tr!(activity.how.recovery),
-        "registration" => tr!(activity.how.registration),
-        "passkey" => tr!(activity.how.passkey),
-        "second_factor" => tr!(activity.how.second_factor),
-        _ => "",
+            "password" => tr!(activity.how.password),
+            "code" => tr!(activity.how.code),
+            "recovery" => tr!(activity.how.recovery),
+            "registration" => tr!(activity.how.registration),
+            "passkey" => tr!(activity.how.passkey),
+            "second_factor" => tr!(activity.how.second_factor),
+            _ => "",
         },
     });
     let facts: Vec<String> = [
         e.app.map(|a| tr!(activity.app, app = a).to_string()),
         e.device,
-        e.network.map(|n| tr!(activity.network, network = n).to_string()),
+        e.network
+            .map(|n| tr!(activity.network, network = n).to_string()),
         e.browser,
     ]
     .into_iter()

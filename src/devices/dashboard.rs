@@ -99,7 +99,13 @@ pub async fn remove_device(id: String) -> Result<(), ApiError> {
     let (state, caller) = crate::request::Caller::current()?;
     let user = session::require_change(&state, &caller, sign_in_first()).await?;
     let id = uuid::Uuid::parse_str(&id).map_err(|_| ApiError::new(ErrorCode::InvalidObjectId))?;
-    super::store::delete(&state.db, super::store::Owner::User(user.id), id, Some(&caller)).await
+    super::store::delete(
+        &state.db,
+        super::store::Owner::User(user.id),
+        id,
+        Some(&caller),
+    )
+    .await
 }
 
 #[cfg(feature = "ssr")]

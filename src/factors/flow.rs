@@ -58,7 +58,10 @@ pub(crate) async fn second_step(
     let waiting = step::current(&state.db, &state.config, caller)
         .await?
         .ok_or_else(|| {
-            ApiError::with_message(ErrorCode::Unauthorized, crate::tr!(factors.msg.sign_in_again))
+            ApiError::with_message(
+                ErrorCode::Unauthorized,
+                crate::tr!(factors.msg.sign_in_again),
+            )
         })?;
     // A reqToken named must be the request the first factor was for.
     if let Some(token) = body.req_token.as_deref().filter(|t| !t.is_empty()) {

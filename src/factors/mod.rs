@@ -145,7 +145,9 @@ pub struct SecondFactorView {
 /// Starts setting up an authenticator app (a new secret each time); needs a recent proof of
 /// who the person is, or their `password` with it.
 #[server(prefix = "/_app", endpoint = "account/totp/start", input = JsonBody, client = crate::api::PageClient)]
-pub async fn start_totp(#[server(default)] password: Option<String>) -> Result<TotpSetup, ApiError> {
+pub async fn start_totp(
+    #[server(default)] password: Option<String>,
+) -> Result<TotpSetup, ApiError> {
     let (state, caller) = crate::request::Caller::current()?;
     flow::start(&state, &caller, password).await
 }

@@ -83,7 +83,11 @@ pub fn SecondFactorPanel(factor: SecondFactorView, echo: FormEcho) -> impl IntoV
     let setup = RwSignal::new(factor.setup);
     let shown_once = RwSignal::new(echo.recovery_codes.clone());
     // A plain post's error, when one of this panel's forms posted it.
-    let error = RwSignal::new(echo.error.clone().filter(|_| echo.intent.starts_with("totp")));
+    let error = RwSignal::new(
+        echo.error
+            .clone()
+            .filter(|_| echo.intent.starts_with("totp")),
+    );
     let asking = RwSignal::new(error.get_untracked().as_ref().is_some_and(asks_again));
     let password = RwSignal::new(String::new());
     let code = RwSignal::new(String::new());

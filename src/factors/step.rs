@@ -82,7 +82,11 @@ pub fn clear(config: &Config) -> HeaderValue {
 
 /// The step this browser is in the middle of: open (not expired, not used, not void after
 /// too many wrong codes).
-pub async fn current(db: &Db, config: &Config, caller: &Caller) -> Result<Option<StepRow>, ApiError> {
+pub async fn current(
+    db: &Db,
+    config: &Config,
+    caller: &Caller,
+) -> Result<Option<StepRow>, ApiError> {
     let Some(secret) = caller
         .cookie(cookie_name(config))
         .filter(|v| secret::well_formed(PREFIX, v))
@@ -102,11 +106,7 @@ pub async fn current(db: &Db, config: &Config, caller: &Caller) -> Result<Option
 /// Counts a wrong code against step `id` (at [`MAX_STEP_FAILURES`] it is void).
 pub async fn fail(tx: &mut Tx, id: Uuid) -> Result<(), ApiError> {
     let sql = "UPDATE second_steps SET failures = failures + 1 WHERE id = $1";
-    with_tx!(tx, |c| sqlx::query(sql)
-        .bind(id)
-        .execute(c)
-        .await
-        .map(drop))?;
+    with_tx!(tx, |c| sqlx::query(sql).bind(id).execute(c).await.map(drop))?;
     Ok(())
 }
 

@@ -38,10 +38,7 @@ pub async fn factor(db: &Db, user_id: Uuid) -> Result<Option<Factor>, ApiError> 
 /// Whether `user_id` has a second factor on (read in `tx`, with the sign-in it gates).
 pub async fn has_factor(tx: &mut Tx, user_id: Uuid) -> Result<bool, ApiError> {
     let sql = "SELECT COUNT(*) FROM totp_factors WHERE user_id = $1 AND confirmed_at IS NOT NULL";
-    let (n,): (i64,) = with_tx!(tx, |c| sqlx::query_as(sql)
-        .bind(user_id)
-        .fetch_one(c)
-        .await)?;
+    let (n,): (i64,) = with_tx!(tx, |c| sqlx::query_as(sql).bind(user_id).fetch_one(c).await)?;
     Ok(n > 0)
 }
 
@@ -101,16 +98,20 @@ pub async fn spend_step(tx: &mut Tx, user_id: Uuid, step: i64) -> Result<bool, A
 /// Removes `user_id`'s app and recovery codes (turning the factor off, a recovery that hands
 /// the account over, deleting the account). Whether there was an app.
 pub async fn remove(tx: &mut Tx, user_id: Uuid) -> Result<bool, ApiError> {
-    let n = with_tx!(tx, |c| sqlx::query("DELETE FROM totp_factors WHERE user_id = $1")
-        .bind(user_id)
-        .execute(c)
-        .await
-        .map(|r| r.rows_affected()))?;
-    with_tx!(tx, |c| sqlx::query("DELETE FROM recovery_codes WHERE user_id = $1")
-        .bind(user_id)
-        .execute(c)
-        .await
-        .map(drop))?;
+    let n = with_tx!(tx, |c| sqlx::query(
+        "DELETE FROM totp_factors WHERE user_id = $1"
+    )
+    .bind(user_id)
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))?;
+    with_tx!(tx, |c| sqlx::query(
+        "DELETE FROM recovery_codes WHERE user_id = $1"
+    )
+    .bind(user_id)
+    .execute(c)
+    .await
+    .map(drop))?;
     Ok(n == 1)
 }
 
@@ -135,11 +136,13 @@ fn recovery_hash(normalized: &str) -> Vec<u8> {
 
 /// Ten new recovery codes for `user_id` (the old ones void), as shown: `xxxx-xxxx-xxxx-xxxx`.
 pub async fn new_recovery_codes(tx: &mut Tx, user_id: Uuid) -> Result<Vec<String>, ApiError> {
-    with_tx!(tx, |c| sqlx::query("DELETE FROM recovery_codes WHERE user_id = $1")
-        .bind(user_id)
-        .execute(c)
-        .await
-        .map(drop))?;
+    with_tx!(tx, |c| sqlx::query(
+        "DELETE FROM recovery_codes WHERE user_id = $1"
+    )
+    .bind(user_id)
+    .execute(c)
+    .await
+    .map(drop))?;
     let now = now_ms();
     let mut shown = Vec::with_capacity(super::RECOVERY_CODES);
     for _ in 0..super::RECOVERY_CODES {
@@ -190,10 +193,7 @@ pub async fn spend_recovery_code(
 /// How many of `user_id`'s recovery codes are still unused.
 pub async fn recovery_codes_left(db: &Db, user_id: Uuid) -> Result<i64, ApiError> {
     let sql = "SELECT COUNT(*) FROM recovery_codes WHERE user_id = $1 AND used_at IS NULL";
-    let (n,): (i64,) = with_reader!(db, |c| sqlx::query_as(sql)
-        .bind(user_id)
-        .fetch_one(c)
-        .await)?;
+    let (n,): (i64,) = with_reader!(db, |c| sqlx::query_as(sql).bind(user_id).fetch_one(c).await)?;
     Ok(n)
 }
 

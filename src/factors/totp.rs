@@ -111,7 +111,10 @@ mod tests {
         let secret = new_secret();
         let now = 1_700_000_015;
         let step = (now / STEP) as i64;
-        assert_eq!(matching_step(&secret, &code_at(&secret, now), now), Some(step));
+        assert_eq!(
+            matching_step(&secret, &code_at(&secret, now), now),
+            Some(step)
+        );
         assert_eq!(
             matching_step(&secret, &code_at(&secret, now - STEP), now),
             Some(step - 1)

@@ -10,11 +10,11 @@ use super::{
 };
 use crate::{
     clients::store::Client,
-    factors::Proof,
     config::{Config, Verification},
     db::{now_ms, rfc3339},
     devices::check_text,
     error::{ApiError, ErrorCode},
+    factors::Proof,
     request::Caller,
     server::AppState,
     status::Status,

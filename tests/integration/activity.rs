@@ -140,7 +140,12 @@ async fn another_persons_activity_is_not_shown() {
         kinds(&activity(&t, &bo).await),
         ["sign_in_failed", "signed_in"]
     );
-    let res = t.http.get(t.url("/_app/account/activity")).send().await.unwrap();
+    let res = t
+        .http
+        .get(t.url("/_app/account/activity"))
+        .send()
+        .await
+        .unwrap();
     expect_error(res, 401, "UNAUTHORIZED").await;
 }
 
@@ -152,7 +157,10 @@ async fn a_second_browser_is_listed_and_signed_out_from_the_first() {
     let page = activity(&t, &first).await;
     let listed = page["signed_in"].as_array().unwrap();
     assert_eq!(listed.len(), 2, "{page}");
-    let this: Vec<bool> = listed.iter().map(|s| s["current"].as_bool().unwrap()).collect();
+    let this: Vec<bool> = listed
+        .iter()
+        .map(|s| s["current"].as_bool().unwrap())
+        .collect();
     assert_eq!(this.iter().filter(|c| **c).count(), 1);
     let other = listed
         .iter()
@@ -166,7 +174,13 @@ async fn a_second_browser_is_listed_and_signed_out_from_the_first() {
     let stranger = register(&t, "bo@example.com").await;
     let res = form(&t, &stranger, &[("intent", "end"), ("target", &other)]).await;
     assert_eq!(res.status(), 404);
-    assert_eq!(activity(&t, &second).await["signed_in"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        activity(&t, &second).await["signed_in"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
 
     // Nor a page of another site.
     let res = reqwest::Client::new()
@@ -216,7 +230,10 @@ async fn an_apps_sign_in_is_listed_and_can_be_ended() {
     let res = form(
         &t,
         &cookie,
-        &[("intent", "end"), ("target", app_entry["id"].as_str().unwrap())],
+        &[
+            ("intent", "end"),
+            ("target", app_entry["id"].as_str().unwrap()),
+        ],
     )
     .await;
     assert_eq!(res.status(), 303);
@@ -280,11 +297,22 @@ async fn the_export_holds_the_persons_own_data_and_no_secret() {
     let text = res.text().await.unwrap();
     let export: Value = serde_json::from_str(&text).unwrap();
     assert_eq!(export["user"]["email"], "ana@example.com");
-    assert_eq!(export["devices"][0]["deviceName"], "Living room TV", "{export}");
+    assert_eq!(
+        export["devices"][0]["deviceName"], "Living room TV",
+        "{export}"
+    );
     assert!(!export["activity"].as_array().unwrap().is_empty());
     assert!(!text.contains("bo@example.com"), "another person's data");
     for secret in [
-        "argon2", "password_hash", "passwordhash", "hash", "fys_", "fyp_", "fyt_", "fyb_", "secret",
+        "argon2",
+        "password_hash",
+        "passwordhash",
+        "hash",
+        "fys_",
+        "fyp_",
+        "fyt_",
+        "fyb_",
+        "secret",
     ] {
         assert!(!text.to_lowercase().contains(secret), "{secret} in {text}");
     }
@@ -375,7 +403,10 @@ async fn deleting_the_account_needs_the_person_and_frees_the_address() {
         .header("content-type", "application/x-www-form-urlencoded")
         .header("origin", format!("http://{}", t.addr))
         .header("cookie", &cookie)
-        .body(format!("intent=delete-account&password={}", PASSWORD.replace(' ', "+")))
+        .body(format!(
+            "intent=delete-account&password={}",
+            PASSWORD.replace(' ', "+")
+        ))
         .send()
         .await
         .unwrap();
@@ -383,11 +414,20 @@ async fn deleting_the_account_needs_the_person_and_frees_the_address() {
     assert_eq!(res.headers()["location"], "/fypass");
 
     // Everything of theirs is gone: session, tokens, the address.
-    let res = t.http.get(t.url("/_app/account")).header("cookie", &cookie).send().await.unwrap();
+    let res = t
+        .http
+        .get(t.url("/_app/account"))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
     expect_error(res, 401, "UNAUTHORIZED").await;
     assert_eq!(me(access).await.unwrap().status(), 401);
     let res = t
-        .post(LOGIN, json!({"identifier": "ana@example.com", "password": PASSWORD}))
+        .post(
+            LOGIN,
+            json!({"identifier": "ana@example.com", "password": PASSWORD}),
+        )
         .await;
     expect_error(res, 404, "USER_NOT_FOUND").await;
     // Anyone may register the address again.
@@ -433,7 +473,13 @@ async fn this_wasnt_me_locks_the_intruder_out_once() {
     assert_eq!(res.status(), 200);
     let page = TestApp::page_html(res).await;
     assert!(page.contains("<form"), "{page}");
-    let res = t.http.get(t.url("/_app/account")).header("cookie", &intruder).send().await.unwrap();
+    let res = t
+        .http
+        .get(t.url("/_app/account"))
+        .header("cookie", &intruder)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 200);
 
     let press = || {
@@ -453,7 +499,13 @@ async fn this_wasnt_me_locks_the_intruder_out_once() {
         res.headers()["location"],
         "/fypass/recover?to=ana%40example.com"
     );
-    let res = t.http.get(t.url("/_app/account")).header("cookie", &intruder).send().await.unwrap();
+    let res = t
+        .http
+        .get(t.url("/_app/account"))
+        .header("cookie", &intruder)
+        .send()
+        .await
+        .unwrap();
     expect_error(res, 401, "UNAUTHORIZED").await;
     let res = t
         .http

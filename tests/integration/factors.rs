@@ -85,7 +85,10 @@ async fn enrol(t: &TestApp, cookie: &str) -> (Vec<u8>, Vec<String>) {
     assert!(uri.starts_with("otpauth://totp/fypass"), "{uri}");
     assert!(
         setup["qrSvg"].as_str().unwrap_or_default().contains("<svg")
-            || setup["qr_svg"].as_str().unwrap_or_default().contains("<svg"),
+            || setup["qr_svg"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("<svg"),
         "{setup}"
     );
     let secret = secret_of(uri);
@@ -156,15 +159,33 @@ async fn a_password_alone_no_longer_signs_in_once_the_app_is_on() {
     assert_eq!(poll_status(&t, &app, &token).await["status"], "PENDING");
 
     // A wrong code: refused, and still nothing for the app.
-    let wrong = if code_at(&secret, now()) == "000000" { "111111" } else { "000000" };
-    let res = post(&t, &step, None, MFA, json!({"reqToken": token, "code": wrong})).await;
+    let wrong = if code_at(&secret, now()) == "000000" {
+        "111111"
+    } else {
+        "000000"
+    };
+    let res = post(
+        &t,
+        &step,
+        None,
+        MFA,
+        json!({"reqToken": token, "code": wrong}),
+    )
+    .await;
     let body = expect_error(res, 400, "INVALID_CODE").await;
     assert_eq!(body["details"][0]["field"], "code");
     assert_eq!(poll_status(&t, &app, &token).await["status"], "PENDING");
 
     // The app's next code (the one of enrolment is spent already).
     let code = code_at(&secret, now() + STEP);
-    let res = post(&t, &step, None, MFA, json!({"reqToken": token, "code": code})).await;
+    let res = post(
+        &t,
+        &step,
+        None,
+        MFA,
+        json!({"reqToken": token, "code": code}),
+    )
+    .await;
     assert_eq!(res.status(), 200);
     let signed_in = session_cookie(&res);
     assert!(
@@ -192,7 +213,14 @@ async fn a_password_alone_no_longer_signs_in_once_the_app_is_on() {
     let token = t.start(&app, json!({})).await;
     let res = password_step(&t, "", None, Some(&token), "ana@example.com").await;
     let step = step_cookie(&res);
-    let res = post(&t, &step, None, MFA, json!({"reqToken": token, "code": code})).await;
+    let res = post(
+        &t,
+        &step,
+        None,
+        MFA,
+        json!({"reqToken": token, "code": code}),
+    )
+    .await;
     expect_error(res, 400, "INVALID_CODE").await;
     assert_eq!(poll_status(&t, &app, &token).await["status"], "PENDING");
 }
@@ -210,7 +238,14 @@ async fn going_straight_to_the_second_step_signs_nobody_in() {
     let res = post(&t, "", None, MFA, json!({"reqToken": token, "code": code})).await;
     expect_error(res, 401, "UNAUTHORIZED").await;
     let forged = "fypass_mfa=fym_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
-    let res = post(&t, forged, None, MFA, json!({"reqToken": token, "code": code})).await;
+    let res = post(
+        &t,
+        forged,
+        None,
+        MFA,
+        json!({"reqToken": token, "code": code}),
+    )
+    .await;
     expect_error(res, 401, "UNAUTHORIZED").await;
 
     // The first step's cookie is no session: /account does not open with it.
@@ -227,12 +262,26 @@ async fn going_straight_to_the_second_step_signs_nobody_in() {
 
     // Nor does it finish another app's request.
     let other = t.start(&app, json!({})).await;
-    let res = post(&t, &step, None, MFA, json!({"reqToken": other, "code": code})).await;
+    let res = post(
+        &t,
+        &step,
+        None,
+        MFA,
+        json!({"reqToken": other, "code": code}),
+    )
+    .await;
     expect_error(res, 400, "FAILED_UPDATE_USER_TOKEN").await;
     assert_eq!(poll_status(&t, &app, &other).await["status"], "PENDING");
 
     // Used once, it is gone.
-    let res = post(&t, &step, None, MFA, json!({"reqToken": token, "code": code})).await;
+    let res = post(
+        &t,
+        &step,
+        None,
+        MFA,
+        json!({"reqToken": token, "code": code}),
+    )
+    .await;
     assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
     let again = code_at(&secret, now() + STEP);
     let res = post(&t, &step, None, MFA, json!({"code": again})).await;
@@ -274,7 +323,11 @@ async fn guessing_the_second_factor_voids_the_step_and_slows_the_account() {
     )
     .await;
     let status = res.status().as_u16();
-    assert!(status == 401 || status == 429, "{status}: {}", res.text().await.unwrap());
+    assert!(
+        status == 401 || status == 429,
+        "{status}: {}",
+        res.text().await.unwrap()
+    );
     assert!(cookie_named(&res, "fypass_session").is_none());
 
     // The stranger's guesses counted like wrong passwords: their next try waits.
@@ -338,7 +391,10 @@ async fn a_sign_in_code_is_one_factor_too() {
     let (secret, _) = enrol(&t, &cookie).await;
     let token = t.start(&app, json!({})).await;
     let res = t
-        .post("/api/v1/fypass/code", json!({"reqToken": token, "identifier": "ana@example.com"}))
+        .post(
+            "/api/v1/fypass/code",
+            json!({"reqToken": token, "identifier": "ana@example.com"}),
+        )
         .await;
     assert_eq!(res.status(), 202);
     // The code from the outbox.
@@ -401,7 +457,14 @@ async fn an_app_can_ask_for_two_factors() {
     expect_error(res, 401, "MFA_REQUIRED").await;
     assert_eq!(poll_status(&t, &app, &token).await["status"], "PENDING");
     // Nor does "Continue as" with a one-factor session.
-    let res = post(&t, &one, None, "/_app/fypass/continue", json!({"reqToken": token})).await;
+    let res = post(
+        &t,
+        &one,
+        None,
+        "/_app/fypass/continue",
+        json!({"reqToken": token}),
+    )
+    .await;
     expect_error(res, 401, "MFA_REQUIRED").await;
     assert_eq!(poll_status(&t, &app, &token).await["status"], "PENDING");
 
@@ -421,7 +484,14 @@ async fn an_app_can_ask_for_two_factors() {
     // That session is strong: "Continue as" completes the next such request at once.
     let strong = session_cookie(&res);
     let next = t.start(&app, json!({"require": "mfa"})).await;
-    let res = post(&t, &strong, None, "/_app/fypass/continue", json!({"reqToken": next})).await;
+    let res = post(
+        &t,
+        &strong,
+        None,
+        "/_app/fypass/continue",
+        json!({"reqToken": next}),
+    )
+    .await;
     assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
     assert_eq!(poll_status(&t, &app, &next).await["status"], "LOGGED_IN");
 
@@ -512,8 +582,19 @@ async fn a_wrong_first_code_does_not_turn_the_factor_on() {
     let res = post(&t, &cookie, None, "/_app/account/totp/start", json!({})).await;
     let setup: Value = res.json().await.unwrap();
     let secret = secret_of(setup["uri"].as_str().unwrap());
-    let wrong = if code_at(&secret, now()) == "123456" { "654321" } else { "123456" };
-    let res = post(&t, &cookie, None, "/_app/account/totp/confirm", json!({"code": wrong})).await;
+    let wrong = if code_at(&secret, now()) == "123456" {
+        "654321"
+    } else {
+        "123456"
+    };
+    let res = post(
+        &t,
+        &cookie,
+        None,
+        "/_app/account/totp/confirm",
+        json!({"code": wrong}),
+    )
+    .await;
     expect_error(res, 400, "INVALID_CODE").await;
     let res = password_step(&t, "", None, None, "ana@example.com").await;
     assert_eq!(res.status(), 200);
@@ -590,7 +671,11 @@ async fn the_second_step_works_without_javascript() {
         assert_eq!(res.status(), 200);
         let html = TestApp::page_html(res).await;
         assert!(html.contains(r#"name="code""#), "{html}");
-        let heading = if lang == "en" { "authenticator app" } else { "aplikasi autentikator" };
+        let heading = if lang == "en" {
+            "authenticator app"
+        } else {
+            "aplikasi autentikator"
+        };
         assert!(html.contains(heading), "{lang}: {html}");
     }
 
@@ -665,7 +750,11 @@ async fn enrolling_works_without_javascript() {
     .unwrap();
     assert_eq!(res.status(), 200);
     let html = TestApp::page_html(res).await;
-    assert_eq!(recovery_codes_in(&html).len(), 10, "the ten recovery codes: {html}");
+    assert_eq!(
+        recovery_codes_in(&html).len(),
+        10,
+        "the ten recovery codes: {html}"
+    );
     // Never again.
     let html = TestApp::page_html(
         t.http
