@@ -268,6 +268,9 @@ pub fn App() -> impl IntoView {
                     <Route path=(StaticSegment("fypass"), StaticSegment("verify")) view=VerifyPage ssr=SsrMode::Async />
                     <Route path=StaticSegment("devices") view=DevicesPage ssr=SsrMode::Async />
                     <Route path=StaticSegment("account") view=AccountPage ssr=SsrMode::Async />
+                    <Route path=(StaticSegment("account"), StaticSegment("activity")) view=crate::pages::activity::ActivityPage ssr=SsrMode::Async />
+                    <Route path=(StaticSegment("fypass"), StaticSegment("second-factor")) view=crate::pages::factors::SecondFactorPage ssr=SsrMode::Async />
+                    <Route path=(StaticSegment("fypass"), StaticSegment("not-me")) view=crate::pages::activity::NotMePage ssr=SsrMode::Async />
                 </Routes>
             </Frame>
         </Router>

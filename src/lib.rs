@@ -23,7 +23,7 @@
 //! 11. `login`: login requests, sign-in and registration, their throttle, re-authentication, the form kit of the pages.
 //! 12. `passkeys`, `oidc`: WebAuthn sign-in and registration; fypass as an OpenID Connect provider (authorize, token, device grant, keys, discovery).
 //! 13. `codes`: recovery, sign-in with a code, verification.
-//! 14. `account`: the person's own changes (password, identifiers, signing out everywhere).
+//! 14. `account`, `factors`, `activity`: the person's own changes (password, identifiers, signing out everywhere); the second factor (TOTP, recovery codes, the second step); the activity list, alerts, leaving.
 //! 15. `pages`, `openapi`: the pages a person sees (sign-in, codes, passkeys, account, devices); the OpenAPI document.
 //! 16. `docs`: the developer pages.
 //! 17. `app`: the HTML shell, the router of every page, the page context and form re-rendering.
@@ -58,6 +58,7 @@
 #![recursion_limit = "256"]
 
 pub mod account;
+pub mod activity;
 pub mod api;
 pub mod app;
 pub mod bundles;
@@ -67,6 +68,7 @@ pub mod devices;
 pub mod docs;
 pub mod error;
 pub mod limits;
+pub mod factors;
 pub mod locale;
 pub mod login;
 pub mod onetime;

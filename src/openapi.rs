@@ -27,6 +27,7 @@ use crate::{
     },
     devices::{DeleteDevice, Device, DevicePage, GetDevice, ListDevices, SaveDevice},
     error::{ApiError, ErrorCode, FieldError},
+    factors::FypassSecondFactor,
     login::{
         Completion, Confirmed, FypassConfirm, FypassLogin, FypassRegister, FypassUrl,
         GetLoginStatus, LoginStatusReply, StartLogin,
@@ -255,10 +256,12 @@ pub fn operations() -> Vec<Op> {
                  of the client's redirect URLs. With `deviceInfo`, that device is saved for the person on \
                  completion and their access token is bound to it. Show `userCode` beside the URL or QR code: \
                  a person completing the request on another network is shown that code and asked to confirm \
-                 the device shows it too.",
+                 the device shows it too. With `\"require\": \"mfa\"` only a sign-in with two factors completes \
+                 the request (a passkey, or a password or code and then the person's authenticator app); a \
+                 person without a second factor is answered MFA_REQUIRED on the hosted pages.",
             )
             .json_body::<StartLogin>(false)
-            .example(json!({"mode": "login", "locale": "id-ID", "deviceInfo": {"deviceId": "tv-7f3a91", "platform": "android", "deviceName": "Living room TV"}}))
+            .example(json!({"mode": "login", "locale": "id-ID", "require": "mfa", "deviceInfo": {"deviceId": "tv-7f3a91", "platform": "android", "deviceName": "Living room TV"}}))
             .reply::<FypassUrl>(201, "The login request: its reqToken and the fypass URL."),
         op::<GetLoginStatus>("getLoginStatus", "Get User Login / Register Status (by fypass)", "Users")
             .describe(
@@ -308,7 +311,10 @@ pub fn operations() -> Vec<Op> {
                 "What the hosted login page submits: completes the login request `reqToken` for the person \
                  with this email address or WhatsApp number, and starts their browser session. Errors come \
                  in this order: FAILED_UPDATE_USER_TOKEN, USER_NOT_FOUND, INVALID_PASSWORD, then the user's \
-                 status. Failed attempts are limited per account and per address (TOO_MANY_REQUESTS).",
+                 status. Failed attempts are limited per account and per address (TOO_MANY_REQUESTS). A person \
+                 with a second factor gets `status: PENDING` and `secondFactor: true`, a cookie holding the \
+                 waiting sign-in and no session: the code goes to fypassSecondFactor. A request that asks for \
+                 two factors, by a person without one, is MFA_REQUIRED.",
             )
             .json_body::<FypassLogin>(true)
             .example(json!({"reqToken": "fyr_3mQ9Yb0sXkT2w8cVnJ4pLr7uEa1dGh5iOq6zSf0tWyc", "identifier": "+62 812-3456-7890", "password": "correct horse battery"}))
@@ -316,6 +322,7 @@ pub fn operations() -> Vec<Op> {
             .sets_session_cookie()
             .errors(&[
                 FailedUpdateUserToken,
+                MfaRequired,
                 UserNotFound,
                 InvalidPassword,
                 UserNotActive,
@@ -334,7 +341,7 @@ pub fn operations() -> Vec<Op> {
             .example(json!({"reqToken": "fyr_3mQ9Yb0sXkT2w8cVnJ4pLr7uEa1dGh5iOq6zSf0tWyc", "name": "Siti Rahma", "email": "siti@example.com", "whatsapp": "0812-3456-7890", "password": "correct horse battery"}))
             .reply::<Completion>(200, "Registered and signed in.")
             .sets_session_cookie()
-            .errors(&[FailedUpdateUserToken, InvalidCode, DuplicateKey, TooManyRequests, OriginNotAllowed]),
+            .errors(&[FailedUpdateUserToken, InvalidCode, DuplicateKey, MfaRequired, TooManyRequests, OriginNotAllowed]),
         op::<FypassConfirm>("fypassConfirm", "Confirm the device's code", "fypass")
             .describe(
                 "What the hosted pages submit when the person is on another network than the one that \
@@ -378,6 +385,7 @@ pub fn operations() -> Vec<Op> {
             .sets_session_cookie()
             .errors(&[
                 FailedUpdateUserToken,
+                MfaRequired,
                 InvalidCode,
                 CodeExpired,
                 UserNotActive,
@@ -408,8 +416,34 @@ pub fn operations() -> Vec<Op> {
             .sets_session_cookie()
             .errors(&[
                 FailedUpdateUserToken,
+                MfaRequired,
                 InvalidCode,
                 CodeExpired,
+                UserNotActive,
+                UserSuspended,
+                UserDeleted,
+                TooManyRequests,
+                OriginNotAllowed,
+            ]),
+        op::<FypassSecondFactor>("fypassSecondFactor", "Second factor", "fypass")
+            .describe(
+                "The second step of a sign-in whose first step (password, sign-in code or recovery) answered \
+                 `secondFactor: true`, in the same browser (it sends the cookie that step set): a code of the \
+                 person's authenticator app (RFC 6238, 6 digits, 30 s, one step of drift) or one of their \
+                 recovery codes. It signs the browser in and completes the login request, as a passkey does. \
+                 Each code works once (a replayed one is INVALID_CODE); wrong codes count like wrong passwords \
+                 (TOO_MANY_REQUESTS), and five void the waiting sign-in. Without a waiting sign-in (no cookie, \
+                 expired, used, or void) the answer is UNAUTHORIZED; `reqToken`, if given, must be the request \
+                 of the first step.",
+            )
+            .json_body::<FypassSecondFactor>(true)
+            .example(json!({"reqToken": "fyr_3mQ9Yb0sXkT2w8cVnJ4pLr7uEa1dGh5iOq6zSf0tWyc", "code": "493027"}))
+            .reply::<Completion>(200, "Signed in with two factors.")
+            .sets_session_cookie()
+            .errors(&[
+                Unauthorized,
+                FailedUpdateUserToken,
+                InvalidCode,
                 UserNotActive,
                 UserSuspended,
                 UserDeleted,
@@ -574,6 +608,7 @@ fn schemas() -> Map<String, Value> {
     builder = add::<<FypassRecovery as JsonArgs>::Body>(builder);
     builder = add::<<FypassRecoveryComplete as JsonArgs>::Body>(builder);
     builder = add::<<FypassCodeLogin as JsonArgs>::Body>(builder);
+    builder = add::<<FypassSecondFactor as JsonArgs>::Body>(builder);
     builder = add::<<FypassVerify as JsonArgs>::Body>(builder);
     builder = add::<Sent>(builder);
     builder = add::<<PasskeyLoginStart as JsonArgs>::Body>(builder);

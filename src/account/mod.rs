@@ -23,6 +23,7 @@ pub struct Account {
     pub passkeys: Vec<crate::passkeys::PasskeyView>,
     /// Whether passkeys work at this address.
     pub passkeys_enabled: bool,
+    pub second_factor: crate::factors::SecondFactorView,
 }
 
 #[cfg(feature = "ssr")]
@@ -40,6 +41,7 @@ pub async fn get_account() -> Result<Account, ApiError> {
         user: user.view(),
         passkeys: passkeys.iter().map(|p| p.view()).collect(),
         passkeys_enabled: state.webauthn.is_some(),
+        second_factor: crate::factors::flow::view(&state, &caller, &user).await?,
     })
 }
 
@@ -162,7 +164,25 @@ pub(crate) mod flow {
         if remove_passkeys {
             crate::passkeys::store::remove_all(&mut tx, user.id).await?;
         }
-        let cookie = session::start(&mut tx, &state.config, user.id, app).await?;
+        // The new session is as strong as the one that changed the password.
+        let strong = session::is_strong(state, caller).await?;
+        let cookie = session::start(&mut tx, &state.config, user.id, app, strong).await?;
+        crate::activity::record(
+            &mut tx,
+            caller,
+            user.id,
+            crate::activity::Kind::PasswordChanged,
+            None,
+        )
+        .await?;
+        crate::activity::alerts::send(
+            &mut tx,
+            &state.config,
+            caller,
+            &user,
+            crate::activity::alerts::Alert::PasswordChanged,
+        )
+        .await?;
         tx.commit().await?;
         Ok(cookie)
     }
@@ -205,6 +225,14 @@ pub(crate) mod flow {
         crate::tokens::revoke_for_user(&mut tx, user.id, None).await?;
         session::revoke_all(&mut tx, user.id).await?;
         session::forget_browsers(&mut tx, user.id).await?;
+        crate::activity::record(
+            &mut tx,
+            caller,
+            user.id,
+            crate::activity::Kind::SignedOutEverywhere,
+            None,
+        )
+        .await?;
         tx.commit().await?;
         Ok(session::clear_cookie(&state.config))
     }

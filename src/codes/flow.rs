@@ -7,6 +7,7 @@ use super::{
 };
 use crate::{
     courier::outbox,
+    db::Tx,
     error::{ApiError, ErrorCode},
     limits::Limits,
     locale::Locale,
@@ -141,7 +142,7 @@ pub async fn send(
     )
     .await?
     .keep();
-    deliver_later(state, crate::locale::current(), purpose, identifier);
+    deliver_later(state, caller, crate::locale::current(), purpose, identifier);
     Ok(Sent {
         sent: true,
         retry_after: state.config.limits.code_send_cooldown_secs,
@@ -152,8 +153,15 @@ pub async fn send(
 /// message (in `locale`), on a task of its own: the reply to the send does not wait for it,
 /// so it takes the same time whether or not there is such an account (only the database
 /// knows, and nobody sees how long it took). A failure is logged: the person asks again.
-fn deliver_later(state: &AppState, locale: Locale, purpose: Purpose, identifier: Identifier) {
+fn deliver_later(
+    state: &AppState,
+    caller: &Caller,
+    locale: Locale,
+    purpose: Purpose,
+    identifier: Identifier,
+) {
     let state = state.clone();
+    let caller = caller.clone();
     tokio::spawn(async move {
         let stored = async {
             let holder = users::find_by_identifier(&state.db, &identifier)
@@ -164,6 +172,16 @@ fn deliver_later(state: &AppState, locale: Locale, purpose: Purpose, identifier:
             };
             let mut tx = state.db.begin().await?;
             send_in(&mut tx, locale, purpose, &identifier, &user).await?;
+            // Who asked for a code to the person's address is on their activity list.
+            crate::activity::store::record_sign_in(
+                &mut tx,
+                &caller,
+                user.id,
+                crate::activity::Kind::CodeSent,
+                purpose.as_str(),
+                None,
+            )
+            .await?;
             tx.commit().await?;
             state.courier.wake();
             Ok(())
@@ -176,6 +194,16 @@ fn deliver_later(state: &AppState, locale: Locale, purpose: Purpose, identifier:
             );
         }
     });
+}
+
+/// Stores a recovery code for `user` and its message to `to`, in `tx` (a "this wasn't me"
+/// link starts a recovery: `activity::alerts`).
+pub(crate) async fn send_recovery_in(
+    tx: &mut Tx,
+    to: &Identifier,
+    user: &UserRow,
+) -> Result<(), ApiError> {
+    send_in(tx, crate::locale::current(), Purpose::Recovery, to, user).await
 }
 
 /// `DUPLICATE_KEY` on the `identifier` field, unless no account but `user_id` has it.
@@ -296,6 +324,22 @@ pub async fn complete_recovery(
     let mut tx = state.db.begin().await?;
     store::consume(&mut tx, checked.id).await?;
     let user = recovery::reset(&mut tx, &user, &identifier, &hash).await?;
+    crate::activity::record(
+        &mut tx,
+        caller,
+        user.id,
+        crate::activity::Kind::Recovered,
+        request.as_ref().map(|r| r.client_id),
+    )
+    .await?;
+    crate::activity::alerts::send(
+        &mut tx,
+        &state.config,
+        caller,
+        &user,
+        crate::activity::alerts::Alert::Recovered,
+    )
+    .await?;
     login::finish(
         state,
         caller,
@@ -304,6 +348,7 @@ pub async fn complete_recovery(
         &user,
         LoginStatus::LoggedIn,
         "recovered",
+        crate::factors::Proof::Recovery,
     )
     .await
 }
@@ -351,6 +396,7 @@ pub async fn code_login(
         &user,
         LoginStatus::LoggedIn,
         "code",
+        crate::factors::Proof::Code,
     )
     .await
 }
@@ -395,6 +441,14 @@ pub async fn verify(
     }
     if let Some(old) = &old {
         outbox::enqueue(&mut tx, &messages::changed(crate::locale::current(), old)).await?;
+        crate::activity::record(
+            &mut tx,
+            caller,
+            user.id,
+            crate::activity::Kind::IdentifierChanged,
+            None,
+        )
+        .await?;
     }
     tx.commit().await?;
     if old.is_some() {

@@ -40,6 +40,9 @@ pub async fn reset(
     store::offer_passkey_again(tx, user.id).await?;
     crate::onetime::store::void_for_user(tx, user.id).await?;
     if handed_over {
+        // The earlier holder's second factor goes too: otherwise it would stand between the
+        // person who proved the identifier and the account.
+        crate::factors::store::remove(tx, user.id).await?;
         store::keep_only(tx, user.id, proven).await?;
         crate::devices::store::detach_user(tx, user.id).await?;
     }

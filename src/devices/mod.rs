@@ -258,7 +258,7 @@ pub async fn delete_device(id: String) -> Result<(), ApiError> {
     let client = crate::clients::auth::current_client()?;
     let state = crate::request::state()?;
     let id = parse_id("id", &id)?;
-    store::delete(&state.db, store::Owner::Client(client.id), id).await?;
+    store::delete(&state.db, store::Owner::Client(client.id), id, None).await?;
     crate::request::reply_status(axum::http::StatusCode::NO_CONTENT);
     Ok(())
 }

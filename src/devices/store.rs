@@ -367,6 +367,7 @@ pub async fn list_for_user(db: &Db, user_id: Uuid) -> Result<Vec<(DeviceRow, Str
 }
 
 /// Whose device to delete: an app deletes its own, a person theirs.
+#[derive(Clone, Copy)]
 pub enum Owner {
     Client(Uuid),
     User(Uuid),
@@ -386,7 +387,12 @@ pub async fn detach_user(tx: &mut Tx, user_id: Uuid) -> Result<(), ApiError> {
 }
 
 /// Deletes a device and revokes the tokens bound to it, in one transaction.
-pub async fn delete(db: &Db, owner: Owner, id: Uuid) -> Result<(), ApiError> {
+pub async fn delete(
+    db: &Db,
+    owner: Owner,
+    id: Uuid,
+    by: Option<&crate::request::Caller>,
+) -> Result<(), ApiError> {
     let (column, owner_id) = match owner {
         Owner::Client(id) => ("client_id", id),
         Owner::User(id) => ("user_id", id),
@@ -402,6 +408,17 @@ pub async fn delete(db: &Db, owner: Owner, id: Uuid) -> Result<(), ApiError> {
         .map(|r| r.rows_affected()))?;
     if deleted == 0 {
         return Err(ApiError::new(ErrorCode::DeviceNotFound));
+    }
+    // The person removed it themselves (`/devices`): it goes on their activity list.
+    if let (Owner::User(user_id), Some(caller)) = (owner, by) {
+        crate::activity::record(
+            &mut tx,
+            caller,
+            user_id,
+            crate::activity::Kind::DeviceRemoved,
+            None,
+        )
+        .await?;
     }
     tx.commit().await?;
     Ok(())

@@ -459,6 +459,12 @@ fn AbusePolicy(info: SiteInfo) -> impl IntoView {
                 </li>
                 <li><Prose text=tr!(docs.abuse.everywhere) /></li>
             </ul>
+            <h3 id="second-factor">{tr!(docs.abuse.second_factor_heading)}</h3>
+            <ul>
+                <li><Prose text=tr!(docs.abuse.second_factor) /></li>
+                <li><Prose text=tr!(docs.abuse.second_factor_abuse, failures = crate::factors::MAX_STEP_FAILURES) /></li>
+                <li><Prose text=tr!(docs.abuse.security_centre, days = crate::activity::KEEP_DAYS) /></li>
+            </ul>
             <h3 id="requests">{tr!(docs.abuse.requests_heading)}</h3>
             <p>{tr!(docs.abuse.requests, minutes = info.login_ttl_secs / 60)}</p>
             <h3 id="connections">{tr!(docs.abuse.connections_heading)}</h3>

@@ -156,6 +156,10 @@ error_codes! {
     /// A change that needs the person to have proved who they are in this browser within the
     /// last few minutes (their password or a passkey again).
     ReauthenticationRequired = "REAUTHENTICATION_REQUIRED" { status: 401, group: Users, seed: false }
+    /// The login request asks for a strong sign-in (`"require": "mfa"`) and this one is not:
+    /// a password or code alone, from a person without a second factor (or a "Continue as"
+    /// with a one-factor session).
+    MfaRequired = "MFA_REQUIRED" { status: 401, group: Users, seed: false }
     // ---- Others --------------------------------------------------------------------
     RequestTimeout = "REQUEST_TIMEOUT" { status: 504, group: Others, seed: true }
     DuplicateKey = "DUPLICATE_KEY" { status: 409, group: Others, seed: true }

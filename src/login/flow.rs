@@ -14,6 +14,7 @@ use crate::{
     db::{now_ms, rfc3339},
     devices::check_text,
     error::{ApiError, ErrorCode},
+    factors::Proof,
     password,
     request::Caller,
     state::AppState,
@@ -330,6 +331,17 @@ pub async fn login(state: &AppState, caller: &Caller, body: LoginBody) -> Result
         }
         None => {
             record("invalid_password");
+            if let Some(holder) = &holder {
+                crate::activity::store::record_alone(
+                    &state.db,
+                    caller,
+                    holder.id,
+                    crate::activity::Kind::SignInFailed,
+                    "password",
+                    request.as_ref(),
+                )
+                .await?;
+            }
             return Err(ApiError::new(ErrorCode::InvalidPassword));
         }
     };
@@ -349,15 +361,23 @@ pub async fn login(state: &AppState, caller: &Caller, body: LoginBody) -> Result
         &user,
         LoginStatus::LoggedIn,
         "logged_in",
+        Proof::Password,
     )
     .await
 }
 
 /// Completes the login request (if any) for `user`, who just proved who they are in this
-/// browser: starts their session and remembers the browser. A registration also sends a
-/// verification code to each identifier (unless verification is off); with verification
-/// required, a person without a verified identifier gets codes and a `PENDING` reply, and
-/// the request waits until they verify one (then "Continue as" completes it).
+/// browser (`proof`): starts their session and remembers the browser. A registration also
+/// sends a verification code to each identifier (unless verification is off); with
+/// verification required, a person without a verified identifier gets codes and a `PENDING`
+/// reply, and the request waits until they verify one (then "Continue as" completes it).
+///
+/// One factor is not enough for a person who has a second one: they get no session yet, but
+/// a waiting second step (`factors::step`) and a reply that asks for it. Nor for a request
+/// that asks for a strong sign-in (`"require": "mfa"`) when the person has no second
+/// factor: `MFA_REQUIRED`, after `tx` is committed (what the proof already did stands: a
+/// recovery's new password, a counter's place given back).
+#[allow(clippy::too_many_arguments)]
 pub(crate) async fn finish(
     state: &AppState,
     caller: &Caller,
@@ -366,7 +386,36 @@ pub(crate) async fn finish(
     user: &UserRow,
     outcome: LoginStatus,
     metric: &'static str,
+    proof: Proof,
 ) -> Result<Done, ApiError> {
+    if !proof.is_strong() {
+        if crate::factors::store::has_factor(&mut tx, user.id).await? {
+            let cookie = crate::factors::step::begin(
+                &mut tx,
+                &state.config,
+                user.id,
+                request.map(|r| r.id),
+                proof,
+            )
+            .await?;
+            tx.commit().await?;
+            record("second_factor_asked");
+            return Ok(Done {
+                completion: Completion {
+                    status: LoginStatus::Pending,
+                    redirect_url: None,
+                    verify: Vec::new(),
+                    second_factor: true,
+                },
+                cookies: vec![cookie],
+            });
+        }
+        if request.is_some_and(|r| r.require_mfa) {
+            tx.commit().await?;
+            record("mfa_required");
+            return Err(ApiError::new(ErrorCode::MfaRequired));
+        }
+    }
     let completion = complete_verified(state, &mut tx, request, user, outcome).await?;
     // How the person proved who they are, for an ID token of this session (RFC 8176).
     let amr = match metric {
@@ -374,6 +423,21 @@ pub(crate) async fn finish(
         "passkey" => "hwk",
         _ => "pwd",
     };
+    // A sign-in from a browser that never signed in to this account before: tell the person.
+    if proof != Proof::Registration
+        && session::trusted_browser(state, caller, user.id)
+            .await?
+            .is_none()
+    {
+        crate::activity::alerts::send(
+            &mut tx,
+            &state.config,
+            caller,
+            user,
+            crate::activity::alerts::Alert::NewBrowser,
+        )
+        .await?;
+    }
     let cookies = vec![
         session::start_by(
             &mut tx,
@@ -381,11 +445,21 @@ pub(crate) async fn finish(
             user.id,
             request.map(|r| r.client_id),
             Some(amr),
+            proof.is_strong(),
         )
         .await?,
         session::remember_browser(&mut tx, &state.config, caller, user.id).await?,
     ];
-    commit(state, tx, &completion, metric).await?;
+    crate::activity::record_sign_in(
+        &mut tx,
+        caller,
+        user.id,
+        crate::activity::Kind::SignedIn,
+        proof.as_str(),
+        request,
+    )
+    .await?;
+    commit(state, tx, metric).await?;
     Ok(Done {
         completion,
         cookies,
@@ -393,17 +467,11 @@ pub(crate) async fn finish(
 }
 
 /// Commits a completion and counts it under `metric` (`fypass_logins_total`); verification
-/// codes written with it are sent now rather than at the courier's next round.
-async fn commit(
-    state: &AppState,
-    tx: crate::db::Tx,
-    completion: &Completion,
-    metric: &'static str,
-) -> Result<(), ApiError> {
+/// codes and alerts written with it are sent now rather than at the courier's next round.
+async fn commit(state: &AppState, tx: crate::db::Tx, metric: &'static str) -> Result<(), ApiError> {
     tx.commit().await?;
-    if !completion.verify.is_empty() {
-        state.courier.wake();
-    }
+    // Verification codes or an alert may wait in the outbox.
+    state.courier.wake();
     record(metric);
     Ok(())
 }
@@ -429,6 +497,7 @@ async fn complete_verified(
             status: LoginStatus::Pending,
             redirect_url: None,
             verify,
+            second_factor: false,
         });
     }
     let mut completion = complete(state, tx, request, user, outcome).await?;
@@ -449,6 +518,7 @@ async fn complete(
             status: outcome,
             redirect_url: None,
             verify: Vec::new(),
+            second_factor: false,
         });
     };
     let device_id = match &request.device() {
@@ -470,6 +540,7 @@ async fn complete(
         status: outcome,
         redirect_url: request.redirect_url.clone(),
         verify: Vec::new(),
+        second_factor: false,
     })
 }
 
@@ -574,6 +645,7 @@ pub async fn register(
         &user,
         LoginStatus::Registered,
         "registered",
+        Proof::Registration,
     )
     .await
 }
@@ -591,10 +663,13 @@ pub async fn continue_as(
     )
     .await?;
     let request = open_for(state, caller, token).await?;
+    if request.require_mfa && !session::is_strong(state, caller).await? {
+        return Err(ApiError::new(ErrorCode::MfaRequired));
+    }
     let mut tx = state.db.begin().await?;
     let completion =
         complete_verified(state, &mut tx, Some(&request), &user, LoginStatus::LoggedIn).await?;
-    commit(state, tx, &completion, "continued").await?;
+    commit(state, tx, "continued").await?;
     Ok(completion)
 }
 

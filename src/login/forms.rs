@@ -47,6 +47,8 @@ pub(crate) struct Fields {
     pub passkey: String,
     /// `/account`'s password form: also remove the passkeys (a checkbox: `on` when ticked).
     pub remove_passkeys: String,
+    /// `/account/activity`: the sign-in to end (`session:<id>` or `app:<id>`).
+    pub target: String,
 }
 
 /// The reqToken of the page the form was on (its URL), else of the form.
@@ -105,7 +107,7 @@ async fn login(
         match token.as_deref() {
             Some(t) => flow::continue_as(&state, &caller, t)
                 .await
-                .map(|_| Vec::new()),
+                .map(|_| (super::pages::next_page(token.as_deref()), Vec::new())),
             None => Err(ApiError::invalid(
                 "reqToken",
                 crate::tr!(common.field.required),
@@ -119,10 +121,10 @@ async fn login(
         };
         flow::login(&state, &caller, body)
             .await
-            .map(|done| done.cookies)
+            .map(|done| (after(&done.completion, token.as_deref()), done.cookies))
     };
     match result {
-        Ok(cookies) => see_other(&super::kit::next_page(token.as_deref()), cookies),
+        Ok((next, cookies)) => see_other(&next, cookies),
         Err(error) => {
             let echo = FormEcho {
                 error: Some(error),

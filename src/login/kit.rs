@@ -15,6 +15,12 @@ pub struct FormEcho {
     pub name: String,
     pub email: String,
     pub whatsapp: String,
+    /// `/account`: which form posted (its `intent`), so the right one shows the error.
+    #[serde(default)]
+    pub intent: String,
+    /// `/account`: the recovery codes of a second factor just turned on, shown this once.
+    #[serde(default)]
+    pub recovery_codes: Vec<String>,
 }
 
 /// Where a person goes once signed in: the request's status, or their devices.
@@ -25,9 +31,12 @@ pub fn next_page(token: Option<&str>) -> String {
     }
 }
 
-/// Where a person goes after `completion`: the verification step when codes were just
-/// sent to them, else [`next_page`].
+/// Where a person goes after `completion`: the second factor when it is asked for, the
+/// verification step when codes were just sent to them, else [`next_page`].
 pub fn after(completion: &Completion, token: Option<&str>) -> String {
+    if completion.second_factor {
+        return self_url("/fypass/second-factor", token);
+    }
     if completion.verify.is_empty() {
         return next_page(token);
     }
@@ -39,4 +48,12 @@ pub fn after(completion: &Completion, token: Option<&str>) -> String {
         query.append_pair("to", to);
     }
     format!("/fypass/verify?{}", query.finish())
+}
+
+/// The page a form posts to without JavaScript: its own URL.
+pub fn self_url(path: &str, token: Option<&str>) -> String {
+    match token {
+        Some(token) => format!("{path}?reqToken={token}"),
+        None => path.to_string(),
+    }
 }

@@ -71,6 +71,20 @@ pub struct StartLoginBody {
     /// to their access token.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub device_info: Option<DeviceInfo>,
+    /// `mfa`: only a sign-in with two factors completes the request (a passkey, or a
+    /// password or code and then the person's second factor); a person without a second
+    /// factor is answered `MFA_REQUIRED`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub require: Option<Require>,
+}
+
+/// What a login request asks of the sign-in that completes it.
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Require {
+    /// Two factors (SPEC §16).
+    Mfa,
 }
 
 /// The Fypass URL schema: what an app shows or opens for the person.
@@ -171,6 +185,11 @@ pub struct Completion {
     /// `POST /api/v1/fypass/verify`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub verify: Vec<String>,
+    /// The password (or code) was right and the person has a second factor: `status` is
+    /// `PENDING` until its code is given to `POST /api/v1/fypass/mfa`, in this same browser
+    /// (the reply's cookie holds the waiting sign-in for five minutes).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub second_factor: bool,
 }
 
 /// `POST /api/v1/users/login` — Login (UI by fypass): starts a login request. Replies 201.

@@ -38,13 +38,14 @@ db_row! {
         pub started_from: Option<String>,
         pub confirmed_at: Option<i64>,
         pub confirm_failures: i64,
+        pub require_mfa: bool,
     }
 }
 
 const SELECT: &str = "SELECT r.id, r.client_id, c.name AS client_name, c.status AS client_status,
         r.mode, r.redirect_url, r.device_info, r.expires_at, r.completed_at, r.outcome, r.user_id,
         r.device_id, r.delivered_at, r.collect_by, r.user_code, r.started_from, r.confirmed_at,
-        r.confirm_failures
+        r.confirm_failures, r.require_mfa
     FROM login_requests r JOIN clients c ON c.id = r.client_id";
 
 /// The letters of a user code: RFC 8628 §6.1's consonants, which spell no words and are
@@ -174,6 +175,7 @@ pub struct NewRequest {
     expires_at: i64,
     user_code: String,
     started_from: String,
+    require_mfa: bool,
 }
 
 impl GroupWrite for LoginStarts {
@@ -188,7 +190,7 @@ impl GroupWrite for LoginStarts {
             ($db:ty, $c:expr) => {{
                 let mut query = sqlx::QueryBuilder::<$db>::new(
                     "INSERT INTO login_requests (id, token_hash, client_id, mode, redirect_url, locale,
-                         device_info, created_at, expires_at, user_code, started_from) ",
+                         device_info, created_at, expires_at, user_code, started_from, require_mfa) ",
                 );
                 query.push_values(jobs, |mut b, r| {
                     b.push_bind(Uuid::now_v7())
@@ -201,7 +203,8 @@ impl GroupWrite for LoginStarts {
                         .push_bind(r.created_at)
                         .push_bind(r.expires_at)
                         .push_bind(r.user_code.clone())
-                        .push_bind(r.started_from.clone());
+                        .push_bind(r.started_from.clone())
+                        .push_bind(r.require_mfa);
                 });
                 query.build().execute($c).await.map(drop)
             }};
@@ -252,6 +255,7 @@ pub async fn create(
             expires_at,
             user_code: user_code.clone(),
             started_from: started_from.to_owned(),
+            require_mfa: body.require == Some(super::Require::Mfa),
         })
         .await?;
     Ok(Created {

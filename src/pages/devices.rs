@@ -100,7 +100,13 @@ pub async fn remove_device(id: String) -> Result<(), ApiError> {
     let (state, caller) = crate::request::Caller::current()?;
     let user = session::require_change(&state, &caller, sign_in_first()).await?;
     let id = uuid::Uuid::parse_str(&id).map_err(|_| ApiError::new(ErrorCode::InvalidObjectId))?;
-    crate::devices::store::delete(&state.db, crate::devices::store::Owner::User(user.id), id).await
+    crate::devices::store::delete(
+        &state.db,
+        crate::devices::store::Owner::User(user.id),
+        id,
+        Some(&caller),
+    )
+    .await
 }
 
 #[cfg(feature = "ssr")]

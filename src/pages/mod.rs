@@ -16,11 +16,15 @@
 //! full page load (`location.href`), as a plain form does.
 
 pub mod account;
+pub mod activity;
 pub mod codes;
 pub mod devices;
+pub mod factors;
 pub mod login;
 pub mod passkeys;
 pub mod status;
+
+pub(crate) use crate::login::kit::self_url;
 
 use crate::{
     error::ApiError,
@@ -43,12 +47,6 @@ pub(crate) fn req_token() -> Memo<Option<String>> {
     Memo::new(move |_| query.read().get("reqToken").filter(|t| !t.is_empty()))
 }
 
-/// The page a form posts to without JavaScript: its own URL.
-pub(crate) fn self_url(path: &str, token: Option<&str>) -> String {
-    match token {
-        Some(token) => format!("{path}?reqToken={token}"),
-        None => path.to_string(),
-    }
 }
 
 /// An island moves on to `url`, a path of this site (else the home page:

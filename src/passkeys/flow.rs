@@ -244,6 +244,7 @@ pub async fn login_finish(
         &asserted.user,
         LoginStatus::LoggedIn,
         "passkey",
+        crate::factors::Proof::Passkey,
     )
     .await
 }
@@ -370,6 +371,14 @@ pub async fn register_finish(
         },
     )
     .await?;
+    crate::activity::record(
+        &mut tx,
+        caller,
+        user.id,
+        crate::activity::Kind::PasskeyAdded,
+        None,
+    )
+    .await?;
     tx.commit().await?;
     Ok(row.view())
 }
@@ -409,11 +418,19 @@ pub async fn rename(
 pub async fn remove(state: &AppState, caller: &Caller, id: &str) -> Result<(), ApiError> {
     let user = session::require_change(state, caller, sign_in_first()).await?;
     let id = parse_id(id)?;
-    if store::remove(&state.db, user.id, id).await? {
-        Ok(())
-    } else {
-        Err(no_such())
+    let mut tx = state.db.begin().await?;
+    if !store::remove_in(&mut tx, user.id, id).await? {
+        return Err(no_such());
     }
+    crate::activity::record(
+        &mut tx,
+        caller,
+        user.id,
+        crate::activity::Kind::PasskeyRemoved,
+        None,
+    )
+    .await?;
+    tx.commit().await
 }
 
 /// Whether to offer `user_id` to create a passkey now (once: after their first sign-in or

@@ -319,10 +319,11 @@ pub async fn rename(
         .await)?)
 }
 
-/// Removes `user_id`'s passkey `id`; `false` when they have no such passkey.
-pub async fn remove(db: &Db, user_id: Uuid, id: Uuid) -> Result<bool, ApiError> {
+/// Removes `user_id`'s passkey `id`, in `tx` (with the activity entry that records it);
+/// `false` when they have no such passkey.
+pub async fn remove_in(tx: &mut Tx, user_id: Uuid, id: Uuid) -> Result<bool, ApiError> {
     let sql = "DELETE FROM passkeys WHERE id = $1 AND user_id = $2";
-    let gone = with_writer!(db, |c| sqlx::query(sql)
+    let gone = with_tx!(tx, |c| sqlx::query(sql)
         .bind(id)
         .bind(user_id)
         .execute(c)

@@ -136,6 +136,8 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::login::forms::routes())
         .merge(crate::codes::forms::routes())
         .merge(crate::account::forms::routes())
+        .merge(crate::factors::forms::routes())
+        .merge(crate::activity::forms::routes())
         .leptos_routes_with_context(&state, routes, crate::app::page_context(state.clone()), {
             let options = options.clone();
             move || crate::app::shell(options.clone())

@@ -49,13 +49,16 @@ const BROWSER_TTL_SECS: i64 = 180 * 24 * 3600;
 
 /// Starts a session for `user_id`, returning the `Set-Cookie` value. `client_id` is the app
 /// whose login request the person signed in for: the session's pages show that app.
+/// `strong`: the person proved two factors (a passkey, or the second step), which a login
+/// request that asks for a strong sign-in needs of "Continue as".
 pub async fn start(
     tx: &mut Tx,
     config: &Config,
     user_id: Uuid,
     client_id: Option<Uuid>,
+    strong: bool,
 ) -> Result<HeaderValue, ApiError> {
-    start_by(tx, config, user_id, client_id, None).await
+    start_by(tx, config, user_id, client_id, None, strong).await
 }
 
 /// As [`start`], remembering how the person proved who they are (`amr`, RFC 8176: `pwd`,
@@ -66,10 +69,11 @@ pub async fn start_by(
     user_id: Uuid,
     client_id: Option<Uuid>,
     amr: Option<&str>,
+    strong: bool,
 ) -> Result<HeaderValue, ApiError> {
     let issued = secret::issue(PREFIX);
     let now = now_ms();
-    let sql = "INSERT INTO sessions (id, token_hash, user_id, created_at, expires_at, client_id, amr) VALUES ($1, $2, $3, $4, $5, $6, $7)";
+    let sql = "INSERT INTO sessions (id, token_hash, user_id, created_at, expires_at, client_id, amr, strong_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
     with_tx!(tx, |c| sqlx::query(sql)
         .bind(Uuid::now_v7())
         .bind(&issued.hash)
@@ -78,10 +82,42 @@ pub async fn start_by(
         .bind(now + TTL_SECS * 1000)
         .bind(client_id)
         .bind(amr)
+        .bind(strong.then_some(now))
         .execute(c)
         .await
         .map(drop))?;
     Ok(set_cookie(config, &issued.plaintext, TTL_SECS))
+}
+
+/// Marks this browser's session as proven with two factors (the person just typed a code of
+/// the authenticator app they set up).
+pub async fn mark_strong(tx: &mut Tx, config: &Config, caller: &Caller) -> Result<(), ApiError> {
+    let Some(secret) = secret_of(caller, config) else {
+        return Ok(());
+    };
+    let sql = "UPDATE sessions SET strong_at = $2 WHERE token_hash = $1 AND revoked_at IS NULL";
+    with_tx!(tx, |c| sqlx::query(sql)
+        .bind(secret::hash(secret))
+        .bind(now_ms())
+        .execute(c)
+        .await
+        .map(drop))?;
+    Ok(())
+}
+
+/// Whether this browser's live session was proven with two factors.
+pub async fn is_strong(state: &AppState, caller: &Caller) -> Result<bool, ApiError> {
+    let Some(secret) = secret_of(caller, &state.config) else {
+        return Ok(false);
+    };
+    let sql = "SELECT strong_at FROM sessions
+               WHERE token_hash = $1 AND revoked_at IS NULL AND expires_at > $2";
+    let row: Option<(Option<i64>,)> = with_reader!(&state.db, |c| sqlx::query_as(sql)
+        .bind(secret::hash(secret))
+        .bind(now_ms())
+        .fetch_optional(c)
+        .await)?;
+    Ok(row.is_some_and(|(at,)| at.is_some()))
 }
 
 fn set_cookie(config: &Config, value: &str, max_age_secs: i64) -> HeaderValue {

@@ -6,6 +6,7 @@ mod support;
 
 mod abuse;
 mod account;
+mod activity;
 mod channels;
 mod cli;
 mod clients;
@@ -13,6 +14,7 @@ mod codes;
 mod confirm;
 mod contract;
 mod devices;
+mod factors;
 mod faults;
 mod flow;
 mod foundation;
