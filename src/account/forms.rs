@@ -93,7 +93,7 @@ async fn account(
                         intent: fields.intent.clone(),
                         ..Default::default()
                     };
-                    return again(state, parts, echo).await;
+                    return again(parts, echo).await;
                 }
                 Err(e) => Err(e),
             }

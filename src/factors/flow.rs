@@ -86,11 +86,14 @@ pub(crate) async fn second_step(
     let account = format!("user:{}", user.id);
     let network = network(caller.ip);
     let trusted = session::trusted_browser(state, caller, user.id).await?;
-    let counters = throttle::sign_in(&Attempt {
-        account: &account,
-        network: &network,
-        trusted_browser: trusted.as_deref(),
-    });
+    let counters = throttle::sign_in(
+        &Attempt {
+            account: &account,
+            network: &network,
+            trusted_browser: trusted.as_deref(),
+        },
+        &state.config.limits,
+    );
     let attempt = take(&state.db, &counters).await.inspect_err(|e| {
         if e.is(ErrorCode::TooManyRequests) {
             login::record("throttled");

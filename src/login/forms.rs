@@ -107,7 +107,7 @@ async fn login(
         match token.as_deref() {
             Some(t) => flow::continue_as(&state, &caller, t)
                 .await
-                .map(|_| (super::pages::next_page(token.as_deref()), Vec::new())),
+                .map(|_| (super::kit::next_page(token.as_deref()), Vec::new())),
             None => Err(ApiError::invalid(
                 "reqToken",
                 crate::tr!(common.field.required),

@@ -406,6 +406,7 @@ async fn start(
         mode: Some(LoginMode::Login),
         locale: request.ui_locale.map(str::to_owned),
         device_info: None,
+        require: None,
     };
     let created = requests::create(
         crate::login::requests::LoginStarts::of(state),

@@ -124,8 +124,7 @@ pub async fn authenticate(
     };
     let id = parse_id(&creds.id).ok_or_else(|| fail(ErrorCode::UnknownClientKey))?;
     let client = match &creds.secret {
-        Some(secret) => state
-            .clients
+        Some(secret) => crate::clients::ClientCache::of(state)
             .lookup(&state.db, secret)
             .await?
             .filter(|c| c.id == id)

@@ -117,6 +117,7 @@ async fn start(
         mode: Some(LoginMode::Login),
         locale: None,
         device_info: None,
+        require: None,
     };
     // Started from the device's network: a person completing it elsewhere confirms the code.
     let created = requests::create(

@@ -47,8 +47,6 @@ pub(crate) fn req_token() -> Memo<Option<String>> {
     Memo::new(move |_| query.read().get("reqToken").filter(|t| !t.is_empty()))
 }
 
-}
-
 /// An island moves on to `url`, a path of this site (else the home page:
 /// [`crate::redirect`]), as a plain form would: a full page load (there is no client-side
 /// router; the next page is the server's).
