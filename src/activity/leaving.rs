@@ -14,9 +14,9 @@
 //! knew the id still point somewhere).
 
 use crate::{
-    login::reauth,
     db::{Tx, now_ms, rfc3339, with_tx},
     error::ApiError,
+    login::reauth,
     request::Caller,
     state::AppState,
     users::session,

@@ -3,9 +3,9 @@
 
 use super::{SecondFactorBody, SecondFactorView, TotpSetup, step, store, totp};
 use crate::{
-    login::reauth,
     db::now_ms,
     error::{ApiError, ErrorCode},
+    login::reauth,
     login::{
         LoginStatus,
         flow::{self as login, Done},

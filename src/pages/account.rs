@@ -6,12 +6,12 @@
 
 use crate::account::{Account, ChangePassword, SendIdentifierCode, get_account};
 use crate::{
-    pages::activity::Leaving,
     codes::{FypassVerify, VerifyBody},
     error::{ApiError, ErrorCode},
-    pages::factors::SecondFactorPanel,
     locale,
     login::kit::FormEcho,
+    pages::activity::Leaving,
+    pages::factors::SecondFactorPanel,
     pages::{form_echo, passkeys::AccountPasskeys},
     passkeys::PasskeyView,
     tr,

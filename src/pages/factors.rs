@@ -8,9 +8,9 @@ use crate::factors::{
     TotpSetup,
 };
 use crate::{
-    pages::account::{ReauthPrompt, asks_again},
     error::ApiError,
     login::kit::FormEcho,
+    pages::account::{ReauthPrompt, asks_again},
     pages::{follow, form_echo, req_token, self_url},
     tr,
     ui::{Field, FormProblem},
