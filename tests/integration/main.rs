@@ -20,4 +20,6 @@ mod identifiers;
 mod languages;
 mod pages;
 mod passkeys;
+mod races;
+mod review;
 mod tokens;
