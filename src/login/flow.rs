@@ -363,6 +363,9 @@ pub(crate) async fn finish(
     outcome: LoginStatus,
     metric: &'static str,
 ) -> Result<Done, ApiError> {
+    // `user` as read when they proved who they are: nothing may start for them if they
+    // were signed out everywhere since (a recovery of the account, say).
+    users::hold(&mut tx, user).await?;
     let completion = complete_verified(state, &mut tx, request, user, outcome).await?;
     let cookies = vec![
         session::start(
@@ -580,6 +583,8 @@ pub async fn continue_as(
     .await?;
     let request = open_for(state, caller, token).await?;
     let mut tx = state.db.begin().await?;
+    // The session was live when read; not if it was ended since with everything else.
+    users::hold(&mut tx, &user).await?;
     let completion =
         complete_verified(state, &mut tx, Some(&request), &user, LoginStatus::LoggedIn).await?;
     commit(state, tx, &completion, "continued").await?;

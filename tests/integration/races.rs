@@ -330,13 +330,22 @@ async fn a_password_change_racing_the_hand_over_does_not_win_the_account_back() 
             )
         };
         let persons = sign_in(PASSWORD).await.status().as_u16();
-        let squatters = sign_in("the squatter's new password").await.status().as_u16();
+        let squatters = sign_in("the squatter's new password")
+            .await
+            .status()
+            .as_u16();
         let session_after = match changed.status().as_u16() {
             200 => account(&t, &session_cookie(&changed)).await.0,
             _ => 401,
         };
         if (persons, squatters, session_after) != (200, 401, 401) {
-            lost.push((round, changed.status().as_u16(), persons, squatters, session_after));
+            lost.push((
+                round,
+                changed.status().as_u16(),
+                persons,
+                squatters,
+                session_after,
+            ));
         }
     }
     assert!(
@@ -414,7 +423,9 @@ async fn a_hand_over_racing_the_squatters_address_change_leaves_the_address_with
             200 => {
                 let (status, person) = account(&t, &session_cookie(&recovered)).await;
                 let user = &person["user"];
-                if status != 200 || user["email"] != email.as_str() || !user["emailVerifiedAt"].is_string()
+                if status != 200
+                    || user["email"] != email.as_str()
+                    || !user["emailVerifiedAt"].is_string()
                 {
                     broken.push((round, changed, format!("recovered into {person}")));
                 }
@@ -494,5 +505,8 @@ async fn continue_as_racing_a_sign_out_everywhere_hands_out_no_token() {
             }
         }
     }
-    assert_eq!(leaked, 0, "requests continued alongside a sign-out that still gave a token");
+    assert_eq!(
+        leaked, 0,
+        "requests continued alongside a sign-out that still gave a token"
+    );
 }
