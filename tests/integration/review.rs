@@ -168,7 +168,8 @@ async fn a_tokenless_save_that_replaces_a_free_devices_push_token_unlinks_it() {
     let cici_id = cici["user"]["id"].as_str().unwrap();
     let access = cici["accessToken"].as_str().unwrap();
     // While she is signed in there, only her token changes its push token.
-    let stranger = json!({"deviceId": "tv-2", "platform": "other", "pushToken": "push-of-a-stranger"});
+    let stranger =
+        json!({"deviceId": "tv-2", "platform": "other", "pushToken": "push-of-a-stranger"});
     let res = save(&t, &app, None, stranger.clone()).await;
     assert_eq!(res.status(), 409);
     // The app signs her out of it (this sign-in only).
@@ -266,4 +267,121 @@ async fn sign_in_code(t: &TestApp, to: &str) -> String {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     panic!("no sign-in code to {to}");
+}
+
+/// Point 4, carrier-grade NAT: one abuser behind a shared address spends that address's
+/// hourly budgets of code sends and of wrong codes. The owner of an account, in a browser
+/// that signed in to it before and through an identifier they verified, still gets and
+/// uses their code there (their browser has a budget of its own, as a sign-in does, SPEC
+/// §13); a stranger at that address — and the browser of someone who registered an address
+/// they never verified — still meets the address's caps.
+#[tokio::test]
+async fn an_abuser_behind_a_shared_address_does_not_lock_owners_out_of_their_codes() {
+    use fypass::codes::{SENDS_PER_NETWORK_HOUR, WRONG_CODES_PER_NETWORK_HOUR};
+    const NAT: &str = "100.64.0.1";
+    let t = TestApp::spawn_behind_proxy(|_| {}).await;
+    let res = post_as(
+        &t,
+        NAT,
+        None,
+        REGISTER,
+        json!({"name": "Nia", "email": "nia@example.com", "password": PASSWORD}),
+    )
+    .await;
+    assert_eq!(res.status(), 200);
+    let owner = crate::support::cookie_named(&res, "fypass_browser").expect("a browser cookie");
+    t.verified("nia@example.com").await;
+    // Someone registers an address that is not theirs, from the same address.
+    let res = post_as(
+        &t,
+        NAT,
+        None,
+        REGISTER,
+        json!({"name": "Not Ola", "email": "ola@example.com", "password": PASSWORD}),
+    )
+    .await;
+    let squatter = crate::support::cookie_named(&res, "fypass_browser").expect("a browser cookie");
+
+    // The abuser spends the address's budgets.
+    for i in 0..SENDS_PER_NETWORK_HOUR {
+        let res = post_as(
+            &t,
+            NAT,
+            None,
+            "/api/v1/fypass/recovery",
+            json!({"identifier": format!("victim{i}@example.com")}),
+        )
+        .await;
+        assert_eq!(res.status(), 202, "send {i}");
+    }
+    for i in 0..WRONG_CODES_PER_NETWORK_HOUR {
+        let res = post_as(
+            &t,
+            NAT,
+            None,
+            "/api/v1/fypass/recovery/complete",
+            json!({"identifier": format!("victim{i}@example.com"), "code": "000000", "newPassword": PASSWORD}),
+        )
+        .await;
+        assert_eq!(res.status(), 400, "wrong code {i}");
+    }
+    let send_to = |identifier: &str, cookie: Option<&str>| {
+        post_as(
+            &t,
+            NAT,
+            cookie,
+            "/api/v1/fypass/recovery",
+            json!({"identifier": identifier}),
+        )
+    };
+    // A stranger at that address, and the squatter's browser, meet the caps.
+    assert_eq!(send_to("nia@example.com", None).await.status(), 429);
+    assert_eq!(
+        send_to("ola@example.com", Some(&squatter)).await.status(),
+        429
+    );
+    let wrong = post_as(
+        &t,
+        NAT,
+        Some(&squatter),
+        "/api/v1/fypass/recovery/complete",
+        json!({"identifier": "ola@example.com", "code": "000000", "newPassword": PASSWORD}),
+    )
+    .await;
+    assert_eq!(wrong.status(), 429);
+    // The owner's browser gets its code, and uses it (after a wrong try of its own).
+    assert_eq!(send_to("nia@example.com", Some(&owner)).await.status(), 202);
+    let code = recovery_code(&t, "nia@example.com").await;
+    let typo = post_as(
+        &t,
+        NAT,
+        Some(&owner),
+        "/api/v1/fypass/recovery/complete",
+        json!({"identifier": "nia@example.com", "code": if code == "000000" { "111111" } else { "000000" }, "newPassword": "a new passphrase"}),
+    )
+    .await;
+    assert_eq!(typo.status(), 400);
+    let res = post_as(
+        &t,
+        NAT,
+        Some(&owner),
+        "/api/v1/fypass/recovery/complete",
+        json!({"identifier": "nia@example.com", "code": code, "newPassword": "a new passphrase"}),
+    )
+    .await;
+    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+}
+
+async fn recovery_code(t: &TestApp, to: &str) -> String {
+    for _ in 0..100 {
+        let listed = fypass::courier::outbox::list(t.db(), 200).await.unwrap();
+        if let Some(m) = listed
+            .iter()
+            .find(|m| m.to == to && m.purpose == "recovery")
+        {
+            return crate::channels::code_in(m.body.as_deref().unwrap());
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("no recovery code to {to}");
 }
