@@ -300,7 +300,8 @@ pub fn operations() -> Vec<Op> {
             .describe(
                 "Revokes the Bearer access token and every token of its sign-in (its refresh tokens); with \
                  `refreshToken`, that token's sign-in too; with `everywhere: true`, every token of the person \
-                 in this app. Answers 204 also when the tokens were revoked already.",
+                 in this app, and their devices of this app are unlinked from them. Answers 204 also when the \
+                 tokens were revoked already.",
             )
             .bearer(Bearer::Required)
             .json_body::<Logout>(false)
@@ -314,7 +315,9 @@ pub fn operations() -> Vec<Op> {
                  status. Failed attempts are limited per account and per address (TOO_MANY_REQUESTS). A person \
                  with a second factor gets `status: PENDING` and `secondFactor: true`, a cookie holding the \
                  waiting sign-in and no session: the code goes to fypassSecondFactor. A request that asks for \
-                 two factors, by a person without one, is MFA_REQUIRED.",
+                 two factors, by a person without one, is MFA_REQUIRED. A sign-in whose password was checked \
+                 just before the person was signed out everywhere (a recovery, a new password) is \
+                 UNAUTHORIZED: nothing starts.",
             )
             .json_body::<FypassLogin>(true)
             .example(json!({"reqToken": "fyr_3mQ9Yb0sXkT2w8cVnJ4pLr7uEa1dGh5iOq6zSf0tWyc", "identifier": "+62 812-3456-7890", "password": "correct horse battery"}))
@@ -329,6 +332,7 @@ pub fn operations() -> Vec<Op> {
                 UserSuspended,
                 UserDeleted,
                 InvalidCode,
+                Unauthorized,
                 TooManyRequests,
                 OriginNotAllowed,
             ]),
@@ -377,7 +381,8 @@ pub fn operations() -> Vec<Op> {
                  of the person is removed; when the identifier had never been verified, the account's other \
                  identifier and devices go too (the account belongs to whoever proves its identifier). A wrong \
                  code is INVALID_CODE, for an unknown identifier alike (five make a code void; wrong codes are \
-                 limited per network: TOO_MANY_REQUESTS); the right code expired, used or void is CODE_EXPIRED.",
+                 limited per network: TOO_MANY_REQUESTS); the right code expired, used or void is CODE_EXPIRED, \
+                 and so is a code for an identifier the account gave up since it was sent.",
             )
             .json_body::<FypassRecoveryComplete>(true)
             .example(json!({"identifier": "siti@example.com", "code": "493027", "newPassword": "a new passphrase"}))
@@ -408,7 +413,8 @@ pub fn operations() -> Vec<Op> {
                 "Signs in with the code sent to the identifier and completes the login request, exactly as a \
                  password sign-in does. The identifier counts as verified. Through an identifier never verified, \
                  the account is handed over as by a recovery (everything signed in before is removed, and the \
-                 password becomes one nobody knows). A wrong code is INVALID_CODE, for an unknown identifier alike.",
+                 password becomes one nobody knows). A wrong code is INVALID_CODE, for an unknown identifier alike. \
+                 Signed out everywhere between the check and the sign-in: UNAUTHORIZED.",
             )
             .json_body::<FypassCodeLogin>(true)
             .example(json!({"reqToken": "fyr_3mQ9Yb0sXkT2w8cVnJ4pLr7uEa1dGh5iOq6zSf0tWyc", "identifier": "+62 812-3456-7890", "code": "493027"}))
@@ -422,6 +428,7 @@ pub fn operations() -> Vec<Op> {
                 UserNotActive,
                 UserSuspended,
                 UserDeleted,
+                Unauthorized,
                 TooManyRequests,
                 OriginNotAllowed,
             ]),
@@ -492,6 +499,7 @@ pub fn operations() -> Vec<Op> {
                 UserNotActive,
                 UserSuspended,
                 UserDeleted,
+                Unauthorized,
                 OriginNotAllowed,
             ]),
         op::<PasskeyRegisterStart>("passkeyRegisterStart", "Start adding a passkey", "Passkeys")
@@ -556,7 +564,9 @@ pub fn operations() -> Vec<Op> {
                  With a user's access token as `Authorization: Bearer`, the device is linked to that user. \
                  A device signed in to one person (a token of theirs bound to it still works) is theirs: \
                  a save with another person's token, or without a token that changes its `pushToken`, \
-                 is `DUPLICATE_KEY` on `deviceId` (see /docs#devices).",
+                 is `DUPLICATE_KEY` on `deviceId`. Once nobody holds it, a save without a token that \
+                 changes its `pushToken` leaves it linked to nobody; revoking everything of a person \
+                 (in this app) unlinks their devices (see /docs#devices).",
             )
             .bearer(Bearer::Optional)
             .json_body::<SaveDevice>(true)

@@ -45,7 +45,21 @@ fn modules_import_only_downward() {
             (rel, fs::read_to_string(p).unwrap())
         })
         .collect();
-    let problems = check(&layers, &sources);
+    let known = known_debt(&fs::read_to_string(root.join("tests/layers-debt.txt")).unwrap_or_default());
+    let mut problems = check_with(&layers, &sources, &known.iter().cloned().collect());
+    // The debt list only shrinks: an arrow that no longer exists leaves it.
+    let all = arrows(
+        &sources,
+        &sources.iter().filter_map(|(f, _)| top_of(f)).collect(),
+        &exported_macros(&sources),
+    );
+    for (from, to) in &known {
+        if !all.contains_key(&(from.clone(), to.clone())) {
+            problems.push(format!(
+                "tests/layers-debt.txt: `{from} -> {to}` is gone from src/: remove it from the list"
+            ));
+        }
+    }
     assert!(
         problems.is_empty(),
         "{} layering problem(s) (the layer order is the list under `## Layers` in src/lib.rs):\n{}",
@@ -69,8 +83,32 @@ fn no_source_file_over_the_limit() {
     assert!(long.is_empty(), "files to split:\n{}", long.join("\n"));
 }
 
+/// The arrows written down as debt in `tests/layers-debt.txt` (`from -> to`, one a line;
+/// `#` starts a comment): known upward imports still to be removed. The test tolerates
+/// them, and only them, and fails once one is gone so that the list can only shrink.
+fn known_debt(text: &str) -> Vec<(String, String)> {
+    text.lines()
+        .map(|l| l.split('#').next().unwrap_or("").trim())
+        .filter(|l| !l.is_empty())
+        .filter_map(|l| {
+            let (a, b) = l.split_once("->")?;
+            Some((a.trim().to_string(), b.trim().to_string()))
+        })
+        .collect()
+}
+
 /// Every check over the parsed sources: unknown modules, upward arrows, circles.
+#[cfg(test)]
 fn check(layers: &BTreeMap<String, usize>, sources: &[(String, String)]) -> Vec<String> {
+    check_with(layers, sources, &BTreeSet::new())
+}
+
+/// [`check`], tolerating the arrows in `debt` (they are left out of the graph).
+fn check_with(
+    layers: &BTreeMap<String, usize>,
+    sources: &[(String, String)],
+    debt: &BTreeSet<(String, String)>,
+) -> Vec<String> {
     let mut problems = Vec::new();
     let tops: BTreeSet<String> = sources.iter().filter_map(|(f, _)| top_of(f)).collect();
     for m in &tops {
@@ -88,7 +126,8 @@ fn check(layers: &BTreeMap<String, usize>, sources: &[(String, String)]) -> Vec<
         }
     }
     let macros = exported_macros(sources);
-    let arrows = arrows(sources, &tops, &macros);
+    let mut arrows = arrows(sources, &tops, &macros);
+    arrows.retain(|pair, _| !debt.contains(pair));
     for ((from, to), sites) in &arrows {
         let (Some(&lf), Some(&lt)) = (layers.get(from), layers.get(to)) else {
             continue;

@@ -157,6 +157,9 @@ pub(crate) mod flow {
         };
         let app = session::app_of(state, caller).await?;
         let mut tx = state.db.begin().await?;
+        // The session and the current password were checked against `user` as read: a
+        // recovery since (which replaced both) wins, and this change is refused.
+        users::hold(&mut tx, &user).await?;
         proof.settle(&mut tx).await?;
         users::set_password(&mut tx, user.id, &hash).await?;
         crate::tokens::revoke_for_user(&mut tx, user.id, None).await?;

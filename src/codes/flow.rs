@@ -49,13 +49,51 @@ fn parse_code(input: &str) -> Result<String, ApiError> {
     }
 }
 
+/// Whose budget a send or a wrong code spends besides the identifier's own: the caller's
+/// network — or, for the owner, their browser (`session::trusted_for`), so that one abuser
+/// behind a carrier-grade NAT address cannot lock everyone else behind it out of their own
+/// codes (SPEC §13: others' failures never stop a browser that signed in there before).
+/// Strangers keep sharing their network's caps.
+enum Budget {
+    Network(String),
+    Browser(String),
+    /// A signed-in person typing a code sent for their own account.
+    Account(uuid::Uuid),
+}
+
+impl Budget {
+    fn key(&self) -> String {
+        match self {
+            Budget::Network(network) => network.clone(),
+            Budget::Browser(key) => format!("browser:{key}"),
+            Budget::Account(id) => format!("account:{id}"),
+        }
+    }
+
+    /// The budget of `caller` for codes of `identifier`: their browser's when it is trusted
+    /// for the account that has it, verified, else their network's.
+    async fn of(
+        state: &AppState,
+        caller: &Caller,
+        identifier: &Identifier,
+    ) -> Result<Budget, ApiError> {
+        Ok(
+            match session::trusted_for(state, caller, identifier).await? {
+                Some(key) => Budget::Browser(key),
+                None => Budget::Network(network(caller.ip)),
+            },
+        )
+    }
+}
+
 /// The counters a send passes: a cooldown and an hourly cap per identifier, and an hourly
-/// cap per network — the same for identifiers nobody has, so they cannot be told apart.
-fn send_counters(identifier: &Identifier, network: &str, limits: &Limits) -> Vec<Counter> {
+/// cap per network (per browser for the owner: [`Budget`]) — the same for identifiers
+/// nobody has, so they cannot be told apart.
+fn send_counters(identifier: &Identifier, budget: &Budget, limits: &Limits) -> Vec<Counter> {
     const HOUR: Duration = Duration::from_secs(3600);
     vec![
         Counter::new(
-            format!("code:network:{network}"),
+            format!("code:network:{}", budget.key()),
             Rule::Cap(limits.code_sends_per_network_hour),
             HOUR,
             crate::tr!(common.throttle.codes_network),
@@ -75,13 +113,14 @@ fn send_counters(identifier: &Identifier, network: &str, limits: &Limits) -> Vec
     ]
 }
 
-/// The counter a code check takes a place in: wrong codes from one network (a correct one
-/// gives its place back), whether or not the identifier has an account. Wrong codes an hour
-/// from one network (whatever code or identifier they were for) are capped, so a stranger
-/// cannot void many people's codes, or guess at many codes, from one address.
-fn wrong_code_counter(network: &str, limits: &Limits) -> Counter {
+/// The counter a code check takes a place in: wrong codes from one network (or browser, or
+/// signed-in account: [`Budget`]; a correct one gives its place back), whether or not the
+/// identifier has an account. Wrong codes an hour from one budget (whatever code or
+/// identifier they were for) are capped, so a stranger cannot void many people's codes, or
+/// guess at many codes, from one address.
+fn wrong_code_counter(budget: &Budget, limits: &Limits) -> Counter {
     Counter::new(
-        format!("code:wrong:{network}"),
+        format!("code:wrong:{}", budget.key()),
         Rule::Cap(limits.wrong_codes_per_network_hour),
         Duration::from_secs(3600),
         crate::tr!(common.throttle.wrong_codes),
@@ -89,7 +128,7 @@ fn wrong_code_counter(network: &str, limits: &Limits) -> Counter {
 }
 
 /// Checks `typed` against the latest code of `purposes` sent to `identifier` for the account
-/// `whose` names (`store::check`): a wrong one counts against the caller's network.
+/// `whose` names (`store::check`): a wrong one counts against the caller's [`Budget`].
 async fn check_code(
     state: &AppState,
     caller: &Caller,
@@ -98,12 +137,13 @@ async fn check_code(
     whose: For,
     typed: &str,
 ) -> Result<store::CodeRow, ApiError> {
+    let budget = match whose {
+        For::Account(id) => Budget::Account(id),
+        For::Holder => Budget::of(state, caller, identifier).await?,
+    };
     let attempt = take(
         &state.db,
-        &[wrong_code_counter(
-            &network(caller.ip),
-            &state.config.limits,
-        )],
+        &[wrong_code_counter(&budget, &state.config.limits)],
     )
     .await?;
     let checked = store::check(&state.db, purposes, identifier, whose, typed).await;
@@ -136,9 +176,10 @@ pub async fn send(
         (None, _) => {}
     }
     let identifier = parse_identifier(state, &body.identifier)?;
+    let budget = Budget::of(state, caller, &identifier).await?;
     take(
         &state.db,
-        &send_counters(&identifier, &network(caller.ip), &state.config.limits),
+        &send_counters(&identifier, &budget, &state.config.limits),
     )
     .await?
     .keep();
@@ -232,9 +273,16 @@ pub async fn send_change(
     user: &UserRow,
     identifier: &Identifier,
 ) -> Result<Sent, ApiError> {
+    // A signed-in person's sends to new addresses stay on their network's budget: an
+    // account is cheap to make, and a budget per account would multiply what one network
+    // may send to addresses of its choosing.
     take(
         &state.db,
-        &send_counters(identifier, &network(caller.ip), &state.config.limits),
+        &send_counters(
+            identifier,
+            &Budget::Network(network(caller.ip)),
+            &state.config.limits,
+        ),
     )
     .await?
     .keep();
@@ -427,6 +475,9 @@ pub async fn verify(
         refuse_if_held(state, user.id, &identifier).await?;
     }
     let mut tx = state.db.begin().await?;
+    // The session was live when read: an identifier moves on no account whose holder was
+    // signed out everywhere since (a recovery that handed the account over, say).
+    users::hold(&mut tx, &user).await?;
     store::consume(&mut tx, checked.id).await?;
     // Read in the transaction: the identifier being replaced, as it is now.
     let now = users::find_in(&mut tx, user.id)

@@ -388,6 +388,9 @@ pub(crate) async fn finish(
     metric: &'static str,
     proof: Proof,
 ) -> Result<Done, ApiError> {
+    // `user` as read when they proved who they are: nothing may start for them if they
+    // were signed out everywhere since (a recovery of the account, say).
+    users::hold(&mut tx, user).await?;
     if !proof.is_strong() {
         if crate::factors::store::has_factor(&mut tx, user.id).await? {
             let cookie = crate::factors::step::begin(
@@ -667,6 +670,8 @@ pub async fn continue_as(
         return Err(ApiError::new(ErrorCode::MfaRequired));
     }
     let mut tx = state.db.begin().await?;
+    // The session was live when read; not if it was ended since with everything else.
+    users::hold(&mut tx, &user).await?;
     let completion =
         complete_verified(state, &mut tx, Some(&request), &user, LoginStatus::LoggedIn).await?;
     commit(state, tx, "continued").await?;

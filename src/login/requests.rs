@@ -344,6 +344,11 @@ pub async fn confirm(db: &Db, id: Uuid, typed: &str) -> Result<bool, ApiError> {
 /// Completes a pending, unexpired request for `user_id`; its tokens must be collected within
 /// `collect_secs`. Of concurrent completions exactly one succeeds; the others get
 /// `FAILED_UPDATE_USER_TOKEN`.
+///
+/// The completion is stamped after the person's last revocation, also when that came in
+/// this very transaction and millisecond (a recovery revokes everything, then completes the
+/// request): a sign-in is void only if revoked at or after its completion
+/// (`tokens::collectable`).
 pub async fn complete(
     tx: &mut Tx,
     id: Uuid,
@@ -358,7 +363,10 @@ pub async fn complete(
     };
     let now = now_ms();
     let sql = "UPDATE login_requests
-               SET completed_at = $2, outcome = $3, user_id = $4, device_id = $5, collect_by = $6
+               SET completed_at = (SELECT CASE WHEN u.revoked_before >= $2 THEN u.revoked_before + 1
+                                               ELSE $2 END
+                                   FROM users u WHERE u.id = $4),
+                   outcome = $3, user_id = $4, device_id = $5, collect_by = $6
                WHERE id = $1 AND completed_at IS NULL AND expires_at > $2";
     let won = with_tx!(tx, |c| sqlx::query(sql)
         .bind(id)

@@ -354,6 +354,9 @@ pub async fn register_finish(
         .as_ref()
         .and_then(|t| serde_json::to_string(t).ok());
     let mut tx = state.db.begin().await?;
+    // No passkey for a session ended meanwhile with everything else (a recovery removes
+    // every passkey: one added just after it must not survive it).
+    users::hold(&mut tx, &user).await?;
     if !store::spend(&mut tx, &body.ceremony_id, &ceremony).await? {
         return Err(expired());
     }

@@ -400,6 +400,63 @@ pub async fn trusted_browser(
     Ok((known > 0).then(|| format!("browser-{}", short(browser))))
 }
 
+/// A key for this browser if it signed in before (its live session, or the browser cookie
+/// of an earlier sign-in) as the active person whose **verified** identifier `identifier`
+/// is, else `None`: codes sent to that identifier and typed in this browser are the owner's
+/// own, and count against this browser, not against its network (`codes::flow`), so
+/// strangers behind the same carrier-grade NAT cannot use up the owner's budget.
+///
+/// Only a verified identifier counts: the browsers of someone who registered another
+/// person's address are not the address's owner's, and must not escape the network's caps
+/// (they could void every code the owner asks for to take the account over). One query,
+/// whether or not anyone has the identifier, and none for a browser without either cookie,
+/// so the answer takes as long either way (a code send must not tell them apart).
+pub async fn trusted_for(
+    state: &AppState,
+    caller: &Caller,
+    identifier: &super::identifier::Identifier,
+) -> Result<Option<String>, ApiError> {
+    let session = secret_of(caller, &state.config);
+    let browser = caller
+        .cookie(browser_cookie_name(&state.config))
+        .filter(|v| secret::well_formed(BROWSER_PREFIX, v));
+    if session.is_none() && browser.is_none() {
+        return Ok(None);
+    }
+    let column = match identifier {
+        super::identifier::Identifier::Email(_) => "email",
+        super::identifier::Identifier::Whatsapp(_) => "whatsapp",
+    };
+    let sql = format!(
+        "SELECT COUNT(*) FROM users u
+         WHERE u.{column} = $1 AND u.{column}_verified_at IS NOT NULL AND u.status = 'active'
+           AND (EXISTS (SELECT 1 FROM sessions s WHERE s.user_id = u.id AND s.token_hash = $2
+                          AND s.revoked_at IS NULL AND s.expires_at > $4)
+                OR EXISTS (SELECT 1 FROM trusted_browsers b WHERE b.user_id = u.id
+                             AND b.token_hash = $3 AND b.expires_at > $4))"
+    );
+    let (session_hash, browser_hash) = (session.map(secret::hash), browser.map(secret::hash));
+    let (known,): (i64,) = with_reader!(&state.db, |c| sqlx::query_as(&sql)
+        .bind(identifier.as_str())
+        .bind(&session_hash)
+        .bind(&browser_hash)
+        .bind(now_ms())
+        .fetch_one(c)
+        .await)?;
+    let short = |hash: &[u8]| {
+        hash[..8]
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>()
+    };
+    let key = match (&browser_hash, &session_hash) {
+        (Some(hash), _) => format!("browser-{}", short(hash)),
+        (None, Some(hash)) => format!("session-{}", short(hash)),
+        (None, None) => return Ok(None),
+    };
+    Ok((known > 0).then_some(key))
+}
+
 /// Removes, at most `limit` at a time, sessions and remembered browsers that expired.
 pub async fn purge(db: &Db, limit: i64) -> Result<u64, ApiError> {
     let now = now_ms();

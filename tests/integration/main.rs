@@ -23,4 +23,6 @@ mod languages;
 mod oidc;
 mod pages;
 mod passkeys;
+mod races;
+mod review;
 mod tokens;
