@@ -29,6 +29,8 @@ use std::{
 };
 use tokio::process::{Child, Command};
 
+mod peer;
+
 type Result<T, E = Box<dyn std::error::Error>> = std::result::Result<T, E>;
 
 const USERS: usize = 10_000;
@@ -44,6 +46,8 @@ struct Args {
     secs: u64,
     bin: PathBuf,
     out: Option<PathBuf>,
+    /// Measure node oidc-provider beside fypass (`bench/peer/`), when node is there.
+    peer: bool,
 }
 
 impl Args {
@@ -54,6 +58,7 @@ impl Args {
             secs: 10,
             bin: Path::new(&target).join("release/fypass"),
             out: Some("BENCHMARKS.md".into()),
+            peer: true,
         };
         let mut it = std::env::args().skip(1);
         while let Some(arg) = it.next() {
@@ -64,6 +69,7 @@ impl Args {
                 }
                 "--bin" => args.bin = it.next().expect("--bin PATH").into(),
                 "--no-write" => args.out = None,
+                "--no-peer" => args.peer = false,
                 "--bench" => {} // what `cargo bench` passes
                 other => panic!("unknown argument {other}; see bench/run.sh"),
             }
@@ -136,11 +142,29 @@ struct Bench {
 impl Bench {
     /// Runs wrk with `script` for the configured time.
     async fn wrk(&self, name: &str, script: &str, threads: u32, conns: u32) -> Result<WrkResult> {
+        self.wrk_at(&self.base, name, script, threads, conns).await
+    }
+
+    /// Runs wrk with `script` against `base` (fypass, or the peer) for the configured time.
+    async fn wrk_at(
+        &self,
+        base: &str,
+        name: &str,
+        script: &str,
+        threads: u32,
+        conns: u32,
+    ) -> Result<WrkResult> {
         let file = self
             .work
             .join(format!("{}.lua", name.replace(['/', ' ', '{', '}'], "_")));
+        // A script that checks answers brings its own `done` (bench/peer.rs).
+        let done = if script.contains("done = function") {
+            ""
+        } else {
+            DONE_LUA
+        };
         let script = format!(
-            "wrk.headers['x-client-key'] = '{}'\n{script}\n{DONE_LUA}",
+            "wrk.headers['x-client-key'] = '{}'\n{script}\n{done}",
             self.key
         );
         std::fs::write(&file, script)?;
@@ -148,7 +172,7 @@ impl Bench {
             .args(["-t", &threads.to_string(), "-c", &conns.to_string()])
             .args(["-d", &format!("{}s", self.secs), "--timeout", "5s", "-s"])
             .arg(&file)
-            .arg(&self.base)
+            .arg(base)
             .stderr(Stdio::inherit())
             .output()
             .await?;
@@ -591,6 +615,11 @@ wrk.body = '{"deviceInfo":{"deviceId":"tv-bench","platform":"android"}}'"#;
             )
             .await?,
     );
+    let side_by_side = if args.peer {
+        peer::compare(&bench, &http, &work, &polled_file).await?
+    } else {
+        Vec::new()
+    };
     for (file, label) in [(&wasm_name, "wasm"), (&css_name, "css")] {
         let script = format!("wrk.path = '/pkg/{file}'\nwrk.headers['accept-encoding'] = 'br'");
         rows.push(
@@ -731,6 +760,7 @@ end"#,
             size(&wasm.with_extension("wasm.gz")),
         ),
         locked,
+        side_by_side,
     };
     let text = report.markdown();
     println!("{text}");
@@ -824,6 +854,7 @@ struct Report {
     devices_files: Vec<(String, u64)>,
     wasm: (u64, u64, u64),
     locked: u64,
+    side_by_side: Vec<peer::Pair>,
 }
 
 impl Report {
@@ -966,6 +997,7 @@ impl Report {
                 parts.join(", ")
             );
         }
+        s.push_str(&peer::markdown(&self.side_by_side));
         s
     }
 }

@@ -8,6 +8,8 @@
 #                                       after (default postgres://postgres@127.0.0.1:5432/test)
 #   bench/run.sh --duration SECS        seconds per route (default 10)
 #   bench/run.sh --no-write             print the table only
+#   bench/run.sh --no-peer              skip the side-by-side run of node oidc-provider
+#                                       (bench/peer/; installed here when node is there)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -26,6 +28,11 @@ make build
 command -v wrk >/dev/null \
   || { $( [ "$(id -u)" = 0 ] || echo sudo ) apt-get update -qq \
        && $( [ "$(id -u)" = 0 ] || echo sudo ) apt-get install -y -qq wrk; }
+
+if command -v npm >/dev/null && [[ " $* " != *" --no-peer "* ]] \
+   && [ ! bench/peer/node_modules/.package-lock.json -nt bench/peer/package-lock.json ]; then
+  npm ci --prefix bench/peer --no-audit --no-fund --silent
+fi
 
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/fypass/target}
 cargo bench --no-default-features --features ssr --bench load -- "${args[@]}"

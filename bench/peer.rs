@@ -1,0 +1,220 @@
+//! fypass beside node `oidc-provider` (in memory), in the same run, with the same load tool
+//! and every answer checked: the peer's device grant start and poll against fypass' login
+//! start and status poll, the same work (a durable new request; a lookup that says "not
+//! yet"). Ratios from one run mean something on a shared machine; absolute rates do not.
+//!
+//! The peer is `bench/peer/peer.mjs`, its packages pinned in `bench/peer/package-lock.json`
+//! (`bench/run.sh` installs them). Without node or those packages the comparison is
+//! skipped with a message, and the rest of the benchmark runs.
+
+use super::{Bench, DONE_LUA, Result, lines_lua};
+use std::{fmt::Write as _, path::Path, process::Stdio, time::Duration};
+use tokio::{
+    io::{AsyncBufReadExt, BufReader},
+    process::Command,
+};
+
+/// Pending requests each side's poll is driven with. The peer's in-memory adapter is an LRU
+/// of 1000 entries: more codes (or its start measured first) would push the polled ones out,
+/// and the peer would answer a cheaper "unknown code" (which the checks count as wrong).
+const POLLED: usize = 500;
+
+/// One route of fypass and its counterpart at the peer.
+pub struct Pair {
+    pub what: &'static str,
+    pub fypass: f64,
+    pub peer: f64,
+    /// Answers that were not the expected one (status and body), fypass + peer.
+    pub wrong: u64,
+    pub target: f64,
+}
+
+/// Counts answers `ok(status, body)` refuses, across wrk's threads, reported in the
+/// `non2xx` field of the shared result line.
+fn checked(script: &str, ok: &str) -> String {
+    format!(
+        r#"{script}
+local threads = {{}}
+setup = function(t) table.insert(threads, t) end
+wrong = 0
+local function ok(status, body) {ok} end
+response = function(status, headers, body)
+  if not ok(status, body) then wrong = wrong + 1 end
+end
+{DONE_LUA}
+local shared_done = done
+done = function(s, latency, requests)
+  local w = 0
+  for _, t in ipairs(threads) do w = w + t:get("wrong") end
+  s.errors.status = w
+  shared_done(s, latency, requests)
+end"#
+    )
+}
+
+pub async fn compare(
+    bench: &Bench,
+    http: &reqwest::Client,
+    work: &Path,
+    polled_file: &Path,
+) -> Result<Vec<Pair>> {
+    let dir = Path::new("bench/peer");
+    if !dir.join("node_modules/oidc-provider").exists() {
+        eprintln!("no bench/peer/node_modules: skipping the oidc-provider comparison");
+        return Ok(Vec::new());
+    }
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port();
+    let mut peer = Command::new("node")
+        .arg("peer.mjs")
+        .arg(port.to_string())
+        .current_dir(dir)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()?;
+    let mut out = BufReader::new(peer.stdout.take().expect("piped")).lines();
+    tokio::time::timeout(Duration::from_secs(20), async {
+        while let Some(line) = out.next_line().await? {
+            if line == "ready" {
+                return Ok(());
+            }
+        }
+        Err::<(), Box<dyn std::error::Error>>("the peer exited before it was ready".into())
+    })
+    .await
+    .map_err(|_| "the peer did not start in 20 s")??;
+    let peer_base = format!("http://127.0.0.1:{port}");
+
+    let mut codes = Vec::with_capacity(POLLED);
+    for _ in 0..POLLED {
+        let res: serde_json::Value = http
+            .post(format!("{peer_base}/device/auth"))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body("client_id=bench&scope=openid")
+            .send()
+            .await?
+            .json()
+            .await?;
+        codes.push(
+            res["device_code"]
+                .as_str()
+                .ok_or("the peer gave no device_code")?
+                .to_string(),
+        );
+    }
+    let codes_file = work.join("peer-codes.txt");
+    std::fs::write(&codes_file, codes.join("\n"))?;
+    let ours: Vec<String> = std::fs::read_to_string(polled_file)?
+        .lines()
+        .take(POLLED)
+        .map(str::to_string)
+        .collect();
+    let polled_file = work.join("fypass-polled.txt");
+    std::fs::write(&polled_file, ours.join("\n"))?;
+
+    let start_fypass = checked(
+        r#"wrk.method = 'POST'
+wrk.path = '/api/v1/users/login'
+wrk.headers['content-type'] = 'application/json'
+wrk.body = '{"deviceInfo":{"deviceId":"tv-bench","platform":"android"}}'"#,
+        r#"return status == 201 and body:find('"reqToken"', 1, true) ~= nil"#,
+    );
+    let start_peer = checked(
+        r#"wrk.method = 'POST'
+wrk.path = '/device/auth'
+wrk.headers['content-type'] = 'application/x-www-form-urlencoded'
+wrk.body = 'client_id=bench&scope=openid'"#,
+        r#"return status == 200 and body:find('"device_code"', 1, true) ~= nil"#,
+    );
+    let poll_fypass = checked(
+        &format!(
+            "{}\nrequest = function() return wrk.format('GET', \
+             '/api/v1/users/login-status?reqToken=' .. pick()) end",
+            lines_lua(&polled_file)
+        ),
+        r#"return status == 200 and body:find('"PENDING"', 1, true) ~= nil"#,
+    );
+    // RFC 8628 §3.5: "not yet" is `authorization_pending`, or `slow_down` for a device
+    // polling faster than its interval (each code here is polled many times a second).
+    let poll_peer = checked(
+        &format!(
+            "{}\nwrk.method = 'POST'\nwrk.headers['content-type'] = \
+             'application/x-www-form-urlencoded'\nrequest = function() return \
+             wrk.format(nil, '/token', nil, 'client_id=bench&grant_type=urn%3Aietf%3Aparams\
+             %3Aoauth%3Agrant-type%3Adevice_code&device_code=' .. pick()) end",
+            lines_lua(&codes_file)
+        ),
+        r#"return status == 400 and (body:find('authorization_pending', 1, true) or body:find('slow_down', 1, true)) ~= nil"#,
+    );
+
+    let mut pairs = Vec::new();
+    for (what, target, ours, theirs) in [
+        (
+            "poll: `GET /api/v1/users/login-status` vs `POST /token` (device_code, pending)",
+            5.0,
+            &poll_fypass,
+            &poll_peer,
+        ),
+        (
+            "start: `POST /api/v1/users/login` vs `POST /device/auth`",
+            3.0,
+            &start_fypass,
+            &start_peer,
+        ),
+    ] {
+        let a = bench.wrk("side fypass", ours, 2, 32).await?;
+        let b = bench.wrk_at(&peer_base, "side peer", theirs, 2, 32).await?;
+        let rate = |r: &super::WrkResult| r.requests as f64 / (r.duration_us as f64 / 1e6);
+        let pair = Pair {
+            what,
+            fypass: rate(&a),
+            peer: rate(&b),
+            wrong: a.non2xx + a.socket_errors + b.non2xx + b.socket_errors,
+            target,
+        };
+        eprintln!(
+            "  side by side, {what}: {:.0} vs {:.0} req/s ({:.2}×)",
+            pair.fypass,
+            pair.peer,
+            pair.fypass / pair.peer
+        );
+        pairs.push(pair);
+    }
+    drop(peer);
+    Ok(pairs)
+}
+
+pub fn markdown(pairs: &[Pair]) -> String {
+    let mut s = String::new();
+    if pairs.is_empty() {
+        return s;
+    }
+    s.push_str(
+        "\nSide by side with node `oidc-provider` 9 (in-memory adapter, device grant on; \
+         `bench/peer/`), same machine, same wrk settings (2 threads, 32 connections), every \
+         answer's status and body checked:\n\n\
+         | route (fypass vs peer) | fypass req/s | peer req/s | ratio | wrong answers | target | met |\n\
+         |---|---:|---:|---:|---:|---|:---:|\n",
+    );
+    for p in pairs {
+        let ratio = p.fypass / p.peer;
+        let _ = writeln!(
+            s,
+            "| {} | {:.0} | {:.0} | {:.2}× | {} | ≥ {}× | {} |",
+            p.what,
+            p.fypass,
+            p.peer,
+            ratio,
+            p.wrong,
+            p.target,
+            if ratio >= p.target && p.wrong == 0 {
+                "yes"
+            } else {
+                "**no**"
+            }
+        );
+    }
+    s
+}
