@@ -1,7 +1,9 @@
+// Not yet run (issue 26): written with the second factor, it has never run in a browser.
+// Move it back into tests/ once it passes there: `end2end/run.sh pending/factors.spec.ts`.
 import { Browser, Page, expect, test } from "@playwright/test";
 import { createHmac } from "node:crypto";
 import { createRequire } from "node:module";
-import { hydrated, pollStatus, signInInPage, startLogin, uniqueEmail } from "./helpers";
+import { hydrated, pollStatus, signInInPage, startLogin, uniqueEmail } from "../tests/helpers";
 
 // The second factor in a real browser: enrolling an authenticator app by reading the QR
 // code's secret (the otpauth:// URI the code holds), computing its codes here as an app
