@@ -45,7 +45,8 @@ fn modules_import_only_downward() {
             (rel, fs::read_to_string(p).unwrap())
         })
         .collect();
-    let known = known_debt(&fs::read_to_string(root.join("tests/layers-debt.txt")).unwrap_or_default());
+    let known =
+        known_debt(&fs::read_to_string(root.join("tests/layers-debt.txt")).unwrap_or_default());
     let mut problems = check_with(&layers, &sources, &known.iter().cloned().collect());
     // The debt list only shrinks: an arrow that no longer exists leaves it.
     let all = arrows(
