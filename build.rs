@@ -20,6 +20,7 @@ const LOCALES: [&str; 2] = ["en", "id"];
 /// One file per area of the product, the same names in every language's folder.
 const NAMESPACES: &[&str] = &[
     "common", "errors", "api", "login", "codes", "account", "passkeys", "devices", "docs", "mail",
+    "factors", "activity",
 ];
 
 // The islands and the bundles (see that file): read here to set the `hydrates` cfgs.

@@ -17,7 +17,8 @@ use fypass::{
     clients::{Grant, store as clients},
     db::Db,
     devices::{DeviceInfo, Platform, store as devices},
-    users::{password, store as users},
+    password,
+    users::store as users,
 };
 use serde_json::{Value, json};
 use std::{

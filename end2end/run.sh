@@ -56,6 +56,13 @@ export FYPASS_TEST_BRANDED_KEY=$(node -pe 'JSON.parse(require("fs").readFileSync
 "$BIN" client set-branding "$(node -pe 'JSON.parse(require("fs").readFileSync(0)).id' <<<"$branded")" \
   --logo-url https://cdn.warung-kopi.example/logo.svg --color '#0a7d5a' >/dev/null
 
+# OpenID Connect relying parties (oidc.spec.ts): a web app with a secret, and a TV (public).
+oidc=$("$BIN" client create --name "OIDC app" --redirect-url https://rp.example/cb)
+export FYPASS_TEST_OIDC_ID=$(node -pe 'JSON.parse(require("fs").readFileSync(0)).id' <<<"$oidc")
+export FYPASS_TEST_OIDC_KEY=$(node -pe 'JSON.parse(require("fs").readFileSync(0)).key' <<<"$oidc")
+tv=$("$BIN" client create --name "Living room TV" --public --redirect-url https://tv.example/)
+export FYPASS_TEST_TV_ID=$(node -pe 'JSON.parse(require("fs").readFileSync(0)).id' <<<"$tv")
+
 "$BIN" serve >"$work/server.log" 2>&1 &
 server=$!
 

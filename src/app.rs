@@ -7,14 +7,17 @@
 //! ships as WASM.
 
 use crate::{
-    account::pages::AccountPage,
     clients::branding::AppLook,
-    codes::pages::{CodeSignInPage, RecoverPage, VerifyPage},
-    devices::dashboard::DevicesPage,
     docs::{ApiInfoPage, ApiReferencePage, ErrorListPage},
     error::{ApiError, ErrorCode},
     locale::{self, Locale},
-    login::pages::{LoginPage, RegisterPage, StatusPage},
+    pages::{
+        account::AccountPage,
+        codes::{CodeSignInPage, RecoverPage, VerifyPage},
+        devices::DevicesPage,
+        login::{LoginPage, RegisterPage},
+        status::StatusPage,
+    },
     tr,
     ui::ErrorPanel,
 };
@@ -97,7 +100,7 @@ impl PageFacts {
 /// else the session's), once, before anything renders.
 #[cfg(feature = "ssr")]
 pub async fn page_facts(
-    axum::extract::State(state): axum::extract::State<crate::server::AppState>,
+    axum::extract::State(state): axum::extract::State<crate::state::AppState>,
     mut req: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> axum::response::Response {
@@ -137,7 +140,7 @@ pub async fn page_facts(
     req.extensions_mut().insert(PageFacts { locale, look });
     let mut res = next.run(req).await;
     if carries_secrets {
-        res.extensions_mut().insert(crate::server::CarriesSecrets);
+        res.extensions_mut().insert(crate::state::CarriesSecrets);
     }
     let headers = res.headers_mut();
     headers.insert(
@@ -148,9 +151,35 @@ pub async fn page_facts(
     res
 }
 
+/// The page shell's half of a plain form post that failed: the form's handler answers with
+/// the [`RenderAgain`](crate::login::forms::RenderAgain) marker, and this renders the page
+/// the form was on again, with what was typed and the error's status.
+#[cfg(feature = "ssr")]
+pub async fn render_again(
+    axum::extract::State(state): axum::extract::State<crate::state::AppState>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let mut res = next.run(req).await;
+    let Some(again) = res
+        .extensions_mut()
+        .remove::<crate::login::forms::RenderAgain>()
+    else {
+        return res;
+    };
+    let echo = again.echo;
+    let status = echo.error.as_ref().map(ApiError::http_status);
+    let req = axum::extract::Request::from_parts(again.parts, axum::body::Body::empty());
+    let mut res = render_page(state, req, move || provide_context(echo.clone())).await;
+    if let Some(status) = status {
+        *res.status_mut() = status;
+    }
+    res
+}
+
 /// Per-request context for pages and the server functions they call while rendering.
 #[cfg(feature = "ssr")]
-pub fn page_context(state: crate::server::AppState) -> impl Fn() + Clone + Send + Sync + 'static {
+pub fn page_context(state: crate::state::AppState) -> impl Fn() + Clone + Send + Sync + 'static {
     move || {
         provide_context(state.clone());
         leptos::nonce::provide_nonce();
@@ -166,7 +195,7 @@ pub fn page_context(state: crate::server::AppState) -> impl Fn() + Clone + Send 
 /// a plain form post left for the page it renders again, say).
 #[cfg(feature = "ssr")]
 pub async fn render_page(
-    state: crate::server::AppState,
+    state: crate::state::AppState,
     req: axum::extract::Request,
     extra: impl Fn() + Clone + Send + Sync + 'static,
 ) -> axum::response::Response {
@@ -239,6 +268,9 @@ pub fn App() -> impl IntoView {
                     <Route path=(StaticSegment("fypass"), StaticSegment("verify")) view=VerifyPage ssr=SsrMode::Async />
                     <Route path=StaticSegment("devices") view=DevicesPage ssr=SsrMode::Async />
                     <Route path=StaticSegment("account") view=AccountPage ssr=SsrMode::Async />
+                    <Route path=(StaticSegment("account"), StaticSegment("activity")) view=crate::pages::activity::ActivityPage ssr=SsrMode::Async />
+                    <Route path=(StaticSegment("fypass"), StaticSegment("second-factor")) view=crate::pages::factors::SecondFactorPage ssr=SsrMode::Async />
+                    <Route path=(StaticSegment("fypass"), StaticSegment("not-me")) view=crate::pages::activity::NotMePage ssr=SsrMode::Async />
                 </Routes>
             </Frame>
         </Router>

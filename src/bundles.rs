@@ -32,6 +32,7 @@ pub const ISLANDS: &[&str] = &[
     "LoginForm",
     "PasskeySignIn",
     "RegisterForm",
+    "SecondFactorForm",
     "SignOutButton",
     "StatusPanel",
     "VerifyOne",

@@ -141,6 +141,10 @@ pub struct Config {
     )]
     pub registrations_per_hour: i64,
 
+    /// The other abuse limits of SPEC §13 (code sends, wrong codes, sign-in failures).
+    #[command(flatten)]
+    pub limits: crate::limits::Limits,
+
     /// Seconds a connection has to send a whole request head; an idle keep-alive connection
     /// is closed after as long.
     #[arg(
@@ -261,6 +265,22 @@ pub struct Config {
         global = true
     )]
     pub verification: String,
+
+    /// A secret (any text, at least 32 characters) from which fypass derives the key that
+    /// encrypts its OpenID Connect signing keys in the database (AES-256-GCM). Without it
+    /// they are stored unencrypted, and the server says so at start.
+    #[arg(long, env = "FYPASS_SECRET_KEY", global = true)]
+    pub secret_key: Option<String>,
+
+    /// Seconds a new signing key from `fypass keys rotate` is published in the JWKS before it
+    /// signs, so relying parties that cache the JWKS know it before they see it.
+    #[arg(
+        long,
+        env = "FYPASS_KEY_PUBLISH_DELAY_SECS",
+        default_value_t = 3600,
+        global = true
+    )]
+    pub key_publish_delay_secs: u64,
 
     /// Log format on stderr: `text` or `json`.
     #[arg(long, env = "FYPASS_LOG_FORMAT", default_value = "text", value_parser = ["text", "json"], global = true)]

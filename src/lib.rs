@@ -1,40 +1,64 @@
 //! # fypass — a self-hosted identity core
 //!
 //! One binary serves a REST API for partner apps ("clients"), the hosted login pages
-//! ("fypass") and the docs. How a request flows:
+//! ("fypass") and the docs.
+//!
+//! ## Layers
+//!
+//! Lowest first. A module imports only from its own layer and the layers below (`crate::`
+//! and `super::` paths, also in attributes and macros), and two modules never import each
+//! other. `tests/layers.rs` reads this list and fails, naming file and line, on an arrow
+//! that points up or a circle; a new module gets its line here first.
+//!
+//! 1. `config`, `limits`, `secret`, `status`, `redirect`, `locale`, `bundles`: leaves — the settings (read once in `main.rs`) and the abuse limits among them, opaque tokens and their hashes, account and client statuses, where a browser may be sent, the languages and `tr!`, which WASM a page loads.
+//! 2. `error`, `password`: the one error type with its code table, and the Argon2 hasher with the password policy.
+//! 3. `db`: SQLite or PostgreSQL, one query text for both, the migrations, group commits.
+//! 4. `throttle`, `courier`: counters against abuse; the outbox and its delivery by email and WhatsApp.
+//! 5. `state`: the `AppState` every handler reaches (low types only; the features' own services in a map by type).
+//! 6. `request`, `api`: a request's state, caller, reply status and cookies; the wire of the server functions (`JsonBody`, `PageClient`, `json_body!`, mounting).
+//! 7. `clients`: partner apps — keys, grants, branding, the key cache.
+//! 8. `users`: people — identifiers, accounts, browser sessions.
+//! 9. `ui`, `tokens`, `onetime`: the pieces every page is built from; access and refresh tokens; the one-time code store, its messages and sending.
+//! 10. `devices`: Save Device and friends.
+//! 11. `login`: login requests, sign-in and registration, their throttle, re-authentication, the form kit of the pages.
+//! 12. `passkeys`, `oidc`: WebAuthn sign-in and registration; fypass as an OpenID Connect provider (authorize, token, device grant, keys, discovery).
+//! 13. `codes`: recovery, sign-in with a code, verification.
+//! 14. `account`, `factors`, `activity`: the person's own changes (password, identifiers, signing out everywhere); the second factor (TOTP, recovery codes, the second step); the activity list, alerts, leaving.
+//! 15. `pages`, `openapi`: the pages a person sees (sign-in, codes, passkeys, account, devices); the OpenAPI document.
+//! 16. `docs`: the developer pages.
+//! 17. `app`: the HTML shell, the router of every page, the page context and form re-rendering.
+//! 18. `server`: the router, the layers around every request, start-up (`AppState::init`), upkeep.
+//! 19. `cli`: the admin commands, used by `main.rs` alone.
+//!
+//! ## A request's path through them
 //!
 //! 1. [`server`] builds the router and wraps it in the layers every request goes through
-//!    (request id, log line and metrics, deadline, panic guard, security headers).
-//! 2. A REST call reaches a Leptos **server function**: [`api`] mounts each `#[server]`
-//!    function of the feature modules at its own method and path. A client route declares
-//!    its grant next to its `#[server]` attribute (`clients::auth::RequireGrant`), which
-//!    checks key, status and grant before the body is decoded; that attribute is also
-//!    where the OpenAPI document and the docs read the grant from.
-//! 3. The function reaches its request through [`request`] (the app state, the
+//!    (request id, language, log line and metrics, deadline, panic guard, security
+//!    headers); `server::AppState::init` builds the [`state`] once.
+//! 2. A REST call reaches a Leptos **server function** of a feature (`clients` … `account`):
+//!    [`api`] mounts each `#[server]` function at its own method and path. A client route
+//!    declares its grant next to its `#[server]` attribute (`clients::auth::RequireGrant`),
+//!    which checks key, status and grant before the body is decoded; [`openapi`] and
+//!    [`docs`] read the grant from there too.
+//! 3. The function reaches its request through [`request`] (the [`state::AppState`], the
 //!    [`request::Caller`], the reply's status and cookies); one acting for the person signed
 //!    in in this browser starts with the session guard (`users::session::require`).
 //! 4. It returns its resource, or an [`error::ApiError`]: one type, with one code table,
 //!    shared by the server (`IntoResponse`) and the browser (`FromServerFnError`).
-//! 5. Data lives in SQLite or PostgreSQL behind [`db`], one query text for both.
-//! 6. Pages ([`app`], [`docs`], and each feature's `pages`) are rendered on the server;
-//!    their interactive parts are islands (`#[island]`), hydrated by the WASM build of this
+//! 5. Data lives in SQLite or PostgreSQL behind [`db`].
+//! 6. A page request goes through [`app`] (its language and app look, then the router) to
+//!    a page of [`pages`] or [`docs`], rendered on the server from the pieces in [`ui`];
+//!    its interactive parts are islands (`#[island]`), hydrated by the WASM build of this
 //!    same crate ([`hydrate`]), which call the same server functions. A page loads the
-//!    smallest build that holds its islands ([`bundles`]). Pages are built from the pieces
-//!    in [`ui`].
-//!
-//! Feature areas, each with its types, server functions, storage and admin commands:
-//! [`clients`] (keys, grants, `GET /api/v1/clients/info`), [`users`] (identifiers,
-//! passwords, access tokens, browser sessions), [`login`] (the hosted login flow and its
-//! pages), [`codes`] (recovery, one-time codes, verification), [`account`] (the person's
-//! own page), [`passkeys`] (WebAuthn sign-in), [`tokens`] (access and refresh tokens, userinfo, introspection, logout),
-//! [`devices`] (Save Device and friends, the dashboard). [`courier`] delivers codes. Leaves every module may
-//! use: [`config`] (read once in `main.rs`), [`secret`] (opaque tokens), [`throttle`]
-//! (counters against abuse), [`status`], [`redirect`] (where a browser may be sent).
+//!    smallest build that holds its islands ([`bundles`]). A plain form post (no
+//!    JavaScript) goes to the feature's `forms`; when it fails, the handler answers with a
+//!    marker (`login::forms::RenderAgain`) that [`app`] turns into the page again.
 
 // Leptos views are deeply nested types; the dashboard's exceed the default limit.
 #![recursion_limit = "256"]
 
 pub mod account;
+pub mod activity;
 pub mod api;
 pub mod app;
 pub mod bundles;
@@ -43,8 +67,12 @@ pub mod codes;
 pub mod devices;
 pub mod docs;
 pub mod error;
+pub mod factors;
+pub mod limits;
 pub mod locale;
 pub mod login;
+pub mod onetime;
+pub mod pages;
 pub mod passkeys;
 pub mod redirect;
 pub mod status;
@@ -53,17 +81,28 @@ pub mod ui;
 pub mod users;
 
 #[cfg(feature = "ssr")]
+pub mod cli;
+#[cfg(feature = "ssr")]
 pub mod config;
 #[cfg(feature = "ssr")]
 pub mod courier;
 #[cfg(feature = "ssr")]
 pub mod db;
+/// OpenID Connect provider (SPEC §15): `/.well-known/openid-configuration`, `/oauth/*`.
+#[cfg(feature = "ssr")]
+pub mod oidc;
+#[cfg(feature = "ssr")]
+pub mod openapi;
+#[cfg(feature = "ssr")]
+pub mod password;
 #[cfg(feature = "ssr")]
 pub mod request;
 #[cfg(feature = "ssr")]
 pub mod secret;
 #[cfg(feature = "ssr")]
 pub mod server;
+#[cfg(feature = "ssr")]
+pub mod state;
 #[cfg(feature = "ssr")]
 pub mod throttle;
 

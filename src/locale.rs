@@ -189,16 +189,16 @@ pub fn ago(seconds: i64, locale: Locale) -> String {
 }
 
 #[cfg(feature = "ssr")]
-pub use server::{scope, set_current, switch};
+pub use server::{scope, set_current};
 
 #[cfg(feature = "ssr")]
 mod server {
-    use super::{COOKIE, Locale, code, from_accept_language, from_tag};
+    use super::{Locale, from_accept_language};
     use axum::{
-        extract::{Query, Request},
-        http::{HeaderValue, StatusCode, header},
+        extract::Request,
+        http::{HeaderValue, header},
         middleware::Next,
-        response::{IntoResponse, Response},
+        response::Response,
     };
     use std::cell::Cell;
 
@@ -225,40 +225,6 @@ mod server {
     /// Makes `locale` the language of the rest of this request.
     pub fn set_current(locale: Locale) {
         let _ = LANGUAGE.try_with(|l| l.set(locale));
-    }
-
-    #[derive(serde::Deserialize)]
-    pub struct Switch {
-        to: String,
-        #[serde(default)]
-        next: String,
-    }
-
-    /// `GET /lang?to=id&next=/fypass?reqToken=…`: the page's language switch (a plain form,
-    /// so it works without JavaScript). Remembers the choice for a year and goes back to
-    /// the page, which renders again in the new language.
-    pub async fn switch(
-        axum::extract::State(state): axum::extract::State<crate::server::AppState>,
-        Query(q): Query<Switch>,
-    ) -> Response {
-        // Only a path of this site (never an open redirect).
-        let next = crate::redirect::local_or_home(&q.next).to_string();
-        let mut res = (StatusCode::SEE_OTHER, [(header::LOCATION, next)]).into_response();
-        if let Some(locale) = from_tag(&q.to) {
-            let secure = if state.config.is_https() {
-                "; Secure"
-            } else {
-                ""
-            };
-            let cookie = format!(
-                "{COOKIE}={}; Path=/; Max-Age=31536000; SameSite=Lax; HttpOnly{secure}",
-                code(locale)
-            );
-            if let Ok(value) = HeaderValue::from_str(&cookie) {
-                res.headers_mut().append(header::SET_COOKIE, value);
-            }
-        }
-        res
     }
 }
 

@@ -25,13 +25,16 @@ enum Command {
     Serve,
     /// Manage client apps and their keys.
     #[command(subcommand)]
-    Client(fypass::clients::cli::ClientCommand),
+    Client(fypass::cli::clients::ClientCommand),
     /// Manage users.
     #[command(subcommand)]
-    User(fypass::users::cli::UserCommand),
+    User(fypass::cli::users::UserCommand),
     /// Read the messages (codes) waiting to be delivered.
     #[command(subcommand)]
-    Outbox(fypass::courier::cli::OutboxCommand),
+    Outbox(fypass::cli::outbox::OutboxCommand),
+    /// The OpenID Connect signing keys (rotate, list).
+    #[command(subcommand)]
+    Keys(fypass::oidc::cli::KeysCommand),
 }
 
 #[tokio::main]
@@ -52,19 +55,25 @@ async fn main() -> ExitCode {
             .map_err(|e| e.to_string()),
         Command::Client(cmd) => {
             admin(&cli.config, async |db| {
-                fypass::clients::cli::run(db, cmd).await
+                fypass::cli::clients::run(db, cmd).await
             })
             .await
         }
         Command::User(cmd) => {
             admin(&cli.config, async |db| {
-                fypass::users::cli::run(db, &cli.config, cmd).await
+                fypass::cli::users::run(db, &cli.config, cmd).await
+            })
+            .await
+        }
+        Command::Keys(cmd) => {
+            admin(&cli.config, async |db| {
+                fypass::oidc::cli::run(db, &cli.config, cmd).await
             })
             .await
         }
         Command::Outbox(cmd) => {
             admin(&cli.config, async |db| {
-                fypass::courier::cli::run(db, cmd).await
+                fypass::cli::outbox::run(db, cmd).await
             })
             .await
         }

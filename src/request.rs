@@ -9,7 +9,7 @@
 use crate::{
     config::Config,
     error::{ApiError, ErrorCode},
-    server::AppState,
+    state::AppState,
 };
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header, request::Parts};
 use leptos::prelude::use_context;

@@ -8,10 +8,10 @@ use crate::{
     codes::VerifyBody,
     login::{
         forms::{again, read, see_other},
-        pages::FormEcho,
+        kit::FormEcho,
     },
     request::Caller,
-    server::AppState,
+    state::AppState,
 };
 use axum::{
     Router,
@@ -38,7 +38,7 @@ async fn account(
                 error: Some(error),
                 ..Default::default()
             };
-            return again(state, parts, echo).await;
+            return again(parts, echo).await;
         }
     };
     let caller = Caller::new(&parts.headers, Some(peer), &state.config);
@@ -52,6 +52,11 @@ async fn account(
         )
         .await
         .map(|cookie| see_other("/account?done=password", vec![cookie])),
+        "delete-account" => {
+            crate::activity::leaving::delete(&state, &caller, Some(fields.password.clone()))
+                .await
+                .map(|cookie| see_other("/fypass", vec![cookie]))
+        }
         "sign-out-everywhere" => super::flow::sign_out_everywhere(&state, &caller)
             .await
             .map(|cookie| see_other("/fypass", vec![cookie])),
@@ -63,6 +68,36 @@ async fn account(
         "passkey-remove" => crate::passkeys::flow::remove(&state, &caller, &fields.passkey)
             .await
             .map(|_| see_other("/account?done=passkey#passkeys", Vec::new())),
+        // The second factor: the password comes along when the page asked for it.
+        "totp-start" => crate::factors::flow::start(&state, &caller, Some(fields.password.clone()))
+            .await
+            .map(|_| see_other("/account#second-factor", Vec::new())),
+        "totp-remove" => {
+            crate::factors::flow::remove(&state, &caller, Some(fields.password.clone()))
+                .await
+                .map(|_| see_other("/account?done=second-factor#second-factor", Vec::new()))
+        }
+        "totp-confirm" => {
+            match crate::factors::flow::confirm(
+                &state,
+                &caller,
+                &fields.code,
+                Some(fields.password.clone()),
+            )
+            .await
+            {
+                // The recovery codes are shown on this answer, once (never on a later page).
+                Ok(codes) => {
+                    let echo = FormEcho {
+                        recovery_codes: codes,
+                        intent: fields.intent.clone(),
+                        ..Default::default()
+                    };
+                    return again(parts, echo).await;
+                }
+                Err(e) => Err(e),
+            }
+        }
         // The password comes along when the page asked for it (`REAUTHENTICATION_REQUIRED`).
         "send" => super::flow::send_identifier_code(
             &state,
@@ -93,9 +128,10 @@ async fn account(
             let echo = FormEcho {
                 error: Some(error),
                 identifier: fields.identifier,
+                intent: fields.intent,
                 ..Default::default()
             };
-            again(state, parts, echo).await
+            again(parts, echo).await
         }
     }
 }

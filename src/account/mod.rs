@@ -2,11 +2,11 @@
 //! email address and WhatsApp number (a new one is verified before it replaces the old),
 //! their passkeys, and signing out everywhere. Page endpoints (under `/_app`), guarded by
 //! the browser session; changes that need a recent proof of who the person is go through
-//! [`reauth`].
+//! `login::reauth::gate`, and [`reauth`] records such a proof. The page is
+//! `pages::account`.
 
 #[cfg(feature = "ssr")]
 pub mod forms;
-pub mod pages;
 #[cfg(feature = "ssr")]
 pub mod reauth;
 
@@ -14,9 +14,7 @@ use crate::{api::JsonBody, error::ApiError, json_body, users::User};
 use leptos::{prelude::*, server_fn::codec::GetUrl};
 use serde::{Deserialize, Serialize};
 
-/// How long a proof of who the person is (a sign-in, their password typed again, a passkey
-/// used) lets them change their email address or number, or add a passkey, in that browser.
-pub const REAUTH_WINDOW_SECS: u64 = 300;
+pub use crate::login::REAUTH_WINDOW_SECS;
 
 /// What `/account` shows.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -25,6 +23,7 @@ pub struct Account {
     pub passkeys: Vec<crate::passkeys::PasskeyView>,
     /// Whether passkeys work at this address.
     pub passkeys_enabled: bool,
+    pub second_factor: crate::factors::SecondFactorView,
 }
 
 #[cfg(feature = "ssr")]
@@ -42,6 +41,7 @@ pub async fn get_account() -> Result<Account, ApiError> {
         user: user.view(),
         passkeys: passkeys.iter().map(|p| p.view()).collect(),
         passkeys_enabled: state.webauthn.is_some(),
+        second_factor: crate::factors::flow::view(&state, &caller, &user).await?,
     })
 }
 
@@ -118,9 +118,10 @@ pub async fn sign_out_everywhere() -> Result<(), ApiError> {
 pub(crate) mod flow {
     use crate::{
         error::ApiError,
+        password,
         request::Caller,
-        server::AppState,
-        users::{identifier::Identifier, password, session, store as users},
+        state::AppState,
+        users::{identifier::Identifier, session, store as users},
     };
     use axum::http::HeaderValue;
 
@@ -143,7 +144,8 @@ pub(crate) mod flow {
             .into_iter()
             .filter_map(|(f, m)| Some((f, m?))),
         )?;
-        let proof = super::reauth::check_password(state, caller, &user, current, "current").await?;
+        let proof =
+            crate::login::reauth::check_password(state, caller, &user, current, "current").await?;
         let hash = match state.passwords.hash(new).await {
             Ok(hash) => hash,
             Err(busy) => {
@@ -155,6 +157,9 @@ pub(crate) mod flow {
         };
         let app = session::app_of(state, caller).await?;
         let mut tx = state.db.begin().await?;
+        // The session and the current password were checked against `user` as read: a
+        // recovery since (which replaced both) wins, and this change is refused.
+        users::hold(&mut tx, &user).await?;
         proof.settle(&mut tx).await?;
         users::set_password(&mut tx, user.id, &hash).await?;
         crate::tokens::revoke_for_user(&mut tx, user.id, None).await?;
@@ -162,14 +167,32 @@ pub(crate) mod flow {
         if remove_passkeys {
             crate::passkeys::store::remove_all(&mut tx, user.id).await?;
         }
-        let cookie = session::start(&mut tx, &state.config, user.id, app).await?;
+        // The new session is as strong as the one that changed the password.
+        let strong = session::is_strong(state, caller).await?;
+        let cookie = session::start(&mut tx, &state.config, user.id, app, strong).await?;
+        crate::activity::record(
+            &mut tx,
+            caller,
+            user.id,
+            crate::activity::Kind::PasswordChanged,
+            None,
+        )
+        .await?;
+        crate::activity::alerts::send(
+            &mut tx,
+            &state.config,
+            caller,
+            &user,
+            crate::activity::alerts::Alert::PasswordChanged,
+        )
+        .await?;
         tx.commit().await?;
         Ok(cookie)
     }
 
     /// Returns the identifier as stored (normalized), which the code went to. A new one
     /// (not the person's current claim of its kind, which they may verify any time) needs a
-    /// recent proof of who they are ([`super::reauth::gate`]).
+    /// recent proof of who they are ([`crate::login::reauth::gate`]).
     pub async fn send_identifier_code(
         state: &AppState,
         caller: &Caller,
@@ -188,7 +211,7 @@ pub(crate) mod flow {
         let current =
             [user.email.as_deref(), user.whatsapp.as_deref()].contains(&Some(identifier.as_str()));
         if !current {
-            super::reauth::gate(state, caller, super::sign_in_first(), password).await?;
+            crate::login::reauth::gate(state, caller, super::sign_in_first(), password).await?;
         }
         crate::codes::flow::send_change(state, caller, &user, &identifier).await?;
         Ok(identifier.as_str().to_string())
@@ -205,6 +228,14 @@ pub(crate) mod flow {
         crate::tokens::revoke_for_user(&mut tx, user.id, None).await?;
         session::revoke_all(&mut tx, user.id).await?;
         session::forget_browsers(&mut tx, user.id).await?;
+        crate::activity::record(
+            &mut tx,
+            caller,
+            user.id,
+            crate::activity::Kind::SignedOutEverywhere,
+            None,
+        )
+        .await?;
         tx.commit().await?;
         Ok(session::clear_cookie(&state.config))
     }

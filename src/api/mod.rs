@@ -1,17 +1,18 @@
-//! The REST API is made of Leptos server functions.
+//! The wire of the REST API, which is made of Leptos server functions.
 //!
 //! Each `#[server(prefix = "/api/v1", endpoint = "...", input = ...)]` function in the
-//! feature modules (`clients`, `users`, `devices`) is one REST route: its input encoding
-//! picks the method (`GetUrl` → GET, [`JsonBody`] → POST, `DeleteUrl` → DELETE), its
-//! endpoint the path. The same function is what the hydrated pages call, and what runs
-//! when a page renders on the server. [`routes`] mounts them all.
+//! feature modules (`clients` … `account`, and the page endpoints under `/_app` of `pages`
+//! and `docs`) is one route: its input encoding picks the method (`GetUrl` → GET,
+//! [`JsonBody`] → POST, `DeleteUrl` → DELETE), its endpoint the path. The same function is
+//! what the hydrated pages call ([`PageClient`]), and what runs when a page renders on the
+//! server. `routes` mounts them all. This module holds only these wire pieces (and
+//! [`json_body!`](crate::json_body)); the OpenAPI document that describes the routes is
+//! `crate::openapi`, above the features it reads.
 
 mod client;
 pub mod codec;
 #[cfg(feature = "ssr")]
 mod mount;
-#[cfg(feature = "ssr")]
-pub mod openapi;
 
 pub use client::PageClient;
 pub use codec::JsonBody;

@@ -14,7 +14,7 @@
 
 use crate::{
     error::{ApiError, ErrorCode},
-    server::AppState,
+    state::AppState,
 };
 use axum::{
     Router,

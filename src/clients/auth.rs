@@ -51,11 +51,16 @@ pub async fn authenticate(key: Option<&str>, grant: Grant) -> Result<Arc<Client>
         ApiError::with_message(ErrorCode::UnknownClientKey, crate::tr!(api.missing_key))
     })?;
     let state = crate::request::state()?;
-    let client = state
-        .clients
+    let client = super::ClientCache::of(&state)
         .lookup(&state.db, key)
         .await?
         .ok_or_else(|| ApiError::new(ErrorCode::UnknownClientKey))?;
+    admit(client, grant)
+}
+
+/// The client, if its status lets it call and it holds `grant` (the checks after the key;
+/// the OAuth routes, which find a client by `client_id`, run them too).
+pub fn admit(client: Arc<Client>, grant: Grant) -> Result<Arc<Client>, ApiError> {
     let status_error = match client.status {
         Status::Active => None,
         Status::Inactive => Some(ErrorCode::ClientAccountInactive),

@@ -6,7 +6,7 @@
 //! change takes effect within about a second everywhere, far inside the 5 s promise.
 
 use super::store::{self, Client};
-use crate::{db::Db, error::ApiError, secret};
+use crate::{db::Db, error::ApiError, secret, state::AppState};
 use std::{
     collections::HashMap,
     sync::{Arc, RwLock},
@@ -32,6 +32,11 @@ struct Inner {
 }
 
 impl ClientCache {
+    /// This server's cache (kept in the app state's services).
+    pub fn of(state: &AppState) -> &ClientCache {
+        state.services.get()
+    }
+
     /// The client holding `key`, from the cache or the database.
     pub async fn lookup(&self, db: &Db, key: &str) -> Result<Option<Arc<Client>>, ApiError> {
         let hash = secret::hash(key);

@@ -1,19 +1,19 @@
 //! Clients: the partner apps that call the REST API with their `x-client-key`.
 //!
-//! * [`Grant`] and [`ClientStatus`]: what a client may call, and whether it may call at all.
+//! * [`Grant`] and their status (`crate::status::Status`): what a client may call, and
+//!   whether it may call at all.
 //! * [`get_client_info`]: `GET /api/v1/clients/info`.
 //! * [`branding`]: the app's name, logo and colour on the pages its users see.
-//! * Server side: `keys` (generation and hashing), `store` (the `clients` table), `auth`
-//!   (the per-route grant check every client route declares), `cache`, and `cli` (the
-//!   `fypass client ...` admin commands).
+//! * Server side: `store` (the `clients` table; keys are made and hashed by
+//!   `crate::secret`), `auth` (the per-route grant check every client route declares) and
+//!   the key cache ([`ClientCache`], kept in the app state's services). The `fypass client
+//!   ...` admin commands are `crate::cli::clients`.
 
 #[cfg(feature = "ssr")]
 pub mod auth;
 pub mod branding;
 #[cfg(feature = "ssr")]
 mod cache;
-#[cfg(feature = "ssr")]
-pub mod cli;
 #[cfg(feature = "ssr")]
 pub mod store;
 
@@ -45,12 +45,18 @@ pub enum Grant {
     DevicesRead,
     #[serde(rename = "devices.delete")]
     DevicesDelete,
+    /// OpenID Connect sign-in with an authorization code (`/oauth/authorize`, SPEC §15).
+    #[serde(rename = "oauth.code")]
+    OauthCode,
+    /// The OAuth device grant (`/oauth/device_authorization`, RFC 8628).
+    #[serde(rename = "oauth.device")]
+    OauthDevice,
     #[serde(rename = "*")]
     All,
 }
 
 impl Grant {
-    pub const ALL: [Grant; 9] = [
+    pub const ALL: [Grant; 11] = [
         Grant::ClientsInfo,
         Grant::UsersLogin,
         Grant::UsersStatus,
@@ -59,6 +65,8 @@ impl Grant {
         Grant::DevicesSave,
         Grant::DevicesRead,
         Grant::DevicesDelete,
+        Grant::OauthCode,
+        Grant::OauthDevice,
         Grant::All,
     ];
 
@@ -72,6 +80,8 @@ impl Grant {
             Grant::DevicesSave => "devices.save",
             Grant::DevicesRead => "devices.read",
             Grant::DevicesDelete => "devices.delete",
+            Grant::OauthCode => "oauth.code",
+            Grant::OauthDevice => "oauth.device",
             Grant::All => "*",
         }
     }

@@ -2,23 +2,27 @@
 //! functions (JSON) and the plain-form handlers (`forms`) both call these.
 
 use super::{
-    CodeLoginBody, IdentifierKind, RecoveryCompleteBody, SEND_COOLDOWN_SECS,
-    SENDS_PER_IDENTIFIER_HOUR, SENDS_PER_NETWORK_HOUR, SendCodeBody, Sent, Verified, VerifyBody,
-    WRONG_CODES_PER_NETWORK_HOUR, messages,
-    store::{self, For, Purpose},
+    CodeLoginBody, IdentifierKind, RecoveryCompleteBody, SendCodeBody, Sent, Verified, VerifyBody,
+    recovery,
 };
 use crate::{
     courier::outbox,
     db::Tx,
     error::{ApiError, ErrorCode},
+    limits::Limits,
     locale::Locale,
     login::{LoginStatus, flow as login},
+    onetime::{
+        messages, send_in,
+        store::{self, For, Purpose},
+    },
+    password,
     request::Caller,
-    server::AppState,
+    state::AppState,
     throttle::{Counter, Rule, network, take},
     users::{
         identifier::Identifier,
-        password, recovery, session,
+        session,
         store::{self as users, UserRow},
     },
 };
@@ -45,45 +49,86 @@ fn parse_code(input: &str) -> Result<String, ApiError> {
     }
 }
 
+/// Whose budget a send or a wrong code spends besides the identifier's own: the caller's
+/// network — or, for the owner, their browser (`session::trusted_for`), so that one abuser
+/// behind a carrier-grade NAT address cannot lock everyone else behind it out of their own
+/// codes (SPEC §13: others' failures never stop a browser that signed in there before).
+/// Strangers keep sharing their network's caps.
+enum Budget {
+    Network(String),
+    Browser(String),
+    /// A signed-in person typing a code sent for their own account.
+    Account(uuid::Uuid),
+}
+
+impl Budget {
+    fn key(&self) -> String {
+        match self {
+            Budget::Network(network) => network.clone(),
+            Budget::Browser(key) => format!("browser:{key}"),
+            Budget::Account(id) => format!("account:{id}"),
+        }
+    }
+
+    /// The budget of `caller` for codes of `identifier`: their browser's when it is trusted
+    /// for the account that has it, verified, else their network's.
+    async fn of(
+        state: &AppState,
+        caller: &Caller,
+        identifier: &Identifier,
+    ) -> Result<Budget, ApiError> {
+        Ok(
+            match session::trusted_for(state, caller, identifier).await? {
+                Some(key) => Budget::Browser(key),
+                None => Budget::Network(network(caller.ip)),
+            },
+        )
+    }
+}
+
 /// The counters a send passes: a cooldown and an hourly cap per identifier, and an hourly
-/// cap per network — the same for identifiers nobody has, so they cannot be told apart.
-fn send_counters(identifier: &Identifier, network: &str) -> Vec<Counter> {
+/// cap per network (per browser for the owner: [`Budget`]) — the same for identifiers
+/// nobody has, so they cannot be told apart.
+fn send_counters(identifier: &Identifier, budget: &Budget, limits: &Limits) -> Vec<Counter> {
     const HOUR: Duration = Duration::from_secs(3600);
     vec![
         Counter::new(
-            format!("code:network:{network}"),
-            Rule::Cap(SENDS_PER_NETWORK_HOUR),
+            format!("code:network:{}", budget.key()),
+            Rule::Cap(limits.code_sends_per_network_hour),
             HOUR,
             crate::tr!(common.throttle.codes_network),
         ),
         Counter::new(
             format!("code:cooldown:{identifier}"),
             Rule::Cap(1),
-            Duration::from_secs(SEND_COOLDOWN_SECS),
+            Duration::from_secs(limits.code_send_cooldown_secs),
             crate::tr!(common.throttle.code_cooldown),
         ),
         Counter::new(
             format!("code:identifier:{identifier}"),
-            Rule::Cap(SENDS_PER_IDENTIFIER_HOUR),
+            Rule::Cap(limits.code_sends_per_identifier_hour),
             HOUR,
             crate::tr!(common.throttle.codes_identifier),
         ),
     ]
 }
 
-/// The counter a code check takes a place in: wrong codes from one network (a correct one
-/// gives its place back), whether or not the identifier has an account.
-fn wrong_code_counter(network: &str) -> Counter {
+/// The counter a code check takes a place in: wrong codes from one network (or browser, or
+/// signed-in account: [`Budget`]; a correct one gives its place back), whether or not the
+/// identifier has an account. Wrong codes an hour from one budget (whatever code or
+/// identifier they were for) are capped, so a stranger cannot void many people's codes, or
+/// guess at many codes, from one address.
+fn wrong_code_counter(budget: &Budget, limits: &Limits) -> Counter {
     Counter::new(
-        format!("code:wrong:{network}"),
-        Rule::Cap(WRONG_CODES_PER_NETWORK_HOUR),
+        format!("code:wrong:{}", budget.key()),
+        Rule::Cap(limits.wrong_codes_per_network_hour),
         Duration::from_secs(3600),
         crate::tr!(common.throttle.wrong_codes),
     )
 }
 
 /// Checks `typed` against the latest code of `purposes` sent to `identifier` for the account
-/// `whose` names (`store::check`): a wrong one counts against the caller's network.
+/// `whose` names (`store::check`): a wrong one counts against the caller's [`Budget`].
 async fn check_code(
     state: &AppState,
     caller: &Caller,
@@ -92,7 +137,15 @@ async fn check_code(
     whose: For,
     typed: &str,
 ) -> Result<store::CodeRow, ApiError> {
-    let attempt = take(&state.db, &[wrong_code_counter(&network(caller.ip))]).await?;
+    let budget = match whose {
+        For::Account(id) => Budget::Account(id),
+        For::Holder => Budget::of(state, caller, identifier).await?,
+    };
+    let attempt = take(
+        &state.db,
+        &[wrong_code_counter(&budget, &state.config.limits)],
+    )
+    .await?;
     let checked = store::check(&state.db, purposes, identifier, whose, typed).await;
     if checked.is_ok() {
         attempt.give_back(&state.db).await?;
@@ -123,13 +176,17 @@ pub async fn send(
         (None, _) => {}
     }
     let identifier = parse_identifier(state, &body.identifier)?;
-    take(&state.db, &send_counters(&identifier, &network(caller.ip)))
-        .await?
-        .keep();
-    deliver_later(state, crate::locale::current(), purpose, identifier);
+    let budget = Budget::of(state, caller, &identifier).await?;
+    take(
+        &state.db,
+        &send_counters(&identifier, &budget, &state.config.limits),
+    )
+    .await?
+    .keep();
+    deliver_later(state, caller, crate::locale::current(), purpose, identifier);
     Ok(Sent {
         sent: true,
-        retry_after: SEND_COOLDOWN_SECS,
+        retry_after: state.config.limits.code_send_cooldown_secs,
     })
 }
 
@@ -137,8 +194,15 @@ pub async fn send(
 /// message (in `locale`), on a task of its own: the reply to the send does not wait for it,
 /// so it takes the same time whether or not there is such an account (only the database
 /// knows, and nobody sees how long it took). A failure is logged: the person asks again.
-fn deliver_later(state: &AppState, locale: Locale, purpose: Purpose, identifier: Identifier) {
+fn deliver_later(
+    state: &AppState,
+    caller: &Caller,
+    locale: Locale,
+    purpose: Purpose,
+    identifier: Identifier,
+) {
     let state = state.clone();
+    let caller = caller.clone();
     tokio::spawn(async move {
         let stored = async {
             let holder = users::find_by_identifier(&state.db, &identifier)
@@ -149,6 +213,16 @@ fn deliver_later(state: &AppState, locale: Locale, purpose: Purpose, identifier:
             };
             let mut tx = state.db.begin().await?;
             send_in(&mut tx, locale, purpose, &identifier, &user).await?;
+            // Who asked for a code to the person's address is on their activity list.
+            crate::activity::store::record_sign_in(
+                &mut tx,
+                &caller,
+                user.id,
+                crate::activity::Kind::CodeSent,
+                purpose.as_str(),
+                None,
+            )
+            .await?;
             tx.commit().await?;
             state.courier.wake();
             Ok(())
@@ -163,43 +237,14 @@ fn deliver_later(state: &AppState, locale: Locale, purpose: Purpose, identifier:
     });
 }
 
-/// Stores a code of `purpose` for `user` and its message to `to` (in `locale`), in `tx`.
-async fn send_in(
+/// Stores a recovery code for `user` and its message to `to`, in `tx` (a "this wasn't me"
+/// link starts a recovery: `activity::alerts`).
+pub(crate) async fn send_recovery_in(
     tx: &mut Tx,
-    locale: Locale,
-    purpose: Purpose,
     to: &Identifier,
     user: &UserRow,
 ) -> Result<(), ApiError> {
-    let code = store::create(tx, purpose, to.as_str(), user.id).await?;
-    outbox::enqueue(tx, &messages::message(locale, purpose, to, &code)).await?;
-    Ok(())
-}
-
-/// Sends a verification code to each of `user`'s unverified identifiers (at most one per
-/// cooldown), in `tx`; returns those a code went to, or was sent to a moment ago.
-pub async fn send_verification(tx: &mut Tx, user: &UserRow) -> Result<Vec<String>, ApiError> {
-    let mut to = Vec::new();
-    let claims = [
-        (user.email.as_deref(), user.email_verified_at),
-        (user.whatsapp.as_deref(), user.whatsapp_verified_at),
-    ];
-    for (value, verified) in claims {
-        let (Some(value), None) = (value, verified) else {
-            continue;
-        };
-        // Stored identifiers are normalized already (a WhatsApp number in E.164).
-        let Ok(identifier) = Identifier::parse(value, 0) else {
-            continue;
-        };
-        let cooldown = SEND_COOLDOWN_SECS as i64 * 1000;
-        if !store::sent_within(tx, Purpose::Verify, value, user.id, cooldown).await? {
-            let locale = crate::locale::current();
-            send_in(tx, locale, Purpose::Verify, &identifier, user).await?;
-        }
-        to.push(value.to_string());
-    }
-    Ok(to)
+    send_in(tx, crate::locale::current(), Purpose::Recovery, to, user).await
 }
 
 /// `DUPLICATE_KEY` on the `identifier` field, unless no account but `user_id` has it.
@@ -228,9 +273,19 @@ pub async fn send_change(
     user: &UserRow,
     identifier: &Identifier,
 ) -> Result<Sent, ApiError> {
-    take(&state.db, &send_counters(identifier, &network(caller.ip)))
-        .await?
-        .keep();
+    // A signed-in person's sends to new addresses stay on their network's budget: an
+    // account is cheap to make, and a budget per account would multiply what one network
+    // may send to addresses of its choosing.
+    take(
+        &state.db,
+        &send_counters(
+            identifier,
+            &Budget::Network(network(caller.ip)),
+            &state.config.limits,
+        ),
+    )
+    .await?
+    .keep();
     refuse_if_held(state, user.id, identifier).await?;
     let mut tx = state.db.begin().await?;
     let purpose = if claims(user, identifier) {
@@ -243,7 +298,7 @@ pub async fn send_change(
     state.courier.wake();
     Ok(Sent {
         sent: true,
-        retry_after: SEND_COOLDOWN_SECS,
+        retry_after: state.config.limits.code_send_cooldown_secs,
     })
 }
 
@@ -272,7 +327,7 @@ async fn owner(state: &AppState, code: &store::CodeRow) -> Result<UserRow, ApiEr
 }
 
 /// A new password with a recovery code for the account that has the identifier: what a
-/// recovery removes is `users::recovery`'s rule; this browser is signed in, and the app's
+/// recovery removes is `codes::recovery`'s rule; this browser is signed in, and the app's
 /// login request (if any) completes.
 pub async fn complete_recovery(
     state: &AppState,
@@ -317,6 +372,22 @@ pub async fn complete_recovery(
     let mut tx = state.db.begin().await?;
     store::consume(&mut tx, checked.id).await?;
     let user = recovery::reset(&mut tx, &user, &identifier, &hash).await?;
+    crate::activity::record(
+        &mut tx,
+        caller,
+        user.id,
+        crate::activity::Kind::Recovered,
+        request.as_ref().map(|r| r.client_id),
+    )
+    .await?;
+    crate::activity::alerts::send(
+        &mut tx,
+        &state.config,
+        caller,
+        &user,
+        crate::activity::alerts::Alert::Recovered,
+    )
+    .await?;
     login::finish(
         state,
         caller,
@@ -325,6 +396,7 @@ pub async fn complete_recovery(
         &user,
         LoginStatus::LoggedIn,
         "recovered",
+        crate::factors::Proof::Recovery,
     )
     .await
 }
@@ -372,6 +444,7 @@ pub async fn code_login(
         &user,
         LoginStatus::LoggedIn,
         "code",
+        crate::factors::Proof::Code,
     )
     .await
 }
@@ -402,6 +475,9 @@ pub async fn verify(
         refuse_if_held(state, user.id, &identifier).await?;
     }
     let mut tx = state.db.begin().await?;
+    // The session was live when read: an identifier moves on no account whose holder was
+    // signed out everywhere since (a recovery that handed the account over, say).
+    users::hold(&mut tx, &user).await?;
     store::consume(&mut tx, checked.id).await?;
     // Read in the transaction: the identifier being replaced, as it is now.
     let now = users::find_in(&mut tx, user.id)
@@ -416,6 +492,14 @@ pub async fn verify(
     }
     if let Some(old) = &old {
         outbox::enqueue(&mut tx, &messages::changed(crate::locale::current(), old)).await?;
+        crate::activity::record(
+            &mut tx,
+            caller,
+            user.id,
+            crate::activity::Kind::IdentifierChanged,
+            None,
+        )
+        .await?;
     }
     tx.commit().await?;
     if old.is_some() {

@@ -2,16 +2,17 @@
 //! rules as the server functions (`flow`), then redirects (303) to the next page, or
 //! renders the page again with the error.
 
-use super::{CodeLoginBody, RecoveryCompleteBody, SendCodeBody, VerifyBody, flow, store::Purpose};
+use super::{CodeLoginBody, RecoveryCompleteBody, SendCodeBody, VerifyBody, flow};
+use crate::onetime::store::Purpose;
 use crate::{
     error::ApiError,
     login::{
         LoginStatus,
         forms::{Fields, again, read, req_token, see_other},
-        pages::{FormEcho, after, next_page},
+        kit::{FormEcho, after, next_page},
     },
     request::Caller,
-    server::AppState,
+    state::AppState,
 };
 use axum::{
     Router,
@@ -60,7 +61,7 @@ async fn two_steps(state: AppState, peer: SocketAddr, req: Request, purpose: Pur
     let (parts, fields) = read(req, &state).await;
     let fields = match fields {
         Ok(fields) => fields,
-        Err(error) => return failed(state, parts, error, String::new()).await,
+        Err(error) => return failed(parts, error, String::new()).await,
     };
     let token = req_token(&parts, &fields);
     let caller = Caller::new(&parts.headers, Some(peer), &state.config);
@@ -81,7 +82,7 @@ async fn two_steps(state: AppState, peer: SocketAddr, req: Request, purpose: Pur
                 &second_step(&parts, token.as_deref(), &identifier),
                 Vec::new(),
             ),
-            Err(error) => failed(state, parts, error, identifier).await,
+            Err(error) => failed(parts, error, identifier).await,
         };
     }
     let done = match purpose {
@@ -105,7 +106,7 @@ async fn two_steps(state: AppState, peer: SocketAddr, req: Request, purpose: Pur
     };
     match done {
         Ok(done) => see_other(&after(&done.completion, token.as_deref()), done.cookies),
-        Err(error) => failed(state, parts, error, identifier).await,
+        Err(error) => failed(parts, error, identifier).await,
     }
 }
 
@@ -117,7 +118,7 @@ async fn verify(
     let (parts, fields) = read(req, &state).await;
     let fields = match fields {
         Ok(fields) => fields,
-        Err(error) => return failed(state, parts, error, String::new()).await,
+        Err(error) => return failed(parts, error, String::new()).await,
     };
     let token = req_token(&parts, &fields);
     let caller = Caller::new(&parts.headers, Some(peer), &state.config);
@@ -126,7 +127,7 @@ async fn verify(
         code: fields.code,
     };
     if let Err(error) = flow::verify(&state, &caller, body).await {
-        return failed(state, parts, error, fields.identifier).await;
+        return failed(parts, error, fields.identifier).await;
     }
     // A request still waiting for a verified person completes now, as "Continue as" would.
     if let Some(token) = token.as_deref()
@@ -135,17 +136,17 @@ async fn verify(
     {
         return match crate::login::flow::continue_as(&state, &caller, token).await {
             Ok(completion) => see_other(&after(&completion, Some(token)), Vec::new()),
-            Err(error) => failed(state, parts, error, fields.identifier).await,
+            Err(error) => failed(parts, error, fields.identifier).await,
         };
     }
     see_other(&next_page(token.as_deref()), Vec::new())
 }
 
-async fn failed(state: AppState, parts: Parts, error: ApiError, identifier: String) -> Response {
+async fn failed(parts: Parts, error: ApiError, identifier: String) -> Response {
     let echo = FormEcho {
         error: Some(error),
         identifier,
         ..Default::default()
     };
-    again(state, parts, echo).await
+    again(parts, echo).await
 }

@@ -5,7 +5,7 @@
 //!   WhatsApp, through the outbox of `crate::courier`); the reply is the same, and as fast,
 //!   whether or not an account has that identifier, and nothing is sent when none has.
 //! * [`fypass_recovery_complete`] sets a new password with the code (what else a recovery
-//!   removes is `users::recovery`'s rule), [`fypass_code_login`] signs in with it; both act
+//!   removes is `recovery`'s rule), [`fypass_code_login`] signs in with it; both act
 //!   on the one account that has the identifier (`users::store`), and complete the app's
 //!   login request when they name one, exactly like a password sign-in.
 //!   [`fypass_verify`] verifies an identifier for the person signed in in this browser,
@@ -16,34 +16,24 @@
 //!   throttled per identifier and network, wrong codes per network; a wrong code answers
 //!   alike whether or not the identifier has an account.
 //!
-//! The rules are in `flow`, the `codes` table in `store`, the messages in `messages`; the
-//! pages in `pages` (and `forms` without JavaScript).
+//! The rules are in `flow`, what a recovery removes in `recovery`; the `codes` table, the
+//! messages and the sending are in [`crate::onetime`] (login sends verification codes too);
+//! the pages in `crate::pages::codes` (and `forms` without JavaScript).
 
 #[cfg(feature = "ssr")]
 pub(crate) mod flow;
 #[cfg(feature = "ssr")]
 pub mod forms;
 #[cfg(feature = "ssr")]
-mod messages;
-pub mod pages;
-#[cfg(feature = "ssr")]
-pub mod store;
+mod recovery;
 
 use crate::{api::JsonBody, error::ApiError, json_body, login::Completion};
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
-pub const CODE_DIGITS: usize = 6;
-pub const CODE_TTL_MINUTES: u64 = 10;
-pub const MAX_CODE_FAILURES: i64 = 5;
-/// Seconds between two sends to one identifier.
-pub const SEND_COOLDOWN_SECS: u64 = 60;
-/// Sends per hour to one identifier, and from one network.
-pub const SENDS_PER_IDENTIFIER_HOUR: i64 = 5;
-pub const SENDS_PER_NETWORK_HOUR: i64 = 20;
-/// Wrong codes an hour from one network (whatever code or identifier they were for), so a
-/// stranger cannot void many people's codes, or guess at many codes, from one address.
-pub const WRONG_CODES_PER_NETWORK_HOUR: i64 = 10;
+pub use crate::onetime::{CODE_DIGITS, CODE_TTL_MINUTES, MAX_CODE_FAILURES};
+// The send cooldown and caps, and the wrong codes a network may type, are settings:
+// `crate::limits::Limits`.
 
 /// Send a code to an identifier.
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
@@ -118,7 +108,13 @@ pub struct Verified {
 #[server(prefix = "/api/v1", endpoint = "fypass/recovery", input = JsonBody, input_derive = (Clone, serde::Serialize), client = crate::api::PageClient)]
 pub async fn fypass_recovery(#[server(flatten)] body: SendCodeBody) -> Result<Sent, ApiError> {
     let (state, caller) = crate::request::Caller::current()?;
-    let sent = flow::send(&state, &caller, store::Purpose::Recovery, &body).await?;
+    let sent = flow::send(
+        &state,
+        &caller,
+        crate::onetime::store::Purpose::Recovery,
+        &body,
+    )
+    .await?;
     crate::request::reply_status(axum::http::StatusCode::ACCEPTED);
     Ok(sent)
 }
@@ -144,7 +140,13 @@ json_body!(FypassRecoveryComplete {
 #[server(prefix = "/api/v1", endpoint = "fypass/code", input = JsonBody, input_derive = (Clone, serde::Serialize), client = crate::api::PageClient)]
 pub async fn fypass_code(#[server(flatten)] body: SendCodeBody) -> Result<Sent, ApiError> {
     let (state, caller) = crate::request::Caller::current()?;
-    let sent = flow::send(&state, &caller, store::Purpose::SignIn, &body).await?;
+    let sent = flow::send(
+        &state,
+        &caller,
+        crate::onetime::store::Purpose::SignIn,
+        &body,
+    )
+    .await?;
     crate::request::reply_status(axum::http::StatusCode::ACCEPTED);
     Ok(sent)
 }

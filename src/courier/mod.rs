@@ -6,7 +6,6 @@
 //! keeps its messages waiting in the outbox, where `fypass outbox list` shows them (which
 //! is how a new user tries every flow on one machine with `make run`).
 
-pub mod cli;
 mod email;
 pub mod outbox;
 mod whatsapp;

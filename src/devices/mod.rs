@@ -4,7 +4,6 @@
 //! * [`Device`]: a saved device, as the API returns it.
 //! * Server side: `store` (the `devices` table, with its one-statement upsert).
 
-pub mod dashboard;
 #[cfg(feature = "ssr")]
 pub mod store;
 
@@ -172,8 +171,7 @@ pub async fn save_device(#[server(flatten)] info: DeviceInfo) -> Result<Device, 
         ip_address: Some(&ip),
         user_agent: user_agent.as_deref(),
     };
-    let (row, created) = state
-        .device_saves
+    let (row, created) = store::Saves::of(&state)
         .save(client.id, user_id, info, seen)
         .await?;
     // The app saved this device with that token: removing the device signs the app out.
@@ -260,7 +258,7 @@ pub async fn delete_device(id: String) -> Result<(), ApiError> {
     let client = crate::clients::auth::current_client()?;
     let state = crate::request::state()?;
     let id = parse_id("id", &id)?;
-    store::delete(&state.db, store::Owner::Client(client.id), id).await?;
+    store::delete(&state.db, store::Owner::Client(client.id), id, None).await?;
     crate::request::reply_status(axum::http::StatusCode::NO_CONTENT);
     Ok(())
 }

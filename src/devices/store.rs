@@ -84,13 +84,17 @@ pub struct Seen<'a> {
 /// it from their own dashboard and so revoke its owner's tokens, or redirect the owner's
 /// notifications. The rule is the upsert's `WHERE`, so it holds under concurrent saves; a
 /// save it stops returns no row, and is answered [`refused`]. Once the person's tokens on it are revoked
-/// or expired (they signed out there), the device is free again.
+/// or expired (they signed out there), the device is free again; a save without a token
+/// that then gives it another push token leaves it nobody's (kept as theirs, the app would
+/// send that person's notifications to whoever sent the save).
 const UPSERT: &str = "INSERT INTO devices (id, client_id, user_id, device_id, device_name, platform, os_version,
         app_version, model, manufacturer, push_token, locale, timezone, ip_address, user_agent,
         created_at, updated_at, last_seen_at)
     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $16, $16)
     ON CONFLICT (client_id, device_id) DO UPDATE SET
-        user_id = COALESCE(excluded.user_id, devices.user_id),
+        user_id = CASE WHEN excluded.user_id IS NULL
+                            AND excluded.push_token IS DISTINCT FROM devices.push_token
+                       THEN NULL ELSE COALESCE(excluded.user_id, devices.user_id) END,
         device_name = excluded.device_name, platform = excluded.platform,
         os_version = excluded.os_version, app_version = excluded.app_version, model = excluded.model,
         manufacturer = excluded.manufacturer, push_token = excluded.push_token,
@@ -197,6 +201,11 @@ pub struct SaveJob {
 }
 
 impl Saves {
+    /// This server's batcher (kept in the app state's services).
+    pub fn of(state: &crate::state::AppState) -> &Saves {
+        state.services.get()
+    }
+
     /// Starts the group-commit task (it ends when the `Saves` is dropped).
     pub fn new(db: &Db) -> Saves {
         Saves {
@@ -362,18 +371,26 @@ pub async fn list_for_user(db: &Db, user_id: Uuid) -> Result<Vec<(DeviceRow, Str
 }
 
 /// Whose device to delete: an app deletes its own, a person theirs.
+#[derive(Clone, Copy)]
 pub enum Owner {
     Client(Uuid),
     User(Uuid),
 }
 
-/// Unlinks every device of `user_id` from them (the devices stay their apps'): an account
-/// handed over by a recovery no longer shows the earlier holder's devices.
-pub async fn detach_user(tx: &mut Tx, user_id: Uuid) -> Result<(), ApiError> {
-    let sql = "UPDATE devices SET user_id = NULL, updated_at = $2 WHERE user_id = $1";
+/// Unlinks every device of `user_id` (of `client_id` only, when given) from them: the
+/// devices stay their apps', and are nobody's until someone signs in on them again. Called
+/// when everything of theirs there is revoked (`tokens::revoke_for_user`).
+pub async fn detach_user(
+    tx: &mut Tx,
+    user_id: Uuid,
+    client_id: Option<Uuid>,
+) -> Result<(), ApiError> {
+    let sql = "UPDATE devices SET user_id = NULL, updated_at = $2
+               WHERE user_id = $1 AND ($3 IS NULL OR client_id = $3)";
     with_tx!(tx, |c| sqlx::query(sql)
         .bind(user_id)
         .bind(now_ms())
+        .bind(client_id)
         .execute(c)
         .await
         .map(drop))?;
@@ -381,7 +398,12 @@ pub async fn detach_user(tx: &mut Tx, user_id: Uuid) -> Result<(), ApiError> {
 }
 
 /// Deletes a device and revokes the tokens bound to it, in one transaction.
-pub async fn delete(db: &Db, owner: Owner, id: Uuid) -> Result<(), ApiError> {
+pub async fn delete(
+    db: &Db,
+    owner: Owner,
+    id: Uuid,
+    by: Option<&crate::request::Caller>,
+) -> Result<(), ApiError> {
     let (column, owner_id) = match owner {
         Owner::Client(id) => ("client_id", id),
         Owner::User(id) => ("user_id", id),
@@ -397,6 +419,17 @@ pub async fn delete(db: &Db, owner: Owner, id: Uuid) -> Result<(), ApiError> {
         .map(|r| r.rows_affected()))?;
     if deleted == 0 {
         return Err(ApiError::new(ErrorCode::DeviceNotFound));
+    }
+    // The person removed it themselves (`/devices`): it goes on their activity list.
+    if let (Owner::User(user_id), Some(caller)) = (owner, by) {
+        crate::activity::record(
+            &mut tx,
+            caller,
+            user_id,
+            crate::activity::Kind::DeviceRemoved,
+            None,
+        )
+        .await?;
     }
     tx.commit().await?;
     Ok(())

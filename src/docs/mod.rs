@@ -2,6 +2,7 @@
 //! the OpenAPI document; `reference`) and `/docs/errors` (the Error Code List, generated
 //! from [`ErrorCode`]).
 
+mod oidc;
 #[cfg(feature = "ssr")]
 mod reference;
 
@@ -28,6 +29,8 @@ pub struct SiteInfo {
     pub max_connections: usize,
     pub max_connections_per_address: usize,
     pub registrations_per_hour: i64,
+    /// The abuse limits in force (settings).
+    pub limits: crate::limits::Limits,
     /// `off`, `optional` or `required`.
     pub verification: String,
     /// The channels configured (`email`, `whatsapp`).
@@ -52,7 +55,7 @@ pub struct GrantUse {
 pub async fn get_site_info() -> Result<SiteInfo, ApiError> {
     let state = crate::request::state()?;
     let config = state.config.clone();
-    let doc = crate::api::openapi::document(&config.public_origin());
+    let doc = crate::openapi::document(&config.public_origin());
     Ok(SiteInfo {
         grants: reference::grant_uses(&doc),
         public_url: config.public_origin(),
@@ -65,6 +68,7 @@ pub async fn get_site_info() -> Result<SiteInfo, ApiError> {
         max_connections: config.max_connections,
         max_connections_per_address: config.max_connections_per_address,
         registrations_per_hour: config.registrations_per_hour,
+        limits: config.limits.clone(),
         verification: config.verification.clone(),
         delivery_attempts: crate::courier::outbox::MAX_ATTEMPTS,
         passkeys: state.webauthn.is_some(),
@@ -123,7 +127,7 @@ pub struct Reply {
 #[server(prefix = "/_app", endpoint = "api-reference", input = GetUrl, client = crate::api::PageClient)]
 pub async fn get_api_reference() -> Result<ApiReference, ApiError> {
     let config = crate::request::state()?.config;
-    let doc = crate::api::openapi::document(&config.public_origin());
+    let doc = crate::openapi::document(&config.public_origin());
     Ok(reference::reference(&doc))
 }
 
@@ -216,6 +220,7 @@ fn ApiInfo(info: SiteInfo) -> impl IntoView {
             </ol>
         </section>
         <TokensGuide info=info.clone() />
+        <oidc::OidcGuide info=info.clone() />
         <DevicesGuide />
         <CodesGuide info=info.clone() />
         <PasskeysGuide passkeys=info.passkeys />
@@ -375,15 +380,15 @@ fn CodesGuide(info: SiteInfo) -> impl IntoView {
                         digits = CODE_DIGITS,
                         minutes = CODE_TTL_MINUTES,
                         failures = MAX_CODE_FAILURES,
-                        wrong_per_network = WRONG_CODES_PER_NETWORK_HOUR
+                        wrong_per_network = info.limits.wrong_codes_per_network_hour
                     ) />
                 </li>
                 <li>
                     <Prose text=tr!(
                         docs.recovery.limits,
-                        cooldown = SEND_COOLDOWN_SECS,
-                        per_identifier = SENDS_PER_IDENTIFIER_HOUR,
-                        per_network = SENDS_PER_NETWORK_HOUR
+                        cooldown = info.limits.code_send_cooldown_secs,
+                        per_identifier = info.limits.code_sends_per_identifier_hour,
+                        per_network = info.limits.code_sends_per_network_hour
                     ) />
                 </li>
                 <li><Prose text=tr!(docs.recovery.delivery, attempts = info.delivery_attempts, channels = channels) /></li>
@@ -396,17 +401,8 @@ fn CodesGuide(info: SiteInfo) -> impl IntoView {
 #[component]
 fn AbusePolicy(info: SiteInfo) -> impl IntoView {
     use crate::login::*;
-    let hourly_cap = {
-        // Free attempts, then delays of 1, 2, 4, … s up to the maximum, within one window.
-        let window = SIGN_IN_WINDOW_MINUTES * 60;
-        let (mut spent, mut attempts, mut delay) = (0, SIGN_IN_FREE_PER_ACCOUNT as u64, 1);
-        while spent + delay <= window {
-            spent += delay;
-            attempts += 1;
-            delay = (delay * 2).min(SIGN_IN_MAX_DELAY_SECS);
-        }
-        attempts * 60 / SIGN_IN_WINDOW_MINUTES
-    };
+    let limits = &info.limits;
+    let hourly_cap = limits.sign_ins_per_account_hour();
     view! {
         <section>
             <h2 id="abuse">{tr!(docs.abuse.heading)}</h2>
@@ -416,25 +412,25 @@ fn AbusePolicy(info: SiteInfo) -> impl IntoView {
                 <li>
                     {tr!(
                         docs.abuse.per_person,
-                        free = SIGN_IN_FREE_PER_ACCOUNT,
-                        window = SIGN_IN_WINDOW_MINUTES,
-                        max_delay = SIGN_IN_MAX_DELAY_SECS,
+                        free = limits.sign_in_free_per_account,
+                        window = limits.sign_in_window_minutes,
+                        max_delay = limits.sign_in_max_delay_secs,
                         hourly = hourly_cap
                     )}
                 </li>
                 <li>
                     {tr!(
                         docs.abuse.per_network,
-                        per_account = SIGN_IN_PER_ACCOUNT_AND_NETWORK,
-                        per_network = SIGN_IN_PER_NETWORK,
-                        window = SIGN_IN_WINDOW_MINUTES
+                        per_account = limits.sign_in_per_account_and_network,
+                        per_network = limits.sign_in_per_network,
+                        window = limits.sign_in_window_minutes
                     )}
                 </li>
                 <li>
                     {tr!(
                         docs.abuse.trusted,
-                        cap = SIGN_IN_PER_TRUSTED_BROWSER,
-                        window = SIGN_IN_WINDOW_MINUTES
+                        cap = limits.sign_in_per_trusted_browser,
+                        window = limits.sign_in_window_minutes
                     )}
                 </li>
                 <li>{tr!(docs.abuse.reserved)}</li>
@@ -445,7 +441,7 @@ fn AbusePolicy(info: SiteInfo) -> impl IntoView {
                     <Prose text=tr!(
                         docs.abuse.registrations,
                         per_hour = info.registrations_per_hour,
-                        per_identifier = REGISTRATIONS_PER_IDENTIFIER_HOUR
+                        per_identifier = limits.registrations_per_identifier_hour
                     ) />
                 </li>
                 <li><Prose text=tr!(docs.abuse.hashing) /></li>
@@ -462,6 +458,12 @@ fn AbusePolicy(info: SiteInfo) -> impl IntoView {
                     ) />
                 </li>
                 <li><Prose text=tr!(docs.abuse.everywhere) /></li>
+            </ul>
+            <h3 id="second-factor">{tr!(docs.abuse.second_factor_heading)}</h3>
+            <ul>
+                <li><Prose text=tr!(docs.abuse.second_factor) /></li>
+                <li><Prose text=tr!(docs.abuse.second_factor_abuse, failures = crate::factors::MAX_STEP_FAILURES) /></li>
+                <li><Prose text=tr!(docs.abuse.security_centre, days = crate::activity::KEEP_DAYS) /></li>
             </ul>
             <h3 id="requests">{tr!(docs.abuse.requests_heading)}</h3>
             <p>{tr!(docs.abuse.requests, minutes = info.login_ttl_secs / 60)}</p>

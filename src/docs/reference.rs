@@ -6,11 +6,13 @@ use super::{ApiReference, Endpoint, GrantUse, Parameter, Reply};
 use crate::tr;
 use serde_json::Value;
 
-/// The operations in the order the API presents them (`api::openapi::operations`).
+/// The operations in the order the API presents them (`openapi::operations`).
 fn in_order() -> Vec<(&'static str, &'static str)> {
-    crate::api::openapi::operations()
+    let oauth = crate::oidc::openapi::operations();
+    crate::openapi::operations()
         .iter()
         .map(|op| (op.path, op.method))
+        .chain(oauth.iter().map(|op| (op.path, op.method)))
         .collect()
 }
 

@@ -156,6 +156,10 @@ error_codes! {
     /// A change that needs the person to have proved who they are in this browser within the
     /// last few minutes (their password or a passkey again).
     ReauthenticationRequired = "REAUTHENTICATION_REQUIRED" { status: 401, group: Users, seed: false }
+    /// The login request asks for a strong sign-in (`"require": "mfa"`) and this one is not:
+    /// a password or code alone, from a person without a second factor (or a "Continue as"
+    /// with a one-factor session).
+    MfaRequired = "MFA_REQUIRED" { status: 401, group: Users, seed: false }
     // ---- Others --------------------------------------------------------------------
     RequestTimeout = "REQUEST_TIMEOUT" { status: 504, group: Others, seed: true }
     DuplicateKey = "DUPLICATE_KEY" { status: 409, group: Others, seed: true }
@@ -169,6 +173,26 @@ error_codes! {
     ServiceUnavailable = "SERVICE_UNAVAILABLE" { status: 503, group: Others, seed: false }
     /// A state-changing browser request that did not come from a fypass page (CSRF).
     OriginNotAllowed = "ORIGIN_NOT_ALLOWED" { status: 403, group: Others, seed: false }
+    // ---- OAuth 2.0 / OpenID Connect (SPEC §15): on `/oauth/*` each rides beside OAuth's
+    // own `error` (RFC 6749 §5.2), with the status OAuth gives it.
+    /// An authorization code, refresh token or device code that is unknown, expired, used,
+    /// another client's, or whose PKCE verifier or redirect URI does not match.
+    InvalidGrant = "INVALID_GRANT" { status: 400, group: Others, seed: false }
+    /// A `grant_type` (or `response_type`) the token endpoint does not offer.
+    UnsupportedGrantType = "UNSUPPORTED_GRANT_TYPE" { status: 400, group: Others, seed: false }
+    /// A `scope` outside `openid profile email phone offline_access`.
+    InvalidScope = "INVALID_SCOPE" { status: 400, group: Others, seed: false }
+    /// A redirect URI the client did not register (shown on a page, never redirected to).
+    InvalidRedirectUri = "INVALID_REDIRECT_URI" { status: 400, group: Others, seed: false }
+    /// `prompt=none` (or a sign-in that was not fresh enough) and nobody signed in.
+    LoginRequired = "LOGIN_REQUIRED" { status: 401, group: Others, seed: false }
+    /// The device grant: the person has not completed the request yet; poll again.
+    AuthorizationPending = "AUTHORIZATION_PENDING" { status: 400, group: Others, seed: false }
+    /// The device grant: polled sooner than `interval` allows; wait 5 s longer from now on.
+    SlowDown = "SLOW_DOWN" { status: 400, group: Others, seed: false }
+    /// The person may not sign in to this app (their account is not active) or the request
+    /// was ended.
+    AccessDenied = "ACCESS_DENIED" { status: 403, group: Others, seed: false }
     InternalError = "INTERNAL_ERROR" { status: 500, group: Others, seed: false }
 }
 

@@ -4,7 +4,7 @@
 use super::{
     Completion, ConfirmBody, FypassUrl, LoginBody, LoginMode, LoginStatus, LoginStatusReply,
     MAX_LOCALE_CHARS, MAX_NAME_CHARS, MAX_URL_CHARS, PageContext, RegisterBody, RequestView,
-    StartLoginBody, StatusView,
+    StartLoginBody,
     requests::{self, LoginRequestRow},
     throttle,
 };
@@ -14,13 +14,15 @@ use crate::{
     db::{now_ms, rfc3339},
     devices::check_text,
     error::{ApiError, ErrorCode},
+    factors::Proof,
+    password,
     request::Caller,
-    server::AppState,
+    state::AppState,
     status::Status,
     throttle::{network, take},
     users::{
         identifier::{Email, Identifier, WhatsappNumber},
-        password, session,
+        session,
         store::{self as users, NewUser, UserRow},
     },
 };
@@ -74,7 +76,7 @@ pub async fn start(
     ApiError::check_fields(problems)?;
     let mode = body.mode.unwrap_or_default();
     let created = requests::create(
-        &state.login_starts,
+        requests::LoginStarts::of(state),
         client.id,
         &body,
         &network(caller.ip),
@@ -296,11 +298,14 @@ pub async fn login(state: &AppState, caller: &Caller, body: LoginBody) -> Result
         None => (format!("identifier:{identifier}"), None),
     };
     let network = network(caller.ip);
-    let counters = throttle::sign_in(&throttle::Attempt {
-        account: &account,
-        network: &network,
-        trusted_browser: trusted.as_deref(),
-    });
+    let counters = throttle::sign_in(
+        &throttle::Attempt {
+            account: &account,
+            network: &network,
+            trusted_browser: trusted.as_deref(),
+        },
+        &state.config.limits,
+    );
     let attempt = take(&state.db, &counters).await.inspect_err(|e| {
         if e.is(ErrorCode::TooManyRequests) {
             record("throttled");
@@ -326,6 +331,17 @@ pub async fn login(state: &AppState, caller: &Caller, body: LoginBody) -> Result
         }
         None => {
             record("invalid_password");
+            if let Some(holder) = &holder {
+                crate::activity::store::record_alone(
+                    &state.db,
+                    caller,
+                    holder.id,
+                    crate::activity::Kind::SignInFailed,
+                    "password",
+                    request.as_ref(),
+                )
+                .await?;
+            }
             return Err(ApiError::new(ErrorCode::InvalidPassword));
         }
     };
@@ -345,15 +361,23 @@ pub async fn login(state: &AppState, caller: &Caller, body: LoginBody) -> Result
         &user,
         LoginStatus::LoggedIn,
         "logged_in",
+        Proof::Password,
     )
     .await
 }
 
 /// Completes the login request (if any) for `user`, who just proved who they are in this
-/// browser: starts their session and remembers the browser. A registration also sends a
-/// verification code to each identifier (unless verification is off); with verification
-/// required, a person without a verified identifier gets codes and a `PENDING` reply, and
-/// the request waits until they verify one (then "Continue as" completes it).
+/// browser (`proof`): starts their session and remembers the browser. A registration also
+/// sends a verification code to each identifier (unless verification is off); with
+/// verification required, a person without a verified identifier gets codes and a `PENDING`
+/// reply, and the request waits until they verify one (then "Continue as" completes it).
+///
+/// One factor is not enough for a person who has a second one: they get no session yet, but
+/// a waiting second step (`factors::step`) and a reply that asks for it. Nor for a request
+/// that asks for a strong sign-in (`"require": "mfa"`) when the person has no second
+/// factor: `MFA_REQUIRED`, after `tx` is committed (what the proof already did stands: a
+/// recovery's new password, a counter's place given back).
+#[allow(clippy::too_many_arguments)]
 pub(crate) async fn finish(
     state: &AppState,
     caller: &Caller,
@@ -362,19 +386,83 @@ pub(crate) async fn finish(
     user: &UserRow,
     outcome: LoginStatus,
     metric: &'static str,
+    proof: Proof,
 ) -> Result<Done, ApiError> {
+    // `user` as read when they proved who they are: nothing may start for them if they
+    // were signed out everywhere since (a recovery of the account, say).
+    users::hold(&mut tx, user).await?;
+    if !proof.is_strong() {
+        if crate::factors::store::has_factor(&mut tx, user.id).await? {
+            let cookie = crate::factors::step::begin(
+                &mut tx,
+                &state.config,
+                user.id,
+                request.map(|r| r.id),
+                proof,
+            )
+            .await?;
+            tx.commit().await?;
+            record("second_factor_asked");
+            return Ok(Done {
+                completion: Completion {
+                    status: LoginStatus::Pending,
+                    redirect_url: None,
+                    verify: Vec::new(),
+                    second_factor: true,
+                },
+                cookies: vec![cookie],
+            });
+        }
+        if request.is_some_and(|r| r.require_mfa) {
+            tx.commit().await?;
+            record("mfa_required");
+            return Err(ApiError::new(ErrorCode::MfaRequired));
+        }
+    }
     let completion = complete_verified(state, &mut tx, request, user, outcome).await?;
+    // How the person proved who they are, for an ID token of this session (RFC 8176).
+    let amr = match metric {
+        "code" | "recovered" => "otp",
+        "passkey" => "hwk",
+        _ => "pwd",
+    };
+    // A sign-in from a browser that never signed in to this account before: tell the person.
+    if proof != Proof::Registration
+        && session::trusted_browser(state, caller, user.id)
+            .await?
+            .is_none()
+    {
+        crate::activity::alerts::send(
+            &mut tx,
+            &state.config,
+            caller,
+            user,
+            crate::activity::alerts::Alert::NewBrowser,
+        )
+        .await?;
+    }
     let cookies = vec![
-        session::start(
+        session::start_by(
             &mut tx,
             &state.config,
             user.id,
             request.map(|r| r.client_id),
+            Some(amr),
+            proof.is_strong(),
         )
         .await?,
         session::remember_browser(&mut tx, &state.config, caller, user.id).await?,
     ];
-    commit(state, tx, &completion, metric).await?;
+    crate::activity::record_sign_in(
+        &mut tx,
+        caller,
+        user.id,
+        crate::activity::Kind::SignedIn,
+        proof.as_str(),
+        request,
+    )
+    .await?;
+    commit(state, tx, metric).await?;
     Ok(Done {
         completion,
         cookies,
@@ -382,17 +470,11 @@ pub(crate) async fn finish(
 }
 
 /// Commits a completion and counts it under `metric` (`fypass_logins_total`); verification
-/// codes written with it are sent now rather than at the courier's next round.
-async fn commit(
-    state: &AppState,
-    tx: crate::db::Tx,
-    completion: &Completion,
-    metric: &'static str,
-) -> Result<(), ApiError> {
+/// codes and alerts written with it are sent now rather than at the courier's next round.
+async fn commit(state: &AppState, tx: crate::db::Tx, metric: &'static str) -> Result<(), ApiError> {
     tx.commit().await?;
-    if !completion.verify.is_empty() {
-        state.courier.wake();
-    }
+    // Verification codes or an alert may wait in the outbox.
+    state.courier.wake();
     record(metric);
     Ok(())
 }
@@ -409,7 +491,7 @@ async fn complete_verified(
     let must_verify = mode == Verification::Required && !user.has_verified();
     let verify = if must_verify || (outcome == LoginStatus::Registered && mode != Verification::Off)
     {
-        crate::codes::flow::send_verification(tx, user).await?
+        crate::onetime::send_verification(tx, user, &state.config.limits).await?
     } else {
         Vec::new()
     };
@@ -418,6 +500,7 @@ async fn complete_verified(
             status: LoginStatus::Pending,
             redirect_url: None,
             verify,
+            second_factor: false,
         });
     }
     let mut completion = complete(state, tx, request, user, outcome).await?;
@@ -438,6 +521,7 @@ async fn complete(
             status: outcome,
             redirect_url: None,
             verify: Vec::new(),
+            second_factor: false,
         });
     };
     let device_id = match &request.device() {
@@ -459,6 +543,7 @@ async fn complete(
         status: outcome,
         redirect_url: request.redirect_url.clone(),
         verify: Vec::new(),
+        second_factor: false,
     })
 }
 
@@ -530,6 +615,7 @@ pub async fn register(
     let counters = throttle::registration(
         &network(caller.ip),
         state.config.registrations_per_hour,
+        &state.config.limits,
         &identifiers,
     );
     // A refused attempt keeps its place: asking whether an address is taken is what the
@@ -562,6 +648,7 @@ pub async fn register(
         &user,
         LoginStatus::Registered,
         "registered",
+        Proof::Registration,
     )
     .await
 }
@@ -579,10 +666,15 @@ pub async fn continue_as(
     )
     .await?;
     let request = open_for(state, caller, token).await?;
+    if request.require_mfa && !session::is_strong(state, caller).await? {
+        return Err(ApiError::new(ErrorCode::MfaRequired));
+    }
     let mut tx = state.db.begin().await?;
+    // The session was live when read; not if it was ended since with everything else.
+    users::hold(&mut tx, &user).await?;
     let completion =
         complete_verified(state, &mut tx, Some(&request), &user, LoginStatus::LoggedIn).await?;
-    commit(state, tx, &completion, "continued").await?;
+    commit(state, tx, "continued").await?;
     Ok(completion)
 }
 
@@ -617,7 +709,7 @@ pub async fn request_view(state: &AppState, token: &str) -> Result<RequestView, 
 }
 
 /// `request` as `caller` (when known) may see it.
-fn view_of(
+pub(crate) fn view_of(
     state: &AppState,
     caller: Option<&Caller>,
     request: &LoginRequestRow,
@@ -639,43 +731,6 @@ fn view_of(
         redirect_url: request.redirect_url.clone().filter(|_| status.is_done()),
         fypass_url: page_url(&state.config, request.mode(), token),
     }
-}
-
-/// The status page: the request, a QR code of its page for continuing on a phone, and — for
-/// the person who just completed it in this browser — the one-time passkey offer.
-pub async fn status_view(
-    state: &AppState,
-    caller: &Caller,
-    token: &str,
-) -> Result<StatusView, ApiError> {
-    let row = requests::find(&state.db, token)
-        .await?
-        .ok_or_else(|| ApiError::new(ErrorCode::FailedUpdateUserToken))?;
-    let request = view_of(state, None, &row, token);
-    let completed_here = match (request.status.is_done(), row.user_id) {
-        (true, Some(user)) => session::current(state, caller)
-            .await?
-            .is_some_and(|u| u.id == user),
-        _ => false,
-    };
-    let offer_passkey = match (completed_here, row.user_id) {
-        (true, Some(user)) => crate::passkeys::flow::offer_once(state, user).await?,
-        _ => false,
-    };
-    let qr_svg = qrcode::QrCode::new(request.fypass_url.as_bytes())
-        .map(|code| {
-            code.render::<qrcode::render::svg::Color>()
-                .min_dimensions(220, 220)
-                .dark_color(qrcode::render::svg::Color("#1c1b22"))
-                .light_color(qrcode::render::svg::Color("#ffffff"))
-                .build()
-        })
-        .unwrap_or_default();
-    Ok(StatusView {
-        request,
-        qr_svg,
-        offer_passkey,
-    })
 }
 
 #[cfg(test)]

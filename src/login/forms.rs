@@ -5,9 +5,9 @@
 
 use super::{
     ConfirmBody, LoginBody, RegisterBody, flow,
-    pages::{FormEcho, after},
+    kit::{FormEcho, after},
 };
-use crate::{error::ApiError, request::Caller, server::AppState, users::session};
+use crate::{error::ApiError, request::Caller, state::AppState, users::session};
 use axum::{
     Form, Router,
     body::Body,
@@ -16,7 +16,6 @@ use axum::{
     response::{IntoResponse, Response},
     routing::post,
 };
-use leptos::prelude::provide_context;
 use serde::Deserialize;
 use std::net::SocketAddr;
 
@@ -48,6 +47,8 @@ pub(crate) struct Fields {
     pub passkey: String,
     /// `/account`'s password form: also remove the passkeys (a checkbox: `on` when ticked).
     pub remove_passkeys: String,
+    /// `/account/activity`: the sign-in to end (`session:<id>` or `app:<id>`).
+    pub target: String,
 }
 
 /// The reqToken of the page the form was on (its URL), else of the form.
@@ -88,7 +89,6 @@ async fn login(
         Ok(f) => f,
         Err(error) => {
             return again(
-                state,
                 parts,
                 FormEcho {
                     error: Some(error),
@@ -107,7 +107,7 @@ async fn login(
         match token.as_deref() {
             Some(t) => flow::continue_as(&state, &caller, t)
                 .await
-                .map(|_| Vec::new()),
+                .map(|_| (super::kit::next_page(token.as_deref()), Vec::new())),
             None => Err(ApiError::invalid(
                 "reqToken",
                 crate::tr!(common.field.required),
@@ -121,17 +121,17 @@ async fn login(
         };
         flow::login(&state, &caller, body)
             .await
-            .map(|done| done.cookies)
+            .map(|done| (after(&done.completion, token.as_deref()), done.cookies))
     };
     match result {
-        Ok(cookies) => see_other(&super::pages::next_page(token.as_deref()), cookies),
+        Ok((next, cookies)) => see_other(&next, cookies),
         Err(error) => {
             let echo = FormEcho {
                 error: Some(error),
                 identifier: fields.identifier,
                 ..Default::default()
             };
-            again(state, parts, echo).await
+            again(parts, echo).await
         }
     }
 }
@@ -146,7 +146,6 @@ async fn register(
         Ok(f) => f,
         Err(error) => {
             return again(
-                state,
                 parts,
                 FormEcho {
                     error: Some(error),
@@ -179,7 +178,7 @@ async fn register(
                 whatsapp: fields.whatsapp,
                 ..Default::default()
             };
-            again(state, parts, echo).await
+            again(parts, echo).await
         }
     }
 }
@@ -216,7 +215,7 @@ async fn confirm(
                 error: Some(error),
                 ..Default::default()
             };
-            again(state, parts, echo).await
+            again(parts, echo).await
         }
     }
 }
@@ -242,16 +241,23 @@ pub(crate) fn see_other(location: &str, cookies: Vec<HeaderValue>) -> Response {
     res
 }
 
-/// Renders the page the form was on again, showing `echo`, with the error's status.
-pub(crate) async fn again(state: AppState, mut parts: Parts, echo: FormEcho) -> Response {
-    let status = echo.error.as_ref().map(ApiError::http_status);
+/// What a plain form post that failed answers, before it is a page: render the page the
+/// form was on again (`parts`, made a `GET`), showing `echo`, with the error's status. The
+/// forms sit below the page router and cannot render a page; the page shell
+/// (`app::render_again`, around every page route) turns this marker into the page.
+#[derive(Clone)]
+pub struct RenderAgain {
+    pub parts: Parts,
+    pub echo: FormEcho,
+}
+
+/// Renders the page the form was on again, showing `echo`, with the error's status (through
+/// the [`RenderAgain`] marker).
+pub(crate) async fn again(mut parts: Parts, echo: FormEcho) -> Response {
     parts.method = Method::GET;
     parts.headers.remove(header::CONTENT_TYPE);
     parts.headers.remove(header::CONTENT_LENGTH);
-    let req = Request::from_parts(parts, Body::empty());
-    let mut res = crate::app::render_page(state, req, move || provide_context(echo.clone())).await;
-    if let Some(status) = status {
-        *res.status_mut() = status;
-    }
+    let mut res = Response::new(Body::empty());
+    res.extensions_mut().insert(RenderAgain { parts, echo });
     res
 }

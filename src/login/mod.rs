@@ -2,20 +2,23 @@
 //!
 //! 1. An app calls [`start_login`] (`POST /api/v1/users/login`) and gets a reqToken and
 //!    the URL of the hosted page.
-//! 2. The person opens it: [`pages`] serves the login, register and status pages; their
+//! 2. The person opens it: `crate::pages` serves the login, register and status pages; their
 //!    forms call [`fypass_login`] / [`fypass_register`] (also plain REST), or post as plain
 //!    HTML forms to the page itself when JavaScript is off (`forms`).
 //! 3. The app polls [`get_login_status`] (`GET /api/v1/users/login-status`) and gets the access
 //!    token on the first poll after completion, and never again.
 //!
-//! The rules live in `flow` (server only); `requests` is the `login_requests` table and
-//! `throttle` the brute-force counters.
+//! The rules live in `flow` (server only); `requests` is the `login_requests` table,
+//! `throttle` the brute-force counters, `reauth` the recent proof some changes need, and
+//! `kit` what the pages share with the plain-form handlers (`forms`).
 
 #[cfg(feature = "ssr")]
 pub(crate) mod flow;
 #[cfg(feature = "ssr")]
 pub mod forms;
-pub mod pages;
+pub mod kit;
+#[cfg(feature = "ssr")]
+pub mod reauth;
 #[cfg(feature = "ssr")]
 pub mod requests;
 #[cfg(feature = "ssr")]
@@ -31,24 +34,12 @@ use serde::{Deserialize, Serialize};
 pub const POLL_INTERVAL_SECS: u32 = 2;
 /// The prefix of a reqToken.
 pub const REQ_TOKEN_PREFIX: &str = "fyr_";
-/// The abuse-resistance policy (see `throttle` here and in the crate root; `/docs` shows
-/// it). Sign-ins count failures in windows of this many minutes:
-pub const SIGN_IN_WINDOW_MINUTES: u64 = 15;
-/// per account, these many free, then a doubling delay between attempts, up to
-pub const SIGN_IN_FREE_PER_ACCOUNT: i64 = 5;
-pub const SIGN_IN_MAX_DELAY_SECS: u64 = 60;
-/// per account and network, at most
-pub const SIGN_IN_PER_ACCOUNT_AND_NETWORK: i64 = 10;
-/// per network (an IPv4 address or an IPv6 /64), at most
-pub const SIGN_IN_PER_NETWORK: i64 = 50;
-/// and from a browser that signed in to the account before, at most (others' failures
-/// never count against it).
-pub const SIGN_IN_PER_TRUSTED_BROWSER: i64 = 10;
-/// Registration attempts per hour for one email address or number (per network: the
-/// `registrations_per_hour` setting).
-pub const REGISTRATIONS_PER_IDENTIFIER_HOUR: i64 = 3;
 /// Wrong user-code confirmations after which a login request is void.
 pub const MAX_CONFIRM_FAILURES: i64 = 5;
+/// How long a proof of who the person is (a sign-in, their password typed again, a passkey
+/// used) lets them change their email address or number, or add a passkey, in that browser
+/// (see `reauth`).
+pub const REAUTH_WINDOW_SECS: u64 = 300;
 /// Length limits of the flow's text fields, in characters.
 pub const MAX_NAME_CHARS: usize = 100;
 pub const MAX_URL_CHARS: usize = 2048;
@@ -80,6 +71,20 @@ pub struct StartLoginBody {
     /// to their access token.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub device_info: Option<DeviceInfo>,
+    /// `mfa`: only a sign-in with two factors completes the request (a passkey, or a
+    /// password or code and then the person's second factor); a person without a second
+    /// factor is answered `MFA_REQUIRED`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub require: Option<Require>,
+}
+
+/// What a login request asks of the sign-in that completes it.
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Require {
+    /// Two factors (SPEC §16).
+    Mfa,
 }
 
 /// The Fypass URL schema: what an app shows or opens for the person.
@@ -180,6 +185,11 @@ pub struct Completion {
     /// `POST /api/v1/fypass/verify`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub verify: Vec<String>,
+    /// The password (or code) was right and the person has a second factor: `status` is
+    /// `PENDING` until its code is given to `POST /api/v1/fypass/mfa`, in this same browser
+    /// (the reply's cookie holds the waiting sign-in for five minutes).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub second_factor: bool,
 }
 
 /// `POST /api/v1/users/login` — Login (UI by fypass): starts a login request. Replies 201.
@@ -308,23 +318,6 @@ pub async fn continue_as(
 ) -> Result<Completion, ApiError> {
     let (state, caller) = crate::request::Caller::current()?;
     flow::continue_as(&state, &caller, &req_token).await
-}
-
-/// The status page's view of a request, with a QR code of its fypass URL.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct StatusView {
-    pub request: RequestView,
-    pub qr_svg: String,
-    /// Offer the person who just signed in here to create a passkey (once).
-    pub offer_passkey: bool,
-}
-
-#[server(prefix = "/_app", endpoint = "fypass/status-view", input = GetUrl, client = crate::api::PageClient)]
-pub async fn get_status_view(
-    #[server(rename = "reqToken")] req_token: String,
-) -> Result<StatusView, ApiError> {
-    let (state, caller) = crate::request::Caller::current()?;
-    flow::status_view(&state, &caller, &req_token).await
 }
 
 /// The live part of the status page, polled while the request is pending.

@@ -38,13 +38,14 @@ db_row! {
         pub started_from: Option<String>,
         pub confirmed_at: Option<i64>,
         pub confirm_failures: i64,
+        pub require_mfa: bool,
     }
 }
 
 const SELECT: &str = "SELECT r.id, r.client_id, c.name AS client_name, c.status AS client_status,
         r.mode, r.redirect_url, r.device_info, r.expires_at, r.completed_at, r.outcome, r.user_id,
         r.device_id, r.delivered_at, r.collect_by, r.user_code, r.started_from, r.confirmed_at,
-        r.confirm_failures
+        r.confirm_failures, r.require_mfa
     FROM login_requests r JOIN clients c ON c.id = r.client_id";
 
 /// The letters of a user code: RFC 8628 §6.1's consonants, which spell no words and are
@@ -174,6 +175,7 @@ pub struct NewRequest {
     expires_at: i64,
     user_code: String,
     started_from: String,
+    require_mfa: bool,
 }
 
 impl GroupWrite for LoginStarts {
@@ -188,7 +190,7 @@ impl GroupWrite for LoginStarts {
             ($db:ty, $c:expr) => {{
                 let mut query = sqlx::QueryBuilder::<$db>::new(
                     "INSERT INTO login_requests (id, token_hash, client_id, mode, redirect_url, locale,
-                         device_info, created_at, expires_at, user_code, started_from) ",
+                         device_info, created_at, expires_at, user_code, started_from, require_mfa) ",
                 );
                 query.push_values(jobs, |mut b, r| {
                     b.push_bind(Uuid::now_v7())
@@ -201,7 +203,8 @@ impl GroupWrite for LoginStarts {
                         .push_bind(r.created_at)
                         .push_bind(r.expires_at)
                         .push_bind(r.user_code.clone())
-                        .push_bind(r.started_from.clone());
+                        .push_bind(r.started_from.clone())
+                        .push_bind(r.require_mfa);
                 });
                 query.build().execute($c).await.map(drop)
             }};
@@ -211,6 +214,13 @@ impl GroupWrite for LoginStarts {
             Tx::Postgres(t) => insert_many!(sqlx::Postgres, t.exec()),
         }?;
         Ok(jobs.iter().map(|_| Ok(())).collect())
+    }
+}
+
+impl LoginStarts {
+    /// This server's group of login starts (kept in the app state's services).
+    pub fn of(state: &crate::state::AppState) -> &Group<LoginStarts> {
+        state.services.get()
     }
 }
 
@@ -245,6 +255,7 @@ pub async fn create(
             expires_at,
             user_code: user_code.clone(),
             started_from: started_from.to_owned(),
+            require_mfa: body.require == Some(super::Require::Mfa),
         })
         .await?;
     Ok(Created {
@@ -333,6 +344,11 @@ pub async fn confirm(db: &Db, id: Uuid, typed: &str) -> Result<bool, ApiError> {
 /// Completes a pending, unexpired request for `user_id`; its tokens must be collected within
 /// `collect_secs`. Of concurrent completions exactly one succeeds; the others get
 /// `FAILED_UPDATE_USER_TOKEN`.
+///
+/// The completion is stamped after the person's last revocation, also when that came in
+/// this very transaction and millisecond (a recovery revokes everything, then completes the
+/// request): a sign-in is void only if revoked at or after its completion
+/// (`tokens::collectable`).
 pub async fn complete(
     tx: &mut Tx,
     id: Uuid,
@@ -347,7 +363,10 @@ pub async fn complete(
     };
     let now = now_ms();
     let sql = "UPDATE login_requests
-               SET completed_at = $2, outcome = $3, user_id = $4, device_id = $5, collect_by = $6
+               SET completed_at = (SELECT CASE WHEN u.revoked_before >= $2 THEN u.revoked_before + 1
+                                               ELSE $2 END
+                                   FROM users u WHERE u.id = $4),
+                   outcome = $3, user_id = $4, device_id = $5, collect_by = $6
                WHERE id = $1 AND completed_at IS NULL AND expires_at > $2";
     let won = with_tx!(tx, |c| sqlx::query(sql)
         .bind(id)

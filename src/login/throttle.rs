@@ -1,5 +1,5 @@
 //! The hosted flow's abuse-resistance policy, as counters of [`crate::throttle`] (the
-//! numbers are the constants of this module's parent, which `/docs` shows).
+//! numbers are settings, [`crate::limits::Limits`], which `/docs` shows).
 //!
 //! A sign-in attempt takes a place in, unless the browser signed in to this account before:
 //! * the **account** (one counter per person, whichever email or number was typed; an
@@ -20,15 +20,12 @@
 //! taken is refused, so the budget also bounds how many addresses one network can test
 //! for accounts.
 
-use super::{
-    REGISTRATIONS_PER_IDENTIFIER_HOUR, SIGN_IN_FREE_PER_ACCOUNT, SIGN_IN_MAX_DELAY_SECS,
-    SIGN_IN_PER_ACCOUNT_AND_NETWORK, SIGN_IN_PER_NETWORK, SIGN_IN_PER_TRUSTED_BROWSER,
-    SIGN_IN_WINDOW_MINUTES,
+use crate::{
+    limits::Limits,
+    throttle::{Counter, Rule},
 };
-use crate::throttle::{Counter, Rule};
 use std::time::Duration;
 
-const WINDOW: Duration = Duration::from_secs(SIGN_IN_WINDOW_MINUTES * 60);
 const HOUR: Duration = Duration::from_secs(3600);
 
 /// Who a sign-in attempt is for and from.
@@ -42,35 +39,36 @@ pub struct Attempt<'a> {
 }
 
 /// The counters a sign-in attempt must pass.
-pub fn sign_in(attempt: &Attempt<'_>) -> Vec<Counter> {
+pub fn sign_in(attempt: &Attempt<'_>, limits: &Limits) -> Vec<Counter> {
+    let window = limits.sign_in_window();
     if let Some(browser) = attempt.trusted_browser {
         return vec![Counter::new(
             format!("sign-in:browser:{browser}:{}", attempt.account),
-            Rule::Cap(SIGN_IN_PER_TRUSTED_BROWSER),
-            WINDOW,
+            Rule::Cap(limits.sign_in_per_trusted_browser),
+            window,
             crate::tr!(common.throttle.browser),
         )];
     }
     vec![
         Counter::new(
             format!("sign-in:network:{}", attempt.network),
-            Rule::Cap(SIGN_IN_PER_NETWORK),
-            WINDOW,
+            Rule::Cap(limits.sign_in_per_network),
+            window,
             crate::tr!(common.throttle.network),
         ),
         Counter::new(
             format!("sign-in:pair:{}:{}", attempt.account, attempt.network),
-            Rule::Cap(SIGN_IN_PER_ACCOUNT_AND_NETWORK),
-            WINDOW,
+            Rule::Cap(limits.sign_in_per_account_and_network),
+            window,
             crate::tr!(common.throttle.pair),
         ),
         Counter::new(
             format!("sign-in:account:{}", attempt.account),
             Rule::Slow {
-                free: SIGN_IN_FREE_PER_ACCOUNT,
-                max: Duration::from_secs(SIGN_IN_MAX_DELAY_SECS),
+                free: limits.sign_in_free_per_account,
+                max: Duration::from_secs(limits.sign_in_max_delay_secs),
             },
-            WINDOW,
+            window,
             "This account had many failed sign-ins, so it is slowed down for a moment.",
         ),
     ]
@@ -78,7 +76,12 @@ pub fn sign_in(attempt: &Attempt<'_>) -> Vec<Counter> {
 
 /// The counters a registration must pass: its network (`per_network` an hour), and each
 /// identifier it gives.
-pub fn registration(network: &str, per_network: i64, identifiers: &[&str]) -> Vec<Counter> {
+pub fn registration(
+    network: &str,
+    per_network: i64,
+    limits: &Limits,
+    identifiers: &[&str],
+) -> Vec<Counter> {
     let mut counters = vec![Counter::new(
         format!("register:network:{network}"),
         Rule::Cap(per_network),
@@ -88,7 +91,7 @@ pub fn registration(network: &str, per_network: i64, identifiers: &[&str]) -> Ve
     counters.extend(identifiers.iter().map(|id| {
         Counter::new(
             format!("register:identifier:{id}"),
-            Rule::Cap(REGISTRATIONS_PER_IDENTIFIER_HOUR),
+            Rule::Cap(limits.registrations_per_identifier_hour),
             HOUR,
             crate::tr!(common.throttle.register_identifier),
         )

@@ -17,7 +17,7 @@ use crate::{
     error::{ApiError, ErrorCode},
     login::{LoginStatus, flow as login},
     request::Caller,
-    server::AppState,
+    state::AppState,
     users::{session, store as users},
 };
 use std::time::Duration;
@@ -108,7 +108,7 @@ pub async fn login_start(
         .start_discoverable_authentication()
         .map_err(internal)?;
     let ceremony_id = store::seal(
-        &state.ceremony_key,
+        store::SealKey::of(state),
         Kind::Login,
         None,
         request_id,
@@ -138,7 +138,7 @@ async fn verify_assertion(
     body: &PasskeyFinishBody,
 ) -> Result<Asserted, ApiError> {
     let webauthn = webauthn(state)?;
-    let ceremony = store::open(&state.ceremony_key, &body.ceremony_id, Kind::Login)
+    let ceremony = store::open(store::SealKey::of(state), &body.ceremony_id, Kind::Login)
         .ok_or_else(|| rejected(crate::tr!(passkeys.msg.login_expired)))?;
     let auth: DiscoverableAuthentication =
         serde_json::from_str(&ceremony.state).map_err(internal)?;
@@ -244,6 +244,7 @@ pub async fn login_finish(
         &asserted.user,
         LoginStatus::LoggedIn,
         "passkey",
+        crate::factors::Proof::Passkey,
     )
     .await
 }
@@ -273,14 +274,14 @@ pub async fn reauthenticate(
 
 /// Starts adding a passkey for the signed-in person, who must have proved who they are in
 /// this browser within the last few minutes, or give their `password` now
-/// (`account::reauth::gate`).
+/// (`login::reauth::gate`).
 pub async fn register_start(
     state: &AppState,
     caller: &Caller,
     password: Option<String>,
 ) -> Result<PasskeyChallenge, ApiError> {
     let webauthn = webauthn(state)?;
-    let user = crate::account::reauth::gate(state, caller, sign_in_first(), password).await?;
+    let user = crate::login::reauth::gate(state, caller, sign_in_first(), password).await?;
     let exclude = store::cred_ids(&state.db, user.id).await?;
     let label = user.view().contact().to_string();
     let (mut options, registration) = webauthn
@@ -298,7 +299,7 @@ pub async fn register_start(
         selection.require_resident_key = true;
     }
     let ceremony_id = store::seal(
-        &state.ceremony_key,
+        store::SealKey::of(state),
         Kind::Register,
         Some(user.id),
         None,
@@ -333,7 +334,7 @@ pub async fn register_finish(
     let user = session::require_change(state, caller, sign_in_first()).await?;
     let name = passkey_name(body.name.as_deref())?;
     let expired = || rejected(crate::tr!(passkeys.msg.register_expired));
-    let ceremony = store::open(&state.ceremony_key, &body.ceremony_id, Kind::Register)
+    let ceremony = store::open(store::SealKey::of(state), &body.ceremony_id, Kind::Register)
         .filter(|c| c.user_id == Some(user.id))
         .ok_or_else(expired)?;
     let registration: PasskeyRegistration =
@@ -353,6 +354,9 @@ pub async fn register_finish(
         .as_ref()
         .and_then(|t| serde_json::to_string(t).ok());
     let mut tx = state.db.begin().await?;
+    // No passkey for a session ended meanwhile with everything else (a recovery removes
+    // every passkey: one added just after it must not survive it).
+    users::hold(&mut tx, &user).await?;
     if !store::spend(&mut tx, &body.ceremony_id, &ceremony).await? {
         return Err(expired());
     }
@@ -368,6 +372,14 @@ pub async fn register_finish(
             transports: transports.as_deref(),
             name: &name,
         },
+    )
+    .await?;
+    crate::activity::record(
+        &mut tx,
+        caller,
+        user.id,
+        crate::activity::Kind::PasskeyAdded,
+        None,
     )
     .await?;
     tx.commit().await?;
@@ -409,11 +421,19 @@ pub async fn rename(
 pub async fn remove(state: &AppState, caller: &Caller, id: &str) -> Result<(), ApiError> {
     let user = session::require_change(state, caller, sign_in_first()).await?;
     let id = parse_id(id)?;
-    if store::remove(&state.db, user.id, id).await? {
-        Ok(())
-    } else {
-        Err(no_such())
+    let mut tx = state.db.begin().await?;
+    if !store::remove_in(&mut tx, user.id, id).await? {
+        return Err(no_such());
     }
+    crate::activity::record(
+        &mut tx,
+        caller,
+        user.id,
+        crate::activity::Kind::PasskeyRemoved,
+        None,
+    )
+    .await?;
+    tx.commit().await
 }
 
 /// Whether to offer `user_id` to create a passkey now (once: after their first sign-in or

@@ -17,7 +17,6 @@
 pub mod browser;
 #[cfg(feature = "ssr")]
 pub(crate) mod flow;
-pub mod pages;
 #[cfg(feature = "ssr")]
 pub mod store;
 

@@ -57,6 +57,11 @@ impl std::fmt::Debug for SealKey {
 }
 
 impl SealKey {
+    /// This server's key (kept in the app state's services).
+    pub fn of(state: &crate::state::AppState) -> &SealKey {
+        state.services.get()
+    }
+
     /// This deployment's key (made now if there is none yet; of two nodes making one at once,
     /// the first one's is kept and both use it).
     pub async fn load(db: &Db) -> Result<SealKey, ApiError> {
@@ -314,10 +319,11 @@ pub async fn rename(
         .await)?)
 }
 
-/// Removes `user_id`'s passkey `id`; `false` when they have no such passkey.
-pub async fn remove(db: &Db, user_id: Uuid, id: Uuid) -> Result<bool, ApiError> {
+/// Removes `user_id`'s passkey `id`, in `tx` (with the activity entry that records it);
+/// `false` when they have no such passkey.
+pub async fn remove_in(tx: &mut Tx, user_id: Uuid, id: Uuid) -> Result<bool, ApiError> {
     let sql = "DELETE FROM passkeys WHERE id = $1 AND user_id = $2";
-    let gone = with_writer!(db, |c| sqlx::query(sql)
+    let gone = with_tx!(tx, |c| sqlx::query(sql)
         .bind(id)
         .bind(user_id)
         .execute(c)
@@ -327,7 +333,7 @@ pub async fn remove(db: &Db, user_id: Uuid, id: Uuid) -> Result<bool, ApiError> 
 }
 
 /// Removes every passkey of `user_id`: a password change that asks for it, a recovery
-/// (`users::recovery`). How many were removed. (The records of used ceremonies stay: they
+/// (`codes::recovery`). How many were removed. (The records of used ceremonies stay: they
 /// keep a ceremony from being used twice, and no removed passkey can answer one anyway.)
 pub async fn remove_all(tx: &mut Tx, user_id: Uuid) -> Result<u64, ApiError> {
     let sql = "DELETE FROM passkeys WHERE user_id = $1";

@@ -1,4 +1,5 @@
-//! The HTTP server: shared state, the router, and the layers every request goes through.
+//! The HTTP server: start-up (`AppState::init` builds the [`crate::state`] once), the router,
+//! and the layers every request goes through.
 //!
 //! ```text
 //! connection ─► listen.rs (header timeout, connection cap, graceful drain)
@@ -6,9 +7,10 @@
 //!         deadline, 499) ─► panic guard ─► security headers ─► router:
 //!              /healthz /readyz                health.rs
 //!              /api/v1/...                     api::routes (one route per #[server] fn)
-//!              pages (/fypass, /docs, ...)     app.rs (page_facts: language and app look),
-//!                                              rendered by leptos_axum
-//!              /lang                           the pages' language switch
+//!              pages (/fypass, /docs, ...)     app.rs (page_facts: language and app look;
+//!                                              render_again: a failed plain form post's
+//!                                              page), rendered by leptos_axum
+//!              /lang                           lang.rs: the pages' language switch
 //!              /pkg/*                          assets.rs (precompressed, immutable)
 //!              anything else                   public files, else NOT_FOUND
 //! ```
@@ -18,6 +20,7 @@
 
 mod assets;
 mod health;
+mod lang;
 mod listen;
 mod observe;
 pub mod upkeep;
@@ -29,10 +32,11 @@ use crate::{
     config::Config,
     db::{Db, group::Group},
     error::{ApiError, ErrorCode},
+    state::{AppState, CarriesSecrets, Services},
 };
 use axum::{
     Router,
-    extract::{DefaultBodyLimit, FromRef, Request, State},
+    extract::{DefaultBodyLimit, Request, State},
     handler::Handler,
     http::{HeaderName, HeaderValue, header},
     middleware::{from_fn, from_fn_with_state},
@@ -41,7 +45,6 @@ use axum::{
 };
 use leptos::config::LeptosOptions;
 use leptos_axum::LeptosRoutes;
-use metrics_exporter_prometheus::PrometheusHandle;
 use std::{error::Error, net::SocketAddr, path::PathBuf, sync::Arc};
 use tower::ServiceBuilder;
 use tower_http::{
@@ -50,31 +53,6 @@ use tower_http::{
     request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer},
     set_header::SetResponseHeaderLayer,
 };
-
-/// Everything a request handler may need, cloned cheaply into each request.
-#[derive(Clone)]
-pub struct AppState {
-    pub config: Arc<Config>,
-    pub db: Db,
-    pub clients: Arc<ClientCache>,
-    pub passwords: Arc<crate::users::password::Hasher>,
-    pub device_saves: Arc<crate::devices::store::Saves>,
-    pub login_starts: Arc<Group<crate::login::requests::LoginStarts>>,
-    /// Delivers the outbox's messages (and is woken when one is stored).
-    pub courier: Arc<crate::courier::Courier>,
-    /// The passkey relying party; `None` where the public URL cannot have passkeys.
-    pub webauthn: Option<Arc<webauthn_rs::Webauthn>>,
-    /// Signs passkey ceremonies handed to the page (`passkeys::store::seal`).
-    pub ceremony_key: Arc<crate::passkeys::store::SealKey>,
-    pub leptos_options: LeptosOptions,
-    pub metrics: PrometheusHandle,
-}
-
-impl FromRef<AppState> for LeptosOptions {
-    fn from_ref(state: &AppState) -> Self {
-        state.leptos_options.clone()
-    }
-}
 
 impl AppState {
     /// Connects to and migrates the database, and starts the background upkeep.
@@ -85,7 +63,7 @@ impl AppState {
         let db = Db::open(&config, config.db_max_connections).await?;
         let clients = Arc::new(ClientCache::default());
         clients.spawn_refresher(db.clone());
-        let passwords = Arc::new(crate::users::password::Hasher::for_this_machine(
+        let passwords = Arc::new(crate::password::Hasher::for_this_machine(
             config.password_queue,
         ));
         let courier = Arc::new(crate::courier::Courier::from_config(&config)?);
@@ -96,14 +74,18 @@ impl AppState {
                 .map_err(|e| format!("cannot read the passkey ceremony key: {}", e.message))?,
         );
         courier.spawn(db.clone());
+        let services = Services::default()
+            .with(clients)
+            .with(Arc::new(crate::devices::store::Saves::new(&db)))
+            .with(Arc::new(
+                Group::<crate::login::requests::LoginStarts>::start(&db),
+            ))
+            .with(ceremony_key);
         Ok(AppState {
             config: Arc::new(config),
-            device_saves: Arc::new(crate::devices::store::Saves::new(&db)),
-            login_starts: Arc::new(Group::start(&db)),
             db,
             webauthn,
-            ceremony_key,
-            clients,
+            services,
             passwords,
             courier,
             leptos_options,
@@ -138,7 +120,7 @@ pub fn leptos_options(listen: SocketAddr) -> LeptosOptions {
 
 /// The OpenAPI document (cheap to build, and rarely asked for).
 async fn openapi_document(State(state): State<AppState>) -> axum::Json<serde_json::Value> {
-    axum::Json(crate::api::openapi::document(&state.config.public_origin()))
+    axum::Json(crate::openapi::document(&state.config.public_origin()))
 }
 
 /// The whole application.
@@ -154,10 +136,13 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::login::forms::routes())
         .merge(crate::codes::forms::routes())
         .merge(crate::account::forms::routes())
+        .merge(crate::factors::forms::routes())
+        .merge(crate::activity::forms::routes())
         .leptos_routes_with_context(&state, routes, crate::app::page_context(state.clone()), {
             let options = options.clone();
             move || crate::app::shell(options.clone())
         })
+        .route_layer(from_fn_with_state(state.clone(), crate::app::render_again))
         .route_layer(from_fn_with_state(state.clone(), crate::app::page_facts));
     let (pkg, front_ends) = assets::pkg(&options);
     // Each page names the smallest front end that hydrates it, and goes out compressed
@@ -176,8 +161,9 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/api/openapi.json", get(openapi_document))
-        .route("/lang", get(crate::locale::switch))
+        .route("/lang", get(lang::switch))
         .merge(crate::api::routes())
+        .merge(crate::oidc::routes())
         .merge(pages)
         .method_not_allowed_fallback(method_not_allowed)
         .route_layer(from_fn(observe::tag_route))
@@ -185,19 +171,6 @@ pub fn router(state: AppState) -> Router {
         .fallback_service(assets::public(&options, not_found));
     with_layers(app, state)
 }
-
-/// Marks a page response that must go out uncompressed (set by `app::page_facts`).
-///
-/// Every page reflects input its requester chose (the language switch carries the page's
-/// whole URL back, query and all). A page that also carries something secret — what a
-/// signed-in person's session shows: their email and number, their devices, the code of a
-/// request they confirm — must not be compressed: someone who sees the encrypted traffic
-/// and can make the browser load pages (a link, a script on another site) would learn the
-/// secret a character at a time from the compressed sizes (BREACH). Pages without a
-/// session (the sign-in page of an app's request, the docs) carry nothing the requester
-/// does not already know and stay compressed.
-#[derive(Clone, Copy, Debug)]
-pub struct CarriesSecrets;
 
 fn no_secrets(
     _: axum::http::StatusCode,

@@ -1,9 +1,10 @@
 //! Background upkeep: what nobody can use any more — expired login requests, sessions,
-//! remembered browsers, tokens, codes, old outbox messages and idle counters — is deleted in bounded
+//! remembered browsers, tokens, codes, old outbox messages, second steps, activity older
+//! than 180 days and idle counters — is deleted in bounded
 //! batches, so tables do not grow without bound and no delete holds the writer (on SQLite,
 //! the one writer connection) for long. Each app node runs it; the deletes are idempotent.
 
-use crate::{codes, courier, db::Db, error::ApiError, login, passkeys, throttle, tokens, users};
+use crate::{courier, db::Db, error::ApiError, login, onetime, passkeys, throttle, tokens, users};
 use std::time::Duration;
 
 /// Rows one statement deletes at most.
@@ -18,16 +19,20 @@ const OUTBOX_KEEP_MS: i64 = 7 * 24 * 3600 * 1000;
 /// Purges everything that is due, batch after batch; returns how many rows went.
 pub async fn purge(db: &Db) -> Result<u64, ApiError> {
     let mut total = 0;
-    for table in 0..8 {
+    for table in 0..12 {
         loop {
             let removed = match table {
                 0 => login::purge(db, GRACE_MS, BATCH).await?,
                 1 => users::session::purge(db, BATCH).await?,
                 2 => tokens::access::purge(db, GRACE_MS, BATCH).await?,
                 3 => tokens::refresh::purge(db, GRACE_MS, BATCH).await?,
-                4 => codes::store::purge(db, GRACE_MS, BATCH).await?,
+                4 => onetime::store::purge(db, GRACE_MS, BATCH).await?,
                 5 => courier::outbox::purge(db, OUTBOX_KEEP_MS, BATCH).await?,
                 6 => passkeys::store::purge(db, BATCH).await?,
+                7 => crate::oidc::endpoints::purge(db, BATCH).await?,
+                8 => crate::factors::step::purge(db, BATCH).await?,
+                9 => crate::activity::store::purge(db, BATCH).await?,
+                10 => crate::activity::alerts::purge(db, BATCH).await?,
                 _ => throttle::purge(db, BATCH).await?,
             };
             total += removed;

@@ -7,7 +7,7 @@ use crate::{
     config::Config,
     db::{Tx, now_ms, rfc3339, with_tx},
     error::{ApiError, ErrorCode},
-    server::AppState,
+    state::AppState,
     status::Status,
     users::store::refusal,
 };
@@ -78,6 +78,10 @@ pub async fn refresh(
     let mut row = refresh::find_in(&mut tx, token, client_id)
         .await?
         .ok_or_else(not_found)?;
+    // A revocation of everything of theirs running now either committed before this lock
+    // (the rotation below then finds the token revoked) or waits for this transaction and
+    // then revokes the pair it issues too.
+    crate::users::store::lock(&mut tx, row.user_id).await?;
     if let Some(code) = refusal(row.user_status.parse().unwrap_or(Status::Deleted)) {
         return Err(ApiError::new(code));
     }
@@ -180,6 +184,8 @@ pub async fn logout(
         .await?
         .ok_or_else(|| unauthorized("The access token is malformed, unknown, or another app's."))?;
     let mut tx = state.db.begin().await?;
+    // As a refresh does, so a refresh in flight cannot issue a pair that outlives this.
+    crate::users::store::lock(&mut tx, row.user_id).await?;
     if body.everywhere == Some(true) {
         revoke_for_user(&mut tx, row.user_id, Some(client_id)).await?;
     } else {
@@ -231,13 +237,18 @@ pub async fn revoke_for_device(tx: &mut Tx, device_id: Uuid) -> Result<(), ApiEr
     revoke_where(tx, "device_id = $1", device_id, None).await
 }
 
-/// Revokes every token of `user_id` (in `client_id` only, when given), and every sign-in of
-/// theirs that an app has not collected yet: a login request completed before now hands out
-/// no token ([`collectable`]; the app sees it `EXPIRED`).
+/// Revokes every token of `user_id` (in `client_id` only, when given), every sign-in of
+/// theirs that an app has not collected yet — a login request completed before now hands
+/// out no token ([`collectable`]; the app sees it `EXPIRED`) — and unlinks their devices (of
+/// that app): a device is nobody's once its person signed out there, so whoever signs in on
+/// it next may take it, and an app no longer lists it as theirs (`/docs#devices`).
 ///
-/// For all apps this stamps the person's `revoked_before`, first: that write locks their
-/// row, so a collection in flight ([`collectable`] locks it too) either commits before —
-/// and the updates below revoke what it issued — or waits and then sees the stamp. For one
+/// The person's row is locked first (`users::store::lock`), and only then is the time
+/// taken: a refresh or a sign-in in flight (which lock it too) either committed before —
+/// and the updates below revoke what it issued, its completion stamped no later than this
+/// — or waits, and then finds the revocation. For all apps the person's `revoked_before` is
+/// set to that time, and moves forward by at least a millisecond at each revocation, so a
+/// sign-in that read it before (`users::store::hold`) always sees that it changed. For one
 /// app, that app's uncollected completions are voided instead (their collection deadline
 /// set to now).
 pub async fn revoke_for_user(
@@ -245,10 +256,13 @@ pub async fn revoke_for_user(
     user_id: Uuid,
     client_id: Option<Uuid>,
 ) -> Result<(), ApiError> {
+    crate::users::store::lock(tx, user_id).await?;
     let now = now_ms();
     match client_id {
         None => {
-            let sql = "UPDATE users SET revoked_before = $2 WHERE id = $1";
+            let sql = "UPDATE users SET revoked_before =
+                         CASE WHEN revoked_before >= $2 THEN revoked_before + 1 ELSE $2 END
+                       WHERE id = $1";
             with_tx!(tx, |c| sqlx::query(sql)
                 .bind(user_id)
                 .bind(now)
@@ -269,16 +283,18 @@ pub async fn revoke_for_user(
                 .map(drop))?;
         }
     }
-    revoke_where(tx, "user_id = $1", user_id, client_id).await
+    revoke_where(tx, "user_id = $1", user_id, client_id).await?;
+    crate::devices::store::detach_user(tx, user_id, client_id).await
 }
 
 /// Whether a sign-in of `user_id` completed at `completed_at` may still be handed to its app:
-/// not if everything of theirs was revoked since ([`revoke_for_user`]). Locks the person's
-/// row until `tx` ends (an update that changes nothing), so a revocation cannot slip in
-/// between this answer and the tokens it lets `tx` issue.
+/// not if everything of theirs was revoked since ([`revoke_for_user`]) — or in the same
+/// millisecond, which cannot tell which came first. Locks the person's row until `tx` ends
+/// (an update that changes nothing), so a revocation cannot slip in between this answer and
+/// the tokens it lets `tx` issue.
 pub async fn collectable(tx: &mut Tx, user_id: Uuid, completed_at: i64) -> Result<bool, ApiError> {
     let sql = "UPDATE users SET revoked_before = revoked_before
-               WHERE id = $1 AND (revoked_before IS NULL OR revoked_before <= $2)";
+               WHERE id = $1 AND (revoked_before IS NULL OR revoked_before < $2)";
     let alive = with_tx!(tx, |c| sqlx::query(sql)
         .bind(user_id)
         .bind(completed_at)
@@ -298,4 +314,17 @@ async fn revoke_access(tx: &mut Tx, id: Uuid) -> Result<(), ApiError> {
         .await
         .map(drop))?;
     Ok(())
+}
+
+/// Sets a user's status. Any status but `active` revokes their tokens and browser sessions
+/// in the same transaction, so they stop working on the next request.
+pub async fn set_user_status(tx: &mut Tx, id: Uuid, status: Status) -> Result<bool, ApiError> {
+    if !crate::users::store::write_status(tx, id, status).await? {
+        return Ok(false);
+    }
+    if status != Status::Active {
+        revoke_for_user(tx, id, None).await?;
+        crate::users::session::revoke_all(tx, id).await?;
+    }
+    Ok(true)
 }

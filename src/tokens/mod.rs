@@ -24,7 +24,10 @@ mod lifecycle;
 pub mod refresh;
 
 #[cfg(feature = "ssr")]
-pub use lifecycle::{Family, collectable, revoke_for_device, revoke_for_user, start_family};
+pub use lifecycle::{
+    Family, collectable, introspect as introspect_token, refresh as refresh_pair, revoke_family,
+    revoke_for_device, revoke_for_user, set_user_status, start_family,
+};
 
 use crate::{api::JsonBody, error::ApiError, json_body, users::User};
 use leptos::{prelude::*, server_fn::codec::GetUrl};

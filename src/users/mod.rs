@@ -9,13 +9,7 @@
 //! an app holds for a person are in `crate::tokens`.
 
 #[cfg(feature = "ssr")]
-pub mod cli;
-#[cfg(feature = "ssr")]
 pub mod identifier;
-#[cfg(feature = "ssr")]
-pub mod password;
-#[cfg(feature = "ssr")]
-pub mod recovery;
 #[cfg(feature = "ssr")]
 pub mod session;
 #[cfg(feature = "ssr")]

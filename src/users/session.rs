@@ -16,7 +16,7 @@ use crate::{
     error::{ApiError, ErrorCode},
     request::Caller,
     secret,
-    server::AppState,
+    state::AppState,
 };
 use axum::http::HeaderValue;
 use cookie::{Cookie, SameSite};
@@ -49,15 +49,31 @@ const BROWSER_TTL_SECS: i64 = 180 * 24 * 3600;
 
 /// Starts a session for `user_id`, returning the `Set-Cookie` value. `client_id` is the app
 /// whose login request the person signed in for: the session's pages show that app.
+/// `strong`: the person proved two factors (a passkey, or the second step), which a login
+/// request that asks for a strong sign-in needs of "Continue as".
 pub async fn start(
     tx: &mut Tx,
     config: &Config,
     user_id: Uuid,
     client_id: Option<Uuid>,
+    strong: bool,
+) -> Result<HeaderValue, ApiError> {
+    start_by(tx, config, user_id, client_id, None, strong).await
+}
+
+/// As [`start`], remembering how the person proved who they are (`amr`, RFC 8176: `pwd`,
+/// `otp`, `hwk`), which an OpenID Connect ID token of this session tells the app.
+pub async fn start_by(
+    tx: &mut Tx,
+    config: &Config,
+    user_id: Uuid,
+    client_id: Option<Uuid>,
+    amr: Option<&str>,
+    strong: bool,
 ) -> Result<HeaderValue, ApiError> {
     let issued = secret::issue(PREFIX);
     let now = now_ms();
-    let sql = "INSERT INTO sessions (id, token_hash, user_id, created_at, expires_at, client_id) VALUES ($1, $2, $3, $4, $5, $6)";
+    let sql = "INSERT INTO sessions (id, token_hash, user_id, created_at, expires_at, client_id, amr, strong_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
     with_tx!(tx, |c| sqlx::query(sql)
         .bind(Uuid::now_v7())
         .bind(&issued.hash)
@@ -65,10 +81,43 @@ pub async fn start(
         .bind(now)
         .bind(now + TTL_SECS * 1000)
         .bind(client_id)
+        .bind(amr)
+        .bind(strong.then_some(now))
         .execute(c)
         .await
         .map(drop))?;
     Ok(set_cookie(config, &issued.plaintext, TTL_SECS))
+}
+
+/// Marks this browser's session as proven with two factors (the person just typed a code of
+/// the authenticator app they set up).
+pub async fn mark_strong(tx: &mut Tx, config: &Config, caller: &Caller) -> Result<(), ApiError> {
+    let Some(secret) = secret_of(caller, config) else {
+        return Ok(());
+    };
+    let sql = "UPDATE sessions SET strong_at = $2 WHERE token_hash = $1 AND revoked_at IS NULL";
+    with_tx!(tx, |c| sqlx::query(sql)
+        .bind(secret::hash(secret))
+        .bind(now_ms())
+        .execute(c)
+        .await
+        .map(drop))?;
+    Ok(())
+}
+
+/// Whether this browser's live session was proven with two factors.
+pub async fn is_strong(state: &AppState, caller: &Caller) -> Result<bool, ApiError> {
+    let Some(secret) = secret_of(caller, &state.config) else {
+        return Ok(false);
+    };
+    let sql = "SELECT strong_at FROM sessions
+               WHERE token_hash = $1 AND revoked_at IS NULL AND expires_at > $2";
+    let row: Option<(Option<i64>,)> = with_reader!(&state.db, |c| sqlx::query_as(sql)
+        .bind(secret::hash(secret))
+        .bind(now_ms())
+        .fetch_optional(c)
+        .await)?;
+    Ok(row.is_some_and(|(at,)| at.is_some()))
 }
 
 fn set_cookie(config: &Config, value: &str, max_age_secs: i64) -> HeaderValue {
@@ -146,8 +195,8 @@ pub async fn revoke_all(tx: &mut Tx, user_id: Uuid) -> Result<(), ApiError> {
     Ok(())
 }
 
-/// Ends the session with this secret (sign-out).
-async fn end(db: &Db, secret: &str) -> Result<(), ApiError> {
+/// Ends the session with this secret (sign-out; also OpenID Connect's RP-initiated logout).
+pub(crate) async fn end(db: &Db, secret: &str) -> Result<(), ApiError> {
     let sql = "UPDATE sessions SET revoked_at = $2 WHERE token_hash = $1 AND revoked_at IS NULL";
     let hash = secret::hash(secret);
     with_writer!(db, |c| sqlx::query(sql)
@@ -349,6 +398,63 @@ pub async fn trusted_browser(
         .fetch_one(c)
         .await)?;
     Ok((known > 0).then(|| format!("browser-{}", short(browser))))
+}
+
+/// A key for this browser if it signed in before (its live session, or the browser cookie
+/// of an earlier sign-in) as the active person whose **verified** identifier `identifier`
+/// is, else `None`: codes sent to that identifier and typed in this browser are the owner's
+/// own, and count against this browser, not against its network (`codes::flow`), so
+/// strangers behind the same carrier-grade NAT cannot use up the owner's budget.
+///
+/// Only a verified identifier counts: the browsers of someone who registered another
+/// person's address are not the address's owner's, and must not escape the network's caps
+/// (they could void every code the owner asks for to take the account over). One query,
+/// whether or not anyone has the identifier, and none for a browser without either cookie,
+/// so the answer takes as long either way (a code send must not tell them apart).
+pub async fn trusted_for(
+    state: &AppState,
+    caller: &Caller,
+    identifier: &super::identifier::Identifier,
+) -> Result<Option<String>, ApiError> {
+    let session = secret_of(caller, &state.config);
+    let browser = caller
+        .cookie(browser_cookie_name(&state.config))
+        .filter(|v| secret::well_formed(BROWSER_PREFIX, v));
+    if session.is_none() && browser.is_none() {
+        return Ok(None);
+    }
+    let column = match identifier {
+        super::identifier::Identifier::Email(_) => "email",
+        super::identifier::Identifier::Whatsapp(_) => "whatsapp",
+    };
+    let sql = format!(
+        "SELECT COUNT(*) FROM users u
+         WHERE u.{column} = $1 AND u.{column}_verified_at IS NOT NULL AND u.status = 'active'
+           AND (EXISTS (SELECT 1 FROM sessions s WHERE s.user_id = u.id AND s.token_hash = $2
+                          AND s.revoked_at IS NULL AND s.expires_at > $4)
+                OR EXISTS (SELECT 1 FROM trusted_browsers b WHERE b.user_id = u.id
+                             AND b.token_hash = $3 AND b.expires_at > $4))"
+    );
+    let (session_hash, browser_hash) = (session.map(secret::hash), browser.map(secret::hash));
+    let (known,): (i64,) = with_reader!(&state.db, |c| sqlx::query_as(&sql)
+        .bind(identifier.as_str())
+        .bind(&session_hash)
+        .bind(&browser_hash)
+        .bind(now_ms())
+        .fetch_one(c)
+        .await)?;
+    let short = |hash: &[u8]| {
+        hash[..8]
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>()
+    };
+    let key = match (&browser_hash, &session_hash) {
+        (Some(hash), _) => format!("browser-{}", short(hash)),
+        (None, Some(hash)) => format!("session-{}", short(hash)),
+        (None, None) => return Ok(None),
+    };
+    Ok((known > 0).then_some(key))
 }
 
 /// Removes, at most `limit` at a time, sessions and remembered browsers that expired.

@@ -4,7 +4,7 @@
 //! account that has it, verified or not (a unique index on each), so a code sent to it acts
 //! on that account only, and registering or adding it elsewhere is `DUPLICATE_KEY`. An
 //! identifier is unverified until someone proves they receive its codes; an account whose
-//! identifier was never verified belongs to whoever proves it (`users::recovery`).
+//! identifier was never verified belongs to whoever proves it (`codes::recovery`).
 
 use super::{User, identifier::Identifier};
 use crate::{
@@ -27,12 +27,15 @@ db_row! {
         pub created_at: i64,
         pub email_verified_at: Option<i64>,
         pub whatsapp_verified_at: Option<i64>,
+        // When everything of theirs was last revoked (`tokens::revoke_for_user`): as read
+        // with the rest of the row, it tells [`hold`] whether that happened since.
+        pub revoked_before: Option<i64>,
     }
 }
 
-const COLUMNS: &str = "id, name, email, whatsapp, password_hash, status, created_at, email_verified_at, whatsapp_verified_at";
+const COLUMNS: &str = "id, name, email, whatsapp, password_hash, status, created_at, email_verified_at, whatsapp_verified_at, revoked_before";
 /// [`UserRow`]'s columns from a table aliased `u`, for joins.
-pub const U_COLUMNS: &str = "u.id, u.name, u.email, u.whatsapp, u.password_hash, u.status, u.created_at, u.email_verified_at, u.whatsapp_verified_at";
+pub const U_COLUMNS: &str = "u.id, u.name, u.email, u.whatsapp, u.password_hash, u.status, u.created_at, u.email_verified_at, u.whatsapp_verified_at, u.revoked_before";
 
 impl UserRow {
     pub fn status(&self) -> Status {
@@ -193,6 +196,7 @@ pub async fn insert(tx: &mut Tx, new: NewUser<'_>) -> Result<UserRow, ApiError> 
         created_at: now,
         email_verified_at: None,
         whatsapp_verified_at: None,
+        revoked_before: None,
     };
     // The unique constraints stay the authority for a concurrent registration (the
     // database error becomes DUPLICATE_KEY naming the column).
@@ -212,9 +216,49 @@ pub async fn insert(tx: &mut Tx, new: NewUser<'_>) -> Result<UserRow, ApiError> 
     Ok(row)
 }
 
-/// Sets a user's status. Any status but `active` revokes their tokens and browser sessions
-/// in the same transaction, so they stop working on the next request.
-pub async fn set_status(tx: &mut Tx, id: Uuid, status: Status) -> Result<bool, ApiError> {
+/// Locks the person `user_id`'s row until `tx` ends. Everything that revokes what a person
+/// holds (`tokens::revoke_for_user`) and everything that issues them something new takes
+/// this lock first, so the two never interleave: a revocation either sees what was issued
+/// (and revokes it) or comes after it was refused.
+pub async fn lock(tx: &mut Tx, user_id: Uuid) -> Result<(), ApiError> {
+    let sql = "UPDATE users SET revoked_before = revoked_before WHERE id = $1";
+    with_tx!(tx, |c| sqlx::query(sql)
+        .bind(user_id)
+        .execute(c)
+        .await
+        .map(drop))?;
+    Ok(())
+}
+
+/// Locks `user`'s row ([`lock`]) for `tx`, which acts on what was proved when `user` was
+/// read (a password checked against that row's hash, a session, a passkey): `UNAUTHORIZED`
+/// if since then everything of theirs was revoked (a recovery, a new password, "sign out
+/// everywhere", a status change) or they are no longer active. Without it, a sign-in whose
+/// password was checked just before a recovery replaced it would start a session and
+/// complete a login request just after the recovery ended everything.
+pub async fn hold(tx: &mut Tx, user: &UserRow) -> Result<(), ApiError> {
+    let sql = "UPDATE users SET revoked_before = revoked_before
+               WHERE id = $1 AND status = 'active' AND revoked_before IS NOT DISTINCT FROM $2";
+    let held = with_tx!(tx, |c| sqlx::query(sql)
+        .bind(user.id)
+        .bind(user.revoked_before)
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected()))?;
+    if held == 1 {
+        Ok(())
+    } else {
+        Err(ApiError::with_message(
+            ErrorCode::Unauthorized,
+            crate::tr!(common.revoked_meanwhile),
+        ))
+    }
+}
+
+/// Writes a user's status, the row alone (`false`: no such user). Only for
+/// `tokens::set_user_status`, which also revokes their tokens and sessions in the same
+/// transaction: the tokens sit above the users, so the users cannot revoke them.
+pub(crate) async fn write_status(tx: &mut Tx, id: Uuid, status: Status) -> Result<bool, ApiError> {
     let now = now_ms();
     let sql = "UPDATE users SET status = $2, updated_at = $3 WHERE id = $1";
     let changed = with_tx!(tx, |c| sqlx::query(sql)
@@ -224,14 +268,7 @@ pub async fn set_status(tx: &mut Tx, id: Uuid, status: Status) -> Result<bool, A
         .execute(c)
         .await
         .map(|r| r.rows_affected()))?;
-    if changed == 0 {
-        return Ok(false);
-    }
-    if status != Status::Active {
-        crate::tokens::revoke_for_user(tx, id, None).await?;
-        super::session::revoke_all(tx, id).await?;
-    }
-    Ok(true)
+    Ok(changed != 0)
 }
 
 /// Marks `identifier` verified for `user_id`, who proved they receive its codes: as their
@@ -269,7 +306,7 @@ pub async fn verify_identifier(
 }
 
 /// Leaves `user_id` with `identifier` alone: their identifier of the other kind is removed
-/// (a recovery that hands an account to whoever proved `identifier`: `users::recovery`).
+/// (a recovery that hands an account to whoever proved `identifier`: `codes::recovery`).
 pub async fn keep_only(
     tx: &mut Tx,
     user_id: Uuid,

@@ -4,7 +4,7 @@
 use crate::support::{
     LOGIN, REGISTER, START, TestApp, cookie_named, expect_error, join_all, session_cookie,
 };
-use fypass::login::{MAX_CONFIRM_FAILURES, SIGN_IN_FREE_PER_ACCOUNT, SIGN_IN_PER_NETWORK};
+use fypass::login::MAX_CONFIRM_FAILURES;
 use serde_json::{Value, json};
 use std::time::Duration;
 use tokio::{
@@ -73,11 +73,17 @@ async fn a_strangers_guesses_slow_an_account_but_never_lock_its_owner_out() {
             other => panic!("unexpected {other}"),
         }
     }
-    assert_eq!(invalid, SIGN_IN_FREE_PER_ACCOUNT as usize);
-    assert_eq!(slowed, 50 - SIGN_IN_FREE_PER_ACCOUNT as usize);
+    assert_eq!(
+        invalid,
+        crate::support::limits().sign_in_free_per_account as usize
+    );
+    assert_eq!(
+        slowed,
+        50 - crate::support::limits().sign_in_free_per_account as usize
+    );
     assert_eq!(
         t.state.passwords.verifications() - before,
-        SIGN_IN_FREE_PER_ACCOUNT as u64,
+        crate::support::limits().sign_in_free_per_account as u64,
         "refused guesses cost no password check"
     );
     // The owner's browser, which signed in before, is not slowed down at all...
@@ -117,7 +123,7 @@ async fn a_strangers_guesses_slow_an_account_but_never_lock_its_owner_out() {
 async fn a_network_is_capped_across_accounts_and_an_ipv6_network_is_its_slash_64() {
     let t = TestApp::spawn_behind_proxy(|c| c.password_queue = Some(64)).await;
     registered(&t, "kai@example.com", None).await;
-    let guesses = (0..SIGN_IN_PER_NETWORK).map(|i| {
+    let guesses = (0..crate::support::limits().sign_in_per_network).map(|i| {
         // Every guess from another address of one /64, at another (unknown) account.
         let ip = format!("2001:db8:7:8::{:x}", i + 1);
         t.post_from(

@@ -3,7 +3,6 @@
 //! out everywhere, and what a revocation does to a sign-in an app has not collected yet.
 
 use crate::support::{App, LOGIN, TestApp, cookie_named, expect_error, session_cookie};
-use fypass::login::SIGN_IN_PER_TRUSTED_BROWSER;
 use serde_json::{Value, json};
 
 const PASSWORD: &str = "correct horse";
@@ -130,13 +129,17 @@ async fn wrong_passwords_on_account_are_counted_like_failed_sign_ins() {
         }
     }
     assert_eq!(
-        wrong, SIGN_IN_PER_TRUSTED_BROWSER,
+        wrong,
+        crate::support::limits().sign_in_per_trusted_browser,
         "then {throttled} refused"
     );
-    assert_eq!(throttled, 40 - SIGN_IN_PER_TRUSTED_BROWSER);
+    assert_eq!(
+        throttled,
+        40 - crate::support::limits().sign_in_per_trusted_browser
+    );
     assert_eq!(
         t.state.passwords.verifications() - before,
-        SIGN_IN_PER_TRUSTED_BROWSER as u64,
+        crate::support::limits().sign_in_per_trusted_browser as u64,
         "refused guesses cost no password check"
     );
 
@@ -144,7 +147,7 @@ async fn wrong_passwords_on_account_are_counted_like_failed_sign_ins() {
     let (cookie, _) = person(&t, "bea@example.com").await;
     age_sessions(&t).await;
     let mut statuses = Vec::new();
-    for i in 0..(SIGN_IN_PER_TRUSTED_BROWSER + 3) {
+    for i in 0..(crate::support::limits().sign_in_per_trusted_browser + 3) {
         let res = post(
             &t,
             Some(&cookie),
@@ -157,7 +160,7 @@ async fn wrong_passwords_on_account_are_counted_like_failed_sign_ins() {
     }
     assert_eq!(
         statuses.iter().filter(|s| **s == 401).count() as i64,
-        SIGN_IN_PER_TRUSTED_BROWSER,
+        crate::support::limits().sign_in_per_trusted_browser,
         "{statuses:?}"
     );
     assert_eq!(statuses.last(), Some(&429), "{statuses:?}");
@@ -333,7 +336,7 @@ async fn a_sign_in_completed_before_a_revocation_hands_out_no_token() {
         fypass::status::Status::Active,
     ] {
         let mut tx = t.db().begin().await.unwrap();
-        fypass::users::store::set_status(&mut tx, id, status)
+        fypass::tokens::set_user_status(&mut tx, id, status)
             .await
             .unwrap();
         tx.commit().await.unwrap();
@@ -448,7 +451,7 @@ async fn signing_out_everywhere_ends_every_session_token_and_remembered_browser(
     // The browser is no longer remembered: its wrong guesses now count against the account
     // (free ones, then a delay) instead of against its own allowance.
     let mut statuses = Vec::new();
-    for _ in 0..=fypass::login::SIGN_IN_FREE_PER_ACCOUNT {
+    for _ in 0..=crate::support::limits().sign_in_free_per_account {
         let res = t
             .http
             .post(t.url(LOGIN))

@@ -492,3 +492,37 @@ async fn help_never_prints_the_secrets_held_in_the_environment() {
         }
     }
 }
+
+/// Every abuse limit of SPEC §13 is a setting that `--help` lists with its default, so an
+/// operator behind carrier-grade NAT can find and raise it.
+#[tokio::test]
+async fn help_lists_every_abuse_limit_with_its_default() {
+    let out = Command::new(env!("CARGO_BIN_EXE_fypass"))
+        .args(["serve", "--help"])
+        .output()
+        .unwrap();
+    let help = String::from_utf8(out.stdout).unwrap();
+    for (env, default) in [
+        ("FYPASS_CODE_SENDS_PER_NETWORK_HOUR", "20"),
+        ("FYPASS_CODE_SENDS_PER_IDENTIFIER_HOUR", "5"),
+        ("FYPASS_CODE_SEND_COOLDOWN_SECS", "60"),
+        ("FYPASS_WRONG_CODES_PER_NETWORK_HOUR", "10"),
+        ("FYPASS_REGISTRATIONS_PER_HOUR", "10"),
+        ("FYPASS_REGISTRATIONS_PER_IDENTIFIER_HOUR", "3"),
+        ("FYPASS_SIGN_IN_WINDOW_MINUTES", "15"),
+        ("FYPASS_SIGN_IN_FREE_PER_ACCOUNT", "5"),
+        ("FYPASS_SIGN_IN_MAX_DELAY_SECS", "60"),
+        ("FYPASS_SIGN_IN_PER_ACCOUNT_AND_NETWORK", "10"),
+        ("FYPASS_SIGN_IN_PER_NETWORK", "50"),
+        ("FYPASS_SIGN_IN_PER_TRUSTED_BROWSER", "10"),
+    ] {
+        let line = help
+            .split("\n\n")
+            .find(|block| block.contains(&format!("env: {env}]")))
+            .unwrap_or_else(|| panic!("--help does not list {env}: {help}"));
+        assert!(
+            line.contains(&format!("default: {default}")),
+            "{env} should default to {default}: {line}"
+        );
+    }
+}

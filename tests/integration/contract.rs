@@ -27,10 +27,18 @@ fn documented(doc: &Value) -> Vec<(String, String)> {
 async fn the_document_describes_exactly_the_registered_rest_routes() {
     let t = TestApp::spawn().await;
     let doc = document(&t).await;
-    let registered: Vec<(String, String)> = fypass::api::server_fn_routes()
+    // The server functions under /api/, and the OAuth routes (`oidc::routes`), which are
+    // documented beside them (`oidc::openapi`; each is called in `oidc_routes_answer`).
+    let mut registered: Vec<(String, String)> = fypass::api::server_fn_routes()
         .into_iter()
         .filter(|(_, path)| path.starts_with("/api/"))
+        .chain(
+            fypass::oidc::openapi::operations()
+                .into_iter()
+                .map(|op| (op.method.to_string(), op.path.to_string())),
+        )
         .collect();
+    registered.sort();
     assert_eq!(
         documented(&doc),
         registered,
@@ -253,4 +261,33 @@ async fn the_error_code_schema_lists_the_codes_the_server_sends() {
             "VALIDATION_ERROR"
         ]
     );
+}
+
+/// Every documented OAuth operation is a route of the running server (not `NOT_FOUND` or
+/// `METHOD_NOT_ALLOWED`), and answers one of its documented statuses when called bare.
+#[tokio::test]
+async fn oidc_routes_answer() {
+    let t = TestApp::spawn().await;
+    let doc = document(&t).await;
+    for op in fypass::oidc::openapi::operations() {
+        let res = t
+            .http
+            .request(op.method.to_uppercase().parse().unwrap(), t.url(op.path))
+            .send()
+            .await
+            .unwrap();
+        let status = res.status().as_u16();
+        assert!(
+            status != 404 && status != 405,
+            "{} {}: {status}",
+            op.method,
+            op.path
+        );
+        assert!(
+            doc["paths"][op.path][op.method]["responses"][status.to_string()].is_object(),
+            "{} {}: {status} is not documented",
+            op.method,
+            op.path
+        );
+    }
 }

@@ -366,7 +366,7 @@ async fn login_errors_come_in_the_spec_order() {
         (Status::Deleted, "USER_DELETED"),
     ] {
         let mut tx = t.db().begin().await.unwrap();
-        users::store::set_status(&mut tx, user.id, status)
+        fypass::tokens::set_user_status(&mut tx, user.id, status)
             .await
             .unwrap();
         tx.commit().await.unwrap();
@@ -465,7 +465,7 @@ async fn of_concurrent_completions_exactly_one_wins() {
     let body =
         json!({"reqToken": token, "identifier": "gus@example.com", "password": "correct horse"});
     // As many at once as the account's free attempts (`/docs#brute-force`).
-    let parallel = fypass::login::SIGN_IN_FREE_PER_ACCOUNT as usize;
+    let parallel = crate::support::limits().sign_in_free_per_account as usize;
     let attempts = (0..parallel).map(|_| t.post(LOGIN, body.clone()));
     let statuses: Vec<u16> = futures_statuses(attempts).await;
     assert_eq!(
@@ -521,7 +521,7 @@ async fn a_non_active_status_revokes_tokens_and_sessions_at_once() {
 
     let user_id = uuid::Uuid::parse_str(polled["user"]["id"].as_str().unwrap()).unwrap();
     let mut tx = t.db().begin().await.unwrap();
-    users::store::set_status(&mut tx, user_id, Status::Suspended)
+    fypass::tokens::set_user_status(&mut tx, user_id, Status::Suspended)
         .await
         .unwrap();
     tx.commit().await.unwrap();
@@ -532,7 +532,7 @@ async fn a_non_active_status_revokes_tokens_and_sessions_at_once() {
     assert_eq!(e.code, fypass::error::ErrorCode::Unauthorized);
     // Reactivating does not bring old credentials back.
     let mut tx = t.db().begin().await.unwrap();
-    users::store::set_status(&mut tx, user_id, Status::Active)
+    fypass::tokens::set_user_status(&mut tx, user_id, Status::Active)
         .await
         .unwrap();
     tx.commit().await.unwrap();

@@ -220,13 +220,13 @@ async fn expired_wrong_user_and_wrong_origin_ceremonies_are_refused() {
     // Expired: the ceremony's time ran out (the same ceremony, signed as ending in the past).
     let (ceremony, options) = login_start(&t, None).await;
     let signed = assertion(&mut key, origin(&t), options, &id, user);
-    let mut opened = store::open(&t.state.ceremony_key, &ceremony, Kind::Login).unwrap();
+    let mut opened = store::open(store::SealKey::of(&t.state), &ceremony, Kind::Login).unwrap();
     opened.expires_at = 0;
-    let expired = store::seal_ceremony(&t.state.ceremony_key, &opened);
+    let expired = store::seal_ceremony(store::SealKey::of(&t.state), &opened);
     expect_error(finish(&t, &expired, &signed).await, 401, "PASSKEY_REJECTED").await;
     // Forged: its state changed (a later expiry), its signature kept.
     opened.expires_at = i64::MAX;
-    let changed = store::seal_ceremony(&t.state.ceremony_key, &opened);
+    let changed = store::seal_ceremony(store::SealKey::of(&t.state), &opened);
     let (changed_state, _) = changed.split_once('.').unwrap();
     let (_, signature) = ceremony.split_once('.').unwrap();
     expect_error(
@@ -307,7 +307,7 @@ async fn an_inactive_person_cannot_use_a_passkey() {
     let mut key = SoftPasskey::new(true);
     let id = add_passkey(&t, &cookie, &mut key).await;
     let mut tx = t.db().begin().await.unwrap();
-    fypass::users::store::set_status(&mut tx, user, fypass::status::Status::Suspended)
+    fypass::tokens::set_user_status(&mut tx, user, fypass::status::Status::Suspended)
         .await
         .unwrap();
     tx.commit().await.unwrap();

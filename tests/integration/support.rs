@@ -11,11 +11,17 @@ use fypass::{
     clients::{Grant, store},
     config::Config,
     db::Db,
-    server::{self, AppState},
+    server,
+    state::AppState,
 };
 use serde_json::{Value, json};
 use std::{future::Future, net::SocketAddr, path::PathBuf};
 use uuid::Uuid;
+
+/// The abuse limits the apps of these tests run with (the settings' defaults).
+pub fn limits() -> fypass::limits::Limits {
+    Config::defaults().limits
+}
 
 pub struct TestApp {
     pub addr: SocketAddr,

@@ -393,7 +393,7 @@ async fn a_status_change_and_a_removed_device_end_the_sign_ins_they_touch() {
     // A suspended person is told so when their app refreshes, and their tokens are dead.
     let user_id = uuid::Uuid::parse_str(polled["user"]["id"].as_str().unwrap()).unwrap();
     let mut tx = t.db().begin().await.unwrap();
-    fypass::users::store::set_status(&mut tx, user_id, fypass::status::Status::Suspended)
+    fypass::tokens::set_user_status(&mut tx, user_id, fypass::status::Status::Suspended)
         .await
         .unwrap();
     tx.commit().await.unwrap();

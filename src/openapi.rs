@@ -17,7 +17,7 @@
 //! documented query parameters exactly a function's arguments, and each documented grant
 //! must be the one enforced (`tests/integration/contract.rs`).
 
-use super::JsonArgs;
+use crate::api::JsonArgs;
 use crate::{
     account::Reauthenticate,
     clients::{ClientInfo, GetClientInfo, Grant},
@@ -27,6 +27,7 @@ use crate::{
     },
     devices::{DeleteDevice, Device, DevicePage, GetDevice, ListDevices, SaveDevice},
     error::{ApiError, ErrorCode, FieldError},
+    factors::FypassSecondFactor,
     login::{
         Completion, Confirmed, FypassConfirm, FypassLogin, FypassRegister, FypassUrl,
         GetLoginStatus, LoginStatusReply, StartLogin,
@@ -255,10 +256,12 @@ pub fn operations() -> Vec<Op> {
                  of the client's redirect URLs. With `deviceInfo`, that device is saved for the person on \
                  completion and their access token is bound to it. Show `userCode` beside the URL or QR code: \
                  a person completing the request on another network is shown that code and asked to confirm \
-                 the device shows it too.",
+                 the device shows it too. With `\"require\": \"mfa\"` only a sign-in with two factors completes \
+                 the request (a passkey, or a password or code and then the person's authenticator app); a \
+                 person without a second factor is answered MFA_REQUIRED on the hosted pages.",
             )
             .json_body::<StartLogin>(false)
-            .example(json!({"mode": "login", "locale": "id-ID", "deviceInfo": {"deviceId": "tv-7f3a91", "platform": "android", "deviceName": "Living room TV"}}))
+            .example(json!({"mode": "login", "locale": "id-ID", "require": "mfa", "deviceInfo": {"deviceId": "tv-7f3a91", "platform": "android", "deviceName": "Living room TV"}}))
             .reply::<FypassUrl>(201, "The login request: its reqToken and the fypass URL."),
         op::<GetLoginStatus>("getLoginStatus", "Get User Login / Register Status (by fypass)", "Users")
             .describe(
@@ -297,7 +300,8 @@ pub fn operations() -> Vec<Op> {
             .describe(
                 "Revokes the Bearer access token and every token of its sign-in (its refresh tokens); with \
                  `refreshToken`, that token's sign-in too; with `everywhere: true`, every token of the person \
-                 in this app. Answers 204 also when the tokens were revoked already.",
+                 in this app, and their devices of this app are unlinked from them. Answers 204 also when the \
+                 tokens were revoked already.",
             )
             .bearer(Bearer::Required)
             .json_body::<Logout>(false)
@@ -308,7 +312,12 @@ pub fn operations() -> Vec<Op> {
                 "What the hosted login page submits: completes the login request `reqToken` for the person \
                  with this email address or WhatsApp number, and starts their browser session. Errors come \
                  in this order: FAILED_UPDATE_USER_TOKEN, USER_NOT_FOUND, INVALID_PASSWORD, then the user's \
-                 status. Failed attempts are limited per account and per address (TOO_MANY_REQUESTS).",
+                 status. Failed attempts are limited per account and per address (TOO_MANY_REQUESTS). A person \
+                 with a second factor gets `status: PENDING` and `secondFactor: true`, a cookie holding the \
+                 waiting sign-in and no session: the code goes to fypassSecondFactor. A request that asks for \
+                 two factors, by a person without one, is MFA_REQUIRED. A sign-in whose password was checked \
+                 just before the person was signed out everywhere (a recovery, a new password) is \
+                 UNAUTHORIZED: nothing starts.",
             )
             .json_body::<FypassLogin>(true)
             .example(json!({"reqToken": "fyr_3mQ9Yb0sXkT2w8cVnJ4pLr7uEa1dGh5iOq6zSf0tWyc", "identifier": "+62 812-3456-7890", "password": "correct horse battery"}))
@@ -316,12 +325,14 @@ pub fn operations() -> Vec<Op> {
             .sets_session_cookie()
             .errors(&[
                 FailedUpdateUserToken,
+                MfaRequired,
                 UserNotFound,
                 InvalidPassword,
                 UserNotActive,
                 UserSuspended,
                 UserDeleted,
                 InvalidCode,
+                Unauthorized,
                 TooManyRequests,
                 OriginNotAllowed,
             ]),
@@ -334,7 +345,7 @@ pub fn operations() -> Vec<Op> {
             .example(json!({"reqToken": "fyr_3mQ9Yb0sXkT2w8cVnJ4pLr7uEa1dGh5iOq6zSf0tWyc", "name": "Siti Rahma", "email": "siti@example.com", "whatsapp": "0812-3456-7890", "password": "correct horse battery"}))
             .reply::<Completion>(200, "Registered and signed in.")
             .sets_session_cookie()
-            .errors(&[FailedUpdateUserToken, InvalidCode, DuplicateKey, TooManyRequests, OriginNotAllowed]),
+            .errors(&[FailedUpdateUserToken, InvalidCode, DuplicateKey, MfaRequired, TooManyRequests, OriginNotAllowed]),
         op::<FypassConfirm>("fypassConfirm", "Confirm the device's code", "fypass")
             .describe(
                 "What the hosted pages submit when the person is on another network than the one that \
@@ -370,7 +381,8 @@ pub fn operations() -> Vec<Op> {
                  of the person is removed; when the identifier had never been verified, the account's other \
                  identifier and devices go too (the account belongs to whoever proves its identifier). A wrong \
                  code is INVALID_CODE, for an unknown identifier alike (five make a code void; wrong codes are \
-                 limited per network: TOO_MANY_REQUESTS); the right code expired, used or void is CODE_EXPIRED.",
+                 limited per network: TOO_MANY_REQUESTS); the right code expired, used or void is CODE_EXPIRED, \
+                 and so is a code for an identifier the account gave up since it was sent.",
             )
             .json_body::<FypassRecoveryComplete>(true)
             .example(json!({"identifier": "siti@example.com", "code": "493027", "newPassword": "a new passphrase"}))
@@ -378,6 +390,7 @@ pub fn operations() -> Vec<Op> {
             .sets_session_cookie()
             .errors(&[
                 FailedUpdateUserToken,
+                MfaRequired,
                 InvalidCode,
                 CodeExpired,
                 UserNotActive,
@@ -400,7 +413,8 @@ pub fn operations() -> Vec<Op> {
                 "Signs in with the code sent to the identifier and completes the login request, exactly as a \
                  password sign-in does. The identifier counts as verified. Through an identifier never verified, \
                  the account is handed over as by a recovery (everything signed in before is removed, and the \
-                 password becomes one nobody knows). A wrong code is INVALID_CODE, for an unknown identifier alike.",
+                 password becomes one nobody knows). A wrong code is INVALID_CODE, for an unknown identifier alike. \
+                 Signed out everywhere between the check and the sign-in: UNAUTHORIZED.",
             )
             .json_body::<FypassCodeLogin>(true)
             .example(json!({"reqToken": "fyr_3mQ9Yb0sXkT2w8cVnJ4pLr7uEa1dGh5iOq6zSf0tWyc", "identifier": "+62 812-3456-7890", "code": "493027"}))
@@ -408,8 +422,35 @@ pub fn operations() -> Vec<Op> {
             .sets_session_cookie()
             .errors(&[
                 FailedUpdateUserToken,
+                MfaRequired,
                 InvalidCode,
                 CodeExpired,
+                UserNotActive,
+                UserSuspended,
+                UserDeleted,
+                Unauthorized,
+                TooManyRequests,
+                OriginNotAllowed,
+            ]),
+        op::<FypassSecondFactor>("fypassSecondFactor", "Second factor", "fypass")
+            .describe(
+                "The second step of a sign-in whose first step (password, sign-in code or recovery) answered \
+                 `secondFactor: true`, in the same browser (it sends the cookie that step set): a code of the \
+                 person's authenticator app (RFC 6238, 6 digits, 30 s, one step of drift) or one of their \
+                 recovery codes. It signs the browser in and completes the login request, as a passkey does. \
+                 Each code works once (a replayed one is INVALID_CODE); wrong codes count like wrong passwords \
+                 (TOO_MANY_REQUESTS), and five void the waiting sign-in. Without a waiting sign-in (no cookie, \
+                 expired, used, or void) the answer is UNAUTHORIZED; `reqToken`, if given, must be the request \
+                 of the first step.",
+            )
+            .json_body::<FypassSecondFactor>(true)
+            .example(json!({"reqToken": "fyr_3mQ9Yb0sXkT2w8cVnJ4pLr7uEa1dGh5iOq6zSf0tWyc", "code": "493027"}))
+            .reply::<Completion>(200, "Signed in with two factors.")
+            .sets_session_cookie()
+            .errors(&[
+                Unauthorized,
+                FailedUpdateUserToken,
+                InvalidCode,
                 UserNotActive,
                 UserSuspended,
                 UserDeleted,
@@ -458,6 +499,7 @@ pub fn operations() -> Vec<Op> {
                 UserNotActive,
                 UserSuspended,
                 UserDeleted,
+                Unauthorized,
                 OriginNotAllowed,
             ]),
         op::<PasskeyRegisterStart>("passkeyRegisterStart", "Start adding a passkey", "Passkeys")
@@ -522,7 +564,9 @@ pub fn operations() -> Vec<Op> {
                  With a user's access token as `Authorization: Bearer`, the device is linked to that user. \
                  A device signed in to one person (a token of theirs bound to it still works) is theirs: \
                  a save with another person's token, or without a token that changes its `pushToken`, \
-                 is `DUPLICATE_KEY` on `deviceId` (see /docs#devices).",
+                 is `DUPLICATE_KEY` on `deviceId`. Once nobody holds it, a save without a token that \
+                 changes its `pushToken` leaves it linked to nobody; revoking everything of a person \
+                 (in this app) unlinks their devices (see /docs#devices).",
             )
             .bearer(Bearer::Optional)
             .json_body::<SaveDevice>(true)
@@ -574,6 +618,7 @@ fn schemas() -> Map<String, Value> {
     builder = add::<<FypassRecovery as JsonArgs>::Body>(builder);
     builder = add::<<FypassRecoveryComplete as JsonArgs>::Body>(builder);
     builder = add::<<FypassCodeLogin as JsonArgs>::Body>(builder);
+    builder = add::<<FypassSecondFactor as JsonArgs>::Body>(builder);
     builder = add::<<FypassVerify as JsonArgs>::Body>(builder);
     builder = add::<Sent>(builder);
     builder = add::<<PasskeyLoginStart as JsonArgs>::Body>(builder);
@@ -609,7 +654,7 @@ fn schemas() -> Map<String, Value> {
 
 /// Sets `minLength`/`maxLength` from the constants validation enforces.
 fn apply_limits(schemas: &mut Map<String, Value>) {
-    use crate::{login, users::password};
+    use crate::{login, password};
     let mut limits: Vec<(&str, &str, usize, usize)> = crate::devices::LIMITS
         .iter()
         .map(|(field, max)| ("DeviceInfo", *field, 1, *max))
@@ -802,6 +847,13 @@ pub fn document(public_origin: &str) -> Value {
         let item = paths.entry(op.path).or_insert_with(|| json!({}));
         item[op.method] = operation(&op);
     }
+    // The OAuth / OpenID Connect routes, written beside them (`oidc::openapi`).
+    for op in crate::oidc::openapi::operations() {
+        let item = paths.entry(op.path).or_insert_with(|| json!({}));
+        item[op.method] = op.operation;
+    }
+    let mut schemas = schemas();
+    schemas.extend(crate::oidc::openapi::schemas());
     json!({
         "openapi": "3.1.0",
         "info": {
@@ -815,11 +867,12 @@ pub fn document(public_origin: &str) -> Value {
             {"name": "Clients"}, {"name": "Users"}, {"name": "Tokens"},
             {"name": "fypass", "description": "Used by the hosted pages."},
             {"name": "Passkeys", "description": "Sign-in with passkeys, and the signed-in person's passkeys (browser session)."},
-            {"name": "Devices"}
+            {"name": "Devices"},
+            {"name": crate::oidc::openapi::TAG, "description": "OAuth 2.0 and OpenID Connect (/docs#oidc)."}
         ],
         "paths": paths,
         "components": {
-            "schemas": schemas(),
+            "schemas": schemas,
             "securitySchemes": {
                 "clientKey": {"type": "apiKey", "in": "header", "name": "x-client-key", "description": "The client's key (fyk_…)."},
                 "bearerAuth": {"type": "http", "scheme": "bearer", "description": "A person's access token (fyp_…) from the login flow or a refresh."}

@@ -6,12 +6,13 @@
 //! page says so, and `/account` still lists, renames and removes passkeys as plain forms.
 
 #[cfg(feature = "hydrate")]
-use super::{PasskeyFinishBody, PasskeyRegisterStartBody};
-use super::{PasskeyRenameBody, PasskeyView, RemovePasskeyFromPage, RenamePasskey};
+use crate::passkeys::{PasskeyFinishBody, PasskeyRegisterStartBody};
+use crate::passkeys::{PasskeyRenameBody, PasskeyView, RemovePasskeyFromPage, RenamePasskey};
 use crate::{
-    account::pages::ReauthPrompt,
     error::ApiError,
-    locale, tr,
+    locale,
+    pages::account::ReauthPrompt,
+    tr,
     ui::{ErrorPanel, Field, FormProblem},
 };
 use leptos::prelude::*;
@@ -29,7 +30,7 @@ pub fn PasskeySignIn(enabled: bool, token: Option<String>) -> impl IntoView {
         Effect::new(move |_| {
             awake.set(true);
             #[cfg(feature = "hydrate")]
-            if enabled && super::browser::supported() {
+            if enabled && crate::passkeys::browser::supported() {
                 ready.set(true);
                 live::arm_autofill(token.clone(), error);
             }
@@ -94,7 +95,7 @@ fn AddPasskey(
                     added.run(view)
                 }
                 Err(e) => {
-                    if crate::account::pages::asks_again(&e) {
+                    if crate::pages::account::asks_again(&e) {
                         needs_password.set(true);
                     }
                     error.set(Some(e));
@@ -150,7 +151,7 @@ pub fn PasskeyOffer() -> impl IntoView {
     let added = RwSignal::new(None::<String>);
     Effect::new(move |_| {
         #[cfg(feature = "hydrate")]
-        ready.set(super::browser::supported());
+        ready.set(crate::passkeys::browser::supported());
         #[cfg(not(feature = "hydrate"))]
         let _ = ready;
     });
@@ -181,7 +182,7 @@ pub fn AccountPasskeys(enabled: bool, list: RwSignal<Vec<PasskeyView>>) -> impl 
     Effect::new(move |_| {
         awake.set(true);
         #[cfg(feature = "hydrate")]
-        ready.set(enabled && super::browser::supported());
+        ready.set(enabled && crate::passkeys::browser::supported());
         #[cfg(not(feature = "hydrate"))]
         let _ = ready;
     });
@@ -301,12 +302,11 @@ pub(crate) async fn reauthenticate_with_passkey() -> Result<bool, ApiError> {
 /// The browser-only part: ceremonies with `navigator.credentials`.
 #[cfg(feature = "hydrate")]
 mod live {
-    use super::super::{PasskeyLoginStartBody, browser, passkey_login_finish, passkey_login_start};
     use super::*;
-    use crate::{
-        error::ErrorCode,
-        login::pages::{after, go},
+    use crate::passkeys::{
+        PasskeyLoginStartBody, browser, passkey_login_finish, passkey_login_start,
     };
+    use crate::{error::ErrorCode, login::kit::after, pages::go};
     use std::cell::RefCell;
 
     thread_local! {
@@ -434,7 +434,7 @@ mod live {
 
     /// Adds a passkey made by this browser's authenticator.
     pub async fn add(name: String, password: String) -> Result<PasskeyView, ApiError> {
-        let challenge = super::super::passkey_register_start(PasskeyRegisterStartBody {
+        let challenge = crate::passkeys::passkey_register_start(PasskeyRegisterStartBody {
             password: Some(password).filter(|p| !p.is_empty()),
         })
         .await?;
@@ -446,7 +446,7 @@ mod live {
                 )
             })
         })?;
-        super::super::passkey_register_finish(PasskeyFinishBody {
+        crate::passkeys::passkey_register_finish(PasskeyFinishBody {
             ceremony_id: challenge.ceremony_id,
             credential,
             name: Some(name),

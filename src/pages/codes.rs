@@ -5,7 +5,8 @@
 //! The first two have two steps, told apart by the URL: without `to`, the person asks for a
 //! code; with `to=<identifier>`, they type the code that was sent there.
 
-use super::{
+use super::{follow, form_echo, go, req_token};
+use crate::codes::{
     CodeLoginBody, FypassCode, FypassCodeLogin, FypassRecovery, FypassRecoveryComplete,
     FypassVerify, RecoveryCompleteBody, SendCodeBody, VerifyBody,
 };
@@ -13,7 +14,7 @@ use crate::{
     locale,
     login::{
         ContinueAs, LoginStatus,
-        pages::{FormEcho, follow, form_echo, go, next_page, req_token},
+        kit::{FormEcho, next_page},
         poll_request,
     },
     tr,
@@ -226,7 +227,7 @@ fn EnterCode(flow: Flow, token: Option<String>, to: String, echo: FormEcho) -> i
     view! {
         <p class="muted">
             {tr!(codes.on_its_way.before)} " " <strong>{identifier_for_display(&to, locale::current())}</strong>
-            {tr!(codes.on_its_way.after, n = super::CODE_TTL_MINUTES)}
+            {tr!(codes.on_its_way.after, n = crate::codes::CODE_TTL_MINUTES)}
         </p>
         <form class="form" method="post" action=action_url novalidate on:submit=submit>
             <input type="hidden" name="intent" value="complete" />

@@ -240,7 +240,7 @@ pub async fn consume(tx: &mut Tx, id: Uuid) -> Result<(), ApiError> {
     if won == 1 { Ok(()) } else { Err(expired()) }
 }
 
-/// Voids every code of `user_id` not used yet (a recovery: `users::recovery`).
+/// Voids every code of `user_id` not used yet (a recovery: `codes::recovery`).
 pub async fn void_for_user(tx: &mut Tx, user_id: Uuid) -> Result<(), ApiError> {
     let sql = "UPDATE codes SET used_at = $2 WHERE user_id = $1 AND used_at IS NULL";
     with_tx!(tx, |c| sqlx::query(sql)

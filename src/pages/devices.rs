@@ -1,11 +1,12 @@
 //! `/devices`: the signed-in person's devices across every app, to review and remove.
 
-use super::Platform;
+use crate::devices::Platform;
 use crate::{
-    account::pages::SignOutEverywhere,
     api::JsonBody,
     error::{ApiError, ErrorCode},
-    locale, tr,
+    locale,
+    pages::account::SignOutEverywhere,
+    tr,
     ui::{ErrorPanel, SignOutButton},
     users::User,
 };
@@ -29,7 +30,7 @@ pub struct ShownDevice {
 
 #[cfg(feature = "ssr")]
 impl ShownDevice {
-    fn of(row: &super::store::DeviceRow) -> ShownDevice {
+    fn of(row: &crate::devices::store::DeviceRow) -> ShownDevice {
         ShownDevice {
             id: row.id.to_string(),
             device_name: row.device_name.clone(),
@@ -70,7 +71,7 @@ pub async fn get_dashboard() -> Result<Dashboard, ApiError> {
     let user = session::require(&state, &caller, sign_in_first()).await?;
     let agent = caller.user_agent();
     let now = crate::db::now_ms();
-    let devices = super::store::list_for_user(&state.db, user.id)
+    let devices = crate::devices::store::list_for_user(&state.db, user.id)
         .await?
         .into_iter()
         .map(|(row, app)| OwnedDevice {
@@ -99,7 +100,13 @@ pub async fn remove_device(id: String) -> Result<(), ApiError> {
     let (state, caller) = crate::request::Caller::current()?;
     let user = session::require_change(&state, &caller, sign_in_first()).await?;
     let id = uuid::Uuid::parse_str(&id).map_err(|_| ApiError::new(ErrorCode::InvalidObjectId))?;
-    super::store::delete(&state.db, super::store::Owner::User(user.id), id).await
+    crate::devices::store::delete(
+        &state.db,
+        crate::devices::store::Owner::User(user.id),
+        id,
+        Some(&caller),
+    )
+    .await
 }
 
 #[cfg(feature = "ssr")]

@@ -3,7 +3,7 @@
 //! They work on the same database as a running server: changes reach its key cache within
 //! a second (see `ClientCache`).
 
-use super::{
+use crate::clients::{
     Grant,
     branding::{AccentColor, LogoUrl},
     store,
@@ -26,6 +26,10 @@ pub enum ClientCommand {
         /// Where fypass may send the user after a login (repeatable).
         #[arg(long = "redirect-url", value_parser = parse_redirect_url)]
         redirect_urls: Vec<String>,
+        /// An OAuth public client (an app on a phone, a TV, in a browser): it gets no key
+        /// and proves its sign-ins with PKCE alone (SPEC §15).
+        #[arg(long)]
+        public: bool,
     },
     /// List every client (never their keys).
     List,
@@ -66,6 +70,13 @@ struct WithKey<'a> {
     key: &'a str,
 }
 
+#[derive(Serialize)]
+struct Public<'a> {
+    #[serde(flatten)]
+    client: &'a store::Client,
+    public: bool,
+}
+
 /// Runs one command, returning the JSON to print.
 pub async fn run(db: &Db, command: ClientCommand) -> Result<String, String> {
     let fail = |e: crate::error::ApiError| e.message;
@@ -75,6 +86,7 @@ pub async fn run(db: &Db, command: ClientCommand) -> Result<String, String> {
             name,
             grants,
             redirect_urls,
+            public,
         } => {
             let grants = if grants.is_empty() {
                 vec![Grant::All]
@@ -85,6 +97,17 @@ pub async fn run(db: &Db, command: ClientCommand) -> Result<String, String> {
             let created = store::create(&mut tx, &name, &grants, &redirect_urls)
                 .await
                 .map_err(fail)?;
+            if public {
+                // Its key is never shown: nobody holds it.
+                crate::oidc::client::make_public(&mut tx, created.client.id)
+                    .await
+                    .map_err(fail)?;
+                tx.commit().await.map_err(fail)?;
+                return Ok(json(&Public {
+                    client: &created.client,
+                    public: true,
+                }));
+            }
             tx.commit().await.map_err(fail)?;
             Ok(json(&WithKey {
                 client: &created.client,

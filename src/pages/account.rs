@@ -4,13 +4,16 @@
 //! A change that needs a recent proof of who the person is asks for it in place
 //! ([`ReauthPrompt`]) and carries on.
 
-use super::{Account, ChangePassword, SendIdentifierCode, get_account};
+use crate::account::{Account, ChangePassword, SendIdentifierCode, get_account};
 use crate::{
     codes::{FypassVerify, VerifyBody},
     error::{ApiError, ErrorCode},
     locale,
-    login::pages::{FormEcho, form_echo},
-    passkeys::{PasskeyView, pages::AccountPasskeys},
+    login::kit::FormEcho,
+    pages::activity::Leaving,
+    pages::factors::SecondFactorPanel,
+    pages::{form_echo, passkeys::AccountPasskeys},
+    passkeys::PasskeyView,
     tr,
     ui::{ErrorPanel, Field, FormProblem, SignOutButton},
     users::{User, identifier_for_display},
@@ -71,9 +74,11 @@ fn AccountView(
 ) -> impl IntoView {
     let user = RwSignal::new(account.user);
     let (passkeys, passkeys_enabled) = (RwSignal::new(account.passkeys), account.passkeys_enabled);
+    let second_factor = account.second_factor;
     let notice = RwSignal::new(done.map(|d| match d.as_str() {
         "password" => tr!(account.done.password).to_string(),
         "passkey" => tr!(account.done.passkey).to_string(),
+        "second-factor" => tr!(factors.panel.off_done).to_string(),
         _ => tr!(account.done.verified).to_string(),
     }));
     view! {
@@ -87,6 +92,7 @@ fn AccountView(
                     }}</p>
                 </div>
                 <div class="actions">
+                    <a class="button secondary" href="/account/activity">{tr!(activity.title)}</a>
                     <a class="button secondary" href="/devices">{tr!(login.your_devices)}</a>
                     <SignOutButton />
                 </div>
@@ -95,8 +101,10 @@ fn AccountView(
             <Identifiers user />
             <NewIdentifier user echo=echo.clone() sent />
             <AccountPasskeys enabled=passkeys_enabled list=passkeys />
-            <NewPassword echo notice passkeys />
+            <SecondFactorPanel factor=second_factor echo=echo.clone() />
+            <NewPassword echo=echo.clone() notice passkeys />
             <SignOutEverywhere />
+            <Leaving echo />
         </section>
     }
 }
@@ -153,9 +161,14 @@ fn NewIdentifier(user: RwSignal<User>, echo: FormEcho, sent: Option<String>) -> 
     let code = RwSignal::new(String::new());
     let password = RwSignal::new(String::new());
     let sent_to = RwSignal::new(sent);
-    let error = RwSignal::new(echo.error.clone());
+    // A plain post's error, unless another panel's form posted it (the second factor's).
+    let echoed = echo
+        .error
+        .clone()
+        .filter(|_| !echo.intent.starts_with("totp") && echo.intent != "delete-account");
+    let error = RwSignal::new(echoed.clone());
     // Asked once a send needed a recent proof; kept while the person types.
-    let asking = RwSignal::new(echo.error.as_ref().is_some_and(asks_again));
+    let asking = RwSignal::new(echoed.as_ref().is_some_and(asks_again));
     Effect::new(move |_| match send.value().get() {
         Some(Ok(to)) => {
             asking.set(false);
@@ -356,7 +369,7 @@ pub(crate) fn ReauthPrompt(
         busy.set(true);
         #[cfg(feature = "hydrate")]
         leptos::task::spawn_local(async move {
-            let outcome = crate::passkeys::pages::reauthenticate_with_passkey().await;
+            let outcome = crate::pages::passkeys::reauthenticate_with_passkey().await;
             busy.set(false);
             match outcome {
                 Ok(true) => proven.run(()),

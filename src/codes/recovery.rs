@@ -10,12 +10,13 @@
 //! it: it may have been registered in advance with someone else's address, and the earlier
 //! holder may have set up anything. The recovery then also removes the account's other
 //! identifier (verified or not: its holder did not prove it now, and could otherwise recover
-//! the account back through it) and unlinks the account's devices. The account keeps only
+//! the account back through it); its devices are unlinked as at every revocation
+//! (`tokens::revoke_for_user`). The account keeps only
 //! its id, its name and the identifier just proved. A sign-in code through such an
 //! identifier proves it as well, and is this same recovery, with a password nobody knows
 //! (`codes::flow::code_login`).
 
-use super::{
+use crate::users::{
     identifier::Identifier,
     session,
     store::{self, UserRow},
@@ -32,16 +33,22 @@ pub async fn reset(
 ) -> Result<UserRow, ApiError> {
     let handed_over = !user.verified(proven);
     store::set_password(tx, user.id, password_hash).await?;
-    store::verify_identifier(tx, user.id, proven, false).await?;
+    // The row is locked now: if the account gave the identifier up since the code was
+    // checked (its holder changed it), the code proves nothing about this account.
+    if !store::verify_identifier(tx, user.id, proven, false).await? {
+        return Err(ApiError::new(crate::error::ErrorCode::CodeExpired));
+    }
     crate::tokens::revoke_for_user(tx, user.id, None).await?;
     session::revoke_all(tx, user.id).await?;
     session::forget_browsers(tx, user.id).await?;
     crate::passkeys::store::remove_all(tx, user.id).await?;
     store::offer_passkey_again(tx, user.id).await?;
-    crate::codes::store::void_for_user(tx, user.id).await?;
+    crate::onetime::store::void_for_user(tx, user.id).await?;
     if handed_over {
+        // The earlier holder's second factor goes too: otherwise it would stand between the
+        // person who proved the identifier and the account.
+        crate::factors::store::remove(tx, user.id).await?;
         store::keep_only(tx, user.id, proven).await?;
-        crate::devices::store::detach_user(tx, user.id).await?;
     }
     store::find_in(tx, user.id)
         .await?

@@ -1,7 +1,7 @@
 //! `fypass outbox list`: the messages waiting in (or gone through) the outbox, newest first,
 //! as JSON — how someone without an email or WhatsApp channel reads their codes.
 
-use super::outbox;
+use crate::courier::outbox;
 use crate::db::Db;
 use clap::Subcommand;
 

@@ -1,85 +1,20 @@
-//! The hosted pages: sign in, register, and the login request's status.
-//!
-//! Every form works twice over. Before the WASM loads (or without JavaScript) it is a
-//! plain `<form method="post">` to the page's own URL, answered by `forms` with a redirect
-//! or the page again showing the error. Once hydrated, submitting calls the server
-//! function instead, keeps what was typed, shows the error beside its field and disables
-//! the button while it runs.
-//!
-//! The pages are server-rendered; each form and the status poller is an island
-//! (`#[island]`): its props travel with the page as JSON, and only islands ship as WASM.
-//! An island moves on with a full page load (`location.href`), as a plain form does.
+//! The hosted pages of a login request: sign in and register (the request's status is
+//! `status`).
 
-use super::{
-    Completion, ConfirmBody, ContinueAs, FypassConfirm, FypassLogin, FypassRegister, LoginBody,
-    LoginMode, LoginStatus, PageContext, RegisterBody, RequestView, StatusView, get_page_context,
-    get_status_view, poll_request,
-};
+use super::{follow, form_echo, go, req_token, self_url};
 use crate::{
     error::ApiError,
-    passkeys::pages::{PasskeyOffer, PasskeySignIn},
+    login::{
+        ConfirmBody, ContinueAs, FypassConfirm, FypassLogin, FypassRegister, LoginBody,
+        PageContext, RegisterBody, RequestView, get_page_context, kit::FormEcho,
+    },
+    pages::passkeys::PasskeySignIn,
     tr,
     ui::{ErrorPanel, Field, FormProblem, SignOutButton},
     users::User,
 };
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::hooks::use_query_map;
-use serde::{Deserialize, Serialize};
-
-/// What a plain form post left for the page it renders again: the error and what the
-/// person typed (never the password).
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct FormEcho {
-    pub error: Option<ApiError>,
-    pub identifier: String,
-    pub name: String,
-    pub email: String,
-    pub whatsapp: String,
-}
-
-/// The echo of a plain form post, from the server's context while rendering (an island
-/// that shows it receives it as a prop).
-pub(crate) fn form_echo() -> FormEcho {
-    use_context::<FormEcho>().unwrap_or_default()
-}
-
-pub(crate) fn req_token() -> Memo<Option<String>> {
-    let query = use_query_map();
-    Memo::new(move |_| query.read().get("reqToken").filter(|t| !t.is_empty()))
-}
-
-/// Where a person goes once signed in: the request's status, or their devices.
-pub fn next_page(token: Option<&str>) -> String {
-    match token {
-        Some(token) => format!("/fypass/status?reqToken={token}"),
-        None => "/devices".into(),
-    }
-}
-
-/// Where a person goes after `completion`: the verification step when codes were just
-/// sent to them, else [`next_page`].
-pub fn after(completion: &Completion, token: Option<&str>) -> String {
-    if completion.verify.is_empty() {
-        return next_page(token);
-    }
-    let mut query = form_urlencoded::Serializer::new(String::new());
-    if let Some(token) = token {
-        query.append_pair("reqToken", token);
-    }
-    for to in &completion.verify {
-        query.append_pair("to", to);
-    }
-    format!("/fypass/verify?{}", query.finish())
-}
-
-/// The page a form posts to without JavaScript: its own URL.
-pub(crate) fn self_url(path: &str, token: Option<&str>) -> String {
-    match token {
-        Some(token) => format!("{path}?reqToken={token}"),
-        None => path.to_string(),
-    }
-}
 
 #[component]
 pub fn LoginPage() -> impl IntoView {
@@ -105,7 +40,7 @@ pub fn LoginPage() -> impl IntoView {
 }
 
 #[component]
-fn RequestProblem(error: ApiError) -> impl IntoView {
+pub(super) fn RequestProblem(error: ApiError) -> impl IntoView {
     view! {
         <section class="card">
             <h1>{tr!(login.problem.heading)}</h1>
@@ -335,40 +270,6 @@ fn initial(name: &str) -> String {
         .unwrap_or_default()
 }
 
-/// An island moves on to `url`, a path of this site (else the home page:
-/// [`crate::redirect`]), as a plain form would: a full page load (there is no client-side
-/// router; the next page is the server's).
-pub(crate) fn go(url: &str) {
-    let _ = window()
-        .location()
-        .set_href(crate::redirect::local_or_home(url));
-}
-
-/// Leaves for the app's redirect URL, which its admin registered (the one way off the site).
-#[cfg(feature = "hydrate")]
-fn leave_for_app(url: &str) {
-    let _ = window().location().set_href(url);
-}
-
-/// After a successful submission, go to the next page; after a failed one, show the error.
-pub(crate) fn follow<A>(action: ServerAction<A>, token: String, error: RwSignal<Option<ApiError>>)
-where
-    A: leptos::server_fn::ServerFn<Output = Completion, Error = ApiError>
-        + Clone
-        + Send
-        + Sync
-        + 'static,
-{
-    Effect::new(move |_| match action.value().get() {
-        Some(Ok(done)) => go(&after(
-            &done,
-            Some(&token).filter(|t| !t.is_empty()).map(String::as_str),
-        )),
-        Some(Err(e)) => error.set(Some(e)),
-        None => {}
-    });
-}
-
 #[cfg_attr(hydrates = "LoginForm", island)]
 #[cfg_attr(not(hydrates = "LoginForm"), component)]
 fn LoginForm(token: Option<String>, echo: FormEcho) -> impl IntoView {
@@ -520,156 +421,4 @@ fn RegisterForm(token: Option<String>, echo: FormEcho) -> impl IntoView {
         </button>
     </form>
     }
-}
-
-// ---- The status view ----------------------------------------------------------------
-
-#[component]
-pub fn StatusPage() -> impl IntoView {
-    let token = req_token();
-    let view = Resource::new_blocking(
-        move || token.get(),
-        |t| get_status_view(t.unwrap_or_default()),
-    );
-    view! {
-        <Title text=tr!(login.status.title) />
-        <div class="auth">
-            <Suspense fallback=|| view! { <p class="muted">{tr!(common.loading)}</p> }>
-                {move || Suspend::new(async move {
-                    match view.await {
-                        Ok(status) => view! { <StatusPanel status token=token.get_untracked().unwrap_or_default() /> }.into_any(),
-                        Err(error) => view! { <RequestProblem error /> }.into_any(),
-                    }
-                })}
-            </Suspense>
-        </div>
-    }
-}
-
-/// The status, kept current by polling: an island, so the request's view travels with the
-/// page.
-#[cfg_attr(hydrates = "StatusPanel", island)]
-#[cfg_attr(not(hydrates = "StatusPanel"), component)]
-fn StatusPanel(status: StatusView, token: String) -> impl IntoView {
-    let request = RwSignal::new(status.request.clone());
-    let client = status.request.client_name.clone();
-    // With the passkey offer on screen, the page waits for the person instead of leaving.
-    let offer = status.offer_passkey;
-    live_status(request, token, !offer);
-    let headline = {
-        let client = client.clone();
-        move || match request.read().status {
-            LoginStatus::Pending => tr!(login.status.pending, app = client.clone()),
-            LoginStatus::LoggedIn => tr!(login.status.logged_in, app = client.clone()),
-            LoginStatus::Registered => tr!(login.status.registered, app = client.clone()),
-            LoginStatus::Expired => tr!(login.status.expired).to_string(),
-        }
-    };
-    let qr = status.qr_svg.clone();
-    view! {
-        <section class="card status-card" aria-live="polite">
-            <p class="eyebrow">"fypass"</p>
-            <h1 class=move || format!("status-{}", state_class(request.read().status))>{headline}</h1>
-            {move || {
-                let r = request.get();
-                match r.status {
-                    LoginStatus::Pending => view! { <Pending request=r qr=qr.clone() /> }.into_any(),
-                    LoginStatus::Expired => view! {
-                        <p>{tr!(login.status.start_again, app = r.client_name.clone())}</p>
-                    }.into_any(),
-                    LoginStatus::LoggedIn | LoginStatus::Registered => view! {
-                        {offer.then(|| view! { <PasskeyOffer /> })}
-                        <Done request=r leave=!offer />
-                    }.into_any(),
-                }
-            }}
-        </section>
-    }
-}
-
-fn state_class(status: LoginStatus) -> &'static str {
-    match status {
-        LoginStatus::Pending => "pending",
-        LoginStatus::LoggedIn | LoginStatus::Registered => "done",
-        LoginStatus::Expired => "expired",
-    }
-}
-
-#[component]
-fn Pending(request: RequestView, qr: String) -> impl IntoView {
-    let here = request.fypass_url.clone();
-    let label = match request.mode {
-        LoginMode::Login => tr!(login.status.sign_in_here),
-        LoginMode::Register => tr!(login.status.register_here),
-    };
-    view! {
-        // Without JavaScript the page reloads itself to show the outcome.
-        <noscript><meta http-equiv="refresh" content="3" /></noscript>
-        <p class="muted">{tr!(login.status.updates)}</p>
-        <div class="qr-block">
-            <div class="qr" role="img" aria-label=tr!(login.status.qr_label) inner_html=qr></div>
-            <p>{tr!(login.status.scan)}</p>
-            <a class="button" href=here>{label}</a>
-        </div>
-    }
-}
-
-/// The request is complete: back to the app (by itself, unless `leave` is off), or a
-/// pointer to the person's devices.
-#[component]
-fn Done(request: RequestView, leave: bool) -> impl IntoView {
-    match request.redirect_url {
-        Some(url) => view! {
-            {leave.then(|| view! { <noscript><meta http-equiv="refresh" content=format!("2;url={url}") /></noscript> })}
-            {leave.then(|| view! { <p>{tr!(login.status.taking_back, app = request.client_name.clone())}</p> })}
-            <a class="button" href=url>{tr!(login.status.continue_to, app = request.client_name.clone())}</a>
-        }
-        .into_any(),
-        None => view! {
-            <p>{tr!(login.status.close, app = request.client_name.clone())}</p>
-            <a class="button secondary" href="/devices">{tr!(login.status.see_devices)}</a>
-        }
-        .into_any(),
-    }
-}
-
-/// In the browser: poll while pending, and follow the redirect once done (if `leave`).
-fn live_status(request: RwSignal<RequestView>, token: String, leave: bool) {
-    #[cfg(feature = "hydrate")]
-    {
-        use std::time::Duration;
-        let interval = StoredValue::new_local(None::<IntervalHandle>);
-        let poll = move || {
-            if request.get_untracked().status != LoginStatus::Pending {
-                if let Some(handle) = interval.get_value() {
-                    handle.clear();
-                }
-                return;
-            }
-            let token = token.clone();
-            leptos::task::spawn_local(async move {
-                if let Ok(latest) = poll_request(token).await {
-                    request.set(latest);
-                }
-            });
-        };
-        if let Ok(handle) =
-            set_interval_with_handle(poll, Duration::from_secs(super::POLL_INTERVAL_SECS.into()))
-        {
-            interval.set_value(Some(handle));
-        }
-        on_cleanup(move || {
-            if let Some(handle) = interval.get_value() {
-                handle.clear();
-            }
-        });
-        Effect::new(move |_| {
-            let r = request.get();
-            if let (true, true, Some(url)) = (leave, r.status.is_done(), r.redirect_url) {
-                set_timeout(move || leave_for_app(&url), Duration::from_millis(1500));
-            }
-        });
-    }
-    #[cfg(not(feature = "hydrate"))]
-    let _ = (request, token, leave, poll_request);
 }

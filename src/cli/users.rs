@@ -2,7 +2,7 @@
 //! sessions at once unless the new status is `active`). JSON on stdout; a one-line error
 //! and a non-zero exit for bad input, with nothing written.
 
-use super::{identifier::Identifier, store};
+use crate::users::{identifier::Identifier, store};
 use crate::{config::Config, db::Db, status::Status};
 use clap::Subcommand;
 
@@ -39,7 +39,7 @@ pub async fn run(db: &Db, config: &Config, command: UserCommand) -> Result<Strin
                 .map_err(|e| e.message)?
                 .ok_or_else(|| format!("no user with {}", parsed))?;
             let mut tx = db.begin().await.map_err(|e| e.message)?;
-            store::set_status(&mut tx, user.id, status)
+            crate::tokens::set_user_status(&mut tx, user.id, status)
                 .await
                 .map_err(|e| e.message)?;
             tx.commit().await.map_err(|e| e.message)?;

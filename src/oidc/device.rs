@@ -1,0 +1,302 @@
+//! The device authorization grant (RFC 8628) for TVs and other devices without a browser,
+//! on the login requests, user codes and hosted pages of `/api/v1/users/login`.
+//!
+//! `POST /oauth/device_authorization` starts a login request of the client and answers the
+//! RFC's fields: the person opens `verification_uri_complete` (the request's hosted page, or
+//! its QR code) on their phone, where — on another network than the device's — they
+//! confirm the user code first (SPEC §13). The device polls `/oauth/token` with its
+//! `device_code`, a secret of its own: the login request's reqToken is in the person's
+//! browser, so it must not be what collects the tokens. The device code's row keeps the
+//! reqToken sealed under a key derived from the device code, and a poll opens it and asks
+//! the login flow itself (`login::flow::status`: single collection, sign-outs since, an
+//! inactive person), so the grant has no rule of its own about completion.
+
+use super::{
+    Scope, client,
+    errors::{Kind, OAuthError, Params},
+    token::{self, Granted, Reply, form},
+};
+use crate::{
+    clients::{Grant, store::Client},
+    db::{db_row, now_ms, with_tx},
+    error::{ApiError, ErrorCode},
+    login::{LoginMode, LoginStatus, POLL_INTERVAL_SECS, StartLoginBody, requests},
+    request::Caller,
+    secret,
+    state::AppState,
+    throttle::network,
+    users::store as users,
+};
+use axum::{
+    Json,
+    body::Bytes,
+    extract::{ConnectInfo, State},
+    http::HeaderMap,
+    response::{IntoResponse, Response},
+};
+use ring::{aead, hkdf};
+use serde::Serialize;
+use std::net::SocketAddr;
+
+pub const DEVICE_CODE_PREFIX: &str = "fyd_";
+/// What a `slow_down` adds to the interval (RFC 8628 §3.5).
+const SLOW_DOWN_SECS: i64 = 5;
+
+/// The key that seals a device code's reqToken: HKDF-SHA256 of the device code itself.
+fn key(device_code: &str) -> aead::LessSafeKey {
+    let salt = hkdf::Salt::new(hkdf::HKDF_SHA256, b"fypass device code v1");
+    let prk = salt.extract(device_code.as_bytes());
+    let okm = prk
+        .expand(&[], &aead::AES_256_GCM)
+        .expect("an AES-256 key is a valid HKDF output length");
+    aead::LessSafeKey::new(aead::UnboundKey::from(okm))
+}
+
+fn seal(device_code: &str, req_token: &str) -> Vec<u8> {
+    let mut nonce = [0u8; aead::NONCE_LEN];
+    getrandom::fill(&mut nonce).expect("the operating system's random number generator failed");
+    let mut sealed = req_token.as_bytes().to_vec();
+    key(device_code)
+        .seal_in_place_append_tag(
+            aead::Nonce::assume_unique_for_key(nonce),
+            aead::Aad::empty(),
+            &mut sealed,
+        )
+        .expect("a reqToken is far below AES-GCM's length limit");
+    [nonce.as_slice(), &sealed].concat()
+}
+
+fn open(device_code: &str, sealed: &[u8]) -> Option<String> {
+    let (nonce, ciphertext) = sealed.split_at_checked(aead::NONCE_LEN)?;
+    let nonce = aead::Nonce::try_assume_unique_for_key(nonce).ok()?;
+    let mut in_out = ciphertext.to_vec();
+    let plain = key(device_code)
+        .open_in_place(nonce, aead::Aad::empty(), &mut in_out)
+        .ok()?;
+    String::from_utf8(plain.to_vec()).ok()
+}
+
+/// RFC 8628 §3.2.
+#[derive(Serialize)]
+pub struct Authorization {
+    pub device_code: String,
+    pub user_code: String,
+    pub verification_uri: String,
+    pub verification_uri_complete: String,
+    pub expires_in: u64,
+    pub interval: u32,
+}
+
+/// `POST /oauth/device_authorization`.
+pub async fn authorization(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let caller = Caller::new(&headers, Some(peer), &state.config);
+    let res = match start(&state, &caller, &headers, &body).await {
+        Ok(a) => Json(a).into_response(),
+        Err(e) => e.into_response(),
+    };
+    super::endpoints::with_cors(&state, &headers, res).await
+}
+
+async fn start(
+    state: &AppState,
+    caller: &Caller,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<Authorization, OAuthError> {
+    let params = form(headers, body)?;
+    let client = client::authenticate(state, headers, &params, Grant::OauthDevice).await?;
+    let scope = Scope::parse(params.get("scope").unwrap_or("openid"))
+        .ok_or_else(|| OAuthError::of(Kind::InvalidScope, ErrorCode::InvalidScope))?;
+    let body = StartLoginBody {
+        redirect_url: None,
+        mode: Some(LoginMode::Login),
+        locale: None,
+        device_info: None,
+        require: None,
+    };
+    // Started from the device's network: a person completing it elsewhere confirms the code.
+    let created = requests::create(
+        crate::login::requests::LoginStarts::of(state),
+        client.id,
+        &body,
+        &network(caller.ip),
+        state.config.login_ttl_secs,
+    )
+    .await?;
+    let login = requests::find(&state.db, &created.token)
+        .await?
+        .ok_or_else(|| ApiError::new(ErrorCode::InternalError))?;
+    let device_code = secret::issue(DEVICE_CODE_PREFIX);
+    let now = now_ms();
+    let sql =
+        "INSERT INTO oidc_device_codes (code_hash, client_id, login_request_id, sealed_request,
+                   scope, interval_secs, created_at, expires_at)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
+    let mut tx = state.db.begin().await?;
+    with_tx!(&mut tx, |c| sqlx::query(sql)
+        .bind(&device_code.hash)
+        .bind(client.id)
+        .bind(login.id)
+        .bind(seal(&device_code.plaintext, &created.token))
+        .bind(scope.to_string())
+        .bind(i64::from(POLL_INTERVAL_SECS))
+        .bind(now)
+        .bind(created.expires_at)
+        .execute(c)
+        .await
+        .map(drop))?;
+    tx.commit().await?;
+    let page = format!("{}/fypass?reqToken={}", super::issuer(state), created.token);
+    Ok(Authorization {
+        device_code: device_code.plaintext,
+        user_code: requests::display_user_code(&created.user_code),
+        verification_uri: page.clone(),
+        verification_uri_complete: page,
+        expires_in: ((created.expires_at - now) / 1000).max(0) as u64,
+        interval: POLL_INTERVAL_SECS,
+    })
+}
+
+db_row! {
+    struct DeviceRow {
+        client_id: uuid::Uuid,
+        sealed_request: Vec<u8>,
+        scope: String,
+        used_at: Option<i64>,
+        expires_at: i64,
+    }
+}
+
+/// The token endpoint's `urn:ietf:params:oauth:grant-type:device_code`.
+pub async fn poll(state: &AppState, client: &Client, params: &Params) -> Result<Reply, OAuthError> {
+    let device_code = params.require("device_code")?;
+    let unknown =
+        || OAuthError::invalid_grant("The device_code is unknown, used, or another client's.");
+    if !secret::well_formed(DEVICE_CODE_PREFIX, device_code) {
+        return Err(unknown());
+    }
+    let hash = secret::hash(device_code);
+    let now = now_ms();
+    let mut tx = state.db.begin().await?;
+    let sql = "SELECT client_id, sealed_request, scope, used_at, expires_at
+               FROM oidc_device_codes WHERE code_hash = $1";
+    let row: DeviceRow = with_tx!(&mut tx, |c| sqlx::query_as(sql)
+        .bind(&hash)
+        .fetch_optional(c)
+        .await)?
+    .filter(|r: &DeviceRow| r.client_id == client.id && r.used_at.is_none())
+    .ok_or_else(unknown)?;
+    if row.expires_at <= now {
+        return Err(OAuthError::of(Kind::ExpiredToken, ErrorCode::CodeExpired));
+    }
+    // One poll per interval: of concurrent polls one passes, the rest slow down.
+    let sql = "UPDATE oidc_device_codes SET last_poll_at = $2
+               WHERE code_hash = $1 AND (last_poll_at IS NULL OR last_poll_at <= $2 - interval_secs * 1000)";
+    let on_time = with_tx!(&mut tx, |c| sqlx::query(sql)
+        .bind(&hash)
+        .bind(now)
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected()))?
+        == 1;
+    if !on_time {
+        let sql = "UPDATE oidc_device_codes SET interval_secs = interval_secs + $2, last_poll_at = $3 WHERE code_hash = $1";
+        with_tx!(&mut tx, |c| sqlx::query(sql)
+            .bind(&hash)
+            .bind(SLOW_DOWN_SECS)
+            .bind(now)
+            .execute(c)
+            .await
+            .map(drop))?;
+        tx.commit().await?;
+        return Err(OAuthError::of(Kind::SlowDown, ErrorCode::SlowDown));
+    }
+    tx.commit().await?;
+    let req_token = open(device_code, &row.sealed_request).ok_or_else(unknown)?;
+    let status = crate::login::flow::status(state, client, &req_token).await?;
+    match status.status {
+        LoginStatus::Pending => {
+            return Err(OAuthError::of(
+                Kind::AuthorizationPending,
+                ErrorCode::AuthorizationPending,
+            ));
+        }
+        LoginStatus::Expired => {
+            return Err(OAuthError::of(Kind::ExpiredToken, ErrorCode::CodeExpired));
+        }
+        LoginStatus::LoggedIn | LoginStatus::Registered => {}
+    }
+    let (Some(access_token), Some(refresh_token), Some(user)) =
+        (status.access_token, status.refresh_token, status.user)
+    else {
+        // Completed, but nothing to collect: taken already, or the person may not sign in.
+        return Err(OAuthError::of(Kind::AccessDenied, ErrorCode::AccessDenied));
+    };
+    let pair = crate::tokens::TokenPair {
+        access_token,
+        access_token_expires_at: status.access_token_expires_at.unwrap_or_default(),
+        refresh_token,
+        refresh_token_expires_at: status.refresh_token_expires_at.unwrap_or_default(),
+    };
+    let user_id =
+        uuid::Uuid::parse_str(&user.id).map_err(|_| ApiError::new(ErrorCode::InternalError))?;
+    let user = users::find(&state.db, user_id)
+        .await?
+        .ok_or_else(|| OAuthError::of(Kind::AccessDenied, ErrorCode::AccessDenied))?;
+    let scope = Scope::parse(&row.scope).unwrap_or_else(|| Scope(Vec::new()));
+    let family = crate::tokens::refresh::find(&state.db, &pair.refresh_token, client.id)
+        .await?
+        .ok_or_else(|| ApiError::new(ErrorCode::InternalError))?
+        .family_id;
+    let granted = Granted {
+        session_id: None,
+        auth_time: requests::find(&state.db, &req_token)
+            .await?
+            .and_then(|r| r.completed_at)
+            .unwrap_or(now),
+        amr: None,
+    };
+    let mut tx = state.db.begin().await?;
+    token::record_grant(&mut tx, state, family, client.id, user.id, &scope, &granted).await?;
+    let sql = "UPDATE oidc_device_codes SET used_at = $2 WHERE code_hash = $1";
+    with_tx!(&mut tx, |c| sqlx::query(sql)
+        .bind(&hash)
+        .bind(now)
+        .execute(c)
+        .await
+        .map(drop))?;
+    tx.commit().await?;
+    let id_token = match scope.has("openid") {
+        true => Some(
+            token::id_token(
+                state,
+                client.id,
+                &user,
+                &scope,
+                &granted,
+                None,
+                &pair.access_token,
+            )
+            .await?,
+        ),
+        false => None,
+    };
+    Ok(token::reply(state, pair, &scope, id_token))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_sealed_request_opens_only_with_its_device_code() {
+        let sealed = seal("fyd_a", "fyr_token");
+        assert_eq!(open("fyd_a", &sealed).as_deref(), Some("fyr_token"));
+        assert!(open("fyd_b", &sealed).is_none());
+    }
+}

@@ -1,0 +1,451 @@
+//! The keys that sign ID tokens (ES256), kept in the database so that every node on one
+//! PostgreSQL signs with the same current key and publishes the same JWKS.
+//!
+//! A key's life, in the `oidc_keys` table:
+//! * **published** from its creation (`/oauth/jwks`);
+//! * **signs** from `signs_from`: `fypass keys rotate` sets it a publish delay ahead
+//!   (`FYPASS_KEY_PUBLISH_DELAY_SECS`), so relying parties that cache the JWKS learn the new
+//!   key before the first token it signs reaches them; the newest key whose time has come
+//!   signs;
+//! * **retired** when a newer key starts signing, and still published until every ID token
+//!   it signed has expired (the ID token lifetime after its retirement), then removed.
+//!
+//! The private key is PKCS#8 DER, sealed with AES-256-GCM under a key derived (HKDF-SHA256)
+//! from `FYPASS_SECRET_KEY` when that is set; a copy of the database alone then signs
+//! nothing.
+//!
+//! The JWT and JWK handling is the `jsonwebtoken` crate's; its cryptography is plugged in
+//! here as its `CryptoProvider`, on `ring` (already in the tree for TLS and the refresh
+//! tokens' sealing): no OpenSSL, no aws-lc build, no second copy of the RustCrypto curves.
+
+use crate::{
+    config::Config,
+    db::{Db, db_row, now_ms, with_reader, with_writer},
+    error::{ApiError, ErrorCode},
+};
+use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+use jsonwebtoken::{
+    Algorithm, DecodingKey, EncodingKey, Header,
+    crypto::{CryptoProvider, JwtSigner, JwtVerifier, KeyUtils},
+    errors::{Error as JwtError, ErrorKind},
+    jwk::{EllipticCurve, Jwk, JwkSet, ThumbprintHash},
+    signature,
+};
+use ring::{
+    aead, hkdf,
+    rand::SystemRandom,
+    signature::{
+        ECDSA_P256_SHA256_FIXED, ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, KeyPair,
+        UnparsedPublicKey,
+    },
+};
+use serde::Serialize;
+
+/// The only signing algorithm fypass issues (RS256 is not offered: ring cannot make RSA keys).
+pub const ALG: &str = "ES256";
+
+// ---- jsonwebtoken's cryptography, on ring ---------------------------------------------
+
+struct Es256Signer(EcdsaKeyPair);
+
+impl signature::Signer<Vec<u8>> for Es256Signer {
+    fn try_sign(&self, msg: &[u8]) -> Result<Vec<u8>, signature::Error> {
+        self.0
+            .sign(&SystemRandom::new(), msg)
+            .map(|s| s.as_ref().to_vec())
+            .map_err(|_| signature::Error::new())
+    }
+}
+
+impl JwtSigner for Es256Signer {
+    fn algorithm(&self) -> Algorithm {
+        Algorithm::ES256
+    }
+}
+
+struct Es256Verifier(Vec<u8>);
+
+impl signature::Verifier<Vec<u8>> for Es256Verifier {
+    fn verify(&self, msg: &[u8], sig: &Vec<u8>) -> Result<(), signature::Error> {
+        UnparsedPublicKey::new(&ECDSA_P256_SHA256_FIXED, &self.0)
+            .verify(msg, sig)
+            .map_err(|_| signature::Error::new())
+    }
+}
+
+impl JwtVerifier for Es256Verifier {
+    fn algorithm(&self) -> Algorithm {
+        Algorithm::ES256
+    }
+}
+
+fn key_pair(pkcs8: &[u8]) -> Result<EcdsaKeyPair, JwtError> {
+    EcdsaKeyPair::from_pkcs8(
+        &ECDSA_P256_SHA256_FIXED_SIGNING,
+        pkcs8,
+        &SystemRandom::new(),
+    )
+    .map_err(|_| ErrorKind::InvalidEcdsaKey.into())
+}
+
+fn signer(alg: &Algorithm, key: &EncodingKey) -> Result<Box<dyn JwtSigner>, JwtError> {
+    match alg {
+        Algorithm::ES256 => Ok(Box::new(Es256Signer(key_pair(key.as_bytes())?))),
+        _ => Err(ErrorKind::UnsupportedAlgorithm.into()),
+    }
+}
+
+/// Only ES256 verifies: a token whose header names another algorithm (`none`, `HS256` with
+/// the public key as the secret, ...) is refused before any signature is looked at.
+fn verifier(alg: &Algorithm, key: &DecodingKey) -> Result<Box<dyn JwtVerifier>, JwtError> {
+    match alg {
+        Algorithm::ES256 => Ok(Box::new(Es256Verifier(key.try_get_as_bytes()?.to_vec()))),
+        _ => Err(ErrorKind::UnsupportedAlgorithm.into()),
+    }
+}
+
+fn ec_components(
+    pkcs8: &[u8],
+    alg: Algorithm,
+) -> Result<(EllipticCurve, Vec<u8>, Vec<u8>), JwtError> {
+    if alg != Algorithm::ES256 {
+        return Err(ErrorKind::UnsupportedAlgorithm.into());
+    }
+    let pair = key_pair(pkcs8)?;
+    // An uncompressed SEC1 point: 0x04, x, y.
+    let point = pair.public_key().as_ref();
+    let (x, y) = point[1..].split_at(32);
+    Ok((EllipticCurve::P256, x.to_vec(), y.to_vec()))
+}
+
+fn digest(data: &[u8], hash: ThumbprintHash) -> Result<Vec<u8>, JwtError> {
+    let algorithm = match hash {
+        ThumbprintHash::SHA256 => &ring::digest::SHA256,
+        ThumbprintHash::SHA384 => &ring::digest::SHA384,
+        ThumbprintHash::SHA512 => &ring::digest::SHA512,
+        _ => return Err(ErrorKind::UnsupportedAlgorithm.into()),
+    };
+    Ok(ring::digest::digest(algorithm, data).as_ref().to_vec())
+}
+
+static PROVIDER: CryptoProvider = CryptoProvider {
+    signer_factory: signer,
+    verifier_factory: verifier,
+    key_utils: KeyUtils {
+        ec_pub_components_from_private_key: ec_components,
+        compute_digest: digest,
+        ..KeyUtils::new_unimplemented()
+    },
+};
+
+/// Installs the provider (once per process; every use of `jsonwebtoken` goes through here).
+fn provider() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let _ = PROVIDER.install_default();
+    });
+}
+
+// ---- Sealing the private keys -----------------------------------------------------------
+
+/// The AES-256-GCM key of `FYPASS_SECRET_KEY`, if it is set.
+fn sealing_key(config: &Config) -> Option<aead::LessSafeKey> {
+    let secret = config.secret_key.as_deref()?;
+    let salt = hkdf::Salt::new(hkdf::HKDF_SHA256, b"fypass oidc signing keys v1");
+    let prk = salt.extract(secret.as_bytes());
+    let okm = prk
+        .expand(&[], &aead::AES_256_GCM)
+        .expect("an AES-256 key is a valid HKDF output length");
+    Some(aead::LessSafeKey::new(aead::UnboundKey::from(okm)))
+}
+
+/// `plain` sealed under `key` for `kid` (the nonce, then the ciphertext and tag).
+fn seal(key: &aead::LessSafeKey, kid: &str, plain: &[u8]) -> Vec<u8> {
+    let mut nonce = [0u8; aead::NONCE_LEN];
+    getrandom::fill(&mut nonce).expect("the operating system's random number generator failed");
+    let mut sealed = plain.to_vec();
+    key.seal_in_place_append_tag(
+        aead::Nonce::assume_unique_for_key(nonce),
+        aead::Aad::from(kid.as_bytes()),
+        &mut sealed,
+    )
+    .expect("a key is far below AES-GCM's length limit");
+    [nonce.as_slice(), &sealed].concat()
+}
+
+fn open(key: &aead::LessSafeKey, kid: &str, sealed: &[u8]) -> Option<Vec<u8>> {
+    let (nonce, ciphertext) = sealed.split_at_checked(aead::NONCE_LEN)?;
+    let nonce = aead::Nonce::try_assume_unique_for_key(nonce).ok()?;
+    let mut in_out = ciphertext.to_vec();
+    let plain = key
+        .open_in_place(nonce, aead::Aad::from(kid.as_bytes()), &mut in_out)
+        .ok()?;
+    Some(plain.to_vec())
+}
+
+// ---- The keys in the database --------------------------------------------------------
+
+db_row! {
+    #[derive(Clone, Debug)]
+    pub struct KeyRow {
+        pub kid: String,
+        pub alg: String,
+        pub private_key: Vec<u8>,
+        pub sealed: bool,
+        pub public_jwk: String,
+        pub created_at: i64,
+        pub signs_from: i64,
+    }
+}
+
+/// Every key in the table, oldest first.
+async fn all(db: &Db) -> Result<Vec<KeyRow>, ApiError> {
+    let sql = "SELECT kid, alg, private_key, sealed, public_jwk, created_at, signs_from
+               FROM oidc_keys ORDER BY signs_from, kid";
+    Ok(with_reader!(db, |c| sqlx::query_as(sql)
+        .fetch_all(c)
+        .await)?)
+}
+
+/// When `key` stopped signing (the first newer key's start), if it has.
+fn retired_at(rows: &[KeyRow], key: &KeyRow, now: i64) -> Option<i64> {
+    rows.iter()
+        .filter(|k| k.signs_from > key.signs_from && k.signs_from <= now)
+        .map(|k| k.signs_from)
+        .min()
+}
+
+/// Whether `key` still belongs in the JWKS: not retired, or retired less than an ID token's
+/// lifetime ago (a token it signed just before may still be checked).
+fn is_published(rows: &[KeyRow], key: &KeyRow, now: i64, token_ttl_ms: i64) -> bool {
+    retired_at(rows, key, now).is_none_or(|at| now < at + token_ttl_ms)
+}
+
+/// The key that signs now: the newest whose publish delay is over.
+fn current(rows: &[KeyRow], now: i64) -> Option<&KeyRow> {
+    rows.iter().rev().find(|k| k.signs_from <= now)
+}
+
+fn token_ttl_ms(config: &Config) -> i64 {
+    config.token_ttl_secs as i64 * 1000
+}
+
+/// A new ES256 key that signs from `signs_from`, stored (sealed when a secret is set).
+async fn create(db: &Db, config: &Config, signs_from: i64) -> Result<KeyRow, ApiError> {
+    provider();
+    let internal = |what: &str| {
+        tracing::error!("cannot make a signing key: {what}");
+        ApiError::new(ErrorCode::InternalError)
+    };
+    let pkcs8 =
+        EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &SystemRandom::new())
+            .map_err(|_| internal("key generation"))?;
+    let pkcs8 = pkcs8.as_ref().to_vec();
+    let mut jwk = Jwk::from_encoding_key(&EncodingKey::from_ec_der(&pkcs8), Algorithm::ES256)
+        .map_err(|e| internal(&e.to_string()))?;
+    // The key id is the key's own RFC 7638 thumbprint: the same key has the same id anywhere.
+    let kid = jwk
+        .thumbprint(ThumbprintHash::SHA256)
+        .map_err(|e| internal(&e.to_string()))?;
+    jwk.common.key_id = Some(kid.clone());
+    jwk.common.public_key_use = Some(jsonwebtoken::jwk::PublicKeyUse::Signature);
+    let (private_key, sealed) = match sealing_key(config) {
+        Some(key) => (seal(&key, &kid, &pkcs8), true),
+        None => (pkcs8, false),
+    };
+    let row = KeyRow {
+        public_jwk: serde_json::to_string(&jwk).map_err(|e| internal(&e.to_string()))?,
+        kid,
+        alg: ALG.into(),
+        private_key,
+        sealed,
+        created_at: now_ms(),
+        signs_from,
+    };
+    let sql =
+        "INSERT INTO oidc_keys (kid, alg, private_key, sealed, public_jwk, created_at, signs_from)
+               VALUES ($1, $2, $3, $4, $5, $6, $7)";
+    with_writer!(db, |c| sqlx::query(sql)
+        .bind(&row.kid)
+        .bind(&row.alg)
+        .bind(&row.private_key)
+        .bind(row.sealed)
+        .bind(&row.public_jwk)
+        .bind(row.created_at)
+        .bind(row.signs_from)
+        .execute(c)
+        .await
+        .map(drop))?;
+    Ok(row)
+}
+
+/// The JWKS: every published key.
+pub async fn jwks(db: &Db, config: &Config) -> Result<JwkSet, ApiError> {
+    let rows = signing_rows(db, config).await?;
+    let now = now_ms();
+    let ttl = token_ttl_ms(config);
+    let keys = rows
+        .iter()
+        .filter(|k| is_published(&rows, k, now, ttl))
+        .filter_map(|k| serde_json::from_str(&k.public_jwk).ok())
+        .collect();
+    Ok(JwkSet { keys })
+}
+
+/// The keys, with one that signs now (made at the first need: a new deployment has none).
+async fn signing_rows(db: &Db, config: &Config) -> Result<Vec<KeyRow>, ApiError> {
+    let rows = all(db).await?;
+    if current(&rows, now_ms()).is_some() {
+        return Ok(rows);
+    }
+    create(db, config, now_ms()).await?;
+    all(db).await
+}
+
+/// `claims` as a JWT signed by the current key.
+pub async fn sign<T: Serialize>(db: &Db, config: &Config, claims: &T) -> Result<String, ApiError> {
+    provider();
+    let rows = signing_rows(db, config).await?;
+    let key = current(&rows, now_ms()).ok_or_else(|| ApiError::new(ErrorCode::InternalError))?;
+    let pkcs8 = if key.sealed {
+        let sealing = sealing_key(config).ok_or_else(|| {
+            tracing::error!(kid = %key.kid, "the signing key is sealed: set FYPASS_SECRET_KEY");
+            ApiError::new(ErrorCode::InternalError)
+        })?;
+        open(&sealing, &key.kid, &key.private_key).ok_or_else(|| {
+            tracing::error!(kid = %key.kid, "the signing key does not open with this FYPASS_SECRET_KEY");
+            ApiError::new(ErrorCode::InternalError)
+        })?
+    } else {
+        key.private_key.clone()
+    };
+    let mut header = Header::new(Algorithm::ES256);
+    header.kid = Some(key.kid.clone());
+    jsonwebtoken::encode(&header, claims, &EncodingKey::from_ec_der(&pkcs8)).map_err(|e| {
+        tracing::error!("cannot sign an ID token: {e}");
+        ApiError::new(ErrorCode::InternalError)
+    })
+}
+
+/// The claims of `token` if a published key of ours signed it with ES256 — expired or not
+/// (an `id_token_hint` may be old) — and it was issued by `issuer`.
+pub async fn verify<T: serde::de::DeserializeOwned>(
+    db: &Db,
+    config: &Config,
+    token: &str,
+) -> Option<T> {
+    provider();
+    let header = jsonwebtoken::decode_header(token).ok()?;
+    if header.alg != Algorithm::ES256 {
+        return None;
+    }
+    let kid = header.kid?;
+    let set = jwks(db, config).await.ok()?;
+    let jwk = set.find(&kid)?;
+    let key = DecodingKey::from_jwk(jwk).ok()?;
+    let mut validation = jsonwebtoken::Validation::new(Algorithm::ES256);
+    validation.validate_exp = false;
+    validation.validate_aud = false;
+    validation.set_required_spec_claims(&["iss", "sub", "aud"]);
+    validation.set_issuer(&[config.public_origin()]);
+    jsonwebtoken::decode::<T>(token, &key, &validation)
+        .ok()
+        .map(|d| d.claims)
+}
+
+/// What `fypass keys rotate` did.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Rotation {
+    pub kid: String,
+    pub signs_from: String,
+    pub sealed: bool,
+    /// The keys in the JWKS now (the new one among them), newest last.
+    pub published: Vec<String>,
+    /// Keys removed: retired longer ago than an ID token lives.
+    pub removed: Vec<String>,
+}
+
+/// Adds a key that signs after `delay_secs`, and removes the keys nothing can need any more.
+pub async fn rotate(db: &Db, config: &Config, delay_secs: u64) -> Result<Rotation, ApiError> {
+    let new = create(db, config, now_ms() + delay_secs as i64 * 1000).await?;
+    let rows = all(db).await?;
+    let now = now_ms();
+    let ttl = token_ttl_ms(config);
+    let (published, gone): (Vec<&KeyRow>, Vec<&KeyRow>) =
+        rows.iter().partition(|k| is_published(&rows, k, now, ttl));
+    for key in &gone {
+        let sql = "DELETE FROM oidc_keys WHERE kid = $1";
+        with_writer!(db, |c| sqlx::query(sql)
+            .bind(&key.kid)
+            .execute(c)
+            .await
+            .map(drop))?;
+    }
+    Ok(Rotation {
+        kid: new.kid,
+        signs_from: crate::db::rfc3339(new.signs_from),
+        sealed: new.sealed,
+        published: published.iter().map(|k| k.kid.clone()).collect(),
+        removed: gone.iter().map(|k| k.kid.clone()).collect(),
+    })
+}
+
+/// `at_hash` of an access token (OpenID Connect Core §3.1.3.6): the left half of its
+/// SHA-256, base64url.
+pub fn at_hash(access_token: &str) -> String {
+    let d = ring::digest::digest(&ring::digest::SHA256, access_token.as_bytes());
+    URL_SAFE_NO_PAD.encode(&d.as_ref()[..16])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(kid: &str, signs_from: i64) -> KeyRow {
+        KeyRow {
+            kid: kid.into(),
+            alg: ALG.into(),
+            private_key: vec![],
+            sealed: false,
+            public_jwk: String::new(),
+            created_at: 0,
+            signs_from,
+        }
+    }
+
+    #[test]
+    fn a_new_key_waits_for_its_publish_delay_and_the_old_one_outlives_its_tokens() {
+        let rows = vec![row("old", 0), row("new", 1000)];
+        // Before the delay is over the old key signs, and both are published.
+        assert_eq!(current(&rows, 999).unwrap().kid, "old");
+        assert!(is_published(&rows, &rows[0], 999, 500));
+        assert!(is_published(&rows, &rows[1], 999, 500));
+        // Then the new one signs; the old one stays published for a token lifetime.
+        assert_eq!(current(&rows, 1000).unwrap().kid, "new");
+        assert!(is_published(&rows, &rows[0], 1499, 500));
+        assert!(!is_published(&rows, &rows[0], 1500, 500));
+        assert!(is_published(&rows, &rows[1], 10_000, 500));
+    }
+
+    #[test]
+    fn a_sealed_key_opens_only_with_its_secret_and_kid() {
+        let config = Config {
+            secret_key: Some("a".repeat(40)),
+            ..Config::defaults()
+        };
+        let key = sealing_key(&config).unwrap();
+        let sealed = seal(&key, "kid1", b"private");
+        assert_eq!(
+            open(&key, "kid1", &sealed).as_deref(),
+            Some(&b"private"[..])
+        );
+        assert!(open(&key, "kid2", &sealed).is_none());
+        let other = sealing_key(&Config {
+            secret_key: Some("b".repeat(40)),
+            ..Config::defaults()
+        })
+        .unwrap();
+        assert!(open(&other, "kid1", &sealed).is_none());
+    }
+}

@@ -1,0 +1,556 @@
+//! `POST /oauth/token`: a code for tokens (`authorization_code`), a refresh token for new
+//! ones (`refresh_token`, §14's rotation and reuse detection), and the device grant's poll
+//! (`device`). Replies carry `Cache-Control: no-store` (the server's default) and
+//! `Pragma: no-cache` (RFC 6749 §5.1).
+//!
+//! The ID token (OpenID Connect Core §2) names the person (`sub`), the app (`aud`, `azp`),
+//! when and how they signed in (`auth_time`, `amr`, `acr`), the browser session (`sid`),
+//! the request's `nonce`, the access token it came with (`at_hash`), and what the scope
+//! grants: `name`; `email`, `email_verified`; `phone_number` (E.164),
+//! `phone_number_verified`.
+
+use super::{
+    Scope, client, device,
+    errors::{Kind, OAuthError, Params},
+    keys,
+};
+use crate::{
+    clients::{Grant, store::Client},
+    db::{Db, Tx, db_row, now_ms, with_reader, with_tx},
+    error::{ApiError, ErrorCode},
+    request::Caller,
+    secret,
+    state::AppState,
+    tokens::{TokenPair, refresh},
+    users::store::{self as users, UserRow, refusal},
+};
+use axum::{
+    Json,
+    body::Bytes,
+    extract::{ConnectInfo, State},
+    http::{HeaderMap, HeaderValue, header},
+    response::{IntoResponse, Response},
+};
+use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use std::{net::SocketAddr, sync::Arc};
+use uuid::Uuid;
+
+pub const DEVICE_CODE_GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
+
+/// A token reply (RFC 6749 §5.1, OpenID Connect Core §3.1.3.3).
+#[derive(Serialize)]
+pub struct Reply {
+    pub access_token: String,
+    pub token_type: &'static str,
+    pub expires_in: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id_token: Option<String>,
+    pub scope: String,
+}
+
+impl IntoResponse for Reply {
+    fn into_response(self) -> Response {
+        let mut res = Json(self).into_response();
+        res.headers_mut()
+            .insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+        res
+    }
+}
+
+/// The body of an OAuth POST: a form (RFC 6749 §3.2), nothing else.
+pub fn form(headers: &HeaderMap, body: &[u8]) -> Result<Params, OAuthError> {
+    let form = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|v| {
+            v.trim()
+                .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+        });
+    if !form {
+        return Err(OAuthError::invalid_request(
+            "Send the parameters as application/x-www-form-urlencoded.",
+        ));
+    }
+    Params::parse(body)
+}
+
+/// `POST /oauth/token`.
+pub async fn token(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let caller = Caller::new(&headers, Some(peer), &state.config);
+    let res = match exchange(&state, &caller, &headers, &body).await {
+        Ok(reply) => reply.into_response(),
+        Err(e) => e.into_response(),
+    };
+    super::endpoints::with_cors(&state, &headers, res).await
+}
+
+async fn exchange(
+    state: &AppState,
+    caller: &Caller,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<Reply, OAuthError> {
+    let params = form(headers, body)?;
+    let grant_type = params.require("grant_type")?;
+    match grant_type {
+        "authorization_code" => {
+            let client = client::authenticate(state, headers, &params, Grant::OauthCode).await?;
+            code_grant(state, &client, &params).await
+        }
+        "refresh_token" => {
+            // A sign-in by code or by device refreshes alike.
+            let client = client::authenticate_any(state, headers, &params).await?;
+            refresh_grant(state, caller, &client, &params).await
+        }
+        DEVICE_CODE_GRANT => {
+            let client = client::authenticate(state, headers, &params, Grant::OauthDevice).await?;
+            device::poll(state, &client, &params).await
+        }
+        _ => Err(OAuthError::of(
+            Kind::UnsupportedGrantType,
+            ErrorCode::UnsupportedGrantType,
+        )),
+    }
+}
+
+db_row! {
+    struct CodeRow {
+        client_id: Uuid,
+        user_id: Uuid,
+        redirect_uri: String,
+        scope: String,
+        nonce: Option<String>,
+        code_challenge: String,
+        session_id: Option<Uuid>,
+        auth_time: i64,
+        amr: Option<String>,
+        created_at: i64,
+        expires_at: i64,
+        family_id: Option<Uuid>,
+    }
+}
+
+/// RFC 7636 §4.1: 43 to 128 unreserved characters.
+fn verifier_well_formed(v: &str) -> bool {
+    (43..=128).contains(&v.len())
+        && v.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~'))
+}
+
+fn s256(verifier: &str) -> String {
+    URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()))
+}
+
+/// `authorization_code`: the code, once, by the client it was issued to, with the redirect
+/// URI and PKCE verifier of its request.
+async fn code_grant(
+    state: &AppState,
+    client: &Client,
+    params: &Params,
+) -> Result<Reply, OAuthError> {
+    let code = params.require("code")?;
+    let redirect_uri = params.require("redirect_uri")?;
+    let verifier = params.require("code_verifier")?;
+    if !verifier_well_formed(verifier) {
+        return Err(OAuthError::invalid_request(
+            "code_verifier must be 43 to 128 characters of A-Z a-z 0-9 - . _ ~.",
+        ));
+    }
+    let unknown = || OAuthError::invalid_grant("The code is unknown, expired, or already used.");
+    if !secret::well_formed(super::authorize::CODE_PREFIX, code) {
+        return Err(unknown());
+    }
+    let hash = secret::hash(code);
+    let mut tx = state.db.begin().await?;
+    let sql = "SELECT client_id, user_id, redirect_uri, scope, nonce, code_challenge, session_id,
+                      auth_time, amr, created_at, expires_at, family_id
+               FROM oidc_codes WHERE code_hash = $1";
+    let row: CodeRow = with_tx!(&mut tx, |c| sqlx::query_as(sql)
+        .bind(&hash)
+        .fetch_optional(c)
+        .await)?
+    .ok_or_else(unknown)?;
+    // Another client's code: not this client's to spend, nor to burn.
+    if row.client_id != client.id {
+        return Err(unknown());
+    }
+    let now = now_ms();
+    let sql = "UPDATE oidc_codes SET used_at = $2 WHERE code_hash = $1 AND used_at IS NULL";
+    let first = with_tx!(&mut tx, |c| sqlx::query(sql)
+        .bind(&hash)
+        .bind(now)
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected()))?
+        == 1;
+    if !first {
+        // Presented again: whoever holds it besides the app, what the first use issued is
+        // theirs too (RFC 6749 §4.1.2). It ends here.
+        if let Some(family) = row.family_id {
+            crate::tokens::revoke_family(&mut tx, family).await?;
+            tx.commit().await?;
+            tracing::warn!(family = %family, client = %client.id, "an authorization code was presented again: its tokens are revoked");
+        }
+        return Err(unknown());
+    }
+    // The code is spent from here on, whatever comes next.
+    let (pair, user, scope) =
+        match redeem(&mut tx, state, client, &row, &hash, redirect_uri, verifier).await {
+            Ok(done) => done,
+            Err(e) => {
+                tx.commit().await?;
+                return Err(e);
+            }
+        };
+    tx.commit().await?;
+    let id_token = match scope.has("openid") {
+        true => Some(
+            id_token(
+                state,
+                client.id,
+                &user,
+                &scope,
+                &Granted {
+                    session_id: row.session_id,
+                    auth_time: row.auth_time,
+                    amr: row.amr.as_deref(),
+                },
+                row.nonce.as_deref(),
+                &pair.access_token,
+            )
+            .await?,
+        ),
+        false => None,
+    };
+    Ok(reply(state, pair, &scope, id_token))
+}
+
+/// The checks of a code being spent (its first presentation), and the tokens it gives.
+async fn redeem(
+    tx: &mut Tx,
+    state: &AppState,
+    client: &Client,
+    row: &CodeRow,
+    hash: &[u8],
+    redirect_uri: &str,
+    verifier: &str,
+) -> Result<(TokenPair, UserRow, Scope), OAuthError> {
+    if row.expires_at <= now_ms() {
+        return Err(OAuthError::invalid_grant(
+            "The code is unknown, expired, or already used.",
+        ));
+    }
+    if row.redirect_uri != redirect_uri {
+        return Err(OAuthError::invalid_grant(
+            "redirect_uri differs from the authorization request's.",
+        ));
+    }
+    if s256(verifier) != row.code_challenge {
+        return Err(OAuthError::invalid_grant(
+            "code_verifier does not match the code_challenge.",
+        ));
+    }
+    let user = person(tx, row.user_id, row.created_at).await?;
+    let scope = Scope::parse(&row.scope).unwrap_or_else(|| Scope(Vec::new()));
+    let (pair, family) = start(
+        tx,
+        state,
+        client,
+        &user,
+        &scope,
+        Granted {
+            session_id: row.session_id,
+            auth_time: row.auth_time,
+            amr: row.amr.as_deref(),
+        },
+    )
+    .await?;
+    let sql = "UPDATE oidc_codes SET family_id = $2 WHERE code_hash = $1";
+    with_tx!(tx, |c| sqlx::query(sql)
+        .bind(hash)
+        .bind(family)
+        .execute(c)
+        .await
+        .map(drop))?;
+    Ok((pair, user, scope))
+}
+
+/// The person a grant is for, if they may still get tokens: active, and not signed out
+/// everywhere since `granted_at` (`tokens::collectable`, which also locks their row).
+pub(super) async fn person(
+    tx: &mut Tx,
+    user_id: Uuid,
+    granted_at: i64,
+) -> Result<UserRow, OAuthError> {
+    let user = users::find_in(tx, user_id)
+        .await?
+        .ok_or_else(|| OAuthError::invalid_grant("The person no longer exists."))?;
+    if let Some(code) = refusal(user.status()) {
+        return Err(OAuthError::new(Kind::InvalidGrant, ApiError::new(code)));
+    }
+    if !crate::tokens::collectable(tx, user.id, granted_at).await? {
+        return Err(OAuthError::invalid_grant(
+            "The person signed out everywhere since; sign them in again.",
+        ));
+    }
+    Ok(user)
+}
+
+/// How the person of a grant signed in.
+pub(super) struct Granted<'a> {
+    pub session_id: Option<Uuid>,
+    pub auth_time: i64,
+    pub amr: Option<&'a str>,
+}
+
+/// Starts the token family of a grant and records what it was granted.
+pub(super) async fn start(
+    tx: &mut Tx,
+    state: &AppState,
+    client: &Client,
+    user: &UserRow,
+    scope: &Scope,
+    granted: Granted<'_>,
+) -> Result<(TokenPair, Uuid), OAuthError> {
+    let pair = crate::tokens::start_family(tx, &state.config, user.id, client.id, None).await?;
+    let family = refresh::find_in(tx, &pair.refresh_token, client.id)
+        .await?
+        .ok_or_else(|| ApiError::new(ErrorCode::InternalError))?
+        .family_id;
+    record_grant(tx, state, family, client.id, user.id, scope, &granted).await?;
+    Ok((pair, family))
+}
+
+/// Records what the sign-in of token family `family` was granted.
+pub(super) async fn record_grant(
+    tx: &mut Tx,
+    state: &AppState,
+    family: Uuid,
+    client_id: Uuid,
+    user_id: Uuid,
+    scope: &Scope,
+    granted: &Granted<'_>,
+) -> Result<(), ApiError> {
+    let now = now_ms();
+    let sql = "INSERT INTO oidc_grants (family_id, client_id, user_id, scope, session_id, auth_time, amr, created_at, expires_at)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
+    with_tx!(tx, |c| sqlx::query(sql)
+        .bind(family)
+        .bind(client_id)
+        .bind(user_id)
+        .bind(scope.to_string())
+        .bind(granted.session_id)
+        .bind(granted.auth_time)
+        .bind(granted.amr)
+        .bind(now)
+        .bind(now + state.config.refresh_ttl_secs as i64 * 1000)
+        .execute(c)
+        .await
+        .map(drop))?;
+    Ok(())
+}
+
+/// The token reply; the refresh token only with `offline_access`.
+pub(super) fn reply(
+    state: &AppState,
+    pair: TokenPair,
+    scope: &Scope,
+    id_token: Option<String>,
+) -> Reply {
+    Reply {
+        access_token: pair.access_token,
+        token_type: "Bearer",
+        expires_in: state.config.token_ttl_secs,
+        refresh_token: scope.has("offline_access").then_some(pair.refresh_token),
+        id_token,
+        scope: scope.to_string(),
+    }
+}
+
+/// The claims the scope grants about `user` (ID token and userinfo alike).
+pub(super) fn person_claims(
+    user: &UserRow,
+    scope: &Scope,
+) -> serde_json::Map<String, serde_json::Value> {
+    use serde_json::Value;
+    let mut claims = serde_json::Map::new();
+    claims.insert("sub".into(), Value::String(user.id.to_string()));
+    if scope.has("profile") {
+        claims.insert("name".into(), Value::String(user.name.clone()));
+    }
+    if scope.has("email")
+        && let Some(email) = &user.email
+    {
+        claims.insert("email".into(), Value::String(email.clone()));
+        claims.insert(
+            "email_verified".into(),
+            Value::Bool(user.email_verified_at.is_some()),
+        );
+    }
+    if scope.has("phone")
+        && let Some(phone) = &user.whatsapp
+    {
+        claims.insert("phone_number".into(), Value::String(phone.clone()));
+        claims.insert(
+            "phone_number_verified".into(),
+            Value::Bool(user.whatsapp_verified_at.is_some()),
+        );
+    }
+    claims
+}
+
+/// A signed ID token.
+pub(super) async fn id_token(
+    state: &AppState,
+    client_id: Uuid,
+    user: &UserRow,
+    scope: &Scope,
+    granted: &Granted<'_>,
+    nonce: Option<&str>,
+    access_token: &str,
+) -> Result<String, OAuthError> {
+    use serde_json::{Value, json};
+    let now = now_ms() / 1000;
+    let mut claims = person_claims(user, scope);
+    claims.insert("iss".into(), Value::String(super::issuer(state)));
+    claims.insert("aud".into(), Value::String(client_id.to_string()));
+    claims.insert("azp".into(), Value::String(client_id.to_string()));
+    claims.insert("iat".into(), json!(now));
+    claims.insert(
+        "exp".into(),
+        json!(now + state.config.token_ttl_secs as i64),
+    );
+    claims.insert("auth_time".into(), json!(granted.auth_time / 1000));
+    if let Some(nonce) = nonce {
+        claims.insert("nonce".into(), Value::String(nonce.to_string()));
+    }
+    if let Some(amr) = granted.amr {
+        let methods: Vec<&str> = amr.split(' ').filter(|m| !m.is_empty()).collect();
+        claims.insert("amr".into(), json!(methods));
+        claims.insert("acr".into(), Value::String("1".into()));
+    }
+    if let Some(sid) = granted.session_id {
+        claims.insert("sid".into(), Value::String(sid.to_string()));
+    }
+    claims.insert("at_hash".into(), Value::String(keys::at_hash(access_token)));
+    Ok(keys::sign(&state.db, &state.config, &claims).await?)
+}
+
+db_row! {
+    pub(super) struct GrantRow {
+        pub scope: String,
+        pub session_id: Option<Uuid>,
+        pub auth_time: i64,
+        pub amr: Option<String>,
+    }
+}
+
+/// What the sign-in of token family `family` was granted, if it was an OAuth one.
+pub(super) async fn grant_of(db: &Db, family: Uuid) -> Result<Option<GrantRow>, ApiError> {
+    let sql = "SELECT scope, session_id, auth_time, amr FROM oidc_grants WHERE family_id = $1";
+    Ok(with_reader!(db, |c| sqlx::query_as(sql)
+        .bind(family)
+        .fetch_optional(c)
+        .await)?)
+}
+
+/// `refresh_token`: §14's rotation (`tokens::refresh_pair`), then a new ID token for an
+/// OpenID Connect sign-in (same `auth_time`, `amr` and `sid`; no `nonce`).
+async fn refresh_grant(
+    state: &AppState,
+    caller: &Caller,
+    client: &Arc<Client>,
+    params: &Params,
+) -> Result<Reply, OAuthError> {
+    let token = params.require("refresh_token")?;
+    let asked = params
+        .get("scope")
+        .map(|s| {
+            Scope::parse(s)
+                .ok_or_else(|| OAuthError::of(Kind::InvalidScope, ErrorCode::InvalidScope))
+        })
+        .transpose()?;
+    // A narrower scope must be checked before the token is spent.
+    let before = refresh::find(&state.db, token, client.id).await?;
+    let granted = match &before {
+        Some(row) => grant_of(&state.db, row.family_id).await?,
+        None => None,
+    };
+    let granted_scope = granted
+        .as_ref()
+        .and_then(|g| Scope::parse(&g.scope))
+        .unwrap_or_else(|| Scope(vec!["offline_access"]));
+    if let Some(asked) = &asked
+        && !asked.within(&granted_scope)
+    {
+        return Err(OAuthError::of(Kind::InvalidScope, ErrorCode::InvalidScope));
+    }
+    let device = refresh::device_of(caller.ip, caller.user_agent().as_deref());
+    let pair = crate::tokens::refresh_pair(state, client.id, token, &device)
+        .await
+        .map_err(|e| match e.code {
+            ErrorCode::Unauthorized => OAuthError::invalid_grant(e.message),
+            ErrorCode::UserNotActive | ErrorCode::UserSuspended | ErrorCode::UserDeleted => {
+                OAuthError::new(Kind::InvalidGrant, e)
+            }
+            _ => OAuthError::from(e),
+        })?;
+    // A refresh keeps the sign-in's scope (narrowed if asked), and with it offline_access.
+    let mut scope = asked.unwrap_or(granted_scope);
+    if !scope.has("offline_access") {
+        scope.0.push("offline_access");
+    }
+    let id_token = match (&granted, scope.has("openid"), before) {
+        (Some(g), true, Some(row)) => {
+            let user = users::find(&state.db, row.user_id)
+                .await?
+                .ok_or_else(|| OAuthError::invalid_grant("The person no longer exists."))?;
+            Some(
+                id_token(
+                    state,
+                    client.id,
+                    &user,
+                    &scope,
+                    &Granted {
+                        session_id: g.session_id,
+                        auth_time: g.auth_time,
+                        amr: g.amr.as_deref(),
+                    },
+                    None,
+                    &pair.access_token,
+                )
+                .await?,
+            )
+        }
+        _ => None,
+    };
+    Ok(reply(state, pair, &scope, id_token))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pkce_s256_of_rfc_7636_appendix_b() {
+        let verifier = "dBjftJeZ4CVP-mJ92K27uhbUJU1p1r_wW1gFWFOEjXk";
+        assert!(verifier_well_formed(verifier));
+        assert_eq!(
+            s256(verifier),
+            "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
+        );
+        assert!(!verifier_well_formed("short"));
+        assert!(!verifier_well_formed(&"a".repeat(129)));
+        assert!(!verifier_well_formed(&format!("{}+", "a".repeat(50))));
+    }
+}

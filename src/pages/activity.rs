@@ -1,0 +1,224 @@
+//! `/account/activity`: what happened on the account, newest first, and where the person is
+//! signed in, each with a button that ends it (plain forms: the same with or without
+//! JavaScript, and no island to download).
+
+use crate::activity::{ActivityPage as Activity, Entry, SignedIn, get_activity};
+use crate::{
+    error::ErrorCode,
+    tr,
+    ui::{ErrorPanel, Field, FormProblem, SignOutButton},
+};
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::use_query_map;
+
+#[component]
+pub fn ActivityPage() -> impl IntoView {
+    let page = Resource::new_blocking(|| (), |_| get_activity());
+    let echo = crate::pages::form_echo();
+    let query = use_query_map();
+    let ended = move || query.read().get("done").is_some_and(|d| d == "ended");
+    view! {
+        <Title text=tr!(activity.title) />
+        <Suspense fallback=|| view! { <p class="muted">{tr!(common.loading)}</p> }>
+            {move || Suspend::new({
+                let echo = echo.clone();
+                async move {
+                    match page.await {
+                        Ok(page) => view! { <ActivityView page ended=ended() problem=echo.error /> }.into_any(),
+                        Err(e) if e.code == ErrorCode::Unauthorized => {
+                            #[cfg(feature = "ssr")]
+                            leptos_axum::redirect("/fypass");
+                            view! {
+                                <section class="card">
+                                    <h1>{tr!(account.msg.sign_in_first)}</h1>
+                                    <a class="button" href="/fypass">{tr!(login.sign_in)}</a>
+                                </section>
+                            }.into_any()
+                        }
+                        Err(error) => view! { <ErrorPanel error /> }.into_any(),
+                    }
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn ActivityView(
+    page: Activity,
+    ended: bool,
+    problem: Option<crate::error::ApiError>,
+) -> impl IntoView {
+    view! {
+        <section class="dashboard">
+            <header class="dashboard-head">
+                <div>
+                    <h1>{tr!(activity.title)}</h1>
+                    <p class="muted">{tr!(activity.lead, days = crate::activity::KEEP_DAYS)}</p>
+                </div>
+                <div class="actions">
+                    <a class="button secondary" href="/account">{tr!(account.title)}</a>
+                    <SignOutButton />
+                </div>
+            </header>
+            {ended.then(|| view! { <p class="notice" role="status">{tr!(activity.ended)}</p> })}
+            {problem.map(|error| view! { <ErrorPanel error /> })}
+            <section class="panel" id="signed-in">
+                <h2>{tr!(activity.signed_in.heading)}</h2>
+                <ul class="list">
+                    {page.signed_in.into_iter().map(|s| view! { <SignedInItem s /> }).collect_view()}
+                </ul>
+                <form class="form" method="post" action="/account/activity">
+                    <input type="hidden" name="intent" value="sign-out-everywhere" />
+                    <button type="submit" class="secondary danger">{tr!(account.everywhere.button)}</button>
+                </form>
+            </section>
+            <section class="panel">
+                <h2>{tr!(activity.heading)}</h2>
+                {if page.entries.is_empty() {
+                    view! { <p class="muted">{tr!(activity.none)}</p> }.into_any()
+                } else {
+                    view! {
+                        <ol class="list activity">
+                            {page.entries.into_iter().map(|e| view! { <EntryItem e /> }).collect_view()}
+                        </ol>
+                    }.into_any()
+                }}
+            </section>
+        </section>
+    }
+}
+
+#[component]
+fn SignedInItem(s: SignedIn) -> impl IntoView {
+    let what = if s.id.starts_with("app:") {
+        tr!(
+            activity.signed_in.app,
+            app = s.app.clone().unwrap_or_default()
+        )
+        .to_string()
+    } else {
+        match &s.app {
+            Some(app) => tr!(activity.signed_in.browser_for, app = app.clone()).to_string(),
+            None => tr!(activity.signed_in.browser).to_string(),
+        }
+    };
+    let label = format!("{} {what}", tr!(activity.signed_in.end));
+    let (key, target) = (s.id.clone(), s.id);
+    view! {
+        <li class="item" data-sign-in=key>
+            <div>
+                <strong>{what}</strong>
+                {s.current.then(|| view! { " " <span class="tag ok">{tr!(activity.signed_in.this)}</span> })}
+                {s.strong.then(|| view! { " " <span class="tag">{tr!(activity.signed_in.strong)}</span> })}
+                <p class="muted small">
+                    {s.device.map(|d| format!("{d} · "))}
+                    {tr!(activity.since)} " " {short_time(&s.since)}
+                </p>
+            </div>
+            <form method="post" action="/account/activity">
+                <input type="hidden" name="intent" value="end" />
+                <input type="hidden" name="target" value=target />
+                <button type="submit" class="secondary" aria-label=label>{tr!(activity.signed_in.end)}</button>
+            </form>
+        </li>
+    }
+}
+
+#[component]
+fn EntryItem(e: Entry) -> impl IntoView {
+    let how = e.detail.as_deref().map(|d| match (e.kind, d) {
+        (crate::activity::Kind::CodeSent, "recovery") => tr!(activity.how.for_recovery),
+        (crate::activity::Kind::CodeSent, "sign-in") => tr!(activity.how.for_sign_in),
+        (crate::activity::Kind::CodeSent, _) => "",
+        (_, d) => match d {
+            "password" => tr!(activity.how.password),
+            "code" => tr!(activity.how.code),
+            "recovery" => tr!(activity.how.recovery),
+            "registration" => tr!(activity.how.registration),
+            "passkey" => tr!(activity.how.passkey),
+            "second_factor" => tr!(activity.how.second_factor),
+            _ => "",
+        },
+    });
+    let facts: Vec<String> = [
+        e.app.map(|a| tr!(activity.app, app = a).to_string()),
+        e.device,
+        e.network
+            .map(|n| tr!(activity.network, network = n).to_string()),
+        e.browser,
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    view! {
+        <li class="item" data-kind=e.kind.as_str()>
+            <div>
+                <strong>{e.kind.label()}</strong>
+                {how.filter(|h| !h.is_empty()).map(|h| view! { " · " <span>{h}</span> })}
+                <p class="muted small"><time datetime=e.at.clone()>{short_time(&e.at)}</time></p>
+                {(!facts.is_empty()).then(|| view! { <p class="muted small">{facts.join(" · ")}</p> })}
+            </div>
+        </li>
+    }
+}
+
+/// `2026-12-05T10:01:25.123Z` → `2026-12-05 10:01 UTC`.
+fn short_time(rfc3339: &str) -> String {
+    match (rfc3339.get(..10), rfc3339.get(11..16)) {
+        (Some(day), Some(time)) => format!("{day} {time} UTC"),
+        _ => rfc3339.to_string(),
+    }
+}
+
+/// Leaving, on `/account`: the export (a download) and deleting the account, which asks for
+/// the password every time (plain forms, with or without JavaScript).
+#[component]
+pub fn Leaving(echo: crate::login::kit::FormEcho) -> impl IntoView {
+    let password = RwSignal::new(String::new());
+    let error = RwSignal::new(echo.error.filter(|_| echo.intent == "delete-account"));
+    view! {
+        <section class="panel" id="leaving">
+            <h2>{tr!(activity.leaving.heading)}</h2>
+            <p class="muted">{tr!(activity.leaving.export_lead)}</p>
+            <p><a class="button secondary" href="/account/export" download="fypass-export.json">{tr!(activity.leaving.export)}</a></p>
+            <form class="form" method="post" action="/account#leaving" novalidate>
+                <input type="hidden" name="intent" value="delete-account" />
+                <p class="muted">{tr!(activity.leaving.delete_lead)}</p>
+                <Field label=tr!(login.password) name="password" kind="password" autocomplete="current-password" value=password error=error.into() />
+                <FormProblem error=error.into() fields=&["password"] />
+                <button type="submit" class="secondary danger">{tr!(activity.leaving.delete)}</button>
+            </form>
+        </section>
+    }
+}
+
+/// `/fypass/not-me?token=`: where an alert's "this wasn't me" link leads. A button (a plain
+/// form) does it, so a mail scanner that opens the link does not.
+#[component]
+pub fn NotMePage() -> impl IntoView {
+    let echo = crate::pages::form_echo();
+    let query = use_query_map();
+    let action = move || {
+        let token = query.read().get("token").unwrap_or_default();
+        let query = form_urlencoded::Serializer::new(String::new())
+            .append_pair("token", &token)
+            .finish();
+        format!("/fypass/not-me?{query}")
+    };
+    view! {
+        <Title text=tr!(activity.not_me.title) />
+        <div class="auth">
+            <section class="card">
+                <p class="eyebrow">"fypass"</p>
+                <h1>{tr!(activity.not_me.heading)}</h1>
+                {echo.error.map(|error| view! { <ErrorPanel error /> })}
+                <p class="muted">{tr!(activity.not_me.lead)}</p>
+                <form class="form" method="post" action=action>
+                    <button type="submit" class="wide danger">{tr!(activity.not_me.button)}</button>
+                </form>
+            </section>
+        </div>
+    }
+}

@@ -1,0 +1,525 @@
+//! `/account/activity` (SPEC §16): what happened on the account, newest first, with app,
+//! network and browser; where the person is signed in, and signing one of them out — never
+//! another person's; entries older than 180 days purged.
+
+use crate::account::execute;
+use crate::support::{LOGIN, TestApp, expect_error, session_cookie};
+use serde_json::{Value, json};
+
+const PASSWORD: &str = "correct horse";
+
+async fn register(t: &TestApp, email: &str) -> String {
+    let res = t
+        .post(
+            "/api/v1/fypass/register",
+            json!({"name": "Ana", "email": email, "password": PASSWORD}),
+        )
+        .await;
+    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+    session_cookie(&res)
+}
+
+/// Signs in as `email` from a browser saying `agent`; its session cookie.
+async fn sign_in(t: &TestApp, email: &str, agent: &str, token: Option<&str>) -> String {
+    let res = t
+        .http
+        .post(t.url(LOGIN))
+        .header("user-agent", agent)
+        .json(&json!({"reqToken": token, "identifier": email, "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+    session_cookie(&res)
+}
+
+async fn activity(t: &TestApp, cookie: &str) -> Value {
+    let res = t
+        .http
+        .get(t.url("/_app/account/activity"))
+        .header("cookie", cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+    res.json().await.unwrap()
+}
+
+fn kinds(page: &Value) -> Vec<String> {
+    page["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// A plain form post to `/account/activity`, as a browser sends it from the page.
+async fn form(t: &TestApp, cookie: &str, fields: &[(&str, &str)]) -> reqwest::Response {
+    let body = form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(fields)
+        .finish();
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+        .post(t.url("/account/activity"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("origin", format!("http://{}", t.addr))
+        .header("cookie", cookie)
+        .body(body)
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn sign_ins_and_failures_are_listed_newest_first_with_app_and_browser() {
+    let t = TestApp::spawn().await;
+    let app = t.app_client().await;
+    register(&t, "ana@example.com").await;
+    let res = t
+        .post(
+            LOGIN,
+            json!({"identifier": "ana@example.com", "password": "not my password"}),
+        )
+        .await;
+    expect_error(res, 401, "INVALID_PASSWORD").await;
+    let token = t
+        .start(
+            &app,
+            json!({"deviceInfo": {"deviceId": "tv-1", "platform": "android", "deviceName": "Living room TV"}}),
+        )
+        .await;
+    let cookie = sign_in(&t, "ana@example.com", "Firefox/140 on a test", Some(&token)).await;
+    let page = activity(&t, &cookie).await;
+    assert_eq!(
+        kinds(&page),
+        ["signed_in", "sign_in_failed", "signed_in"],
+        "{page}"
+    );
+    let latest = &page["entries"][0];
+    assert_eq!(latest["detail"], "password");
+    assert_eq!(latest["device"], "Living room TV");
+    assert_eq!(latest["network"], "127.0.0.1");
+    assert_eq!(latest["browser"], "Firefox/140 on a test");
+    assert!(latest["app"].as_str().is_some(), "{latest}");
+    assert_eq!(page["entries"][2]["detail"], "registration");
+
+    // The page itself, in both languages.
+    for (lang, word) in [("en", "Failed sign-in"), ("id", "Gagal masuk")] {
+        let res = t
+            .http
+            .get(t.url("/account/activity"))
+            .header("accept", "text/html")
+            .header("cookie", format!("{cookie}; fypass_lang={lang}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200);
+        let html = TestApp::page_html(res).await;
+        assert!(html.contains(word), "{lang}: {html}");
+        assert!(html.contains("Living room TV"));
+    }
+}
+
+#[tokio::test]
+async fn another_persons_activity_is_not_shown() {
+    let t = TestApp::spawn().await;
+    let ana = register(&t, "ana@example.com").await;
+    let bo = register(&t, "bo@example.com").await;
+    let res = t
+        .post(
+            LOGIN,
+            json!({"identifier": "bo@example.com", "password": "wrong wrong"}),
+        )
+        .await;
+    expect_error(res, 401, "INVALID_PASSWORD").await;
+    assert_eq!(kinds(&activity(&t, &ana).await), ["signed_in"]);
+    assert_eq!(
+        kinds(&activity(&t, &bo).await),
+        ["sign_in_failed", "signed_in"]
+    );
+    let res = t
+        .http
+        .get(t.url("/_app/account/activity"))
+        .send()
+        .await
+        .unwrap();
+    expect_error(res, 401, "UNAUTHORIZED").await;
+}
+
+#[tokio::test]
+async fn a_second_browser_is_listed_and_signed_out_from_the_first() {
+    let t = TestApp::spawn().await;
+    let first = register(&t, "ana@example.com").await;
+    let second = sign_in(&t, "ana@example.com", "Other browser", None).await;
+    let page = activity(&t, &first).await;
+    let listed = page["signed_in"].as_array().unwrap();
+    assert_eq!(listed.len(), 2, "{page}");
+    let this: Vec<bool> = listed
+        .iter()
+        .map(|s| s["current"].as_bool().unwrap())
+        .collect();
+    assert_eq!(this.iter().filter(|c| **c).count(), 1);
+    let other = listed
+        .iter()
+        .find(|s| !s["current"].as_bool().unwrap())
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    // Another person cannot end it (nor learn it exists).
+    let stranger = register(&t, "bo@example.com").await;
+    let res = form(&t, &stranger, &[("intent", "end"), ("target", &other)]).await;
+    assert_eq!(res.status(), 404);
+    assert_eq!(
+        activity(&t, &second).await["signed_in"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+
+    // Nor a page of another site.
+    let res = reqwest::Client::new()
+        .post(t.url("/account/activity"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("origin", "https://evil.example")
+        .header("sec-fetch-site", "cross-site")
+        .header("cookie", &first)
+        .body(format!("intent=end&target={other}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 403);
+
+    let res = form(&t, &first, &[("intent", "end"), ("target", &other)]).await;
+    assert_eq!(res.status(), 303);
+    let res = t
+        .http
+        .get(t.url("/_app/account"))
+        .header("cookie", &second)
+        .send()
+        .await
+        .unwrap();
+    expect_error(res, 401, "UNAUTHORIZED").await;
+    let page = activity(&t, &first).await;
+    assert_eq!(page["signed_in"].as_array().unwrap().len(), 1);
+    assert_eq!(kinds(&page)[0], "session_ended");
+}
+
+#[tokio::test]
+async fn an_apps_sign_in_is_listed_and_can_be_ended() {
+    let t = TestApp::spawn().await;
+    let app = t.app_client().await;
+    register(&t, "ana@example.com").await;
+    let token = t.start(&app, json!({})).await;
+    let cookie = sign_in(&t, "ana@example.com", "Browser", Some(&token)).await;
+    let status: Value = t.poll(&app, &token).await.json().await.unwrap();
+    let access = status["accessToken"].as_str().unwrap().to_string();
+    let page = activity(&t, &cookie).await;
+    let app_entry = page["signed_in"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["id"].as_str().unwrap().starts_with("app:"))
+        .unwrap_or_else(|| panic!("{page}"))
+        .clone();
+    let res = form(
+        &t,
+        &cookie,
+        &[
+            ("intent", "end"),
+            ("target", app_entry["id"].as_str().unwrap()),
+        ],
+    )
+    .await;
+    assert_eq!(res.status(), 303);
+    let res = t
+        .http
+        .get(t.url("/api/v1/users/me"))
+        .header("x-client-key", &app.key)
+        .bearer_auth(&access)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 401);
+}
+
+#[tokio::test]
+async fn entries_older_than_180_days_are_purged() {
+    let t = TestApp::spawn().await;
+    let cookie = register(&t, "ana@example.com").await;
+    sign_in(&t, "ana@example.com", "Browser", None).await;
+    let day = 24 * 3600 * 1000i64;
+    execute(
+        &t,
+        &format!(
+            "UPDATE activity SET created_at = created_at - {} WHERE detail = 'registration'",
+            181 * day
+        ),
+    )
+    .await;
+    fypass::server::upkeep::purge(t.db()).await.unwrap();
+    assert_eq!(kinds(&activity(&t, &cookie).await), ["signed_in"]);
+}
+
+#[tokio::test]
+async fn the_export_holds_the_persons_own_data_and_no_secret() {
+    let t = TestApp::spawn().await;
+    let app = t.app_client().await;
+    register(&t, "bo@example.com").await;
+    register(&t, "ana@example.com").await;
+    let token = t
+        .start(
+            &app,
+            json!({"deviceInfo": {"deviceId": "tv-1", "platform": "android", "deviceName": "Living room TV"}}),
+        )
+        .await;
+    let cookie = sign_in(&t, "ana@example.com", "Browser", Some(&token)).await;
+    let res = t
+        .http
+        .get(t.url("/account/export"))
+        .header("cookie", &cookie)
+        .header("sec-fetch-site", "same-origin")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert!(
+        res.headers()["content-disposition"]
+            .to_str()
+            .unwrap()
+            .starts_with("attachment")
+    );
+    let text = res.text().await.unwrap();
+    let export: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(export["user"]["email"], "ana@example.com");
+    assert_eq!(
+        export["devices"][0]["deviceName"], "Living room TV",
+        "{export}"
+    );
+    assert!(!export["activity"].as_array().unwrap().is_empty());
+    assert!(!text.contains("bo@example.com"), "another person's data");
+    for secret in [
+        "argon2",
+        "password_hash",
+        "passwordhash",
+        "hash",
+        "fys_",
+        "fyp_",
+        "fyt_",
+        "fyb_",
+        "secret",
+    ] {
+        assert!(!text.to_lowercase().contains(secret), "{secret} in {text}");
+    }
+    // Without a session, or from another site's page: nothing.
+    let res = t.http.get(t.url("/account/export")).send().await.unwrap();
+    expect_error(res, 401, "UNAUTHORIZED").await;
+    let res = t
+        .http
+        .get(t.url("/account/export"))
+        .header("cookie", &cookie)
+        .header("sec-fetch-site", "cross-site")
+        .send()
+        .await
+        .unwrap();
+    expect_error(res, 403, "ORIGIN_NOT_ALLOWED").await;
+}
+
+#[tokio::test]
+async fn deleting_the_account_needs_the_person_and_frees_the_address() {
+    let t = TestApp::spawn().await;
+    let app = t.app_client().await;
+    register(&t, "ana@example.com").await;
+    let token = t.start(&app, json!({})).await;
+    let cookie = sign_in(&t, "ana@example.com", "Browser", Some(&token)).await;
+    let status: Value = t.poll(&app, &token).await.json().await.unwrap();
+    let access = status["accessToken"].as_str().unwrap().to_string();
+
+    // A form on another site, posted with the person's cookie: refused.
+    let res = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+        .post(t.url("/account"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("origin", "https://evil.example")
+        .header("sec-fetch-site", "cross-site")
+        .header("cookie", &cookie)
+        .body(format!("intent=delete-account&password={PASSWORD}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 403);
+    // As JSON from another site too.
+    let res = t
+        .http
+        .post(t.url("/_app/account/delete"))
+        .header("cookie", &cookie)
+        .header("origin", "https://evil.example")
+        .json(&json!({"password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    expect_error(res, 403, "ORIGIN_NOT_ALLOWED").await;
+    // A session whose proof is old, without the password: asked for it.
+    crate::account::age_sessions(&t).await;
+    let res = t
+        .http
+        .post(t.url("/_app/account/delete"))
+        .header("cookie", &cookie)
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    expect_error(res, 401, "REAUTHENTICATION_REQUIRED").await;
+    let res = t
+        .http
+        .post(t.url("/_app/account/delete"))
+        .header("cookie", &cookie)
+        .json(&json!({"password": "not my password"}))
+        .send()
+        .await
+        .unwrap();
+    expect_error(res, 401, "INVALID_PASSWORD").await;
+    let me = |access: String| {
+        t.http
+            .get(t.url("/api/v1/users/me"))
+            .header("x-client-key", &app.key)
+            .bearer_auth(access)
+            .send()
+    };
+    assert_eq!(me(access.clone()).await.unwrap().status(), 200);
+
+    let res = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+        .post(t.url("/account"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("origin", format!("http://{}", t.addr))
+        .header("cookie", &cookie)
+        .body(format!(
+            "intent=delete-account&password={}",
+            PASSWORD.replace(' ', "+")
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303, "{}", res.text().await.unwrap());
+    assert_eq!(res.headers()["location"], "/fypass");
+
+    // Everything of theirs is gone: session, tokens, the address.
+    let res = t
+        .http
+        .get(t.url("/_app/account"))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    expect_error(res, 401, "UNAUTHORIZED").await;
+    assert_eq!(me(access).await.unwrap().status(), 401);
+    let res = t
+        .post(
+            LOGIN,
+            json!({"identifier": "ana@example.com", "password": PASSWORD}),
+        )
+        .await;
+    expect_error(res, 404, "USER_NOT_FOUND").await;
+    // Anyone may register the address again.
+    register(&t, "ana@example.com").await;
+}
+
+/// The alert of a new browser's sign-in, and its "this wasn't me" link: the intruder is out
+/// (session and app token), a recovery code is on its way, and the link works once.
+#[tokio::test]
+async fn this_wasnt_me_locks_the_intruder_out_once() {
+    let t = TestApp::spawn().await;
+    let app = t.app_client().await;
+    register(&t, "ana@example.com").await;
+    t.verified("ana@example.com").await;
+    let token = t.start(&app, json!({})).await;
+    let intruder = sign_in(&t, "ana@example.com", "Intruder's browser", Some(&token)).await;
+    let status: Value = t.poll(&app, &token).await.json().await.unwrap();
+    let access = status["accessToken"].as_str().unwrap().to_string();
+
+    let outbox = fypass::courier::outbox::list(t.db(), 20).await.unwrap();
+    let alert = outbox
+        .iter()
+        .find(|m| m.purpose == "alert")
+        .unwrap_or_else(|| panic!("an alert: {outbox:?}"));
+    assert_eq!(alert.to, "ana@example.com");
+    let body = alert.body.clone().unwrap();
+    assert!(body.contains("Intruder's browser"), "{body}");
+    let link = body
+        .split_whitespace()
+        .find(|w| w.contains("/fypass/not-me?token="))
+        .expect("a link")
+        .to_string();
+    let path = &link[link.find("/fypass").unwrap()..];
+
+    // Opening the link changes nothing (a mail scanner may open it).
+    let res = t
+        .http
+        .get(t.url(path))
+        .header("accept", "text/html")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let page = TestApp::page_html(res).await;
+    assert!(page.contains("<form"), "{page}");
+    let res = t
+        .http
+        .get(t.url("/_app/account"))
+        .header("cookie", &intruder)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+
+    let press = || {
+        reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap()
+            .post(t.url(path))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .header("origin", format!("http://{}", t.addr))
+            .body("")
+            .send()
+    };
+    let res = press().await.unwrap();
+    assert_eq!(res.status(), 303, "{}", res.text().await.unwrap());
+    assert_eq!(
+        res.headers()["location"],
+        "/fypass/recover?to=ana%40example.com"
+    );
+    let res = t
+        .http
+        .get(t.url("/_app/account"))
+        .header("cookie", &intruder)
+        .send()
+        .await
+        .unwrap();
+    expect_error(res, 401, "UNAUTHORIZED").await;
+    let res = t
+        .http
+        .get(t.url("/api/v1/users/me"))
+        .header("x-client-key", &app.key)
+        .bearer_auth(&access)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 401);
+    let outbox = fypass::courier::outbox::list(t.db(), 20).await.unwrap();
+    assert_eq!(outbox[0].purpose, "recovery", "{outbox:?}");
+
+    // Once only.
+    let res = press().await.unwrap();
+    assert_eq!(res.status(), 400);
+}
