@@ -543,7 +543,7 @@ mod tests {
 
     #[test]
     fn pkce_s256_of_rfc_7636_appendix_b() {
-        let verifier = "dBjftJeZ4CVP-mJ92K27uhbUJU1p1r_wW1gFWFOEjXk";
+        let verifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
         assert!(verifier_well_formed(verifier));
         assert_eq!(
             s256(verifier),
