@@ -140,6 +140,9 @@ async fn entries(db: &Db, user_id: Uuid, limit: i64) -> Result<Vec<Entry>, ApiEr
         .collect())
 }
 
+/// A browser session as listed: id, token hash, started, proven with two factors at, app.
+type SessionRow = (Uuid, Vec<u8>, i64, Option<i64>, Option<String>);
+
 /// Where `user_id` is signed in: live browser sessions (this one marked), and the apps
 /// holding live tokens (one entry per sign-in: a token family), newest first.
 pub async fn signed_in(
@@ -152,12 +155,11 @@ pub async fn signed_in(
     let sql = "SELECT s.id, s.token_hash, s.created_at, s.strong_at, c.name
                FROM sessions s LEFT JOIN clients c ON c.id = s.client_id
                WHERE s.user_id = $1 AND s.revoked_at IS NULL AND s.expires_at > $2";
-    let sessions: Vec<(Uuid, Vec<u8>, i64, Option<i64>, Option<String>)> =
-        with_reader!(&state.db, |c| sqlx::query_as(sql)
-            .bind(user_id)
-            .bind(now)
-            .fetch_all(c)
-            .await)?;
+    let sessions: Vec<SessionRow> = with_reader!(&state.db, |c| sqlx::query_as(sql)
+        .bind(user_id)
+        .bind(now)
+        .fetch_all(c)
+        .await)?;
     let mut all: Vec<(i64, SignedIn)> = sessions
         .into_iter()
         .map(|(id, hash, created, strong, app)| {
@@ -202,7 +204,7 @@ pub async fn signed_in(
             },
         )
     }));
-    all.sort_by(|a, b| b.0.cmp(&a.0));
+    all.sort_by_key(|a| std::cmp::Reverse(a.0));
     Ok(all.into_iter().map(|(_, s)| s).collect())
 }
 
