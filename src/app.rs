@@ -337,7 +337,7 @@ fn TopBar() -> impl IntoView {
                 <A href="/docs/api">{tr!(common.nav.endpoints)}</A>
                 <A href="/docs/errors">{tr!(common.nav.errors)}</A>
                 <A href="/devices">{tr!(common.nav.devices)}</A>
-                <A href="/account">{tr!(common.nav.account)}</A>
+                <A href=crate::paths::ACCOUNT>{tr!(common.nav.account)}</A>
             </nav>
             <LanguageSwitch />
         </header>
@@ -452,10 +452,10 @@ mod tests {
             assert!(for_developers(path), "{path}");
         }
         for path in [
-            "/fypass",
-            "/fypass/status",
+            crate::paths::SIGN_IN,
+            crate::paths::STATUS,
             "/devices",
-            "/account",
+            crate::paths::ACCOUNT,
             "/docsx",
         ] {
             assert!(!for_developers(path), "{path}");

@@ -10,20 +10,20 @@
 //! other. `tests/layers.rs` reads this list and fails, naming file and line, on an arrow
 //! that points up or a circle; a new module gets its line here first.
 //!
-//! 1. `config`, `limits`, `secret`, `status`, `redirect`, `locale`, `bundles`: leaves — the settings (read once in `main.rs`) and the abuse limits among them, opaque tokens and their hashes, account and client statuses, where a browser may be sent, the languages and `tr!`, which WASM a page loads.
+//! 1. `config`, `limits`, `secret`, `status`, `paths`, `redirect`, `locale`, `bundles`: leaves — the settings (read once in `main.rs`) and the abuse limits among them, opaque tokens and their hashes, account and client statuses, the hosted pages' paths, where a browser may be sent, the languages and `tr!`, which WASM a page loads.
 //! 2. `error`, `password`: the one error type with its code table, and the Argon2 hasher with the password policy.
 //! 3. `db`: SQLite or PostgreSQL, one query text for both, the migrations, group commits.
 //! 4. `throttle`, `courier`: counters against abuse; the outbox and its delivery by email and WhatsApp.
 //! 5. `state`: the `AppState` every handler reaches (low types only; the features' own services in a map by type).
 //! 6. `request`, `api`: a request's state, caller, reply status and cookies; the wire of the server functions (`JsonBody`, `PageClient`, `json_body!`, mounting).
 //! 7. `clients`: partner apps — keys, grants, branding, the key cache.
-//! 8. `users`: people — identifiers, accounts, browser sessions.
-//! 9. `ui`, `tokens`, `onetime`: the pieces every page is built from; access and refresh tokens; the one-time code store, its messages and sending.
+//! 8. `users`: people — identifiers, accounts, browser sessions, the stored second factor (TOTP secret, recovery codes).
+//! 9. `ui`, `tokens`, `onetime`, `activity`: the pieces every page is built from; access and refresh tokens (a revocation also unlinks the person's devices); the one-time code store, its messages and sending; the activity list and the alerts, written in the transaction of each change.
 //! 10. `devices`: Save Device and friends.
-//! 11. `login`: login requests, sign-in and registration, their throttle, re-authentication, the form kit of the pages.
-//! 12. `passkeys`, `oidc`: WebAuthn sign-in and registration; fypass as an OpenID Connect provider (authorize, token, device grant, keys, discovery).
+//! 11. `login`: login requests, sign-in and registration, how a sign-in was proven and one waiting for its second factor, their throttle, re-authentication, the form kit of the pages.
+//! 12. `passkeys`, `factors`, `oidc`: WebAuthn sign-in and registration; the second factor's rules (the second step of a sign-in, turning it on and off); fypass as an OpenID Connect provider (authorize, token, device grant, keys, discovery).
 //! 13. `codes`: recovery, sign-in with a code, verification.
-//! 14. `account`, `factors`, `activity`: the person's own changes (password, identifiers, signing out everywhere); the second factor (TOTP, recovery codes, the second step); the activity list, alerts, leaving.
+//! 14. `account`: the person's own changes (password, identifiers, signing out everywhere), the security centre's forms (ending a sign-in, "this wasn't me"), the export and leaving.
 //! 15. `pages`, `openapi`: the pages a person sees (sign-in, codes, passkeys, account, devices); the OpenAPI document.
 //! 16. `docs`: the developer pages.
 //! 17. `app`: the HTML shell, the router of every page, the page context and form re-rendering.
@@ -74,6 +74,7 @@ pub mod login;
 pub mod onetime;
 pub mod pages;
 pub mod passkeys;
+pub mod paths;
 pub mod redirect;
 pub mod status;
 pub mod tokens;

@@ -224,13 +224,13 @@ pub fn SignOutButton() -> impl IntoView {
     Effect::new(move |_| {
         if let Some(Ok(())) = action.value().get() {
             // A full load, so every page drops what it knew about the session.
-            let _ = window().location().set_href("/fypass");
+            let _ = window().location().set_href(crate::paths::SIGN_IN);
         }
     });
     view! {
         <form
             method="post"
-            action="/fypass/sign-out"
+            action=crate::paths::SIGN_OUT
             on:submit=move |ev| {
                 ev.prevent_default();
                 action.dispatch(SignOut {});

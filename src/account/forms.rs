@@ -22,7 +22,7 @@ use axum::{
 use std::net::SocketAddr;
 
 pub fn routes() -> Router<AppState> {
-    Router::new().route("/account", post(account))
+    Router::new().route(crate::paths::ACCOUNT, post(account))
 }
 
 async fn account(
@@ -51,31 +51,31 @@ async fn account(
             !fields.remove_passkeys.is_empty(),
         )
         .await
-        .map(|cookie| see_other("/account?done=password", vec![cookie])),
+        .map(|cookie| see_other(&format!("{}?done=password", crate::paths::ACCOUNT), vec![cookie])),
         "delete-account" => {
-            crate::activity::leaving::delete(&state, &caller, Some(fields.password.clone()))
+            super::leaving::delete(&state, &caller, Some(fields.password.clone()))
                 .await
-                .map(|cookie| see_other("/fypass", vec![cookie]))
+                .map(|cookie| see_other(crate::paths::SIGN_IN, vec![cookie]))
         }
         "sign-out-everywhere" => super::flow::sign_out_everywhere(&state, &caller)
             .await
-            .map(|cookie| see_other("/fypass", vec![cookie])),
+            .map(|cookie| see_other(crate::paths::SIGN_IN, vec![cookie])),
         "passkey-rename" => {
             crate::passkeys::flow::rename(&state, &caller, &fields.passkey, &fields.name)
                 .await
-                .map(|_| see_other("/account?done=passkey#passkeys", Vec::new()))
+                .map(|_| see_other(&format!("{}?done=passkey#passkeys", crate::paths::ACCOUNT), Vec::new()))
         }
         "passkey-remove" => crate::passkeys::flow::remove(&state, &caller, &fields.passkey)
             .await
-            .map(|_| see_other("/account?done=passkey#passkeys", Vec::new())),
+            .map(|_| see_other(&format!("{}?done=passkey#passkeys", crate::paths::ACCOUNT), Vec::new())),
         // The second factor: the password comes along when the page asked for it.
         "totp-start" => crate::factors::flow::start(&state, &caller, Some(fields.password.clone()))
             .await
-            .map(|_| see_other("/account#second-factor", Vec::new())),
+            .map(|_| see_other(&format!("{}#second-factor", crate::paths::ACCOUNT), Vec::new())),
         "totp-remove" => {
             crate::factors::flow::remove(&state, &caller, Some(fields.password.clone()))
                 .await
-                .map(|_| see_other("/account?done=second-factor#second-factor", Vec::new()))
+                .map(|_| see_other(&format!("{}?done=second-factor#second-factor", crate::paths::ACCOUNT), Vec::new()))
         }
         "totp-confirm" => {
             match crate::factors::flow::confirm(
@@ -110,7 +110,7 @@ async fn account(
             let query = form_urlencoded::Serializer::new(String::new())
                 .append_pair("sent", &to)
                 .finish();
-            see_other(&format!("/account?{query}"), Vec::new())
+            see_other(&format!("{}?{query}", crate::paths::ACCOUNT), Vec::new())
         }),
         _ => {
             let body = VerifyBody {
@@ -119,7 +119,7 @@ async fn account(
             };
             crate::codes::flow::verify(&state, &caller, body)
                 .await
-                .map(|_| see_other("/account?done=verified", Vec::new()))
+                .map(|_| see_other(&format!("{}?done=verified", crate::paths::ACCOUNT), Vec::new()))
         }
     };
     match outcome {

@@ -3,10 +3,15 @@
 //! their passkeys, and signing out everywhere. Page endpoints (under `/_app`), guarded by
 //! the browser session; changes that need a recent proof of who the person is go through
 //! `login::reauth::gate`, and [`reauth`] records such a proof. The page is
-//! `pages::account`.
+//! `pages::account`. The security centre's plain forms are [`activity`] (ending a sign-in,
+//! "this wasn't me", the export), and [`leaving`] deletes the account.
 
 #[cfg(feature = "ssr")]
+pub mod activity;
+#[cfg(feature = "ssr")]
 pub mod forms;
+#[cfg(feature = "ssr")]
+pub mod leaving;
 #[cfg(feature = "ssr")]
 pub mod reauth;
 
@@ -14,7 +19,7 @@ use crate::{api::JsonBody, error::ApiError, json_body, users::User};
 use leptos::{prelude::*, server_fn::codec::GetUrl};
 use serde::{Deserialize, Serialize};
 
-pub use crate::login::REAUTH_WINDOW_SECS;
+pub use crate::users::REAUTH_WINDOW_SECS;
 
 /// What `/account` shows.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -110,6 +115,16 @@ json_body!(Reauthenticate {
 pub async fn sign_out_everywhere() -> Result<(), ApiError> {
     let (state, caller) = crate::request::Caller::current()?;
     let cookie = flow::sign_out_everywhere(&state, &caller).await?;
+    crate::request::reply_cookie(cookie);
+    Ok(())
+}
+
+/// Deletes the signed-in person's account (after a recent proof of who they are, or their
+/// `password` with it): see `leaving`.
+#[server(prefix = "/_app", endpoint = "account/delete", input = crate::api::JsonBody, client = crate::api::PageClient)]
+pub async fn delete_account(#[server(default)] password: Option<String>) -> Result<(), ApiError> {
+    let (state, caller) = crate::request::Caller::current()?;
+    let cookie = leaving::delete(&state, &caller, password).await?;
     crate::request::reply_cookie(cookie);
     Ok(())
 }

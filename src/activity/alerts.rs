@@ -12,12 +12,11 @@ use crate::{
     config::Config,
     courier::{Channel, Message},
     db::{Tx, now_ms, with_tx},
-    error::{ApiError, ErrorCode},
+    error::ApiError,
     locale::Locale,
     request::Caller,
     secret,
-    state::AppState,
-    users::{identifier::Identifier, session, store::UserRow},
+    users::{identifier::Identifier, store::UserRow},
 };
 use leptos_i18n::td_string;
 use uuid::Uuid;
@@ -140,45 +139,26 @@ fn message(locale: Locale, what: Alert, to: &Identifier, link: &str, caller: &Ca
     }
 }
 
-/// "This wasn't me": spends the link `token` and locks everyone out of its account; the
-/// identifier a recovery code went to (the alert's address), for the recovery page.
-pub async fn not_me(state: &AppState, caller: &Caller, token: &str) -> Result<String, ApiError> {
-    session::check_origin(caller, &state.config)?;
-    let gone = || ApiError::with_message(ErrorCode::CodeExpired, crate::tr!(activity.not_me.gone));
+/// Spends the "this wasn't me" link `token` (single use, unexpired): the person it was made
+/// for and the address their alert went to, or `None` (a link used, expired or never made).
+/// What using it does to the account is the caller's (`account::activity`).
+pub async fn spend_link(tx: &mut Tx, token: &str) -> Result<Option<(UserRow, Identifier)>, ApiError> {
     if !secret::well_formed(PREFIX, token) {
-        return Err(gone());
+        return Ok(None);
     }
-    let mut tx = state.db.begin().await?;
     let sql = "UPDATE alert_links SET used_at = $2
                WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2
                RETURNING user_id";
-    let user_id: Option<(Uuid,)> = with_tx!(&mut tx, |c| sqlx::query_as(sql)
+    let user_id: Option<(Uuid,)> = with_tx!(tx, |c| sqlx::query_as(sql)
         .bind(secret::hash(token))
         .bind(now_ms())
         .fetch_optional(c)
         .await)?;
     let Some((user_id,)) = user_id else {
-        return Err(gone());
+        return Ok(None);
     };
-    let user = crate::users::store::find_in(&mut tx, user_id)
-        .await?
-        .ok_or_else(gone)?;
-    crate::tokens::revoke_for_user(&mut tx, user.id, None).await?;
-    session::revoke_all(&mut tx, user.id).await?;
-    session::forget_browsers(&mut tx, user.id).await?;
-    super::record(
-        &mut tx,
-        caller,
-        user.id,
-        super::Kind::SignedOutEverywhere,
-        None,
-    )
-    .await?;
-    let to = address(&user).ok_or_else(gone)?;
-    crate::codes::flow::send_recovery_in(&mut tx, &to, &user).await?;
-    tx.commit().await?;
-    state.courier.wake();
-    Ok(to.as_str().to_string())
+    let user = crate::users::store::find_in(tx, user_id).await?;
+    Ok(user.and_then(|user| address(&user).map(|to| (user, to))))
 }
 
 /// Removes, at most `limit` at a time, links that expired.

@@ -8,10 +8,6 @@
 #[cfg(feature = "ssr")]
 pub mod alerts;
 #[cfg(feature = "ssr")]
-pub mod forms;
-#[cfg(feature = "ssr")]
-pub mod leaving;
-#[cfg(feature = "ssr")]
 pub mod store;
 
 use crate::error::ApiError;
@@ -110,6 +106,14 @@ impl Kind {
     }
 }
 
+/// The app a sign-in was for, and the device it named, as an entry shows them.
+#[cfg(feature = "ssr")]
+#[derive(Clone, Debug)]
+pub struct ForApp {
+    pub client_id: uuid::Uuid,
+    pub device: Option<String>,
+}
+
 /// One entry as the person sees it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Entry {
@@ -160,16 +164,6 @@ pub async fn get_activity() -> Result<ActivityPage, ApiError> {
         entries: store::list(&state.db, user.id).await?,
         signed_in: store::signed_in(&state, &caller, user.id).await?,
     })
-}
-
-/// Deletes the signed-in person's account (after a recent proof of who they are, or their
-/// `password` with it): see `leaving`.
-#[server(prefix = "/_app", endpoint = "account/delete", input = crate::api::JsonBody, client = crate::api::PageClient)]
-pub async fn delete_account(#[server(default)] password: Option<String>) -> Result<(), ApiError> {
-    let (state, caller) = crate::request::Caller::current()?;
-    let cookie = leaving::delete(&state, &caller, password).await?;
-    crate::request::reply_cookie(cookie);
-    Ok(())
 }
 
 #[cfg(feature = "ssr")]

@@ -1,11 +1,10 @@
 //! The `activity` table, and the person's live sign-ins (browser sessions and app token
 //! families) as the security centre lists and ends them.
 
-use super::{Entry, KEEP_DAYS, Kind, PAGE_SIZE, SignedIn};
+use super::{Entry, ForApp, KEEP_DAYS, Kind, PAGE_SIZE, SignedIn};
 use crate::{
     db::{Db, Tx, now_ms, rfc3339, with_reader, with_tx, with_writer},
     error::{ApiError, ErrorCode},
-    login::requests::LoginRequestRow,
     request::Caller,
     secret,
     state::AppState,
@@ -25,29 +24,24 @@ pub async fn record(
     insert(tx, caller, user_id, kind, None, client_id, None).await
 }
 
-/// Records a sign-in (or a failed one) proven `how`, for `request` (the app and its device)
-/// when it was for an app.
+/// Records a sign-in (or a failed one, or a code sent) proven `how`, for `app` when it was
+/// for an app.
 pub async fn record_sign_in(
     tx: &mut Tx,
     caller: &Caller,
     user_id: Uuid,
     kind: Kind,
     how: &str,
-    request: Option<&LoginRequestRow>,
+    app: Option<&ForApp>,
 ) -> Result<(), ApiError> {
-    let device = request.and_then(|r| r.device()).map(|d| {
-        d.device_name
-            .or(d.model)
-            .unwrap_or_else(|| d.platform.name().to_string())
-    });
     insert(
         tx,
         caller,
         user_id,
         kind,
         Some(how),
-        request.map(|r| r.client_id),
-        device.as_deref(),
+        app.map(|a| a.client_id),
+        app.and_then(|a| a.device.as_deref()),
     )
     .await
 }
@@ -88,10 +82,10 @@ pub async fn record_alone(
     user_id: Uuid,
     kind: Kind,
     how: &str,
-    request: Option<&LoginRequestRow>,
+    app: Option<&ForApp>,
 ) -> Result<(), ApiError> {
     let mut tx = db.begin().await?;
-    record_sign_in(&mut tx, caller, user_id, kind, how, request).await?;
+    record_sign_in(&mut tx, caller, user_id, kind, how, app).await?;
     tx.commit().await
 }
 

@@ -396,7 +396,7 @@ pub async fn complete_recovery(
         &user,
         LoginStatus::LoggedIn,
         "recovered",
-        crate::factors::Proof::Recovery,
+        crate::login::Proof::Recovery,
     )
     .await
 }
@@ -444,7 +444,7 @@ pub async fn code_login(
         &user,
         LoginStatus::LoggedIn,
         "code",
-        crate::factors::Proof::Code,
+        crate::login::Proof::Code,
     )
     .await
 }

@@ -25,9 +25,9 @@ use std::net::SocketAddr;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
-        .route("/fypass/recover", post(recover))
-        .route("/fypass/code", post(code))
-        .route("/fypass/verify", post(verify))
+        .route(crate::paths::RECOVER, post(recover))
+        .route(crate::paths::CODE, post(code))
+        .route(crate::paths::VERIFY, post(verify))
 }
 
 /// The page's URL with `to` set to `identifier` (its second step).

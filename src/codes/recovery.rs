@@ -47,7 +47,7 @@ pub async fn reset(
     if handed_over {
         // The earlier holder's second factor goes too: otherwise it would stand between the
         // person who proved the identifier and the account.
-        crate::factors::store::remove(tx, user.id).await?;
+        crate::users::factor::remove(tx, user.id).await?;
         store::keep_only(tx, user.id, proven).await?;
     }
     store::find_in(tx, user.id)

@@ -377,26 +377,6 @@ pub enum Owner {
     User(Uuid),
 }
 
-/// Unlinks every device of `user_id` (of `client_id` only, when given) from them: the
-/// devices stay their apps', and are nobody's until someone signs in on them again. Called
-/// when everything of theirs there is revoked (`tokens::revoke_for_user`).
-pub async fn detach_user(
-    tx: &mut Tx,
-    user_id: Uuid,
-    client_id: Option<Uuid>,
-) -> Result<(), ApiError> {
-    let sql = "UPDATE devices SET user_id = NULL, updated_at = $2
-               WHERE user_id = $1 AND ($3 IS NULL OR client_id = $3)";
-    with_tx!(tx, |c| sqlx::query(sql)
-        .bind(user_id)
-        .bind(now_ms())
-        .bind(client_id)
-        .execute(c)
-        .await
-        .map(drop))?;
-    Ok(())
-}
-
 /// Deletes a device and revokes the tokens bound to it, in one transaction.
 pub async fn delete(
     db: &Db,

@@ -1,7 +1,7 @@
 //! The rules of the second factor: the second step of a sign-in, and setting the factor up
 //! or turning it off on `/account`. The server functions and the plain forms call these.
 
-use super::{SecondFactorBody, SecondFactorView, TotpSetup, step, store, totp};
+use super::{SecondFactorBody, SecondFactorView, TotpSetup, totp};
 use crate::{
     db::now_ms,
     error::{ApiError, ErrorCode},
@@ -9,7 +9,7 @@ use crate::{
     login::{
         LoginStatus,
         flow::{self as login, Done},
-        requests,
+        Proof, requests, step,
         throttle::{self, Attempt},
     },
     request::Caller,
@@ -17,6 +17,7 @@ use crate::{
     throttle::{network, take},
     users::{
         session,
+        factor as store,
         store::{self as users, UserRow},
     },
 };
@@ -155,7 +156,7 @@ pub(crate) async fn second_step(
         &user,
         LoginStatus::LoggedIn,
         "second_factor",
-        super::Proof::SecondFactor,
+        Proof::SecondFactor,
     )
     .await?;
     done.cookies.push(step::clear(&state.config));
@@ -272,10 +273,9 @@ pub async fn view(
             setup: None,
         });
     }
-    let window_ms = crate::account::REAUTH_WINDOW_SECS as i64 * 1000;
-    let recent = session::proven_at(state, caller)
-        .await?
-        .is_some_and(|at| now_ms() - at < window_ms && now_ms() - factor.created_at < window_ms);
+    let window_ms = crate::users::REAUTH_WINDOW_SECS as i64 * 1000;
+    let recent = now_ms() - factor.created_at < window_ms
+        && session::proven_recently(state, caller).await?;
     Ok(SecondFactorView {
         on: false,
         recovery_codes_left: 0,

@@ -20,7 +20,7 @@ use axum::{
 use std::net::SocketAddr;
 
 pub fn routes() -> Router<AppState> {
-    Router::new().route("/fypass/second-factor", post(second_factor))
+    Router::new().route(crate::paths::SECOND_FACTOR, post(second_factor))
 }
 
 async fn second_factor(

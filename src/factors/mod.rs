@@ -8,7 +8,7 @@
 //!   hashed.
 //! * **The second step**: a person with a factor who proves the first one (a password, a
 //!   sign-in code, a recovery of their password) gets no session yet: `login::flow::finish`
-//!   starts a step ([`step`]) held by that browser in a short-lived cookie, and the reply
+//!   starts a step (`login::step`) held by that browser in a short-lived cookie, and the reply
 //!   says `secondFactor: true`. [`fypass_second_factor`] takes a code from the app or a
 //!   recovery code, and only then signs the browser in and completes the app's request. A
 //!   passkey is both factors and skips the step.
@@ -16,15 +16,14 @@
 //!   (`login::throttle`) as a password would, a right one gives it back; a step is void after
 //!   [`MAX_STEP_FAILURES`] wrong codes; a code from the app works once (the step it belongs
 //!   to must be later than the last one accepted); a recovery code once.
+//!
+//! The factor's rows are `users::factor` and the waiting step `login::step`, below the login
+//! flow that starts it; this module holds the rules, the server functions and the form.
 
 #[cfg(feature = "ssr")]
 pub mod flow;
 #[cfg(feature = "ssr")]
 pub mod forms;
-#[cfg(feature = "ssr")]
-pub mod step;
-#[cfg(feature = "ssr")]
-pub mod store;
 #[cfg(feature = "ssr")]
 pub mod totp;
 
@@ -32,61 +31,8 @@ use crate::{api::JsonBody, error::ApiError, json_body, login::Completion};
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
-/// How many recovery codes a person gets (each works once).
-pub const RECOVERY_CODES: usize = 10;
-/// How long a sign-in waits for its second factor, in seconds.
-pub const STEP_SECS: i64 = 300;
-/// Wrong codes after which a waiting sign-in is void (the person signs in again).
-pub const MAX_STEP_FAILURES: i64 = 5;
+pub use crate::login::{MAX_STEP_FAILURES, STEP_SECS};
 
-/// How a person proved who they are: what `login::flow::finish` is told, and what the
-/// activity list shows. A passkey and a first factor followed by the second are strong
-/// (two factors); the others are one factor.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Proof {
-    Password,
-    /// A one-time sign-in code sent to the person.
-    Code,
-    /// A password recovery with a code sent to the person.
-    Recovery,
-    /// A new account (it has no second factor yet).
-    Registration,
-    Passkey,
-    /// The first factor, then the authenticator app or a recovery code.
-    SecondFactor,
-}
-
-impl Proof {
-    /// Whether this proof is two factors (SPEC §16: "a passkey counts as both factors").
-    pub fn is_strong(self) -> bool {
-        matches!(self, Proof::Passkey | Proof::SecondFactor)
-    }
-
-    /// The name stored with a waiting second step and in the activity list.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Proof::Password => "password",
-            Proof::Code => "code",
-            Proof::Recovery => "recovery",
-            Proof::Registration => "registration",
-            Proof::Passkey => "passkey",
-            Proof::SecondFactor => "second_factor",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Proof> {
-        [
-            Proof::Password,
-            Proof::Code,
-            Proof::Recovery,
-            Proof::Registration,
-            Proof::Passkey,
-            Proof::SecondFactor,
-        ]
-        .into_iter()
-        .find(|p| p.as_str() == s)
-    }
-}
 
 /// The second step of a sign-in: a code from the authenticator app (6 digits) or one of the
 /// recovery codes.

@@ -21,9 +21,9 @@ use std::net::SocketAddr;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
-        .route("/fypass", post(login))
-        .route("/fypass/register", post(register))
-        .route("/fypass/sign-out", post(sign_out))
+        .route(crate::paths::SIGN_IN, post(login))
+        .route(crate::paths::REGISTER, post(register))
+        .route(crate::paths::SIGN_OUT, post(sign_out))
 }
 
 /// Every field a hosted page's plain form may post.
@@ -190,7 +190,7 @@ async fn sign_out(
 ) -> Response {
     let caller = Caller::new(req.headers(), Some(peer), &state.config);
     match session::sign_out(&state, &caller).await {
-        Ok(cookie) => see_other("/fypass", vec![cookie]),
+        Ok(cookie) => see_other(crate::paths::SIGN_IN, vec![cookie]),
         Err(error) => error.into_response(),
     }
 }

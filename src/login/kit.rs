@@ -26,7 +26,7 @@ pub struct FormEcho {
 /// Where a person goes once signed in: the request's status, or their devices.
 pub fn next_page(token: Option<&str>) -> String {
     match token {
-        Some(token) => format!("/fypass/status?reqToken={token}"),
+        Some(token) => format!("{}?reqToken={token}", crate::paths::STATUS),
         None => "/devices".into(),
     }
 }
@@ -35,7 +35,7 @@ pub fn next_page(token: Option<&str>) -> String {
 /// verification step when codes were just sent to them, else [`next_page`].
 pub fn after(completion: &Completion, token: Option<&str>) -> String {
     if completion.second_factor {
-        return self_url("/fypass/second-factor", token);
+        return self_url(crate::paths::SECOND_FACTOR, token);
     }
     if completion.verify.is_empty() {
         return next_page(token);
@@ -47,7 +47,7 @@ pub fn after(completion: &Completion, token: Option<&str>) -> String {
     for to in &completion.verify {
         query.append_pair("to", to);
     }
-    format!("/fypass/verify?{}", query.finish())
+    format!("{}?{}", crate::paths::VERIFY, query.finish())
 }
 
 /// The page a form posts to without JavaScript: its own URL.

@@ -22,6 +22,8 @@ pub mod reauth;
 #[cfg(feature = "ssr")]
 pub mod requests;
 #[cfg(feature = "ssr")]
+pub mod step;
+#[cfg(feature = "ssr")]
 pub use requests::purge;
 #[cfg(feature = "ssr")]
 pub mod throttle;
@@ -36,10 +38,61 @@ pub const POLL_INTERVAL_SECS: u32 = 2;
 pub const REQ_TOKEN_PREFIX: &str = "fyr_";
 /// Wrong user-code confirmations after which a login request is void.
 pub const MAX_CONFIRM_FAILURES: i64 = 5;
-/// How long a proof of who the person is (a sign-in, their password typed again, a passkey
-/// used) lets them change their email address or number, or add a passkey, in that browser
-/// (see `reauth`).
-pub const REAUTH_WINDOW_SECS: u64 = 300;
+/// How long a sign-in waits for its second factor, in seconds ([`step`]).
+pub const STEP_SECS: i64 = 300;
+/// Wrong codes after which a sign-in waiting for its second factor is void (the person
+/// signs in again).
+pub const MAX_STEP_FAILURES: i64 = 5;
+
+/// How a person proved who they are: what `login::flow::finish` is told, and what the
+/// activity list shows. A passkey and a first factor followed by the second are strong
+/// (two factors); the others are one factor.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Proof {
+    Password,
+    /// A one-time sign-in code sent to the person.
+    Code,
+    /// A password recovery with a code sent to the person.
+    Recovery,
+    /// A new account (it has no second factor yet).
+    Registration,
+    Passkey,
+    /// The first factor, then the authenticator app or a recovery code.
+    SecondFactor,
+}
+
+impl Proof {
+    /// Whether this proof is two factors (SPEC §16: "a passkey counts as both factors").
+    pub fn is_strong(self) -> bool {
+        matches!(self, Proof::Passkey | Proof::SecondFactor)
+    }
+
+    /// The name stored with a waiting second step and in the activity list.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Proof::Password => "password",
+            Proof::Code => "code",
+            Proof::Recovery => "recovery",
+            Proof::Registration => "registration",
+            Proof::Passkey => "passkey",
+            Proof::SecondFactor => "second_factor",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Proof> {
+        [
+            Proof::Password,
+            Proof::Code,
+            Proof::Recovery,
+            Proof::Registration,
+            Proof::Passkey,
+            Proof::SecondFactor,
+        ]
+        .into_iter()
+        .find(|p| p.as_str() == s)
+    }
+}
+
 /// Length limits of the flow's text fields, in characters.
 pub const MAX_NAME_CHARS: usize = 100;
 pub const MAX_URL_CHARS: usize = 2048;

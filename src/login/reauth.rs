@@ -1,7 +1,7 @@
 //! Re-authentication. A change that would let whoever holds a session keep the account —
 //! a new email address or WhatsApp number, a new passkey (and a second factor, later) —
 //! needs the person to have proved who they are **in this browser session** within the last
-//! [`REAUTH_WINDOW_SECS`]: a sign-in, their password typed again,
+//! [`REAUTH_WINDOW_SECS`](crate::users::REAUTH_WINDOW_SECS): a sign-in, their password typed again,
 //! or one of their passkeys used. A session cookie alone (left signed in on a shared
 //! computer, or stolen) is not enough.
 //!
@@ -12,10 +12,7 @@
 //! exactly as the sign-in form does ([`throttle`]): a stolen session is no way around the
 //! sign-in limits.
 
-use super::{
-    REAUTH_WINDOW_SECS,
-    throttle::{self, Attempt},
-};
+use super::throttle::{self, Attempt};
 use crate::{
     db::now_ms,
     error::{ApiError, ErrorCode},
@@ -41,11 +38,7 @@ pub async fn gate(
         prove_with_password(state, caller, &user, password).await?;
         return Ok(user);
     }
-    let window_ms = REAUTH_WINDOW_SECS as i64 * 1000;
-    let recent = session::proven_at(state, caller)
-        .await?
-        .is_some_and(|at| now_ms() - at < window_ms);
-    if recent {
+    if session::proven_recently(state, caller).await? {
         Ok(user)
     } else {
         Err(ApiError::new(ErrorCode::ReauthenticationRequired))

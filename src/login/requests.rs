@@ -80,6 +80,23 @@ impl LoginRequestRow {
     }
 
     /// The device the app sent with the request, to save when it completes.
+    /// The device as a person reads it: its name, else its model, else its platform.
+    pub fn device_label(&self) -> Option<String> {
+        self.device().map(|d| {
+            d.device_name
+                .or(d.model)
+                .unwrap_or_else(|| d.platform.name().to_string())
+        })
+    }
+
+    /// The app and device this request was for, as the activity list names them.
+    pub fn for_activity(&self) -> crate::activity::ForApp {
+        crate::activity::ForApp {
+            client_id: self.client_id,
+            device: self.device_label(),
+        }
+    }
+
     pub fn device(&self) -> Option<DeviceInfo> {
         self.device_info
             .as_deref()

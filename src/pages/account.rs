@@ -53,11 +53,11 @@ pub fn AccountPage() -> impl IntoView {
 #[component]
 fn SignInFirst() -> impl IntoView {
     #[cfg(feature = "ssr")]
-    leptos_axum::redirect("/fypass");
+    leptos_axum::redirect(crate::paths::SIGN_IN);
     view! {
         <section class="card">
             <h1>{tr!(account.msg.sign_in_first)}</h1>
-            <a class="button" href="/fypass">{tr!(login.sign_in)}</a>
+            <a class="button" href=crate::paths::SIGN_IN>{tr!(login.sign_in)}</a>
         </section>
     }
 }
@@ -92,7 +92,7 @@ fn AccountView(
                     }}</p>
                 </div>
                 <div class="actions">
-                    <a class="button secondary" href="/account/activity">{tr!(activity.title)}</a>
+                    <a class="button secondary" href=crate::paths::ACTIVITY>{tr!(activity.title)}</a>
                     <a class="button secondary" href="/devices">{tr!(login.your_devices)}</a>
                     <SignOutButton />
                 </div>
@@ -227,7 +227,7 @@ fn NewIdentifier(user: RwSignal<User>, echo: FormEcho, sent: Option<String>) -> 
             <Show
                 when=move || sent_to.get().is_none()
                 fallback=move || view! {
-                    <form class="form" method="post" action="/account" novalidate on:submit=confirm>
+                    <form class="form" method="post" action=crate::paths::ACCOUNT novalidate on:submit=confirm>
                         <p>
                             {tr!(codes.verify.sent_to)} " "
                             <strong>{move || identifier_for_display(&sent_to.get().unwrap_or_default(), locale::current())}</strong>
@@ -241,7 +241,7 @@ fn NewIdentifier(user: RwSignal<User>, echo: FormEcho, sent: Option<String>) -> 
                     </form>
                 }
             >
-                <form class="form" method="post" action="/account" novalidate on:submit=ask>
+                <form class="form" method="post" action=crate::paths::ACCOUNT novalidate on:submit=ask>
                     <p class="muted">{tr!(account.change.lead)}</p>
                     <input type="hidden" name="intent" value="send" />
                     <Field
@@ -305,7 +305,7 @@ fn NewPassword(
     view! {
         <section class="panel">
             <h2>{tr!(login.password)}</h2>
-            <form class="form" method="post" action="/account" novalidate on:submit=submit>
+            <form class="form" method="post" action=crate::paths::ACCOUNT novalidate on:submit=submit>
                 <input type="hidden" name="intent" value="password" />
                 <Field label=tr!(account.password.current) name="current" kind="password" autocomplete="current-password" value=current error=error.into() />
                 <Field
@@ -401,7 +401,7 @@ pub fn SignOutEverywhere() -> impl IntoView {
         <section class="panel" id="everywhere">
             <h2>{tr!(account.everywhere.heading)}</h2>
             <p class="muted">{tr!(account.everywhere.lead)}</p>
-            <form class="form" method="post" action="/account">
+            <form class="form" method="post" action=crate::paths::ACCOUNT>
                 <input type="hidden" name="intent" value="sign-out-everywhere" />
                 <button type="submit" class="secondary danger">{tr!(account.everywhere.button)}</button>
             </form>

@@ -28,11 +28,11 @@ pub fn ActivityPage() -> impl IntoView {
                         Ok(page) => view! { <ActivityView page ended=ended() problem=echo.error /> }.into_any(),
                         Err(e) if e.code == ErrorCode::Unauthorized => {
                             #[cfg(feature = "ssr")]
-                            leptos_axum::redirect("/fypass");
+                            leptos_axum::redirect(crate::paths::SIGN_IN);
                             view! {
                                 <section class="card">
                                     <h1>{tr!(account.msg.sign_in_first)}</h1>
-                                    <a class="button" href="/fypass">{tr!(login.sign_in)}</a>
+                                    <a class="button" href=crate::paths::SIGN_IN>{tr!(login.sign_in)}</a>
                                 </section>
                             }.into_any()
                         }
@@ -58,7 +58,7 @@ fn ActivityView(
                     <p class="muted">{tr!(activity.lead, days = crate::activity::KEEP_DAYS)}</p>
                 </div>
                 <div class="actions">
-                    <a class="button secondary" href="/account">{tr!(account.title)}</a>
+                    <a class="button secondary" href=crate::paths::ACCOUNT>{tr!(account.title)}</a>
                     <SignOutButton />
                 </div>
             </header>
@@ -69,7 +69,7 @@ fn ActivityView(
                 <ul class="list">
                     {page.signed_in.into_iter().map(|s| view! { <SignedInItem s /> }).collect_view()}
                 </ul>
-                <form class="form" method="post" action="/account/activity">
+                <form class="form" method="post" action=crate::paths::ACTIVITY>
                     <input type="hidden" name="intent" value="sign-out-everywhere" />
                     <button type="submit" class="secondary danger">{tr!(account.everywhere.button)}</button>
                 </form>
@@ -117,7 +117,7 @@ fn SignedInItem(s: SignedIn) -> impl IntoView {
                     {tr!(activity.since)} " " {short_time(&s.since)}
                 </p>
             </div>
-            <form method="post" action="/account/activity">
+            <form method="post" action=crate::paths::ACTIVITY>
                 <input type="hidden" name="intent" value="end" />
                 <input type="hidden" name="target" value=target />
                 <button type="submit" class="secondary" aria-label=label>{tr!(activity.signed_in.end)}</button>
@@ -182,8 +182,8 @@ pub fn Leaving(echo: crate::login::kit::FormEcho) -> impl IntoView {
         <section class="panel" id="leaving">
             <h2>{tr!(activity.leaving.heading)}</h2>
             <p class="muted">{tr!(activity.leaving.export_lead)}</p>
-            <p><a class="button secondary" href="/account/export" download="fypass-export.json">{tr!(activity.leaving.export)}</a></p>
-            <form class="form" method="post" action="/account#leaving" novalidate>
+            <p><a class="button secondary" href=crate::paths::EXPORT download="fypass-export.json">{tr!(activity.leaving.export)}</a></p>
+            <form class="form" method="post" action=format!("{}#leaving", crate::paths::ACCOUNT) novalidate>
                 <input type="hidden" name="intent" value="delete-account" />
                 <p class="muted">{tr!(activity.leaving.delete_lead)}</p>
                 <Field label=tr!(login.password) name="password" kind="password" autocomplete="current-password" value=password error=error.into() />
@@ -205,7 +205,7 @@ pub fn NotMePage() -> impl IntoView {
         let query = form_urlencoded::Serializer::new(String::new())
             .append_pair("token", &token)
             .finish();
-        format!("/fypass/not-me?{query}")
+        format!("{}?{query}", crate::paths::NOT_ME)
     };
     view! {
         <Title text=tr!(activity.not_me.title) />

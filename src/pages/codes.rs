@@ -67,8 +67,8 @@ enum Flow {
 impl Flow {
     fn path(self) -> &'static str {
         match self {
-            Flow::Recover => "/fypass/recover",
-            Flow::SignIn => "/fypass/code",
+            Flow::Recover => crate::paths::RECOVER,
+            Flow::SignIn => crate::paths::CODE,
         }
     }
 }
@@ -93,7 +93,7 @@ fn CodePageFrame(flow: Flow) -> impl IntoView {
         Flow::SignIn => (tr!(codes.sign_in.title), tr!(codes.sign_in.heading)),
     };
     let sign_in = move || {
-        let mut url = "/fypass".to_string();
+        let mut url = crate::paths::SIGN_IN.to_string();
         if let Some(token) = token.get() {
             url.push_str(&format!("?reqToken={token}"));
         }
@@ -339,7 +339,7 @@ fn VerifyOne(to: String, token: Option<String>, waiting: bool, echo: FormEcho) -
         });
     }
     let action_url = page_url(
-        "/fypass/verify",
+        crate::paths::VERIFY,
         token.as_deref(),
         std::slice::from_ref(&to),
     );

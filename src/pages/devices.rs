@@ -135,11 +135,11 @@ pub fn DevicesPage() -> impl IntoView {
 #[component]
 fn SignInFirst() -> impl IntoView {
     #[cfg(feature = "ssr")]
-    leptos_axum::redirect("/fypass");
+    leptos_axum::redirect(crate::paths::SIGN_IN);
     view! {
         <section class="card">
             <h1>{tr!(devices.msg.sign_in_first)}</h1>
-            <a class="button" href="/fypass">{tr!(login.sign_in)}</a>
+            <a class="button" href=crate::paths::SIGN_IN>{tr!(login.sign_in)}</a>
         </section>
     }
 }

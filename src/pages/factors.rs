@@ -22,7 +22,7 @@ use leptos_meta::Title;
 pub fn SecondFactorPage() -> impl IntoView {
     let echo = form_echo();
     let token = req_token();
-    let sign_in = move || self_url("/fypass", token.get().as_deref());
+    let sign_in = move || self_url(crate::paths::SIGN_IN, token.get().as_deref());
     view! {
         <Title text=tr!(factors.step.title) />
         <div class="auth">
@@ -44,7 +44,7 @@ fn SecondFactorForm(token: Option<String>, echo: FormEcho) -> impl IntoView {
     let code = RwSignal::new(String::new());
     let error = RwSignal::new(echo.error.clone());
     follow(action, token.clone().unwrap_or_default(), error);
-    let action_url = self_url("/fypass/second-factor", token.as_deref());
+    let action_url = self_url(crate::paths::SECOND_FACTOR, token.as_deref());
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         error.set(None);
@@ -177,7 +177,7 @@ pub fn SecondFactorPanel(factor: SecondFactorView, echo: FormEcho) -> impl IntoV
                 (true, _) => view! {
                     <p>{tr!(factors.panel.on)} " " <span class="tag ok">{tr!(factors.panel.on_tag)}</span></p>
                     <p class="muted">{move || tr!(factors.panel.codes_left, n = left.get())}</p>
-                    <form class="form" method="post" action="/account#second-factor" novalidate on:submit=move |ev: leptos::ev::SubmitEvent| { ev.prevent_default(); do_remove(); }>
+                    <form class="form" method="post" action=format!("{}#second-factor", crate::paths::ACCOUNT) novalidate on:submit=move |ev: leptos::ev::SubmitEvent| { ev.prevent_default(); do_remove(); }>
                         <input type="hidden" name="intent" value="totp-remove" />
                         <Show when=move || asking.get()>
                             <ReauthPrompt password error proven=proven_remove />
@@ -195,7 +195,7 @@ pub fn SecondFactorPanel(factor: SecondFactorView, echo: FormEcho) -> impl IntoV
                         </figcaption>
                     </figure>
                     <p class="muted small"><a href=uri.clone() data-otpauth=uri>{tr!(factors.panel.open_app)}</a></p>
-                    <form class="form" method="post" action="/account#second-factor" novalidate on:submit=move |ev: leptos::ev::SubmitEvent| { ev.prevent_default(); do_confirm(); }>
+                    <form class="form" method="post" action=format!("{}#second-factor", crate::paths::ACCOUNT) novalidate on:submit=move |ev: leptos::ev::SubmitEvent| { ev.prevent_default(); do_confirm(); }>
                         <input type="hidden" name="intent" value="totp-confirm" />
                         <Field label=tr!(factors.step.code) name="code" autocomplete="one-time-code" value=code error=error.into() hint=tr!(factors.panel.code_hint) />
                         <Show when=move || asking.get()>
@@ -207,7 +207,7 @@ pub fn SecondFactorPanel(factor: SecondFactorView, echo: FormEcho) -> impl IntoV
                 }.into_any(),
                 (false, None) => view! {
                     <p class="muted">{tr!(factors.panel.lead)}</p>
-                    <form class="form" method="post" action="/account#second-factor" novalidate on:submit=move |ev: leptos::ev::SubmitEvent| { ev.prevent_default(); do_start(); }>
+                    <form class="form" method="post" action=format!("{}#second-factor", crate::paths::ACCOUNT) novalidate on:submit=move |ev: leptos::ev::SubmitEvent| { ev.prevent_default(); do_start(); }>
                         <input type="hidden" name="intent" value="totp-start" />
                         <Show when=move || asking.get()>
                             <ReauthPrompt password error proven=proven_start />

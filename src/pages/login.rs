@@ -47,7 +47,7 @@ pub(super) fn RequestProblem(error: ApiError) -> impl IntoView {
             <ErrorPanel error />
             <p class="muted">
                 {tr!(login.problem.before_link)}
-                <a href="/fypass">{tr!(login.problem.link)}</a>
+                <a href=crate::paths::SIGN_IN>{tr!(login.problem.link)}</a>
                 {tr!(login.problem.after_link)}
             </p>
         </section>
@@ -60,9 +60,9 @@ fn LoginCard(ctx: PageContext, token: Option<String>, echo: FormEcho) -> impl In
         Some(r) => tr!(login.heading_for_app, app = r.client_name.clone()),
         None => tr!(login.heading).to_string(),
     };
-    let register = self_url("/fypass/register", token.as_deref());
-    let code_url = self_url("/fypass/code", token.as_deref());
-    let recover_url = self_url("/fypass/recover", token.as_deref());
+    let register = self_url(crate::paths::REGISTER, token.as_deref());
+    let code_url = self_url(crate::paths::CODE, token.as_deref());
+    let recover_url = self_url(crate::paths::RECOVER, token.as_deref());
     let retried = echo.error.is_some();
     let echo_error = echo.error.clone();
     let signed_in = ctx.signed_in.clone();
@@ -99,7 +99,7 @@ fn LoginCard(ctx: PageContext, token: Option<String>, echo: FormEcho) -> impl In
         <section class="card">
             <p class="eyebrow">"fypass"</p>
             <h1>{heading}</h1>
-            <ConfirmGate request=ctx.request token path="/fypass" error=echo_error>
+            <ConfirmGate request=ctx.request token path=crate::paths::SIGN_IN error=echo_error>
                 {body()}
             </ConfirmGate>
             <p class="switch alternatives">
@@ -221,7 +221,7 @@ fn ContinueAs(user: User, token: String) -> impl IntoView {
     let action = ServerAction::<ContinueAs>::new();
     let error = RwSignal::new(None::<ApiError>);
     follow(action, token.clone(), error);
-    let action_url = self_url("/fypass", Some(&token));
+    let action_url = self_url(crate::paths::SIGN_IN, Some(&token));
     view! {
         <form
             class="continue"
@@ -278,7 +278,7 @@ fn LoginForm(token: Option<String>, echo: FormEcho) -> impl IntoView {
     let password = RwSignal::new(String::new());
     let error = RwSignal::new(echo.error.clone());
     follow(action, token.clone().unwrap_or_default(), error);
-    let action_url = self_url("/fypass", token.as_deref());
+    let action_url = self_url(crate::paths::SIGN_IN, token.as_deref());
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         error.set(None);
@@ -346,13 +346,13 @@ fn RegisterCard(ctx: PageContext, token: Option<String>, echo: FormEcho) -> impl
         Some(r) => tr!(login.register.heading_for_app, app = r.client_name.clone()),
         None => tr!(login.register.heading).to_string(),
     };
-    let sign_in = self_url("/fypass", token.as_deref());
+    let sign_in = self_url(crate::paths::SIGN_IN, token.as_deref());
     let echo_error = echo.error.clone();
     view! {
         <section class="card">
             <p class="eyebrow">"fypass"</p>
             <h1>{heading}</h1>
-            <ConfirmGate request=ctx.request token=token.clone() path="/fypass/register" error=echo_error>
+            <ConfirmGate request=ctx.request token=token.clone() path=crate::paths::REGISTER error=echo_error>
                 <RegisterForm token=token.clone() echo=echo.clone() />
             </ConfirmGate>
             <p class="switch">{tr!(login.register.have_account)} " " <a href=sign_in>{tr!(login.sign_in)}</a></p>
@@ -370,7 +370,7 @@ fn RegisterForm(token: Option<String>, echo: FormEcho) -> impl IntoView {
     let password = RwSignal::new(String::new());
     let error = RwSignal::new(echo.error.clone());
     follow(action, token.clone().unwrap_or_default(), error);
-    let action_url = self_url("/fypass/register", token.as_deref());
+    let action_url = self_url(crate::paths::REGISTER, token.as_deref());
     let optional = |s: String| Some(s).filter(|s| !s.trim().is_empty());
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();

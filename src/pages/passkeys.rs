@@ -270,14 +270,14 @@ fn PasskeyItem(passkey: PasskeyView, list: RwSignal<Vec<PasskeyView>>) -> impl I
         <li class="passkey" data-passkey-id=id.clone()>
             <p class="device-name">{passkey.name.clone()} {passkey.synced.then(|| view! { <span class="tag">{tr!(passkeys.item.synced)}</span> })}</p>
             <p class="muted small">{tr!(passkeys.item.added, at = short_time(&passkey.created_at), used = used)}</p>
-            <form class="inline-form" method="post" action="/account" on:submit=on_rename>
+            <form class="inline-form" method="post" action=crate::paths::ACCOUNT on:submit=on_rename>
                 <input type="hidden" name="intent" value="passkey-rename" />
                 <input type="hidden" name="passkey" value=id.clone() />
                 <label class="visually-hidden" for=format!("passkey-name-{id}")>{tr!(passkeys.item.name)}</label>
                 <input node_ref=name_input id=format!("passkey-name-{id}") type="text" name="name" value=name.get_untracked() on:input=move |ev| name.set(event_target_value(&ev)) />
                 <button type="submit" class="secondary" disabled=move || rename.pending().get()>{tr!(passkeys.item.rename)}</button>
             </form>
-            <form class="inline-form" method="post" action="/account" on:submit=on_remove>
+            <form class="inline-form" method="post" action=crate::paths::ACCOUNT on:submit=on_remove>
                 <input type="hidden" name="intent" value="passkey-remove" />
                 <input type="hidden" name="passkey" value=id.clone() />
                 <button type="submit" class="secondary danger" aria-label=tr!(passkeys.item.remove_named, name = passkey.name.clone()) disabled=move || remove.pending().get()>{tr!(passkeys.item.remove)}</button>

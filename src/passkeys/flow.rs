@@ -244,7 +244,7 @@ pub async fn login_finish(
         &asserted.user,
         LoginStatus::LoggedIn,
         "passkey",
-        crate::factors::Proof::Passkey,
+        crate::login::Proof::Passkey,
     )
     .await
 }

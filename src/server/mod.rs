@@ -137,7 +137,7 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::codes::forms::routes())
         .merge(crate::account::forms::routes())
         .merge(crate::factors::forms::routes())
-        .merge(crate::activity::forms::routes())
+        .merge(crate::account::activity::routes())
         .leptos_routes_with_context(&state, routes, crate::app::page_context(state.clone()), {
             let options = options.clone();
             move || crate::app::shell(options.clone())

@@ -30,7 +30,7 @@ pub async fn purge(db: &Db) -> Result<u64, ApiError> {
                 5 => courier::outbox::purge(db, OUTBOX_KEEP_MS, BATCH).await?,
                 6 => passkeys::store::purge(db, BATCH).await?,
                 7 => crate::oidc::endpoints::purge(db, BATCH).await?,
-                8 => crate::factors::step::purge(db, BATCH).await?,
+                8 => crate::login::step::purge(db, BATCH).await?,
                 9 => crate::activity::store::purge(db, BATCH).await?,
                 10 => crate::activity::alerts::purge(db, BATCH).await?,
                 _ => throttle::purge(db, BATCH).await?,

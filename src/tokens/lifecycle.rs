@@ -284,7 +284,26 @@ pub async fn revoke_for_user(
         }
     }
     revoke_where(tx, "user_id = $1", user_id, client_id).await?;
-    crate::devices::store::detach_user(tx, user_id, client_id).await
+    unlink_devices(tx, user_id, client_id).await
+}
+
+/// Unlinks every device of `user_id` (of `client_id` only, when given) from them: the
+/// devices stay their apps', and are nobody's until someone signs in on them again. Written
+/// here, beside the revocation it belongs to, because only a revocation does it.
+async fn unlink_devices(
+    tx: &mut Tx,
+    user_id: Uuid,
+    client_id: Option<Uuid>,
+) -> Result<(), ApiError> {
+    let sql = "UPDATE devices SET user_id = NULL, updated_at = $2
+               WHERE user_id = $1 AND ($3 IS NULL OR client_id = $3)";
+    with_tx!(tx, |c| sqlx::query(sql)
+        .bind(user_id)
+        .bind(now_ms())
+        .bind(client_id)
+        .execute(c)
+        .await
+        .map(drop))
 }
 
 /// Whether a sign-in of `user_id` completed at `completed_at` may still be handed to its app:

@@ -9,6 +9,8 @@
 //! an app holds for a person are in `crate::tokens`.
 
 #[cfg(feature = "ssr")]
+pub mod factor;
+#[cfg(feature = "ssr")]
 pub mod identifier;
 #[cfg(feature = "ssr")]
 pub mod session;
@@ -18,6 +20,11 @@ pub mod store;
 use crate::{api::JsonBody, error::ApiError, locale::Locale, status::Status};
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
+
+/// How long a proof of who the person is (a sign-in, their password typed again, a passkey
+/// used) lets them change their email address or number, add a passkey or see a new second
+/// factor's secret, in that browser (`session::proven_recently`, `login::reauth`).
+pub const REAUTH_WINDOW_SECS: u64 = 300;
 
 /// A person, as the API and the pages show them. Never their password hash.
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]

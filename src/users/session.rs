@@ -224,6 +224,15 @@ pub async fn proven_at(state: &AppState, caller: &Caller) -> Result<Option<i64>,
     Ok(row.map(|(started, again)| again.map_or(started, |a| a.max(started))))
 }
 
+/// Whether the person proved who they are in this browser's live session less than
+/// [`REAUTH_WINDOW_SECS`](super::REAUTH_WINDOW_SECS) ago ([`proven_at`]).
+pub async fn proven_recently(state: &AppState, caller: &Caller) -> Result<bool, ApiError> {
+    let window_ms = super::REAUTH_WINDOW_SECS as i64 * 1000;
+    Ok(proven_at(state, caller)
+        .await?
+        .is_some_and(|at| now_ms() - at < window_ms))
+}
+
 /// Records that the person just proved who they are again in this browser's session.
 pub async fn mark_reauthenticated(
     tx: &mut Tx,

@@ -1,4 +1,5 @@
-//! The `totp_factors` and `recovery_codes` tables. Every use of a code is a compare-and-set
+//! A person's second factor as stored (SPEC §16; its rules are `factors`): the
+//! `totp_factors` and `recovery_codes` tables. Every use of a code is a compare-and-set
 //! in the transaction that acts on it, so two requests racing with one code cannot both win.
 
 use crate::{
@@ -8,6 +9,8 @@ use crate::{
 };
 use uuid::Uuid;
 
+/// How many recovery codes a person gets (each works once).
+pub const RECOVERY_CODES: usize = 10;
 /// The letters of a recovery code: Crockford's base32 (no i, l, o, u), lowercase.
 const ALPHABET: &[u8; 32] = b"0123456789abcdefghjkmnpqrstvwxyz";
 /// Characters of a recovery code: 16 × 5 = 80 random bits.
@@ -144,8 +147,8 @@ pub async fn new_recovery_codes(tx: &mut Tx, user_id: Uuid) -> Result<Vec<String
     .await
     .map(drop))?;
     let now = now_ms();
-    let mut shown = Vec::with_capacity(super::RECOVERY_CODES);
-    for _ in 0..super::RECOVERY_CODES {
+    let mut shown = Vec::with_capacity(RECOVERY_CODES);
+    for _ in 0..RECOVERY_CODES {
         let mut bytes = [0u8; RECOVERY_CHARS];
         getrandom::fill(&mut bytes).expect("the operating system's random number generator failed");
         let code: String = bytes

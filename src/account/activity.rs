@@ -1,8 +1,12 @@
 //! `/account/activity`'s forms (they work the same with JavaScript on: plain posts): end one
 //! sign-in (a browser session or an app's), or every one. Each ends on the page again (or,
-//! when the person ended this browser's own session, on the sign-in page).
+//! when the person ended this browser's own session, on the sign-in page). Also the
+//! download of everything held about the person (`leaving`), and "this wasn't me", the link
+//! of an alert (`activity::alerts`).
 
 use crate::{
+    activity::{Kind, alerts, record, store},
+    error::{ApiError, ErrorCode},
     login::{
         forms::{again, read, see_other},
         kit::FormEcho,
@@ -22,9 +26,9 @@ use std::net::SocketAddr;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
-        .route("/account/activity", post(activity))
-        .route("/account/export", get(export))
-        .route("/fypass/not-me", post(not_me))
+        .route(crate::paths::ACTIVITY, post(activity))
+        .route(crate::paths::EXPORT, get(export))
+        .route(crate::paths::NOT_ME, post(not_me))
 }
 
 /// "This wasn't me" (the alert's link leads to its page, whose button posts here): everyone
@@ -43,13 +47,13 @@ async fn not_me(
         .unwrap_or_default();
     let (parts, _) = read(req, &state).await;
     let caller = Caller::new(&parts.headers, Some(peer), &state.config);
-    match super::alerts::not_me(&state, &caller, &token).await {
+    match not_me_in(&state, &caller, &token).await {
         Ok(to) => {
             let query = form_urlencoded::Serializer::new(String::new())
                 .append_pair("to", &to)
                 .finish();
             see_other(
-                &format!("/fypass/recover?{query}"),
+                &format!("{}?{query}", crate::paths::RECOVER),
                 vec![session::clear_cookie(&state.config)],
             )
         }
@@ -109,16 +113,16 @@ async fn activity(
     };
     let caller = Caller::new(&parts.headers, Some(peer), &state.config);
     let outcome = match fields.intent.as_str() {
-        "sign-out-everywhere" => crate::account::flow::sign_out_everywhere(&state, &caller)
+        "sign-out-everywhere" => super::flow::sign_out_everywhere(&state, &caller)
             .await
-            .map(|cookie| see_other("/fypass", vec![cookie])),
+            .map(|cookie| see_other(crate::paths::SIGN_IN, vec![cookie])),
         _ => end_one(&state, &caller, &fields.target)
             .await
             .map(|ended_here| {
                 if ended_here {
-                    see_other("/fypass", vec![session::clear_cookie(&state.config)])
+                    see_other(crate::paths::SIGN_IN, vec![session::clear_cookie(&state.config)])
                 } else {
-                    see_other("/account/activity?done=ended#signed-in", Vec::new())
+                    see_other(&format!("{}?done=ended#signed-in", crate::paths::ACTIVITY), Vec::new())
                 }
             }),
     };
@@ -139,16 +143,39 @@ pub async fn end_one(
     state: &AppState,
     caller: &Caller,
     target: &str,
-) -> Result<bool, crate::error::ApiError> {
+) -> Result<bool, ApiError> {
     let user =
         session::require_change(state, caller, crate::tr!(account.msg.sign_in_first)).await?;
-    let here = super::store::signed_in(state, caller, user.id)
+    let here = store::signed_in(state, caller, user.id)
         .await?
         .into_iter()
         .any(|s| s.current && s.id == target);
     let mut tx = state.db.begin().await?;
-    super::store::end(&mut tx, user.id, target).await?;
-    super::record(&mut tx, caller, user.id, super::Kind::SessionEnded, None).await?;
+    store::end(&mut tx, user.id, target).await?;
+    record(&mut tx, caller, user.id, Kind::SessionEnded, None).await?;
     tx.commit().await?;
     Ok(here)
+}
+
+/// "This wasn't me": spends the link `token` and locks everyone out of its account — every
+/// session signed out, every token revoked, every remembered browser forgotten — and sends a
+/// recovery code to the address the alert went to, which it returns (for the recovery page).
+/// The link only ever acts on the account it was made for.
+async fn not_me_in(state: &AppState, caller: &Caller, token: &str) -> Result<String, ApiError> {
+    session::check_origin(caller, &state.config)?;
+    let mut tx = state.db.begin().await?;
+    let Some((user, to)) = alerts::spend_link(&mut tx, token).await? else {
+        return Err(ApiError::with_message(
+            ErrorCode::CodeExpired,
+            crate::tr!(activity.not_me.gone),
+        ));
+    };
+    crate::tokens::revoke_for_user(&mut tx, user.id, None).await?;
+    session::revoke_all(&mut tx, user.id).await?;
+    session::forget_browsers(&mut tx, user.id).await?;
+    record(&mut tx, caller, user.id, Kind::SignedOutEverywhere, None).await?;
+    crate::codes::flow::send_recovery_in(&mut tx, &to, &user).await?;
+    tx.commit().await?;
+    state.courier.wake();
+    Ok(to.as_str().to_string())
 }

@@ -30,10 +30,10 @@ pub async fn export(state: &AppState, caller: &Caller) -> Result<Value, ApiError
     let user =
         session::require_change(state, caller, crate::tr!(account.msg.sign_in_first)).await?;
     let passkeys = crate::passkeys::store::list(&state.db, user.id).await?;
-    let factor = crate::factors::store::factor(&state.db, user.id).await?;
+    let factor = crate::users::factor::factor(&state.db, user.id).await?;
     let devices = crate::devices::store::list_for_user(&state.db, user.id).await?;
-    let signed_in = super::store::signed_in(state, caller, user.id).await?;
-    let activity = super::store::list_all(&state.db, user.id).await?;
+    let signed_in = crate::activity::store::signed_in(state, caller, user.id).await?;
+    let activity = crate::activity::store::list_all(&state.db, user.id).await?;
     Ok(json!({
         "exportedAt": rfc3339(now_ms()),
         "user": user.view(),
@@ -41,7 +41,7 @@ pub async fn export(state: &AppState, caller: &Caller) -> Result<Value, ApiError
         "secondFactor": {
             "authenticatorApp": factor.as_ref().is_some_and(|f| f.confirmed),
             "since": factor.as_ref().filter(|f| f.confirmed).map(|f| rfc3339(f.created_at)),
-            "recoveryCodesLeft": crate::factors::store::recovery_codes_left(&state.db, user.id).await?,
+            "recoveryCodesLeft": crate::users::factor::recovery_codes_left(&state.db, user.id).await?,
         },
         "devices": devices.into_iter().map(|(d, app)| {
             let mut device = serde_json::to_value(d.view()).unwrap_or(Value::Null);
@@ -72,7 +72,7 @@ pub async fn delete(
     session::revoke_all(&mut tx, user.id).await?;
     session::forget_browsers(&mut tx, user.id).await?;
     crate::passkeys::store::remove_all(&mut tx, user.id).await?;
-    crate::factors::store::remove(&mut tx, user.id).await?;
+    crate::users::factor::remove(&mut tx, user.id).await?;
     crate::onetime::store::void_for_user(&mut tx, user.id).await?;
     for sql in [
         "DELETE FROM devices WHERE user_id = $1",
