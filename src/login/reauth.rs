@@ -14,7 +14,6 @@
 
 use super::throttle::{self, Attempt};
 use crate::{
-    db::now_ms,
     error::{ApiError, ErrorCode},
     password,
     request::Caller,

@@ -303,7 +303,8 @@ async fn unlink_devices(
         .bind(client_id)
         .execute(c)
         .await
-        .map(drop))
+        .map(drop))?;
+    Ok(())
 }
 
 /// Whether a sign-in of `user_id` completed at `completed_at` may still be handed to its app:

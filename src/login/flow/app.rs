@@ -3,32 +3,26 @@
 //! another network), and its status as the app polls it.
 
 use crate::login::{
-    Completion, ConfirmBody, FypassUrl, LoginBody, LoginMode, LoginStatus, LoginStatusReply,
-    MAX_LOCALE_CHARS, MAX_NAME_CHARS, MAX_URL_CHARS, PageContext, RegisterBody, RequestView,
-    StartLoginBody,
+    ConfirmBody, FypassUrl, LoginMode, LoginStatus, LoginStatusReply, MAX_LOCALE_CHARS,
+    MAX_URL_CHARS, StartLoginBody,
     requests::{self, LoginRequestRow},
-    throttle,
 };
 use crate::{
     clients::store::Client,
-    config::{Config, Verification},
+    config::Config,
     db::{now_ms, rfc3339},
     devices::check_text,
     error::{ApiError, ErrorCode},
-    login::Proof,
-    password,
     request::Caller,
     state::AppState,
     status::Status,
-    throttle::{network, take},
+    throttle::network,
     users::{
-        identifier::{Email, Identifier, WhatsappNumber},
         session,
-        store::{self as users, NewUser, UserRow},
+        store::{self as users},
     },
 };
 use axum::http::HeaderValue;
-use super::{Done, record};
 
 /// Starts a login request for `client`, called by `caller` (whose network is where the
 /// request was started).
@@ -67,7 +61,7 @@ pub async fn start(
         req_token: created.token,
         user_code: requests::display_user_code(&created.user_code),
         expires_at: rfc3339(created.expires_at),
-        interval: super::POLL_INTERVAL_SECS,
+        interval: crate::login::POLL_INTERVAL_SECS,
     })
 }
 
@@ -108,7 +102,11 @@ pub(super) fn confirmed(
 
 /// The one rule: whether `caller`'s browser must confirm `request`'s user code (it is on
 /// another network than the one that started it, and holds no confirmation of its own).
-pub(super) fn needs_confirmation(state: &AppState, caller: &Caller, request: &LoginRequestRow) -> bool {
+pub(super) fn needs_confirmation(
+    state: &AppState,
+    caller: &Caller,
+    request: &LoginRequestRow,
+) -> bool {
     let held = caller.cookie(confirmation_cookie(&state.config));
     request.needs_confirmation(&network(caller.ip), held)
 }
@@ -242,9 +240,6 @@ pub async fn status(
     tx.commit().await?;
     Ok(reply)
 }
-
-/// The hosted login: reqToken, then input, then the brute-force budget, then the person
-/// and their password, then their status (the order `/docs/api` gives for this route).
 
 #[cfg(test)]
 mod tests {

@@ -1,34 +1,34 @@
 //! Completing a sign-in: the browser session, the second step when one is due, and the
 //! login request's completion that the app collects.
 
+use super::{Done, record};
 use crate::login::{
-    Completion, ConfirmBody, FypassUrl, LoginBody, LoginMode, LoginStatus, LoginStatusReply,
-    MAX_LOCALE_CHARS, MAX_NAME_CHARS, MAX_URL_CHARS, PageContext, RegisterBody, RequestView,
-    StartLoginBody,
+    Completion, LoginStatus,
     requests::{self, LoginRequestRow},
-    throttle,
 };
 use crate::{
-    clients::store::Client,
-    config::{Config, Verification},
-    db::{now_ms, rfc3339},
-    devices::check_text,
+    config::Verification,
     error::{ApiError, ErrorCode},
     login::Proof,
-    password,
     request::Caller,
     state::AppState,
-    status::Status,
-    throttle::{network, take},
     users::{
-        identifier::{Email, Identifier, WhatsappNumber},
         session,
-        store::{self as users, NewUser, UserRow},
+        store::{self as users, UserRow},
     },
 };
-use axum::http::HeaderValue;
-use super::{Done, record};
 
+/// Completes the login request (if any) for `user`, who just proved who they are in this
+/// browser (`proof`): starts their session and remembers the browser. A registration also
+/// sends a verification code to each identifier (unless verification is off); with
+/// verification required, a person without a verified identifier gets codes and a `PENDING`
+/// reply, and the request waits until they verify one (then "Continue as" completes it).
+///
+/// One factor is not enough for a person who has a second one: they get no session yet, but
+/// a waiting second step (`login::step`) and a reply that asks for it. Nor for a request
+/// that asks for a strong sign-in (`"require": "mfa"`) when the person has no second
+/// factor: `MFA_REQUIRED`, after `tx` is committed (what the proof already did stands: a
+/// recovery's new password, a counter's place given back).
 #[allow(clippy::too_many_arguments)]
 pub(crate) async fn finish(
     state: &AppState,
@@ -123,7 +123,11 @@ pub(crate) async fn finish(
 
 /// Commits a completion and counts it under `metric` (`fypass_logins_total`); verification
 /// codes and alerts written with it are sent now rather than at the courier's next round.
-pub(super) async fn commit(state: &AppState, tx: crate::db::Tx, metric: &'static str) -> Result<(), ApiError> {
+pub(super) async fn commit(
+    state: &AppState,
+    tx: crate::db::Tx,
+    metric: &'static str,
+) -> Result<(), ApiError> {
     tx.commit().await?;
     // Verification codes or an alert may wait in the outbox.
     state.courier.wake();
@@ -198,8 +202,3 @@ pub(super) async fn complete(
         second_factor: false,
     })
 }
-
-/// The hosted registration: reqToken, then every field checked at once, then the
-/// registration budget, then whether the email address or number is taken (after the
-/// budget, so one network cannot test any number of addresses for accounts), then the
-/// account.

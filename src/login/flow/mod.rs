@@ -10,15 +10,15 @@ mod complete;
 mod person;
 mod views;
 
-pub(crate) use app::{open_for, open_for_id};
 pub use app::{confirm, start, status};
+pub(crate) use app::{open_for, open_for_id};
 pub(crate) use complete::finish;
 pub use person::{continue_as, login, register};
 pub(crate) use views::view_of;
 pub use views::{page_context, request_view};
 
-use axum::http::HeaderValue;
 use super::Completion;
+use axum::http::HeaderValue;
 
 /// A completed login or registration: the reply, and the cookies to set (the browser
 /// session, and the browser cookie that remembers a successful sign-in).

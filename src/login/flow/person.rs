@@ -1,24 +1,17 @@
 //! What the person does on the hosted pages with a password: sign in, register, and
 //! "Continue as" when this browser is already signed in.
 
-use crate::login::{
-    Completion, ConfirmBody, FypassUrl, LoginBody, LoginMode, LoginStatus, LoginStatusReply,
-    MAX_LOCALE_CHARS, MAX_NAME_CHARS, MAX_URL_CHARS, PageContext, RegisterBody, RequestView,
-    StartLoginBody,
-    requests::{self, LoginRequestRow},
-    throttle,
-};
+use super::app::open_for;
+use super::complete::{commit, complete_verified, finish};
+use super::{Done, record};
+use crate::login::{Completion, LoginBody, LoginStatus, MAX_NAME_CHARS, RegisterBody, throttle};
 use crate::{
-    clients::store::Client,
-    config::{Config, Verification},
-    db::{now_ms, rfc3339},
     devices::check_text,
     error::{ApiError, ErrorCode},
     login::Proof,
     password,
     request::Caller,
     state::AppState,
-    status::Status,
     throttle::{network, take},
     users::{
         identifier::{Email, Identifier, WhatsappNumber},
@@ -26,10 +19,6 @@ use crate::{
         store::{self as users, NewUser, UserRow},
     },
 };
-use axum::http::HeaderValue;
-use super::{Done, record};
-use super::app::open_for;
-use super::complete::{commit, complete_verified, finish};
 
 /// The account if `password` is its password: one check (or one against a dummy hash when
 /// there is no account, so an unknown identifier costs the same).
@@ -43,6 +32,8 @@ pub(super) async fn check_password(
     Ok(account.filter(|_| right).cloned())
 }
 
+/// The hosted login: reqToken, then input, then the brute-force budget, then the person
+/// and their password, then their status (the order `/docs/api` gives for this route).
 pub async fn login(state: &AppState, caller: &Caller, body: LoginBody) -> Result<Done, ApiError> {
     session::check_origin(caller, &state.config)?;
     let request = match body.req_token.as_deref() {
@@ -143,17 +134,10 @@ pub async fn login(state: &AppState, caller: &Caller, body: LoginBody) -> Result
     .await
 }
 
-/// Completes the login request (if any) for `user`, who just proved who they are in this
-/// browser (`proof`): starts their session and remembers the browser. A registration also
-/// sends a verification code to each identifier (unless verification is off); with
-/// verification required, a person without a verified identifier gets codes and a `PENDING`
-/// reply, and the request waits until they verify one (then "Continue as" completes it).
-///
-/// One factor is not enough for a person who has a second one: they get no session yet, but
-/// a waiting second step (`login::step`) and a reply that asks for it. Nor for a request
-/// that asks for a strong sign-in (`"require": "mfa"`) when the person has no second
-/// factor: `MFA_REQUIRED`, after `tx` is committed (what the proof already did stands: a
-/// recovery's new password, a counter's place given back).
+/// The hosted registration: reqToken, then every field checked at once, then the
+/// registration budget, then whether the email address or number is taken (after the
+/// budget, so one network cannot test any number of addresses for accounts), then the
+/// account.
 pub async fn register(
     state: &AppState,
     caller: &Caller,
@@ -280,6 +264,3 @@ pub async fn continue_as(
     commit(state, tx, "continued").await?;
     Ok(completion)
 }
-
-/// What the login / register page shows for `token` (which must be pending, its app
-/// active).

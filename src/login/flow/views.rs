@@ -1,34 +1,20 @@
 //! What the pages show of a login request and of the app behind it.
 
+use super::app::{needs_confirmation, page_url};
 use crate::login::{
-    Completion, ConfirmBody, FypassUrl, LoginBody, LoginMode, LoginStatus, LoginStatusReply,
-    MAX_LOCALE_CHARS, MAX_NAME_CHARS, MAX_URL_CHARS, PageContext, RegisterBody, RequestView,
-    StartLoginBody,
+    PageContext, RequestView,
     requests::{self, LoginRequestRow},
-    throttle,
 };
 use crate::{
-    clients::store::Client,
-    config::{Config, Verification},
-    db::{now_ms, rfc3339},
-    devices::check_text,
+    db::now_ms,
     error::{ApiError, ErrorCode},
-    login::Proof,
-    password,
     request::Caller,
     state::AppState,
-    status::Status,
-    throttle::{network, take},
-    users::{
-        identifier::{Email, Identifier, WhatsappNumber},
-        session,
-        store::{self as users, NewUser, UserRow},
-    },
+    users::session,
 };
-use axum::http::HeaderValue;
-use super::{Done, record};
-use super::app::{needs_confirmation, page_url};
 
+/// What the login / register page shows for `token` (which must be pending, its app
+/// active).
 pub async fn page_context(
     state: &AppState,
     caller: &Caller,
