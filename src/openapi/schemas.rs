@@ -7,8 +7,7 @@ use crate::{
     api::JsonArgs,
     clients::ClientInfo,
     codes::{
-        FypassCode, FypassCodeLogin, FypassRecovery, FypassRecoveryComplete, FypassVerify, Sent,
-        Verified,
+        FypassCodeLogin, FypassRecovery, FypassRecoveryComplete, FypassVerify, Sent, Verified,
     },
     devices::{Device, DevicePage, SaveDevice},
     error::{ApiError, FieldError},
