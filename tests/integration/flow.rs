@@ -2,7 +2,7 @@
 //! polling for the token, and every error in its order.
 
 use crate::support::{
-    App, LOGIN, REGISTER, START, STATUS, TestApp, expect_error, join_all, session_cookie,
+    App, LOGIN, PASSWORD, REGISTER, START, STATUS, TestApp, expect_error, join_all,
 };
 use fypass::{clients::Grant, status::Status, users};
 use serde_json::{Value, json};
@@ -152,7 +152,7 @@ async fn a_registration_completes_the_request_and_the_token_is_delivered_once() 
     assert_eq!(pending["status"], "PENDING");
     assert!(pending.get("accessToken").is_none());
 
-    let res = t.post(REGISTER, json!({"reqToken": token, "name": "Alice", "email": " Alice@Example.COM", "whatsapp": "0812-3456-7890", "password": "correct horse"})).await;
+    let res = t.post(REGISTER, json!({"reqToken": token, "name": "Alice", "email": " Alice@Example.COM", "whatsapp": "0812-3456-7890", "password": PASSWORD})).await;
     assert_eq!(res.status(), 200);
     let cookie = res.headers()["set-cookie"].to_str().unwrap().to_string();
     assert!(
@@ -201,13 +201,10 @@ async fn a_registration_completes_the_request_and_the_token_is_delivered_once() 
 async fn one_person_signs_in_with_any_spelling_of_their_email_or_number() {
     let t = TestApp::spawn().await;
     let app = t.app_client().await;
-    t.register(
-        &app,
-        "Bob@Example.com",
-        Some("+62 812-3456-7890"),
-        "correct horse",
-    )
-    .await;
+    t.person("Bob@Example.com")
+        .whatsapp("+62 812-3456-7890")
+        .register()
+        .await;
     for identifier in [
         "bob@example.com",
         "  BOB@EXAMPLE.COM ",
@@ -219,7 +216,7 @@ async fn one_person_signs_in_with_any_spelling_of_their_email_or_number() {
         let res = t
             .post(
                 LOGIN,
-                json!({"reqToken": token, "identifier": identifier, "password": "correct horse"}),
+                json!({"reqToken": token, "identifier": identifier, "password": PASSWORD}),
             )
             .await;
         assert_eq!(
@@ -276,13 +273,11 @@ async fn registration_errors_come_in_order_and_name_their_fields() {
     .await;
     assert_eq!(e["details"][0]["field"], "email");
     // Nothing was written: the token is still open.
-    t.register(
-        &app,
-        "carol@example.com",
-        Some("081200000001"),
-        "long enough",
-    )
-    .await;
+    t.person("carol@example.com")
+        .whatsapp("081200000001")
+        .via(&app)
+        .register()
+        .await;
     // Identifiers are exclusive, verified or not.
     t.verified("carol@example.com").await;
     t.verified("081200000001").await;
@@ -309,14 +304,18 @@ async fn registration_errors_come_in_order_and_name_their_fields() {
 async fn login_errors_come_in_the_spec_order() {
     let t = TestApp::spawn().await;
     let app = t.app_client().await;
-    let done = t
-        .register(&app, "erin@example.com", None, "correct horse")
+    let erin = t
+        .person("erin@example.com")
+        .via(&app)
+        .uncollected()
+        .register()
         .await;
+    let done = erin.request();
     let token = t.start(&app, json!({})).await;
     let attempt = |token: &str, identifier: &str, password: &str| json!({"reqToken": token, "identifier": identifier, "password": password});
     // A completed request, however wrong the rest.
     expect_error(
-        t.post(LOGIN, attempt(&done, "nobody@example.com", "x"))
+        t.post(LOGIN, attempt(done, "nobody@example.com", "x"))
             .await,
         400,
         "FAILED_UPDATE_USER_TOKEN",
@@ -378,7 +377,7 @@ async fn login_errors_come_in_the_spec_order() {
         )
         .await;
         expect_error(
-            t.post(LOGIN, attempt(&token, "erin@example.com", "correct horse"))
+            t.post(LOGIN, attempt(&token, "erin@example.com", PASSWORD))
                 .await,
             403,
             code,
@@ -419,14 +418,17 @@ async fn unknown_users_cost_one_dummy_verify_and_can_be_hidden() {
 async fn an_expired_request_cannot_be_completed_and_polls_as_expired() {
     let t = TestApp::spawn_with(|c| c.login_ttl_secs = 1).await;
     let app = t.app_client().await;
-    t.register(&app, "fay@example.com", None, "correct horse")
-        .await;
+    t.person("fay@example.com").register().await;
     let token = t.start(&app, json!({})).await;
     tokio::time::sleep(Duration::from_millis(1100)).await;
     let polled: Value = t.poll(&app, &token).await.json().await.unwrap();
     assert_eq!(polled["status"], "EXPIRED");
     let e = expect_error(
-        t.post(LOGIN, json!({"reqToken": token, "identifier": "fay@example.com", "password": "correct horse"})).await,
+        t.post(
+            LOGIN,
+            json!({"reqToken": token, "identifier": "fay@example.com", "password": PASSWORD}),
+        )
+        .await,
         400,
         "FAILED_UPDATE_USER_TOKEN",
     )
@@ -459,11 +461,9 @@ async fn the_status_route_only_knows_its_own_clients_tokens() {
 async fn of_concurrent_completions_exactly_one_wins() {
     let t = TestApp::spawn_with(|c| c.password_queue = Some(64)).await;
     let app = t.app_client().await;
-    t.register(&app, "gus@example.com", None, "correct horse")
-        .await;
+    t.person("gus@example.com").register().await;
     let token = t.start(&app, json!({})).await;
-    let body =
-        json!({"reqToken": token, "identifier": "gus@example.com", "password": "correct horse"});
+    let body = json!({"reqToken": token, "identifier": "gus@example.com", "password": PASSWORD});
     // As many at once as the account's free attempts (`/docs#brute-force`).
     let parallel = crate::support::limits().sign_in_free_per_account as usize;
     let attempts = (0..parallel).map(|_| t.post(LOGIN, body.clone()));
@@ -483,10 +483,13 @@ async fn of_concurrent_completions_exactly_one_wins() {
 async fn of_concurrent_polls_exactly_one_gets_the_token() {
     let t = TestApp::spawn().await;
     let app = t.app_client().await;
-    let token = t
-        .register(&app, "hal@example.com", None, "correct horse")
+    let hal = t
+        .person("hal@example.com")
+        .via(&app)
+        .uncollected()
+        .register()
         .await;
-    let polls = (0..16).map(|_| t.poll(&app, &token));
+    let polls = (0..16).map(|_| t.poll(&app, hal.request()));
     let mut with_token = 0;
     for res in join_all(polls).await {
         let body: Value = res.json().await.unwrap();
@@ -500,11 +503,8 @@ async fn of_concurrent_polls_exactly_one_gets_the_token() {
 async fn a_non_active_status_revokes_tokens_and_sessions_at_once() {
     let t = TestApp::spawn().await;
     let app = t.app_client().await;
-    let token = t.start(&app, json!({})).await;
-    let res = t.post(REGISTER, json!({"reqToken": token, "name": "Kim", "email": "kim@example.com", "password": "correct horse"})).await;
-    let cookie = session_cookie(&res);
-    let polled: Value = t.poll(&app, &token).await.json().await.unwrap();
-    let access = polled["accessToken"].as_str().unwrap().to_string();
+    let kim = t.person("kim@example.com").via(&app).register().await;
+    let (cookie, access) = (kim.session.clone(), kim.access_token());
     let signed_in = |t: &TestApp| {
         let req = t
             .http
@@ -514,19 +514,19 @@ async fn a_non_active_status_revokes_tokens_and_sessions_at_once() {
     };
     assert_eq!(signed_in(&t).await["email"], "kim@example.com");
     assert!(
-        fypass::tokens::access::authenticate(t.db(), &access, app.id)
+        fypass::tokens::access::authenticate(t.db(), access, app.id)
             .await
             .is_ok()
     );
 
-    let user_id = uuid::Uuid::parse_str(polled["user"]["id"].as_str().unwrap()).unwrap();
+    let user_id = kim.id;
     let mut tx = t.db().begin().await.unwrap();
     fypass::tokens::set_user_status(&mut tx, user_id, Status::Suspended)
         .await
         .unwrap();
     tx.commit().await.unwrap();
     assert!(signed_in(&t).await.is_null());
-    let e = fypass::tokens::access::authenticate(t.db(), &access, app.id)
+    let e = fypass::tokens::access::authenticate(t.db(), access, app.id)
         .await
         .unwrap_err();
     assert_eq!(e.code, fypass::error::ErrorCode::Unauthorized);
@@ -538,7 +538,7 @@ async fn a_non_active_status_revokes_tokens_and_sessions_at_once() {
     tx.commit().await.unwrap();
     assert!(signed_in(&t).await.is_null());
     assert!(
-        fypass::tokens::access::authenticate(t.db(), &access, app.id)
+        fypass::tokens::access::authenticate(t.db(), access, app.id)
             .await
             .is_err()
     );
@@ -548,9 +548,12 @@ async fn a_non_active_status_revokes_tokens_and_sessions_at_once() {
 async fn continue_as_completes_a_new_request_with_the_browser_session() {
     let t = TestApp::spawn().await;
     let app = t.app_client().await;
-    let token = t.start(&app, json!({})).await;
-    let res = t.post(REGISTER, json!({"reqToken": token, "name": "Lee", "email": "lee@example.com", "password": "correct horse"})).await;
-    let cookie = session_cookie(&res);
+    let cookie = t
+        .person("lee@example.com")
+        .via(&app)
+        .register()
+        .await
+        .session;
     let second = t.start(&app, json!({})).await;
     let continued = t
         .http
@@ -580,11 +583,9 @@ async fn continue_as_completes_a_new_request_with_the_browser_session() {
 async fn browser_posts_from_another_origin_are_refused() {
     let t = TestApp::spawn().await;
     let app = t.app_client().await;
-    t.register(&app, "max@example.com", None, "correct horse")
-        .await;
+    t.person("max@example.com").register().await;
     let token = t.start(&app, json!({})).await;
-    let body =
-        json!({"reqToken": token, "identifier": "max@example.com", "password": "correct horse"});
+    let body = json!({"reqToken": token, "identifier": "max@example.com", "password": PASSWORD});
     let res = t
         .http
         .post(t.url(LOGIN))
@@ -611,7 +612,7 @@ async fn behind_https_the_cookie_is_secure_and_host_prefixed() {
     let t = TestApp::spawn_with(|c| c.public_url = Some("https://id.example.com".into())).await;
     let app = t.app_client().await;
     let token = t.start(&app, json!({})).await;
-    let res = t.post(REGISTER, json!({"reqToken": token, "name": "Ned", "email": "ned@example.com", "password": "correct horse"})).await;
+    let res = t.post(REGISTER, json!({"reqToken": token, "name": "Ned", "email": "ned@example.com", "password": PASSWORD})).await;
     let cookie = res.headers()["set-cookie"].to_str().unwrap();
     assert!(cookie.starts_with("__Host-fypass_session=fys_"), "{cookie}");
     assert!(
@@ -734,7 +735,7 @@ async fn a_write_past_its_deadline_is_request_timeout_and_rolled_back() {
     let app = t.app_client().await;
     let token = t.start(&app, json!({})).await;
     let blocker = block_registration(&t, &token).await;
-    let res = t.post(REGISTER, json!({"reqToken": token, "name": "Rae", "email": "rae@example.com", "password": "correct horse"})).await;
+    let res = t.post(REGISTER, json!({"reqToken": token, "name": "Rae", "email": "rae@example.com", "password": PASSWORD})).await;
     expect_error(res, 504, "REQUEST_TIMEOUT").await;
     blocker.release().await;
     nothing_was_written(&t, &app, &token, "rae@example.com").await;
@@ -748,7 +749,8 @@ async fn a_write_whose_caller_hangs_up_is_client_closed_request_and_rolled_back(
     let series = "http_requests_total{method=\"POST\",route=\"/api/v1/fypass/register\",status=\"499\",code=\"CLIENT_CLOSED_REQUEST\"}";
     let before = t.metric(series).await;
     let blocker = block_registration(&t, &token).await;
-    let body = json!({"reqToken": token, "name": "Sam", "email": "sam@example.com", "password": "correct horse"});
+    let body =
+        json!({"reqToken": token, "name": "Sam", "email": "sam@example.com", "password": PASSWORD});
     let gave_up = tokio::time::timeout(Duration::from_millis(700), t.post(REGISTER, body)).await;
     assert!(gave_up.is_err(), "still in flight when the caller left");
     let mut counted = false;
