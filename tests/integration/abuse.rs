@@ -2,7 +2,7 @@
 //! must fail while honest people still get in (`/docs#abuse`).
 
 use crate::support::{
-    LOGIN, REGISTER, START, TestApp, cookie_named, expect_error, join_all, session_cookie,
+    DEVICES, LOGIN, PASSWORD, REGISTER, START, TestApp, cookie_named, expect_error, join_all,
 };
 use fypass::login::MAX_CONFIRM_FAILURES;
 use serde_json::{Value, json};
@@ -11,21 +11,6 @@ use tokio::{
     io::{AsyncReadExt, AsyncWriteExt},
     net::TcpStream,
 };
-
-const PASSWORD: &str = "correct horse";
-
-/// Registers `email` (and `whatsapp`) without a login request; returns the browser cookie
-/// the registration left (which remembers this browser for that person).
-async fn registered(t: &TestApp, email: &str, whatsapp: Option<&str>) -> String {
-    let res = t
-        .post(
-            REGISTER,
-            json!({"name": "Ana", "email": email, "whatsapp": whatsapp, "password": PASSWORD}),
-        )
-        .await;
-    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
-    cookie_named(&res, "fypass_browser").expect("a browser cookie is left")
-}
 
 fn guess(identifier: &str, password: &str) -> Value {
     json!({"identifier": identifier, "password": password})
@@ -44,8 +29,12 @@ fn retry_after(res: &reqwest::Response) -> u64 {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_strangers_guesses_slow_an_account_but_never_lock_its_owner_out() {
     let t = TestApp::spawn_behind_proxy(|c| c.password_queue = Some(64)).await;
-    let owners_browser = registered(&t, "ivy@example.com", Some("0812-1111-2222")).await;
-    registered(&t, "jon@example.com", None).await;
+    let owner = t
+        .person("ivy@example.com")
+        .whatsapp("0812-1111-2222")
+        .register()
+        .await;
+    t.person("jon@example.com").register().await;
     let before = t.state.passwords.verifications();
     // Guesses from fifty networks, by email address and by WhatsApp number, count against
     // one account.
@@ -90,7 +79,7 @@ async fn a_strangers_guesses_slow_an_account_but_never_lock_its_owner_out() {
     let res = t
         .http
         .post(t.url(LOGIN))
-        .header("cookie", &owners_browser)
+        .header("cookie", &owner.browser)
         .header("x-forwarded-for", "203.0.113.1")
         .json(&guess("ivy@example.com", PASSWORD))
         .send()
@@ -122,7 +111,7 @@ async fn a_strangers_guesses_slow_an_account_but_never_lock_its_owner_out() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_network_is_capped_across_accounts_and_an_ipv6_network_is_its_slash_64() {
     let t = TestApp::spawn_behind_proxy(|c| c.password_queue = Some(64)).await;
-    registered(&t, "kai@example.com", None).await;
+    t.person("kai@example.com").register().await;
     let guesses = (0..crate::support::limits().sign_in_per_network).map(|i| {
         // Every guess from another address of one /64, at another (unknown) account.
         let ip = format!("2001:db8:7:8::{:x}", i + 1);
@@ -164,7 +153,7 @@ async fn an_ipv4_mapped_proxy_address_matches_the_trusted_ipv4_proxy() {
     let app = t.app_client().await;
     let res = t
         .http
-        .post(t.url("/api/v1/devices"))
+        .post(t.url(DEVICES))
         .header("x-client-key", &app.key)
         .header("x-forwarded-for", "203.0.113.7")
         .json(&json!({"deviceId": "d1", "platform": "web"}))
@@ -182,7 +171,7 @@ async fn an_ipv4_mapped_proxy_address_matches_the_trusted_ipv4_proxy() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_flood_of_registrations_leaves_other_peoples_sign_ins_working() {
     let t = TestApp::spawn_behind_proxy(|_| {}).await;
-    registered(&t, "lia@example.com", None).await;
+    t.person("lia@example.com").register().await;
     let flood: Vec<_> = (0..40)
         .map(|i| {
             t.post_from(
@@ -242,14 +231,12 @@ async fn a_flood_of_registrations_leaves_other_peoples_sign_ins_working() {
 async fn a_request_from_another_network_needs_its_user_code_confirmed() {
     let t = TestApp::spawn_behind_proxy(|_| {}).await;
     let app = t.app_client().await;
-    let res = t
-        .post_from(
-            "203.0.113.50",
-            REGISTER,
-            json!({"name": "Nia", "email": "nia@example.com", "password": PASSWORD}),
-        )
-        .await;
-    let session = session_cookie(&res);
+    let session = t
+        .person("nia@example.com")
+        .from("203.0.113.50")
+        .register()
+        .await
+        .session;
     // The attacker's app starts a request (from 127.0.0.1)...
     let res = t
         .http
@@ -382,7 +369,7 @@ async fn metrics_are_not_served_on_the_public_address() {
 async fn a_suspended_clients_open_requests_cannot_be_completed() {
     let t = TestApp::spawn().await;
     let app = t.app_client().await;
-    registered(&t, "ola@example.com", None).await;
+    t.person("ola@example.com").register().await;
     let token = t.start(&app, json!({})).await;
     let mut tx = t.db().begin().await.unwrap();
     fypass::clients::store::update(
@@ -412,7 +399,7 @@ async fn a_suspended_clients_open_requests_cannot_be_completed() {
 async fn uncollected_requests_expire_and_expired_rows_are_purged() {
     let t = TestApp::spawn_with(|c| c.login_ttl_secs = 1).await;
     let app = t.app_client().await;
-    registered(&t, "pia@example.com", None).await;
+    t.person("pia@example.com").register().await;
     let token = t.start(&app, json!({})).await;
     let res = t
         .post(
@@ -472,14 +459,7 @@ async fn count(t: &TestApp, sql: &str) -> (i64,) {
 async fn sqlx_backdate_requests(t: &TestApp) {
     let sql = "UPDATE login_requests SET expires_at = expires_at - 7200000,
                collect_by = collect_by - 7200000";
-    match t.db() {
-        fypass::db::Db::Sqlite { writer, .. } => {
-            sqlx::query(sql).execute(writer).await.unwrap();
-        }
-        fypass::db::Db::Postgres(pg) => {
-            sqlx::query(sql).execute(&pg.pool).await.unwrap();
-        }
-    }
+    t.execute(sql).await;
 }
 
 /// Removing a device an app saved with a user's token signs that app out.
@@ -487,12 +467,11 @@ async fn sqlx_backdate_requests(t: &TestApp) {
 async fn removing_a_device_saved_with_a_token_revokes_the_token() {
     let t = TestApp::spawn().await;
     let app = t.app_client().await;
-    let token = t.register(&app, "quin@example.com", None, PASSWORD).await;
-    let polled: Value = t.poll(&app, &token).await.json().await.unwrap();
-    let access = polled["accessToken"].as_str().unwrap().to_string();
+    let quin = t.person("quin@example.com").via(&app).register().await;
+    let access = quin.access_token();
     let save = || {
         t.http
-            .post(t.url("/api/v1/devices"))
+            .post(t.url(DEVICES))
             .header("x-client-key", &app.key)
             .header("authorization", format!("Bearer {access}"))
             .json(&json!({"deviceId": "phone-9", "platform": "ios"}))
@@ -501,7 +480,7 @@ async fn removing_a_device_saved_with_a_token_revokes_the_token() {
     let id = device["id"].as_str().unwrap();
     let res = t
         .http
-        .delete(t.url(&format!("/api/v1/devices/{id}")))
+        .delete(t.url(&format!("{DEVICES}/{id}")))
         .header("x-client-key", &app.key)
         .send()
         .await

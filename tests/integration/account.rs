@@ -2,24 +2,10 @@
 //! that count like sign-ins, changes that need a recent proof of who the person is, signing
 //! out everywhere, and what a revocation does to a sign-in an app has not collected yet.
 
-use crate::support::{App, LOGIN, TestApp, cookie_named, expect_error, session_cookie};
+use crate::support::{
+    App, LOGIN, PASSWORD, Page, TestApp, expect_error, no_redirects, session_cookie,
+};
 use serde_json::{Value, json};
-
-const PASSWORD: &str = "correct horse";
-
-/// Registers a person without a login request: their session cookie, and the browser
-/// cookie the registration left.
-async fn person(t: &TestApp, email: &str) -> (String, String) {
-    let res = t
-        .post(
-            "/api/v1/fypass/register",
-            json!({"name": "Ana", "email": email, "password": PASSWORD}),
-        )
-        .await;
-    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
-    let browser = cookie_named(&res, "fypass_browser").expect("a browser cookie");
-    (session_cookie(&res), browser)
-}
 
 /// A JSON POST with `cookie`, from `ip` (a trusted proxy's `X-Forwarded-For`) when given.
 async fn post(
@@ -39,13 +25,6 @@ async fn post(
     req.send().await.unwrap()
 }
 
-fn no_redirects() -> reqwest::Client {
-    reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
-}
-
 /// A plain form post, as a browser without JavaScript sends it from a fypass page.
 async fn form(t: &TestApp, path: &str, fields: &[(&str, &str)], cookie: &str) -> reqwest::Response {
     let body = form_urlencoded::Serializer::new(String::new())
@@ -62,44 +41,10 @@ async fn form(t: &TestApp, path: &str, fields: &[(&str, &str)], cookie: &str) ->
         .unwrap()
 }
 
-async fn page(t: &TestApp, path: &str, cookie: &str) -> (u16, String) {
-    let res = t
-        .http
-        .get(t.url(path))
-        .header("accept", "text/html")
-        .header("cookie", cookie)
-        .send()
-        .await
-        .unwrap();
-    (res.status().as_u16(), TestApp::page_html(res).await)
-}
-
-/// Runs one statement on the test's database (to age a session, say).
-pub async fn execute(t: &TestApp, sql: &str) {
-    let mut tx = t.db().begin().await.unwrap();
-    match &mut tx {
-        fypass::db::Tx::Sqlite(c) => drop(sqlx::query(sql).execute(&mut **c).await.unwrap()),
-        fypass::db::Tx::Postgres(c) => drop(sqlx::query(sql).execute(c.exec()).await.unwrap()),
-    }
-    tx.commit().await.unwrap();
-}
-
 /// Every session's last proof of who its person is, an hour ago.
 pub async fn age_sessions(t: &TestApp) {
-    execute(
-        t,
-        "UPDATE sessions SET created_at = created_at - 3600000, reauthenticated_at = NULL",
-    )
-    .await;
-}
-
-async fn identity(t: &TestApp, email: &str) -> uuid::Uuid {
-    let parsed = fypass::users::identifier::Identifier::parse(email, 62).unwrap();
-    fypass::users::store::find_by_identifier(t.db(), &parsed)
-        .await
-        .unwrap()
-        .unwrap()
-        .id
+    t.execute("UPDATE sessions SET created_at = created_at - 3600000, reauthenticated_at = NULL")
+        .await;
 }
 
 /// A stranger holding the person's session cannot try passwords on `/account` faster than
@@ -107,7 +52,7 @@ async fn identity(t: &TestApp, email: &str) -> uuid::Uuid {
 #[tokio::test]
 async fn wrong_passwords_on_account_are_counted_like_failed_sign_ins() {
     let t = TestApp::spawn().await;
-    let (cookie, _) = person(&t, "ana@example.com").await;
+    let cookie = t.person("ana@example.com").register().await.session;
     let before = t.state.passwords.verifications();
     let (mut wrong, mut throttled) = (0, 0);
     for i in 0..40 {
@@ -144,7 +89,7 @@ async fn wrong_passwords_on_account_are_counted_like_failed_sign_ins() {
     );
 
     // The confirmation of "it is you" counts the same way.
-    let (cookie, _) = person(&t, "bea@example.com").await;
+    let cookie = t.person("bea@example.com").register().await.session;
     age_sessions(&t).await;
     let mut statuses = Vec::new();
     for i in 0..(crate::support::limits().sign_in_per_trusted_browser + 3) {
@@ -172,7 +117,7 @@ async fn wrong_passwords_on_account_are_counted_like_failed_sign_ins() {
 #[tokio::test]
 async fn a_new_email_address_needs_a_recent_proof_of_who_you_are() {
     let t = TestApp::spawn().await;
-    let (cookie, _) = person(&t, "cai@example.com").await;
+    let cookie = t.person("cai@example.com").register().await.session;
     let send = |identifier: &str, password: Option<&str>| {
         let body = match password {
             Some(p) => json!({"identifier": identifier, "password": p}),
@@ -284,8 +229,8 @@ async fn a_new_email_address_needs_a_recent_proof_of_who_you_are() {
 async fn a_sign_in_completed_before_a_revocation_hands_out_no_token() {
     let t = TestApp::spawn().await;
     let app = t.app_client().await;
-    let (cookie, _) = person(&t, "dewi@example.com").await;
-    let id = identity(&t, "dewi@example.com").await;
+    let dewi = t.person("dewi@example.com").register().await;
+    let (cookie, id) = (dewi.session, dewi.id);
     // Someone who knows the password completes a request and leaves it uncollected.
     let completed = |password: &'static str| {
         let t = &t;
@@ -389,7 +334,8 @@ async fn a_sign_in_completed_before_a_revocation_hands_out_no_token() {
 async fn signing_out_everywhere_ends_every_session_token_and_remembered_browser() {
     let t = TestApp::spawn().await;
     let app: App = t.app_client().await;
-    let (here, browser) = person(&t, "eka@example.com").await;
+    let eka = t.person("eka@example.com").register().await;
+    let (here, browser) = (eka.session, eka.browser);
     // Another browser, and an app, are signed in too.
     let res = t
         .post(
@@ -411,7 +357,7 @@ async fn signing_out_everywhere_ends_every_session_token_and_remembered_browser(
 
     // Offered on /account and on /devices.
     for path in ["/account", "/devices"] {
-        let (status, html) = page(&t, path, &here).await;
+        let Page { status, html, .. } = t.page(path).cookie(&here).await;
         assert_eq!(status, 200);
         assert!(
             html.contains("value=\"sign-out-everywhere\""),

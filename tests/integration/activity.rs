@@ -2,22 +2,8 @@
 //! network and browser; where the person is signed in, and signing one of them out — never
 //! another person's; entries older than 180 days purged.
 
-use crate::account::execute;
-use crate::support::{LOGIN, TestApp, expect_error, session_cookie};
+use crate::support::{LOGIN, PASSWORD, TestApp, expect_error, no_redirects, session_cookie};
 use serde_json::{Value, json};
-
-const PASSWORD: &str = "correct horse";
-
-async fn register(t: &TestApp, email: &str) -> String {
-    let res = t
-        .post(
-            "/api/v1/fypass/register",
-            json!({"name": "Ana", "email": email, "password": PASSWORD}),
-        )
-        .await;
-    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
-    session_cookie(&res)
-}
 
 /// Signs in as `email` from a browser saying `agent`; its session cookie.
 async fn sign_in(t: &TestApp, email: &str, agent: &str, token: Option<&str>) -> String {
@@ -59,10 +45,7 @@ async fn form(t: &TestApp, cookie: &str, fields: &[(&str, &str)]) -> reqwest::Re
     let body = form_urlencoded::Serializer::new(String::new())
         .extend_pairs(fields)
         .finish();
-    reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
+    no_redirects()
         .post(t.url("/account/activity"))
         .header("content-type", "application/x-www-form-urlencoded")
         .header("origin", format!("http://{}", t.addr))
@@ -77,7 +60,7 @@ async fn form(t: &TestApp, cookie: &str, fields: &[(&str, &str)]) -> reqwest::Re
 async fn sign_ins_and_failures_are_listed_newest_first_with_app_and_browser() {
     let t = TestApp::spawn().await;
     let app = t.app_client().await;
-    register(&t, "ana@example.com").await;
+    t.person("ana@example.com").register().await;
     let res = t
         .post(
             LOGIN,
@@ -126,8 +109,8 @@ async fn sign_ins_and_failures_are_listed_newest_first_with_app_and_browser() {
 #[tokio::test]
 async fn another_persons_activity_is_not_shown() {
     let t = TestApp::spawn().await;
-    let ana = register(&t, "ana@example.com").await;
-    let bo = register(&t, "bo@example.com").await;
+    let ana = t.person("ana@example.com").register().await.session;
+    let bo = t.person("bo@example.com").register().await.session;
     let res = t
         .post(
             LOGIN,
@@ -152,7 +135,7 @@ async fn another_persons_activity_is_not_shown() {
 #[tokio::test]
 async fn a_second_browser_is_listed_and_signed_out_from_the_first() {
     let t = TestApp::spawn().await;
-    let first = register(&t, "ana@example.com").await;
+    let first = t.person("ana@example.com").register().await.session;
     let second = sign_in(&t, "ana@example.com", "Other browser", None).await;
     let page = activity(&t, &first).await;
     let listed = page["signed_in"].as_array().unwrap();
@@ -171,7 +154,7 @@ async fn a_second_browser_is_listed_and_signed_out_from_the_first() {
         .to_string();
 
     // Another person cannot end it (nor learn it exists).
-    let stranger = register(&t, "bo@example.com").await;
+    let stranger = t.person("bo@example.com").register().await.session;
     let res = form(&t, &stranger, &[("intent", "end"), ("target", &other)]).await;
     assert_eq!(res.status(), 404);
     assert_eq!(
@@ -214,7 +197,7 @@ async fn a_second_browser_is_listed_and_signed_out_from_the_first() {
 async fn an_apps_sign_in_is_listed_and_can_be_ended() {
     let t = TestApp::spawn().await;
     let app = t.app_client().await;
-    register(&t, "ana@example.com").await;
+    t.person("ana@example.com").register().await;
     let token = t.start(&app, json!({})).await;
     let cookie = sign_in(&t, "ana@example.com", "Browser", Some(&token)).await;
     let status: Value = t.poll(&app, &token).await.json().await.unwrap();
@@ -251,16 +234,13 @@ async fn an_apps_sign_in_is_listed_and_can_be_ended() {
 #[tokio::test]
 async fn entries_older_than_180_days_are_purged() {
     let t = TestApp::spawn().await;
-    let cookie = register(&t, "ana@example.com").await;
+    let cookie = t.person("ana@example.com").register().await.session;
     sign_in(&t, "ana@example.com", "Browser", None).await;
     let day = 24 * 3600 * 1000i64;
-    execute(
-        &t,
-        &format!(
-            "UPDATE activity SET created_at = created_at - {} WHERE detail = 'registration'",
-            181 * day
-        ),
-    )
+    t.execute(&format!(
+        "UPDATE activity SET created_at = created_at - {} WHERE detail = 'registration'",
+        181 * day
+    ))
     .await;
     fypass::server::upkeep::purge(t.db()).await.unwrap();
     assert_eq!(kinds(&activity(&t, &cookie).await), ["signed_in"]);
@@ -270,8 +250,8 @@ async fn entries_older_than_180_days_are_purged() {
 async fn the_export_holds_the_persons_own_data_and_no_secret() {
     let t = TestApp::spawn().await;
     let app = t.app_client().await;
-    register(&t, "bo@example.com").await;
-    register(&t, "ana@example.com").await;
+    t.person("bo@example.com").register().await;
+    t.person("ana@example.com").register().await;
     let token = t
         .start(
             &app,
@@ -334,17 +314,14 @@ async fn the_export_holds_the_persons_own_data_and_no_secret() {
 async fn deleting_the_account_needs_the_person_and_frees_the_address() {
     let t = TestApp::spawn().await;
     let app = t.app_client().await;
-    register(&t, "ana@example.com").await;
+    t.person("ana@example.com").register().await;
     let token = t.start(&app, json!({})).await;
     let cookie = sign_in(&t, "ana@example.com", "Browser", Some(&token)).await;
     let status: Value = t.poll(&app, &token).await.json().await.unwrap();
     let access = status["accessToken"].as_str().unwrap().to_string();
 
     // A form on another site, posted with the person's cookie: refused.
-    let res = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
+    let res = no_redirects()
         .post(t.url("/account"))
         .header("content-type", "application/x-www-form-urlencoded")
         .header("origin", "https://evil.example")
@@ -395,10 +372,7 @@ async fn deleting_the_account_needs_the_person_and_frees_the_address() {
     };
     assert_eq!(me(access.clone()).await.unwrap().status(), 200);
 
-    let res = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
+    let res = no_redirects()
         .post(t.url("/account"))
         .header("content-type", "application/x-www-form-urlencoded")
         .header("origin", format!("http://{}", t.addr))
@@ -431,7 +405,7 @@ async fn deleting_the_account_needs_the_person_and_frees_the_address() {
         .await;
     expect_error(res, 404, "USER_NOT_FOUND").await;
     // Anyone may register the address again.
-    register(&t, "ana@example.com").await;
+    t.person("ana@example.com").register().await;
 }
 
 /// The alert of a new browser's sign-in, and its "this wasn't me" link: the intruder is out
@@ -440,7 +414,7 @@ async fn deleting_the_account_needs_the_person_and_frees_the_address() {
 async fn this_wasnt_me_locks_the_intruder_out_once() {
     let t = TestApp::spawn().await;
     let app = t.app_client().await;
-    register(&t, "ana@example.com").await;
+    t.person("ana@example.com").register().await;
     t.verified("ana@example.com").await;
     let token = t.start(&app, json!({})).await;
     let intruder = sign_in(&t, "ana@example.com", "Intruder's browser", Some(&token)).await;
@@ -483,10 +457,7 @@ async fn this_wasnt_me_locks_the_intruder_out_once() {
     assert_eq!(res.status(), 200);
 
     let press = || {
-        reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .unwrap()
+        no_redirects()
             .post(t.url(path))
             .header("content-type", "application/x-www-form-urlencoded")
             .header("origin", format!("http://{}", t.addr))

@@ -5,6 +5,7 @@
 //! * [`WhatsappApi`]: a small local HTTP server in the WhatsApp Cloud API's shape (the
 //!   real one cannot be reached from CI), recording what it was sent.
 
+use crate::support::free_port;
 use axum::{Json, Router, extract::State, http::HeaderMap, routing::post};
 use serde_json::{Value, json};
 use std::{
@@ -13,15 +14,6 @@ use std::{
     sync::{Arc, Mutex},
     time::Duration,
 };
-
-/// A free TCP port on this machine.
-pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 pub struct MailServer {
     pub smtp_port: u16,

@@ -1,6 +1,6 @@
 //! The admin commands, run as the real `fypass` binary against the test database.
 
-use crate::support::{TestApp, TestDb};
+use crate::support::{PASSWORD, REGISTER, TestApp, TestDb, free_port};
 use std::{process::Command, time::Duration};
 
 struct Run {
@@ -209,14 +209,10 @@ async fn a_status_set_by_the_cli_reaches_the_running_server_within_five_seconds(
 #[tokio::test]
 async fn user_commands_list_and_set_status_by_any_spelling() {
     let app = TestApp::spawn().await;
-    let client = app.app_client().await;
-    app.register(
-        &client,
-        "uma@example.com",
-        Some("0812-1111-2222"),
-        "correct horse",
-    )
-    .await;
+    app.person("uma@example.com")
+        .whatsapp("0812-1111-2222")
+        .register()
+        .await;
     let url = app.database_url().to_string();
 
     let listed = json(&fypass(&url, &["user", "list"]));
@@ -291,14 +287,6 @@ async fn serve(db_url: &str, port: u16, env: &[(&str, &str)]) -> tokio::process:
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     server
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 /// Stops `server` and returns what it printed on stdout and stderr.
@@ -420,14 +408,16 @@ async fn sigterm_finishes_in_flight_requests_then_exits() {
 #[tokio::test]
 async fn a_message_stored_before_a_crash_is_sent_after_the_restart() {
     let db = TestDb::create().await;
-    let smtp = crate::channels::free_port();
+    let smtp = free_port();
     let smtp_url = format!("smtp://127.0.0.1:{smtp}");
     let port = free_port();
     let env = [("FYPASS_SMTP_URL", smtp_url.as_str())];
     let mut server = serve(&db.url, port, &env).await;
     let res = reqwest::Client::new()
-        .post(format!("http://127.0.0.1:{port}/api/v1/fypass/register"))
-        .json(&serde_json::json!({"name": "Zara", "email": "zara@example.com", "password": "correct horse"}))
+        .post(format!("http://127.0.0.1:{port}{REGISTER}"))
+        .json(
+            &serde_json::json!({"name": "Zara", "email": "zara@example.com", "password": PASSWORD}),
+        )
         .send()
         .await
         .unwrap();

@@ -3,16 +3,16 @@
 
 use crate::{
     channels::{
-        MailServer, WHATSAPP_PHONE_ID, WHATSAPP_TOKEN, WhatsappApi, code_in, free_port,
-        whatsapp_code,
+        MailServer, WHATSAPP_PHONE_ID, WHATSAPP_TOKEN, WhatsappApi, code_in, whatsapp_code,
     },
-    support::{LOGIN, REGISTER, TestApp, expect_error, join_all, session_cookie},
+    support::{
+        LOGIN, PASSWORD, REGISTER, TestApp, expect_error, free_port, join_all, session_cookie,
+    },
 };
 use fypass::config::Config;
 use serde_json::{Value, json};
 use std::time::Duration;
 
-const PASSWORD: &str = "correct horse";
 const WAIT: Duration = Duration::from_secs(10);
 
 fn with_mail(mail: &MailServer) -> impl FnOnce(&mut Config) {
@@ -29,17 +29,6 @@ fn with_whatsapp(api: &WhatsappApi) -> impl FnOnce(&mut Config) {
     }
 }
 
-async fn register(t: &TestApp, email: Option<&str>, whatsapp: Option<&str>) -> reqwest::Response {
-    let res = t
-        .post(
-            REGISTER,
-            json!({"name": "Rina", "email": email, "whatsapp": whatsapp, "password": PASSWORD}),
-        )
-        .await;
-    assert_eq!(res.status(), 200);
-    res
-}
-
 fn text(message: &Value) -> String {
     message["text"].as_str().unwrap_or_default().to_string()
 }
@@ -53,8 +42,7 @@ async fn a_forgotten_password_is_reset_through_a_real_smtp_server() {
     let mail = MailServer::start().await;
     let t = TestApp::spawn_with(with_mail(&mail)).await;
     let app = t.app_client().await;
-    let res = register(&t, Some("rina@example.com"), None).await;
-    let old_session = session_cookie(&res);
+    let old_session = t.person("rina@example.com").register().await.session;
     // The registration's verification mail, then a recovery code.
     mail.wait_for("rina@example.com", 1, WAIT).await;
     let token = t.start(&app, json!({})).await;
@@ -151,7 +139,7 @@ async fn a_forgotten_password_is_reset_through_a_real_smtp_server() {
 #[tokio::test]
 async fn wrong_and_expired_codes_are_refused_and_five_wrong_void_the_code() {
     let t = TestApp::spawn().await;
-    register(&t, Some("sari@example.com"), None).await;
+    t.person("sari@example.com").register().await;
     let send = || {
         t.post(
             "/api/v1/fypass/recovery",
@@ -218,7 +206,7 @@ async fn tx_exec(tx: &mut fypass::db::Tx, sql: &str) -> u64 {
 #[tokio::test]
 async fn sends_are_limited_and_look_the_same_for_unknown_identifiers() {
     let t = TestApp::spawn().await;
-    register(&t, Some("tari@example.com"), None).await;
+    t.person("tari@example.com").register().await;
     let before = outbox(&t).await.len();
     for who in ["tari@example.com", "nobody@example.com"] {
         let res = t
@@ -262,7 +250,7 @@ async fn a_whatsapp_code_signs_in_once_even_when_submitted_in_parallel() {
     })
     .await;
     let app = t.app_client().await;
-    register(&t, None, Some("0812-5555-0101")).await;
+    t.person_on_whatsapp("0812-5555-0101").register().await;
     let token = t.start(&app, json!({})).await;
     let res = t
         .post(
@@ -302,7 +290,7 @@ async fn a_whatsapp_code_signs_in_once_even_when_submitted_in_parallel() {
 async fn an_smtp_server_that_is_down_gets_the_message_later() {
     let port = free_port();
     let t = TestApp::spawn_with(|c| c.smtp_url = Some(format!("smtp://127.0.0.1:{port}"))).await;
-    register(&t, Some("umi@example.com"), None).await;
+    t.person("umi@example.com").register().await;
     // The first attempt fails (nothing listens), and the message waits for another.
     let mut failed = None;
     for _ in 0..100 {
@@ -335,14 +323,8 @@ async fn two_nodes_send_each_message_once() {
     // Messages pile up while the SMTP server is down; both nodes then race for them.
     let people: Vec<String> = (0..12).map(|i| format!("vina{i}@example.com")).collect();
     for (i, email) in people.iter().enumerate() {
-        let res = t
-            .post_from(
-                &format!("198.51.100.{}", i + 1),
-                REGISTER,
-                json!({"name": "Vina", "email": email, "password": PASSWORD}),
-            )
-            .await;
-        assert_eq!(res.status(), 200);
+        let ip = format!("198.51.100.{}", i + 1);
+        t.person(email).from(&ip).register().await;
     }
     let mail = MailServer::start_on(port).await;
     for email in &people {
@@ -362,10 +344,10 @@ async fn an_address_registered_by_someone_else_is_its_owners_once_recovered() {
     let mail = MailServer::start().await;
     let t = TestApp::spawn_with(with_mail(&mail)).await;
     // An impostor registers the owner's address first.
-    let impostor = t
-        .post(REGISTER, json!({"name": "Impostor", "email": "wati@example.com", "whatsapp": "0812-7777-0001", "password": PASSWORD}))
+    t.person("wati@example.com")
+        .whatsapp("0812-7777-0001")
+        .register()
         .await;
-    assert_eq!(impostor.status(), 200);
     // The owner cannot register it again; they recover it, with the code only they receive.
     let res = t
         .post(
@@ -472,8 +454,7 @@ async fn with_verification_required_a_request_completes_only_once_verified() {
 #[tokio::test]
 async fn a_new_email_address_replaces_the_old_once_verified() {
     let t = TestApp::spawn().await;
-    let res = register(&t, Some("yuni@example.com"), None).await;
-    let cookie = session_cookie(&res);
+    let cookie = t.person("yuni@example.com").register().await.session;
     let res = t
         .http
         .post(t.url("/_app/account/identifier"))
@@ -611,7 +592,7 @@ async fn smtp_to_another_machine_never_falls_back_to_clear_text() {
         );
         let t = TestApp::spawn_with(|c| c.smtp_url = Some(url)).await;
         let email = format!("remote{}@example.com", query.len());
-        register(&t, Some(&email), None).await;
+        t.person(&email).register().await;
         // The courier's first attempt ends: sent, or failed with its error.
         let mut attempted = false;
         for _ in 0..100 {
@@ -705,57 +686,41 @@ impl Busy {
 /// sleep, counts a large cross join in one.
 async fn slow_codes(t: &TestApp, event: &str) {
     if crate::support::on_postgres() {
-        exec(
-            t,
+        t.execute(
             "CREATE FUNCTION slowly() RETURNS trigger AS $$
              BEGIN PERFORM pg_sleep(0.3); RETURN NEW; END $$ LANGUAGE plpgsql",
         )
         .await;
-        exec(
-            t,
-            &format!(
-                "CREATE TRIGGER slow_codes BEFORE {event} ON codes
+        t.execute(&format!(
+            "CREATE TRIGGER slow_codes BEFORE {event} ON codes
                  FOR EACH ROW EXECUTE FUNCTION slowly()"
-            ),
-        )
+        ))
         .await;
         return;
     }
     // Rows are added until one count takes 300 ms (a tenth more each time, so that it does
     // not overshoot by much: it burns a core while it counts).
-    exec(t, "CREATE TABLE slow (n INTEGER)").await;
-    exec(
-        t,
+    t.execute("CREATE TABLE slow (n INTEGER)").await;
+    t.execute(
         "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 100)
          INSERT INTO slow (n) SELECT x FROM c",
     )
     .await;
     for _ in 0..40 {
         let started = std::time::Instant::now();
-        exec(t, "SELECT count(*) FROM slow a, slow b, slow c").await;
+        t.execute("SELECT count(*) FROM slow a, slow b, slow c")
+            .await;
         if started.elapsed() >= Duration::from_millis(300) {
             break;
         }
-        exec(
-            t,
-            "INSERT INTO slow (n) SELECT n FROM slow LIMIT (SELECT count(*) / 10 FROM slow)",
-        )
-        .await;
+        t.execute("INSERT INTO slow (n) SELECT n FROM slow LIMIT (SELECT count(*) / 10 FROM slow)")
+            .await;
     }
-    exec(
-        t,
-        &format!(
-            "CREATE TRIGGER slow_codes BEFORE {event} ON codes
+    t.execute(&format!(
+        "CREATE TRIGGER slow_codes BEFORE {event} ON codes
              BEGIN SELECT count(*) FROM slow a, slow b, slow c; END"
-        ),
-    )
+    ))
     .await;
-}
-
-async fn exec(t: &TestApp, sql: &str) {
-    let mut tx = t.db().begin().await.unwrap();
-    tx_exec(&mut tx, sql).await;
-    tx.commit().await.unwrap();
 }
 
 /// Issue 23 point 9: a wrong code answers `INVALID_CODE` however many came before, for an
@@ -763,7 +728,7 @@ async fn exec(t: &TestApp, sql: &str) {
 #[tokio::test]
 async fn wrong_codes_answer_alike_for_real_and_unknown_identifiers() {
     let t = TestApp::spawn_behind_proxy(|_| {}).await;
-    register(&t, Some("ayu@example.com"), None).await;
+    t.person("ayu@example.com").register().await;
     let res = t
         .post(
             "/api/v1/fypass/recovery",
@@ -801,7 +766,7 @@ async fn wrong_codes_answer_alike_for_real_and_unknown_identifiers() {
 #[tokio::test]
 async fn wrong_codes_are_limited_per_network() {
     let t = TestApp::spawn_behind_proxy(|_| {}).await;
-    register(&t, Some("bayu@example.com"), None).await;
+    t.person("bayu@example.com").register().await;
     let res = t
         .post_from(
             "203.0.113.5",
@@ -850,7 +815,7 @@ async fn wrong_codes_are_limited_per_network() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn parallel_wrong_codes_get_five_tries_at_most() {
     let t = TestApp::spawn_behind_proxy(|c| c.db_max_connections = 16).await;
-    register(&t, Some("citra@example.com"), None).await;
+    t.person("citra@example.com").register().await;
     let res = t
         .post(
             "/api/v1/fypass/recovery",
@@ -905,7 +870,7 @@ async fn parallel_wrong_codes_get_five_tries_at_most() {
 async fn a_send_takes_as_long_whether_or_not_an_account_has_the_identifier() {
     let t = TestApp::spawn_behind_proxy(|_| {}).await;
     for n in 0..3 {
-        register(&t, Some(&format!("dian{n}@example.com")), None).await;
+        t.person(&format!("dian{n}@example.com")).register().await;
     }
     slow_codes(&t, "INSERT").await;
     let timed = |ip: String, who: String| {
@@ -951,7 +916,7 @@ async fn a_send_takes_as_long_whether_or_not_an_account_has_the_identifier() {
 async fn a_message_given_up_forgets_its_body() {
     let port = free_port();
     let t = TestApp::spawn_with(|c| c.smtp_url = Some(format!("smtp://127.0.0.1:{port}"))).await;
-    register(&t, Some("eka@example.com"), None).await;
+    t.person("eka@example.com").register().await;
     // Nothing listens: the first attempt fails; the last one is next.
     for _ in 0..100 {
         if outbox(&t).await.iter().any(|m| m.attempts > 0) {
@@ -959,13 +924,10 @@ async fn a_message_given_up_forgets_its_body() {
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    exec(
-        &t,
-        &format!(
-            "UPDATE outbox SET attempts = {}, next_attempt_at = 0",
-            fypass::courier::outbox::MAX_ATTEMPTS - 1
-        ),
-    )
+    t.execute(&format!(
+        "UPDATE outbox SET attempts = {}, next_attempt_at = 0",
+        fypass::courier::outbox::MAX_ATTEMPTS - 1
+    ))
     .await;
     t.state.courier.wake();
     let mut given_up = None;

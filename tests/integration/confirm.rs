@@ -4,23 +4,17 @@
 //! person who is signed in to fypass; whatever that person then does in their browser, the
 //! attacker's TV must not get their tokens, and the person is asked for the code instead.
 
-use crate::support::{App, LOGIN, REGISTER, START, TestApp, cookie_named, expect_error};
+use crate::support::{
+    App, LOGIN, PASSWORD, REGISTER, START, TestApp, cookie_named, expect_error, no_redirects,
+};
 use serde_json::{Value, json};
 
-const PASSWORD: &str = "correct horse";
 /// Where the person who was sent the link is (not where the request was started).
 const PERSON: &str = "203.0.113.50";
 /// The attacker's own machine.
 const ATTACKER: &str = "198.51.100.9";
 /// What the person is told when this browser has not confirmed the code.
 const CONFIRM_FIRST: &str = "Confirm the code shown on the device first.";
-
-fn no_redirects() -> reqwest::Client {
-    reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
-}
 
 /// A browser on `ip` holding `cookies` (`name=value` each).
 struct Browser<'t> {
@@ -91,20 +85,6 @@ impl<'t> Browser<'t> {
     }
 }
 
-/// Someone with an account, signed in in a browser on `ip`: that browser.
-async fn signed_in<'t>(t: &'t TestApp, ip: &'static str, email: &str) -> Browser<'t> {
-    let res = t
-        .post_from(
-            ip,
-            REGISTER,
-            json!({"name": "Nia", "email": email, "password": PASSWORD}),
-        )
-        .await;
-    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
-    let session = cookie_named(&res, "fypass_session").expect("a session starts");
-    Browser::new(t, ip).with(session)
-}
-
 /// The attacker's app starts a login request (from its own network, 127.0.0.1): its
 /// reqToken and user code, as the TV shows them.
 async fn started(t: &TestApp, app: &App) -> (String, String) {
@@ -162,7 +142,8 @@ fn confirmation(res: &reqwest::Response) -> String {
 async fn an_attackers_confirmation_does_not_let_a_signed_in_person_continue() {
     let t = TestApp::spawn_behind_proxy(|_| {}).await;
     let app = t.app_client().await;
-    let person = signed_in(&t, PERSON, "nia@example.com").await;
+    let nia = t.person("nia@example.com").from(PERSON).register().await;
+    let person = Browser::new(&t, PERSON).with(nia.session);
     let (token, code) = started(&t, &app).await;
 
     // The attacker confirms the code of their own TV from their own machine, as JSON...
@@ -233,8 +214,10 @@ async fn a_confirmation_is_bound_to_the_browser_that_made_it() {
     let t = TestApp::spawn_behind_proxy(|_| {}).await;
     let app = t.app_client().await;
     // Two people behind one address (a family's router, a carrier's NAT).
-    let ana = signed_in(&t, PERSON, "ana@example.com").await;
-    let budi = signed_in(&t, PERSON, "budi@example.com").await;
+    let ana = t.person("ana@example.com").from(PERSON).register().await;
+    let ana = Browser::new(&t, PERSON).with(ana.session);
+    let budi = t.person("budi@example.com").from(PERSON).register().await;
+    let budi = Browser::new(&t, PERSON).with(budi.session);
     let (token, code) = started(&t, &app).await;
 
     // Ana confirms in her browser, as the plain form does (back to the page).
@@ -302,7 +285,8 @@ async fn every_way_to_complete_a_request_asks_this_browser_for_the_code() {
     })
     .await;
     let app = t.app_client().await;
-    let person = signed_in(&t, PERSON, "nia@example.com").await;
+    let nia = t.person("nia@example.com").from(PERSON).register().await;
+    let person = Browser::new(&t, PERSON).with(nia.session);
     let (token, code) = started(&t, &app).await;
     // The attacker posts the confirmation form of the page, without any cookie.
     let res = Browser::new(&t, ATTACKER)
@@ -421,7 +405,12 @@ async fn every_way_to_complete_a_request_asks_this_browser_for_the_code() {
 async fn the_network_that_started_the_request_needs_no_confirmation() {
     let t = TestApp::spawn_behind_proxy(|_| {}).await;
     let app = t.app_client().await;
-    let person = signed_in(&t, "127.0.0.1", "nia@example.com").await;
+    let nia = t
+        .person("nia@example.com")
+        .from("127.0.0.1")
+        .register()
+        .await;
+    let person = Browser::new(&t, "127.0.0.1").with(nia.session);
     let (token, _) = started(&t, &app).await;
     assert_eq!(
         person.page_context(&token).await["request"]["needs_confirmation"],

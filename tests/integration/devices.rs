@@ -1,10 +1,8 @@
 //! Devices over REST and the owner's dashboard endpoints.
 
-use crate::support::{App, TestApp, expect_error, session_cookie};
+use crate::support::{App, DEVICES, LOGIN, PASSWORD, TestApp, expect_error, no_redirects};
 use fypass::clients::Grant;
 use serde_json::{Value, json};
-
-const DEVICES: &str = "/api/v1/devices";
 
 fn save(t: &TestApp, app: &App, body: Value) -> reqwest::RequestBuilder {
     t.http
@@ -25,26 +23,6 @@ async fn saved(t: &TestApp, app: &App, body: Value) -> Value {
 
 fn device(id: &str) -> Value {
     json!({"deviceId": id, "platform": "android", "model": "Pixel 7", "osVersion": "14", "appVersion": "2.1.0"})
-}
-
-/// A user signed in through a login request that carried `info`, with their access token.
-async fn signed_in_user(
-    t: &TestApp,
-    app: &App,
-    email: &str,
-    info: Option<Value>,
-) -> (String, Value) {
-    let token = t.start(app, json!({"deviceInfo": info})).await;
-    t.post(
-        "/api/v1/fypass/register",
-        json!({"reqToken": token, "name": "Owner", "email": email, "password": "correct horse"}),
-    )
-    .await;
-    let polled: Value = t.poll(app, &token).await.json().await.unwrap();
-    (
-        polled["accessToken"].as_str().unwrap().to_string(),
-        polled["user"].clone(),
-    )
 }
 
 #[tokio::test]
@@ -148,9 +126,10 @@ async fn device_info_is_validated_strictly() {
 async fn a_bearer_token_links_the_device_to_its_user() {
     let t = TestApp::spawn().await;
     let app = t.app_client().await;
-    let (token, user) = signed_in_user(&t, &app, "vic@example.com", None).await;
+    let vic = t.person("vic@example.com").via(&app).register().await;
+    let (token, user) = (vic.access_token(), &vic.reply()["user"]);
     let res = save(&t, &app, device("phone-1"))
-        .bearer_auth(&token)
+        .bearer_auth(token)
         .send()
         .await
         .unwrap();
@@ -171,7 +150,7 @@ async fn a_bearer_token_links_the_device_to_its_user() {
     expect_error(bad, 401, "UNAUTHORIZED").await;
     let other = t.app_client().await;
     let foreign = save(&t, &other, device("phone-2"))
-        .bearer_auth(&token)
+        .bearer_auth(token)
         .send()
         .await
         .unwrap();
@@ -373,7 +352,13 @@ async fn a_login_with_device_info_saves_the_device_for_its_user_and_filters_by_u
     saved(&t, &app, device("someone-elses")).await;
     let info =
         json!({"deviceId": "tv-livingroom", "platform": "android", "deviceName": "Living room TV"});
-    let (_, user) = signed_in_user(&t, &app, "wes@example.com", Some(info)).await;
+    let wes = t
+        .person("wes@example.com")
+        .via(&app)
+        .on_device(info)
+        .register()
+        .await;
+    let user = &wes.reply()["user"];
     let page: Value = t
         .get_as(
             &app.key,
@@ -394,10 +379,16 @@ async fn deleting_a_device_revokes_the_tokens_bound_to_it() {
     let t = TestApp::spawn().await;
     let app = t.app_client().await;
     let info = json!({"deviceId": "tablet-1", "platform": "ios"});
-    let (token, user) = signed_in_user(&t, &app, "xia@example.com", Some(info)).await;
+    let xia = t
+        .person("xia@example.com")
+        .via(&app)
+        .on_device(info)
+        .register()
+        .await;
+    let (token, user) = (xia.access_token(), &xia.reply()["user"]);
     assert_eq!(
         save(&t, &app, device("other"))
-            .bearer_auth(&token)
+            .bearer_auth(token)
             .send()
             .await
             .unwrap()
@@ -434,7 +425,7 @@ async fn deleting_a_device_revokes_the_tokens_bound_to_it() {
     expect_error(res, 404, "DEVICE_NOT_FOUND").await;
     assert_eq!(
         save(&t, &app, device("other"))
-            .bearer_auth(&token)
+            .bearer_auth(token)
             .send()
             .await
             .unwrap()
@@ -459,7 +450,7 @@ async fn deleting_a_device_revokes_the_tokens_bound_to_it() {
     )
     .await;
     let res = save(&t, &app, device("other"))
-        .bearer_auth(&token)
+        .bearer_auth(token)
         .send()
         .await
         .unwrap();
@@ -511,16 +502,13 @@ async fn the_address_comes_from_forwarded_headers_only_behind_a_trusted_proxy() 
 async fn the_owner_sees_and_removes_their_devices_in_the_dashboard() {
     let t = TestApp::spawn().await;
     let app = t.app_client().await;
-    let token = t
-        .start(
-            &app,
-            json!({"deviceInfo": {"deviceId": "car-1", "platform": "other", "deviceName": "Car"}}),
-        )
+    let yan = t
+        .person("yan@example.com")
+        .via(&app)
+        .on_device(json!({"deviceId": "car-1", "platform": "other", "deviceName": "Car"}))
+        .register()
         .await;
-    let res = t.post("/api/v1/fypass/register", json!({"reqToken": token, "name": "Yan", "email": "yan@example.com", "password": "correct horse"})).await;
-    let cookie = session_cookie(&res);
-    let polled: Value = t.poll(&app, &token).await.json().await.unwrap();
-    let access = polled["accessToken"].as_str().unwrap().to_string();
+    let (cookie, access) = (yan.session.clone(), yan.access_token());
     saved(&t, &app, device("unowned")).await;
 
     let dashboard = |cookie: Option<&str>| {
@@ -539,13 +527,7 @@ async fn the_owner_sees_and_removes_their_devices_in_the_dashboard() {
     expect_error(dashboard(None).await, 401, "UNAUTHORIZED").await;
 
     // Someone else cannot remove it.
-    let other = t
-        .post(
-            "/api/v1/fypass/register",
-            json!({"name": "Zed", "email": "zed@example.com", "password": "correct horse"}),
-        )
-        .await;
-    let other_cookie = session_cookie(&other);
+    let other_cookie = t.person("zed@example.com").register().await.session;
     let res = t
         .http
         .post(t.url("/_app/devices/remove"))
@@ -568,17 +550,14 @@ async fn the_owner_sees_and_removes_their_devices_in_the_dashboard() {
     let body: Value = dashboard(Some(&cookie)).await.json().await.unwrap();
     assert!(body["devices"].as_array().unwrap().is_empty());
     let res = save(&t, &app, device("x"))
-        .bearer_auth(&access)
+        .bearer_auth(access)
         .send()
         .await
         .unwrap();
     expect_error(res, 401, "UNAUTHORIZED").await;
 
     // The page itself sends a signed-out browser to sign in.
-    let res = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
+    let res = no_redirects()
         .get(t.url("/devices"))
         .header("accept", "text/html")
         .send()
@@ -595,16 +574,8 @@ async fn the_owner_sees_and_removes_their_devices_in_the_dashboard() {
 async fn the_dashboard_sends_only_what_it_shows() {
     let t = TestApp::spawn_behind_proxy(|_| {}).await;
     let app = t.app_client().await;
-    let token = t.start(&app, json!({})).await;
-    let res = t
-        .post(
-            "/api/v1/fypass/register",
-            json!({"reqToken": token, "name": "Uli", "email": "uli@example.com", "password": "correct horse"}),
-        )
-        .await;
-    let cookie = session_cookie(&res);
-    let polled: Value = t.poll(&app, &token).await.json().await.unwrap();
-    let access = polled["accessToken"].as_str().unwrap();
+    let uli = t.person("uli@example.com").via(&app).register().await;
+    let (cookie, access) = (uli.session.clone(), uli.access_token());
     let secrets = ["push-4f9e2c7a", "198.51.100.77", "SecretPhoneAgent/9.1"];
     let res = save(
         &t,
@@ -659,9 +630,15 @@ async fn another_person_cannot_take_over_a_device() {
     let t = TestApp::spawn().await;
     let app = t.app_client().await;
     let phone = json!({"deviceId": "phone-7", "platform": "android", "model": "Pixel 8", "pushToken": "owner-push"});
-    let (owner_token, owner) =
-        signed_in_user(&t, &app, "olga@example.com", Some(phone.clone())).await;
-    let (mallory_token, mallory) = signed_in_user(&t, &app, "mallory@example.com", None).await;
+    let olga = t
+        .person("olga@example.com")
+        .via(&app)
+        .on_device(phone.clone())
+        .register()
+        .await;
+    let (owner_token, owner) = (olga.access_token(), &olga.reply()["user"]);
+    let mallory = t.person("mallory@example.com").via(&app).register().await;
+    let (mallory_token, mallory) = (mallory.access_token(), &mallory.reply()["user"]);
     let taken = json!({"deviceId": "phone-7", "platform": "android", "pushToken": "mallory-push"});
     let the_phone = || async {
         let page: Value = t.get_as(&app.key, DEVICES).await.json().await.unwrap();
@@ -676,7 +653,7 @@ async fn another_person_cannot_take_over_a_device() {
 
     // With the attacker's own token: refused, nothing moves.
     let res = save(&t, &app, taken.clone())
-        .bearer_auth(&mallory_token)
+        .bearer_auth(mallory_token)
         .send()
         .await
         .unwrap();
@@ -700,8 +677,8 @@ async fn another_person_cannot_take_over_a_device() {
     let req = t.start(&app, json!({"deviceInfo": taken})).await;
     let res = t
         .post(
-            "/api/v1/fypass/login",
-            json!({"reqToken": req, "identifier": "mallory@example.com", "password": "correct horse"}),
+            LOGIN,
+            json!({"reqToken": req, "identifier": "mallory@example.com", "password": PASSWORD}),
         )
         .await;
     assert_eq!(res.status(), 200);
@@ -730,7 +707,7 @@ async fn another_person_cannot_take_over_a_device() {
         &app,
         json!({"deviceId": "phone-7", "platform": "android", "pushToken": "owner-push-2"}),
     )
-    .bearer_auth(&owner_token)
+    .bearer_auth(owner_token)
     .send()
     .await
     .unwrap();
@@ -742,7 +719,7 @@ async fn another_person_cannot_take_over_a_device() {
         .http
         .post(t.url("/api/v1/users/logout"))
         .header("x-client-key", &app.key)
-        .bearer_auth(&owner_token)
+        .bearer_auth(owner_token)
         .json(&json!({"everywhere": true}))
         .send()
         .await
@@ -753,7 +730,7 @@ async fn another_person_cannot_take_over_a_device() {
         &app,
         json!({"deviceId": "phone-7", "platform": "android", "pushToken": "mallory-push"}),
     )
-    .bearer_auth(&mallory_token)
+    .bearer_auth(mallory_token)
     .send()
     .await
     .unwrap();

@@ -4,11 +4,12 @@
 //! replaying a code, guessing codes, skipping the step, and posting from another site.
 
 use crate::account::age_sessions;
-use crate::support::{App, LOGIN, TestApp, cookie_named, expect_error, session_cookie};
+use crate::support::{
+    App, LOGIN, PASSWORD, TestApp, cookie_named, expect_error, no_redirects, session_cookie,
+};
 use fypass::factors::totp::{STEP, code_at};
 use serde_json::{Value, json};
 
-const PASSWORD: &str = "correct horse";
 const MFA: &str = "/api/v1/fypass/mfa";
 
 /// A JSON POST carrying `cookies` (`a=1; b=2`), from `ip` (`X-Forwarded-For`) when given.
@@ -60,19 +61,6 @@ fn secret_of(uri: &str) -> Vec<u8> {
         .expect("a secret")
         .1;
     base32_decode(&secret)
-}
-
-/// Registers a person (no login request): their session cookie and their browser cookie.
-async fn person(t: &TestApp, email: &str) -> (String, String) {
-    let res = t
-        .post(
-            "/api/v1/fypass/register",
-            json!({"name": "Ana", "email": email, "password": PASSWORD}),
-        )
-        .await;
-    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
-    let browser = cookie_named(&res, "fypass_browser").expect("a browser cookie");
-    (session_cookie(&res), browser)
 }
 
 /// Sets up the authenticator app in the session `cookie`: the secret (read from the QR
@@ -139,7 +127,7 @@ async fn poll_status(t: &TestApp, app: &App, token: &str) -> Value {
 async fn a_password_alone_no_longer_signs_in_once_the_app_is_on() {
     let t = TestApp::spawn().await;
     let app = t.app_client().await;
-    let (cookie, _) = person(&t, "ana@example.com").await;
+    let cookie = t.person("ana@example.com").register().await.session;
     let (secret, codes) = enrol(&t, &cookie).await;
     assert_eq!(codes.len(), 10);
     assert!(codes.iter().all(|c| c.len() == 19), "{codes:?}");
@@ -229,7 +217,7 @@ async fn a_password_alone_no_longer_signs_in_once_the_app_is_on() {
 async fn going_straight_to_the_second_step_signs_nobody_in() {
     let t = TestApp::spawn().await;
     let app = t.app_client().await;
-    let (cookie, _) = person(&t, "ana@example.com").await;
+    let cookie = t.person("ana@example.com").register().await.session;
     let (secret, _) = enrol(&t, &cookie).await;
     let token = t.start(&app, json!({})).await;
     let code = code_at(&secret, now() + STEP);
@@ -291,7 +279,8 @@ async fn going_straight_to_the_second_step_signs_nobody_in() {
 #[tokio::test]
 async fn guessing_the_second_factor_voids_the_step_and_slows_the_account() {
     let t = TestApp::spawn_behind_proxy(|_| {}).await;
-    let (cookie, browser) = person(&t, "ana@example.com").await;
+    let ana = t.person("ana@example.com").register().await;
+    let (cookie, browser) = (ana.session, ana.browser);
     let (secret, _) = enrol(&t, &cookie).await;
 
     // A stranger with the password, from their own network.
@@ -353,7 +342,7 @@ async fn guessing_the_second_factor_voids_the_step_and_slows_the_account() {
 #[tokio::test]
 async fn each_recovery_code_signs_in_once() {
     let t = TestApp::spawn().await;
-    let (cookie, _) = person(&t, "ana@example.com").await;
+    let cookie = t.person("ana@example.com").register().await.session;
     let (_, codes) = enrol(&t, &cookie).await;
     let res = password_step(&t, "", None, None, "ana@example.com").await;
     let step = step_cookie(&res);
@@ -386,7 +375,7 @@ async fn each_recovery_code_signs_in_once() {
 async fn a_sign_in_code_is_one_factor_too() {
     let t = TestApp::spawn().await;
     let app = t.app_client().await;
-    let (cookie, _) = person(&t, "ana@example.com").await;
+    let cookie = t.person("ana@example.com").register().await.session;
     t.verified("ana@example.com").await;
     let (secret, _) = enrol(&t, &cookie).await;
     let token = t.start(&app, json!({})).await;
@@ -447,8 +436,8 @@ async fn wait_for_code(t: &TestApp) -> String {
 async fn an_app_can_ask_for_two_factors() {
     let t = TestApp::spawn().await;
     let app = t.app_client().await;
-    let (one, _) = person(&t, "one@example.com").await;
-    let (two, _) = person(&t, "two@example.com").await;
+    let one = t.person("one@example.com").register().await.session;
+    let two = t.person("two@example.com").register().await.session;
     let (secret, _) = enrol(&t, &two).await;
 
     // No second factor: the password is right, but the app asked for more.
@@ -510,7 +499,7 @@ async fn an_app_can_ask_for_two_factors() {
 #[tokio::test]
 async fn setting_up_or_removing_the_factor_needs_a_recent_proof() {
     let t = TestApp::spawn().await;
-    let (cookie, _) = person(&t, "ana@example.com").await;
+    let cookie = t.person("ana@example.com").register().await.session;
     age_sessions(&t).await;
     let res = post(&t, &cookie, None, "/_app/account/totp/start", json!({})).await;
     expect_error(res, 401, "REAUTHENTICATION_REQUIRED").await;
@@ -578,7 +567,7 @@ async fn setting_up_or_removing_the_factor_needs_a_recent_proof() {
 #[tokio::test]
 async fn a_wrong_first_code_does_not_turn_the_factor_on() {
     let t = TestApp::spawn().await;
-    let (cookie, _) = person(&t, "ana@example.com").await;
+    let cookie = t.person("ana@example.com").register().await.session;
     let res = post(&t, &cookie, None, "/_app/account/totp/start", json!({})).await;
     let setup: Value = res.json().await.unwrap();
     let secret = secret_of(setup["uri"].as_str().unwrap());
@@ -604,7 +593,7 @@ async fn a_wrong_first_code_does_not_turn_the_factor_on() {
 #[tokio::test]
 async fn the_second_step_from_another_site_is_refused() {
     let t = TestApp::spawn().await;
-    let (cookie, _) = person(&t, "ana@example.com").await;
+    let cookie = t.person("ana@example.com").register().await.session;
     let (secret, _) = enrol(&t, &cookie).await;
     let res = password_step(&t, "", None, None, "ana@example.com").await;
     let step = step_cookie(&res);
@@ -625,18 +614,15 @@ async fn the_second_step_from_another_site_is_refused() {
 async fn the_second_step_works_without_javascript() {
     let t = TestApp::spawn().await;
     let app = t.app_client().await;
-    let (cookie, _) = person(&t, "ana@example.com").await;
+    let cookie = t.person("ana@example.com").register().await.session;
     let (secret, _) = enrol(&t, &cookie).await;
     let token = t.start(&app, json!({})).await;
-    let no_redirects = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
+    let browser = no_redirects();
     let form = |path: String, fields: Vec<(&'static str, String)>, cookie: String| {
         let body = form_urlencoded::Serializer::new(String::new())
             .extend_pairs(fields)
             .finish();
-        no_redirects
+        browser
             .post(t.url(&path))
             .header("content-type", "application/x-www-form-urlencoded")
             .header("origin", format!("http://{}", t.addr))
@@ -705,16 +691,13 @@ async fn the_second_step_works_without_javascript() {
 #[tokio::test]
 async fn enrolling_works_without_javascript() {
     let t = TestApp::spawn().await;
-    let (cookie, _) = person(&t, "ana@example.com").await;
-    let no_redirects = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
+    let cookie = t.person("ana@example.com").register().await.session;
+    let browser = no_redirects();
     let form = |fields: Vec<(&'static str, String)>| {
         let body = form_urlencoded::Serializer::new(String::new())
             .extend_pairs(fields)
             .finish();
-        no_redirects
+        browser
             .post(t.url("/account"))
             .header("content-type", "application/x-www-form-urlencoded")
             .header("origin", format!("http://{}", t.addr))

@@ -7,7 +7,7 @@
 //! start a PostgreSQL cluster and a PgBouncer of their own (Debian's binaries; as the
 //! `postgres` user when the tests run as root, since both refuse root).
 
-use crate::support::{TestApp, on_postgres};
+use crate::support::{TestApp, free_port, on_postgres};
 use fypass::clients::Grant;
 use std::{
     path::{Path, PathBuf},
@@ -23,14 +23,6 @@ use std::{
 /// through the shared PgBouncer would only repeat them).
 fn enabled() -> bool {
     on_postgres() && std::env::var("FYPASS_TEST_POOLER_URL").is_err()
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 fn running_as_root() -> bool {

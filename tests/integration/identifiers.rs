@@ -6,16 +6,15 @@ use crate::{
     channels::code_in,
     passkeys::{add_passkey, assertion, finish, login_start, origin},
     support::{
-        LOGIN, REGISTER, TestApp, TestDb, cookie_named, expect_error, on_postgres, session_cookie,
+        LOGIN, PASSWORD, REGISTER, TestApp, TestDb, cookie_named, expect_error, on_postgres,
+        session_cookie,
     },
 };
-use fypass::{db::Db, users::identifier::Identifier};
+use fypass::db::Db;
 use serde_json::{Value, json};
 use std::time::Duration;
 use uuid::Uuid;
 use webauthn_authenticator_rs::softpasskey::SoftPasskey;
-
-const PASSWORD: &str = "correct horse";
 
 /// The app on `http://localhost:PORT` (passkeys need a host name), behind a trusted proxy
 /// at 127.0.0.1 so that a test can act from several networks.
@@ -73,15 +72,6 @@ async fn messages_to(t: &TestApp, to: &str, purpose: &str) -> Vec<fypass::courie
         .collect()
 }
 
-/// The id of the account that has `identifier`.
-async fn holder(t: &TestApp, identifier: &str) -> Option<Uuid> {
-    let parsed = Identifier::parse(identifier, 62).unwrap();
-    fypass::users::store::find_by_identifier(t.db(), &parsed)
-        .await
-        .unwrap()
-        .map(|u| u.id)
-}
-
 async fn account(t: &TestApp, session: &str) -> reqwest::Response {
     t.http
         .get(t.url("/_app/account"))
@@ -124,23 +114,13 @@ async fn slow_down(t: &TestApp, identifier: &str) {
     panic!("the account was never slowed down");
 }
 
-/// Runs `sql` on the test's database (to stand in for time passing).
-async fn exec(t: &TestApp, sql: &str) {
-    let mut tx = t.db().begin().await.unwrap();
-    match &mut tx {
-        fypass::db::Tx::Sqlite(c) => drop(sqlx::query(sql).execute(&mut **c).await.unwrap()),
-        fypass::db::Tx::Postgres(c) => drop(sqlx::query(sql).execute(c.exec()).await.unwrap()),
-    }
-    tx.commit().await.unwrap();
-}
-
 #[tokio::test]
 async fn registering_an_identifier_another_account_has_is_duplicate_key() {
     let t = spawn().await;
-    let res = t
-        .post(REGISTER, json!({"name": "Ana", "email": "ana@example.com", "whatsapp": "0812-3000-0001", "password": PASSWORD}))
+    t.person("ana@example.com")
+        .whatsapp("0812-3000-0001")
+        .register()
         .await;
-    assert_eq!(res.status(), 200);
     // Neither is verified, and still neither can be registered again.
     let cases = [
         (json!({"email": "Ana@Example.com"}), vec!["email"]),
@@ -179,15 +159,12 @@ async fn registering_an_identifier_another_account_has_is_duplicate_key() {
 async fn the_persons_recovery_code_never_signs_in_to_an_attackers_account() {
     let t = spawn().await;
     let app = t.app_client().await;
-    let res = t
-        .post_from(
-            "203.0.113.1",
-            REGISTER,
-            json!({"name": "Rina", "email": "rina@example.com", "password": PASSWORD}),
-        )
-        .await;
-    assert_eq!(res.status(), 200);
-    let person = holder(&t, "rina@example.com").await.unwrap();
+    let person = t
+        .person("rina@example.com")
+        .from("203.0.113.1")
+        .register()
+        .await
+        .id;
     let res = t
         .post_from("198.51.100.66", REGISTER, json!({"name": "Rina", "email": "rina@example.com", "whatsapp": "0812-6666-0001", "password": "attackers password"}))
         .await;
@@ -232,14 +209,12 @@ async fn the_persons_verification_code_never_verifies_their_address_for_another_
     let persons = session_cookie(&res);
     let sent: Value = res.json().await.unwrap();
     assert_eq!(sent["verify"], json!(["sari@example.com"]));
-    let res = t
-        .post_from(
-            "198.51.100.66",
-            REGISTER,
-            json!({"name": "Mallory", "email": "mallory@example.com", "password": PASSWORD}),
-        )
-        .await;
-    let attackers = session_cookie(&res);
+    let attackers = t
+        .person("mallory@example.com")
+        .from("198.51.100.66")
+        .register()
+        .await
+        .session;
     let res = post_as(
         &t,
         "198.51.100.66",
@@ -295,23 +270,18 @@ async fn the_persons_verification_code_never_verifies_their_address_for_another_
 #[tokio::test]
 async fn a_change_code_verifies_only_for_the_account_that_asked_for_it() {
     let t = spawn().await;
-    let res = t
-        .post_from(
-            "203.0.113.1",
-            REGISTER,
-            json!({"name": "Bima", "email": "bima@example.com", "password": PASSWORD}),
-        )
+    let bima = t
+        .person("bima@example.com")
+        .from("203.0.113.1")
+        .register()
         .await;
-    let bima = session_cookie(&res);
-    let bimas_id = holder(&t, "bima@example.com").await.unwrap();
-    let res = t
-        .post_from(
-            "198.51.100.66",
-            REGISTER,
-            json!({"name": "Mallory", "email": "mallory@example.com", "password": PASSWORD}),
-        )
-        .await;
-    let mallory = session_cookie(&res);
+    let (bimas_id, bima) = (bima.id, bima.session);
+    let mallory = t
+        .person("mallory@example.com")
+        .from("198.51.100.66")
+        .register()
+        .await
+        .session;
     let change = |cookie: String, ip: &'static str| {
         let t = &t;
         async move {
@@ -329,7 +299,8 @@ async fn a_change_code_verifies_only_for_the_account_that_asked_for_it() {
     change(bima.clone(), "203.0.113.1").await;
     let bimas_code = code_for(&t, "bima.new@example.com", "change", 1).await;
     // (The minute between two codes to one address passes.)
-    exec(&t, "DELETE FROM throttle WHERE key LIKE 'code:cooldown:%'").await;
+    t.execute("DELETE FROM throttle WHERE key LIKE 'code:cooldown:%'")
+        .await;
     change(mallory.clone(), "198.51.100.66").await;
     let mallorys_code = code_for(&t, "bima.new@example.com", "change", 2).await;
     assert_ne!(bimas_code, mallorys_code);
@@ -340,7 +311,7 @@ async fn a_change_code_verifies_only_for_the_account_that_asked_for_it() {
     expect_error(res, 400, "INVALID_CODE").await;
     let res = verify_in(&t, "203.0.113.1", Some(&bima), new, &bimas_code).await;
     assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
-    assert_eq!(holder(&t, new).await, Some(bimas_id));
+    assert_eq!(t.holder(new).await, Some(bimas_id));
     let bimas: Value = account(&t, &bima).await.json().await.unwrap();
     assert_eq!(bimas["user"]["email"], "bima.new@example.com");
     // The address is Bima's now: Mallory's code cannot take it.
@@ -362,10 +333,12 @@ async fn the_old_address_is_told_when_a_change_lands() {
         c.whatsapp_token = Some(crate::channels::WHATSAPP_TOKEN.into());
     })
     .await;
-    let res = t
-        .post(REGISTER, json!({"name": "Dewi", "email": "dewi@example.com", "whatsapp": "0812-4000-0001", "password": PASSWORD}))
-        .await;
-    let dewi = session_cookie(&res);
+    let dewi = t
+        .person("dewi@example.com")
+        .whatsapp("0812-4000-0001")
+        .register()
+        .await
+        .session;
     for (new, kind, old) in [
         ("dewi.baru@example.com", "email", "dewi@example.com"),
         ("0812-4000-0002", "whatsapp", "+6281240000001"),
@@ -424,28 +397,18 @@ async fn after_the_owners_recovery_the_squatter_has_nothing_left() {
     let app = t.app_client().await;
     let squatter_ip = "198.51.100.66";
     let squatter_number = "+6281266660001";
-    let token = t
-        .start(
-            &app,
-            json!({"deviceInfo": {"deviceId": "squatter-phone", "platform": "android", "deviceName": "Squatter's phone"}}),
-        )
-        .await;
     // (The request was started from 127.0.0.1: the squatter completes it from there.)
-    let res = post_as(
-        &t,
-        "127.0.0.1",
-        &[],
-        REGISTER,
-        json!({"reqToken": token, "name": "Not Wulan", "email": "wulan@example.com", "whatsapp": "0812-6666-0001", "password": PASSWORD}),
-    )
-    .await;
-    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
-    let session = session_cookie(&res);
-    let browser = cookie_named(&res, "fypass_browser").unwrap();
-    let polled: Value = t.poll(&app, &token).await.json().await.unwrap();
-    let access = polled["accessToken"].as_str().unwrap().to_string();
-    let refresh = polled["refreshToken"].as_str().unwrap().to_string();
-    let squatter = holder(&t, "wulan@example.com").await.unwrap();
+    let wulan = t
+        .person("wulan@example.com")
+        .whatsapp("0812-6666-0001")
+        .from("127.0.0.1")
+        .via(&app)
+        .on_device(json!({"deviceId": "squatter-phone", "platform": "android", "deviceName": "Squatter's phone"}))
+        .register()
+        .await;
+    let access = wulan.access_token().to_string();
+    let refresh = wulan.reply()["refreshToken"].as_str().unwrap().to_string();
+    let (session, browser, squatter) = (wulan.session, wulan.browser, wulan.id);
     // The squatter proves their own number, and adds a passkey.
     let code = code_for(&t, squatter_number, "verify", 1).await;
     let res = verify_in(&t, squatter_ip, Some(&session), squatter_number, &code).await;
@@ -570,13 +533,13 @@ async fn after_the_owners_recovery_the_squatter_has_nothing_left() {
 #[tokio::test]
 async fn a_recovery_removes_passkeys_and_remembered_browsers() {
     let t = spawn().await;
-    let res = t
-        .post(REGISTER, json!({"name": "Yanti", "email": "yanti@example.com", "whatsapp": "0812-7000-0001", "password": PASSWORD}))
+    let yanti = t
+        .person("yanti@example.com")
+        .whatsapp("0812-7000-0001")
+        .register()
         .await;
-    let session = session_cookie(&res);
-    let browser = cookie_named(&res, "fypass_browser").unwrap();
+    let (session, browser, user) = (yanti.session, yanti.browser, yanti.id);
     t.verified("yanti@example.com").await;
-    let user = holder(&t, "yanti@example.com").await.unwrap();
     let mut key = SoftPasskey::new(true);
     let cred = add_passkey(&t, &session, &mut key).await;
     // (The page that offers a passkey once after a sign-in did so.)
@@ -876,15 +839,13 @@ async fn the_registration_budget_comes_before_already_taken() {
 async fn a_sign_in_code_through_a_never_verified_address_hands_the_account_over_too() {
     let t = spawn().await;
     let app = t.app_client().await;
-    let res = post_as(
-        &t,
-        "198.51.100.66",
-        &[],
-        REGISTER,
-        json!({"name": "Not Lia", "email": "lia@example.com", "whatsapp": "0812-6666-0002", "password": PASSWORD}),
-    )
-    .await;
-    let squatters = session_cookie(&res);
+    let squatters = t
+        .person("lia@example.com")
+        .whatsapp("0812-6666-0002")
+        .from("198.51.100.66")
+        .register()
+        .await
+        .session;
     let token = t.start(&app, json!({})).await;
     let res = post_as(
         &t,
@@ -925,7 +886,8 @@ async fn a_sign_in_code_through_a_never_verified_address_hands_the_account_over_
         );
     }
     // A second code sign-in, now through a verified address, just signs in.
-    exec(&t, "DELETE FROM throttle WHERE key LIKE 'code:cooldown:%'").await;
+    t.execute("DELETE FROM throttle WHERE key LIKE 'code:cooldown:%'")
+        .await;
     let token = t.start(&app, json!({})).await;
     let res = post_as(
         &t,

@@ -2,36 +2,11 @@
 //! then the app's login request, then `Accept-Language`), the switch itself, and a branded
 //! app's pages.
 
-use crate::support::{LOGIN, REGISTER, TestApp, expect_error, session_cookie};
+use crate::support::{
+    LOGIN, NAME, PASSWORD, Page, REGISTER, TestApp, expect_error, no_redirects, session_cookie,
+};
 use fypass::{error::ErrorCode, locale::Locale};
 use serde_json::{Value, json};
-
-fn no_redirects() -> reqwest::Client {
-    reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
-}
-
-/// A page as a browser asks for it, with its cookie and `Accept-Language`.
-async fn page(
-    t: &TestApp,
-    path: &str,
-    cookie: Option<&str>,
-    accept: Option<&str>,
-) -> (reqwest::header::HeaderMap, String) {
-    let mut req = t.http.get(t.url(path)).header("accept", "text/html");
-    if let Some(cookie) = cookie {
-        req = req.header("cookie", cookie);
-    }
-    if let Some(accept) = accept {
-        req = req.header("accept-language", accept);
-    }
-    let res = req.send().await.unwrap();
-    assert_eq!(res.status(), 200, "{path}");
-    let headers = res.headers().clone();
-    (headers, TestApp::page_html(res).await)
-}
 
 fn lang_of(html: &str) -> &str {
     let start = html
@@ -50,24 +25,39 @@ async fn a_page_follows_the_switch_then_the_app_then_the_browser() {
     let at = |token: &str| format!("/fypass?reqToken={token}");
 
     // The app asked for Indonesian: it beats the browser's English.
-    let (headers, html) = page(&t, &at(&indonesian_app), None, Some("en-US,en;q=0.9")).await;
+    let Page { headers, html, .. } = t
+        .page(&at(&indonesian_app))
+        .language("en-US,en;q=0.9")
+        .await
+        .ok();
     assert_eq!(lang_of(&html), "id");
     assert_eq!(headers["content-language"], "id");
     assert!(html.contains("Masuk untuk melanjutkan ke"), "{html}");
     assert!(html.contains("Kata sandi"));
     // The person's own switch beats the app.
-    let (_, html) = page(&t, &at(&indonesian_app), Some("fypass_lang=en"), Some("id")).await;
+    let html = t
+        .page(&at(&indonesian_app))
+        .cookie("fypass_lang=en")
+        .language("id")
+        .await
+        .ok()
+        .html;
     assert_eq!(lang_of(&html), "en");
     assert!(html.contains("Sign in to continue to"));
     // Without either, the browser decides, by quality.
-    let (_, html) = page(&t, &at(&plain), None, Some("fr;q=1, id-ID;q=0.8, en;q=0.5")).await;
+    let html = t
+        .page(&at(&plain))
+        .language("fr;q=1, id-ID;q=0.8, en;q=0.5")
+        .await
+        .ok()
+        .html;
     assert_eq!(lang_of(&html), "id");
-    let (_, html) = page(&t, &at(&plain), None, Some("de-DE")).await;
+    let html = t.page(&at(&plain)).language("de-DE").await.ok().html;
     assert_eq!(lang_of(&html), "en");
-    let (_, html) = page(&t, "/fypass", None, None).await;
+    let html = t.page("/fypass").await.ok().html;
     assert_eq!(lang_of(&html), "en");
     // A page without a request, in Indonesian by the browser; the docs too.
-    let (_, html) = page(&t, "/docs/errors", None, Some("id")).await;
+    let html = t.page("/docs/errors").language("id").await.ok().html;
     assert_eq!(lang_of(&html), "id");
     assert!(html.contains(ErrorCode::UserNotFound.message_in(Locale::id)));
 }
@@ -98,7 +88,13 @@ async fn the_switch_remembers_the_choice_and_goes_back_only_within_the_site() {
         assert!(res.headers().get("set-cookie").is_none());
     }
     // The remembered choice speaks on the next page.
-    let (_, html) = page(&t, "/fypass", Some("fypass_lang=id"), Some("en")).await;
+    let html = t
+        .page("/fypass")
+        .cookie("fypass_lang=id")
+        .language("en")
+        .await
+        .ok()
+        .html;
     assert_eq!(lang_of(&html), "id");
 }
 
@@ -231,13 +227,7 @@ async fn api_messages_follow_accept_language_and_codes_stay() {
 async fn a_plain_form_post_answers_in_the_page_language() {
     let t = TestApp::spawn().await;
     let app = t.app_client().await;
-    let res = t
-        .post(
-            REGISTER,
-            json!({"name": "Dewi", "email": "dewi@example.com", "password": "correct horse"}),
-        )
-        .await;
-    assert_eq!(res.status(), 200);
+    t.person("dewi@example.com").register().await;
     // The app asked for Indonesian; the browser says English and has no cookie.
     let token = t.start(&app, json!({"locale": "id"})).await;
     let res = no_redirects()
@@ -262,33 +252,54 @@ async fn a_plain_form_post_answers_in_the_page_language() {
 async fn times_and_whatsapp_numbers_read_as_the_language_writes_them() {
     let t = TestApp::spawn().await;
     let app = t.app_client().await;
-    let res = t
-        .post(
-            REGISTER,
-            json!({"name": "Budi", "whatsapp": "081234567890", "password": "correct horse"}),
-        )
-        .await;
-    assert_eq!(res.status(), 200);
-    // Budi signs in for an app's request that names his TV.
+    t.person_on_whatsapp("081234567890").register().await;
+    // They sign in for an app's request that names their TV.
     let token = t
         .start(&app, json!({"deviceInfo": {"deviceId": "tv-1", "platform": "android", "deviceName": "Living room TV"}}))
         .await;
     let res = t
-        .post(LOGIN, json!({"reqToken": token, "identifier": "+62 812-3456-7890", "password": "correct horse"}))
+        .post(
+            LOGIN,
+            json!({"reqToken": token, "identifier": "+62 812-3456-7890", "password": PASSWORD}),
+        )
         .await;
     assert_eq!(res.status(), 200);
     let cookie = session_cookie(&res);
-    let (_, html) = page(&t, "/account", Some(&cookie), Some("id")).await;
+    let html = t
+        .page("/account")
+        .cookie(&cookie)
+        .language("id")
+        .await
+        .ok()
+        .html;
     assert!(html.contains("0812-3456-7890"), "national format: {html}");
-    assert!(html.contains("Masuk sebagai Budi"));
-    let (_, html) = page(&t, "/account", Some(&cookie), Some("en")).await;
+    assert!(html.contains(&format!("Masuk sebagai {NAME}")));
+    let html = t
+        .page("/account")
+        .cookie(&cookie)
+        .language("en")
+        .await
+        .ok()
+        .html;
     assert!(html.contains("+62 812-3456-7890"), "international format");
     // Seen a moment ago: "baru saja", with the exact time in words beside it.
-    let (_, html) = page(&t, "/devices", Some(&cookie), Some("id")).await;
+    let html = t
+        .page("/devices")
+        .cookie(&cookie)
+        .language("id")
+        .await
+        .ok()
+        .html;
     assert!(html.contains("Living room TV"), "{html}");
     assert!(html.contains("Terakhir terlihat"));
     assert!(html.contains("baru saja"));
-    let (_, html) = page(&t, "/devices", Some(&cookie), Some("en")).await;
+    let html = t
+        .page("/devices")
+        .cookie(&cookie)
+        .language("en")
+        .await
+        .ok()
+        .html;
     assert!(html.contains("just now"));
 }
 
@@ -401,37 +412,28 @@ async fn the_dashboard_shows_the_app_whose_request_opened_the_session() {
         &[&app.id.to_string(), "--color", "#123456"],
     );
     assert!(out.status.success());
-    let res = t
-        .post(
-            REGISTER,
-            json!({"name": "Eka", "email": "eka@example.com", "password": "correct horse"}),
-        )
-        .await;
-    let direct = session_cookie(&res);
+    let direct = t.person("eka@example.com").register().await.session;
     // Signed in for the app's request: its pages carry the app's look.
     let token = t.start(&app, json!({})).await;
     let res = t
-        .post(LOGIN, json!({"reqToken": token, "identifier": "eka@example.com", "password": "correct horse"}))
+        .post(
+            LOGIN,
+            json!({"reqToken": token, "identifier": "eka@example.com", "password": PASSWORD}),
+        )
         .await;
     assert_eq!(res.status(), 200);
     let through_app = session_cookie(&res);
-    let (_, html) = page(&t, "/devices", Some(&through_app), None).await;
+    let html = t.page("/devices").cookie(&through_app).await.ok().html;
     assert!(html.contains("--brand:#123456"), "{html}");
     // Signed in on fypass itself: fypass's look.
-    let (_, html) = page(&t, "/devices", Some(&direct), None).await;
+    let html = t.page("/devices").cookie(&direct).await.ok().html;
     assert!(!html.contains("--brand:"));
 }
 
 #[tokio::test]
 async fn codes_are_sent_in_the_language_of_the_page_that_asked() {
     let t = TestApp::spawn().await;
-    let res = t
-        .post(
-            REGISTER,
-            json!({"name": "Fajar", "email": "fajar@example.com", "password": "correct horse"}),
-        )
-        .await;
-    assert_eq!(res.status(), 200);
+    t.person("fajar@example.com").register().await;
     let res = t
         .http
         .post(t.url("/api/v1/fypass/recovery"))
@@ -520,16 +522,9 @@ async fn a_logo_url_cannot_write_its_own_content_security_policy() {
     }
     // As a database written before the rule may hold it.
     let sql = format!("UPDATE clients SET logo_url = '{injected}'");
-    match t.db() {
-        fypass::db::Db::Sqlite { writer, .. } => {
-            sqlx::query(&sql).execute(writer).await.unwrap();
-        }
-        fypass::db::Db::Postgres(pg) => {
-            sqlx::query(&sql).execute(&pg.pool).await.unwrap();
-        }
-    }
+    t.execute(&sql).await;
     let token = t.start(&app, json!({})).await;
-    let (headers, html) = page(&t, &format!("/fypass?reqToken={token}"), None, None).await;
+    let Page { headers, html, .. } = t.page(&format!("/fypass?reqToken={token}")).await.ok();
     let csp = headers["content-security-policy"].to_str().unwrap();
     assert!(!csp.contains("sandbox"), "{csp}");
     assert!(!csp.contains("cdn.example"), "{csp}");

@@ -1,15 +1,8 @@
 //! The hosted pages as a browser without JavaScript sees them: server-rendered HTML and
 //! plain form posts answered with redirects, or the page again with the error.
 
-use crate::support::{TestApp, session_cookie};
+use crate::support::{NAME, PASSWORD, Page, REGISTER, TestApp, no_redirects, session_cookie};
 use serde_json::{Value, json};
-
-fn no_redirects() -> reqwest::Client {
-    reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
-}
 
 async fn form(
     t: &TestApp,
@@ -31,21 +24,12 @@ async fn form(
     req.send().await.unwrap()
 }
 
-async fn page(t: &TestApp, path: &str, cookie: Option<&str>) -> (u16, String) {
-    let mut req = t.http.get(t.url(path)).header("accept", "text/html");
-    if let Some(cookie) = cookie {
-        req = req.header("cookie", cookie);
-    }
-    let res = req.send().await.unwrap();
-    (res.status().as_u16(), TestApp::page_html(res).await)
-}
-
 #[tokio::test]
 async fn the_login_page_names_the_app_and_posts_to_itself() {
     let t = TestApp::spawn().await;
     let app = t.app_client().await;
     let token = t.start(&app, json!({})).await;
-    let (status, html) = page(&t, &format!("/fypass?reqToken={token}"), None).await;
+    let Page { status, html, .. } = t.page(&format!("/fypass?reqToken={token}")).await;
     assert_eq!(status, 200);
     assert!(html.contains("Sign in to continue to Test app"), "{html}");
     assert!(
@@ -54,7 +38,7 @@ async fn the_login_page_names_the_app_and_posts_to_itself() {
     );
     assert!(html.contains("name=\"identifier\"") && html.contains("name=\"password\""));
     assert!(html.contains(&format!("href=\"/fypass/register?reqToken={token}\"")));
-    let (status, html) = page(&t, "/fypass?reqToken=fyr_unknown", None).await;
+    let Page { status, html, .. } = t.page("/fypass?reqToken=fyr_unknown").await;
     assert_eq!(status, 200);
     assert!(html.contains("FAILED_UPDATE_USER_TOKEN"), "{html}");
 }
@@ -160,12 +144,19 @@ async fn registering_and_signing_in_work_without_javascript() {
 async fn a_signed_in_browser_is_offered_to_continue_with_one_click() {
     let t = TestApp::spawn().await;
     let app = t.app_client().await;
-    let token = t.start(&app, json!({})).await;
-    let res = t.post("/api/v1/fypass/register", json!({"reqToken": token, "name": "Pia", "email": "pia@example.com", "password": "correct horse"})).await;
-    let cookie = session_cookie(&res);
+    let cookie = t
+        .person("pia@example.com")
+        .via(&app)
+        .register()
+        .await
+        .session;
     let second = t.start(&app, json!({})).await;
-    let (_, html) = page(&t, &format!("/fypass?reqToken={second}"), Some(&cookie)).await;
-    assert!(html.contains("Continue as Pia"), "{html}");
+    let html = t
+        .page(&format!("/fypass?reqToken={second}"))
+        .cookie(&cookie)
+        .await
+        .html;
+    assert!(html.contains(&format!("Continue as {NAME}")), "{html}");
     assert!(html.contains("Use another account"));
     let res = form(
         &t,
@@ -190,7 +181,11 @@ async fn a_signed_in_browser_is_offered_to_continue_with_one_click() {
             .contains("Max-Age=0")
     );
     let third = t.start(&app, json!({})).await;
-    let (_, html) = page(&t, &format!("/fypass?reqToken={third}"), Some(&cookie)).await;
+    let html = t
+        .page(&format!("/fypass?reqToken={third}"))
+        .cookie(&cookie)
+        .await
+        .html;
     assert!(!html.contains("Continue as"), "{html}");
 }
 
@@ -239,7 +234,7 @@ async fn the_status_page_shows_a_qr_code_while_pending_and_the_outcome_after() {
         .start(&app, json!({"redirectUrl": "https://app.example.com/done"}))
         .await;
     let path = format!("/fypass/status?reqToken={token}");
-    let (status, html) = page(&t, &path, None).await;
+    let Page { status, html, .. } = t.page(&path).await;
     assert_eq!(status, 200);
     assert!(
         html.contains("Waiting for you to sign in to Test app"),
@@ -250,8 +245,12 @@ async fn the_status_page_shows_a_qr_code_while_pending_and_the_outcome_after() {
         html.contains("http-equiv=\"refresh\""),
         "refreshes without JavaScript"
     );
-    t.post("/api/v1/fypass/register", json!({"reqToken": token, "name": "Q", "email": "q@example.com", "password": "correct horse"})).await;
-    let (_, html) = page(&t, &path, None).await;
+    t.post(
+        REGISTER,
+        json!({"reqToken": token, "name": "Q", "email": "q@example.com", "password": PASSWORD}),
+    )
+    .await;
+    let html = t.page(&path).await.html;
     assert!(html.contains("Your account is ready"), "{html}");
     assert!(html.contains("https://app.example.com/done"), "{html}");
     assert!(!html.contains("<svg"));
@@ -294,13 +293,12 @@ async fn pages_with_a_persons_secrets_are_not_compressed() {
             .as_deref(),
         Some("gzip")
     );
-    let res = t
-        .post(
-            "/api/v1/fypass/register",
-            json!({"reqToken": token, "name": "Sri", "email": "sri@example.com", "password": "correct horse"}),
-        )
-        .await;
-    let cookie = session_cookie(&res);
+    let cookie = t
+        .person("sri@example.com")
+        .via(&app)
+        .register()
+        .await
+        .session;
     let another = t.start(&app, json!({})).await;
     for path in [
         "/devices?reflected=guess".to_string(),

@@ -3,7 +3,7 @@
 
 use crate::{
     account::age_sessions,
-    support::{App, LOGIN, TestApp, expect_error, session_cookie},
+    support::{App, LOGIN, PASSWORD, Person, TestApp, expect_error, no_redirects, session_cookie},
 };
 use fypass::passkeys::store::{self, Kind};
 use serde_json::{Value, json};
@@ -13,8 +13,6 @@ use webauthn_authenticator_rs::{
 use webauthn_rs_proto::{
     AllowCredentials, CreationChallengeResponse, PublicKeyCredential, RequestChallengeResponse,
 };
-
-const PASSWORD: &str = "correct horse";
 
 /// The app on `http://localhost:PORT` (a relying party id cannot be an IP address).
 async fn spawn() -> TestApp {
@@ -33,25 +31,6 @@ async fn post(t: &TestApp, cookie: Option<&str>, path: &str, body: Value) -> req
         req = req.header("cookie", cookie);
     }
     req.send().await.unwrap()
-}
-
-/// A person, signed in (their session cookie) and their id.
-async fn person(t: &TestApp, email: &str) -> (String, uuid::Uuid) {
-    let res = post(
-        t,
-        None,
-        "/api/v1/fypass/register",
-        json!({"name": "Pia", "email": email, "password": PASSWORD}),
-    )
-    .await;
-    assert_eq!(res.status(), 200);
-    let cookie = session_cookie(&res);
-    let parsed = fypass::users::identifier::Identifier::parse(email, 62).unwrap();
-    let user = fypass::users::store::find_by_identifier(t.db(), &parsed)
-        .await
-        .unwrap()
-        .unwrap();
-    (cookie, user.id)
 }
 
 /// Adds a passkey made by `key` for the person of `cookie`; its credential id.
@@ -149,7 +128,11 @@ async fn app_request(t: &TestApp) -> (App, String) {
 #[tokio::test]
 async fn a_passkey_completes_an_apps_login_request_like_a_password() {
     let t = spawn().await;
-    let (cookie, user) = person(&t, "pia@example.com").await;
+    let Person {
+        session: cookie,
+        id: user,
+        ..
+    } = t.person("pia@example.com").register().await;
     let mut key = SoftPasskey::new(true);
     let id = add_passkey(&t, &cookie, &mut key).await;
     let listed: Value = t
@@ -212,8 +195,12 @@ async fn a_passkey_completes_an_apps_login_request_like_a_password() {
 #[tokio::test]
 async fn expired_wrong_user_and_wrong_origin_ceremonies_are_refused() {
     let t = spawn().await;
-    let (cookie, user) = person(&t, "rudi@example.com").await;
-    let (_, other_user) = person(&t, "sinta@example.com").await;
+    let Person {
+        session: cookie,
+        id: user,
+        ..
+    } = t.person("rudi@example.com").register().await;
+    let other_user = t.person("sinta@example.com").register().await.id;
     let mut key = SoftPasskey::new(true);
     let id = add_passkey(&t, &cookie, &mut key).await;
 
@@ -284,7 +271,11 @@ async fn expired_wrong_user_and_wrong_origin_ceremonies_are_refused() {
 #[tokio::test]
 async fn a_sign_counter_that_goes_backwards_is_refused() {
     let t = spawn().await;
-    let (cookie, user) = person(&t, "tono@example.com").await;
+    let Person {
+        session: cookie,
+        id: user,
+        ..
+    } = t.person("tono@example.com").register().await;
     let mut key = SoftPasskey::new(true);
     let id = add_passkey(&t, &cookie, &mut key).await;
     // Two answers signed in order (counters 1 and 2); the later one arrives first.
@@ -303,7 +294,11 @@ async fn a_sign_counter_that_goes_backwards_is_refused() {
 #[tokio::test]
 async fn an_inactive_person_cannot_use_a_passkey() {
     let t = spawn().await;
-    let (cookie, user) = person(&t, "umar@example.com").await;
+    let Person {
+        session: cookie,
+        id: user,
+        ..
+    } = t.person("umar@example.com").register().await;
     let mut key = SoftPasskey::new(true);
     let id = add_passkey(&t, &cookie, &mut key).await;
     let mut tx = t.db().begin().await.unwrap();
@@ -321,7 +316,11 @@ async fn an_inactive_person_cannot_use_a_passkey() {
 #[tokio::test]
 async fn adding_a_passkey_to_an_older_session_needs_the_password_or_a_passkey_again() {
     let t = spawn().await;
-    let (cookie, user) = person(&t, "vera@example.com").await;
+    let Person {
+        session: cookie,
+        id: user,
+        ..
+    } = t.person("vera@example.com").register().await;
     let mut key = SoftPasskey::new(true);
     let id = add_passkey(&t, &cookie, &mut key).await;
     age_sessions(&t).await;
@@ -383,7 +382,7 @@ async fn adding_a_passkey_to_an_older_session_needs_the_password_or_a_passkey_ag
     )
     .await;
     // Someone else's passkey proves nothing about this person.
-    let (other_cookie, _) = person(&t, "wira@example.com").await;
+    let other_cookie = t.person("wira@example.com").register().await.session;
     age_sessions(&t).await;
     let (ceremony, options) = login_start(&t, None).await;
     let signed = assertion(&mut key, origin(&t), options, &id, user);
@@ -414,7 +413,11 @@ async fn adding_a_passkey_to_an_older_session_needs_the_password_or_a_passkey_ag
 #[tokio::test]
 async fn a_password_change_offers_to_remove_the_passkeys() {
     let t = spawn().await;
-    let (cookie, user) = person(&t, "xena@example.com").await;
+    let Person {
+        session: cookie,
+        id: user,
+        ..
+    } = t.person("xena@example.com").register().await;
     let mut key = SoftPasskey::new(true);
     let id = add_passkey(&t, &cookie, &mut key).await;
     let html = t
@@ -448,10 +451,7 @@ async fn a_password_change_offers_to_remove_the_passkeys() {
 
     // Ticked (a plain form post): gone with the other sessions.
     let body = "intent=password&current=a+second+password&new=a+third+password&removePasskeys=on";
-    let res = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
+    let res = no_redirects()
         .post(t.url("/account"))
         .header("content-type", "application/x-www-form-urlencoded")
         .header("origin", t.state.config.public_origin())
@@ -480,7 +480,11 @@ async fn a_strangers_wrong_passwords_do_not_stop_the_owners_passkey() {
         c.password_queue = Some(64);
     })
     .await;
-    let (cookie, user) = person(&t, "yoga@example.com").await;
+    let Person {
+        session: cookie,
+        id: user,
+        ..
+    } = t.person("yoga@example.com").register().await;
     let mut key = SoftPasskey::new(true);
     let id = add_passkey(&t, &cookie, &mut key).await;
     let guesses = (0..30).map(|i| {
@@ -526,7 +530,11 @@ async fn starting_passkey_sign_ins_stores_nothing() {
         c.public_url = Some(format!("http://localhost:{}", c.listen.port()));
     })
     .await;
-    let (cookie, user) = person(&t, "zara@example.com").await;
+    let Person {
+        session: cookie,
+        id: user,
+        ..
+    } = t.person("zara@example.com").register().await;
     let mut key = SoftPasskey::new(true);
     let id = add_passkey(&t, &cookie, &mut key).await;
     let rows = |sql: &'static str| {

@@ -4,11 +4,10 @@
 //! many times, on whichever database the run uses, and checks what the loser can still do:
 //! nothing.
 
-use crate::support::{App, LOGIN, REGISTER, TestApp, join_all, session_cookie};
+use crate::support::{App, LOGIN, PASSWORD, TestApp, join_all, session_cookie};
 use serde_json::{Value, json};
 use std::time::Duration;
 
-const PASSWORD: &str = "correct horse";
 const SQUATTERS: &str = "the squatter's password";
 
 /// Behind a trusted proxy (tests act from several networks), with room in the hashing queue
@@ -62,16 +61,6 @@ async fn code_for(t: &TestApp, to: &str, purpose: &str) -> String {
     panic!("no {purpose} message to {to}");
 }
 
-/// Runs `sql` on the test's database.
-async fn exec(t: &TestApp, sql: &str) {
-    let mut tx = t.db().begin().await.unwrap();
-    match &mut tx {
-        fypass::db::Tx::Sqlite(c) => drop(sqlx::query(sql).execute(&mut **c).await.unwrap()),
-        fypass::db::Tx::Postgres(c) => drop(sqlx::query(sql).execute(c.exec()).await.unwrap()),
-    }
-    tx.commit().await.unwrap();
-}
-
 fn refresh(
     t: &TestApp,
     app: &App,
@@ -109,15 +98,20 @@ async fn collected(t: &TestApp, app: &App, req: &str) -> Option<String> {
 async fn a_revocation_in_the_same_millisecond_as_a_completion_voids_it() {
     let t = spawn().await;
     let app = t.app_client().await;
-    let req = t.register(&app, "milli@example.com", None, PASSWORD).await;
+    let milli = t
+        .person("milli@example.com")
+        .via(&app)
+        .uncollected()
+        .register()
+        .await;
+    let req = milli.request();
     // "Sign out everywhere" lands in the millisecond the registration completed.
-    exec(
-        &t,
+    t.execute(
         "UPDATE users SET revoked_before =
            (SELECT completed_at FROM login_requests r WHERE r.user_id = users.id)",
     )
     .await;
-    let polled: Value = t.poll(&app, &req).await.json().await.unwrap();
+    let polled: Value = t.poll(&app, req).await.json().await.unwrap();
     assert_eq!(polled["status"], "EXPIRED", "{polled}");
     assert!(polled.get("accessToken").is_none(), "{polled}");
     // A sign-in after it is collected as usual.
@@ -143,15 +137,10 @@ async fn a_revocation_in_the_same_millisecond_as_a_completion_voids_it() {
 async fn refreshes_racing_a_sign_out_everywhere_leave_no_working_token() {
     let t = spawn().await;
     let app = t.app_client().await;
-    let res = post_as(
-        &t,
-        "127.0.0.1",
-        None,
-        REGISTER,
-        json!({"name": "Rafi", "email": "rafi@example.com", "password": PASSWORD}),
-    )
-    .await;
-    assert_eq!(res.status(), 200);
+    t.person("rafi@example.com")
+        .from("127.0.0.1")
+        .register()
+        .await;
     let mut issued_alongside = 0;
     for round in 0..6 {
         // Twelve sign-ins of the app (twelve families), and this browser's session.
@@ -213,15 +202,11 @@ async fn sign_ins_racing_a_recovery_of_a_squatted_account_keep_nothing() {
     for round in 0..4 {
         let email = format!("lia{round}@example.com");
         let squatter_ip = format!("198.51.100.{}", 10 + round);
-        let res = post_as(
-            &t,
-            &squatter_ip,
-            None,
-            REGISTER,
-            json!({"name": "Not Lia", "email": email, "password": SQUATTERS}),
-        )
-        .await;
-        assert_eq!(res.status(), 200);
+        t.person(&email)
+            .password(SQUATTERS)
+            .from(&squatter_ip)
+            .register()
+            .await;
         let res = post_as(
             &t,
             "203.0.113.5",
@@ -283,16 +268,13 @@ async fn a_password_change_racing_the_hand_over_does_not_win_the_account_back() 
     for round in 0..4 {
         let email = format!("ira{round}@example.com");
         let squatter_ip = format!("198.51.100.{}", 20 + round);
-        let res = post_as(
-            &t,
-            &squatter_ip,
-            None,
-            REGISTER,
-            json!({"name": "Not Ira", "email": email, "password": SQUATTERS}),
-        )
-        .await;
-        assert_eq!(res.status(), 200);
-        let squatter = session_cookie(&res);
+        let squatter = t
+            .person(&email)
+            .password(SQUATTERS)
+            .from(&squatter_ip)
+            .register()
+            .await
+            .session;
         let res = post_as(
             &t,
             "203.0.113.6",
@@ -367,16 +349,13 @@ async fn a_hand_over_racing_the_squatters_address_change_leaves_the_address_with
         let email = format!("uma{round}@example.com");
         let elsewhere = format!("squatter{round}@example.net");
         let squatter_ip = format!("198.51.100.{}", 30 + round);
-        let res = post_as(
-            &t,
-            &squatter_ip,
-            None,
-            REGISTER,
-            json!({"name": "Not Uma", "email": email, "password": SQUATTERS}),
-        )
-        .await;
-        assert_eq!(res.status(), 200);
-        let squatter = session_cookie(&res);
+        let squatter = t
+            .person(&email)
+            .password(SQUATTERS)
+            .from(&squatter_ip)
+            .register()
+            .await
+            .session;
         let res = post_as(
             &t,
             &squatter_ip,
@@ -456,15 +435,10 @@ async fn a_hand_over_racing_the_squatters_address_change_leaves_the_address_with
 async fn continue_as_racing_a_sign_out_everywhere_hands_out_no_token() {
     let t = spawn().await;
     let app = t.app_client().await;
-    let res = post_as(
-        &t,
-        "127.0.0.1",
-        None,
-        REGISTER,
-        json!({"name": "Cita", "email": "cita@example.com", "password": PASSWORD}),
-    )
-    .await;
-    assert_eq!(res.status(), 200);
+    t.person("cita@example.com")
+        .from("127.0.0.1")
+        .register()
+        .await;
     let mut leaked = 0;
     for round in 0..8 {
         let res = post_as(

@@ -1,12 +1,9 @@
 //! An attacker's review, with an app key and a browser: what a stranger, or one signed-in
 //! person, could still do to someone else's account or devices (SPEC §6, §10, §13).
 
-use crate::support::{App, REGISTER, TestApp, session_cookie};
+use crate::support::{App, DEVICES, PASSWORD, TestApp};
 use serde_json::{Value, json};
 use std::time::Duration;
-
-const PASSWORD: &str = "correct horse";
-const DEVICES: &str = "/api/v1/devices";
 
 fn post_as(
     t: &TestApp,
@@ -62,25 +59,6 @@ async fn device(t: &TestApp, app: &App, device_id: &str) -> Value {
         .unwrap_or_else(|| panic!("no device {device_id} in {page}"))
 }
 
-/// A person who registers through `app`'s login request on the device `info`: the polled
-/// reply (user and tokens) and the browser's session cookie.
-async fn registered_on(t: &TestApp, app: &App, email: &str, info: Value) -> (Value, String) {
-    let req = t.start(app, json!({"deviceInfo": info})).await;
-    let res = post_as(
-        t,
-        "127.0.0.1",
-        None,
-        REGISTER,
-        json!({"reqToken": req, "name": "Someone", "email": email, "password": PASSWORD}),
-    )
-    .await;
-    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
-    let session = session_cookie(&res);
-    let polled: Value = t.poll(app, &req).await.json().await.unwrap();
-    assert!(polled["accessToken"].is_string(), "{polled}");
-    (polled, session)
-}
-
 /// Point 3: revoking everything of a person also unlinks their devices, in both ways it is
 /// asked for — "sign out everywhere" in the browser, an app's logout everywhere. Before, the
 /// device stayed listed as theirs while nobody held it, so anyone with the app's key could
@@ -91,7 +69,14 @@ async fn revoking_everything_of_a_person_unlinks_their_devices() {
     let t = TestApp::spawn_behind_proxy(|_| {}).await;
     let app = t.app_client().await;
     let tv = json!({"deviceId": "tv-1", "platform": "other", "deviceName": "TV", "pushToken": "push-of-ana"});
-    let (ana, session) = registered_on(&t, &app, "ana@example.com", tv).await;
+    let ana = t
+        .person("ana@example.com")
+        .from("127.0.0.1")
+        .via(&app)
+        .on_device(tv)
+        .register()
+        .await;
+    let (ana, session) = (ana.reply().clone(), ana.session);
     let ana_id = ana["user"]["id"].as_str().unwrap();
     assert_eq!(devices_of(&t, &app, ana_id).await.len(), 1);
 
@@ -121,7 +106,14 @@ async fn revoking_everything_of_a_person_unlinks_their_devices() {
     // An app's "logout everywhere" unlinks that app's devices of the person, not others'.
     let other = t.app_client().await;
     let phone = json!({"deviceId": "phone-1", "platform": "android", "pushToken": "push-of-budi"});
-    let (budi, _) = registered_on(&t, &app, "budi@example.com", phone.clone()).await;
+    let budi = t
+        .person("budi@example.com")
+        .from("127.0.0.1")
+        .via(&app)
+        .on_device(phone.clone())
+        .register()
+        .await;
+    let budi = budi.reply();
     let budi_id = budi["user"]["id"].as_str().unwrap();
     let req = other_sign_in(&t, &other, "budi@example.com", phone).await;
     let res = t
@@ -164,7 +156,14 @@ async fn a_tokenless_save_that_replaces_a_free_devices_push_token_unlinks_it() {
     let t = TestApp::spawn_behind_proxy(|_| {}).await;
     let app = t.app_client().await;
     let tv = json!({"deviceId": "tv-2", "platform": "other", "pushToken": "push-of-cici"});
-    let (cici, _) = registered_on(&t, &app, "cici@example.com", tv.clone()).await;
+    let cici = t
+        .person("cici@example.com")
+        .from("127.0.0.1")
+        .via(&app)
+        .on_device(tv.clone())
+        .register()
+        .await;
+    let cici = cici.reply();
     let cici_id = cici["user"]["id"].as_str().unwrap();
     let access = cici["accessToken"].as_str().unwrap();
     // While she is signed in there, only her token changes its push token.
@@ -203,7 +202,14 @@ async fn a_code_sign_in_on_a_squatted_account_leaves_the_squatter_no_app_token_o
     let t = TestApp::spawn_behind_proxy(|_| {}).await;
     let app = t.app_client().await;
     let tv = json!({"deviceId": "tv-3", "platform": "other", "pushToken": "push-of-squatter"});
-    let (squatter, session) = registered_on(&t, &app, "dina@example.com", tv).await;
+    let dina = t
+        .person("dina@example.com")
+        .from("127.0.0.1")
+        .via(&app)
+        .on_device(tv)
+        .register()
+        .await;
+    let (squatter, session) = (dina.reply().clone(), dina.session);
     let account_id = squatter["user"]["id"].as_str().unwrap().to_string();
 
     let req = t.start(&app, json!({})).await;
@@ -280,27 +286,20 @@ async fn an_abuser_behind_a_shared_address_does_not_lock_owners_out_of_their_cod
     let limits = crate::support::limits();
     const NAT: &str = "100.64.0.1";
     let t = TestApp::spawn_behind_proxy(|_| {}).await;
-    let res = post_as(
-        &t,
-        NAT,
-        None,
-        REGISTER,
-        json!({"name": "Nia", "email": "nia@example.com", "password": PASSWORD}),
-    )
-    .await;
-    assert_eq!(res.status(), 200);
-    let owner = crate::support::cookie_named(&res, "fypass_browser").expect("a browser cookie");
+    let owner = t
+        .person("nia@example.com")
+        .from(NAT)
+        .register()
+        .await
+        .browser;
     t.verified("nia@example.com").await;
     // Someone registers an address that is not theirs, from the same address.
-    let res = post_as(
-        &t,
-        NAT,
-        None,
-        REGISTER,
-        json!({"name": "Not Ola", "email": "ola@example.com", "password": PASSWORD}),
-    )
-    .await;
-    let squatter = crate::support::cookie_named(&res, "fypass_browser").expect("a browser cookie");
+    let squatter = t
+        .person("ola@example.com")
+        .from(NAT)
+        .register()
+        .await
+        .browser;
 
     // The abuser spends the address's budgets.
     for i in 0..limits.code_sends_per_network_hour {

@@ -1,24 +1,16 @@
 //! The tokens an app holds: rotation and reuse detection, expiry, introspection, userinfo
 //! and logout, and every way a sign-in ends (`/docs#tokens`).
 
-use crate::support::{App, TestApp, expect_error, join_all};
+use crate::support::{App, DEVICES, LOGIN, PASSWORD, TestApp, expect_error, join_all};
 use serde_json::{Value, json};
 use std::time::Duration;
-
-const PASSWORD: &str = "correct horse";
-
-/// A sign-in of a new person `email` in `app`; the first poll's reply (with the tokens).
-async fn signed_in(t: &TestApp, app: &App, email: &str) -> Value {
-    let token = t.register(app, email, None, PASSWORD).await;
-    t.poll(app, &token).await.json().await.unwrap()
-}
 
 /// Another sign-in of the registered person `email` in `app` (optionally with a device).
 async fn signed_in_again(t: &TestApp, app: &App, email: &str, device: Option<Value>) -> Value {
     let token = t.start(app, json!({"deviceInfo": device})).await;
     let res = t
         .post(
-            "/api/v1/fypass/login",
+            LOGIN,
             json!({"reqToken": token, "identifier": email, "password": PASSWORD}),
         )
         .await;
@@ -78,7 +70,13 @@ fn field(v: &Value, name: &str) -> String {
 async fn the_first_poll_hands_over_an_hour_long_access_token_and_a_month_long_refresh_token() {
     let t = TestApp::spawn().await;
     let app = t.app_client().await;
-    let polled = signed_in(&t, &app, "ana@example.com").await;
+    let polled = t
+        .person("ana@example.com")
+        .via(&app)
+        .register()
+        .await
+        .reply()
+        .clone();
     assert!(field(&polled, "accessToken").starts_with("fyp_"));
     let refresh = field(&polled, "refreshToken");
     assert!(
@@ -107,7 +105,13 @@ async fn the_first_poll_hands_over_an_hour_long_access_token_and_a_month_long_re
 async fn refreshing_rotates_and_a_reused_refresh_token_revokes_the_whole_sign_in() {
     let t = TestApp::spawn().await;
     let app = t.app_client().await;
-    let first = signed_in(&t, &app, "budi@example.com").await;
+    let first = t
+        .person("budi@example.com")
+        .via(&app)
+        .register()
+        .await
+        .reply()
+        .clone();
     let old = field(&first, "refreshToken");
     let res = refresh(&t, &app, &old).send().await.unwrap();
     assert_eq!(res.status(), 200);
@@ -163,7 +167,13 @@ async fn each_kind_of_token_expires() {
     })
     .await;
     let app = t.app_client().await;
-    let polled = signed_in(&t, &app, "citra@example.com").await;
+    let polled = t
+        .person("citra@example.com")
+        .via(&app)
+        .register()
+        .await
+        .reply()
+        .clone();
     tokio::time::sleep(Duration::from_millis(1100)).await;
     let access = field(&polled, "accessToken");
     expect_error(me(&t, &app, &access).await, 401, "UNAUTHORIZED").await;
@@ -199,7 +209,13 @@ async fn another_apps_token_is_inactive_and_cannot_be_refreshed() {
     let t = TestApp::spawn().await;
     let app = t.app_client().await;
     let other = t.app_client().await;
-    let polled = signed_in(&t, &app, "dewi@example.com").await;
+    let polled = t
+        .person("dewi@example.com")
+        .via(&app)
+        .register()
+        .await
+        .reply()
+        .clone();
     let (access, refresh_token) = (
         field(&polled, "accessToken"),
         field(&polled, "refreshToken"),
@@ -254,7 +270,13 @@ async fn another_apps_token_is_inactive_and_cannot_be_refreshed() {
 async fn of_parallel_refreshes_of_one_token_exactly_one_pair_is_made_and_all_get_it() {
     let t = TestApp::spawn().await;
     let app = t.app_client().await;
-    let polled = signed_in(&t, &app, "eko@example.com").await;
+    let polled = t
+        .person("eko@example.com")
+        .via(&app)
+        .register()
+        .await
+        .reply()
+        .clone();
     let token = field(&polled, "refreshToken");
     let attempts = (0..8).map(|_| {
         let req = refresh(&t, &app, &token).header("user-agent", "ExampleApp/2.1");
@@ -284,7 +306,13 @@ async fn logout_ends_the_sign_in_and_everywhere_ends_them_all() {
     let t = TestApp::spawn().await;
     let app = t.app_client().await;
     let other_app = t.app_client().await;
-    let first = signed_in(&t, &app, "fajar@example.com").await;
+    let first = t
+        .person("fajar@example.com")
+        .via(&app)
+        .register()
+        .await
+        .reply()
+        .clone();
     let second = signed_in_again(&t, &app, "fajar@example.com", None).await;
     let elsewhere = signed_in_again(&t, &other_app, "fajar@example.com", None).await;
 
@@ -351,14 +379,20 @@ async fn logout_ends_the_sign_in_and_everywhere_ends_them_all() {
 async fn a_status_change_and_a_removed_device_end_the_sign_ins_they_touch() {
     let t = TestApp::spawn().await;
     let app = t.app_client().await;
-    let polled = signed_in(&t, &app, "gita@example.com").await;
+    let polled = t
+        .person("gita@example.com")
+        .via(&app)
+        .register()
+        .await
+        .reply()
+        .clone();
     let device = json!({"deviceId": "tv-7", "platform": "android"});
     let on_tv = signed_in_again(&t, &app, "gita@example.com", Some(device)).await;
 
     // Removing the TV ends the TV's sign-in, refresh token included...
     let list: Value = t
         .http
-        .get(t.url("/api/v1/devices"))
+        .get(t.url(DEVICES))
         .header("x-client-key", &app.key)
         .send()
         .await
@@ -369,7 +403,7 @@ async fn a_status_change_and_a_removed_device_end_the_sign_ins_they_touch() {
     let id = list["items"][0]["id"].as_str().unwrap();
     let res = t
         .http
-        .delete(t.url(&format!("/api/v1/devices/{id}")))
+        .delete(t.url(&format!("{DEVICES}/{id}")))
         .header("x-client-key", &app.key)
         .send()
         .await
@@ -452,7 +486,7 @@ async fn a_quick_replay_from_another_device_is_reuse_and_revokes_the_sign_in() {
         ("198.51.100.66", "ExampleApp/2.1"),
     ] {
         let email = format!("fitri-{}@example.com", agent.len());
-        let polled = signed_in(&t, &app, &email).await;
+        let polled = t.person(&email).via(&app).register().await.reply().clone();
         let old = field(&polled, "refreshToken");
         let res = from(&old, "203.0.113.5", "ExampleApp/2.1")
             .send()

@@ -4,14 +4,14 @@
 //! and `iss`.
 
 use super::*;
-use crate::support::TestApp;
+use crate::support::{NAME, TestApp};
 use fypass::{clients::Grant, status::Status};
 
 #[tokio::test]
 async fn a_person_signs_in_through_the_hosted_page_and_the_app_gets_a_verified_id_token() {
     let t = TestApp::spawn().await;
     let rp = Rp::new(&t).await;
-    person(&t, "nia@example.com").await;
+    t.person("nia@example.com").register().await;
     let (verifier, challenge) = pkce();
     let (back, _) = sign_in(
         &t,
@@ -37,7 +37,7 @@ async fn a_person_signs_in_through_the_hosted_page_and_the_app_gets_a_verified_i
     assert_eq!(claims["amr"], serde_json::json!(["pwd"]));
     assert_eq!(claims["email"], "nia@example.com");
     assert_eq!(claims["email_verified"], false);
-    assert_eq!(claims["name"], "Alice");
+    assert_eq!(claims["name"], NAME);
     assert!(claims["sid"].is_string() && claims["auth_time"].is_i64());
     assert!(claims["exp"].as_i64().unwrap() > claims["iat"].as_i64().unwrap());
     // at_hash binds the ID token to its access token.
@@ -53,7 +53,7 @@ async fn a_signed_in_browser_comes_straight_back_unless_a_fresh_sign_in_is_asked
     let t = TestApp::spawn().await;
     let rp = Rp::new(&t).await;
     let other_app = Rp::new(&t).await;
-    person(&t, "nia@example.com").await;
+    t.person("nia@example.com").register().await;
     let (_, challenge) = pkce();
     let (_, cookie) = sign_in(
         &t,
@@ -257,7 +257,7 @@ async fn every_wrong_parameter_goes_back_with_its_error_state_and_iss_and_no_cod
 async fn a_native_app_on_loopback_may_listen_on_any_port_but_nothing_else_changes() {
     let t = TestApp::spawn().await;
     let rp = Rp::public(&t, "http://127.0.0.1/callback").await;
-    person(&t, "nia@example.com").await;
+    t.person("nia@example.com").register().await;
     let (verifier, challenge) = pkce();
     let port_redirect = "http://127.0.0.1:53127/callback";
     let url = authorize_url(&t, &rp, &challenge, &[("redirect_uri", port_redirect)]);
@@ -296,8 +296,8 @@ async fn a_native_app_on_loopback_may_listen_on_any_port_but_nothing_else_change
 async fn only_the_browser_that_signed_in_gets_the_code_and_only_once() {
     let t = TestApp::spawn().await;
     let rp = Rp::new(&t).await;
-    person(&t, "nia@example.com").await;
-    person(&t, "eve@example.com").await;
+    t.person("nia@example.com").register().await;
+    t.person("eve@example.com").register().await;
     let (_, challenge) = pkce();
     let res = visit(&authorize_url(&t, &rp, &challenge, &[]), None).await;
     let req_token = query(&t.url(&location(&res)))["reqToken"].clone();
@@ -328,7 +328,7 @@ async fn only_the_browser_that_signed_in_gets_the_code_and_only_once() {
 async fn a_resume_is_used_once_and_a_fresh_sign_in_is_checked_there_too() {
     let t = TestApp::spawn().await;
     let rp = Rp::new(&t).await;
-    person(&t, "nia@example.com").await;
+    t.person("nia@example.com").register().await;
     let (_, challenge) = pkce();
     let res = visit(&authorize_url(&t, &rp, &challenge, &[]), None).await;
     let req_token = query(&t.url(&location(&res)))["reqToken"].clone();
@@ -354,7 +354,7 @@ async fn a_resume_is_used_once_and_a_fresh_sign_in_is_checked_there_too() {
     )
     .await;
     let req_token = query(&t.url(&location(&res)))["reqToken"].clone();
-    let res = browser()
+    let res = no_redirects()
         .post(t.url("/_app/fypass/continue"))
         .header("cookie", &cookie)
         .json(&json!({"reqToken": req_token}))
@@ -376,7 +376,7 @@ async fn a_resume_is_used_once_and_a_fresh_sign_in_is_checked_there_too() {
 async fn a_person_who_is_not_active_gets_no_code() {
     let t = TestApp::spawn().await;
     let rp = Rp::new(&t).await;
-    person(&t, "nia@example.com").await;
+    t.person("nia@example.com").register().await;
     let (verifier, challenge) = pkce();
     let (back, _) = sign_in(
         &t,

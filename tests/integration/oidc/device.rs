@@ -2,7 +2,7 @@
 //! request on the hosted page, the TV polls with its own device code.
 
 use super::*;
-use crate::support::{LOGIN, TestApp};
+use crate::support::{LOGIN, NAME, TestApp};
 use fypass::{clients::Grant, status::Status};
 use serde_json::{Value, json};
 use std::time::Duration;
@@ -43,7 +43,7 @@ async fn complete(t: &TestApp, started: &Value, email: &str) {
 async fn a_tv_polls_until_the_person_completes_its_request_and_then_gets_its_tokens_once() {
     let t = TestApp::spawn().await;
     let tv = Rp::public(&t, "https://tv.example.com/").await;
-    person(&t, "nia@example.com").await;
+    t.person("nia@example.com").register().await;
     let started = start(&t, &tv, "openid profile offline_access").await;
     assert_eq!(started["interval"], 2);
     assert!(started["expires_in"].as_u64().unwrap() > 500);
@@ -82,7 +82,7 @@ async fn a_tv_polls_until_the_person_completes_its_request_and_then_gets_its_tok
         .await
         .unwrap();
     assert_eq!(claims["aud"], tv.id.to_string());
-    assert_eq!(claims["name"], "Alice");
+    assert_eq!(claims["name"], NAME);
     assert_eq!(
         userinfo(&t, reply["access_token"].as_str().unwrap())
             .await
@@ -135,7 +135,7 @@ async fn a_wrong_unknown_expired_or_another_clients_device_code_gets_nothing() {
     let t = TestApp::spawn().await;
     let tv = Rp::new(&t).await;
     let other = Rp::new(&t).await;
-    person(&t, "nia@example.com").await;
+    t.person("nia@example.com").register().await;
     let started = start(&t, &tv, "openid").await;
     let device_code = started["device_code"].as_str().unwrap().to_string();
     complete(&t, &started, "nia@example.com").await;
@@ -186,7 +186,7 @@ async fn a_wrong_unknown_expired_or_another_clients_device_code_gets_nothing() {
     // Expired.
     let started = start(&t, &tv, "openid").await;
     let sql = "UPDATE oidc_device_codes SET expires_at = 0";
-    execute(&t, sql).await;
+    t.execute(sql).await;
     let res = poll(&t, &tv, started["device_code"].as_str().unwrap()).await;
     expect_oauth(res, 400, "expired_token", "CODE_EXPIRED").await;
 }
@@ -195,7 +195,7 @@ async fn a_wrong_unknown_expired_or_another_clients_device_code_gets_nothing() {
 async fn a_person_shut_out_after_completing_gives_the_device_nothing() {
     let t = TestApp::spawn().await;
     let tv = Rp::new(&t).await;
-    person(&t, "nia@example.com").await;
+    t.person("nia@example.com").register().await;
     let started = start(&t, &tv, "openid").await;
     complete(&t, &started, "nia@example.com").await;
     let user = fypass::users::store::find_by_identifier(

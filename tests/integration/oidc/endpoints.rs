@@ -8,7 +8,7 @@ use serde_json::Value;
 async fn userinfo_tells_what_the_scope_grants_to_a_live_token_only() {
     let t = TestApp::spawn().await;
     let rp = Rp::new(&t).await;
-    person(&t, "nia@example.com").await;
+    t.person("nia@example.com").register().await;
     let (verifier, challenge) = pkce();
     let url = authorize_url(&t, &rp, &challenge, &[("scope", "openid email")]);
     let (back, _) = sign_in(&t, &url, "nia@example.com").await;
@@ -69,7 +69,7 @@ async fn revoking_ends_the_sign_in_and_another_clients_token_stays_untouched() {
     let t = TestApp::spawn().await;
     let rp = Rp::new(&t).await;
     let other = Rp::new(&t).await;
-    person(&t, "nia@example.com").await;
+    t.person("nia@example.com").register().await;
     let mine = tokens(&t, &rp, "nia@example.com").await;
     let theirs = tokens(&t, &other, "nia@example.com").await;
     // Revoking another client's token: 200, and it keeps working.
@@ -137,7 +137,7 @@ async fn introspection_answers_for_the_clients_own_live_tokens_only() {
     let t = TestApp::spawn().await;
     let rp = Rp::new(&t).await;
     let other = Rp::new(&t).await;
-    person(&t, "nia@example.com").await;
+    t.person("nia@example.com").register().await;
     let reply = tokens(&t, &rp, "nia@example.com").await;
     let res = rp
         .post(
@@ -188,7 +188,7 @@ async fn introspection_answers_for_the_clients_own_live_tokens_only() {
 async fn rp_initiated_logout_signs_out_with_a_valid_hint_and_asks_without_one() {
     let t = TestApp::spawn().await;
     let rp = Rp::new(&t).await;
-    person(&t, "nia@example.com").await;
+    t.person("nia@example.com").register().await;
     let (verifier, challenge) = pkce();
     let (back, cookie) = sign_in(
         &t,
@@ -232,7 +232,7 @@ async fn rp_initiated_logout_signs_out_with_a_valid_hint_and_asks_without_one() 
     let res = visit(&logout(&[]), Some(&cookie)).await;
     assert_eq!(res.status(), 200);
     assert!(res.text().await.unwrap().contains("<form method=\"post\""));
-    let res = browser()
+    let res = no_redirects()
         .post(logout(&[]))
         .header("cookie", &cookie)
         .header("sec-fetch-site", "cross-site")

@@ -57,7 +57,7 @@ async fn both_discovery_documents_describe_this_issuer() {
 async fn a_rotated_key_is_published_first_then_signs_and_the_old_one_lasts_as_long_as_its_tokens() {
     let t = TestApp::spawn_with(|c| c.token_ttl_secs = 2).await;
     let rp = Rp::new(&t).await;
-    person(&t, "nia@example.com").await;
+    t.person("nia@example.com").register().await;
     let first = tokens(&t, &rp, "nia@example.com").await;
     let first_id = first["id_token"].as_str().unwrap().to_string();
     let old_kid = jwt_header(&first_id)["kid"].as_str().unwrap().to_string();
@@ -117,7 +117,7 @@ async fn a_rotated_key_is_published_first_then_signs_and_the_old_one_lasts_as_lo
 async fn with_a_secret_key_the_private_keys_are_sealed_at_rest() {
     let t = TestApp::spawn_with(|c| c.secret_key = Some("s".repeat(40))).await;
     let rp = Rp::new(&t).await;
-    person(&t, "nia@example.com").await;
+    t.person("nia@example.com").register().await;
     let reply = tokens(&t, &rp, "nia@example.com").await;
     assert!(
         verified(&t, reply["id_token"].as_str().unwrap())
@@ -175,7 +175,7 @@ async fn two_nodes_on_one_database_sign_with_one_key_and_accept_each_others_toke
     let t = TestApp::spawn().await;
     let other = t.another_node(|_| {}).await;
     let rp = Rp::new(&t).await;
-    person(&t, "nia@example.com").await;
+    t.person("nia@example.com").register().await;
     let here = tokens(&t, &rp, "nia@example.com").await;
     let there = tokens(&other, &rp, "nia@example.com").await;
     assert_eq!(
@@ -242,7 +242,7 @@ async fn the_admin_commands_rotate_keys_and_make_public_clients() {
     );
     // The new key waits for its publish delay (an hour): tokens are signed by another.
     let rp = Rp::new(&t).await;
-    person(&t, "nia@example.com").await;
+    t.person("nia@example.com").register().await;
     let reply = tokens(&t, &rp, "nia@example.com").await;
     assert_ne!(
         jwt_header(reply["id_token"].as_str().unwrap())["kid"],

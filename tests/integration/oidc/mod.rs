@@ -8,7 +8,7 @@ mod endpoints;
 mod keys;
 mod token;
 
-use crate::support::{LOGIN, TestApp, session_cookie};
+use crate::support::{LOGIN, PASSWORD, TestApp, no_redirects, session_cookie};
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use fypass::clients::Grant;
 use serde_json::{Value, json};
@@ -16,15 +16,7 @@ use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use uuid::Uuid;
 
-pub const PASSWORD: &str = "correct horse";
 pub const CALLBACK: &str = "https://app.example.com/cb";
-
-pub fn browser() -> reqwest::Client {
-    reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
-}
 
 /// A relying party: a client of fypass.
 pub struct Rp {
@@ -145,7 +137,7 @@ pub fn authorize_url(t: &TestApp, rp: &Rp, challenge: &str, extra: &[(&str, &str
 
 /// A GET as a browser holding `cookie` (if any), following no redirect.
 pub async fn visit(url: &str, cookie: Option<&str>) -> reqwest::Response {
-    let req = browser().get(url);
+    let req = no_redirects().get(url);
     let req = match cookie {
         Some(c) => req.header("cookie", c),
         None => req,
@@ -163,12 +155,6 @@ pub fn location(res: &reqwest::Response) -> String {
 pub fn query(url: &str) -> HashMap<String, String> {
     let parsed = url::Url::parse(url).unwrap();
     parsed.query_pairs().into_owned().collect()
-}
-
-/// A registered person (through an app's login request).
-pub async fn person(t: &TestApp, email: &str) {
-    let app = t.app_client().await;
-    t.register(&app, email, None, PASSWORD).await;
 }
 
 /// Sends `url` (an authorization request) through the hosted sign-in as `email`: the
@@ -267,16 +253,4 @@ pub async fn userinfo(t: &TestApp, access_token: &str) -> reqwest::Response {
         .send()
         .await
         .unwrap()
-}
-
-/// Runs `sql` on the test database (to set a scene: an expired code, say).
-pub async fn execute(t: &TestApp, sql: &str) {
-    match t.db() {
-        fypass::db::Db::Sqlite { writer, .. } => {
-            sqlx::query(sql).execute(writer).await.unwrap();
-        }
-        fypass::db::Db::Postgres(pg) => {
-            sqlx::query(sql).execute(&pg.pool).await.unwrap();
-        }
-    }
 }

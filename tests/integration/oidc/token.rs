@@ -29,7 +29,7 @@ fn exchange_pairs<'a>(code: &'a str, verifier: &'a str) -> Vec<(&'a str, &'a str
 async fn a_code_works_once_and_its_replay_revokes_what_the_first_use_issued() {
     let t = TestApp::spawn().await;
     let rp = Rp::new(&t).await;
-    person(&t, "nia@example.com").await;
+    t.person("nia@example.com").register().await;
     let (code, verifier) = new_code(&t, &rp, "nia@example.com", &[]).await;
     let first = rp.exchange(&t, &code, &verifier).await;
     let access = first["access_token"].as_str().unwrap();
@@ -62,7 +62,7 @@ async fn a_code_works_once_and_its_replay_revokes_what_the_first_use_issued() {
 async fn a_wrong_verifier_redirect_uri_or_an_expired_code_gets_nothing() {
     let t = TestApp::spawn().await;
     let rp = Rp::new(&t).await;
-    person(&t, "nia@example.com").await;
+    t.person("nia@example.com").register().await;
     let (_, other_verifier) = pkce();
     let cases: Vec<(&str, String)> = vec![
         ("code_verifier", other_verifier),
@@ -109,7 +109,7 @@ async fn a_wrong_verifier_redirect_uri_or_an_expired_code_gets_nothing() {
     // Expired (60 s): moved into the past.
     let (code, verifier) = new_code(&t, &rp, "nia@example.com", &[]).await;
     let sql = "UPDATE oidc_codes SET expires_at = 0";
-    execute(&t, sql).await;
+    t.execute(sql).await;
     expect_oauth(
         rp.token(&t, &exchange_pairs(&code, &verifier)).await,
         400,
@@ -133,7 +133,7 @@ async fn another_clients_code_is_worth_nothing_and_stays_its_owners() {
     let t = TestApp::spawn().await;
     let victim = Rp::new(&t).await;
     let attacker = Rp::new(&t).await;
-    person(&t, "nia@example.com").await;
+    t.person("nia@example.com").register().await;
     let (code, verifier) = new_code(&t, &victim, "nia@example.com", &[]).await;
     // Injected into another client's exchange, with the right verifier even.
     let res = attacker.token(&t, &exchange_pairs(&code, &verifier)).await;
@@ -145,7 +145,7 @@ async fn another_clients_code_is_worth_nothing_and_stays_its_owners() {
 async fn a_client_authenticates_one_way_and_each_wrong_way_is_invalid_client() {
     let t = TestApp::spawn().await;
     let rp = Rp::new(&t).await;
-    person(&t, "nia@example.com").await;
+    t.person("nia@example.com").register().await;
     let (code, verifier) = new_code(&t, &rp, "nia@example.com", &[]).await;
     let pairs = exchange_pairs(&code, &verifier);
     let form = |extra: &[(&str, &str)]| {
@@ -250,7 +250,7 @@ async fn a_client_authenticates_one_way_and_each_wrong_way_is_invalid_client() {
 async fn a_suspended_client_or_one_without_the_grant_gets_no_tokens() {
     let t = TestApp::spawn().await;
     let rp = Rp::new(&t).await;
-    person(&t, "nia@example.com").await;
+    t.person("nia@example.com").register().await;
     let (code, verifier) = new_code(&t, &rp, "nia@example.com", &[]).await;
     let mut tx = t.db().begin().await.unwrap();
     fypass::clients::store::update(
@@ -291,7 +291,7 @@ async fn refreshing_rotates_gives_a_new_id_token_and_a_reused_token_ends_the_sig
     let t = TestApp::spawn().await;
     let rp = Rp::new(&t).await;
     let other = Rp::new(&t).await;
-    person(&t, "nia@example.com").await;
+    t.person("nia@example.com").register().await;
     let first = tokens(&t, &rp, "nia@example.com").await;
     let refresh = first["refresh_token"].as_str().unwrap().to_string();
     let first_claims = verified(&t, first["id_token"].as_str().unwrap())
@@ -364,7 +364,7 @@ async fn refreshing_rotates_gives_a_new_id_token_and_a_reused_token_ends_the_sig
 async fn without_offline_access_there_is_no_refresh_token_and_without_openid_no_id_token() {
     let t = TestApp::spawn().await;
     let rp = Rp::new(&t).await;
-    person(&t, "nia@example.com").await;
+    t.person("nia@example.com").register().await;
     let (code, verifier) = new_code(&t, &rp, "nia@example.com", &[("scope", "openid")]).await;
     let reply = rp.exchange(&t, &code, &verifier).await;
     assert!(reply.get("refresh_token").is_none());

@@ -1,12 +1,14 @@
-//! The test harness: the real application, on a fresh database, over real HTTP.
-//!
-//! Every test gets its own database: a new SQLite file, or — when
-//! `FYPASS_TEST_DATABASE_URL` points at a PostgreSQL server — a new database created on
-//! that server and dropped afterwards. The same tests thus run on both backends. With
-//! `FYPASS_TEST_POOLER_URL` too (a PgBouncer in transaction mode in front of that server,
-//! as `make test-postgres` starts), the apps reach their database through the pooler, as
-//! several app nodes do in production; the tests' own SQL goes directly to the server.
+//! The app under test: the real application, started in the test's process on its own
+//! database and port, served the way the binary serves it, and called over real HTTP.
+//! With `FYPASS_TEST_POOLER_URL` set (a PgBouncer in transaction mode in front of the
+//! PostgreSQL server, as `make test-postgres` starts), the apps reach their database
+//! through the pooler, as several app nodes do in production; the tests' own SQL goes
+//! directly to the server.
 
+use super::{
+    START, STATUS,
+    db::{DbTarget, TestDb},
+};
 use fypass::{
     clients::{Grant, store},
     config::Config,
@@ -14,7 +16,7 @@ use fypass::{
     server,
     state::AppState,
 };
-use serde_json::{Value, json};
+use serde_json::Value;
 use std::{future::Future, net::SocketAddr, path::PathBuf};
 use uuid::Uuid;
 
@@ -37,16 +39,6 @@ pub struct TestApp {
     target: DbTarget,
     /// The database, dropped with the app; `None` for a second node on another app's.
     _db: Option<TestDb>,
-}
-
-/// A test database as the app and the tests reach it.
-#[derive(Clone)]
-struct DbTarget {
-    /// What the app is configured with: the database itself, or the pooler in front of it.
-    app_url: String,
-    /// The database itself.
-    direct_url: String,
-    through_pooler: bool,
 }
 
 impl TestApp {
@@ -171,12 +163,6 @@ impl TestApp {
     /// connections; the app itself may reach it through a pooler).
     pub fn database_url(&self) -> &str {
         &self.target.direct_url
-    }
-
-    /// A page's HTML as a reader sees it: without the empty comments (`<!>`) Leptos puts
-    /// after dynamic text to hydrate it, which tests should not depend on.
-    pub async fn page_html(res: reqwest::Response) -> String {
-        res.text().await.unwrap().replace("<!>", "")
     }
 
     pub async fn get(&self, path: &str) -> reqwest::Response {
@@ -305,72 +291,6 @@ impl TestApp {
             .header("x-client-key", &app.key);
         async move { req.send().await.unwrap() }
     }
-
-    /// Registers a person through a login request; returns the request's token.
-    pub async fn register(
-        &self,
-        app: &App,
-        email: &str,
-        whatsapp: Option<&str>,
-        password: &str,
-    ) -> String {
-        let token = self.start(app, json!({})).await;
-        let res = self.post(REGISTER, json!({"reqToken": token, "name": "Alice", "email": email, "whatsapp": whatsapp, "password": password})).await;
-        assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
-        token
-    }
-}
-
-impl TestApp {
-    /// Marks `identifier` verified for the account that claims it, as a code sent there
-    /// would (only a verified identifier is exclusive).
-    pub async fn verified(&self, identifier: &str) {
-        let parsed = fypass::users::identifier::Identifier::parse(identifier, 62).unwrap();
-        let user = fypass::users::store::find_by_identifier(self.db(), &parsed)
-            .await
-            .unwrap()
-            .expect("someone claims it");
-        let mut tx = self.db().begin().await.unwrap();
-        fypass::users::store::verify_identifier(&mut tx, user.id, &parsed, false)
-            .await
-            .unwrap();
-        tx.commit().await.unwrap();
-    }
-}
-
-pub const START: &str = "/api/v1/users/login";
-pub const STATUS: &str = "/api/v1/users/login-status";
-pub const LOGIN: &str = "/api/v1/fypass/login";
-pub const REGISTER: &str = "/api/v1/fypass/register";
-
-/// Runs `futures` at once (each spawned on the multi-threaded runtime) and collects their
-/// outputs in order.
-pub async fn join_all<F>(futures: impl IntoIterator<Item = F>) -> Vec<F::Output>
-where
-    F: Future + Send + 'static,
-    F::Output: Send + 'static,
-{
-    let handles: Vec<_> = futures.into_iter().map(tokio::spawn).collect();
-    let mut out = Vec::with_capacity(handles.len());
-    for h in handles {
-        out.push(h.await.unwrap());
-    }
-    out
-}
-
-/// The `name=value` of the session cookie a reply sets.
-pub fn session_cookie(res: &reqwest::Response) -> String {
-    cookie_named(res, "fypass_session").expect("a session cookie is set")
-}
-
-/// The `name=value` of the cookie `name` a reply sets, if it sets one.
-pub fn cookie_named(res: &reqwest::Response, name: &str) -> Option<String> {
-    res.headers()
-        .get_all("set-cookie")
-        .iter()
-        .map(|v| v.to_str().unwrap().to_string())
-        .find(|c| c.starts_with(&format!("{name}=")))
-        .map(|c| c.split(';').next().unwrap().to_string())
 }
 
 impl Drop for TestApp {
@@ -400,137 +320,4 @@ fn fake_site() -> PathBuf {
     std::fs::write(pkg.join("fypass.abc123.wasm.gz"), b"gzip bytes").unwrap();
     std::fs::write(dir.join("favicon.svg"), b"<svg/>").unwrap();
     dir
-}
-
-/// A database of the backend under test, removed when the test ends.
-pub struct TestDb {
-    /// The database itself (the admin commands' and the tests' own connections).
-    pub url: String,
-    target: DbTarget,
-    cleanup: Cleanup,
-}
-
-enum Cleanup {
-    SqliteDir(PathBuf),
-    Postgres { admin_url: String, name: String },
-}
-
-impl TestDb {
-    pub async fn create() -> TestDb {
-        let id = Uuid::now_v7().simple().to_string();
-        match std::env::var("FYPASS_TEST_DATABASE_URL")
-            .ok()
-            .filter(|u| !u.is_empty())
-        {
-            Some(admin_url) => {
-                use sqlx::Connection;
-                let name = format!("fypass_t_{id}");
-                let mut admin = sqlx::PgConnection::connect(&admin_url)
-                    .await
-                    .expect("PostgreSQL for tests");
-                sqlx::query(&format!("CREATE DATABASE \"{name}\""))
-                    .execute(&mut admin)
-                    .await
-                    .unwrap();
-                let on = |server: &str| {
-                    let mut url = url::Url::parse(server).unwrap();
-                    url.set_path(&name);
-                    url.to_string()
-                };
-                let direct_url = on(&admin_url);
-                let pooler = std::env::var("FYPASS_TEST_POOLER_URL")
-                    .ok()
-                    .filter(|u| !u.is_empty());
-                TestDb {
-                    url: direct_url.clone(),
-                    target: DbTarget {
-                        app_url: pooler.as_deref().map_or_else(|| direct_url.clone(), on),
-                        through_pooler: pooler.is_some(),
-                        direct_url,
-                    },
-                    cleanup: Cleanup::Postgres { admin_url, name },
-                }
-            }
-            None => {
-                let dir = std::env::temp_dir().join(format!("fypass-test-{id}"));
-                let url = format!("sqlite://{}/fypass.db", dir.display());
-                TestDb {
-                    url: url.clone(),
-                    target: DbTarget {
-                        app_url: url.clone(),
-                        direct_url: url,
-                        through_pooler: false,
-                    },
-                    cleanup: Cleanup::SqliteDir(dir),
-                }
-            }
-        }
-    }
-}
-
-impl Drop for TestDb {
-    fn drop(&mut self) {
-        match &self.cleanup {
-            Cleanup::SqliteDir(dir) => {
-                let _ = std::fs::remove_dir_all(dir);
-            }
-            Cleanup::Postgres { admin_url, name } => {
-                let (admin_url, name) = (admin_url.clone(), name.clone());
-                // Drop cannot await; a short-lived runtime on its own thread does the work.
-                let _ = std::thread::spawn(move || {
-                    let rt = tokio::runtime::Builder::new_current_thread()
-                        .enable_all()
-                        .build()
-                        .unwrap();
-                    rt.block_on(async {
-                        use sqlx::Connection;
-                        if let Ok(mut admin) = sqlx::PgConnection::connect(&admin_url).await {
-                            let _ = sqlx::query(&format!(
-                                "DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"
-                            ))
-                            .execute(&mut admin)
-                            .await;
-                        }
-                    });
-                })
-                .join();
-            }
-        }
-    }
-}
-
-/// Whether this run tests PostgreSQL.
-pub fn on_postgres() -> bool {
-    std::env::var("FYPASS_TEST_DATABASE_URL").is_ok_and(|u| !u.is_empty())
-}
-
-/// The `{code, message}` body of an error response, with its status.
-pub async fn error_of(res: reqwest::Response) -> (u16, serde_json::Value) {
-    let status = res.status().as_u16();
-    let body: serde_json::Value = res.json().await.expect("error bodies are JSON");
-    (status, body)
-}
-
-/// Asserts an error response's status and code, returning its body.
-pub async fn expect_error(res: reqwest::Response, status: u16, code: &str) -> serde_json::Value {
-    let content_type = res
-        .headers()
-        .get("content-type")
-        .map(|v| v.to_str().unwrap().to_string())
-        .unwrap_or_default();
-    let (got_status, body) = error_of(res).await;
-    assert_eq!(
-        (got_status, body["code"].as_str().unwrap_or_default()),
-        (status, code),
-        "{body}"
-    );
-    assert!(
-        content_type.starts_with("application/json"),
-        "{content_type}"
-    );
-    assert!(
-        body["message"].as_str().is_some_and(|m| !m.is_empty()),
-        "{body}"
-    );
-    body
 }
