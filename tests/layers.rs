@@ -70,7 +70,6 @@ fn modules_import_only_downward() {
 }
 
 #[test]
-#[ignore = "issue 24, second step: openapi.rs, docs/mod.rs and login/flow.rs are split next"]
 fn no_source_file_over_the_limit() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let long: Vec<String> = source_files(&root.join("src"))
