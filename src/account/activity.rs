@@ -120,9 +120,15 @@ async fn activity(
             .await
             .map(|ended_here| {
                 if ended_here {
-                    see_other(crate::paths::SIGN_IN, vec![session::clear_cookie(&state.config)])
+                    see_other(
+                        crate::paths::SIGN_IN,
+                        vec![session::clear_cookie(&state.config)],
+                    )
                 } else {
-                    see_other(&format!("{}?done=ended#signed-in", crate::paths::ACTIVITY), Vec::new())
+                    see_other(
+                        &format!("{}?done=ended#signed-in", crate::paths::ACTIVITY),
+                        Vec::new(),
+                    )
                 }
             }),
     };
@@ -139,11 +145,7 @@ async fn activity(
 }
 
 /// Ends the signed-in person's sign-in `target`; whether it was this browser's session.
-pub async fn end_one(
-    state: &AppState,
-    caller: &Caller,
-    target: &str,
-) -> Result<bool, ApiError> {
+pub async fn end_one(state: &AppState, caller: &Caller, target: &str) -> Result<bool, ApiError> {
     let user =
         session::require_change(state, caller, crate::tr!(account.msg.sign_in_first)).await?;
     let here = store::signed_in(state, caller, user.id)

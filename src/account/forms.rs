@@ -51,31 +51,54 @@ async fn account(
             !fields.remove_passkeys.is_empty(),
         )
         .await
-        .map(|cookie| see_other(&format!("{}?done=password", crate::paths::ACCOUNT), vec![cookie])),
-        "delete-account" => {
-            super::leaving::delete(&state, &caller, Some(fields.password.clone()))
-                .await
-                .map(|cookie| see_other(crate::paths::SIGN_IN, vec![cookie]))
-        }
+        .map(|cookie| {
+            see_other(
+                &format!("{}?done=password", crate::paths::ACCOUNT),
+                vec![cookie],
+            )
+        }),
+        "delete-account" => super::leaving::delete(&state, &caller, Some(fields.password.clone()))
+            .await
+            .map(|cookie| see_other(crate::paths::SIGN_IN, vec![cookie])),
         "sign-out-everywhere" => super::flow::sign_out_everywhere(&state, &caller)
             .await
             .map(|cookie| see_other(crate::paths::SIGN_IN, vec![cookie])),
         "passkey-rename" => {
             crate::passkeys::flow::rename(&state, &caller, &fields.passkey, &fields.name)
                 .await
-                .map(|_| see_other(&format!("{}?done=passkey#passkeys", crate::paths::ACCOUNT), Vec::new()))
+                .map(|_| {
+                    see_other(
+                        &format!("{}?done=passkey#passkeys", crate::paths::ACCOUNT),
+                        Vec::new(),
+                    )
+                })
         }
         "passkey-remove" => crate::passkeys::flow::remove(&state, &caller, &fields.passkey)
             .await
-            .map(|_| see_other(&format!("{}?done=passkey#passkeys", crate::paths::ACCOUNT), Vec::new())),
+            .map(|_| {
+                see_other(
+                    &format!("{}?done=passkey#passkeys", crate::paths::ACCOUNT),
+                    Vec::new(),
+                )
+            }),
         // The second factor: the password comes along when the page asked for it.
         "totp-start" => crate::factors::flow::start(&state, &caller, Some(fields.password.clone()))
             .await
-            .map(|_| see_other(&format!("{}#second-factor", crate::paths::ACCOUNT), Vec::new())),
+            .map(|_| {
+                see_other(
+                    &format!("{}#second-factor", crate::paths::ACCOUNT),
+                    Vec::new(),
+                )
+            }),
         "totp-remove" => {
             crate::factors::flow::remove(&state, &caller, Some(fields.password.clone()))
                 .await
-                .map(|_| see_other(&format!("{}?done=second-factor#second-factor", crate::paths::ACCOUNT), Vec::new()))
+                .map(|_| {
+                    see_other(
+                        &format!("{}?done=second-factor#second-factor", crate::paths::ACCOUNT),
+                        Vec::new(),
+                    )
+                })
         }
         "totp-confirm" => {
             match crate::factors::flow::confirm(
@@ -119,7 +142,12 @@ async fn account(
             };
             crate::codes::flow::verify(&state, &caller, body)
                 .await
-                .map(|_| see_other(&format!("{}?done=verified", crate::paths::ACCOUNT), Vec::new()))
+                .map(|_| {
+                    see_other(
+                        &format!("{}?done=verified", crate::paths::ACCOUNT),
+                        Vec::new(),
+                    )
+                })
         }
     };
     match outcome {

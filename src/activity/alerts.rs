@@ -142,7 +142,10 @@ fn message(locale: Locale, what: Alert, to: &Identifier, link: &str, caller: &Ca
 /// Spends the "this wasn't me" link `token` (single use, unexpired): the person it was made
 /// for and the address their alert went to, or `None` (a link used, expired or never made).
 /// What using it does to the account is the caller's (`account::activity`).
-pub async fn spend_link(tx: &mut Tx, token: &str) -> Result<Option<(UserRow, Identifier)>, ApiError> {
+pub async fn spend_link(
+    tx: &mut Tx,
+    token: &str,
+) -> Result<Option<(UserRow, Identifier)>, ApiError> {
     if !secret::well_formed(PREFIX, token) {
         return Ok(None);
     }

@@ -7,17 +7,16 @@ use crate::{
     error::{ApiError, ErrorCode},
     login::reauth,
     login::{
-        LoginStatus,
+        LoginStatus, Proof,
         flow::{self as login, Done},
-        Proof, requests, step,
+        requests, step,
         throttle::{self, Attempt},
     },
     request::Caller,
     state::AppState,
     throttle::{network, take},
     users::{
-        session,
-        factor as store,
+        factor as store, session,
         store::{self as users, UserRow},
     },
 };
@@ -274,8 +273,8 @@ pub async fn view(
         });
     }
     let window_ms = crate::users::REAUTH_WINDOW_SECS as i64 * 1000;
-    let recent = now_ms() - factor.created_at < window_ms
-        && session::proven_recently(state, caller).await?;
+    let recent =
+        now_ms() - factor.created_at < window_ms && session::proven_recently(state, caller).await?;
     Ok(SecondFactorView {
         on: false,
         recovery_codes_left: 0,

@@ -33,7 +33,6 @@ use serde::{Deserialize, Serialize};
 
 pub use crate::login::{MAX_STEP_FAILURES, STEP_SECS};
 
-
 /// The second step of a sign-in: a code from the authenticator app (6 digits) or one of the
 /// recovery codes.
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]

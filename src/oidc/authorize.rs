@@ -442,7 +442,11 @@ async fn start(
         .map(drop))?;
     tx.commit().await?;
     // The page speaks `ui_locales` through the login request's locale.
-    Ok(see_other(&format!("{}?reqToken={}", crate::paths::SIGN_IN, created.token)))
+    Ok(see_other(&format!(
+        "{}?reqToken={}",
+        crate::paths::SIGN_IN,
+        created.token
+    )))
 }
 
 db_row! {
