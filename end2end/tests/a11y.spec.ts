@@ -1,29 +1,10 @@
-import { Browser, Page, expect, test } from "@playwright/test";
-import { createRequire } from "node:module";
-import { hydrated, registerInPage, startLogin, uniqueEmail } from "./helpers";
+import { Browser, expect, test } from "@playwright/test";
+import { hydrated, registerInPage, startLogin, uniqueEmail, violations } from "./helpers";
 
 // Every page fypass hosts, checked with axe-core against WCAG 2.1 A and AA, so a new page
 // (or a change to an old one) stays usable with a keyboard and a screen reader. The pages'
 // Content-Security-Policy refuses an injected script, so the context bypasses CSP: axe is
 // the only script that gains from it.
-const axeSource = createRequire(__filename).resolve("axe-core/axe.min.js");
-const tags = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"];
-
-/** axe's violations on the page as it is now (after hydration, where the page has islands). */
-async function violations(page: Page) {
-  if ((await page.locator("leptos-island").count()) > 0) await hydrated(page);
-  await page.addScriptTag({ path: axeSource });
-  const result = await page.evaluate(
-    async (values) => (window as any).axe.run(document, { runOnly: { type: "tag", values } }),
-    tags,
-  );
-  return (result.violations as any[]).map((v) => ({
-    rule: v.id,
-    impact: v.impact,
-    nodes: v.nodes.map((n: any) => n.target.join(" ")),
-  }));
-}
-
 async function axeContext(browser: Browser) {
   return browser.newContext({ bypassCSP: true });
 }

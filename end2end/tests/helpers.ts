@@ -1,4 +1,5 @@
 import { APIRequestContext, Page, expect } from "@playwright/test";
+import { createRequire } from "node:module";
 
 /** The key of the client end2end/run.sh created: the tests act as that app. */
 export const clientKey = process.env.FYPASS_TEST_CLIENT_KEY ?? "";
@@ -64,21 +65,23 @@ export async function signInInPage(page: Page, identifier: string, password: str
   await page.getByRole("button", { name: "Sign in", exact: true }).click();
 }
 
-/** Waits for the newest message to `to` in maildev whose subject contains `subject`; its code. */
-export async function mailedCode(request: APIRequestContext, to: string, subject: string): Promise<string> {
+/** Waits for the newest message to `to` in maildev whose subject contains `subject`; its text. */
+export async function mailed(request: APIRequestContext, to: string, subject: string): Promise<string> {
   const web = process.env.FYPASS_MAIL_WEB ?? "";
   for (let i = 0; i < 100; i++) {
     const res = await request.get(`${web}/api/email`);
     const mails = ((await res.json()) as any[]).filter(
       (m) => m.to.some((r: any) => r.address === to) && String(m.subject).includes(subject),
     );
-    if (mails.length > 0) {
-      const text: string = mails[mails.length - 1].text;
-      return text.match(/\b\d{6}\b/)![0];
-    }
+    if (mails.length > 0) return mails[mails.length - 1].text;
     await new Promise((r) => setTimeout(r, 100));
   }
   throw new Error(`no "${subject}" mail to ${to}`);
+}
+
+/** Waits for the newest message to `to` in maildev whose subject contains `subject`; its code. */
+export async function mailedCode(request: APIRequestContext, to: string, subject: string): Promise<string> {
+  return (await mailed(request, to, subject)).match(/\b\d{6}\b/)![0];
 }
 
 /** Waits for a WhatsApp message to `number` (E.164) at the Cloud API stand-in; its code. */
@@ -91,4 +94,25 @@ export async function whatsappCode(request: APIRequestContext, number: string): 
     await new Promise((r) => setTimeout(r, 100));
   }
   throw new Error(`no WhatsApp message to ${number}`);
+}
+
+const axeSource = createRequire(__filename).resolve("axe-core/axe.min.js");
+
+/**
+ * axe-core's WCAG 2.1 A and AA violations on the page as it is now (after hydration, where
+ * the page has islands). The pages' Content-Security-Policy refuses an injected script: open
+ * the page in a context with `bypassCSP: true` (axe is the only script that gains from it).
+ */
+export async function violations(page: Page) {
+  if ((await page.locator("leptos-island").count()) > 0) await hydrated(page);
+  await page.addScriptTag({ path: axeSource });
+  const result = await page.evaluate(
+    async (values) => (window as any).axe.run(document, { runOnly: { type: "tag", values } }),
+    ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"],
+  );
+  return (result.violations as any[]).map((v) => ({
+    rule: v.id as string,
+    impact: v.impact as string,
+    nodes: v.nodes.map((n: any) => n.target.join(" ")) as string[],
+  }));
 }
