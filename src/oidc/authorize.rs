@@ -62,6 +62,10 @@ pub struct Request {
     pub fresh: bool,
     pub prompt_none: bool,
     pub ui_locale: Option<&'static str>,
+    /// `acr_values` holds [`super::ACR_MFA`]: only a sign-in with two factors will do
+    /// (step-up, RFC 9470) — a one-factor session is not reused, and the hosted sign-in asks
+    /// for the second factor (or answers `MFA_REQUIRED` to a person without one).
+    pub require_mfa: bool,
 }
 
 /// Where the browser goes next: back to the app (a code or an error), or a page.
@@ -252,6 +256,9 @@ fn parse(client: &Client, redirect_uri: String, params: &Params) -> Result<Reque
         fresh: prompts.contains(&"login"),
         prompt_none,
         ui_locale,
+        require_mfa: params
+            .get("acr_values")
+            .is_some_and(|values| values.split(' ').any(|v| v == super::ACR_MFA)),
     })
 }
 
@@ -262,6 +269,7 @@ db_row! {
         pub created_at: i64,
         pub reauthenticated_at: Option<i64>,
         pub amr: Option<String>,
+        pub strong_at: Option<i64>,
     }
 }
 
@@ -285,7 +293,7 @@ async fn signed_in(
     let Some(cookie) = session::secret_of(caller, &state.config) else {
         return Ok(None);
     };
-    let sql = "SELECT id, created_at, reauthenticated_at, amr FROM sessions WHERE token_hash = $1";
+    let sql = "SELECT id, created_at, reauthenticated_at, amr, strong_at FROM sessions WHERE token_hash = $1";
     let facts: Option<SessionFacts> = with_reader!(&state.db, |c| sqlx::query_as(sql)
         .bind(secret::hash(cookie))
         .fetch_optional(c)
@@ -300,6 +308,13 @@ fn fresh_enough(request: &Request, auth_time: i64, asked_at: i64, now: i64) -> b
         .max_age
         .is_none_or(|secs| now - auth_time <= secs * 1000);
     after_request && within_max_age
+}
+
+/// Whether `session` may answer `request` without a sign-in: fresh enough, and with two
+/// factors when the request asks for them.
+fn reusable(request: &Request, session: &SessionFacts, now: i64) -> bool {
+    fresh_enough(request, session.auth_time(), now, now)
+        && (!request.require_mfa || session.strong_at.is_some())
 }
 
 /// Stores a new code for `user`, signed in through `session`.
@@ -385,7 +400,7 @@ async fn start(
 ) -> Result<Response, OAuthError> {
     let now = now_ms();
     if let Some((user, session)) = signed_in(state, caller).await?
-        && fresh_enough(request, session.auth_time(), now, now)
+        && reusable(request, &session, now)
     {
         let mut tx = state.db.begin().await?;
         let code = issue_code(&mut tx, request, user.id, &session).await?;
@@ -406,7 +421,7 @@ async fn start(
         mode: Some(LoginMode::Login),
         locale: request.ui_locale.map(str::to_owned),
         device_info: None,
-        require: None,
+        require: request.require_mfa.then_some(crate::login::Require::Mfa),
     };
     let created = requests::create(
         crate::login::requests::LoginStarts::of(state),
@@ -512,6 +527,8 @@ pub async fn resume(
         fresh: p.fresh,
         prompt_none: false,
         ui_locale: None,
+        // The login request enforced it: only a two-factor sign-in completed it.
+        require_mfa: false,
     };
     match finish(&state, &caller, id, &p, &request).await {
         Ok(res) => res,

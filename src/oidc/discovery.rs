@@ -40,6 +40,7 @@ pub fn document(issuer: &str) -> Value {
         "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
         "code_challenge_methods_supported": ["S256"],
         "prompt_values_supported": ["none", "login"],
+        "acr_values_supported": [super::ACR_ONE, super::ACR_MFA],
         "ui_locales_supported": ["en", "id"],
         "claims_supported": [
             "iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "amr", "acr", "sid", "azp",

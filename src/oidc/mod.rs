@@ -80,6 +80,11 @@ pub fn routes() -> Router<AppState> {
 }
 
 /// The scopes fypass grants; anything else is `invalid_scope`.
+/// The `acr` of a sign-in with one factor.
+pub const ACR_ONE: &str = "1";
+/// The `acr` of a sign-in with two factors (a passkey, or a first factor and the
+/// authenticator app); asked for with `acr_values=mfa` on `/oauth/authorize` (RFC 9470).
+pub const ACR_MFA: &str = "mfa";
 pub const SCOPES: [&str; 5] = ["openid", "profile", "email", "phone", "offline_access"];
 
 /// A granted scope: a set of [`SCOPES`], in their order.

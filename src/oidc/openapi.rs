@@ -128,7 +128,11 @@ pub fn operations() -> Vec<Op> {
             false,
             "`en` or `id`: the language of the pages."
         ),
-        query("acr_values", false, "Accepted and ignored."),
+        query(
+            "acr_values",
+            false,
+            "`mfa`: only a sign-in with two factors (a passkey, or a password or code and the authenticator app) will do; a one-factor session is not reused (step-up, RFC 9470)."
+        ),
     ]);
     let redirect = json!({"description": "Back to the app (`code`, `state`, `iss`; or `error`, `error_description`, `state`, `iss`), or to the hosted sign-in page.",
         "headers": {"Location": {"schema": {"type": "string"}}}});

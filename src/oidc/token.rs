@@ -436,8 +436,14 @@ pub(super) async fn id_token(
     }
     if let Some(amr) = granted.amr {
         let methods: Vec<&str> = amr.split(' ').filter(|m| !m.is_empty()).collect();
+        // Two factors (a passkey counts as both, SPEC §16) meet `acr_values=mfa`.
+        let acr = if methods.iter().any(|m| *m == "mfa" || *m == "hwk") {
+            super::ACR_MFA
+        } else {
+            super::ACR_ONE
+        };
         claims.insert("amr".into(), json!(methods));
-        claims.insert("acr".into(), Value::String("1".into()));
+        claims.insert("acr".into(), Value::String(acr.into()));
     }
     if let Some(sid) = granted.session_id {
         claims.insert("sid".into(), Value::String(sid.to_string()));

@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 const MFA: &str = "/api/v1/fypass/mfa";
 
 /// A JSON POST carrying `cookies` (`a=1; b=2`), from `ip` (`X-Forwarded-For`) when given.
-async fn post(
+pub async fn post(
     t: &TestApp,
     cookies: &str,
     ip: Option<&str>,
@@ -30,7 +30,7 @@ async fn post(
     req.send().await.unwrap()
 }
 
-fn now() -> u64 {
+pub fn now() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
@@ -65,7 +65,7 @@ fn secret_of(uri: &str) -> Vec<u8> {
 
 /// Sets up the authenticator app in the session `cookie`: the secret (read from the QR
 /// code's URI, as an app would) and the recovery codes shown once.
-async fn enrol(t: &TestApp, cookie: &str) -> (Vec<u8>, Vec<String>) {
+pub async fn enrol(t: &TestApp, cookie: &str) -> (Vec<u8>, Vec<String>) {
     let res = post(t, cookie, None, "/_app/account/totp/start", json!({})).await;
     assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
     let setup: Value = res.json().await.unwrap();
@@ -113,7 +113,7 @@ async fn password_step(
 }
 
 /// The waiting second step's cookie a first step set.
-fn step_cookie(res: &reqwest::Response) -> String {
+pub fn step_cookie(res: &reqwest::Response) -> String {
     cookie_named(res, "fypass_mfa").expect("a second-step cookie")
 }
 

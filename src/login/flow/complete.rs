@@ -76,6 +76,8 @@ pub(crate) async fn finish(
     let amr = match metric {
         "code" | "recovered" => "otp",
         "passkey" => "hwk",
+        // The authenticator app's code after a first factor: two factors.
+        "second_factor" => "mfa otp",
         _ => "pwd",
     };
     // A sign-in from a browser that never signed in to this account before: tell the person.

@@ -6,6 +6,7 @@ mod authorize;
 mod device;
 mod endpoints;
 mod keys;
+mod step_up;
 mod token;
 
 use crate::support::{LOGIN, PASSWORD, TestApp, no_redirects, session_cookie};
