@@ -81,6 +81,18 @@ pub(crate) async fn second_step(
     if let Some(code) = users::refusal(user.status()) {
         return Err(ApiError::new(code));
     }
+    // Everything of theirs was ended since the first factor was proven (a new password, a
+    // recovery, "sign out everywhere", "this wasn't me"): that proof ended with it. A later
+    // ending is `login::flow::finish`'s (`users::hold` of `user` as read here).
+    if user
+        .revoked_before
+        .is_some_and(|ended| ended >= waiting.created_at)
+    {
+        return Err(ApiError::with_message(
+            ErrorCode::Unauthorized,
+            crate::tr!(factors.msg.sign_in_again),
+        ));
+    }
 
     // Counted as a password is: per account and network, the owner's browser apart.
     let account = format!("user:{}", user.id);

@@ -33,6 +33,8 @@ db_row! {
         pub request_id: Option<Uuid>,
         pub first: String,
         pub failures: i64,
+        // When the first factor was proven.
+        pub created_at: i64,
     }
 }
 
@@ -93,7 +95,7 @@ pub async fn current(
     else {
         return Ok(None);
     };
-    let sql = "SELECT id, user_id, request_id, first, failures FROM second_steps
+    let sql = "SELECT id, user_id, request_id, first, failures, created_at FROM second_steps
                WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2 AND failures < $3";
     Ok(with_reader!(db, |c| sqlx::query_as(sql)
         .bind(secret::hash(secret))

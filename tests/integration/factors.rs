@@ -10,10 +10,10 @@ use crate::support::{
 use fypass::factors::totp::{STEP, code_at};
 use serde_json::{Value, json};
 
-const MFA: &str = "/api/v1/fypass/mfa";
+pub(crate) const MFA: &str = "/api/v1/fypass/mfa";
 
 /// A JSON POST carrying `cookies` (`a=1; b=2`), from `ip` (`X-Forwarded-For`) when given.
-pub async fn post(
+pub(crate) async fn post(
     t: &TestApp,
     cookies: &str,
     ip: Option<&str>,
@@ -30,7 +30,7 @@ pub async fn post(
     req.send().await.unwrap()
 }
 
-pub fn now() -> u64 {
+pub(crate) fn now() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
@@ -65,7 +65,7 @@ fn secret_of(uri: &str) -> Vec<u8> {
 
 /// Sets up the authenticator app in the session `cookie`: the secret (read from the QR
 /// code's URI, as an app would) and the recovery codes shown once.
-pub async fn enrol(t: &TestApp, cookie: &str) -> (Vec<u8>, Vec<String>) {
+pub(crate) async fn enrol(t: &TestApp, cookie: &str) -> (Vec<u8>, Vec<String>) {
     let res = post(t, cookie, None, "/_app/account/totp/start", json!({})).await;
     assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
     let setup: Value = res.json().await.unwrap();
@@ -113,7 +113,7 @@ async fn password_step(
 }
 
 /// The waiting second step's cookie a first step set.
-pub fn step_cookie(res: &reqwest::Response) -> String {
+pub(crate) fn step_cookie(res: &reqwest::Response) -> String {
     cookie_named(res, "fypass_mfa").expect("a second-step cookie")
 }
 
@@ -762,4 +762,37 @@ fn recovery_codes_in(html: &str) -> std::collections::BTreeSet<String> {
         })
         .map(str::to_owned)
         .collect()
+}
+
+/// A sign-in halfway — the password proven, a code of the app not typed yet — ends with
+/// everything else when the owner signs out everywhere (or changes the password, or uses
+/// "this wasn't me"): a code typed afterwards, even a right one, signs nobody in.
+#[tokio::test]
+async fn signing_out_everywhere_ends_a_sign_in_waiting_for_its_second_factor() {
+    let t = TestApp::spawn().await;
+    let owner = t.person("ana@example.com").register().await.session;
+    let (secret, _) = enrol(&t, &owner).await;
+    // Someone with the password (who will have a code of the app too: phished, in real time).
+    let res = password_step(&t, "", None, None, "ana@example.com").await;
+    assert_eq!(res.status(), 200);
+    let step = step_cookie(&res);
+    let res = post(
+        &t,
+        &owner,
+        None,
+        "/_app/account/sign-out-everywhere",
+        json!({}),
+    )
+    .await;
+    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+    let res = post(
+        &t,
+        &step,
+        None,
+        MFA,
+        json!({"code": code_at(&secret, now() + STEP)}),
+    )
+    .await;
+    assert!(cookie_named(&res, "fypass_session").is_none());
+    expect_error(res, 401, "UNAUTHORIZED").await;
 }
