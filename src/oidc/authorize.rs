@@ -20,6 +20,7 @@ use super::{
     client::{self, admitted},
     errors::{Kind, OAuthError, Params},
     pages,
+    session::{SessionFacts, signed_in},
 };
 use crate::{
     clients::{Grant, store::Client},
@@ -30,7 +31,6 @@ use crate::{
     secret,
     state::AppState,
     throttle::network,
-    users::{session, store::UserRow},
 };
 use axum::{
     body::Bytes,
@@ -260,45 +260,6 @@ fn parse(client: &Client, redirect_uri: String, params: &Params) -> Result<Reque
             .get("acr_values")
             .is_some_and(|values| values.split(' ').any(|v| v == super::ACR_MFA)),
     })
-}
-
-db_row! {
-    /// What the browser's live session says about how and when its person signed in.
-    pub struct SessionFacts {
-        pub id: Uuid,
-        pub created_at: i64,
-        pub reauthenticated_at: Option<i64>,
-        pub amr: Option<String>,
-        pub strong_at: Option<i64>,
-    }
-}
-
-impl SessionFacts {
-    /// When the person last proved who they are in this session.
-    pub fn auth_time(&self) -> i64 {
-        self.reauthenticated_at
-            .map_or(self.created_at, |a| a.max(self.created_at))
-    }
-}
-
-/// The person signed in in this browser (the session rules are `session::current`'s), and
-/// their session's facts.
-async fn signed_in(
-    state: &AppState,
-    caller: &Caller,
-) -> Result<Option<(UserRow, SessionFacts)>, ApiError> {
-    let Some(user) = session::current(state, caller).await? else {
-        return Ok(None);
-    };
-    let Some(cookie) = session::secret_of(caller, &state.config) else {
-        return Ok(None);
-    };
-    let sql = "SELECT id, created_at, reauthenticated_at, amr, strong_at FROM sessions WHERE token_hash = $1";
-    let facts: Option<SessionFacts> = with_reader!(&state.db, |c| sqlx::query_as(sql)
-        .bind(secret::hash(cookie))
-        .fetch_optional(c)
-        .await)?;
-    Ok(facts.map(|f| (user, f)))
 }
 
 /// Whether a sign-in at `auth_time` is fresh enough for `request` made at `asked_at`.

@@ -29,6 +29,7 @@ pub mod errors;
 pub mod keys;
 pub mod openapi;
 pub mod pages;
+pub mod session;
 pub mod token;
 
 use crate::state::AppState;
