@@ -57,13 +57,7 @@ async fn not_me(
                 vec![session::clear_cookie(&state.config)],
             )
         }
-        Err(error) => {
-            let echo = FormEcho {
-                error: Some(error),
-                ..Default::default()
-            };
-            again(parts, echo).await
-        }
+        Err(error) => again(parts, FormEcho::error(error)).await,
     }
 }
 
@@ -104,11 +98,7 @@ async fn activity(
     let fields = match fields {
         Ok(fields) => fields,
         Err(error) => {
-            let echo = FormEcho {
-                error: Some(error),
-                ..Default::default()
-            };
-            return again(parts, echo).await;
+            return again(parts, FormEcho::error(error)).await;
         }
     };
     let caller = Caller::new(&parts.headers, Some(peer), &state.config);
@@ -134,13 +124,7 @@ async fn activity(
     };
     match outcome {
         Ok(res) => res,
-        Err(error) => {
-            let echo = FormEcho {
-                error: Some(error),
-                ..Default::default()
-            };
-            again(parts, echo).await
-        }
+        Err(error) => again(parts, FormEcho::error(error)).await,
     }
 }
 

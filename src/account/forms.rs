@@ -34,11 +34,7 @@ async fn account(
     let fields = match fields {
         Ok(fields) => fields,
         Err(error) => {
-            let echo = FormEcho {
-                error: Some(error),
-                ..Default::default()
-            };
-            return again(parts, echo).await;
+            return again(parts, FormEcho::error(error)).await;
         }
     };
     let caller = Caller::new(&parts.headers, Some(peer), &state.config);

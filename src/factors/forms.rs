@@ -32,11 +32,7 @@ async fn second_factor(
     let fields = match fields {
         Ok(fields) => fields,
         Err(error) => {
-            let echo = FormEcho {
-                error: Some(error),
-                ..Default::default()
-            };
-            return again(parts, echo).await;
+            return again(parts, FormEcho::error(error)).await;
         }
     };
     let token = req_token(&parts, &fields);
@@ -47,12 +43,6 @@ async fn second_factor(
     };
     match super::flow::second_step(&state, &caller, body).await {
         Ok(done) => see_other(&after(&done.completion, token.as_deref()), done.cookies),
-        Err(error) => {
-            let echo = FormEcho {
-                error: Some(error),
-                ..Default::default()
-            };
-            again(parts, echo).await
-        }
+        Err(error) => again(parts, FormEcho::error(error)).await,
     }
 }

@@ -88,14 +88,7 @@ async fn login(
     let fields = match fields {
         Ok(f) => f,
         Err(error) => {
-            return again(
-                parts,
-                FormEcho {
-                    error: Some(error),
-                    ..Default::default()
-                },
-            )
-            .await;
+            return again(parts, FormEcho::error(error)).await;
         }
     };
     let token = req_token(&parts, &fields);
@@ -145,14 +138,7 @@ async fn register(
     let fields = match fields {
         Ok(f) => f,
         Err(error) => {
-            return again(
-                parts,
-                FormEcho {
-                    error: Some(error),
-                    ..Default::default()
-                },
-            )
-            .await;
+            return again(parts, FormEcho::error(error)).await;
         }
     };
     let token = req_token(&parts, &fields);
@@ -210,13 +196,7 @@ async fn confirm(
     };
     match flow::confirm(&state, caller, &body).await {
         Ok(cookie) => see_other(&self_path(&parts), vec![cookie]),
-        Err(error) => {
-            let echo = FormEcho {
-                error: Some(error),
-                ..Default::default()
-            };
-            again(parts, echo).await
-        }
+        Err(error) => again(parts, FormEcho::error(error)).await,
     }
 }
 

@@ -23,6 +23,16 @@ pub struct FormEcho {
     pub recovery_codes: Vec<String>,
 }
 
+impl FormEcho {
+    /// The page again with `error` alone (nothing typed to show back).
+    pub fn error(error: ApiError) -> Self {
+        FormEcho {
+            error: Some(error),
+            ..Default::default()
+        }
+    }
+}
+
 /// Where a person goes once signed in: the request's status, or their devices.
 pub fn next_page(token: Option<&str>) -> String {
     match token {
