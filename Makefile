@@ -223,13 +223,18 @@ tools: tools-build tools-test
 TOOLS_TARGET := $(HOME)/.cache/fypass/tools-target
 LIGHT_PROFILE := CARGO_PROFILE_RELEASE_OPT_LEVEL=1 CARGO_PROFILE_RELEASE_LTO=off \
   CARGO_PROFILE_RELEASE_CODEGEN_UNITS=64 CARGO_PROFILE_RELEASE_DEBUG=0 CARGO_PROFILE_RELEASE_STRIP=true
+# cargo-leptos asks for a vendored OpenSSL (through cargo-generate, which `cargo leptos new`
+# uses and fypass never does): compiling OpenSSL's C sources is minutes on two cores. Where
+# the system's OpenSSL is there to link to (Debian's libssl-dev), openssl-sys links to it.
+SYSTEM_OPENSSL := $(if $(shell pkg-config --exists openssl 2>/dev/null && echo yes),OPENSSL_NO_VENDOR=1)
+# `--timings`: the install writes $(TOOLS_TARGET)/cargo-timings/, where its minutes go.
 
 ## Rust toolchain pieces, wasm-opt and the browser tests' npm packages (again whenever
 ## end2end/package-lock.json changed); idempotent.
 tools-build: tools-wasm
 	@cargo leptos --version 2>/dev/null | grep -qx "cargo-leptos $(CARGO_LEPTOS_VERSION)" \
-	  || $(LIGHT_PROFILE) cargo install cargo-leptos --version $(CARGO_LEPTOS_VERSION) --locked \
-	       --features no_downloads --target-dir $(TOOLS_TARGET)
+	  || $(LIGHT_PROFILE) $(SYSTEM_OPENSSL) cargo install cargo-leptos --version $(CARGO_LEPTOS_VERSION) \
+	       --locked --features no_downloads --target-dir $(TOOLS_TARGET) --timings
 	@wasm-bindgen --version 2>/dev/null | grep -qx "wasm-bindgen $(WASM_BINDGEN_VERSION)" \
 	  || $(LIGHT_PROFILE) cargo install wasm-bindgen-cli --version $(WASM_BINDGEN_VERSION) --force \
 	       --target-dir $(TOOLS_TARGET)
