@@ -475,14 +475,34 @@ impl Db {
     }
 
     /// Starts a write transaction (see the module docs for SQLite's `BEGIN IMMEDIATE`).
+    ///
+    /// The start runs as a task of its own, which a caller that stops waiting (a request
+    /// past its deadline, a client gone) cannot interrupt halfway. sqlx 0.8.6's SQLite
+    /// driver, after running a custom `BEGIN`, waits once more (to check the connection is
+    /// in a transaction) before the `Transaction` that would roll it back exists: a caller
+    /// dropped in that wait left the one writer connection inside an open transaction, and
+    /// every later `BEGIN IMMEDIATE` on it failed until a restart. Run to the end, the
+    /// transaction exists, and dropping it unused rolls it back.
     pub async fn begin(&self) -> Result<Tx, ApiError> {
-        Ok(match self {
-            Db::Sqlite { writer, .. } => Tx::Sqlite(writer.begin_with("BEGIN IMMEDIATE").await?),
-            Db::Postgres(pg) => Tx::Postgres(PgTx {
-                tx: pg.pool.begin().await?,
-                pooler: pg.pooler,
-            }),
-        })
+        let db = self.clone();
+        let started = tokio::spawn(async move {
+            Ok::<_, sqlx::Error>(match db {
+                Db::Sqlite { writer, .. } => {
+                    Tx::Sqlite(writer.begin_with("BEGIN IMMEDIATE").await?)
+                }
+                Db::Postgres(pg) => Tx::Postgres(PgTx {
+                    tx: pg.pool.begin().await?,
+                    pooler: pg.pooler,
+                }),
+            })
+        });
+        match started.await {
+            Ok(tx) => Ok(tx?),
+            Err(failed) => {
+                tracing::error!(error = %failed, "starting a transaction");
+                Err(ApiError::new(crate::error::ErrorCode::InternalError))
+            }
+        }
     }
 
     /// A round trip to the database, for `/readyz`.
@@ -549,13 +569,4 @@ pub fn rfc3339(ms: i64) -> String {
 }
 
 #[cfg(test)]
-mod tests {
-    #[test]
-    fn times_are_rfc3339_utc() {
-        assert_eq!(super::rfc3339(0), "1970-01-01T00:00:00.000Z");
-        assert_eq!(
-            super::rfc3339(1_764_000_000_123),
-            "2025-11-24T16:00:00.123Z"
-        );
-    }
-}
+mod tests;
