@@ -60,6 +60,11 @@ export FYPASS_TEST_BRANDED_KEY=$(node -pe 'JSON.parse(require("fs").readFileSync
 oidc=$("$BIN" client create --name "OIDC app" --redirect-url https://rp.example/cb)
 export FYPASS_TEST_OIDC_ID=$(node -pe 'JSON.parse(require("fs").readFileSync(0)).id' <<<"$oidc")
 export FYPASS_TEST_OIDC_KEY=$(node -pe 'JSON.parse(require("fs").readFileSync(0)).key' <<<"$oidc")
+# One whose library knows only RSA: its ID tokens are RS256.
+rsa=$("$BIN" client create --name "RSA app" --redirect-url https://rp.example/cb)
+export FYPASS_TEST_RSA_ID=$(node -pe 'JSON.parse(require("fs").readFileSync(0)).id' <<<"$rsa")
+export FYPASS_TEST_RSA_KEY=$(node -pe 'JSON.parse(require("fs").readFileSync(0)).key' <<<"$rsa")
+"$BIN" client set-id-token-alg "$FYPASS_TEST_RSA_ID" RS256 >/dev/null
 tv=$("$BIN" client create --name "Living room TV" --public --redirect-url https://tv.example/)
 export FYPASS_TEST_TV_ID=$(node -pe 'JSON.parse(require("fs").readFileSync(0)).id' <<<"$tv")
 

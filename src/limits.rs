@@ -73,6 +73,20 @@ pub struct Limits {
     )]
     pub registrations_per_identifier_hour: i64,
 
+    /// Sign-ins a browser may start through `/oauth/authorize`, and device authorizations a
+    /// public client (no secret) may start, per hour from one network: each is a stored
+    /// request that anyone may cause without a key.
+    #[cfg_attr(
+        feature = "ssr",
+        arg(
+            long,
+            env = "FYPASS_OAUTH_STARTS_PER_NETWORK_HOUR",
+            default_value_t = 300,
+            global = true
+        )
+    )]
+    pub oauth_starts_per_network_hour: i64,
+
     /// Minutes over which failed sign-ins are counted.
     #[cfg_attr(
         feature = "ssr",

@@ -1,5 +1,6 @@
 import { test, expect, Page, Browser } from "@playwright/test";
 import * as client from "openid-client";
+import { createRemoteJWKSet, jwtVerify } from "jose";
 import { uniqueEmail, registerInPage, signInInPage } from "./helpers";
 
 // fypass as an OpenID Connect provider, driven by a real relying-party library
@@ -9,6 +10,8 @@ const issuer = new URL(process.env.FYPASS_BASE_URL ?? "http://localhost:3000");
 const clientId = process.env.FYPASS_TEST_OIDC_ID ?? "";
 const clientSecret = process.env.FYPASS_TEST_OIDC_KEY ?? "";
 const tvId = process.env.FYPASS_TEST_TV_ID ?? "";
+const rsaId = process.env.FYPASS_TEST_RSA_ID ?? "";
+const rsaSecret = process.env.FYPASS_TEST_RSA_KEY ?? "";
 const callback = "https://rp.example/cb";
 const insecure = { execute: [client.allowInsecureRequests] };
 
@@ -117,5 +120,45 @@ test("a TV polls with openid-client while a person completes its code on the pag
   await signInInPage(page, who.email, who.password);
   const tokens = await polling;
   expect(tokens.claims()!.name).toBe("Nia");
+  await context.close();
+});
+
+test("a client set to RS256 gets ID tokens an RSA key of the JWKS signed, checked with jose", async ({ browser }) => {
+  const who = await person(browser);
+  const config = await client.discovery(issuer, rsaId, rsaSecret, undefined, insecure);
+  expect(config.serverMetadata().id_token_signing_alg_values_supported).toEqual(["ES256", "RS256"]);
+  const verifier = client.randomPKCECodeVerifier();
+  const nonce = client.randomNonce();
+  const url = client.buildAuthorizationUrl(config, {
+    redirect_uri: callback,
+    scope: "openid email",
+    code_challenge: await client.calculatePKCECodeChallenge(verifier),
+    code_challenge_method: "S256",
+    nonce,
+    login_hint: who.email,
+  });
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await context.route(/^https:\/\/rp\.example\//, (route) => route.fulfill({ status: 200, body: "the app" }));
+  await page.goto(url.href);
+  // login_hint fills in who the app expects.
+  await expect(page.getByLabel("Email or WhatsApp number")).toHaveValue(who.email);
+  await page.getByLabel("Password").fill(who.password);
+  await page.getByRole("button", { name: "Sign in", exact: true }).click();
+  await page.getByRole("link", { name: "Continue to RSA app" }).click();
+  const back = await callbackUrl(page);
+  const tokens = await client.authorizationCodeGrant(config, back, {
+    pkceCodeVerifier: verifier,
+    expectedNonce: nonce,
+    idTokenExpected: true,
+  });
+  const jwks = createRemoteJWKSet(new URL(config.serverMetadata().jwks_uri!));
+  const { payload, protectedHeader } = await jwtVerify(tokens.id_token!, jwks, {
+    issuer: issuer.origin,
+    audience: rsaId,
+    algorithms: ["RS256"],
+  });
+  expect(protectedHeader.alg).toBe("RS256");
+  expect(payload.email).toBe(who.email);
   await context.close();
 });

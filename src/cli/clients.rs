@@ -8,7 +8,7 @@ use crate::clients::{
     branding::{AccentColor, LogoUrl},
     store,
 };
-use crate::{db::Db, secret, status::Status};
+use crate::{db::Db, oidc::keys::SigningAlg, secret, status::Status};
 use clap::Subcommand;
 use serde::Serialize;
 use uuid::Uuid;
@@ -45,6 +45,14 @@ pub enum ClientCommand {
         id: Uuid,
         #[arg(required = true)]
         grants: Vec<Grant>,
+    },
+    /// How a client's OpenID Connect ID tokens are signed: ES256 (the default) or RS256,
+    /// for a library that knows only RSA (its key is made at the first token).
+    SetIdTokenAlg {
+        #[arg(value_parser = parse_id)]
+        id: Uuid,
+        #[arg(value_parser = parse_alg)]
+        alg: SigningAlg,
     },
     /// Issue a new key for a client; the old key stops working.
     RotateKey {
@@ -150,6 +158,19 @@ pub async fn run(db: &Db, command: ClientCommand) -> Result<String, String> {
                     .ok_or_else(|| missing(id))?,
             ))
         }
+        ClientCommand::SetIdTokenAlg { id, alg } => {
+            let mut tx = db.begin().await.map_err(fail)?;
+            if !crate::oidc::client::set_id_token_alg(&mut tx, id, alg)
+                .await
+                .map_err(fail)?
+            {
+                return Err(missing(id));
+            }
+            tx.commit().await.map_err(fail)?;
+            Ok(json(
+                &serde_json::json!({ "id": id, "idTokenAlg": alg.as_str() }),
+            ))
+        }
         ClientCommand::RotateKey { id } => {
             let key = secret::issue("fyk_");
             let prefix = secret::display_prefix(&key.plaintext);
@@ -195,6 +216,11 @@ fn json<T: Serialize + ?Sized>(value: &T) -> String {
 fn parse_id(s: &str) -> Result<Uuid, String> {
     Uuid::parse_str(s)
         .map_err(|_| format!("'{s}' is not a client id (a UUID, as `fypass client list` shows)"))
+}
+
+fn parse_alg(s: &str) -> Result<SigningAlg, String> {
+    SigningAlg::parse(&s.to_ascii_uppercase())
+        .ok_or_else(|| format!("'{s}' is not a signing algorithm fypass offers (ES256 or RS256)"))
 }
 
 fn parse_name(s: &str) -> Result<String, String> {

@@ -369,7 +369,13 @@ fn AbusePolicy(info: SiteInfo) -> impl IntoView {
                 <li><Prose text=tr!(docs.abuse.security_centre, days = crate::activity::KEEP_DAYS) /></li>
             </ul>
             <h3 id="requests">{tr!(docs.abuse.requests_heading)}</h3>
-            <p>{tr!(docs.abuse.requests, minutes = info.login_ttl_secs / 60)}</p>
+            <p>
+                {tr!(
+                    docs.abuse.requests,
+                    oauth_starts = limits.oauth_starts_per_network_hour,
+                    minutes = info.login_ttl_secs / 60
+                )}
+            </p>
             <h3 id="connections">{tr!(docs.abuse.connections_heading)}</h3>
             <p>
                 <Prose text=tr!(

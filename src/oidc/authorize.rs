@@ -31,6 +31,7 @@ use crate::{
     secret,
     state::AppState,
     throttle::network,
+    users::identifier::Identifier,
 };
 use axum::{
     body::Bytes,
@@ -66,6 +67,8 @@ pub struct Request {
     /// (step-up, RFC 9470) — a one-factor session is not reused, and the hosted sign-in asks
     /// for the second factor (or answers `MFA_REQUIRED` to a person without one).
     pub require_mfa: bool,
+    /// `login_hint`, as sent (an email address or a number, at most 320 characters).
+    pub login_hint: Option<String>,
 }
 
 /// Where the browser goes next: back to the app (a code or an error), or a page.
@@ -259,6 +262,11 @@ fn parse(client: &Client, redirect_uri: String, params: &Params) -> Result<Reque
         require_mfa: params
             .get("acr_values")
             .is_some_and(|values| values.split(' ').any(|v| v == super::ACR_MFA)),
+        login_hint: params
+            .get("login_hint")
+            .map(str::trim)
+            .filter(|h| h.chars().count() <= 320)
+            .map(str::to_owned),
     })
 }
 
@@ -360,8 +368,17 @@ async fn start(
     request: &Request,
 ) -> Result<Response, OAuthError> {
     let now = now_ms();
+    // `login_hint` names who should sign in: it fills the page's identifier, and a browser
+    // signed in as someone else is not sent straight back as them.
+    let hint = request
+        .login_hint
+        .as_deref()
+        .and_then(|h| Identifier::parse(h, state.config.default_country_code).ok());
     if let Some((user, session)) = signed_in(state, caller).await?
         && reusable(request, &session, now)
+        && hint.as_ref().is_none_or(|h| {
+            [user.email.as_deref(), user.whatsapp.as_deref()].contains(&Some(h.as_str()))
+        })
     {
         let mut tx = state.db.begin().await?;
         let code = issue_code(&mut tx, request, user.id, &session).await?;
@@ -375,6 +392,7 @@ async fn start(
         ));
     }
     // The hosted sign-in, on a login request of this client that comes back here.
+    super::start_allowed(state, caller).await?;
     let id = Uuid::now_v7();
     let resume = format!("{}/oauth/authorize/resume?id={id}", super::issuer(state));
     let body = StartLoginBody {
@@ -418,10 +436,15 @@ async fn start(
         .map(drop))?;
     tx.commit().await?;
     // The page speaks `ui_locales` through the login request's locale.
+    let mut page = form_urlencoded::Serializer::new(String::new());
+    page.append_pair("reqToken", &created.token);
+    if let Some(hint) = &hint {
+        page.append_pair("login_hint", hint.as_str());
+    }
     Ok(see_other(&format!(
-        "{}?reqToken={}",
+        "{}?{}",
         crate::paths::SIGN_IN,
-        created.token
+        page.finish()
     )))
 }
 
@@ -490,6 +513,7 @@ pub async fn resume(
         ui_locale: None,
         // The login request enforced it: only a two-factor sign-in completed it.
         require_mfa: false,
+        login_hint: None,
     };
     match finish(&state, &caller, id, &p, &request).await {
         Ok(res) => res,

@@ -42,6 +42,39 @@ pub async fn make_public(tx: &mut Tx, id: Uuid) -> Result<(), ApiError> {
     Ok(())
 }
 
+/// How client `id`'s ID tokens are signed (ES256 unless it asked for RS256).
+pub async fn id_token_alg(db: &Db, id: Uuid) -> Result<super::keys::SigningAlg, ApiError> {
+    let row: Option<(Option<String>,)> = with_reader!(db, |c| sqlx::query_as(
+        "SELECT id_token_alg FROM clients WHERE id = $1"
+    )
+    .bind(id)
+    .fetch_optional(c)
+    .await)?;
+    Ok(row
+        .and_then(|(alg,)| alg)
+        .and_then(|a| super::keys::SigningAlg::parse(&a))
+        .unwrap_or_default())
+}
+
+/// Signs client `id`'s ID tokens with `alg` from now on (`fypass client set-id-token-alg`);
+/// whether the client exists.
+pub async fn set_id_token_alg(
+    tx: &mut Tx,
+    id: Uuid,
+    alg: super::keys::SigningAlg,
+) -> Result<bool, ApiError> {
+    let stored = (alg != super::keys::SigningAlg::Es256).then_some(alg.as_str());
+    Ok(with_tx!(tx, |c| sqlx::query(
+        "UPDATE clients SET id_token_alg = $2 WHERE id = $1"
+    )
+    .bind(id)
+    .bind(stored)
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))?
+        == 1)
+}
+
 /// A `client_id` as sent: the client's UUID.
 pub fn parse_id(raw: &str) -> Option<Uuid> {
     Uuid::parse_str(raw).ok()
@@ -107,6 +140,12 @@ fn credentials(headers: &HeaderMap, params: &Params) -> Result<Credentials, OAut
             basic: false,
         }),
     }
+}
+
+/// Whether the request names its client without a secret (a public client): what it
+/// starts, anyone could have started.
+pub fn without_secret(headers: &HeaderMap, params: &Params) -> bool {
+    credentials(headers, params).is_ok_and(|c| c.secret.is_none())
 }
 
 /// The client calling a token-side route (`/oauth/token`, `/oauth/revoke`, ...), which

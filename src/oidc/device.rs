@@ -18,7 +18,7 @@ use super::{
 };
 use crate::{
     clients::{Grant, store::Client},
-    db::{db_row, now_ms, with_tx},
+    db::{db_row, now_ms, with_reader, with_tx, with_writer},
     error::{ApiError, ErrorCode},
     login::{LoginMode, LoginStatus, POLL_INTERVAL_SECS, StartLoginBody, requests},
     request::Caller,
@@ -112,6 +112,9 @@ async fn start(
     let client = client::authenticate(state, headers, &params, Grant::OauthDevice).await?;
     let scope = Scope::parse(params.get("scope").unwrap_or("openid"))
         .ok_or_else(|| OAuthError::of(Kind::InvalidScope, ErrorCode::InvalidScope))?;
+    if client::without_secret(headers, &params) {
+        super::start_allowed(state, caller).await?;
+    }
     let body = StartLoginBody {
         redirect_url: None,
         mode: Some(LoginMode::Login),
@@ -163,16 +166,20 @@ async fn start(
 }
 
 db_row! {
-    struct DeviceRow {
-        client_id: uuid::Uuid,
+    struct Polled {
         sealed_request: Vec<u8>,
         scope: String,
-        used_at: Option<i64>,
-        expires_at: i64,
+        slowed_at: Option<i64>,
     }
 }
 
 /// The token endpoint's `urn:ietf:params:oauth:grant-type:device_code`.
+///
+/// A poll is one statement, outside a transaction: it finds the client's unused, unexpired
+/// code, notes the poll, and — for a poll before the code's interval ran out — adds to the
+/// interval (RFC 8628 §3.5's `slow_down`) and says so. Of concurrent polls one is on time,
+/// the rest slow down. Only a code it does not find costs a second (read) statement, to
+/// tell an expired code from an unknown one.
 pub async fn poll(state: &AppState, client: &Client, params: &Params) -> Result<Reply, OAuthError> {
     let device_code = params.require("device_code")?;
     let unknown =
@@ -182,41 +189,37 @@ pub async fn poll(state: &AppState, client: &Client, params: &Params) -> Result<
     }
     let hash = secret::hash(device_code);
     let now = now_ms();
-    let mut tx = state.db.begin().await?;
-    let sql = "SELECT client_id, sealed_request, scope, used_at, expires_at
-               FROM oidc_device_codes WHERE code_hash = $1";
-    let row: DeviceRow = with_tx!(&mut tx, |c| sqlx::query_as(sql)
+    let sql = "UPDATE oidc_device_codes
+               SET slowed_at = CASE WHEN last_poll_at IS NULL OR last_poll_at <= $3 - interval_secs * 1000
+                                    THEN NULL ELSE $3 END,
+                   interval_secs = CASE WHEN last_poll_at IS NULL OR last_poll_at <= $3 - interval_secs * 1000
+                                        THEN interval_secs ELSE interval_secs + $4 END,
+                   last_poll_at = $3
+               WHERE code_hash = $1 AND client_id = $2 AND used_at IS NULL AND expires_at > $3
+               RETURNING sealed_request, scope, slowed_at";
+    let polled: Option<Polled> = with_writer!(&state.db, |c| sqlx::query_as(sql)
         .bind(&hash)
-        .fetch_optional(c)
-        .await)?
-    .filter(|r: &DeviceRow| r.client_id == client.id && r.used_at.is_none())
-    .ok_or_else(unknown)?;
-    if row.expires_at <= now {
-        return Err(OAuthError::of(Kind::ExpiredToken, ErrorCode::CodeExpired));
-    }
-    // One poll per interval: of concurrent polls one passes, the rest slow down.
-    let sql = "UPDATE oidc_device_codes SET last_poll_at = $2
-               WHERE code_hash = $1 AND (last_poll_at IS NULL OR last_poll_at <= $2 - interval_secs * 1000)";
-    let on_time = with_tx!(&mut tx, |c| sqlx::query(sql)
-        .bind(&hash)
+        .bind(client.id)
         .bind(now)
-        .execute(c)
-        .await
-        .map(|r| r.rows_affected()))?
-        == 1;
-    if !on_time {
-        let sql = "UPDATE oidc_device_codes SET interval_secs = interval_secs + $2, last_poll_at = $3 WHERE code_hash = $1";
-        with_tx!(&mut tx, |c| sqlx::query(sql)
+        .bind(SLOW_DOWN_SECS)
+        .fetch_optional(c)
+        .await)?;
+    let Some(row) = polled else {
+        let sql = "SELECT 1 FROM oidc_device_codes
+                   WHERE code_hash = $1 AND client_id = $2 AND used_at IS NULL";
+        let expired: Option<(i32,)> = with_reader!(&state.db, |c| sqlx::query_as(sql)
             .bind(&hash)
-            .bind(SLOW_DOWN_SECS)
-            .bind(now)
-            .execute(c)
-            .await
-            .map(drop))?;
-        tx.commit().await?;
+            .bind(client.id)
+            .fetch_optional(c)
+            .await)?;
+        return Err(match expired {
+            Some(_) => OAuthError::of(Kind::ExpiredToken, ErrorCode::CodeExpired),
+            None => unknown(),
+        });
+    };
+    if row.slowed_at.is_some() {
         return Err(OAuthError::of(Kind::SlowDown, ErrorCode::SlowDown));
     }
-    tx.commit().await?;
     let req_token = open(device_code, &row.sealed_request).ok_or_else(unknown)?;
     let status = crate::login::flow::status(state, client, &req_token).await?;
     match status.status {

@@ -34,7 +34,7 @@ pub fn document(issuer: &str) -> Value {
             "urn:ietf:params:oauth:grant-type:device_code"
         ],
         "subject_types_supported": ["public"],
-        "id_token_signing_alg_values_supported": [keys::ALG],
+        "id_token_signing_alg_values_supported": keys::SigningAlg::ALL.map(keys::SigningAlg::as_str),
         "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
         "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
         "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],

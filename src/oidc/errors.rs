@@ -148,9 +148,18 @@ impl IntoResponse for OAuthError {
             code: self.api.code,
             message: &self.api.message,
         };
-        let mut res = (self.kind.status(), axum::Json(body)).into_response();
+        // A refusal for too many requests keeps HTTP's own status and says when to retry,
+        // whatever OAuth error it is told as.
+        let status = match self.api.retry_after {
+            Some(_) if self.api.code == ErrorCode::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
+            _ => self.kind.status(),
+        };
+        let mut res = (status, axum::Json(body)).into_response();
         let headers = res.headers_mut();
         headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+        if let Some(seconds) = self.api.retry_after {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
         if self.basic_challenge {
             headers.insert(
                 header::WWW_AUTHENTICATE,

@@ -1,5 +1,8 @@
-//! The keys that sign ID tokens (ES256), kept in the database so that every node on one
-//! PostgreSQL signs with the same current key and publishes the same JWKS.
+//! The keys that sign ID tokens, kept in the database so that every node on one PostgreSQL
+//! signs with the same current key and publishes the same JWKS. ES256 signs by default;
+//! RS256 (`fypass client set-id-token-alg ID RS256`) is for a client whose library knows
+//! only RSA, with keys of its own life beside the ES256 ones (each algorithm has its
+//! current key, and rotates on its own).
 //!
 //! A key's life, in the `oidc_keys` table:
 //! * **published** from its creation (`/oauth/jwks`);
@@ -15,9 +18,11 @@
 //! nothing.
 //!
 //! The JWT and JWK handling is the `jsonwebtoken` crate's; its cryptography is plugged in
-//! here as its `CryptoProvider`, on `ring` (already in the tree for TLS and the refresh
-//! tokens' sealing): no OpenSSL, no aws-lc build, no second copy of the RustCrypto curves.
+//! as its `CryptoProvider`, on `ring` (already in the tree for TLS and the refresh tokens'
+//! sealing), in [`super::crypto`]: no OpenSSL, no aws-lc build, no second copy of the
+//! RustCrypto curves.
 
+use super::crypto::{generate, provider};
 use crate::{
     config::Config,
     db::{Db, db_row, now_ms, with_reader, with_writer},
@@ -26,124 +31,41 @@ use crate::{
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use jsonwebtoken::{
     Algorithm, DecodingKey, EncodingKey, Header,
-    crypto::{CryptoProvider, JwtSigner, JwtVerifier, KeyUtils},
-    errors::{Error as JwtError, ErrorKind},
-    jwk::{EllipticCurve, Jwk, JwkSet, ThumbprintHash},
-    signature,
+    jwk::{Jwk, JwkSet, ThumbprintHash},
 };
-use ring::{
-    aead, hkdf,
-    rand::SystemRandom,
-    signature::{
-        ECDSA_P256_SHA256_FIXED, ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, KeyPair,
-        UnparsedPublicKey,
-    },
-};
+use ring::{aead, hkdf};
 use serde::Serialize;
 
-/// The only signing algorithm fypass issues (RS256 is not offered: ring cannot make RSA keys).
-pub const ALG: &str = "ES256";
+/// How ID tokens are signed for a client.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum SigningAlg {
+    /// ECDSA P-256 with SHA-256: small keys and signatures, quick to sign; the default.
+    #[default]
+    Es256,
+    /// RSASSA-PKCS1-v1_5 with SHA-256, 2048-bit keys: for libraries that know only RSA.
+    Rs256,
+}
 
-// ---- jsonwebtoken's cryptography, on ring ---------------------------------------------
+impl SigningAlg {
+    pub const ALL: [SigningAlg; 2] = [SigningAlg::Es256, SigningAlg::Rs256];
 
-struct Es256Signer(EcdsaKeyPair);
-
-impl signature::Signer<Vec<u8>> for Es256Signer {
-    fn try_sign(&self, msg: &[u8]) -> Result<Vec<u8>, signature::Error> {
-        self.0
-            .sign(&SystemRandom::new(), msg)
-            .map(|s| s.as_ref().to_vec())
-            .map_err(|_| signature::Error::new())
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SigningAlg::Es256 => "ES256",
+            SigningAlg::Rs256 => "RS256",
+        }
     }
-}
 
-impl JwtSigner for Es256Signer {
-    fn algorithm(&self) -> Algorithm {
-        Algorithm::ES256
+    pub fn parse(name: &str) -> Option<SigningAlg> {
+        Self::ALL.into_iter().find(|a| a.as_str() == name)
     }
-}
 
-struct Es256Verifier(Vec<u8>);
-
-impl signature::Verifier<Vec<u8>> for Es256Verifier {
-    fn verify(&self, msg: &[u8], sig: &Vec<u8>) -> Result<(), signature::Error> {
-        UnparsedPublicKey::new(&ECDSA_P256_SHA256_FIXED, &self.0)
-            .verify(msg, sig)
-            .map_err(|_| signature::Error::new())
+    pub(super) fn algorithm(self) -> Algorithm {
+        match self {
+            SigningAlg::Es256 => Algorithm::ES256,
+            SigningAlg::Rs256 => Algorithm::RS256,
+        }
     }
-}
-
-impl JwtVerifier for Es256Verifier {
-    fn algorithm(&self) -> Algorithm {
-        Algorithm::ES256
-    }
-}
-
-fn key_pair(pkcs8: &[u8]) -> Result<EcdsaKeyPair, JwtError> {
-    EcdsaKeyPair::from_pkcs8(
-        &ECDSA_P256_SHA256_FIXED_SIGNING,
-        pkcs8,
-        &SystemRandom::new(),
-    )
-    .map_err(|_| ErrorKind::InvalidEcdsaKey.into())
-}
-
-fn signer(alg: &Algorithm, key: &EncodingKey) -> Result<Box<dyn JwtSigner>, JwtError> {
-    match alg {
-        Algorithm::ES256 => Ok(Box::new(Es256Signer(key_pair(key.as_bytes())?))),
-        _ => Err(ErrorKind::UnsupportedAlgorithm.into()),
-    }
-}
-
-/// Only ES256 verifies: a token whose header names another algorithm (`none`, `HS256` with
-/// the public key as the secret, ...) is refused before any signature is looked at.
-fn verifier(alg: &Algorithm, key: &DecodingKey) -> Result<Box<dyn JwtVerifier>, JwtError> {
-    match alg {
-        Algorithm::ES256 => Ok(Box::new(Es256Verifier(key.try_get_as_bytes()?.to_vec()))),
-        _ => Err(ErrorKind::UnsupportedAlgorithm.into()),
-    }
-}
-
-fn ec_components(
-    pkcs8: &[u8],
-    alg: Algorithm,
-) -> Result<(EllipticCurve, Vec<u8>, Vec<u8>), JwtError> {
-    if alg != Algorithm::ES256 {
-        return Err(ErrorKind::UnsupportedAlgorithm.into());
-    }
-    let pair = key_pair(pkcs8)?;
-    // An uncompressed SEC1 point: 0x04, x, y.
-    let point = pair.public_key().as_ref();
-    let (x, y) = point[1..].split_at(32);
-    Ok((EllipticCurve::P256, x.to_vec(), y.to_vec()))
-}
-
-fn digest(data: &[u8], hash: ThumbprintHash) -> Result<Vec<u8>, JwtError> {
-    let algorithm = match hash {
-        ThumbprintHash::SHA256 => &ring::digest::SHA256,
-        ThumbprintHash::SHA384 => &ring::digest::SHA384,
-        ThumbprintHash::SHA512 => &ring::digest::SHA512,
-        _ => return Err(ErrorKind::UnsupportedAlgorithm.into()),
-    };
-    Ok(ring::digest::digest(algorithm, data).as_ref().to_vec())
-}
-
-static PROVIDER: CryptoProvider = CryptoProvider {
-    signer_factory: signer,
-    verifier_factory: verifier,
-    key_utils: KeyUtils {
-        ec_pub_components_from_private_key: ec_components,
-        compute_digest: digest,
-        ..KeyUtils::new_unimplemented()
-    },
-};
-
-/// Installs the provider (once per process; every use of `jsonwebtoken` goes through here).
-fn provider() {
-    static ONCE: std::sync::Once = std::sync::Once::new();
-    ONCE.call_once(|| {
-        let _ = PROVIDER.install_default();
-    });
 }
 
 // ---- Sealing the private keys -----------------------------------------------------------
@@ -207,10 +129,10 @@ async fn all(db: &Db) -> Result<Vec<KeyRow>, ApiError> {
         .await)?)
 }
 
-/// When `key` stopped signing (the first newer key's start), if it has.
+/// When `key` stopped signing (the first newer key of its algorithm's start), if it has.
 fn retired_at(rows: &[KeyRow], key: &KeyRow, now: i64) -> Option<i64> {
     rows.iter()
-        .filter(|k| k.signs_from > key.signs_from && k.signs_from <= now)
+        .filter(|k| k.alg == key.alg && k.signs_from > key.signs_from && k.signs_from <= now)
         .map(|k| k.signs_from)
         .min()
 }
@@ -221,28 +143,40 @@ fn is_published(rows: &[KeyRow], key: &KeyRow, now: i64, token_ttl_ms: i64) -> b
     retired_at(rows, key, now).is_none_or(|at| now < at + token_ttl_ms)
 }
 
-/// The key that signs now: the newest whose publish delay is over.
-fn current(rows: &[KeyRow], now: i64) -> Option<&KeyRow> {
-    rows.iter().rev().find(|k| k.signs_from <= now)
+/// The key of `alg` that signs now: the newest whose publish delay is over.
+fn current(rows: &[KeyRow], now: i64, alg: SigningAlg) -> Option<&KeyRow> {
+    rows.iter()
+        .rev()
+        .find(|k| k.alg == alg.as_str() && k.signs_from <= now)
 }
 
 fn token_ttl_ms(config: &Config) -> i64 {
     config.token_ttl_secs as i64 * 1000
 }
 
-/// A new ES256 key that signs from `signs_from`, stored (sealed when a secret is set).
-async fn create(db: &Db, config: &Config, signs_from: i64) -> Result<KeyRow, ApiError> {
+/// A new key of `alg` that signs from `signs_from`, stored (sealed when a secret is set).
+async fn create(
+    db: &Db,
+    config: &Config,
+    signs_from: i64,
+    alg: SigningAlg,
+) -> Result<KeyRow, ApiError> {
     provider();
     let internal = |what: &str| {
         tracing::error!("cannot make a signing key: {what}");
         ApiError::new(ErrorCode::InternalError)
     };
-    let pkcs8 =
-        EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &SystemRandom::new())
-            .map_err(|_| internal("key generation"))?;
-    let pkcs8 = pkcs8.as_ref().to_vec();
-    let mut jwk = Jwk::from_encoding_key(&EncodingKey::from_ec_der(&pkcs8), Algorithm::ES256)
-        .map_err(|e| internal(&e.to_string()))?;
+    // An RSA key takes a while to find (primes): off the async workers.
+    let pkcs8 = tokio::task::spawn_blocking(move || generate(alg))
+        .await
+        .map_err(|e| internal(&e.to_string()))?
+        .map_err(|e| internal(&e))?;
+    let encoding = match alg {
+        SigningAlg::Es256 => EncodingKey::from_ec_der(&pkcs8),
+        SigningAlg::Rs256 => EncodingKey::from_rsa_der(&pkcs8),
+    };
+    let mut jwk =
+        Jwk::from_encoding_key(&encoding, alg.algorithm()).map_err(|e| internal(&e.to_string()))?;
     // The key id is the key's own RFC 7638 thumbprint: the same key has the same id anywhere.
     let kid = jwk
         .thumbprint(ThumbprintHash::SHA256)
@@ -256,7 +190,7 @@ async fn create(db: &Db, config: &Config, signs_from: i64) -> Result<KeyRow, Api
     let row = KeyRow {
         public_jwk: serde_json::to_string(&jwk).map_err(|e| internal(&e.to_string()))?,
         kid,
-        alg: ALG.into(),
+        alg: alg.as_str().into(),
         private_key,
         sealed,
         created_at: now_ms(),
@@ -279,9 +213,9 @@ async fn create(db: &Db, config: &Config, signs_from: i64) -> Result<KeyRow, Api
     Ok(row)
 }
 
-/// The JWKS: every published key.
+/// The JWKS: every published key (of both algorithms).
 pub async fn jwks(db: &Db, config: &Config) -> Result<JwkSet, ApiError> {
-    let rows = signing_rows(db, config).await?;
+    let rows = signing_rows(db, config, SigningAlg::Es256).await?;
     let now = now_ms();
     let ttl = token_ttl_ms(config);
     let keys = rows
@@ -292,21 +226,28 @@ pub async fn jwks(db: &Db, config: &Config) -> Result<JwkSet, ApiError> {
     Ok(JwkSet { keys })
 }
 
-/// The keys, with one that signs now (made at the first need: a new deployment has none).
-async fn signing_rows(db: &Db, config: &Config) -> Result<Vec<KeyRow>, ApiError> {
+/// The keys, with one of `alg` that signs now (made at the first need: a new deployment has
+/// none, and no RS256 key exists until a client asks for one).
+async fn signing_rows(db: &Db, config: &Config, alg: SigningAlg) -> Result<Vec<KeyRow>, ApiError> {
     let rows = all(db).await?;
-    if current(&rows, now_ms()).is_some() {
+    if current(&rows, now_ms(), alg).is_some() {
         return Ok(rows);
     }
-    create(db, config, now_ms()).await?;
+    create(db, config, now_ms(), alg).await?;
     all(db).await
 }
 
-/// `claims` as a JWT signed by the current key.
-pub async fn sign<T: Serialize>(db: &Db, config: &Config, claims: &T) -> Result<String, ApiError> {
+/// `claims` as a JWT signed by the current key of `alg`.
+pub async fn sign<T: Serialize>(
+    db: &Db,
+    config: &Config,
+    claims: &T,
+    alg: SigningAlg,
+) -> Result<String, ApiError> {
     provider();
-    let rows = signing_rows(db, config).await?;
-    let key = current(&rows, now_ms()).ok_or_else(|| ApiError::new(ErrorCode::InternalError))?;
+    let rows = signing_rows(db, config, alg).await?;
+    let key =
+        current(&rows, now_ms(), alg).ok_or_else(|| ApiError::new(ErrorCode::InternalError))?;
     let pkcs8 = if key.sealed {
         let sealing = sealing_key(config).ok_or_else(|| {
             tracing::error!(kid = %key.kid, "the signing key is sealed: set FYPASS_SECRET_KEY");
@@ -319,16 +260,21 @@ pub async fn sign<T: Serialize>(db: &Db, config: &Config, claims: &T) -> Result<
     } else {
         key.private_key.clone()
     };
-    let mut header = Header::new(Algorithm::ES256);
+    let mut header = Header::new(alg.algorithm());
     header.kid = Some(key.kid.clone());
-    jsonwebtoken::encode(&header, claims, &EncodingKey::from_ec_der(&pkcs8)).map_err(|e| {
+    let encoding = match alg {
+        SigningAlg::Es256 => EncodingKey::from_ec_der(&pkcs8),
+        SigningAlg::Rs256 => EncodingKey::from_rsa_der(&pkcs8),
+    };
+    jsonwebtoken::encode(&header, claims, &encoding).map_err(|e| {
         tracing::error!("cannot sign an ID token: {e}");
         ApiError::new(ErrorCode::InternalError)
     })
 }
 
-/// The claims of `token` if a published key of ours signed it with ES256 — expired or not
-/// (an `id_token_hint` may be old) — and it was issued by `issuer`.
+/// The claims of `token` if a published key of ours signed it with that key's algorithm
+/// (ES256 or RS256) — expired or not (an `id_token_hint` may be old) — and it was issued by
+/// `issuer`.
 pub async fn verify<T: serde::de::DeserializeOwned>(
     db: &Db,
     config: &Config,
@@ -336,14 +282,18 @@ pub async fn verify<T: serde::de::DeserializeOwned>(
 ) -> Option<T> {
     provider();
     let header = jsonwebtoken::decode_header(token).ok()?;
-    if header.alg != Algorithm::ES256 {
-        return None;
-    }
+    let alg = SigningAlg::ALL
+        .into_iter()
+        .find(|a| a.algorithm() == header.alg)?;
     let kid = header.kid?;
     let set = jwks(db, config).await.ok()?;
     let jwk = set.find(&kid)?;
+    // The key's own algorithm, never the one the token's header claims for it.
+    if jwk.common.key_algorithm != Some(alg.algorithm().into()) {
+        return None;
+    }
     let key = DecodingKey::from_jwk(jwk).ok()?;
-    let mut validation = jsonwebtoken::Validation::new(Algorithm::ES256);
+    let mut validation = jsonwebtoken::Validation::new(alg.algorithm());
     validation.validate_exp = false;
     validation.validate_aud = false;
     validation.set_required_spec_claims(&["iss", "sub", "aud"]);
@@ -357,7 +307,11 @@ pub async fn verify<T: serde::de::DeserializeOwned>(
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Rotation {
+    /// The new ES256 key.
     pub kid: String,
+    /// The new RS256 key, when RS256 is in use (some client asked for it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rs256_kid: Option<String>,
     pub signs_from: String,
     pub sealed: bool,
     /// The keys in the JWKS now (the new one among them), newest last.
@@ -366,9 +320,19 @@ pub struct Rotation {
     pub removed: Vec<String>,
 }
 
-/// Adds a key that signs after `delay_secs`, and removes the keys nothing can need any more.
+/// Adds a key that signs after `delay_secs` (ES256, and RS256 when there are RS256 keys),
+/// and removes the keys nothing can need any more.
 pub async fn rotate(db: &Db, config: &Config, delay_secs: u64) -> Result<Rotation, ApiError> {
-    let new = create(db, config, now_ms() + delay_secs as i64 * 1000).await?;
+    let signs_from = now_ms() + delay_secs as i64 * 1000;
+    let rsa_in_use = all(db)
+        .await?
+        .iter()
+        .any(|k| k.alg == SigningAlg::Rs256.as_str());
+    let new = create(db, config, signs_from, SigningAlg::Es256).await?;
+    let rs256_kid = match rsa_in_use {
+        true => Some(create(db, config, signs_from, SigningAlg::Rs256).await?.kid),
+        false => None,
+    };
     let rows = all(db).await?;
     let now = now_ms();
     let ttl = token_ttl_ms(config);
@@ -384,6 +348,7 @@ pub async fn rotate(db: &Db, config: &Config, delay_secs: u64) -> Result<Rotatio
     }
     Ok(Rotation {
         kid: new.kid,
+        rs256_kid,
         signs_from: crate::db::rfc3339(new.signs_from),
         sealed: new.sealed,
         published: published.iter().map(|k| k.kid.clone()).collect(),
@@ -405,7 +370,7 @@ mod tests {
     fn row(kid: &str, signs_from: i64) -> KeyRow {
         KeyRow {
             kid: kid.into(),
-            alg: ALG.into(),
+            alg: "ES256".into(),
             private_key: vec![],
             sealed: false,
             public_jwk: String::new(),
@@ -418,11 +383,11 @@ mod tests {
     fn a_new_key_waits_for_its_publish_delay_and_the_old_one_outlives_its_tokens() {
         let rows = vec![row("old", 0), row("new", 1000)];
         // Before the delay is over the old key signs, and both are published.
-        assert_eq!(current(&rows, 999).unwrap().kid, "old");
+        assert_eq!(current(&rows, 999, SigningAlg::Es256).unwrap().kid, "old");
         assert!(is_published(&rows, &rows[0], 999, 500));
         assert!(is_published(&rows, &rows[1], 999, 500));
         // Then the new one signs; the old one stays published for a token lifetime.
-        assert_eq!(current(&rows, 1000).unwrap().kid, "new");
+        assert_eq!(current(&rows, 1000, SigningAlg::Es256).unwrap().kid, "new");
         assert!(is_published(&rows, &rows[0], 1499, 500));
         assert!(!is_published(&rows, &rows[0], 1500, 500));
         assert!(is_published(&rows, &rows[1], 10_000, 500));

@@ -22,6 +22,7 @@
 pub mod authorize;
 pub mod cli;
 pub mod client;
+mod crypto;
 pub mod device;
 pub mod discovery;
 pub mod endpoints;
@@ -125,6 +126,34 @@ impl std::fmt::Display for Scope {
 /// Where each route is, for discovery and the docs.
 pub fn issuer(state: &AppState) -> String {
     state.config.public_origin()
+}
+
+/// Takes a place for a request that anyone may start without a secret (a browser's
+/// `/oauth/authorize`, a public client's device authorization): each stores a login
+/// request, so one network may start only so many an hour
+/// (`FYPASS_OAUTH_STARTS_PER_NETWORK_HOUR`). A refusal is `temporarily_unavailable` with
+/// `TOO_MANY_REQUESTS` (429) and `Retry-After`.
+async fn start_allowed(
+    state: &AppState,
+    caller: &crate::request::Caller,
+) -> Result<(), errors::OAuthError> {
+    use crate::throttle::{Counter, Rule, network, take};
+    let counter = Counter::new(
+        format!("oauth:start:{}", network(caller.ip)),
+        Rule::Cap(state.config.limits.oauth_starts_per_network_hour),
+        std::time::Duration::from_secs(3600),
+        crate::tr!(common.throttle.oauth_starts),
+    );
+    match take(&state.db, &[counter]).await {
+        Ok(taken) => {
+            taken.keep();
+            Ok(())
+        }
+        Err(refused) => Err(errors::OAuthError::new(
+            errors::Kind::TemporarilyUnavailable,
+            refused,
+        )),
+    }
 }
 
 #[cfg(test)]

@@ -190,7 +190,7 @@ pub fn operations() -> Vec<Op> {
             "get",
             "oauthAuthorize",
             "Authorization (code + PKCE)",
-            "Starts a sign-in: straight back with a code for a person signed in in this browser, else through the hosted sign-in page. Grant `oauth.code`.",
+            "Starts a sign-in: straight back with a code for a person signed in in this browser, else through the hosted sign-in page. Grant `oauth.code`. One network may start `FYPASS_OAUTH_STARTS_PER_NETWORK_HOUR` hosted sign-ins an hour; more go back with `temporarily_unavailable`.",
             error_page(with(Map::new(), 303, redirect.clone())),
             json!({"parameters": authorize_params}),
         ),
@@ -222,10 +222,10 @@ pub fn operations() -> Vec<Op> {
             "oauthDeviceAuthorization",
             "Device authorization (RFC 8628)",
             &format!(
-                "Starts a login request for a device: its user code, the page for the person, and a device code to poll `/oauth/token` with. Grant `oauth.device`. {client_auth}"
+                "Starts a login request for a device: its user code, the page for the person, and a device code to poll `/oauth/token` with. Grant `oauth.device`. {client_auth} A public client's starts are counted per network (`FYPASS_OAUTH_STARTS_PER_NETWORK_HOUR`): over it, 429 `temporarily_unavailable` with `Retry-After`."
             ),
             with(
-                oauth_errors(&[400, 401, 500, 503]),
+                oauth_errors(&[400, 401, 429, 500, 503]),
                 200,
                 json_reply(
                     "The device authorization.",

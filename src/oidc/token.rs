@@ -449,7 +449,8 @@ pub(super) async fn id_token(
         claims.insert("sid".into(), Value::String(sid.to_string()));
     }
     claims.insert("at_hash".into(), Value::String(keys::at_hash(access_token)));
-    Ok(keys::sign(&state.db, &state.config, &claims).await?)
+    let alg = super::client::id_token_alg(&state.db, client_id).await?;
+    Ok(keys::sign(&state.db, &state.config, &claims, alg).await?)
 }
 
 db_row! {

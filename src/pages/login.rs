@@ -1,7 +1,7 @@
 //! The hosted pages of a login request: sign in and register (the request's status is
 //! `status`).
 
-use super::{follow, form_echo, go, req_token, self_url};
+use super::{follow, form_echo, go, login_hint, req_token, self_url};
 use crate::{
     error::ApiError,
     login::{
@@ -18,7 +18,12 @@ use leptos_meta::Title;
 
 #[component]
 pub fn LoginPage() -> impl IntoView {
-    let echo = form_echo();
+    let mut echo = form_echo();
+    if echo.identifier.is_empty()
+        && let Some(hint) = login_hint()
+    {
+        echo.identifier = hint;
+    }
     let token = req_token();
     let context = Resource::new_blocking(move || token.get(), get_page_context);
     view! {

@@ -42,6 +42,15 @@ pub(crate) fn form_echo() -> FormEcho {
     use_context::<FormEcho>().unwrap_or_default()
 }
 
+/// `login_hint` of the address (`/oauth/authorize` passes on an app's): who the app expects
+/// to sign in, to fill the identifier field with.
+pub(crate) fn login_hint() -> Option<String> {
+    use_query_map()
+        .read_untracked()
+        .get("login_hint")
+        .filter(|h| !h.is_empty() && h.chars().count() <= 320)
+}
+
 pub(crate) fn req_token() -> Memo<Option<String>> {
     let query = use_query_map();
     Memo::new(move |_| query.read().get("reqToken").filter(|t| !t.is_empty()))

@@ -415,3 +415,78 @@ use crate::support::LOGIN;
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use serde_json::{Value, json};
 use sha2::Digest;
+
+/// Every sign-in started through `/oauth/authorize` stores a login request that no secret
+/// guards: one network may start only so many an hour (the rest go back to the app with
+/// `temporarily_unavailable`, and nothing is stored for them), and other networks are not
+/// held up by it.
+#[tokio::test]
+async fn one_network_may_start_only_so_many_sign_ins_through_authorize() {
+    let t = TestApp::spawn_behind_proxy(|c| c.limits.oauth_starts_per_network_hour = 3).await;
+    let rp = Rp::new(&t).await;
+    let (_, challenge) = pkce();
+    let url = authorize_url(&t, &rp, &challenge, &[]);
+    let from = |ip: &'static str| {
+        no_redirects()
+            .get(&url)
+            .header("x-forwarded-for", ip)
+            .send()
+    };
+    for _ in 0..3 {
+        let page = location(&from("203.0.113.7").await.unwrap());
+        assert!(page.starts_with("/fypass?reqToken="), "{page}");
+    }
+    let refused = location(&from("203.0.113.7").await.unwrap());
+    assert!(refused.starts_with(CALLBACK), "{refused}");
+    let back = query(&refused);
+    assert_eq!(back["error"], "temporarily_unavailable");
+    assert_eq!(back["state"], "st-123");
+    assert_eq!(back["iss"], t.url(""));
+    assert!(!back.contains_key("code"));
+    let page = location(&from("198.51.100.9").await.unwrap());
+    assert!(
+        page.starts_with("/fypass?reqToken="),
+        "another network: {page}"
+    );
+}
+
+/// `login_hint` names who the app expects: the hosted sign-in comes filled with it, and a
+/// browser signed in as someone else is not sent straight back as them (as that person
+/// herself is).
+#[tokio::test]
+async fn login_hint_fills_the_sign_in_and_is_never_answered_with_someone_elses_session() {
+    let t = TestApp::spawn().await;
+    let rp = Rp::new(&t).await;
+    t.person("nia@example.com").register().await;
+    t.person("omar@example.com").register().await;
+    let (_, challenge) = pkce();
+    let (_, nia) = sign_in(
+        &t,
+        &authorize_url(&t, &rp, &challenge, &[]),
+        "nia@example.com",
+    )
+    .await;
+    let for_omar = authorize_url(&t, &rp, &challenge, &[("login_hint", " Omar@Example.com ")]);
+    let page = location(&visit(&for_omar, Some(&nia)).await);
+    assert!(page.starts_with("/fypass?reqToken="), "{page}");
+    assert_eq!(query(&t.url(&page))["login_hint"], "omar@example.com");
+    let html = t.page(&page).cookie(&nia).await.ok().html;
+    assert!(
+        html.contains(r#"value="omar@example.com""#),
+        "the identifier field is filled in"
+    );
+    let for_nia = authorize_url(&t, &rp, &challenge, &[("login_hint", "nia@example.com")]);
+    let back = location(&visit(&for_nia, Some(&nia)).await);
+    assert!(back.starts_with(CALLBACK), "{back}");
+    assert!(query(&back).contains_key("code"));
+    let none = authorize_url(
+        &t,
+        &rp,
+        &challenge,
+        &[("login_hint", "omar@example.com"), ("prompt", "none")],
+    );
+    assert_eq!(
+        query(&location(&visit(&none, Some(&nia)).await))["error"],
+        "login_required"
+    );
+}

@@ -218,3 +218,28 @@ async fn a_person_shut_out_after_completing_gives_the_device_nothing() {
         "{error}"
     );
 }
+
+/// A public client's device authorizations are anyone's to start (no secret): one network
+/// may start only so many an hour, refused with 429, `Retry-After` and nothing stored. A
+/// confidential client (its own servers, with its key) is not held to it.
+#[tokio::test]
+async fn a_public_client_may_start_only_so_many_device_authorizations_from_one_network() {
+    let t = TestApp::spawn_with(|c| c.limits.oauth_starts_per_network_hour = 2).await;
+    let tv = Rp::public(&t, "https://tv.example.com/").await;
+    for _ in 0..2 {
+        start(&t, &tv, "openid").await;
+    }
+    let refused = tv
+        .post(&t, "/oauth/device_authorization", &[("scope", "openid")])
+        .await;
+    assert_eq!(refused.status(), 429);
+    assert!(refused.headers().contains_key("retry-after"));
+    let body: Value = refused.json().await.unwrap();
+    assert_eq!(body["error"], "temporarily_unavailable");
+    assert_eq!(body["code"], "TOO_MANY_REQUESTS");
+    assert!(body.get("device_code").is_none());
+    let backend = Rp::new(&t).await;
+    for _ in 0..3 {
+        start(&t, &backend, "openid").await;
+    }
+}

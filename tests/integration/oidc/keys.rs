@@ -43,7 +43,7 @@ async fn both_discovery_documents_describe_this_issuer() {
     );
     assert_eq!(
         oidc["id_token_signing_alg_values_supported"],
-        serde_json::json!(["ES256"])
+        serde_json::json!(["ES256", "RS256"])
     );
     assert_eq!(
         oidc["response_types_supported"],
@@ -207,24 +207,29 @@ async fn two_nodes_on_one_database_sign_with_one_key_and_accept_each_others_toke
     assert_eq!(res.status(), 200);
 }
 
+/// The real binary's admin command `args` on the database at `url`: its JSON output
+/// (asserted to succeed).
+fn fypass_cli(url: &str, args: &[&str]) -> Value {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_fypass"))
+        .args(args)
+        .env("FYPASS_DATABASE_URL", url)
+        .env_remove("RUST_LOG")
+        .output()
+        .expect("the fypass binary runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice::<Value>(&out.stdout).unwrap()
+}
+
 /// `fypass keys rotate` and `fypass client create --public`, as the real binary.
 #[tokio::test]
 async fn the_admin_commands_rotate_keys_and_make_public_clients() {
     let t = TestApp::spawn().await;
-    let run = |args: &[&str]| {
-        let out = std::process::Command::new(env!("CARGO_BIN_EXE_fypass"))
-            .args(args)
-            .env("FYPASS_DATABASE_URL", t.database_url())
-            .env_remove("RUST_LOG")
-            .output()
-            .expect("the fypass binary runs");
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        serde_json::from_slice::<Value>(&out.stdout).unwrap()
-    };
+    let url = t.database_url();
+    let run = |args: &[&str]| fypass_cli(&url, args);
     let rotated = run(&["keys", "rotate"]);
     let kid = rotated["kid"].as_str().unwrap().to_string();
     assert_eq!(rotated["sealed"], false);
@@ -265,4 +270,68 @@ async fn the_admin_commands_rotate_keys_and_make_public_clients() {
     );
     let id: Uuid = public["id"].as_str().unwrap().parse().unwrap();
     assert!(fypass::oidc::client::is_public(t.db(), id).await.unwrap());
+}
+
+/// A client whose library knows only RSA asks for RS256 (`fypass client set-id-token-alg`):
+/// its ID tokens, at sign-in and at every refresh, are RS256 by an RSA key of the JWKS;
+/// every other client's stay ES256; a rotation then rotates both kinds of key.
+#[tokio::test]
+async fn a_client_that_asks_for_rs256_gets_rs256_id_tokens_and_the_others_keep_es256() {
+    let t = TestApp::spawn().await;
+    let old = Rp::new(&t).await;
+    let es = Rp::new(&t).await;
+    t.person("nia@example.com").register().await;
+    let url = t.database_url();
+    let set = fypass_cli(
+        &url,
+        &["client", "set-id-token-alg", &old.id.to_string(), "rs256"],
+    );
+    assert_eq!(set["idTokenAlg"], "RS256", "{set}");
+    let reply = tokens(&t, &old, "nia@example.com").await;
+    let id_token = reply["id_token"].as_str().unwrap();
+    assert_eq!(jwt_header(id_token)["alg"], "RS256");
+    let claims = verified(&t, id_token)
+        .await
+        .expect("an RSA key of the JWKS signed it");
+    assert_eq!(claims["aud"], old.id.to_string());
+    let refreshed: Value = old
+        .token(
+            &t,
+            &[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", reply["refresh_token"].as_str().unwrap()),
+            ],
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let again = refreshed["id_token"].as_str().unwrap();
+    assert_eq!(jwt_header(again)["alg"], "RS256");
+    assert!(verified(&t, again).await.is_some());
+    let other = tokens(&t, &es, "nia@example.com").await;
+    let es_token = other["id_token"].as_str().unwrap();
+    assert_eq!(jwt_header(es_token)["alg"], "ES256");
+    assert!(verified(&t, es_token).await.is_some());
+    let jwks: Value = t.get("/oauth/jwks").await.json().await.unwrap();
+    let kinds: Vec<&str> = jwks["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["kty"].as_str().unwrap())
+        .collect();
+    assert!(kinds.contains(&"RSA") && kinds.contains(&"EC"), "{jwks}");
+    let rotated = fypass_cli(&url, &["keys", "rotate", "--publish-delay-secs", "0"]);
+    assert!(rotated["rs256Kid"].is_string(), "{rotated}");
+    let after = tokens(&t, &old, "nia@example.com").await;
+    let after = after["id_token"].as_str().unwrap();
+    assert_eq!(jwt_header(after)["kid"], rotated["rs256Kid"]);
+    assert!(verified(&t, after).await.is_some());
+    let bad = std::process::Command::new(env!("CARGO_BIN_EXE_fypass"))
+        .args(["client", "set-id-token-alg", &old.id.to_string(), "HS256"])
+        .env("FYPASS_DATABASE_URL", &url)
+        .output()
+        .unwrap();
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("ES256 or RS256"));
 }

@@ -193,26 +193,47 @@ pub async fn tokens(t: &TestApp, rp: &Rp, email: &str) -> Value {
     rp.exchange(t, &query(&back)["code"], &verifier).await
 }
 
-/// The claims of `jwt` if a key of the JWKS signed it with ES256 (checked here with ring).
+/// The claims of `jwt` if a key of the JWKS signed it with the key's own algorithm, ES256
+/// or RS256 (checked here with ring).
 pub async fn verified(t: &TestApp, jwt: &str) -> Option<Value> {
     let jwks: Value = t.get("/oauth/jwks").await.json().await.unwrap();
     let mut parts = jwt.split('.');
     let (header, payload, signature) = (parts.next()?, parts.next()?, parts.next()?);
     let header: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(header).ok()?).ok()?;
-    if header["alg"] != "ES256" {
-        return None;
-    }
     let key = jwks["keys"]
         .as_array()?
         .iter()
         .find(|k| k["kid"] == header["kid"])?;
-    let mut point = vec![4u8];
-    point.extend(URL_SAFE_NO_PAD.decode(key["x"].as_str()?).ok()?);
-    point.extend(URL_SAFE_NO_PAD.decode(key["y"].as_str()?).ok()?);
+    if header["alg"] != key["alg"] {
+        return None;
+    }
+    let b64 = |field: &str| URL_SAFE_NO_PAD.decode(key[field].as_str()?).ok();
     let signed = format!("{}.{}", jwt.split('.').next()?, payload);
-    ring::signature::UnparsedPublicKey::new(&ring::signature::ECDSA_P256_SHA256_FIXED, point)
-        .verify(signed.as_bytes(), &URL_SAFE_NO_PAD.decode(signature).ok()?)
-        .ok()?;
+    let signature = URL_SAFE_NO_PAD.decode(signature).ok()?;
+    match header["alg"].as_str()? {
+        "ES256" => {
+            let mut point = vec![4u8];
+            point.extend(b64("x")?);
+            point.extend(b64("y")?);
+            ring::signature::UnparsedPublicKey::new(
+                &ring::signature::ECDSA_P256_SHA256_FIXED,
+                point,
+            )
+            .verify(signed.as_bytes(), &signature)
+            .ok()?;
+        }
+        "RS256" => {
+            let (n, e) = (b64("n")?, b64("e")?);
+            ring::signature::RsaPublicKeyComponents { n: &n, e: &e }
+                .verify(
+                    &ring::signature::RSA_PKCS1_2048_8192_SHA256,
+                    signed.as_bytes(),
+                    &signature,
+                )
+                .ok()?;
+        }
+        _ => return None,
+    }
     serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).ok()?).ok()
 }
 
