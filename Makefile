@@ -223,6 +223,11 @@ tools: tools-build tools-test
 TOOLS_TARGET := $(HOME)/.cache/fypass/tools-target
 LIGHT_PROFILE := CARGO_PROFILE_RELEASE_OPT_LEVEL=1 CARGO_PROFILE_RELEASE_LTO=off \
   CARGO_PROFILE_RELEASE_CODEGEN_UNITS=64 CARGO_PROFILE_RELEASE_DEBUG=0 CARGO_PROFILE_RELEASE_STRIP=true
+# cargo-leptos' slowest crates to compile (its --timings report, 2026-12-05: lightningcss
+# 158 s, cargo-generate 68 s, rhai 67 s) are not optimised at all: `cargo leptos new`'s
+# templating (cargo-generate, its rhai scripts) never runs here, and lightningcss reads one
+# small stylesheet per build. swc, which minifies the JS, keeps opt-level 1.
+UNOPTIMISED := $(foreach crate,lightningcss cargo-generate rhai,--config 'profile.release.package.$(crate).opt-level=0')
 # cargo-leptos asks for a vendored OpenSSL (through cargo-generate, which `cargo leptos new`
 # uses and fypass never does): compiling OpenSSL's C sources is minutes on two cores. Where
 # the system's OpenSSL is there to link to (Debian's libssl-dev), openssl-sys links to it.
@@ -234,7 +239,7 @@ SYSTEM_OPENSSL := $(if $(shell pkg-config --exists openssl 2>/dev/null && echo y
 tools-build: tools-wasm
 	@cargo leptos --version 2>/dev/null | grep -qx "cargo-leptos $(CARGO_LEPTOS_VERSION)" \
 	  || $(LIGHT_PROFILE) $(SYSTEM_OPENSSL) cargo install cargo-leptos --version $(CARGO_LEPTOS_VERSION) \
-	       --locked --features no_downloads --target-dir $(TOOLS_TARGET) --timings
+	       --locked --features no_downloads --target-dir $(TOOLS_TARGET) --timings $(UNOPTIMISED)
 	@wasm-bindgen --version 2>/dev/null | grep -qx "wasm-bindgen $(WASM_BINDGEN_VERSION)" \
 	  || $(LIGHT_PROFILE) cargo install wasm-bindgen-cli --version $(WASM_BINDGEN_VERSION) --force \
 	       --target-dir $(TOOLS_TARGET)
