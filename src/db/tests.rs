@@ -1,6 +1,6 @@
 //! The database handle's own tests (the queries are tested through the features).
 
-use super::{Db, Pooler, with_reader, with_tx};
+use super::{Db, Pooler};
 
 /// A transaction's start abandoned at each point of its way (polled once, twice, … then
 /// dropped, with the driver's thread given time to run between polls) leaves the writer

@@ -229,7 +229,7 @@ fn fypass_cli(url: &str, args: &[&str]) -> Value {
 async fn the_admin_commands_rotate_keys_and_make_public_clients() {
     let t = TestApp::spawn().await;
     let url = t.database_url();
-    let run = |args: &[&str]| fypass_cli(&url, args);
+    let run = |args: &[&str]| fypass_cli(url, args);
     let rotated = run(&["keys", "rotate"]);
     let kid = rotated["kid"].as_str().unwrap().to_string();
     assert_eq!(rotated["sealed"], false);
@@ -283,7 +283,7 @@ async fn a_client_that_asks_for_rs256_gets_rs256_id_tokens_and_the_others_keep_e
     t.person("nia@example.com").register().await;
     let url = t.database_url();
     let set = fypass_cli(
-        &url,
+        url,
         &["client", "set-id-token-alg", &old.id.to_string(), "rs256"],
     );
     assert_eq!(set["idTokenAlg"], "RS256", "{set}");
@@ -321,7 +321,7 @@ async fn a_client_that_asks_for_rs256_gets_rs256_id_tokens_and_the_others_keep_e
         .map(|k| k["kty"].as_str().unwrap())
         .collect();
     assert!(kinds.contains(&"RSA") && kinds.contains(&"EC"), "{jwks}");
-    let rotated = fypass_cli(&url, &["keys", "rotate", "--publish-delay-secs", "0"]);
+    let rotated = fypass_cli(url, &["keys", "rotate", "--publish-delay-secs", "0"]);
     assert!(rotated["rs256Kid"].is_string(), "{rotated}");
     let after = tokens(&t, &old, "nia@example.com").await;
     let after = after["id_token"].as_str().unwrap();
@@ -329,7 +329,7 @@ async fn a_client_that_asks_for_rs256_gets_rs256_id_tokens_and_the_others_keep_e
     assert!(verified(&t, after).await.is_some());
     let bad = std::process::Command::new(env!("CARGO_BIN_EXE_fypass"))
         .args(["client", "set-id-token-alg", &old.id.to_string(), "HS256"])
-        .env("FYPASS_DATABASE_URL", &url)
+        .env("FYPASS_DATABASE_URL", url)
         .output()
         .unwrap();
     assert!(!bad.status.success());
