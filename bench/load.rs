@@ -38,6 +38,9 @@ const DEVICES: usize = 100_000;
 const PASSWORD: &str = "bench password";
 /// Pending login requests the status route is polled with.
 const POLLED_REQUESTS: usize = 2_000;
+/// Refresh tokens seeded per second of a measured route: each is used once, and running
+/// out would be counted as wrong answers (a reused token revokes its family).
+const REFRESHES_PER_SEC: usize = 8_000;
 
 struct Args {
     /// PostgreSQL server URL (a database is created on it and dropped afterwards).
@@ -238,14 +241,19 @@ fn argon2_rate(for_: Duration) -> f64 {
 }
 
 struct Seeded {
+    client_id: String,
     key: String,
     emails: Vec<String>,
     device_ids: Vec<String>,
+    /// Refresh tokens of OpenID Connect sign-ins (scope `openid offline_access`), each of
+    /// its own sign-in, for the refresh grant (each can be used once: it rotates).
+    refresh_tokens: Vec<String>,
 }
 
 /// One client with every grant, 10k users (one shared hash: verifying it costs the same
-/// as any other), 100k devices of which every tenth belongs to a user.
-async fn seed(db: &Db) -> Result<Seeded> {
+/// as any other), 100k devices of which every tenth belongs to a user, and `refreshes`
+/// OpenID Connect sign-ins' refresh tokens.
+async fn seed(db: &Db, refreshes: usize) -> Result<Seeded> {
     let mut tx = db.begin().await?;
     let created = clients::create(&mut tx, "Bench app", &[Grant::All], &[]).await?;
     tx.commit().await?;
@@ -303,10 +311,40 @@ async fn seed(db: &Db) -> Result<Seeded> {
     while let Some(ids) = tasks.join_next().await {
         device_ids.extend(ids??);
     }
+
+    // What `/oauth/token` leaves after an authorization code grant: a token pair and the
+    // grant's record (scope, when and how the person signed in), from which a refresh
+    // issues an ID token again.
+    let config = fypass::config::Config::defaults();
+    let mut refresh_tokens = Vec::with_capacity(refreshes);
+    for chunk in (0..refreshes).collect::<Vec<_>>().chunks(1000) {
+        let mut tx = db.begin().await?;
+        for &i in chunk {
+            let user_id = user_ids[i % USERS];
+            let pair =
+                fypass::tokens::start_family(&mut tx, &config, user_id, client_id, None).await?;
+            let sql = "INSERT INTO oidc_grants (family_id, client_id, user_id, scope, auth_time, amr, created_at, expires_at)
+                       SELECT family_id, client_id, user_id, 'openid offline_access', created_at, 'pwd', created_at, expires_at
+                       FROM refresh_tokens WHERE token_hash = $1";
+            let hash = fypass::secret::hash(&pair.refresh_token);
+            match &mut tx {
+                fypass::db::Tx::Sqlite(t) => {
+                    sqlx::query(sql).bind(&hash).execute(&mut **t).await?;
+                }
+                fypass::db::Tx::Postgres(t) => {
+                    sqlx::query(sql).bind(&hash).execute(t.exec()).await?;
+                }
+            }
+            refresh_tokens.push(pair.refresh_token);
+        }
+        tx.commit().await?;
+    }
     Ok(Seeded {
+        client_id: client_id.to_string(),
         key: created.key,
         emails,
         device_ids,
+        refresh_tokens,
     })
 }
 
@@ -492,7 +530,7 @@ async fn main() -> Result<()> {
     let seeding = Instant::now();
     let db = Db::connect(&url, 8, fypass::db::Pooler::None).await?;
     db.migrate(None).await?;
-    let seeded = seed(&db).await?;
+    let seeded = seed(&db, REFRESHES_PER_SEC * args.secs as usize).await?;
     db.close().await;
     eprintln!("  done in {:.1} s", seeding.elapsed().as_secs_f64());
 
@@ -506,7 +544,7 @@ async fn main() -> Result<()> {
     let server = start_server(&args.bin, &url, port, metrics_port, &log).await?;
     let pid = server.id().expect("the server runs");
     tokio::time::sleep(Duration::from_secs(1)).await;
-    let (rss_idle, _, _) = rss(pid);
+    let (rss_idle, _, rss_idle_anon) = rss(pid);
     let base = format!("http://127.0.0.1:{port}");
     // `/metrics` has its own listener (FYPASS_METRICS_ADDR).
     let metrics = format!("http://127.0.0.1:{metrics_port}");
@@ -616,7 +654,7 @@ wrk.body = '{"deviceInfo":{"deviceId":"tv-bench","platform":"android"}}'"#;
             .await?,
     );
     let side_by_side = if args.peer {
-        peer::compare(&bench, &http, &work, &polled_file).await?
+        peer::compare(&bench, &http, &work, &polled_file, &seeded).await?
     } else {
         Vec::new()
     };
@@ -748,6 +786,7 @@ end"#,
         error_replies,
         storm_secs: args.secs,
         rss_idle,
+        rss_idle_anon,
         rss_peak,
         rss_anon_peak,
         first_bytes,
@@ -846,6 +885,8 @@ struct Report {
     error_replies: Vec<String>,
     storm_secs: u64,
     rss_idle: f64,
+    /// Of it, anonymous (the process's own memory, not the binary or the database's pages).
+    rss_idle_anon: f64,
     rss_peak: f64,
     rss_anon_peak: f64,
     first_bytes: u64,
@@ -951,10 +992,11 @@ impl Report {
         );
         let _ = writeln!(
             s,
-            "* Server memory (RSS): {:.1} MiB idle after start, {:.1} MiB peak under load; at \
-             most {:.1} MiB of it anonymous after any route (the rest is file-backed: the \
-             binary and, on SQLite, database pages read through its memory map).",
-            self.rss_idle, self.rss_peak, self.rss_anon_peak
+            "* Server memory (RSS): {:.1} MiB idle after start ({:.1} MiB of it anonymous), \
+             {:.1} MiB peak under load; at most {:.1} MiB of it anonymous after any route (the \
+             rest is file-backed: the binary and, on SQLite, database pages read through its \
+             memory map).",
+            self.rss_idle, self.rss_idle_anon, self.rss_peak, self.rss_anon_peak
         );
         let _ = writeln!(
             s,

@@ -1,7 +1,9 @@
 //! fypass beside node `oidc-provider` (in memory), in the same run, with the same load tool
 //! and every answer checked: the peer's device grant start and poll against fypass' login
 //! start and status poll, the same work (a durable new request; a lookup that says "not
-//! yet"). Ratios from one run mean something on a shared machine; absolute rates do not.
+//! yet"), and the two OpenID Connect routes both serve: the device grant's poll and the
+//! refresh grant (a rotation: the old token spent, a new pair and an ID token issued).
+//! Ratios from one run mean something on a shared machine; absolute rates do not.
 //!
 //! The peer is `bench/peer/peer.mjs`, its packages pinned in `bench/peer/package-lock.json`
 //! (`bench/run.sh` installs them). Without node or those packages the comparison is
@@ -14,9 +16,7 @@ use tokio::{
     process::Command,
 };
 
-/// Pending requests each side's poll is driven with. The peer's in-memory adapter is an LRU
-/// of 1000 entries: more codes (or its start measured first) would push the polled ones out,
-/// and the peer would answer a cheaper "unknown code" (which the checks count as wrong).
+/// Pending requests each side's poll is driven with.
 const POLLED: usize = 500;
 
 /// One route of fypass and its counterpart at the peer.
@@ -35,7 +35,7 @@ fn checked(script: &str, ok: &str) -> String {
     format!(
         r#"{script}
 local threads = {{}}
-setup = function(t) table.insert(threads, t) end
+setup = function(t) t:set("tid", #threads); table.insert(threads, t) end
 wrong = 0
 local function ok(status, body) {ok} end
 response = function(status, headers, body)
@@ -52,11 +52,30 @@ end"#
     )
 }
 
+/// Sends each line of `file` once, after `prefix`, across wrk's two threads (thread `tid`
+/// takes every other line): for tokens that may be used only once.
+fn each_once(file: &Path, path: &str, prefix: &str) -> String {
+    format!(
+        r#"wrk.method = 'POST'
+wrk.headers['content-type'] = 'application/x-www-form-urlencoded'
+local lines = {{}}
+for line in io.lines("{}") do lines[#lines + 1] = line end
+local n = 0
+request = function()
+  local i = n * 2 + tid
+  n = n + 1
+  return wrk.format(nil, '{path}', nil, '{prefix}' .. lines[i % #lines + 1])
+end"#,
+        file.display()
+    )
+}
+
 pub async fn compare(
     bench: &Bench,
     http: &reqwest::Client,
     work: &Path,
     polled_file: &Path,
+    seeded: &super::Seeded,
 ) -> Result<Vec<Pair>> {
     let dir = Path::new("bench/peer");
     if !dir.join("node_modules/oidc-provider").exists() {
@@ -106,6 +125,45 @@ pub async fn compare(
     }
     let codes_file = work.join("peer-codes.txt");
     std::fs::write(&codes_file, codes.join("\n"))?;
+    let peer_refresh = http
+        .get(format!(
+            "{peer_base}/bench/refresh?n={}",
+            seeded.refresh_tokens.len()
+        ))
+        .send()
+        .await?
+        .error_for_status()?
+        .text()
+        .await?;
+    let peer_refresh_file = work.join("peer-refresh.txt");
+    std::fs::write(&peer_refresh_file, peer_refresh)?;
+    let refresh_file = work.join("fypass-refresh.txt");
+    std::fs::write(&refresh_file, seeded.refresh_tokens.join("\n"))?;
+    // fypass' device codes, from its `/oauth/device_authorization` (the app's key as
+    // `client_secret_post`).
+    let credentials = format!(
+        "client_id={}&client_secret={}",
+        seeded.client_id, seeded.key
+    );
+    let mut device_codes = Vec::with_capacity(POLLED);
+    for _ in 0..POLLED {
+        let res: serde_json::Value = http
+            .post(format!("{}/oauth/device_authorization", bench.base))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(format!("{credentials}&scope=openid"))
+            .send()
+            .await?
+            .json()
+            .await?;
+        device_codes.push(
+            res["device_code"]
+                .as_str()
+                .ok_or_else(|| format!("fypass gave no device_code: {res}"))?
+                .to_string(),
+        );
+    }
+    let device_file = work.join("fypass-device-codes.txt");
+    std::fs::write(&device_file, device_codes.join("\n"))?;
     let ours: Vec<String> = std::fs::read_to_string(polled_file)?
         .lines()
         .take(POLLED)
@@ -138,6 +196,8 @@ wrk.body = 'client_id=bench&scope=openid'"#,
     );
     // RFC 8628 §3.5: "not yet" is `authorization_pending`, or `slow_down` for a device
     // polling faster than its interval (each code here is polled many times a second).
+    const DEVICE_GRANT: &str = "grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Adevice_code";
+    let not_yet = r#"return status == 400 and (body:find('authorization_pending', 1, true) or body:find('slow_down', 1, true)) ~= nil"#;
     let poll_peer = checked(
         &format!(
             "{}\nwrk.method = 'POST'\nwrk.headers['content-type'] = \
@@ -146,11 +206,50 @@ wrk.body = 'client_id=bench&scope=openid'"#,
              %3Aoauth%3Agrant-type%3Adevice_code&device_code=' .. pick()) end",
             lines_lua(&codes_file)
         ),
-        r#"return status == 400 and (body:find('authorization_pending', 1, true) or body:find('slow_down', 1, true)) ~= nil"#,
+        not_yet,
+    );
+
+    let device_poll_fypass = checked(
+        &format!(
+            "{}\nwrk.method = 'POST'\nwrk.headers['content-type'] = \
+             'application/x-www-form-urlencoded'\nrequest = function() return \
+             wrk.format(nil, '/oauth/token', nil, '{credentials}&{DEVICE_GRANT}&device_code=' .. pick()) end",
+            lines_lua(&device_file)
+        ),
+        not_yet,
+    );
+    let rotated = r#"return status == 200 and body:find('"id_token"', 1, true) ~= nil and body:find('"refresh_token"', 1, true) ~= nil"#;
+    let refresh_fypass = checked(
+        &each_once(
+            &refresh_file,
+            "/oauth/token",
+            &format!("{credentials}&grant_type=refresh_token&refresh_token="),
+        ),
+        rotated,
+    );
+    let refresh_peer = checked(
+        &each_once(
+            &peer_refresh_file,
+            "/token",
+            "client_id=bench&grant_type=refresh_token&refresh_token=",
+        ),
+        rotated,
     );
 
     let mut pairs = Vec::new();
     for (what, target, ours, theirs) in [
+        (
+            "refresh grant: `POST /oauth/token` vs `POST /token` (`refresh_token`, rotated, with an ID token)",
+            3.0,
+            &refresh_fypass,
+            &refresh_peer,
+        ),
+        (
+            "device grant's poll: `POST /oauth/token` vs `POST /token` (`device_code`, pending)",
+            3.0,
+            &device_poll_fypass,
+            &poll_peer,
+        ),
         (
             "poll: `GET /api/v1/users/login-status` vs `POST /token` (device_code, pending)",
             5.0,
