@@ -87,14 +87,17 @@ pub async fn refresh(
     }
     let now = now_ms();
     if row.is_live(now) {
-        if refresh::rotate(&mut tx, row.id).await? {
-            let pair = issue_pair(&mut tx, &state.config, &row.family()).await?;
-            let sealed = refresh::seal(token, row.id, device, &pair);
-            refresh::keep_successor(&mut tx, row.id, device, &sealed).await?;
+        // The new pair first, so that the rotation and its successor are one statement.
+        let pair = issue_pair(&mut tx, &state.config, &row.family()).await?;
+        let sealed = refresh::seal(token, row.id, device, &pair);
+        if refresh::rotate(&mut tx, row.id, device, &sealed).await? {
             tx.commit().await?;
             return Ok(pair);
         }
-        // Another request rotated it first: what did it leave?
+        // Another request rotated it first (it committed while this one waited): the pair
+        // issued here is rolled back with this transaction; what did the other one leave?
+        drop(tx);
+        tx = state.db.begin().await?;
         row = refresh::find_in(&mut tx, token, client_id)
             .await?
             .ok_or_else(not_found)?;

@@ -179,37 +179,22 @@ pub async fn find_in(
         .await)?)
 }
 
-/// Marks the live refresh token `id` rotated; `true` for exactly one of concurrent callers.
-pub async fn rotate(tx: &mut Tx, id: Uuid) -> Result<bool, ApiError> {
+/// Marks the live refresh token `id` rotated by `device`, keeping for the grace window the
+/// pair that replaces it (`sealed` for that device, [`seal`]); `true` for exactly one of
+/// concurrent callers.
+pub async fn rotate(tx: &mut Tx, id: Uuid, device: &[u8], sealed: &[u8]) -> Result<bool, ApiError> {
     let now = now_ms();
-    let sql = "UPDATE refresh_tokens SET rotated_at = $2
+    let sql = "UPDATE refresh_tokens SET rotated_at = $2, rotated_by = $3, successor = $4
                WHERE id = $1 AND rotated_at IS NULL AND revoked_at IS NULL AND expires_at > $2";
     let won = with_tx!(tx, |c| sqlx::query(sql)
         .bind(id)
         .bind(now)
-        .execute(c)
-        .await
-        .map(|r| r.rows_affected()))?;
-    Ok(won == 1)
-}
-
-/// Keeps, for the grace window, the pair that replaced the rotated token `id`, sealed for
-/// the device that rotated it.
-pub async fn keep_successor(
-    tx: &mut Tx,
-    id: Uuid,
-    device: &[u8],
-    sealed: &[u8],
-) -> Result<(), ApiError> {
-    let sql = "UPDATE refresh_tokens SET rotated_by = $2, successor = $3 WHERE id = $1";
-    with_tx!(tx, |c| sqlx::query(sql)
-        .bind(id)
         .bind(device)
         .bind(sealed)
         .execute(c)
         .await
-        .map(drop))?;
-    Ok(())
+        .map(|r| r.rows_affected()))?;
+    Ok(won == 1)
 }
 
 /// Removes, at most `limit` at a time, refresh tokens expired for over `grace_ms` (a
