@@ -2,7 +2,9 @@
 //! network and browser; where the person is signed in, and signing one of them out — never
 //! another person's; entries older than 180 days purged.
 
-use crate::support::{LOGIN, PASSWORD, TestApp, expect_error, no_redirects, session_cookie};
+use crate::support::{
+    LOGIN, PASSWORD, TestApp, expect_error, lands_on, no_redirects, session_cookie,
+};
 use serde_json::{Value, json};
 
 /// Signs in as `email` from a browser saying `agent`; its session cookie.
@@ -385,7 +387,8 @@ async fn deleting_the_account_needs_the_person_and_frees_the_address() {
         .await
         .unwrap();
     assert_eq!(res.status(), 303, "{}", res.text().await.unwrap());
-    assert_eq!(res.headers()["location"], "/fypass");
+    let location = res.headers()["location"].to_str().unwrap();
+    assert_eq!(lands_on(&t, "/account#leaving", location), "/fypass#");
 
     // Everything of theirs is gone: session, tokens, the address.
     let res = t
@@ -406,6 +409,34 @@ async fn deleting_the_account_needs_the_person_and_frees_the_address() {
     expect_error(res, 404, "USER_NOT_FOUND").await;
     // Anyone may register the address again.
     t.person("ana@example.com").register().await;
+}
+
+/// The delete form sits at `/account#leaving` (a failed try shows that panel again): once
+/// the account is gone the person lands on the sign-in page itself, the fragment of a panel
+/// that no longer exists left behind.
+#[tokio::test]
+async fn after_deleting_the_account_the_address_keeps_no_fragment_of_the_form() {
+    let t = TestApp::spawn().await;
+    let cookie = t.person("ana@example.com").register().await.session;
+    let html = t.page("/account").cookie(&cookie).await.ok().html;
+    assert!(html.contains(r#"action="/account#leaving""#), "{html}");
+    let res = no_redirects()
+        .post(t.url("/account"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("origin", format!("http://{}", t.addr))
+        .header("cookie", &cookie)
+        .body(format!(
+            "intent=delete-account&password={}",
+            PASSWORD.replace(' ', "+")
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303, "{}", res.text().await.unwrap());
+    let location = res.headers()["location"].to_str().unwrap();
+    let landed = lands_on(&t, "/account#leaving", location);
+    assert!(!landed.contains("leaving"), "{landed}");
+    assert_eq!(landed.split('#').next(), Some("/fypass"));
 }
 
 /// The alert of a new browser's sign-in, and its "this wasn't me" link: the intruder is out
