@@ -139,6 +139,12 @@ async function enrolInPage(page: Page, email: string, js: boolean) {
   const codes = panel.locator(".recovery-codes li");
   await expect(codes).toHaveCount(10);
   await expect(panel.getByText("Recovery codes left: 10")).toBeVisible();
+  // Other browsers were signed out; apps were not, and the page says where they are.
+  await expect(panel.getByText("Every other browser signed in to your account has been signed out")).toBeVisible();
+  await expect(panel.getByRole("link", { name: "See them, and sign them out, in Security activity." })).toHaveAttribute(
+    "href",
+    "/account/activity",
+  );
   return { app, recovery: await codes.allTextContents() };
 }
 

@@ -118,7 +118,8 @@ pub struct ForApp {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Entry {
     pub kind: Kind,
-    /// How (a sign-in: `password`, `code`, `passkey`, `second_factor`, …).
+    /// How (a sign-in: `password`, `code`, `passkey`, `second_factor`, …), or what else
+    /// the change did (the second factor turned on: `others_signed_out`).
     pub detail: Option<String>,
     /// RFC 3339.
     pub at: String,
@@ -167,4 +168,4 @@ pub async fn get_activity() -> Result<ActivityPage, ApiError> {
 }
 
 #[cfg(feature = "ssr")]
-pub use store::{record, record_sign_in};
+pub use store::{record, record_sign_in, record_with};

@@ -24,6 +24,18 @@ pub async fn record(
     insert(tx, caller, user_id, kind, None, client_id, None).await
 }
 
+/// Records `kind` for `user_id`, from `caller`, in `tx`, with what else the change did
+/// (`detail`: the second factor turned on `others_signed_out`, say).
+pub async fn record_with(
+    tx: &mut Tx,
+    caller: &Caller,
+    user_id: Uuid,
+    kind: Kind,
+    detail: &str,
+) -> Result<(), ApiError> {
+    insert(tx, caller, user_id, kind, Some(detail), None, None).await
+}
+
 /// Records a sign-in (or a failed one, or a code sent) proven `how`, for `app` when it was
 /// for an app.
 pub async fn record_sign_in(

@@ -139,6 +139,7 @@ fn EntryItem(e: Entry) -> impl IntoView {
             "registration" => tr!(activity.how.registration),
             "passkey" => tr!(activity.how.passkey),
             "second_factor" => tr!(activity.how.second_factor),
+            "others_signed_out" => tr!(activity.how.others_signed_out),
             _ => "",
         },
     });

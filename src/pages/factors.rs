@@ -76,13 +76,15 @@ fn SecondFactorForm(token: Option<String>, echo: FormEcho) -> impl IntoView {
 /// The authenticator app on `/account`: off (a button to set one up), being set up (the QR
 /// code, the secret to type by hand, and a field for the first code), or on (how many
 /// recovery codes are left, and turning it off). The recovery codes appear once, right after
-/// the app is turned on.
+/// the app is turned on, with the news that the person's other browsers were signed out.
 #[component]
 pub fn SecondFactorPanel(factor: SecondFactorView, echo: FormEcho) -> impl IntoView {
     let on = RwSignal::new(factor.on);
     let left = RwSignal::new(factor.recovery_codes_left);
     let setup = RwSignal::new(factor.setup);
     let shown_once = RwSignal::new(echo.recovery_codes.clone());
+    // The app was just turned on (this answer only): the other browsers were signed out.
+    let turned_on = RwSignal::new(echo.intent == "totp-confirm" && !echo.recovery_codes.is_empty());
     // A plain post's error, when one of this panel's forms posted it.
     let error = RwSignal::new(
         echo.error
@@ -120,6 +122,7 @@ pub fn SecondFactorPanel(factor: SecondFactorView, echo: FormEcho) -> impl IntoV
             on.set(true);
             left.set(codes.len() as i64);
             code.set(String::new());
+            turned_on.set(true);
             shown_once.set(codes);
         }
         Some(Err(e)) => settle(e),
@@ -129,6 +132,7 @@ pub fn SecondFactorPanel(factor: SecondFactorView, echo: FormEcho) -> impl IntoV
         Some(Ok(())) => {
             proved();
             on.set(false);
+            turned_on.set(false);
             shown_once.set(Vec::new());
         }
         Some(Err(e)) => settle(e),
@@ -170,6 +174,12 @@ pub fn SecondFactorPanel(factor: SecondFactorView, echo: FormEcho) -> impl IntoV
                         <ul class="recovery-codes">
                             {codes.into_iter().map(|c| view! { <li><code>{c}</code></li> }).collect_view()}
                         </ul>
+                        {turned_on.get().then(|| view! {
+                            <p class="others-signed-out">
+                                {tr!(factors.panel.others_signed_out)} " "
+                                <a href=crate::paths::ACTIVITY>{tr!(factors.panel.apps_link)}</a>
+                            </p>
+                        })}
                     </div>
                 })
             }}

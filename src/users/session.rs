@@ -195,6 +195,28 @@ pub async fn revoke_all(tx: &mut Tx, user_id: Uuid) -> Result<(), ApiError> {
     Ok(())
 }
 
+/// Ends every live session of `user_id` but this browser's: turning a second factor on, the
+/// others were proven with one factor only. How many it ended.
+pub async fn revoke_others(
+    tx: &mut Tx,
+    config: &Config,
+    caller: &Caller,
+    user_id: Uuid,
+) -> Result<u64, ApiError> {
+    let this = secret_of(caller, config)
+        .map(secret::hash)
+        .unwrap_or_default();
+    let sql = "UPDATE sessions SET revoked_at = $3
+               WHERE user_id = $1 AND revoked_at IS NULL AND token_hash <> $2";
+    Ok(with_tx!(tx, |c| sqlx::query(sql)
+        .bind(user_id)
+        .bind(&this)
+        .bind(now_ms())
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected()))?)
+}
+
 /// Ends the session with this secret (sign-out; also OpenID Connect's RP-initiated logout).
 pub(crate) async fn end(db: &Db, secret: &str) -> Result<(), ApiError> {
     let sql = "UPDATE sessions SET revoked_at = $2 WHERE token_hash = $1 AND revoked_at IS NULL";

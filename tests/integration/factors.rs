@@ -738,6 +738,12 @@ async fn enrolling_works_without_javascript() {
         10,
         "the ten recovery codes: {html}"
     );
+    // With the news that the other browsers were signed out, and where the apps are.
+    assert!(
+        html.contains("Every other browser signed in to your account has been signed out"),
+        "{html}"
+    );
+    assert!(html.contains(r#"href="/account/activity""#), "{html}");
     // Never again.
     let html = TestApp::page_html(
         t.http
@@ -795,4 +801,68 @@ async fn signing_out_everywhere_ends_a_sign_in_waiting_for_its_second_factor() {
     .await;
     assert!(cookie_named(&res, "fypass_session").is_none());
     expect_error(res, 401, "UNAUTHORIZED").await;
+}
+
+/// Turning the factor on ends every other browser session of the person — each was proven
+/// with one factor (a browser left signed in on a shared computer, a thief's) — while the
+/// browser that turned it on stays signed in, now with two factors. Apps' tokens stay: the
+/// activity lists them, to be ended there, and says what happened.
+#[tokio::test]
+async fn turning_the_factor_on_signs_out_every_other_browser() {
+    let t = TestApp::spawn().await;
+    let app = t.app_client().await;
+    let ana = t.person("ana@example.com").via(&app).register().await;
+    // A second browser, signed in with the password before the factor was on.
+    let res = password_step(&t, "", None, None, "ana@example.com").await;
+    assert_eq!(res.status(), 200);
+    let other = session_cookie(&res);
+    let account = |cookie: &str| {
+        t.http
+            .get(t.url("/_app/account"))
+            .header("cookie", cookie)
+            .send()
+    };
+    assert_eq!(account(&other).await.unwrap().status(), 200);
+
+    enrol(&t, &ana.session).await;
+
+    expect_error(account(&other).await.unwrap(), 401, "UNAUTHORIZED").await;
+    assert_eq!(account(&ana.session).await.unwrap().status(), 200);
+    let res = t
+        .http
+        .get(t.url("/api/v1/users/me"))
+        .header("x-client-key", &app.key)
+        .bearer_auth(ana.access_token())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200, "the app's token stays");
+
+    let page: Value = t
+        .http
+        .get(t.url("/_app/account/activity"))
+        .header("cookie", &ana.session)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let listed = page["signed_in"].as_array().unwrap();
+    let browsers: Vec<&Value> = listed
+        .iter()
+        .filter(|s| s["id"].as_str().unwrap().starts_with("session:"))
+        .collect();
+    assert_eq!(browsers.len(), 1, "{page}");
+    assert_eq!(browsers[0]["current"], true, "{page}");
+    assert_eq!(browsers[0]["strong"], true, "{page}");
+    assert!(
+        listed
+            .iter()
+            .any(|s| s["id"].as_str().unwrap().starts_with("app:")),
+        "{page}"
+    );
+    let newest = &page["entries"][0];
+    assert_eq!(newest["kind"], "factor_added", "{page}");
+    assert_eq!(newest["detail"], "others_signed_out", "{page}");
 }
