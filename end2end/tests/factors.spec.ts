@@ -177,7 +177,16 @@ for (const js of [true, false]) {
     }) => {
       test.setTimeout(60_000);
       const email = await register(page.request, "Tari");
-      const { app } = await enrolInPage(page, email, js);
+      const { app, recovery } = await enrolInPage(page, email, js);
+
+      // New recovery codes in place of those (signed in moments ago: no password asked).
+      const panel = page.locator("#second-factor");
+      await panel.getByRole("button", { name: "Get new recovery codes" }).click();
+      await expect(panel.getByText("Your old recovery codes no longer work.")).toBeVisible();
+      const renewed = panel.locator(".recovery-codes li");
+      await expect(renewed).toHaveCount(10);
+      const fresh = await renewed.allTextContents();
+      expect(fresh.filter((c) => recovery.includes(c))).toEqual([]);
 
       // An app's sign-in in another browser: the password, then the app's code.
       const { url, reqToken } = await startLogin(request);

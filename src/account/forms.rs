@@ -99,15 +99,14 @@ async fn account(
                     )
                 })
         }
-        "totp-confirm" => {
-            match crate::factors::flow::confirm(
-                &state,
-                &caller,
-                &fields.code,
-                Some(fields.password.clone()),
-            )
-            .await
-            {
+        "totp-confirm" | "totp-codes" => {
+            let password = Some(fields.password.clone());
+            let codes = if fields.intent == "totp-confirm" {
+                crate::factors::flow::confirm(&state, &caller, &fields.code, password).await
+            } else {
+                crate::factors::flow::renew_codes(&state, &caller, password).await
+            };
+            match codes {
                 // The recovery codes are shown on this answer, once (never on a later page).
                 Ok(codes) => {
                     let echo = FormEcho {

@@ -34,6 +34,7 @@ pub enum Kind {
     PasskeyRemoved,
     FactorAdded,
     FactorRemoved,
+    RecoveryCodesRenewed,
     IdentifierChanged,
     DeviceRemoved,
     SignedOutEverywhere,
@@ -41,7 +42,7 @@ pub enum Kind {
 }
 
 impl Kind {
-    pub const ALL: [Kind; 15] = [
+    pub const ALL: [Kind; 16] = [
         Kind::SignedIn,
         Kind::SignInFailed,
         Kind::SecondFactorFailed,
@@ -53,6 +54,7 @@ impl Kind {
         Kind::PasskeyRemoved,
         Kind::FactorAdded,
         Kind::FactorRemoved,
+        Kind::RecoveryCodesRenewed,
         Kind::IdentifierChanged,
         Kind::DeviceRemoved,
         Kind::SignedOutEverywhere,
@@ -73,6 +75,7 @@ impl Kind {
             Kind::PasskeyRemoved => "passkey_removed",
             Kind::FactorAdded => "factor_added",
             Kind::FactorRemoved => "factor_removed",
+            Kind::RecoveryCodesRenewed => "recovery_codes_renewed",
             Kind::IdentifierChanged => "identifier_changed",
             Kind::DeviceRemoved => "device_removed",
             Kind::SignedOutEverywhere => "signed_out_everywhere",
@@ -98,6 +101,7 @@ impl Kind {
             Kind::PasskeyRemoved => crate::tr!(activity.kind.passkey_removed),
             Kind::FactorAdded => crate::tr!(activity.kind.factor_added),
             Kind::FactorRemoved => crate::tr!(activity.kind.factor_removed),
+            Kind::RecoveryCodesRenewed => crate::tr!(activity.kind.recovery_codes_renewed),
             Kind::IdentifierChanged => crate::tr!(activity.kind.identifier_changed),
             Kind::DeviceRemoved => crate::tr!(activity.kind.device_removed),
             Kind::SignedOutEverywhere => crate::tr!(activity.kind.signed_out_everywhere),

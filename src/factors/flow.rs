@@ -246,6 +246,39 @@ pub async fn confirm(
     Ok(codes)
 }
 
+/// Ten new recovery codes, shown once, in place of the old ones, which stop working at once
+/// (the person used some, or fears someone saw them); the factor stays on. Needs the same
+/// recent proof as turning it off, and the person is told as of any change to the factor.
+pub async fn renew_codes(
+    state: &AppState,
+    caller: &Caller,
+    password: Option<String>,
+) -> Result<Vec<String>, ApiError> {
+    let user = reauth::gate(state, caller, sign_in_first(), password).await?;
+    let mut tx = state.db.begin().await?;
+    users::hold(&mut tx, &user).await?;
+    if !store::hold_on(&mut tx, user.id).await? {
+        return Err(ApiError::with_message(
+            ErrorCode::ValidationError,
+            crate::tr!(factors.msg.not_on),
+        ));
+    }
+    let codes = store::new_recovery_codes(&mut tx, user.id).await?;
+    crate::activity::record(
+        &mut tx,
+        caller,
+        user.id,
+        crate::activity::Kind::RecoveryCodesRenewed,
+        None,
+    )
+    .await?;
+    let alert = crate::activity::alerts::Alert::FactorChanged;
+    crate::activity::alerts::send(&mut tx, &state.config, caller, &user, alert).await?;
+    tx.commit().await?;
+    state.courier.wake();
+    Ok(codes)
+}
+
 /// Turns the second factor off: the app and the recovery codes are removed.
 pub async fn remove(
     state: &AppState,
