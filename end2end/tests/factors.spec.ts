@@ -213,7 +213,7 @@ for (const js of [true, false]) {
       const signedIn = other.locator('[data-kind="signed_in"]').first();
       await expect(signedIn).toContainText("with the second factor");
       await expect(signedIn).toContainText("for E2E app");
-      await expect(other.locator('[data-kind="second_factor_failed"]')).toHaveCount(1);
+      await expect(other.locator('[data-kind="listedfactor_failed"]')).toHaveCount(1);
       const here = other.locator("#signed-in li.item").filter({ hasText: "this browser" });
       await expect(here).toContainText("two factors");
       await other.context().close();
@@ -262,7 +262,7 @@ for (const js of [true, false]) {
       const email = await register(page.request, "Dewi");
       const second = await browser.newContext({
         extraHTTPHeaders: { "x-forwarded-for": "198.51.100.23" },
-        userAgent: "SecondBrowser/1.0",
+        userAgent: "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:128.0) Gecko/20100101 Firefox/128.0",
       });
       const there = await second.newPage();
       await there.goto("/fypass");
@@ -276,10 +276,14 @@ for (const js of [true, false]) {
       await expect(newest).toHaveAttribute("data-kind", "signed_in");
       await expect(newest).toContainText("with the password");
       await expect(newest).toContainText("network 198.51.100.23");
-      await expect(newest).toContainText("SecondBrowser/1.0");
+      await expect(newest).toContainText("Firefox/128.0");
       const sessions = page.locator("#signed-in li.item");
       await expect(sessions).toHaveCount(2);
-      await sessions.filter({ hasNotText: "this browser" }).getByRole("button", { name: /^Sign out/ }).click();
+      // Each session says which browser it is and where; so does its button, to a screen reader.
+      const listed = sessions.filter({ hasNotText: "this browser" });
+      await expect(listed).toContainText("Firefox on Windows");
+      await expect(listed).toContainText("network 198.51.100.23");
+      await listed.getByRole("button", { name: /^Sign out Firefox on Windows, network 198\.51\.100\.23, since / }).click();
       await expect(page).toHaveURL(/\/account\/activity\?done=ended#signed-in$/);
       await expect(page.getByRole("status")).toHaveText("Signed out there.");
       await expect(sessions).toHaveCount(1);

@@ -6,6 +6,8 @@
 //! are kept [`KEEP_DAYS`] days, then purged in batches with the other expired rows.
 
 #[cfg(feature = "ssr")]
+pub mod agent;
+#[cfg(feature = "ssr")]
 pub mod alerts;
 #[cfg(feature = "ssr")]
 pub mod store;
@@ -143,6 +145,14 @@ pub struct SignedIn {
     /// The app's name (an app sign-in, or the app a browser session signed in for).
     pub app: Option<String>,
     pub device: Option<String>,
+    /// A browser session: its browser's family (`Chrome`, `Edge`, `Firefox`, `Safari`) and
+    /// system (`Windows`, `macOS`, `Linux`, `ChromeOS`, `Android`, `iOS`), where its
+    /// User-Agent tells them (`activity::agent`), and the User-Agent itself.
+    pub browser: Option<String>,
+    pub os: Option<String>,
+    pub user_agent: Option<String>,
+    /// The network a browser session started from: an IPv4 address or an IPv6 /64.
+    pub network: Option<String>,
     /// RFC 3339.
     pub since: String,
     /// This browser.

@@ -23,11 +23,11 @@ macro_rules! embed {
 const SQLITE: Set = embed!("sqlite":
     1 "0001_clients", 2 "0002_users", 3 "0003_devices", 4 "0004_abuse", 5 "0005_tokens",
     6 "0006_codes", 7 "0007_passkeys", 8 "0008_branding", 9 "0009_one_account", 10 "0010_account", 11 "0011_refresh_grace", 12 "0012_oidc",
-    13 "0013_security");
+    13 "0013_security", 14 "0014_session_facts");
 const POSTGRES: Set = embed!("postgres":
     1 "0001_clients", 2 "0002_users", 3 "0003_devices", 4 "0004_abuse", 5 "0005_tokens",
     6 "0006_codes", 7 "0007_passkeys", 8 "0008_branding", 9 "0009_one_account", 10 "0010_account", 11 "0011_refresh_grace", 12 "0012_oidc",
-    13 "0013_security");
+    13 "0013_security", 14 "0014_session_facts");
 
 #[derive(Debug)]
 struct Embedded(Set);
