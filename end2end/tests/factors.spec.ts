@@ -139,6 +139,12 @@ async function enrolInPage(page: Page, email: string, js: boolean) {
   const codes = panel.locator(".recovery-codes li");
   await expect(codes).toHaveCount(10);
   await expect(panel.getByText("Recovery codes left: 10")).toBeVisible();
+  // Other browsers were signed out; apps were not, and the page says where they are.
+  await expect(panel.getByText("Every other browser signed in to your account has been signed out")).toBeVisible();
+  await expect(panel.getByRole("link", { name: "See them, and sign them out, in Security activity." })).toHaveAttribute(
+    "href",
+    "/account/activity",
+  );
   return { app, recovery: await codes.allTextContents() };
 }
 
@@ -171,7 +177,16 @@ for (const js of [true, false]) {
     }) => {
       test.setTimeout(60_000);
       const email = await register(page.request, "Tari");
-      const { app } = await enrolInPage(page, email, js);
+      const { app, recovery } = await enrolInPage(page, email, js);
+
+      // New recovery codes in place of those (signed in moments ago: no password asked).
+      const panel = page.locator("#second-factor");
+      await panel.getByRole("button", { name: "Get new recovery codes" }).click();
+      await expect(panel.getByText("Your old recovery codes no longer work.")).toBeVisible();
+      const renewed = panel.locator(".recovery-codes li");
+      await expect(renewed).toHaveCount(10);
+      const fresh = await renewed.allTextContents();
+      expect(fresh.filter((c) => recovery.includes(c))).toEqual([]);
 
       // An app's sign-in in another browser: the password, then the app's code.
       const { url, reqToken } = await startLogin(request);
@@ -198,7 +213,7 @@ for (const js of [true, false]) {
       const signedIn = other.locator('[data-kind="signed_in"]').first();
       await expect(signedIn).toContainText("with the second factor");
       await expect(signedIn).toContainText("for E2E app");
-      await expect(other.locator('[data-kind="second_factor_failed"]')).toHaveCount(1);
+      await expect(other.locator('[data-kind="listedfactor_failed"]')).toHaveCount(1);
       const here = other.locator("#signed-in li.item").filter({ hasText: "this browser" });
       await expect(here).toContainText("two factors");
       await other.context().close();
@@ -247,7 +262,7 @@ for (const js of [true, false]) {
       const email = await register(page.request, "Dewi");
       const second = await browser.newContext({
         extraHTTPHeaders: { "x-forwarded-for": "198.51.100.23" },
-        userAgent: "SecondBrowser/1.0",
+        userAgent: "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:128.0) Gecko/20100101 Firefox/128.0",
       });
       const there = await second.newPage();
       await there.goto("/fypass");
@@ -261,10 +276,14 @@ for (const js of [true, false]) {
       await expect(newest).toHaveAttribute("data-kind", "signed_in");
       await expect(newest).toContainText("with the password");
       await expect(newest).toContainText("network 198.51.100.23");
-      await expect(newest).toContainText("SecondBrowser/1.0");
+      await expect(newest).toContainText("Firefox/128.0");
       const sessions = page.locator("#signed-in li.item");
       await expect(sessions).toHaveCount(2);
-      await sessions.filter({ hasNotText: "this browser" }).getByRole("button", { name: /^Sign out/ }).click();
+      // Each session says which browser it is and where; so does its button, to a screen reader.
+      const listed = sessions.filter({ hasNotText: "this browser" });
+      await expect(listed).toContainText("Firefox on Windows");
+      await expect(listed).toContainText("network 198.51.100.23");
+      await listed.getByRole("button", { name: /^Sign out Firefox on Windows, network 198\.51\.100\.23, since / }).click();
       await expect(page).toHaveURL(/\/account\/activity\?done=ended#signed-in$/);
       await expect(page.getByRole("status")).toHaveText("Signed out there.");
       await expect(sessions).toHaveCount(1);
@@ -370,8 +389,8 @@ for (const js of [true, false]) {
       await expect(leaving.locator("#field-password-error")).toBeVisible();
       await leaving.getByLabel("Password").fill(password);
       await leaving.getByRole("button", { name: "Delete my account" }).click();
-      // (The form's fragment, #leaving, stays on the address: a browser keeps it across a redirect.)
-      await expect(page).toHaveURL(/\/fypass(#leaving)?$/);
+      // The sign-in page itself: not the form's panel (#leaving), which is gone with the account.
+      await expect(page).toHaveURL(/\/fypass#?$/);
 
       // Gone: signed out, no such account, and the address is free for anyone again.
       await page.goto("/account");

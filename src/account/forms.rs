@@ -53,9 +53,12 @@ async fn account(
                 vec![cookie],
             )
         }),
+        // The form posts to `/account#leaving`, and a browser keeps that fragment across a
+        // redirect whose `Location` has none (RFC 9110 §10.2.2): an empty one of its own
+        // lands the person on the sign-in page itself, not on `/fypass#leaving`.
         "delete-account" => super::leaving::delete(&state, &caller, Some(fields.password.clone()))
             .await
-            .map(|cookie| see_other(crate::paths::SIGN_IN, vec![cookie])),
+            .map(|cookie| see_other(&format!("{}#", crate::paths::SIGN_IN), vec![cookie])),
         "sign-out-everywhere" => super::flow::sign_out_everywhere(&state, &caller)
             .await
             .map(|cookie| see_other(crate::paths::SIGN_IN, vec![cookie])),
@@ -96,15 +99,14 @@ async fn account(
                     )
                 })
         }
-        "totp-confirm" => {
-            match crate::factors::flow::confirm(
-                &state,
-                &caller,
-                &fields.code,
-                Some(fields.password.clone()),
-            )
-            .await
-            {
+        "totp-confirm" | "totp-codes" => {
+            let password = Some(fields.password.clone());
+            let codes = if fields.intent == "totp-confirm" {
+                crate::factors::flow::confirm(&state, &caller, &fields.code, password).await
+            } else {
+                crate::factors::flow::renew_codes(&state, &caller, password).await
+            };
+            match codes {
                 // The recovery codes are shown on this answer, once (never on a later page).
                 Ok(codes) => {
                     let echo = FormEcho {

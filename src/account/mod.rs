@@ -184,7 +184,7 @@ pub(crate) mod flow {
         }
         // The new session is as strong as the one that changed the password.
         let strong = session::is_strong(state, caller).await?;
-        let cookie = session::start(&mut tx, &state.config, user.id, app, strong).await?;
+        let cookie = session::start(&mut tx, &state.config, caller, user.id, app, strong).await?;
         crate::activity::record(
             &mut tx,
             caller,

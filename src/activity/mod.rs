@@ -6,6 +6,8 @@
 //! are kept [`KEEP_DAYS`] days, then purged in batches with the other expired rows.
 
 #[cfg(feature = "ssr")]
+pub mod agent;
+#[cfg(feature = "ssr")]
 pub mod alerts;
 #[cfg(feature = "ssr")]
 pub mod store;
@@ -34,6 +36,7 @@ pub enum Kind {
     PasskeyRemoved,
     FactorAdded,
     FactorRemoved,
+    RecoveryCodesRenewed,
     IdentifierChanged,
     DeviceRemoved,
     SignedOutEverywhere,
@@ -41,7 +44,7 @@ pub enum Kind {
 }
 
 impl Kind {
-    pub const ALL: [Kind; 15] = [
+    pub const ALL: [Kind; 16] = [
         Kind::SignedIn,
         Kind::SignInFailed,
         Kind::SecondFactorFailed,
@@ -53,6 +56,7 @@ impl Kind {
         Kind::PasskeyRemoved,
         Kind::FactorAdded,
         Kind::FactorRemoved,
+        Kind::RecoveryCodesRenewed,
         Kind::IdentifierChanged,
         Kind::DeviceRemoved,
         Kind::SignedOutEverywhere,
@@ -73,6 +77,7 @@ impl Kind {
             Kind::PasskeyRemoved => "passkey_removed",
             Kind::FactorAdded => "factor_added",
             Kind::FactorRemoved => "factor_removed",
+            Kind::RecoveryCodesRenewed => "recovery_codes_renewed",
             Kind::IdentifierChanged => "identifier_changed",
             Kind::DeviceRemoved => "device_removed",
             Kind::SignedOutEverywhere => "signed_out_everywhere",
@@ -98,6 +103,7 @@ impl Kind {
             Kind::PasskeyRemoved => crate::tr!(activity.kind.passkey_removed),
             Kind::FactorAdded => crate::tr!(activity.kind.factor_added),
             Kind::FactorRemoved => crate::tr!(activity.kind.factor_removed),
+            Kind::RecoveryCodesRenewed => crate::tr!(activity.kind.recovery_codes_renewed),
             Kind::IdentifierChanged => crate::tr!(activity.kind.identifier_changed),
             Kind::DeviceRemoved => crate::tr!(activity.kind.device_removed),
             Kind::SignedOutEverywhere => crate::tr!(activity.kind.signed_out_everywhere),
@@ -118,7 +124,8 @@ pub struct ForApp {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Entry {
     pub kind: Kind,
-    /// How (a sign-in: `password`, `code`, `passkey`, `second_factor`, …).
+    /// How (a sign-in: `password`, `code`, `passkey`, `second_factor`, …), or what else
+    /// the change did (the second factor turned on: `others_signed_out`).
     pub detail: Option<String>,
     /// RFC 3339.
     pub at: String,
@@ -138,6 +145,14 @@ pub struct SignedIn {
     /// The app's name (an app sign-in, or the app a browser session signed in for).
     pub app: Option<String>,
     pub device: Option<String>,
+    /// A browser session: its browser's family (`Chrome`, `Edge`, `Firefox`, `Safari`) and
+    /// system (`Windows`, `macOS`, `Linux`, `ChromeOS`, `Android`, `iOS`), where its
+    /// User-Agent tells them (`activity::agent`), and the User-Agent itself.
+    pub browser: Option<String>,
+    pub os: Option<String>,
+    pub user_agent: Option<String>,
+    /// The network a browser session started from: an IPv4 address or an IPv6 /64.
+    pub network: Option<String>,
     /// RFC 3339.
     pub since: String,
     /// This browser.
@@ -167,4 +182,4 @@ pub async fn get_activity() -> Result<ActivityPage, ApiError> {
 }
 
 #[cfg(feature = "ssr")]
-pub use store::{record, record_sign_in};
+pub use store::{record, record_sign_in, record_with};

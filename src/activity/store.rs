@@ -24,6 +24,18 @@ pub async fn record(
     insert(tx, caller, user_id, kind, None, client_id, None).await
 }
 
+/// Records `kind` for `user_id`, from `caller`, in `tx`, with what else the change did
+/// (`detail`: the second factor turned on `others_signed_out`, say).
+pub async fn record_with(
+    tx: &mut Tx,
+    caller: &Caller,
+    user_id: Uuid,
+    kind: Kind,
+    detail: &str,
+) -> Result<(), ApiError> {
+    insert(tx, caller, user_id, kind, Some(detail), None, None).await
+}
+
 /// Records a sign-in (or a failed one, or a code sent) proven `how`, for `app` when it was
 /// for an app.
 pub async fn record_sign_in(
@@ -134,8 +146,17 @@ async fn entries(db: &Db, user_id: Uuid, limit: i64) -> Result<Vec<Entry>, ApiEr
         .collect())
 }
 
-/// A browser session as listed: id, token hash, started, proven with two factors at, app.
-type SessionRow = (Uuid, Vec<u8>, i64, Option<i64>, Option<String>);
+/// A browser session as listed: id, token hash, started, proven with two factors at, app,
+/// User-Agent, network.
+type SessionRow = (
+    Uuid,
+    Vec<u8>,
+    i64,
+    Option<i64>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+);
 
 /// Where `user_id` is signed in: live browser sessions (this one marked), and the apps
 /// holding live tokens (one entry per sign-in: a token family), newest first.
@@ -146,7 +167,8 @@ pub async fn signed_in(
 ) -> Result<Vec<SignedIn>, ApiError> {
     let now = now_ms();
     let this = crate::users::session::secret_of(caller, &state.config).map(secret::hash);
-    let sql = "SELECT s.id, s.token_hash, s.created_at, s.strong_at, c.name
+    let sql =
+        "SELECT s.id, s.token_hash, s.created_at, s.strong_at, c.name, s.user_agent, s.network
                FROM sessions s LEFT JOIN clients c ON c.id = s.client_id
                WHERE s.user_id = $1 AND s.revoked_at IS NULL AND s.expires_at > $2";
     let sessions: Vec<SessionRow> = with_reader!(&state.db, |c| sqlx::query_as(sql)
@@ -156,13 +178,18 @@ pub async fn signed_in(
         .await)?;
     let mut all: Vec<(i64, SignedIn)> = sessions
         .into_iter()
-        .map(|(id, hash, created, strong, app)| {
+        .map(|(id, hash, created, strong, app, user_agent, network)| {
+            let agent = super::agent::parse(user_agent.as_deref().unwrap_or_default());
             (
                 created,
                 SignedIn {
                     id: format!("session:{id}"),
                     app,
                     device: None,
+                    browser: agent.browser.map(str::to_owned),
+                    os: agent.os.map(str::to_owned),
+                    user_agent,
+                    network,
                     since: rfc3339(created),
                     current: this.as_deref() == Some(hash.as_slice()),
                     strong: strong.is_some(),
@@ -192,6 +219,10 @@ pub async fn signed_in(
                 id: format!("app:{family}"),
                 app: Some(app),
                 device,
+                browser: None,
+                os: None,
+                user_agent: None,
+                network: None,
                 since: rfc3339(created),
                 current: false,
                 strong: false,

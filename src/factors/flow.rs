@@ -200,7 +200,10 @@ pub async fn start(
 }
 
 /// Turns on the app being set up, with a code from it: ten new recovery codes, shown once.
-/// This browser's session counts as two factors from now on.
+/// This browser's session counts as two factors from now on, and every other browser
+/// session of the person ends (each was proven with one factor: one left signed in on a
+/// shared computer, or a thief's, would otherwise outlive the change). Apps' tokens stay:
+/// `/account/activity` lists them, and ends them one by one.
 pub async fn confirm(
     state: &AppState,
     caller: &Caller,
@@ -218,6 +221,9 @@ pub async fn confirm(
         ApiError::new(ErrorCode::InvalidCode).and_field("code", crate::tr!(factors.msg.not_now))
     })?;
     let mut tx = state.db.begin().await?;
+    // The person's row held: a sign-in finishing meanwhile either started its session
+    // before (and it ends below) or sees the factor on and asks for it.
+    users::hold(&mut tx, &user).await?;
     if !store::confirm(&mut tx, user.id, &setup.secret, at).await? {
         return Err(ApiError::invalid(
             "code",
@@ -226,11 +232,43 @@ pub async fn confirm(
     }
     let codes = store::new_recovery_codes(&mut tx, user.id).await?;
     session::mark_strong(&mut tx, &state.config, caller).await?;
+    let ended = session::revoke_others(&mut tx, &state.config, caller, user.id).await?;
+    let added = crate::activity::Kind::FactorAdded;
+    if ended > 0 {
+        crate::activity::record_with(&mut tx, caller, user.id, added, "others_signed_out").await?;
+    } else {
+        crate::activity::record(&mut tx, caller, user.id, added, None).await?;
+    }
+    let alert = crate::activity::alerts::Alert::FactorChanged;
+    crate::activity::alerts::send(&mut tx, &state.config, caller, &user, alert).await?;
+    tx.commit().await?;
+    state.courier.wake();
+    Ok(codes)
+}
+
+/// Ten new recovery codes, shown once, in place of the old ones, which stop working at once
+/// (the person used some, or fears someone saw them); the factor stays on. Needs the same
+/// recent proof as turning it off, and the person is told as of any change to the factor.
+pub async fn renew_codes(
+    state: &AppState,
+    caller: &Caller,
+    password: Option<String>,
+) -> Result<Vec<String>, ApiError> {
+    let user = reauth::gate(state, caller, sign_in_first(), password).await?;
+    let mut tx = state.db.begin().await?;
+    users::hold(&mut tx, &user).await?;
+    if !store::hold_on(&mut tx, user.id).await? {
+        return Err(ApiError::with_message(
+            ErrorCode::ValidationError,
+            crate::tr!(factors.msg.not_on),
+        ));
+    }
+    let codes = store::new_recovery_codes(&mut tx, user.id).await?;
     crate::activity::record(
         &mut tx,
         caller,
         user.id,
-        crate::activity::Kind::FactorAdded,
+        crate::activity::Kind::RecoveryCodesRenewed,
         None,
     )
     .await?;

@@ -5,7 +5,10 @@
 //!   needs a proof of who the person is in this browser within the last 5 minutes
 //!   (`login::reauth::gate`). The QR code carries a fresh 160-bit secret; the factor is on
 //!   once a code from the app is typed, and the recovery codes are shown once, then stored
-//!   hashed.
+//!   hashed. Turning it on ends the person's other browser sessions (proven with one
+//!   factor); this one stays, counted as two factors, and apps' tokens stay. While it is on,
+//!   [`renew_recovery_codes`] (the same proof) replaces the recovery codes: ten new ones
+//!   shown once, the old ones void at once.
 //! * **The second step**: a person with a factor who proves the first one (a password, a
 //!   sign-in code, a recovery of their password) gets no session yet: `login::flow::finish`
 //!   starts a step (`login::step`) held by that browser in a short-lived cookie, and the reply
@@ -97,7 +100,7 @@ pub async fn start_totp(
 }
 
 /// Turns the authenticator app on with a code from it; replies with the recovery codes,
-/// shown this once.
+/// shown this once. Every other browser session of the person ends.
 #[server(prefix = "/_app", endpoint = "account/totp/confirm", input = JsonBody, client = crate::api::PageClient)]
 pub async fn confirm_totp(
     code: String,
@@ -105,6 +108,16 @@ pub async fn confirm_totp(
 ) -> Result<Vec<String>, ApiError> {
     let (state, caller) = crate::request::Caller::current()?;
     flow::confirm(&state, &caller, &code, password).await
+}
+
+/// Ten new recovery codes in place of the old ones, which stop working at once; replies with
+/// them, shown this once. The second factor must be on.
+#[server(prefix = "/_app", endpoint = "account/totp/recovery-codes", input = JsonBody, client = crate::api::PageClient)]
+pub async fn renew_recovery_codes(
+    #[server(default)] password: Option<String>,
+) -> Result<Vec<String>, ApiError> {
+    let (state, caller) = crate::request::Caller::current()?;
+    flow::renew_codes(&state, &caller, password).await
 }
 
 /// Turns the second factor off (the app and the recovery codes).

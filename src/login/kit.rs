@@ -18,7 +18,8 @@ pub struct FormEcho {
     /// `/account`: which form posted (its `intent`), so the right one shows the error.
     #[serde(default)]
     pub intent: String,
-    /// `/account`: the recovery codes of a second factor just turned on, shown this once.
+    /// `/account`: the recovery codes of a second factor just turned on, or new ones just
+    /// made, shown this once.
     #[serde(default)]
     pub recovery_codes: Vec<String>,
 }

@@ -1,6 +1,7 @@
 //! `/account/activity`: what happened on the account, newest first, and where the person is
-//! signed in, each with a button that ends it (plain forms: the same with or without
-//! JavaScript, and no island to download).
+//! signed in — each browser session named by its browser, system, network and start, each
+//! app by its name and device — with a button that ends it and says which (plain forms: the
+//! same with or without JavaScript, and no island to download).
 
 use crate::activity::{ActivityPage as Activity, Entry, SignedIn, get_activity};
 use crate::{
@@ -67,7 +68,14 @@ fn ActivityView(
             <section class="panel" id="signed-in">
                 <h2>{tr!(activity.signed_in.heading)}</h2>
                 <ul class="list">
-                    {page.signed_in.into_iter().map(|s| view! { <SignedInItem s /> }).collect_view()}
+                    {
+                        let labels = end_labels(&page.signed_in);
+                        page.signed_in
+                            .into_iter()
+                            .zip(labels)
+                            .map(|(s, label)| view! { <SignedInItem s label /> })
+                            .collect_view()
+                    }
                 </ul>
                 <form class="form" method="post" action=crate::paths::ACTIVITY>
                     <input type="hidden" name="intent" value="sign-out-everywhere" />
@@ -90,21 +98,84 @@ fn ActivityView(
     }
 }
 
-#[component]
-fn SignedInItem(s: SignedIn) -> impl IntoView {
-    let what = if s.id.starts_with("app:") {
-        tr!(
-            activity.signed_in.app,
-            app = s.app.clone().unwrap_or_default()
-        )
-        .to_string()
-    } else {
-        match &s.app {
-            Some(app) => tr!(activity.signed_in.browser_for, app = app.clone()).to_string(),
-            None => tr!(activity.signed_in.browser).to_string(),
+/// What a sign-in is, as its heading says: the app, or the browser and its system (the
+/// User-Agent as it came when neither can be read from it).
+fn what(s: &SignedIn) -> String {
+    if s.id.starts_with("app:") {
+        let app = s.app.clone().unwrap_or_default();
+        return tr!(activity.signed_in.app, app = app).to_string();
+    }
+    match (s.browser.clone(), s.os.clone()) {
+        (Some(browser), Some(os)) => {
+            tr!(activity.signed_in.browser_on, browser = browser, os = os).to_string()
         }
-    };
-    let label = format!("{} {what}", tr!(activity.signed_in.end));
+        (Some(browser), None) => browser,
+        (None, Some(os)) => tr!(activity.signed_in.a_browser_on, os = os).to_string(),
+        (None, None) => s
+            .user_agent
+            .as_deref()
+            .map(str::trim)
+            .filter(|ua| !ua.is_empty())
+            .map(|ua| ua.chars().take(AGENT_CHARS).collect::<String>())
+            .unwrap_or_else(|| tr!(activity.signed_in.browser).to_string()),
+    }
+}
+
+/// How much of a User-Agent that names no known browser a heading shows.
+const AGENT_CHARS: usize = 60;
+
+/// What a sign-in's line under its heading says: the app a browser session signed in for,
+/// the app's device, the network, and when it started.
+fn facts(s: &SignedIn) -> Vec<String> {
+    let app = s
+        .app
+        .clone()
+        .filter(|_| s.id.starts_with("session:"))
+        .map(|app| tr!(activity.app, app = app).to_string());
+    let network = s
+        .network
+        .clone()
+        .map(|n| tr!(activity.network, network = n).to_string());
+    let since = format!("{} {}", tr!(activity.since), short_time(&s.since));
+    [app, s.device.clone(), network, Some(since)]
+        .into_iter()
+        .flatten()
+        .collect()
+}
+
+/// The accessible name of each sign-in's "Sign out" button: what it ends, in words a screen
+/// reader tells apart — the browser, whether it is this one, the network, since when — and a
+/// number after those that would still read alike.
+fn end_labels(all: &[SignedIn]) -> Vec<String> {
+    let mut labels: Vec<String> = all
+        .iter()
+        .map(|s| {
+            let mut parts = vec![what(s)];
+            if s.current {
+                parts.push(tr!(activity.signed_in.this).to_string());
+            }
+            parts.extend(facts(s));
+            format!("{} {}", tr!(activity.signed_in.end), parts.join(", "))
+        })
+        .collect();
+    let alike: Vec<bool> = labels
+        .iter()
+        .map(|l| labels.iter().filter(|o| *o == l).count() > 1)
+        .collect();
+    let mut seen = std::collections::HashMap::<String, usize>::new();
+    for (label, alike) in labels.iter_mut().zip(alike) {
+        if alike {
+            let n = seen.entry(label.clone()).or_default();
+            *n += 1;
+            label.push_str(&format!(" ({n})"));
+        }
+    }
+    labels
+}
+
+#[component]
+fn SignedInItem(s: SignedIn, label: String) -> impl IntoView {
+    let (what, facts) = (what(&s), facts(&s).join(" · "));
     let (key, target) = (s.id.clone(), s.id);
     view! {
         <li class="item" data-sign-in=key>
@@ -112,10 +183,7 @@ fn SignedInItem(s: SignedIn) -> impl IntoView {
                 <strong>{what}</strong>
                 {s.current.then(|| view! { " " <span class="tag ok">{tr!(activity.signed_in.this)}</span> })}
                 {s.strong.then(|| view! { " " <span class="tag">{tr!(activity.signed_in.strong)}</span> })}
-                <p class="muted small">
-                    {s.device.map(|d| format!("{d} · "))}
-                    {tr!(activity.since)} " " {short_time(&s.since)}
-                </p>
+                <p class="muted small">{facts}</p>
             </div>
             <form method="post" action=crate::paths::ACTIVITY>
                 <input type="hidden" name="intent" value="end" />
@@ -139,6 +207,7 @@ fn EntryItem(e: Entry) -> impl IntoView {
             "registration" => tr!(activity.how.registration),
             "passkey" => tr!(activity.how.passkey),
             "second_factor" => tr!(activity.how.second_factor),
+            "others_signed_out" => tr!(activity.how.others_signed_out),
             _ => "",
         },
     });

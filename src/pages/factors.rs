@@ -4,8 +4,8 @@
 //! `account::forms`), server functions once hydrated.
 
 use crate::factors::{
-    ConfirmTotp, FypassSecondFactor, RemoveTotp, SecondFactorBody, SecondFactorView, StartTotp,
-    TotpSetup,
+    ConfirmTotp, FypassSecondFactor, RemoveTotp, RenewRecoveryCodes, SecondFactorBody,
+    SecondFactorView, StartTotp, TotpSetup,
 };
 use crate::{
     error::ApiError,
@@ -75,14 +75,17 @@ fn SecondFactorForm(token: Option<String>, echo: FormEcho) -> impl IntoView {
 
 /// The authenticator app on `/account`: off (a button to set one up), being set up (the QR
 /// code, the secret to type by hand, and a field for the first code), or on (how many
-/// recovery codes are left, and turning it off). The recovery codes appear once, right after
-/// the app is turned on.
+/// recovery codes are left, new ones in their place, and turning it off). The recovery codes
+/// appear once, right after the app is turned on (with the news that the person's other
+/// browsers were signed out) or new ones are made.
 #[component]
 pub fn SecondFactorPanel(factor: SecondFactorView, echo: FormEcho) -> impl IntoView {
     let on = RwSignal::new(factor.on);
     let left = RwSignal::new(factor.recovery_codes_left);
     let setup = RwSignal::new(factor.setup);
     let shown_once = RwSignal::new(echo.recovery_codes.clone());
+    // The app was just turned on (this answer only): the other browsers were signed out.
+    let turned_on = RwSignal::new(echo.intent == "totp-confirm" && !echo.recovery_codes.is_empty());
     // A plain post's error, when one of this panel's forms posted it.
     let error = RwSignal::new(
         echo.error
@@ -90,11 +93,16 @@ pub fn SecondFactorPanel(factor: SecondFactorView, echo: FormEcho) -> impl IntoV
             .filter(|_| echo.intent.starts_with("totp")),
     );
     let asking = RwSignal::new(error.get_untracked().as_ref().is_some_and(asks_again));
+    // Which form acted last (its `intent`): with the app on, two forms share the panel, and
+    // only that one asks for the password and shows the error.
+    let acting = RwSignal::new(echo.intent.clone());
+    let by = move |intent: &'static str| acting.with(|a| a == intent);
     let password = RwSignal::new(String::new());
     let code = RwSignal::new(String::new());
     let start = ServerAction::<StartTotp>::new();
     let confirm = ServerAction::<ConfirmTotp>::new();
     let remove = ServerAction::<RemoveTotp>::new();
+    let renew = ServerAction::<RenewRecoveryCodes>::new();
     let settle = move |e: ApiError| {
         if asks_again(&e) {
             asking.set(true);
@@ -120,6 +128,7 @@ pub fn SecondFactorPanel(factor: SecondFactorView, echo: FormEcho) -> impl IntoV
             on.set(true);
             left.set(codes.len() as i64);
             code.set(String::new());
+            turned_on.set(true);
             shown_once.set(codes);
         }
         Some(Err(e)) => settle(e),
@@ -129,7 +138,18 @@ pub fn SecondFactorPanel(factor: SecondFactorView, echo: FormEcho) -> impl IntoV
         Some(Ok(())) => {
             proved();
             on.set(false);
+            turned_on.set(false);
             shown_once.set(Vec::new());
+        }
+        Some(Err(e)) => settle(e),
+        None => {}
+    });
+    Effect::new(move |_| match renew.value().get() {
+        Some(Ok(codes)) => {
+            proved();
+            left.set(codes.len() as i64);
+            turned_on.set(false);
+            shown_once.set(codes);
         }
         Some(Err(e)) => settle(e),
         None => {}
@@ -148,8 +168,16 @@ pub fn SecondFactorPanel(factor: SecondFactorView, echo: FormEcho) -> impl IntoV
             password: typed_password(),
         });
     };
+    let do_renew = move || {
+        error.set(None);
+        acting.set("totp-codes".into());
+        renew.dispatch(RenewRecoveryCodes {
+            password: typed_password(),
+        });
+    };
     let do_remove = move || {
         error.set(None);
+        acting.set("totp-remove".into());
         remove.dispatch(RemoveTotp {
             password: typed_password(),
         });
@@ -158,6 +186,7 @@ pub fn SecondFactorPanel(factor: SecondFactorView, echo: FormEcho) -> impl IntoV
     let proven_start = Callback::new(move |()| do_start());
     let proven_confirm = Callback::new(move |()| do_confirm());
     let proven_remove = Callback::new(move |()| do_remove());
+    let proven_renew = Callback::new(move |()| do_renew());
     view! {
         <section class="panel" id="second-factor">
             <h2>{tr!(factors.panel.heading)}</h2>
@@ -170,6 +199,16 @@ pub fn SecondFactorPanel(factor: SecondFactorView, echo: FormEcho) -> impl IntoV
                         <ul class="recovery-codes">
                             {codes.into_iter().map(|c| view! { <li><code>{c}</code></li> }).collect_view()}
                         </ul>
+                        {if turned_on.get() {
+                            view! {
+                                <p class="others-signed-out">
+                                    {tr!(factors.panel.others_signed_out)} " "
+                                    <a href=crate::paths::ACTIVITY>{tr!(factors.panel.apps_link)}</a>
+                                </p>
+                            }.into_any()
+                        } else {
+                            view! { <p>{tr!(factors.panel.old_codes_void)}</p> }.into_any()
+                        }}
                     </div>
                 })
             }}
@@ -177,12 +216,25 @@ pub fn SecondFactorPanel(factor: SecondFactorView, echo: FormEcho) -> impl IntoV
                 (true, _) => view! {
                     <p>{tr!(factors.panel.on)} " " <span class="tag ok">{tr!(factors.panel.on_tag)}</span></p>
                     <p class="muted">{move || tr!(factors.panel.codes_left, n = left.get())}</p>
+                    <form class="form" method="post" action=format!("{}#second-factor", crate::paths::ACCOUNT) novalidate on:submit=move |ev: leptos::ev::SubmitEvent| { ev.prevent_default(); do_renew(); }>
+                        <input type="hidden" name="intent" value="totp-codes" />
+                        <p class="muted small">{tr!(factors.panel.new_codes_lead)}</p>
+                        <Show when=move || asking.get() && by("totp-codes")>
+                            <ReauthPrompt password error proven=proven_renew />
+                        </Show>
+                        <Show when=move || by("totp-codes")>
+                            <FormProblem error=error.into() fields=&["password"] />
+                        </Show>
+                        <button type="submit" class="secondary" disabled=move || renew.pending().get()>{tr!(factors.panel.new_codes)}</button>
+                    </form>
                     <form class="form" method="post" action=format!("{}#second-factor", crate::paths::ACCOUNT) novalidate on:submit=move |ev: leptos::ev::SubmitEvent| { ev.prevent_default(); do_remove(); }>
                         <input type="hidden" name="intent" value="totp-remove" />
-                        <Show when=move || asking.get()>
+                        <Show when=move || asking.get() && !by("totp-codes")>
                             <ReauthPrompt password error proven=proven_remove />
                         </Show>
-                        <FormProblem error=error.into() fields=&["password"] />
+                        <Show when=move || !by("totp-codes")>
+                            <FormProblem error=error.into() fields=&["password"] />
+                        </Show>
                         <button type="submit" class="secondary danger" disabled=move || remove.pending().get()>{tr!(factors.panel.turn_off)}</button>
                     </form>
                 }.into_any(),

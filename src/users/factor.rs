@@ -45,6 +45,19 @@ pub async fn has_factor(tx: &mut Tx, user_id: Uuid) -> Result<bool, ApiError> {
     Ok(n > 0)
 }
 
+/// Holds `user_id`'s app, when it is on, until `tx` ends (a row lock: turning it off, or
+/// another renewal of the recovery codes, waits): whether it is on.
+pub async fn hold_on(tx: &mut Tx, user_id: Uuid) -> Result<bool, ApiError> {
+    let sql = "UPDATE totp_factors SET last_step = last_step
+               WHERE user_id = $1 AND confirmed_at IS NOT NULL";
+    let n = with_tx!(tx, |c| sqlx::query(sql)
+        .bind(user_id)
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected()))?;
+    Ok(n == 1)
+}
+
 /// Starts setting up an app with `secret`, replacing a setup under way; `false` (nothing
 /// written) when an app is already on.
 pub async fn begin_setup(db: &Db, user_id: Uuid, secret: &[u8]) -> Result<bool, ApiError> {

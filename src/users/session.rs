@@ -47,18 +47,20 @@ const BROWSER_PREFIX: &str = "fyb_";
 /// How long a browser is remembered after its last sign-in.
 const BROWSER_TTL_SECS: i64 = 180 * 24 * 3600;
 
-/// Starts a session for `user_id`, returning the `Set-Cookie` value. `client_id` is the app
-/// whose login request the person signed in for: the session's pages show that app.
-/// `strong`: the person proved two factors (a passkey, or the second step), which a login
-/// request that asks for a strong sign-in needs of "Continue as".
+/// Starts a session for `user_id` in `caller`'s browser, returning the `Set-Cookie` value.
+/// `client_id` is the app whose login request the person signed in for: the session's pages
+/// show that app. `strong`: the person proved two factors (a passkey, or the second step),
+/// which a login request that asks for a strong sign-in needs of "Continue as". The browser
+/// (its User-Agent) and network are kept, for the person's list of sessions.
 pub async fn start(
     tx: &mut Tx,
     config: &Config,
+    caller: &Caller,
     user_id: Uuid,
     client_id: Option<Uuid>,
     strong: bool,
 ) -> Result<HeaderValue, ApiError> {
-    start_by(tx, config, user_id, client_id, None, strong).await
+    start_by(tx, config, caller, user_id, client_id, None, strong).await
 }
 
 /// As [`start`], remembering how the person proved who they are (`amr`, RFC 8176: `pwd`,
@@ -66,6 +68,7 @@ pub async fn start(
 pub async fn start_by(
     tx: &mut Tx,
     config: &Config,
+    caller: &Caller,
     user_id: Uuid,
     client_id: Option<Uuid>,
     amr: Option<&str>,
@@ -73,7 +76,9 @@ pub async fn start_by(
 ) -> Result<HeaderValue, ApiError> {
     let issued = secret::issue(PREFIX);
     let now = now_ms();
-    let sql = "INSERT INTO sessions (id, token_hash, user_id, created_at, expires_at, client_id, amr, strong_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
+    let sql = "INSERT INTO sessions (id, token_hash, user_id, created_at, expires_at, client_id, amr, strong_at, user_agent, network)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)";
+    let agent = caller.user_agent();
     with_tx!(tx, |c| sqlx::query(sql)
         .bind(Uuid::now_v7())
         .bind(&issued.hash)
@@ -83,6 +88,8 @@ pub async fn start_by(
         .bind(client_id)
         .bind(amr)
         .bind(strong.then_some(now))
+        .bind(agent.as_deref())
+        .bind(crate::throttle::network(caller.ip))
         .execute(c)
         .await
         .map(drop))?;
@@ -193,6 +200,28 @@ pub async fn revoke_all(tx: &mut Tx, user_id: Uuid) -> Result<(), ApiError> {
         .await
         .map(drop))?;
     Ok(())
+}
+
+/// Ends every live session of `user_id` but this browser's: turning a second factor on, the
+/// others were proven with one factor only. How many it ended.
+pub async fn revoke_others(
+    tx: &mut Tx,
+    config: &Config,
+    caller: &Caller,
+    user_id: Uuid,
+) -> Result<u64, ApiError> {
+    let this = secret_of(caller, config)
+        .map(secret::hash)
+        .unwrap_or_default();
+    let sql = "UPDATE sessions SET revoked_at = $3
+               WHERE user_id = $1 AND revoked_at IS NULL AND token_hash <> $2";
+    Ok(with_tx!(tx, |c| sqlx::query(sql)
+        .bind(user_id)
+        .bind(&this)
+        .bind(now_ms())
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected()))?)
 }
 
 /// Ends the session with this secret (sign-out; also OpenID Connect's RP-initiated logout).

@@ -2,19 +2,34 @@
 //! network and browser; where the person is signed in, and signing one of them out — never
 //! another person's; entries older than 180 days purged.
 
-use crate::support::{LOGIN, PASSWORD, TestApp, expect_error, no_redirects, session_cookie};
+use crate::support::{
+    LOGIN, PASSWORD, TestApp, expect_error, lands_on, no_redirects, session_cookie,
+};
 use serde_json::{Value, json};
 
 /// Signs in as `email` from a browser saying `agent`; its session cookie.
 async fn sign_in(t: &TestApp, email: &str, agent: &str, token: Option<&str>) -> String {
-    let res = t
+    sign_in_from(t, None, email, agent, token).await
+}
+
+/// As [`sign_in`], from the network of `ip` when given (as a trusted proxy forwards it:
+/// `spawn_behind_proxy`).
+async fn sign_in_from(
+    t: &TestApp,
+    ip: Option<&str>,
+    email: &str,
+    agent: &str,
+    token: Option<&str>,
+) -> String {
+    let mut req = t
         .http
         .post(t.url(LOGIN))
         .header("user-agent", agent)
-        .json(&json!({"reqToken": token, "identifier": email, "password": PASSWORD}))
-        .send()
-        .await
-        .unwrap();
+        .json(&json!({"reqToken": token, "identifier": email, "password": PASSWORD}));
+    if let Some(ip) = ip {
+        req = req.header("x-forwarded-for", ip);
+    }
+    let res = req.send().await.unwrap();
     assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
     session_cookie(&res)
 }
@@ -191,6 +206,54 @@ async fn a_second_browser_is_listed_and_signed_out_from_the_first() {
     let page = activity(&t, &first).await;
     assert_eq!(page["signed_in"].as_array().unwrap().len(), 1);
     assert_eq!(kinds(&page)[0], "session_ended");
+}
+
+/// "Where you are signed in" tells a person's browser sessions apart — to the eye and to a
+/// screen reader: each names its browser and system (read from the User-Agent it signed in
+/// with), its network and when it signed in, and each "Sign out" button says which it ends.
+#[tokio::test]
+async fn each_browser_session_is_named_by_its_browser_system_and_network() {
+    const CHROME: &str = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 \
+        (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36";
+    const FIREFOX: &str = "Mozilla/5.0 (Android 14; Mobile; rv:127.0) Gecko/127.0 Firefox/127.0";
+    let t = TestApp::spawn_behind_proxy(|_| {}).await;
+    t.person("ana@example.com").register().await;
+    let here = sign_in_from(&t, Some("203.0.113.7"), "ana@example.com", CHROME, None).await;
+    sign_in_from(&t, Some("198.51.100.20"), "ana@example.com", FIREFOX, None).await;
+    sign_in_from(&t, Some("198.51.100.20"), "ana@example.com", FIREFOX, None).await;
+
+    let html = t.page("/account/activity").cookie(&here).await.ok().html;
+    let panel = &html[html.find(r#"id="signed-in""#).expect("the sessions' panel")..];
+    let panel = &panel[..panel.find("</section>").unwrap()];
+    assert!(panel.contains("Chrome on Windows"), "{panel}");
+    assert!(panel.contains("network 203.0.113.7"), "{panel}");
+    assert!(panel.contains("Firefox on Android"), "{panel}");
+    assert!(panel.contains("network 198.51.100.20"), "{panel}");
+    let labels: Vec<&str> = panel
+        .split(r#"aria-label=""#)
+        .skip(1)
+        .map(|rest| &rest[..rest.find('"').unwrap()])
+        .collect();
+    assert_eq!(labels.len(), 4, "{labels:?}");
+    let distinct: std::collections::BTreeSet<&&str> = labels.iter().collect();
+    assert_eq!(
+        distinct.len(),
+        4,
+        "each button says which session it ends: {labels:?}"
+    );
+    assert!(
+        labels.iter().any(|l| l.starts_with("Sign out Chrome on Windows, this browser, network 203.0.113.7")),
+        "{labels:?}"
+    );
+
+    // And in Bahasa Indonesia.
+    let html = t
+        .page("/account/activity")
+        .cookie(&format!("{here}; fypass_lang=id"))
+        .await
+        .ok()
+        .html;
+    assert!(html.contains("Chrome di Windows"), "{html}");
 }
 
 #[tokio::test]
@@ -385,7 +448,8 @@ async fn deleting_the_account_needs_the_person_and_frees_the_address() {
         .await
         .unwrap();
     assert_eq!(res.status(), 303, "{}", res.text().await.unwrap());
-    assert_eq!(res.headers()["location"], "/fypass");
+    let location = res.headers()["location"].to_str().unwrap();
+    assert_eq!(lands_on(&t, "/account#leaving", location), "/fypass#");
 
     // Everything of theirs is gone: session, tokens, the address.
     let res = t
@@ -406,6 +470,34 @@ async fn deleting_the_account_needs_the_person_and_frees_the_address() {
     expect_error(res, 404, "USER_NOT_FOUND").await;
     // Anyone may register the address again.
     t.person("ana@example.com").register().await;
+}
+
+/// The delete form sits at `/account#leaving` (a failed try shows that panel again): once
+/// the account is gone the person lands on the sign-in page itself, the fragment of a panel
+/// that no longer exists left behind.
+#[tokio::test]
+async fn after_deleting_the_account_the_address_keeps_no_fragment_of_the_form() {
+    let t = TestApp::spawn().await;
+    let cookie = t.person("ana@example.com").register().await.session;
+    let html = t.page("/account").cookie(&cookie).await.ok().html;
+    assert!(html.contains(r#"action="/account#leaving""#), "{html}");
+    let res = no_redirects()
+        .post(t.url("/account"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("origin", format!("http://{}", t.addr))
+        .header("cookie", &cookie)
+        .body(format!(
+            "intent=delete-account&password={}",
+            PASSWORD.replace(' ', "+")
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303, "{}", res.text().await.unwrap());
+    let location = res.headers()["location"].to_str().unwrap();
+    let landed = lands_on(&t, "/account#leaving", location);
+    assert!(!landed.contains("leaving"), "{landed}");
+    assert_eq!(landed.split('#').next(), Some("/fypass"));
 }
 
 /// The alert of a new browser's sign-in, and its "this wasn't me" link: the intruder is out

@@ -687,9 +687,10 @@ async fn the_second_step_works_without_javascript() {
 }
 
 /// Without JavaScript on `/account`: the QR code and the key appear after "Set up", the
-/// recovery codes once on the answer that turns the app on.
+/// recovery codes once on the answer that turns the app on; later, new ones once on the
+/// answer that makes them (after the password, when the last proof is old).
 #[tokio::test]
-async fn enrolling_works_without_javascript() {
+async fn enrolling_and_new_recovery_codes_work_without_javascript() {
     let t = TestApp::spawn().await;
     let cookie = t.person("ana@example.com").register().await.session;
     let browser = no_redirects();
@@ -733,11 +734,14 @@ async fn enrolling_works_without_javascript() {
     .unwrap();
     assert_eq!(res.status(), 200);
     let html = TestApp::page_html(res).await;
-    assert_eq!(
-        recovery_codes_in(&html).len(),
-        10,
-        "the ten recovery codes: {html}"
+    let first = recovery_codes_in(&html);
+    assert_eq!(first.len(), 10, "the ten recovery codes: {html}");
+    // With the news that the other browsers were signed out, and where the apps are.
+    assert!(
+        html.contains("Every other browser signed in to your account has been signed out"),
+        "{html}"
     );
+    assert!(html.contains(r#"href="/account/activity""#), "{html}");
     // Never again.
     let html = TestApp::page_html(
         t.http
@@ -750,6 +754,29 @@ async fn enrolling_works_without_javascript() {
     )
     .await;
     assert!(recovery_codes_in(&html).is_empty(), "{html}");
+
+    // New codes, once the last proof is old: the password first, in that form.
+    age_sessions(&t).await;
+    let res = form(vec![("intent", "totp-codes".into())]).await.unwrap();
+    assert_eq!(res.status(), 401);
+    let html = TestApp::page_html(res).await;
+    assert!(html.contains(r#"id="reauth-lead""#), "{html}");
+    assert!(recovery_codes_in(&html).is_empty(), "{html}");
+    let res = form(vec![
+        ("intent", "totp-codes".into()),
+        ("password", PASSWORD.into()),
+    ])
+    .await
+    .unwrap();
+    assert_eq!(res.status(), 200);
+    let html = TestApp::page_html(res).await;
+    let renewed = recovery_codes_in(&html);
+    assert_eq!(renewed.len(), 10, "{html}");
+    assert!(renewed.is_disjoint(&first));
+    assert!(
+        html.contains("Your old recovery codes no longer work."),
+        "{html}"
+    );
 }
 
 /// The distinct recovery codes (`xxxx-xxxx-xxxx-xxxx`) written in `html`.
@@ -795,4 +822,183 @@ async fn signing_out_everywhere_ends_a_sign_in_waiting_for_its_second_factor() {
     .await;
     assert!(cookie_named(&res, "fypass_session").is_none());
     expect_error(res, 401, "UNAUTHORIZED").await;
+}
+
+/// Turning the factor on ends every other browser session of the person — each was proven
+/// with one factor (a browser left signed in on a shared computer, a thief's) — while the
+/// browser that turned it on stays signed in, now with two factors. Apps' tokens stay: the
+/// activity lists them, to be ended there, and says what happened.
+#[tokio::test]
+async fn turning_the_factor_on_signs_out_every_other_browser() {
+    let t = TestApp::spawn().await;
+    let app = t.app_client().await;
+    let ana = t.person("ana@example.com").via(&app).register().await;
+    // A second browser, signed in with the password before the factor was on.
+    let res = password_step(&t, "", None, None, "ana@example.com").await;
+    assert_eq!(res.status(), 200);
+    let other = session_cookie(&res);
+    let account = |cookie: &str| {
+        t.http
+            .get(t.url("/_app/account"))
+            .header("cookie", cookie)
+            .send()
+    };
+    assert_eq!(account(&other).await.unwrap().status(), 200);
+
+    enrol(&t, &ana.session).await;
+
+    expect_error(account(&other).await.unwrap(), 401, "UNAUTHORIZED").await;
+    assert_eq!(account(&ana.session).await.unwrap().status(), 200);
+    let res = t
+        .http
+        .get(t.url("/api/v1/users/me"))
+        .header("x-client-key", &app.key)
+        .bearer_auth(ana.access_token())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200, "the app's token stays");
+
+    let page: Value = t
+        .http
+        .get(t.url("/_app/account/activity"))
+        .header("cookie", &ana.session)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let listed = page["signed_in"].as_array().unwrap();
+    let browsers: Vec<&Value> = listed
+        .iter()
+        .filter(|s| s["id"].as_str().unwrap().starts_with("session:"))
+        .collect();
+    assert_eq!(browsers.len(), 1, "{page}");
+    assert_eq!(browsers[0]["current"], true, "{page}");
+    assert_eq!(browsers[0]["strong"], true, "{page}");
+    assert!(
+        listed
+            .iter()
+            .any(|s| s["id"].as_str().unwrap().starts_with("app:")),
+        "{page}"
+    );
+    let newest = &page["entries"][0];
+    assert_eq!(newest["kind"], "factor_added", "{page}");
+    assert_eq!(newest["detail"], "others_signed_out", "{page}");
+}
+
+/// Where new recovery codes are made.
+const RENEW: &str = "/_app/account/totp/recovery-codes";
+
+/// New recovery codes replace the old ones at once, the factor staying on: an old code no
+/// longer signs in, a new one does; the person is told, as of any change to the factor, and
+/// the activity lists it.
+#[tokio::test]
+async fn new_recovery_codes_void_the_old_ones_at_once() {
+    let t = TestApp::spawn().await;
+    let cookie = t.person("ana@example.com").register().await.session;
+    t.verified("ana@example.com").await;
+    let (_, old) = enrol(&t, &cookie).await;
+    let res = post(&t, &cookie, None, RENEW, json!({})).await;
+    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+    let new: Vec<String> = res.json().await.unwrap();
+    assert_eq!(new.len(), 10);
+    assert!(new.iter().all(|c| !old.contains(c)), "{new:?} {old:?}");
+
+    let res = password_step(&t, "", None, None, "ana@example.com").await;
+    let step = step_cookie(&res);
+    let res = post(&t, &step, None, MFA, json!({"code": old[0]})).await;
+    expect_error(res, 400, "INVALID_CODE").await;
+    let res = post(&t, &step, None, MFA, json!({"code": new[0]})).await;
+    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+    let there = session_cookie(&res);
+
+    let outbox = fypass::courier::outbox::list(t.db(), 50).await.unwrap();
+    let factor_alerts = outbox
+        .iter()
+        .filter(|m| m.purpose == "alert")
+        .filter(|m| {
+            m.body
+                .as_deref()
+                .is_some_and(|b| b.contains("recovery codes were replaced"))
+        })
+        .count();
+    assert_eq!(factor_alerts, 2, "turned on, then new codes: {outbox:?}");
+    let page: Value = t
+        .http
+        .get(t.url("/_app/account/activity"))
+        .header("cookie", &there)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let kinds: Vec<&str> = page["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap())
+        .collect();
+    assert!(kinds.contains(&"recovery_codes_renewed"), "{kinds:?}");
+    let account: Value = t
+        .http
+        .get(t.url("/_app/account"))
+        .header("cookie", &there)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(account["second_factor"]["recovery_codes_left"], 9);
+}
+
+/// Making new recovery codes needs what turning the factor off needs: a recent proof of who
+/// the person is (else their password), from a fypass page — and a factor that is on.
+#[tokio::test]
+async fn new_recovery_codes_need_a_recent_proof() {
+    let t = TestApp::spawn().await;
+    let cookie = t.person("ana@example.com").register().await.session;
+    let res = post(&t, &cookie, None, RENEW, json!({})).await;
+    expect_error(res, 422, "VALIDATION_ERROR").await;
+    let (_, codes) = enrol(&t, &cookie).await;
+
+    age_sessions(&t).await;
+    let res = post(&t, &cookie, None, RENEW, json!({})).await;
+    expect_error(res, 401, "REAUTHENTICATION_REQUIRED").await;
+    let res = post(
+        &t,
+        &cookie,
+        None,
+        RENEW,
+        json!({"password": "not it at all"}),
+    )
+    .await;
+    expect_error(res, 401, "INVALID_PASSWORD").await;
+    let res = t
+        .http
+        .post(t.url(RENEW))
+        .header("cookie", &cookie)
+        .header("origin", "https://evil.example")
+        .header("sec-fetch-site", "cross-site")
+        .json(&json!({"password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    expect_error(res, 403, "ORIGIN_NOT_ALLOWED").await;
+    let res = post(&t, "", None, RENEW, json!({"password": PASSWORD})).await;
+    expect_error(res, 401, "UNAUTHORIZED").await;
+
+    // None of that replaced the codes: the old ones still sign in.
+    let res = password_step(&t, "", None, None, "ana@example.com").await;
+    let step = step_cookie(&res);
+    let res = post(&t, &step, None, MFA, json!({"code": codes[0]})).await;
+    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+
+    let res = post(&t, &cookie, None, RENEW, json!({"password": PASSWORD})).await;
+    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+    let new: Vec<String> = res.json().await.unwrap();
+    assert_eq!(new.len(), 10);
 }

@@ -99,6 +99,7 @@ pub(crate) async fn finish(
         session::start_by(
             &mut tx,
             &state.config,
+            caller,
             user.id,
             request.map(|r| r.client_id),
             Some(amr),

@@ -120,6 +120,19 @@ impl TestApp {
     }
 }
 
+/// Where a browser lands when a form posted to `action` (a path of `t`'s site, with the
+/// fragment the page wrote in it) is answered with a redirect to `location`: `location`
+/// resolved against `action`, which keeps `action`'s fragment when `location` has none
+/// (Fetch, "HTTP-redirect fetch"; RFC 9110 §10.2.2). Path, query and fragment.
+pub fn lands_on(t: &TestApp, action: &str, location: &str) -> String {
+    let from = url::Url::parse(&t.url(action)).unwrap();
+    let mut to = from.join(location).unwrap();
+    if to.fragment().is_none() {
+        to.set_fragment(from.fragment());
+    }
+    to[url::Position::BeforePath..].to_string()
+}
+
 /// The `name=value` of the session cookie a reply sets.
 pub fn session_cookie(res: &reqwest::Response) -> String {
     cookie_named(res, "fypass_session").expect("a session cookie is set")

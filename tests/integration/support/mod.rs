@@ -15,7 +15,7 @@ mod person;
 pub use app::{App, TestApp, limits};
 pub use db::{TestDb, on_postgres};
 pub use http::{
-    DEVICES, LOGIN, Page, REGISTER, START, STATUS, cookie_named, expect_error, free_port,
+    DEVICES, LOGIN, Page, REGISTER, START, STATUS, cookie_named, expect_error, free_port, lands_on,
     no_redirects, session_cookie,
 };
 pub use person::{NAME, PASSWORD, Person};
