@@ -213,7 +213,7 @@ for (const js of [true, false]) {
       const signedIn = other.locator('[data-kind="signed_in"]').first();
       await expect(signedIn).toContainText("with the second factor");
       await expect(signedIn).toContainText("for E2E app");
-      await expect(other.locator('[data-kind="listedfactor_failed"]')).toHaveCount(1);
+      await expect(other.locator('[data-kind="second_factor_failed"]')).toHaveCount(1);
       const here = other.locator("#signed-in li.item").filter({ hasText: "this browser" });
       await expect(here).toContainText("two factors");
       await other.context().close();
