@@ -84,13 +84,17 @@ export async function mailedCode(request: APIRequestContext, to: string, subject
   return (await mailed(request, to, subject)).match(/\b\d{6}\b/)![0];
 }
 
-/** Waits for a WhatsApp message to `number` (E.164) at the Cloud API stand-in; its code. */
-export async function whatsappCode(request: APIRequestContext, number: string): Promise<string> {
+/**
+ * Waits for message number `after + 1` to `number` (E.164) at the Cloud API stand-in; its
+ * code. (Messages go out through the outbox, a moment after the request that sends them: a
+ * test that expects a second code must wait for the second message, not take the newest.)
+ */
+export async function whatsappCode(request: APIRequestContext, number: string, after = 0): Promise<string> {
   const digits = number.replace(/\D/g, "");
   for (let i = 0; i < 100; i++) {
     const res = await request.get(`${process.env.FYPASS_WHATSAPP_SENT}?to=${digits}`);
     const sent = (await res.json()) as any[];
-    if (sent.length > 0) return sent[sent.length - 1].template.components[0].parameters[0].text;
+    if (sent.length > after) return sent[after].template.components[0].parameters[0].text;
     await new Promise((r) => setTimeout(r, 100));
   }
   throw new Error(`no WhatsApp message to ${number}`);
