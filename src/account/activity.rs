@@ -5,7 +5,8 @@
 //! of an alert (`activity::alerts`).
 
 use crate::{
-    activity::{Kind, alerts, record, store},
+    activity::{Kind, alerts, record, record_sign_in, store},
+    db::Tx,
     error::{ApiError, ErrorCode},
     login::{
         forms::{again, read, see_other},
@@ -13,7 +14,11 @@ use crate::{
     },
     request::Caller,
     state::AppState,
-    users::session,
+    users::{
+        identifier::Identifier,
+        session,
+        store::{self as users, UserRow},
+    },
 };
 use axum::{
     Router,
@@ -143,14 +148,29 @@ pub async fn end_one(state: &AppState, caller: &Caller, target: &str) -> Result<
     Ok(here)
 }
 
+/// How the entries of a "this wasn't me" link say it happened (`activity.how.not_me`).
+const NOT_ME: &str = "not_me";
+
 /// "This wasn't me": spends the link `token` and locks everyone out of its account — every
 /// session signed out, every token revoked, every remembered browser forgotten — and sends a
 /// recovery code to the address the alert went to, which it returns (for the recovery page).
 /// The link only ever acts on the account it was made for.
+///
+/// When that address is no longer the account's (someone replaced it since the alert was
+/// sent, or that was what the alert was about), it is the account's again, verified, and
+/// whatever replaced it is gone: the code never goes to an address the intruder chose. When
+/// another account holds it now, that account is left alone and no code goes anywhere: the
+/// lock-out and the removal stand, and the answer (`DUPLICATE_KEY`) says so.
+///
+/// An identifier of the other kind verified since the link was made (the moment of the
+/// alert) goes as well: through it whoever got in could recover the account again. So does
+/// a second factor turned on since (`users::factor::remove_set_up_since`); one the person
+/// had before stays.
 async fn not_me_in(state: &AppState, caller: &Caller, token: &str) -> Result<String, ApiError> {
     session::check_origin(caller, &state.config)?;
     let mut tx = state.db.begin().await?;
-    let Some((user, to)) = alerts::spend_link(&mut tx, token).await? else {
+    let Some(alerts::Spent { user, to, made_at }) = alerts::spend_link(&mut tx, token).await?
+    else {
         return Err(ApiError::with_message(
             ErrorCode::CodeExpired,
             crate::tr!(activity.not_me.gone),
@@ -159,9 +179,66 @@ async fn not_me_in(state: &AppState, caller: &Caller, token: &str) -> Result<Str
     crate::tokens::revoke_for_user(&mut tx, user.id, None).await?;
     session::revoke_all(&mut tx, user.id).await?;
     session::forget_browsers(&mut tx, user.id).await?;
-    record(&mut tx, caller, user.id, Kind::SignedOutEverywhere, None).await?;
+    record_sign_in(
+        &mut tx,
+        caller,
+        user.id,
+        Kind::SignedOutEverywhere,
+        NOT_ME,
+        None,
+    )
+    .await?;
+    // An identifier verified since the link was made may be the intruder's, added to recover
+    // the account through it later (the one of `to`'s kind is `give_back`'s).
+    if users::remove_other_verified_since(&mut tx, user.id, &to, made_at).await? {
+        record_sign_in(
+            &mut tx,
+            caller,
+            user.id,
+            Kind::IdentifierRemoved,
+            NOT_ME,
+            None,
+        )
+        .await?;
+    }
+    // So may a second factor: after recovering, the person would be stuck at a second step
+    // someone else set up.
+    if crate::users::factor::remove_set_up_since(&mut tx, user.id, made_at).await? {
+        record_sign_in(&mut tx, caller, user.id, Kind::FactorRemoved, NOT_ME, None).await?;
+    }
+    if !user.claims(&to) && !give_back(&mut tx, caller, &user, &to).await? {
+        tx.commit().await?;
+        return Err(ApiError::with_message(
+            ErrorCode::DuplicateKey,
+            crate::tr!(activity.not_me.held, address = to.as_str()).to_string(),
+        ));
+    }
     crate::codes::flow::send_recovery_in(&mut tx, &to, &user).await?;
     tx.commit().await?;
     state.courier.wake();
     Ok(to.as_str().to_string())
+}
+
+/// Makes `to` `user`'s verified identifier of its kind again, in place of whatever replaced
+/// it — unless another account holds it now (`false`): then only the one that replaced it
+/// goes. `user`'s row is locked (`alerts::spend_link`).
+async fn give_back(
+    tx: &mut Tx,
+    caller: &Caller,
+    user: &UserRow,
+    to: &Identifier,
+) -> Result<bool, ApiError> {
+    let held = users::find_by_identifier_in(tx, to)
+        .await?
+        .is_some_and(|holder| holder.id != user.id);
+    if held {
+        if user.of_kind(to).is_none() {
+            return Ok(false);
+        }
+        users::remove_of_kind(tx, user.id, to).await?;
+    } else {
+        users::verify_identifier(tx, user.id, to, true).await?;
+    }
+    record_sign_in(tx, caller, user.id, Kind::IdentifierChanged, NOT_ME, None).await?;
+    Ok(!held)
 }

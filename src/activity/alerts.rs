@@ -1,17 +1,23 @@
 //! Alerts (SPEC §16): the person is told, through the outbox (in the transaction of the
 //! change), when their account is signed in to from a browser never seen before, recovered,
-//! or its password or second factor changes. Each alert carries a "this wasn't me" link
-//! (`/fypass/not-me?token=`, single use, 7 days): using it signs every session out, revokes
-//! every token, forgets every remembered browser and sends a recovery code to the address
-//! the alert went to — whoever got in is out, and the person sets a new password.
+//! or its password, email address or number, or second factor changes, or it gets an email
+//! address or number it had none of. Each alert carries a
+//! "this wasn't me" link (`/fypass/not-me?token=`, single use, 7 days): using it signs every
+//! session out, revokes every token, forgets every remembered browser and sends a recovery
+//! code to the address the alert went to — whoever got in is out, and the person sets a new
+//! password.
 //!
-//! The link only ever acts on the account it was made for, and a GET shows a page with a
-//! button: a mail scanner that opens links does not spend it.
+//! The link remembers that address: an intruder who replaced it (and got the
+//! [`Alert::IdentifierChanged`] sent to it) cannot have the code sent to theirs instead; the
+//! link gives the address back to the account (`account::activity`). It also remembers when
+//! it was made: an email address or number verified for the account since is removed. It only ever acts on
+//! the account it was made for, and a GET shows a page with a button: a mail scanner that
+//! opens links does not spend it ([`link_usable`] tells the page whether it still works).
 
 use crate::{
     config::Config,
     courier::{Channel, Message},
-    db::{Tx, now_ms, with_tx},
+    db::{Db, Tx, now_ms, with_reader, with_tx},
     error::ApiError,
     locale::Locale,
     request::Caller,
@@ -34,6 +40,24 @@ pub enum Alert {
     Recovered,
     PasswordChanged,
     FactorChanged,
+    /// The account's email address or number was replaced: the alert goes to the one
+    /// replaced ([`send_to`]), which is what its link gives back.
+    IdentifierChanged,
+    /// An email address was verified for the account, which had none verified: a new way to
+    /// sign in to it and recover it. The alert goes to the account's verified number.
+    EmailAdded,
+    /// The same for a WhatsApp number (the alert goes to the verified email address).
+    WhatsappAdded,
+}
+
+impl Alert {
+    /// The alert that `added` was added to an account.
+    pub fn added(added: &Identifier) -> Alert {
+        match added {
+            Identifier::Email(_) => Alert::EmailAdded,
+            Identifier::Whatsapp(_) => Alert::WhatsappAdded,
+        }
+    }
 }
 
 /// Where `user`'s alerts go: their verified email address, else their verified number.
@@ -48,8 +72,8 @@ fn address(user: &UserRow) -> Option<Identifier> {
     }
 }
 
-/// Stores the alert `what` for `user` (caused by `caller`) and its link, in `tx`; the
-/// caller wakes the courier after committing.
+/// Stores the alert `what` for `user` (caused by `caller`) and its link, in `tx`, to their
+/// alert address (none: no alert); the caller wakes the courier after committing.
 pub async fn send(
     tx: &mut Tx,
     config: &Config,
@@ -57,17 +81,33 @@ pub async fn send(
     user: &UserRow,
     what: Alert,
 ) -> Result<(), ApiError> {
-    let Some(to) = address(user) else {
-        return Ok(());
-    };
+    match address(user) {
+        Some(to) => send_to(tx, config, caller, user.id, what, &to).await,
+        None => Ok(()),
+    }
+}
+
+/// Stores the alert `what` for the account `user_id` and its link, to `to` (an address the
+/// account had verified: the link locks the account's sessions out and sends `to` a
+/// recovery code), in `tx`; the caller wakes the courier after committing.
+pub async fn send_to(
+    tx: &mut Tx,
+    config: &Config,
+    caller: &Caller,
+    user_id: Uuid,
+    what: Alert,
+    to: &Identifier,
+) -> Result<(), ApiError> {
     let issued = secret::issue(PREFIX);
     let now = now_ms();
-    let sql = "INSERT INTO alert_links (token_hash, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)";
+    let sql = "INSERT INTO alert_links (token_hash, user_id, created_at, expires_at, sent_to)
+               VALUES ($1, $2, $3, $4, $5)";
     with_tx!(tx, |c| sqlx::query(sql)
         .bind(&issued.hash)
-        .bind(user.id)
+        .bind(user_id)
         .bind(now)
         .bind(now + LINK_DAYS * 24 * 3600 * 1000)
+        .bind(to.as_str())
         .execute(c)
         .await
         .map(drop))?;
@@ -77,7 +117,7 @@ pub async fn send(
         issued.plaintext
     );
     let locale = crate::locale::current();
-    crate::courier::outbox::enqueue(tx, &message(locale, what, &to, &link, caller)).await?;
+    crate::courier::outbox::enqueue(tx, &message(locale, what, to, &link, caller)).await?;
     Ok(())
 }
 
@@ -99,6 +139,27 @@ fn message(locale: Locale, what: Alert, to: &Identifier, link: &str, caller: &Ca
             td_string!(locale, mail.alert.factor_subject),
             td_string!(locale, mail.alert.factor_lead),
         ),
+        // (The new address is not named: whoever changed it may be an intruder, and this
+        // one the owner's.)
+        Alert::IdentifierChanged => match to {
+            Identifier::Email(_) => (
+                td_string!(locale, mail.changed.email_subject),
+                td_string!(locale, mail.changed.email_lead),
+            ),
+            Identifier::Whatsapp(_) => (
+                td_string!(locale, mail.changed.whatsapp_subject),
+                td_string!(locale, mail.changed.whatsapp_lead),
+            ),
+        },
+        // (Nor is the one added.)
+        Alert::EmailAdded => (
+            td_string!(locale, mail.alert.email_added_subject),
+            td_string!(locale, mail.alert.email_added_lead),
+        ),
+        Alert::WhatsappAdded => (
+            td_string!(locale, mail.alert.whatsapp_added_subject),
+            td_string!(locale, mail.alert.whatsapp_added_lead),
+        ),
     };
     let from = td_string!(
         locale,
@@ -106,7 +167,11 @@ fn message(locale: Locale, what: Alert, to: &Identifier, link: &str, caller: &Ca
         network = crate::throttle::network(caller.ip),
         browser = caller.user_agent().unwrap_or_else(|| "?".into())
     );
-    let not_me = td_string!(locale, mail.alert.not_me);
+    let not_me = match what {
+        Alert::IdentifierChanged => td_string!(locale, mail.alert.not_me_changed),
+        Alert::EmailAdded | Alert::WhatsappAdded => td_string!(locale, mail.alert.not_me_added),
+        _ => td_string!(locale, mail.alert.not_me),
+    };
     let text = format!("{lead}\n{from}\n\n{not_me}\n{link}\n");
     let escape = |s: &str| {
         s.replace('&', "&amp;")
@@ -139,33 +204,65 @@ fn message(locale: Locale, what: Alert, to: &Identifier, link: &str, caller: &Ca
     }
 }
 
-/// Spends the "this wasn't me" link `token` (single use, unexpired): the person it was made
-/// for and the address their alert went to, or `None` (a link used, expired or never made).
-/// What using it does to the account is the caller's (`account::activity`).
-pub async fn spend_link(
-    tx: &mut Tx,
-    token: &str,
-) -> Result<Option<(UserRow, Identifier)>, ApiError> {
+/// A "this wasn't me" link, spent.
+pub struct Spent {
+    /// The person it was made for, their row locked for the transaction
+    /// (`users::store::lock`) and read after.
+    pub user: UserRow,
+    /// The address their alert went to (a link made before that was kept: their alert
+    /// address as it is now).
+    pub to: Identifier,
+    /// When it was made (ms): what was added to the account since may be an intruder's.
+    pub made_at: i64,
+}
+
+/// Spends the "this wasn't me" link `token` (single use, unexpired), or `None` (a link used,
+/// expired or never made). What using it does to the account is the caller's
+/// (`account::activity`).
+pub async fn spend_link(tx: &mut Tx, token: &str) -> Result<Option<Spent>, ApiError> {
     if !secret::well_formed(PREFIX, token) {
         return Ok(None);
     }
     let sql = "UPDATE alert_links SET used_at = $2
                WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2
-               RETURNING user_id";
-    let user_id: Option<(Uuid,)> = with_tx!(tx, |c| sqlx::query_as(sql)
+               RETURNING user_id, sent_to, created_at";
+    let spent: Option<(Uuid, Option<String>, i64)> = with_tx!(tx, |c| sqlx::query_as(sql)
         .bind(secret::hash(token))
         .bind(now_ms())
         .fetch_optional(c)
         .await)?;
-    let Some((user_id,)) = user_id else {
+    let Some((user_id, sent_to, made_at)) = spent else {
         return Ok(None);
     };
-    let user = crate::users::store::find_in(tx, user_id).await?;
-    Ok(user.and_then(|user| address(&user).map(|to| (user, to))))
+    crate::users::store::lock(tx, user_id).await?;
+    let Some(user) = crate::users::store::find_in(tx, user_id).await? else {
+        return Ok(None);
+    };
+    let to = match sent_to {
+        Some(to) => Identifier::parse(&to, 0).ok(),
+        None => address(&user),
+    };
+    Ok(to.map(|to| Spent { user, to, made_at }))
+}
+
+/// Whether the link `token` still works (made, unused, unexpired), without spending it: what
+/// its page shows.
+pub async fn link_usable(db: &Db, token: &str) -> Result<bool, ApiError> {
+    if !secret::well_formed(PREFIX, token) {
+        return Ok(false);
+    }
+    let sql = "SELECT user_id FROM alert_links
+               WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2";
+    let found: Option<(Uuid,)> = with_reader!(db, |c| sqlx::query_as(sql)
+        .bind(secret::hash(token))
+        .bind(now_ms())
+        .fetch_optional(c)
+        .await)?;
+    Ok(found.is_some())
 }
 
 /// Removes, at most `limit` at a time, links that expired.
-pub async fn purge(db: &crate::db::Db, limit: i64) -> Result<u64, ApiError> {
+pub async fn purge(db: &Db, limit: i64) -> Result<u64, ApiError> {
     let sql = "DELETE FROM alert_links WHERE token_hash IN
                  (SELECT token_hash FROM alert_links WHERE expires_at < $1 LIMIT $2)";
     Ok(crate::db::with_writer!(db, |c| sqlx::query(sql)

@@ -38,13 +38,14 @@ pub enum Kind {
     FactorRemoved,
     RecoveryCodesRenewed,
     IdentifierChanged,
+    IdentifierRemoved,
     DeviceRemoved,
     SignedOutEverywhere,
     SessionEnded,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 16] = [
+    pub const ALL: [Kind; 17] = [
         Kind::SignedIn,
         Kind::SignInFailed,
         Kind::SecondFactorFailed,
@@ -58,6 +59,7 @@ impl Kind {
         Kind::FactorRemoved,
         Kind::RecoveryCodesRenewed,
         Kind::IdentifierChanged,
+        Kind::IdentifierRemoved,
         Kind::DeviceRemoved,
         Kind::SignedOutEverywhere,
         Kind::SessionEnded,
@@ -79,6 +81,7 @@ impl Kind {
             Kind::FactorRemoved => "factor_removed",
             Kind::RecoveryCodesRenewed => "recovery_codes_renewed",
             Kind::IdentifierChanged => "identifier_changed",
+            Kind::IdentifierRemoved => "identifier_removed",
             Kind::DeviceRemoved => "device_removed",
             Kind::SignedOutEverywhere => "signed_out_everywhere",
             Kind::SessionEnded => "session_ended",
@@ -105,6 +108,7 @@ impl Kind {
             Kind::FactorRemoved => crate::tr!(activity.kind.factor_removed),
             Kind::RecoveryCodesRenewed => crate::tr!(activity.kind.recovery_codes_renewed),
             Kind::IdentifierChanged => crate::tr!(activity.kind.identifier_changed),
+            Kind::IdentifierRemoved => crate::tr!(activity.kind.identifier_removed),
             Kind::DeviceRemoved => crate::tr!(activity.kind.device_removed),
             Kind::SignedOutEverywhere => crate::tr!(activity.kind.signed_out_everywhere),
             Kind::SessionEnded => crate::tr!(activity.kind.session_ended),
@@ -179,6 +183,13 @@ pub async fn get_activity() -> Result<ActivityPage, ApiError> {
         entries: store::list(&state.db, user.id).await?,
         signed_in: store::signed_in(&state, &caller, user.id).await?,
     })
+}
+
+/// Whether the "this wasn't me" link `token` still works (what its page shows: the button,
+/// or that it was used or expired). Only looks: the page's button spends it.
+#[server(prefix = "/_app", endpoint = "fypass/not-me", input = GetUrl, client = crate::api::PageClient)]
+pub async fn not_me_link(#[server(default)] token: String) -> Result<bool, ApiError> {
+    alerts::link_usable(&crate::request::state()?.db, &token).await
 }
 
 #[cfg(feature = "ssr")]

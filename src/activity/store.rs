@@ -37,7 +37,7 @@ pub async fn record_with(
 }
 
 /// Records a sign-in (or a failed one, or a code sent) proven `how`, for `app` when it was
-/// for an app.
+/// for an app — or another entry with how it came about (`not_me`: a "this wasn't me" link).
 pub async fn record_sign_in(
     tx: &mut Tx,
     caller: &Caller,

@@ -288,7 +288,7 @@ pub async fn send_change(
     .keep();
     refuse_if_held(state, user.id, identifier).await?;
     let mut tx = state.db.begin().await?;
-    let purpose = if claims(user, identifier) {
+    let purpose = if user.claims(identifier) {
         Purpose::Verify
     } else {
         Purpose::Change
@@ -300,19 +300,6 @@ pub async fn send_change(
         sent: true,
         retry_after: state.config.limits.code_send_cooldown_secs,
     })
-}
-
-/// `user`'s current identifier of `identifier`'s kind.
-fn current_of_kind<'u>(user: &'u UserRow, identifier: &Identifier) -> Option<&'u str> {
-    match identifier {
-        Identifier::Email(_) => user.email.as_deref(),
-        Identifier::Whatsapp(_) => user.whatsapp.as_deref(),
-    }
-}
-
-/// Whether `identifier` is `user`'s current claim of its kind.
-fn claims(user: &UserRow, identifier: &Identifier) -> bool {
-    current_of_kind(user, identifier) == Some(identifier.as_str())
 }
 
 /// The active account a checked code belongs to: its status code when not active.
@@ -450,8 +437,8 @@ pub async fn code_login(
 }
 
 /// Verifies an identifier with the code sent to it, for the person signed in in this browser
-/// (the account that asked for the code): one the account has, or one that is to replace
-/// it — then the old one is told.
+/// (the account that asked for the code): one the account has, or a new one, to replace its
+/// own of that kind or to be its first — then the person is told ([`tell_change`]).
 pub async fn verify(
     state: &AppState,
     caller: &Caller,
@@ -483,15 +470,23 @@ pub async fn verify(
     let now = users::find_in(&mut tx, user.id)
         .await?
         .ok_or_else(|| ApiError::new(ErrorCode::InvalidCode))?;
-    let old = current_of_kind(&now, &identifier)
-        .filter(|old| replace && *old != identifier.as_str())
+    // Whether the code lands a new identifier on the account (in place of its own of that
+    // kind, if it had one), and the one it replaces.
+    let changed = replace && !now.claims(&identifier);
+    let old = now
+        .of_kind(&identifier)
+        .filter(|_| changed)
         .and_then(|old| Identifier::parse(old, 0).ok());
+    // Told first: the alert's link is then made no later than the identifier is verified,
+    // and it removes what was verified from its making on (`account::activity`).
+    if changed {
+        tell_change(&mut tx, state, caller, &now, &identifier, old.as_ref()).await?;
+    }
     if !users::verify_identifier(&mut tx, user.id, &identifier, replace).await? {
         // Replaced meanwhile by another change: this code's identifier is not theirs now.
         return Err(ApiError::new(ErrorCode::InvalidCode));
     }
-    if let Some(old) = &old {
-        outbox::enqueue(&mut tx, &messages::changed(crate::locale::current(), old)).await?;
+    if changed {
         crate::activity::record(
             &mut tx,
             caller,
@@ -502,7 +497,7 @@ pub async fn verify(
         .await?;
     }
     tx.commit().await?;
-    if old.is_some() {
+    if changed {
         state.courier.wake();
     }
     Ok(Verified {
@@ -511,4 +506,41 @@ pub async fn verify(
             Identifier::Whatsapp(_) => IdentifierKind::Whatsapp,
         },
     })
+}
+
+/// Tells the account `before` (as it was) that `new` was verified for it in place of `old`
+/// (none: it had no identifier of that kind). A verified old address gets the alert, whose
+/// link gives it back to the account (an intruder who replaced it cannot keep it, nor have
+/// the recovery code sent to theirs). Otherwise the account gained a way to sign in and to
+/// recover it that its verified address (of the other kind) was never asked about: that one
+/// gets the alert, with its link — an intruder who added their own number would otherwise
+/// keep a way back in unseen. An old one never verified may be a stranger's: it is only told.
+async fn tell_change(
+    tx: &mut crate::db::Tx,
+    state: &AppState,
+    caller: &Caller,
+    before: &UserRow,
+    new: &Identifier,
+    old: Option<&Identifier>,
+) -> Result<(), ApiError> {
+    use crate::activity::alerts::{self, Alert};
+    match old {
+        Some(old) if before.verified(old) => {
+            alerts::send_to(
+                tx,
+                &state.config,
+                caller,
+                before.id,
+                Alert::IdentifierChanged,
+                old,
+            )
+            .await
+        }
+        _ => {
+            if let Some(old) = old {
+                outbox::enqueue(tx, &messages::changed(crate::locale::current(), old)).await?;
+            }
+            alerts::send(tx, &state.config, caller, before, Alert::added(new)).await
+        }
+    }
 }

@@ -224,6 +224,10 @@ pub async fn confirm(
     // The person's row held: a sign-in finishing meanwhile either started its session
     // before (and it ends below) or sees the factor on and asks for it.
     users::hold(&mut tx, &user).await?;
+    // The alert first: its "this wasn't me" link is then made no later than the app is on,
+    // and it removes what was set up from its making on (`account::activity`).
+    let alert = crate::activity::alerts::Alert::FactorChanged;
+    crate::activity::alerts::send(&mut tx, &state.config, caller, &user, alert).await?;
     if !store::confirm(&mut tx, user.id, &setup.secret, at).await? {
         return Err(ApiError::invalid(
             "code",
@@ -239,8 +243,6 @@ pub async fn confirm(
     } else {
         crate::activity::record(&mut tx, caller, user.id, added, None).await?;
     }
-    let alert = crate::activity::alerts::Alert::FactorChanged;
-    crate::activity::alerts::send(&mut tx, &state.config, caller, &user, alert).await?;
     tx.commit().await?;
     state.courier.wake();
     Ok(codes)
@@ -263,6 +265,8 @@ pub async fn renew_codes(
             crate::tr!(factors.msg.not_on),
         ));
     }
+    let alert = crate::activity::alerts::Alert::FactorChanged;
+    crate::activity::alerts::send(&mut tx, &state.config, caller, &user, alert).await?;
     let codes = store::new_recovery_codes(&mut tx, user.id).await?;
     crate::activity::record(
         &mut tx,
@@ -272,8 +276,6 @@ pub async fn renew_codes(
         None,
     )
     .await?;
-    let alert = crate::activity::alerts::Alert::FactorChanged;
-    crate::activity::alerts::send(&mut tx, &state.config, caller, &user, alert).await?;
     tx.commit().await?;
     state.courier.wake();
     Ok(codes)

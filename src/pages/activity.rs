@@ -99,7 +99,7 @@ fn ActivityView(
 }
 
 /// What a sign-in is, as its heading says: the app, or the browser and its system (the
-/// User-Agent as it came when neither can be read from it).
+/// User-Agent as it came, marked as such, when neither can be read from it).
 fn what(s: &SignedIn) -> String {
     if s.id.starts_with("app:") {
         let app = s.app.clone().unwrap_or_default();
@@ -116,7 +116,12 @@ fn what(s: &SignedIn) -> String {
             .as_deref()
             .map(str::trim)
             .filter(|ua| !ua.is_empty())
-            .map(|ua| ua.chars().take(AGENT_CHARS).collect::<String>())
+            .map(|ua| {
+                // Marked as the agent's own words: whatever it says ("Chrome on macOS, this
+                // browser"), it cannot read as a name fypass gave, nor as this browser.
+                let agent = ua.chars().take(AGENT_CHARS).collect::<String>();
+                tr!(activity.signed_in.unknown_agent, agent = agent).to_string()
+            })
             .unwrap_or_else(|| tr!(activity.signed_in.browser).to_string()),
     }
 }
@@ -208,6 +213,7 @@ fn EntryItem(e: Entry) -> impl IntoView {
             "passkey" => tr!(activity.how.passkey),
             "second_factor" => tr!(activity.how.second_factor),
             "others_signed_out" => tr!(activity.how.others_signed_out),
+            "not_me" => tr!(activity.how.not_me),
             _ => "",
         },
     });
@@ -264,15 +270,18 @@ pub fn Leaving(echo: crate::login::kit::FormEcho) -> impl IntoView {
 }
 
 /// `/fypass/not-me?token=`: where an alert's "this wasn't me" link leads. A button (a plain
-/// form) does it, so a mail scanner that opens the link does not.
+/// form) does it, so a mail scanner that opens the link does not; a link used or expired
+/// shows no button, only the way to the recovery page (looking does not spend it:
+/// `not_me_link`).
 #[component]
 pub fn NotMePage() -> impl IntoView {
     let echo = crate::pages::form_echo();
     let query = use_query_map();
+    let token = move || query.read().get("token").unwrap_or_default();
+    let usable = Resource::new_blocking(token, crate::activity::not_me_link);
     let action = move || {
-        let token = query.read().get("token").unwrap_or_default();
         let query = form_urlencoded::Serializer::new(String::new())
-            .append_pair("token", &token)
+            .append_pair("token", &token())
             .finish();
         format!("{}?{query}", crate::paths::NOT_ME)
     };
@@ -281,12 +290,32 @@ pub fn NotMePage() -> impl IntoView {
         <div class="auth">
             <section class="card">
                 <p class="eyebrow">"fypass"</p>
-                <h1>{tr!(activity.not_me.heading)}</h1>
-                {echo.error.map(|error| view! { <ErrorPanel error /> })}
-                <p class="muted">{tr!(activity.not_me.lead)}</p>
-                <form class="form" method="post" action=action>
-                    <button type="submit" class="wide danger">{tr!(activity.not_me.button)}</button>
-                </form>
+                <Suspense fallback=|| view! { <p class="muted">{tr!(common.loading)}</p> }>
+                    {move || Suspend::new({
+                        let problem = echo.error.clone();
+                        async move {
+                            let problem = problem.map(|error| view! { <ErrorPanel error /> });
+                            match usable.await {
+                                Ok(true) => view! {
+                                    <h1>{tr!(activity.not_me.heading)}</h1>
+                                    {problem}
+                                    <p class="muted">{tr!(activity.not_me.lead)}</p>
+                                    <form class="form" method="post" action=action>
+                                        <button type="submit" class="wide danger">{tr!(activity.not_me.button)}</button>
+                                    </form>
+                                }.into_any(),
+                                Ok(false) => view! {
+                                    <h1>{tr!(activity.not_me.used_heading)}</h1>
+                                    {problem}
+                                    <p class="muted">{tr!(activity.not_me.used)}</p>
+                                    <p class="muted">{tr!(activity.not_me.used_recover)}</p>
+                                    <p><a class="button" href=crate::paths::RECOVER>{tr!(activity.not_me.recover)}</a></p>
+                                }.into_any(),
+                                Err(error) => view! { <ErrorPanel error /> }.into_any(),
+                            }
+                        }
+                    })}
+                </Suspense>
             </section>
         </div>
     }

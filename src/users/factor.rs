@@ -131,6 +131,32 @@ pub async fn remove(tx: &mut Tx, user_id: Uuid) -> Result<bool, ApiError> {
     Ok(n == 1)
 }
 
+/// Removes what of `user_id`'s second factor was set up at or after `since` (when a "this
+/// wasn't me" link was made: whoever got in may have set it up, and would stand between the
+/// person and their account at the second step): an app turned on since, with its recovery
+/// codes, or a setup started since. An app on before stays. Whether an app that was on went.
+pub async fn remove_set_up_since(tx: &mut Tx, user_id: Uuid, since: i64) -> Result<bool, ApiError> {
+    let sql = "DELETE FROM totp_factors
+               WHERE user_id = $1 AND COALESCE(confirmed_at, created_at) >= $2
+               RETURNING confirmed_at";
+    let removed: Option<(Option<i64>,)> = with_tx!(tx, |c| sqlx::query_as(sql)
+        .bind(user_id)
+        .bind(since)
+        .fetch_optional(c)
+        .await)?;
+    let was_on = matches!(removed, Some((Some(_),)));
+    if was_on {
+        with_tx!(tx, |c| sqlx::query(
+            "DELETE FROM recovery_codes WHERE user_id = $1"
+        )
+        .bind(user_id)
+        .execute(c)
+        .await
+        .map(drop))?;
+    }
+    Ok(was_on)
+}
+
 /// A recovery code as typed, normalized: lowercase, without spaces or dashes, with the
 /// letters people mistake for digits read as those digits. `None` when it cannot be one.
 pub fn normalize_recovery_code(input: &str) -> Option<String> {

@@ -63,6 +63,19 @@ impl UserRow {
         self.email_verified_at.is_some() || self.whatsapp_verified_at.is_some()
     }
 
+    /// Their current identifier of `identifier`'s kind (verified or not).
+    pub fn of_kind(&self, identifier: &Identifier) -> Option<&str> {
+        match identifier {
+            Identifier::Email(_) => self.email.as_deref(),
+            Identifier::Whatsapp(_) => self.whatsapp.as_deref(),
+        }
+    }
+
+    /// Whether `identifier` is their current one of its kind (verified or not).
+    pub fn claims(&self, identifier: &Identifier) -> bool {
+        self.of_kind(identifier) == Some(identifier.as_str())
+    }
+
     /// Whether `identifier` is this person's, verified.
     pub fn verified(&self, identifier: &Identifier) -> bool {
         match identifier {
@@ -83,6 +96,14 @@ fn column(identifier: &Identifier) -> &'static str {
     }
 }
 
+/// The column of the other kind of identifier than `identifier`'s.
+fn other_column(identifier: &Identifier) -> &'static str {
+    match identifier {
+        Identifier::Email(_) => "whatsapp",
+        Identifier::Whatsapp(_) => "email",
+    }
+}
+
 /// The account that has `identifier` (verified or not), if any.
 pub async fn find_by_identifier(
     db: &Db,
@@ -91,6 +112,19 @@ pub async fn find_by_identifier(
     let column = column(identifier);
     let sql = format!("SELECT {COLUMNS} FROM users WHERE {column} = $1");
     Ok(with_reader!(db, |c| sqlx::query_as(&sql)
+        .bind(identifier.as_str())
+        .fetch_optional(c)
+        .await)?)
+}
+
+/// [`find_by_identifier`] as `tx` sees it.
+pub async fn find_by_identifier_in(
+    tx: &mut Tx,
+    identifier: &Identifier,
+) -> Result<Option<UserRow>, ApiError> {
+    let column = column(identifier);
+    let sql = format!("SELECT {COLUMNS} FROM users WHERE {column} = $1");
+    Ok(with_tx!(tx, |c| sqlx::query_as(&sql)
         .bind(identifier.as_str())
         .fetch_optional(c)
         .await)?)
@@ -318,12 +352,43 @@ pub async fn keep_only(
     user_id: Uuid,
     identifier: &Identifier,
 ) -> Result<(), ApiError> {
-    let other = match identifier {
-        Identifier::Email(_) => "whatsapp",
-        Identifier::Whatsapp(_) => "email",
-    };
+    clear(tx, user_id, other_column(identifier)).await
+}
+
+/// Removes `user_id`'s identifier of the other kind than `keep` if it was verified at or
+/// after `since` (when a "this wasn't me" link was made: whoever got in may have added it,
+/// to recover the account through it later); whether it did.
+pub async fn remove_other_verified_since(
+    tx: &mut Tx,
+    user_id: Uuid,
+    keep: &Identifier,
+    since: i64,
+) -> Result<bool, ApiError> {
+    let other = other_column(keep);
     let sql = format!(
-        "UPDATE users SET {other} = NULL, {other}_verified_at = NULL, updated_at = $2 WHERE id = $1"
+        "UPDATE users SET {other} = NULL, {other}_verified_at = NULL, updated_at = $2
+         WHERE id = $1 AND {other}_verified_at >= $3"
+    );
+    let removed = with_tx!(tx, |c| sqlx::query(&sql)
+        .bind(user_id)
+        .bind(now_ms())
+        .bind(since)
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected()))?;
+    Ok(removed == 1)
+}
+
+/// Removes `user_id`'s identifier of `like`'s kind, whatever it is (a "this wasn't me" link
+/// whose address another account holds now: the one that replaced it goes all the same).
+pub async fn remove_of_kind(tx: &mut Tx, user_id: Uuid, like: &Identifier) -> Result<(), ApiError> {
+    clear(tx, user_id, column(like)).await
+}
+
+/// Sets `user_id`'s identifier `column` (`email`, `whatsapp`) and its verified time to NULL.
+async fn clear(tx: &mut Tx, user_id: Uuid, column: &str) -> Result<(), ApiError> {
+    let sql = format!(
+        "UPDATE users SET {column} = NULL, {column}_verified_at = NULL, updated_at = $2 WHERE id = $1"
     );
     with_tx!(tx, |c| sqlx::query(&sql)
         .bind(user_id)

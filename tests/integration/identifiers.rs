@@ -47,7 +47,7 @@ async fn post_as(
 /// The code of the newest message to `to` for `purpose` once there are `n` of them (no
 /// channel is configured: messages wait in the outbox; a send stores its code after its
 /// reply, so this waits for it).
-async fn code_for(t: &TestApp, to: &str, purpose: &str, n: usize) -> String {
+pub(crate) async fn code_for(t: &TestApp, to: &str, purpose: &str, n: usize) -> String {
     for _ in 0..100 {
         let listed = fypass::courier::outbox::list(t.db(), 200).await.unwrap();
         let mine: Vec<_> = listed
@@ -63,7 +63,11 @@ async fn code_for(t: &TestApp, to: &str, purpose: &str, n: usize) -> String {
 }
 
 /// The messages to `to` for `purpose`, newest first.
-async fn messages_to(t: &TestApp, to: &str, purpose: &str) -> Vec<fypass::courier::outbox::Listed> {
+pub(crate) async fn messages_to(
+    t: &TestApp,
+    to: &str,
+    purpose: &str,
+) -> Vec<fypass::courier::outbox::Listed> {
     fypass::courier::outbox::list(t.db(), 200)
         .await
         .unwrap()
@@ -322,7 +326,10 @@ async fn a_change_code_verifies_only_for_the_account_that_asked_for_it() {
 }
 
 /// Issue 23 point 11 (the part of codes): once a change lands, the old address is told, in
-/// the person's language; by WhatsApp through the notice template.
+/// the person's language; by WhatsApp through the notice template. One never verified (it
+/// may be a stranger's) gets a notice; a verified one the alert, with its "this wasn't me"
+/// link by email (a WhatsApp template carries none). A new identifier replacing one never
+/// verified is told to the verified address of the other kind, with the alert.
 #[tokio::test]
 async fn the_old_address_is_told_when_a_change_lands() {
     let api = crate::channels::WhatsappApi::start().await;
@@ -339,9 +346,22 @@ async fn the_old_address_is_told_when_a_change_lands() {
         .register()
         .await
         .session;
-    for (new, kind, old) in [
-        ("dewi.baru@example.com", "email", "dewi@example.com"),
-        ("0812-4000-0002", "whatsapp", "+6281240000001"),
+    // The first two replace identifiers never verified; the last two the ones they verified.
+    for (new, kind, old, told_by) in [
+        (
+            "dewi.baru@example.com",
+            "email",
+            "dewi@example.com",
+            "changed",
+        ),
+        ("0812-4000-0002", "whatsapp", "+6281240000001", "changed"),
+        (
+            "dewi.lagi@example.com",
+            "email",
+            "dewi.baru@example.com",
+            "alert",
+        ),
+        ("0812-4000-0003", "whatsapp", "+6281240000002", "alert"),
     ] {
         let res = t
             .http
@@ -357,10 +377,9 @@ async fn the_old_address_is_told_when_a_change_lands() {
             "email" => code_for(&t, &stored, "change", 1).await,
             _ => crate::channels::whatsapp_code(&api.wait_for(&stored, 1).await[0]),
         };
-        assert!(
-            messages_to(&t, old, "changed").await.is_empty(),
-            "nothing before it lands"
-        );
+        // (The second number, replacing one never verified, was also an addition the
+        // verified address was alerted to, before the address itself was replaced.)
+        let before = messages_to(&t, old, told_by).await.len();
         let res = t
             .http
             .post(t.url("/api/v1/fypass/verify"))
@@ -371,18 +390,32 @@ async fn the_old_address_is_told_when_a_change_lands() {
             .await
             .unwrap();
         assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
-        let told = messages_to(&t, old, "changed").await;
-        assert_eq!(told.len(), 1, "{told:?}");
+        let told = messages_to(&t, old, told_by).await;
+        assert_eq!(told.len(), before + 1, "nothing before it lands: {told:?}");
         if kind == "email" {
             let body = told[0].body.as_deref().unwrap();
             assert!(body.contains("Alamat email akun fypass Anda"), "{body}");
-            assert!(!body.contains("dewi.baru"), "the new address is not named");
+            assert!(!body.contains(new), "the new address is not named");
+            assert_eq!(
+                body.contains("/fypass/not-me?token="),
+                told_by == "alert",
+                "{body}"
+            );
         } else {
-            // (The number's first message was the code of its registration.)
+            // (The number's first message was a code: of its registration, or of the change.)
             let sent = api.wait_for(old, 2).await;
             let notice = sent.last().unwrap();
             assert_eq!(notice["template"]["name"], "fypass_number_changed");
             assert!(notice["template"].get("components").is_none(), "{notice}");
+        }
+        if old == "+6281240000001" {
+            let alerts = messages_to(&t, "dewi.baru@example.com", "alert").await;
+            assert_eq!(alerts.len(), 1, "{alerts:?}");
+            let body = alerts[0].body.as_deref().unwrap();
+            assert!(
+                body.contains("Sebuah nomor WhatsApp baru saja ditambahkan"),
+                "{body}"
+            );
         }
     }
 }

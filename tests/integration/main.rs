@@ -20,6 +20,7 @@ mod flow;
 mod foundation;
 mod identifiers;
 mod languages;
+mod not_me;
 mod oidc;
 mod pages;
 mod passkeys;
