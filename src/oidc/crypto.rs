@@ -19,21 +19,74 @@ use ring::{
         UnparsedPublicKey,
     },
 };
+use std::{
+    collections::HashMap,
+    sync::{Arc, LazyLock, Mutex, PoisonError},
+};
 
-struct Es256Signer(EcdsaKeyPair);
+/// A private key, parsed.
+enum Parsed {
+    Es256(EcdsaKeyPair),
+    Rs256(RsaKeyPair),
+}
 
-impl signature::Signer<Vec<u8>> for Es256Signer {
+/// Signs with a parsed key of [`PARSED`].
+struct KeySigner(Arc<Parsed>);
+
+impl signature::Signer<Vec<u8>> for KeySigner {
     fn try_sign(&self, msg: &[u8]) -> Result<Vec<u8>, signature::Error> {
-        self.0
-            .sign(&SystemRandom::new(), msg)
-            .map(|s| s.as_ref().to_vec())
-            .map_err(|_| signature::Error::new())
+        let random = SystemRandom::new();
+        match &*self.0 {
+            Parsed::Es256(pair) => pair.sign(&random, msg).map(|s| s.as_ref().to_vec()),
+            Parsed::Rs256(pair) => {
+                let mut signature = vec![0; pair.public().modulus_len()];
+                pair.sign(&RSA_PKCS1_SHA256, &random, msg, &mut signature)
+                    .map(|()| signature)
+            }
+        }
+        .map_err(|_| signature::Error::new())
     }
 }
 
-impl JwtSigner for Es256Signer {
+impl JwtSigner for KeySigner {
     fn algorithm(&self) -> Algorithm {
-        Algorithm::ES256
+        match &*self.0 {
+            Parsed::Es256(_) => Algorithm::ES256,
+            Parsed::Rs256(_) => Algorithm::RS256,
+        }
+    }
+}
+
+/// Private keys parsed, by their PKCS#8 bytes. Parsing checks a key — for ES256 a P-256
+/// multiplication, about what the signature itself costs; for RSA, more — and every ID token
+/// is signed with one of a deployment's handful of keys, so each is parsed once per process.
+/// (A key's bytes never change; a few entries at most, cleared if ever more.)
+static PARSED: LazyLock<Mutex<HashMap<Vec<u8>, Arc<Parsed>>>> = LazyLock::new(Default::default);
+const PARSED_MAX: usize = 16;
+
+fn parsed(alg: &Algorithm, pkcs8: &[u8]) -> Result<Arc<Parsed>, JwtError> {
+    let cache = || PARSED.lock().unwrap_or_else(PoisonError::into_inner);
+    let hit = cache().get(pkcs8).cloned();
+    let key = match hit {
+        Some(key) => key,
+        None => {
+            let key = Arc::new(match alg {
+                Algorithm::ES256 => Parsed::Es256(key_pair(pkcs8)?),
+                Algorithm::RS256 => Parsed::Rs256(rsa_pair(pkcs8)?),
+                _ => return Err(ErrorKind::UnsupportedAlgorithm.into()),
+            });
+            let mut cache = cache();
+            if cache.len() >= PARSED_MAX {
+                cache.clear();
+            }
+            cache.insert(pkcs8.to_vec(), key.clone());
+            key
+        }
+    };
+    // A key signs only with its own algorithm.
+    match (&*key, alg) {
+        (Parsed::Es256(_), Algorithm::ES256) | (Parsed::Rs256(_), Algorithm::RS256) => Ok(key),
+        _ => Err(ErrorKind::InvalidAlgorithm.into()),
     }
 }
 
@@ -50,24 +103,6 @@ impl signature::Verifier<Vec<u8>> for Es256Verifier {
 impl JwtVerifier for Es256Verifier {
     fn algorithm(&self) -> Algorithm {
         Algorithm::ES256
-    }
-}
-
-struct Rs256Signer(RsaKeyPair);
-
-impl signature::Signer<Vec<u8>> for Rs256Signer {
-    fn try_sign(&self, msg: &[u8]) -> Result<Vec<u8>, signature::Error> {
-        let mut signature = vec![0; self.0.public().modulus_len()];
-        self.0
-            .sign(&RSA_PKCS1_SHA256, &SystemRandom::new(), msg, &mut signature)
-            .map_err(|_| signature::Error::new())?;
-        Ok(signature)
-    }
-}
-
-impl JwtSigner for Rs256Signer {
-    fn algorithm(&self) -> Algorithm {
-        Algorithm::RS256
     }
 }
 
@@ -113,11 +148,7 @@ fn key_pair(pkcs8: &[u8]) -> Result<EcdsaKeyPair, JwtError> {
 }
 
 fn signer(alg: &Algorithm, key: &EncodingKey) -> Result<Box<dyn JwtSigner>, JwtError> {
-    match alg {
-        Algorithm::ES256 => Ok(Box::new(Es256Signer(key_pair(key.as_bytes())?))),
-        Algorithm::RS256 => Ok(Box::new(Rs256Signer(rsa_pair(key.as_bytes())?))),
-        _ => Err(ErrorKind::UnsupportedAlgorithm.into()),
-    }
+    Ok(Box::new(KeySigner(parsed(alg, key.as_bytes())?)))
 }
 
 /// Only ES256 and RS256 verify: a token whose header names another algorithm (`none`,
@@ -226,3 +257,26 @@ impl rsa::rand_core::RngCore for RingRandom {
 }
 
 impl rsa::rand_core::CryptoRng for RingRandom {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use jsonwebtoken::signature::{Signer, Verifier};
+
+    /// A key parsed once (and kept) still signs only with its own algorithm.
+    #[test]
+    fn a_kept_key_signs_only_with_its_own_algorithm() {
+        provider();
+        let pkcs8 = generate(SigningAlg::Es256).unwrap();
+        let key = EncodingKey::from_ec_der(&pkcs8);
+        for _ in 0..2 {
+            let signer = signer(&Algorithm::ES256, &key).unwrap();
+            assert_eq!(signer.algorithm(), Algorithm::ES256);
+            let signature = signer.try_sign(b"message").unwrap();
+            let public = key_pair(&pkcs8).unwrap().public_key().as_ref().to_vec();
+            assert!(Es256Verifier(public).verify(b"message", &signature).is_ok());
+        }
+        assert!(signer(&Algorithm::RS256, &key).is_err());
+        assert!(signer(&Algorithm::HS256, &key).is_err());
+    }
+}
