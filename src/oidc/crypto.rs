@@ -261,7 +261,7 @@ impl rsa::rand_core::CryptoRng for RingRandom {}
 #[cfg(test)]
 mod tests {
     use super::*;
-    use jsonwebtoken::signature::{Signer, Verifier};
+    use jsonwebtoken::signature::Verifier;
 
     /// A key parsed once (and kept) still signs only with its own algorithm.
     #[test]
