@@ -121,13 +121,7 @@ pub async fn remove(tx: &mut Tx, user_id: Uuid) -> Result<bool, ApiError> {
     .execute(c)
     .await
     .map(|r| r.rows_affected()))?;
-    with_tx!(tx, |c| sqlx::query(
-        "DELETE FROM recovery_codes WHERE user_id = $1"
-    )
-    .bind(user_id)
-    .execute(c)
-    .await
-    .map(drop))?;
+    forget_recovery_codes(tx, user_id).await?;
     Ok(n == 1)
 }
 
@@ -146,15 +140,19 @@ pub async fn remove_set_up_since(tx: &mut Tx, user_id: Uuid, since: i64) -> Resu
         .await)?;
     let was_on = matches!(removed, Some((Some(_),)));
     if was_on {
-        with_tx!(tx, |c| sqlx::query(
-            "DELETE FROM recovery_codes WHERE user_id = $1"
-        )
+        forget_recovery_codes(tx, user_id).await?;
+    }
+    Ok(was_on)
+}
+
+/// Voids every recovery code of `user_id`.
+async fn forget_recovery_codes(tx: &mut Tx, user_id: Uuid) -> Result<(), ApiError> {
+    let sql = "DELETE FROM recovery_codes WHERE user_id = $1";
+    Ok(with_tx!(tx, |c| sqlx::query(sql)
         .bind(user_id)
         .execute(c)
         .await
-        .map(drop))?;
-    }
-    Ok(was_on)
+        .map(drop))?)
 }
 
 /// A recovery code as typed, normalized: lowercase, without spaces or dashes, with the
@@ -178,13 +176,7 @@ fn recovery_hash(normalized: &str) -> Vec<u8> {
 
 /// Ten new recovery codes for `user_id` (the old ones void), as shown: `xxxx-xxxx-xxxx-xxxx`.
 pub async fn new_recovery_codes(tx: &mut Tx, user_id: Uuid) -> Result<Vec<String>, ApiError> {
-    with_tx!(tx, |c| sqlx::query(
-        "DELETE FROM recovery_codes WHERE user_id = $1"
-    )
-    .bind(user_id)
-    .execute(c)
-    .await
-    .map(drop))?;
+    forget_recovery_codes(tx, user_id).await?;
     let now = now_ms();
     let mut shown = Vec::with_capacity(RECOVERY_CODES);
     for _ in 0..RECOVERY_CODES {
