@@ -384,14 +384,7 @@ async fn signing_out_everywhere_ends_every_session_token_and_remembered_browser(
             .unwrap();
         expect_error(res, 401, "UNAUTHORIZED").await;
     }
-    let res = t
-        .http
-        .get(t.url("/api/v1/users/me"))
-        .header("x-client-key", &app.key)
-        .header("authorization", format!("Bearer {access}"))
-        .send()
-        .await
-        .unwrap();
+    let res = t.me(&app, &access).await;
     expect_error(res, 401, "UNAUTHORIZED").await;
 
     // The browser is no longer remembered: its wrong guesses now count against the account

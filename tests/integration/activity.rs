@@ -328,14 +328,7 @@ async fn an_apps_sign_in_is_listed_and_can_be_ended() {
     )
     .await;
     assert_eq!(res.status(), 303);
-    let res = t
-        .http
-        .get(t.url("/api/v1/users/me"))
-        .header("x-client-key", &app.key)
-        .bearer_auth(&access)
-        .send()
-        .await
-        .unwrap();
+    let res = t.me(&app, &access).await;
     assert_eq!(res.status(), 401);
 }
 
@@ -471,14 +464,7 @@ async fn deleting_the_account_needs_the_person_and_frees_the_address() {
         .await
         .unwrap();
     expect_error(res, 401, "INVALID_PASSWORD").await;
-    let me = |access: String| {
-        t.http
-            .get(t.url("/api/v1/users/me"))
-            .header("x-client-key", &app.key)
-            .bearer_auth(access)
-            .send()
-    };
-    assert_eq!(me(access.clone()).await.unwrap().status(), 200);
+    assert_eq!(t.me(&app, &access).await.status(), 200);
 
     let res = no_redirects()
         .post(t.url("/account"))
@@ -505,7 +491,7 @@ async fn deleting_the_account_needs_the_person_and_frees_the_address() {
         .await
         .unwrap();
     expect_error(res, 401, "UNAUTHORIZED").await;
-    assert_eq!(me(access).await.unwrap().status(), 401);
+    assert_eq!(t.me(&app, &access).await.status(), 401);
     let res = t
         .post(
             LOGIN,

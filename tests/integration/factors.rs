@@ -849,26 +849,10 @@ async fn turning_the_factor_on_signs_out_every_other_browser() {
 
     expect_error(account(&other).await.unwrap(), 401, "UNAUTHORIZED").await;
     assert_eq!(account(&ana.session).await.unwrap().status(), 200);
-    let res = t
-        .http
-        .get(t.url("/api/v1/users/me"))
-        .header("x-client-key", &app.key)
-        .bearer_auth(ana.access_token())
-        .send()
-        .await
-        .unwrap();
+    let res = t.me(&app, ana.access_token()).await;
     assert_eq!(res.status(), 200, "the app's token stays");
 
-    let page: Value = t
-        .http
-        .get(t.url("/_app/account/activity"))
-        .header("cookie", &ana.session)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let page: Value = t.json_as(&ana.session, "/_app/account/activity").await;
     let listed = page["signed_in"].as_array().unwrap();
     let browsers: Vec<&Value> = listed
         .iter()
@@ -925,16 +909,7 @@ async fn new_recovery_codes_void_the_old_ones_at_once() {
         })
         .count();
     assert_eq!(factor_alerts, 2, "turned on, then new codes: {outbox:?}");
-    let page: Value = t
-        .http
-        .get(t.url("/_app/account/activity"))
-        .header("cookie", &there)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let page: Value = t.json_as(&there, "/_app/account/activity").await;
     let kinds: Vec<&str> = page["entries"]
         .as_array()
         .unwrap()
@@ -942,16 +917,7 @@ async fn new_recovery_codes_void_the_old_ones_at_once() {
         .map(|e| e["kind"].as_str().unwrap())
         .collect();
     assert!(kinds.contains(&"recovery_codes_renewed"), "{kinds:?}");
-    let account: Value = t
-        .http
-        .get(t.url("/_app/account"))
-        .header("cookie", &there)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let account: Value = t.json_as(&there, "/_app/account").await;
     assert_eq!(account["second_factor"]["recovery_codes_left"], 9);
 }
 

@@ -448,15 +448,7 @@ async fn after_the_owners_recovery_the_squatter_has_nothing_left() {
     assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
     let mut key = SoftPasskey::new(true);
     let cred = add_passkey(&t, &session, &mut key).await;
-    let me = |access: String| {
-        let req = t
-            .http
-            .get(t.url("/api/v1/users/me"))
-            .header("x-client-key", &app.key)
-            .bearer_auth(access);
-        async move { req.send().await.unwrap() }
-    };
-    assert_eq!(me(access.clone()).await.status(), 200);
+    assert_eq!(t.me(&app, &access).await.status(), 200);
 
     // Wulan, whose address it is, recovers the account through it.
     let wulans_request = t.start(&app, json!({})).await;
@@ -492,10 +484,10 @@ async fn after_the_owners_recovery_the_squatter_has_nothing_left() {
     assert!(user.get("whatsapp").is_none(), "{user}");
     assert!(user["whatsappVerifiedAt"].is_null());
     let wulans_access = polled["accessToken"].as_str().unwrap().to_string();
-    assert_eq!(me(wulans_access).await.status(), 200);
+    assert_eq!(t.me(&app, &wulans_access).await.status(), 200);
 
     // The squatter's tokens, session, password, number and passkey are all dead.
-    expect_error(me(access).await, 401, "UNAUTHORIZED").await;
+    expect_error(t.me(&app, &access).await, 401, "UNAUTHORIZED").await;
     let res = t
         .http
         .post(t.url("/api/v1/users/token"))

@@ -47,6 +47,13 @@ async fn press(t: &TestApp, path: &str) -> reqwest::Response {
         .unwrap()
 }
 
+/// Presses the button of link `path`, which works: sent on to recover the account at `to`.
+async fn assert_recovers_to(t: &TestApp, path: &str, to: &str) {
+    let res = press(t, path).await;
+    assert_eq!(res.status(), 303, "{}", res.text().await.unwrap());
+    assert_eq!(res.headers()["location"], to);
+}
+
 /// Whether the browser holding `cookie` is still signed in.
 async fn signed_in(t: &TestApp, cookie: &str) -> bool {
     let res = t
@@ -157,21 +164,9 @@ async fn this_wasnt_me_locks_the_intruder_out_once() {
     assert!(page.contains(&format!("action=\"{path}\"")), "{page}");
     assert!(signed_in(&t, &intruder).await);
 
-    let res = press(&t, &path).await;
-    assert_eq!(res.status(), 303, "{}", res.text().await.unwrap());
-    assert_eq!(
-        res.headers()["location"],
-        "/fypass/recover?to=ana%40example.com"
-    );
+    assert_recovers_to(&t, &path, "/fypass/recover?to=ana%40example.com").await;
     assert!(!signed_in(&t, &intruder).await);
-    let res = t
-        .http
-        .get(t.url("/api/v1/users/me"))
-        .header("x-client-key", &app.key)
-        .bearer_auth(&access)
-        .send()
-        .await
-        .unwrap();
+    let res = t.me(&app, &access).await;
     assert_eq!(res.status(), 401);
     let outbox = fypass::courier::outbox::list(t.db(), 20).await.unwrap();
     assert_eq!(outbox[0].purpose, "recovery", "{outbox:?}");
@@ -204,12 +199,7 @@ async fn the_replaced_address_gets_the_alert_and_its_link_takes_the_account_back
             .is_empty()
     );
 
-    let res = press(&t, &path).await;
-    assert_eq!(res.status(), 303, "{}", res.text().await.unwrap());
-    assert_eq!(
-        res.headers()["location"],
-        "/fypass/recover?to=ana%40example.com"
-    );
+    assert_recovers_to(&t, &path, "/fypass/recover?to=ana%40example.com").await;
     assert!(!signed_in(&t, &intruder).await);
     assert_eq!(t.holder("ana@example.com").await, Some(ana));
     assert_eq!(t.holder("mallory@example.com").await, None);
@@ -237,12 +227,7 @@ async fn a_link_sent_before_the_change_still_recovers_to_its_address() {
     let (_, before) = newest_alert(&t, "ana@example.com").await;
     change(&t, &intruder, "mallory@example.com").await;
 
-    let res = press(&t, &before).await;
-    assert_eq!(res.status(), 303, "{}", res.text().await.unwrap());
-    assert_eq!(
-        res.headers()["location"],
-        "/fypass/recover?to=ana%40example.com"
-    );
+    assert_recovers_to(&t, &before, "/fypass/recover?to=ana%40example.com").await;
     assert!(!signed_in(&t, &intruder).await);
     assert_eq!(t.holder("ana@example.com").await, Some(ana));
     assert_eq!(t.holder("mallory@example.com").await, None);

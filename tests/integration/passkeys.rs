@@ -135,16 +135,7 @@ async fn a_passkey_completes_an_apps_login_request_like_a_password() {
     } = t.person("pia@example.com").register().await;
     let mut key = SoftPasskey::new(true);
     let id = add_passkey(&t, &cookie, &mut key).await;
-    let listed: Value = t
-        .http
-        .get(t.url("/api/v1/account/passkeys"))
-        .header("cookie", &cookie)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let listed: Value = t.json_as(&cookie, "/api/v1/account/passkeys").await;
     assert_eq!(listed[0]["name"], "Test key");
     assert!(listed[0].get("lastUsedAt").is_none());
 

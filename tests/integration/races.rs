@@ -74,18 +74,6 @@ fn refresh(
     async move { req.send().await.unwrap() }
 }
 
-async fn me(t: &TestApp, app: &App, access: &str) -> u16 {
-    t.http
-        .get(t.url("/api/v1/users/me"))
-        .header("x-client-key", &app.key)
-        .bearer_auth(access)
-        .send()
-        .await
-        .unwrap()
-        .status()
-        .as_u16()
-}
-
 /// The app's request `req`, polled: the access token it hands out, if any.
 async fn collected(t: &TestApp, app: &App, req: &str) -> Option<String> {
     let polled: Value = t.poll(app, req).await.json().await.unwrap();
@@ -126,7 +114,7 @@ async fn a_revocation_in_the_same_millisecond_as_a_completion_voids_it() {
     .await;
     assert_eq!(res.status(), 200);
     let token = collected(&t, &app, &req).await.expect("a token");
-    assert_eq!(me(&t, &app, &token).await, 200);
+    assert_eq!(t.me(&app, &token).await.status(), 200);
 }
 
 /// An app's refreshes racing the person's "sign out everywhere": a pair issued by a refresh
@@ -180,7 +168,7 @@ async fn refreshes_racing_a_sign_out_everywhere_leave_no_working_token() {
             let pair: Value = res.json().await.unwrap();
             let access = pair["accessToken"].as_str().unwrap();
             assert_eq!(
-                me(&t, &app, access).await,
+                t.me(&app, access).await.status().as_u16(),
                 401,
                 "round {round}: a pair refreshed alongside the sign-out still works"
             );

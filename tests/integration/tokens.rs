@@ -25,16 +25,6 @@ fn refresh(t: &TestApp, app: &App, token: &str) -> reqwest::RequestBuilder {
         .json(&json!({"refreshToken": token}))
 }
 
-async fn me(t: &TestApp, app: &App, access: &str) -> reqwest::Response {
-    t.http
-        .get(t.url("/api/v1/users/me"))
-        .header("x-client-key", &app.key)
-        .header("authorization", format!("Bearer {access}"))
-        .send()
-        .await
-        .unwrap()
-}
-
 async fn introspect(t: &TestApp, app: &App, token: &str) -> Value {
     let res = t
         .http
@@ -94,7 +84,7 @@ async fn the_first_poll_hands_over_an_hour_long_access_token_and_a_month_long_re
     };
     within(field(&polled, "accessTokenExpiresAt"), 3600);
     within(field(&polled, "refreshTokenExpiresAt"), 2_592_000);
-    let who = me(&t, &app, &field(&polled, "accessToken")).await;
+    let who = t.me(&app, &field(&polled, "accessToken")).await;
     assert_eq!(
         who.json::<Value>().await.unwrap()["email"],
         "ana@example.com"
@@ -121,14 +111,14 @@ async fn refreshing_rotates_and_a_reused_refresh_token_revokes_the_whole_sign_in
         field(&second, "refreshToken"),
     );
     assert_ne!(newer, old);
-    assert_eq!(me(&t, &app, &access).await.status(), 200);
+    assert_eq!(t.me(&app, &access).await.status(), 200);
     // The old one is spent: presented again at once by the same app on the same device
     // (its own parallel request), it gets the very same pair, not a new one...
     let again = refresh(&t, &app, &old).send().await.unwrap();
     assert_eq!(again.status(), 200);
     assert_eq!(again.json::<Value>().await.unwrap(), second);
     assert_eq!(
-        me(&t, &app, &access).await.status(),
+        t.me(&app, &access).await.status(),
         200,
         "a parallel refresh (within the grace window) revokes nothing"
     );
@@ -143,9 +133,9 @@ async fn refreshing_rotates_and_a_reused_refresh_token_revokes_the_whole_sign_in
         "UNAUTHORIZED",
     )
     .await;
-    expect_error(me(&t, &app, &access).await, 401, "UNAUTHORIZED").await;
+    expect_error(t.me(&app, &access).await, 401, "UNAUTHORIZED").await;
     expect_error(
-        me(&t, &app, &field(&first, "accessToken")).await,
+        t.me(&app, &field(&first, "accessToken")).await,
         401,
         "UNAUTHORIZED",
     )
@@ -176,7 +166,7 @@ async fn each_kind_of_token_expires() {
         .clone();
     tokio::time::sleep(Duration::from_millis(1100)).await;
     let access = field(&polled, "accessToken");
-    expect_error(me(&t, &app, &access).await, 401, "UNAUTHORIZED").await;
+    expect_error(t.me(&app, &access).await, 401, "UNAUTHORIZED").await;
     assert_eq!(
         introspect(&t, &app, &access).await,
         json!({"active": false})
@@ -188,10 +178,7 @@ async fn each_kind_of_token_expires() {
         .unwrap();
     assert_eq!(res.status(), 200);
     let next: Value = res.json().await.unwrap();
-    assert_eq!(
-        me(&t, &app, &field(&next, "accessToken")).await.status(),
-        200
-    );
+    assert_eq!(t.me(&app, &field(&next, "accessToken")).await.status(), 200);
     tokio::time::sleep(Duration::from_millis(2100)).await;
     expect_error(
         refresh(&t, &app, &field(&next, "refreshToken"))
@@ -234,7 +221,7 @@ async fn another_apps_token_is_inactive_and_cannot_be_refreshed() {
         "UNAUTHORIZED",
     )
     .await;
-    expect_error(me(&t, &other, &access).await, 401, "UNAUTHORIZED").await;
+    expect_error(t.me(&other, &access).await, 401, "UNAUTHORIZED").await;
     // Nothing the other app did touched the owner's sign-in.
     let mine = introspect(&t, &app, &refresh_token).await;
     assert_eq!(mine["active"], true);
@@ -291,7 +278,7 @@ async fn of_parallel_refreshes_of_one_token_exactly_one_pair_is_made_and_all_get
     assert_eq!(pairs.len(), 1, "one trade, one pair: {pairs:?}");
     let winner = &pairs[0];
     assert_eq!(
-        me(&t, &app, &field(winner, "accessToken")).await.status(),
+        t.me(&app, &field(winner, "accessToken")).await.status(),
         200
     );
     let next = refresh(&t, &app, &field(winner, "refreshToken"))
@@ -324,7 +311,7 @@ async fn logout_ends_the_sign_in_and_everywhere_ends_them_all() {
     }
     // Other sign-ins go on; a second logout of a spent token is still 204.
     assert_eq!(
-        me(&t, &app, &field(&second, "accessToken")).await.status(),
+        t.me(&app, &field(&second, "accessToken")).await.status(),
         200
     );
     assert_eq!(
@@ -353,7 +340,7 @@ async fn logout_ends_the_sign_in_and_everywhere_ends_them_all() {
     .await;
     // Everywhere means every sign-in in this app, not in other apps.
     assert_eq!(
-        me(&t, &other_app, &field(&elsewhere, "accessToken"))
+        t.me(&other_app, &field(&elsewhere, "accessToken"))
             .await
             .status(),
         200
@@ -420,7 +407,7 @@ async fn a_status_change_and_a_removed_device_end_the_sign_ins_they_touch() {
     .await;
     // ...not the other one.
     assert_eq!(
-        me(&t, &app, &field(&polled, "accessToken")).await.status(),
+        t.me(&app, &field(&polled, "accessToken")).await.status(),
         200
     );
 
@@ -437,7 +424,7 @@ async fn a_status_change_and_a_removed_device_end_the_sign_ins_they_touch() {
         .unwrap();
     expect_error(res, 403, "USER_SUSPENDED").await;
     expect_error(
-        me(&t, &app, &field(&polled, "accessToken")).await,
+        t.me(&app, &field(&polled, "accessToken")).await,
         401,
         "UNAUTHORIZED",
     )
@@ -505,7 +492,7 @@ async fn a_quick_replay_from_another_device_is_reuse_and_revokes_the_sign_in() {
         let body = expect_error(thief, 401, "UNAUTHORIZED").await;
         assert!(body.get("accessToken").is_none());
         expect_error(
-            me(&t, &app, &field(&pair, "accessToken")).await,
+            t.me(&app, &field(&pair, "accessToken")).await,
             401,
             "UNAUTHORIZED",
         )

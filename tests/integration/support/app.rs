@@ -262,6 +262,31 @@ impl TestApp {
         async move { req.send().await.unwrap() }
     }
 
+    /// `GET /api/v1/users/me` as `app`, with the person's access token.
+    pub async fn me(&self, app: &App, access: &str) -> reqwest::Response {
+        self.http
+            .get(self.url("/api/v1/users/me"))
+            .header("x-client-key", &app.key)
+            .bearer_auth(access)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// The JSON a page's server function at `path` answers the browser signed in with
+    /// session `cookie`.
+    pub async fn json_as(&self, cookie: &str, path: &str) -> Value {
+        self.http
+            .get(self.url(path))
+            .header("cookie", cookie)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
     /// Starts a login request as `app`; returns its reqToken.
     pub async fn start(&self, app: &App, body: Value) -> String {
         let res = self
