@@ -18,7 +18,7 @@
 //! 6. `request`, `api`: a request's state, caller, reply status and cookies; the wire of the server functions (`JsonBody`, `PageClient`, `json_body!`, mounting).
 //! 7. `clients`: partner apps — keys, grants, branding, the key cache.
 //! 8. `users`: people — identifiers, accounts, browser sessions, the stored second factor (TOTP secret, recovery codes).
-//! 9. `ui`, `tokens`, `onetime`, `activity`: the pieces every page is built from; access and refresh tokens (a revocation also unlinks the person's devices); the one-time code store, its messages and sending; the activity list and the alerts, written in the transaction of each change.
+//! 9. `ui`, `tokens`, `onetime`, `activity`: the pieces every page is built from; access and refresh tokens (a revocation also unlinks the person's devices; refreshes are committed in groups); the one-time code store, its messages and sending; the activity list and the alerts, written in the transaction of each change.
 //! 10. `devices`: Save Device and friends.
 //! 11. `login`: login requests, sign-in and registration, how a sign-in was proven and one waiting for its second factor, their throttle, re-authentication, the form kit of the pages.
 //! 12. `passkeys`, `factors`, `oidc`: WebAuthn sign-in and registration; the second factor's rules (the second step of a sign-in, turning it on and off); fypass as an OpenID Connect provider (authorize, token, device grant, keys, discovery).

@@ -36,11 +36,86 @@ use axum::{
 };
 use ring::{aead, hkdf};
 use serde::Serialize;
-use std::net::SocketAddr;
+use std::{collections::HashMap, net::SocketAddr, sync::Mutex};
+use uuid::Uuid;
 
 pub const DEVICE_CODE_PREFIX: &str = "fyd_";
 /// What a `slow_down` adds to the interval (RFC 8628 §3.5).
 const SLOW_DOWN_SECS: i64 = 5;
+/// Device codes whose polls a node keeps the time of, at most ([`PollClocks`]).
+const MAX_CLOCKS: usize = 65_536;
+
+/// The time of each device code's last poll, and its interval, as this node saw them: a
+/// poll sooner than its interval after the last one is answered `slow_down` from here,
+/// without a database statement — what a device that polls too fast sends is most of the
+/// polls there are, and each was a write (the poll's `UPDATE`, which keeps the same clock
+/// in the database for every node). A poll on time goes to the database as before, whose
+/// answer sets the clock here again; so the clock here is never laxer than the database's,
+/// only stricter when this node saw more of the device's polls (a device polling two nodes
+/// alternately may poll each as often as its interval allows). A clock is kept only for a
+/// code the database answered for (a known, unexpired code of the polling client), until
+/// the code expires or is used, and for at most [`MAX_CLOCKS`] codes: with more, a poll of
+/// a code without a clock here goes to the database.
+#[derive(Default)]
+pub struct PollClocks {
+    clocks: Mutex<HashMap<(Vec<u8>, Uuid), Clock>>,
+}
+
+struct Clock {
+    last_poll_at: i64,
+    interval_ms: i64,
+    expires_at: i64,
+}
+
+impl PollClocks {
+    pub fn of(state: &AppState) -> &PollClocks {
+        state.services.get()
+    }
+
+    fn clocks(&self) -> std::sync::MutexGuard<'_, HashMap<(Vec<u8>, Uuid), Clock>> {
+        // A panic while it was held left nothing half-written: the map is still usable.
+        self.clocks.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Whether the poll of `code` (by `client`) at `now` comes too soon after the last one
+    /// seen here; it then counts as the last poll and adds to the interval, as the
+    /// database's `slow_down` does.
+    fn too_soon(&self, code: &[u8], client: Uuid, now: i64) -> bool {
+        let mut clocks = self.clocks();
+        let Some(clock) = clocks.get_mut(&(code.to_vec(), client)) else {
+            return false;
+        };
+        if clock.expires_at <= now || now - clock.last_poll_at >= clock.interval_ms {
+            return false;
+        }
+        clock.interval_ms += SLOW_DOWN_SECS * 1000;
+        clock.last_poll_at = now;
+        true
+    }
+
+    /// Sets the clock of `code` to the database's answer to a poll at `now`.
+    fn polled(&self, code: Vec<u8>, client: Uuid, now: i64, interval_secs: i64, expires_at: i64) {
+        let mut clocks = self.clocks();
+        if clocks.len() >= MAX_CLOCKS {
+            clocks.retain(|_, c| c.expires_at > now);
+        }
+        let key = (code, client);
+        if clocks.len() < MAX_CLOCKS || clocks.contains_key(&key) {
+            clocks.insert(
+                key,
+                Clock {
+                    last_poll_at: now,
+                    interval_ms: interval_secs * 1000,
+                    expires_at,
+                },
+            );
+        }
+    }
+
+    fn forget(&self, code: &[u8], client: Uuid) {
+        self.clocks().remove(&(code.to_vec(), client));
+    }
+}
 
 /// The key that seals a device code's reqToken: HKDF-SHA256 of the device code itself.
 fn key(device_code: &str) -> aead::LessSafeKey {
@@ -170,6 +245,8 @@ db_row! {
         sealed_request: Vec<u8>,
         scope: String,
         slowed_at: Option<i64>,
+        interval_secs: i64,
+        expires_at: i64,
     }
 }
 
@@ -179,7 +256,8 @@ db_row! {
 /// code, notes the poll, and — for a poll before the code's interval ran out — adds to the
 /// interval (RFC 8628 §3.5's `slow_down`) and says so. Of concurrent polls one is on time,
 /// the rest slow down. Only a code it does not find costs a second (read) statement, to
-/// tell an expired code from an unknown one.
+/// tell an expired code from an unknown one. A poll this node saw come too soon is answered
+/// without a statement ([`PollClocks`]).
 pub async fn poll(state: &AppState, client: &Client, params: &Params) -> Result<Reply, OAuthError> {
     let device_code = params.require("device_code")?;
     let unknown =
@@ -189,6 +267,10 @@ pub async fn poll(state: &AppState, client: &Client, params: &Params) -> Result<
     }
     let hash = secret::hash(device_code);
     let now = now_ms();
+    let clocks = PollClocks::of(state);
+    if clocks.too_soon(&hash, client.id, now) {
+        return Err(OAuthError::of(Kind::SlowDown, ErrorCode::SlowDown));
+    }
     let sql = "UPDATE oidc_device_codes
                SET slowed_at = CASE WHEN last_poll_at IS NULL OR last_poll_at <= $3 - interval_secs * 1000
                                     THEN NULL ELSE $3 END,
@@ -196,7 +278,7 @@ pub async fn poll(state: &AppState, client: &Client, params: &Params) -> Result<
                                         THEN interval_secs ELSE interval_secs + $4 END,
                    last_poll_at = $3
                WHERE code_hash = $1 AND client_id = $2 AND used_at IS NULL AND expires_at > $3
-               RETURNING sealed_request, scope, slowed_at";
+               RETURNING sealed_request, scope, slowed_at, interval_secs, expires_at";
     let polled: Option<Polled> = with_writer!(&state.db, |c| sqlx::query_as(sql)
         .bind(&hash)
         .bind(client.id)
@@ -212,11 +294,19 @@ pub async fn poll(state: &AppState, client: &Client, params: &Params) -> Result<
             .bind(client.id)
             .fetch_optional(c)
             .await)?;
+        clocks.forget(&hash, client.id);
         return Err(match expired {
             Some(_) => OAuthError::of(Kind::ExpiredToken, ErrorCode::CodeExpired),
             None => unknown(),
         });
     };
+    clocks.polled(
+        hash.clone(),
+        client.id,
+        now,
+        row.interval_secs,
+        row.expires_at,
+    );
     if row.slowed_at.is_some() {
         return Err(OAuthError::of(Kind::SlowDown, ErrorCode::SlowDown));
     }
@@ -230,6 +320,7 @@ pub async fn poll(state: &AppState, client: &Client, params: &Params) -> Result<
             ));
         }
         LoginStatus::Expired => {
+            clocks.forget(&hash, client.id);
             return Err(OAuthError::of(Kind::ExpiredToken, ErrorCode::CodeExpired));
         }
         LoginStatus::LoggedIn | LoginStatus::Registered => {}
@@ -238,6 +329,7 @@ pub async fn poll(state: &AppState, client: &Client, params: &Params) -> Result<
         (status.access_token, status.refresh_token, status.user)
     else {
         // Completed, but nothing to collect: taken already, or the person may not sign in.
+        clocks.forget(&hash, client.id);
         return Err(OAuthError::of(Kind::AccessDenied, ErrorCode::AccessDenied));
     };
     let pair = crate::tokens::TokenPair {
@@ -274,11 +366,13 @@ pub async fn poll(state: &AppState, client: &Client, params: &Params) -> Result<
         .await
         .map(drop))?;
     tx.commit().await?;
+    clocks.forget(&hash, client.id);
     let id_token = match scope.has("openid") {
         true => Some(
             token::id_token(
                 state,
                 client.id,
+                None,
                 &user,
                 &scope,
                 &granted,

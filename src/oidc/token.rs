@@ -218,6 +218,7 @@ async fn code_grant(
             id_token(
                 state,
                 client.id,
+                None,
                 &user,
                 &scope,
                 &Granted {
@@ -409,10 +410,12 @@ pub(super) fn person_claims(
     claims
 }
 
-/// A signed ID token.
+/// A signed ID token, with `alg` when the caller read it already (else it is looked up).
+#[allow(clippy::too_many_arguments)]
 pub(super) async fn id_token(
     state: &AppState,
     client_id: Uuid,
+    alg: Option<keys::SigningAlg>,
     user: &UserRow,
     scope: &Scope,
     granted: &Granted<'_>,
@@ -449,7 +452,10 @@ pub(super) async fn id_token(
         claims.insert("sid".into(), Value::String(sid.to_string()));
     }
     claims.insert("at_hash".into(), Value::String(keys::at_hash(access_token)));
-    let alg = super::client::id_token_alg(&state.db, client_id).await?;
+    let alg = match alg {
+        Some(alg) => alg,
+        None => super::client::id_token_alg(&state.db, client_id).await?,
+    };
     Ok(keys::sign(&state.db, &state.config, &claims, alg).await?)
 }
 
@@ -471,7 +477,42 @@ pub(super) async fn grant_of(db: &Db, family: Uuid) -> Result<Option<GrantRow>, 
         .await)?)
 }
 
-/// `refresh_token`: §14's rotation (`tokens::refresh_pair`), then a new ID token for an
+/// What a refresh needs besides its token, in one read: what its sign-in was granted, its
+/// person as they are now, and how its app's ID tokens are signed.
+struct Refreshed {
+    grant: GrantRow,
+    user: UserRow,
+    alg: keys::SigningAlg,
+}
+
+async fn refreshed(db: &Db, family: Uuid) -> Result<Option<Refreshed>, ApiError> {
+    let sql = format!(
+        "SELECT g.scope, g.session_id, g.auth_time, g.amr, c.id_token_alg, {}
+         FROM oidc_grants g JOIN users u ON u.id = g.user_id JOIN clients c ON c.id = g.client_id
+         WHERE g.family_id = $1",
+        users::U_COLUMNS
+    );
+    Ok(with_reader!(db, |c| {
+        use sqlx::Row;
+        sqlx::query(&sql)
+            .bind(family)
+            .fetch_optional(c)
+            .await
+            .and_then(|r| match r {
+                Some(r) => Ok(Some(Refreshed {
+                    grant: sqlx::FromRow::from_row(&r)?,
+                    user: sqlx::FromRow::from_row(&r)?,
+                    alg: r
+                        .try_get::<Option<String>, _>("id_token_alg")?
+                        .and_then(|a| keys::SigningAlg::parse(&a))
+                        .unwrap_or_default(),
+                })),
+                None => Ok(None),
+            })
+    })?)
+}
+
+/// `refresh_token`: §14's rotation (`tokens::refresh_found`), then a new ID token for an
 /// OpenID Connect sign-in (same `auth_time`, `amr` and `sid`; no `nonce`).
 async fn refresh_grant(
     state: &AppState,
@@ -488,14 +529,14 @@ async fn refresh_grant(
         })
         .transpose()?;
     // A narrower scope must be checked before the token is spent.
-    let before = refresh::find(&state.db, token, client.id).await?;
-    let granted = match &before {
-        Some(row) => grant_of(&state.db, row.family_id).await?,
+    let found = refresh::find(&state.db, token, client.id).await?;
+    let granted = match &found {
+        Some(row) => refreshed(&state.db, row.family_id).await?,
         None => None,
     };
     let granted_scope = granted
         .as_ref()
-        .and_then(|g| Scope::parse(&g.scope))
+        .and_then(|g| Scope::parse(&g.grant.scope))
         .unwrap_or_else(|| Scope(vec!["offline_access"]));
     if let Some(asked) = &asked
         && !asked.within(&granted_scope)
@@ -503,7 +544,7 @@ async fn refresh_grant(
         return Err(OAuthError::of(Kind::InvalidScope, ErrorCode::InvalidScope));
     }
     let device = refresh::device_of(caller.ip, caller.user_agent().as_deref());
-    let pair = crate::tokens::refresh_pair(state, client.id, token, &device)
+    let pair = crate::tokens::refresh_found(state, client.id, token, &device, found)
         .await
         .map_err(|e| match e.code {
             ErrorCode::Unauthorized => OAuthError::invalid_grant(e.message),
@@ -517,28 +558,24 @@ async fn refresh_grant(
     if !scope.has("offline_access") {
         scope.0.push("offline_access");
     }
-    let id_token = match (&granted, scope.has("openid"), before) {
-        (Some(g), true, Some(row)) => {
-            let user = users::find(&state.db, row.user_id)
-                .await?
-                .ok_or_else(|| OAuthError::invalid_grant("The person no longer exists."))?;
-            Some(
-                id_token(
-                    state,
-                    client.id,
-                    &user,
-                    &scope,
-                    &Granted {
-                        session_id: g.session_id,
-                        auth_time: g.auth_time,
-                        amr: g.amr.as_deref(),
-                    },
-                    None,
-                    &pair.access_token,
-                )
-                .await?,
+    let id_token = match (&granted, scope.has("openid")) {
+        (Some(g), true) => Some(
+            id_token(
+                state,
+                client.id,
+                Some(g.alg),
+                &g.user,
+                &scope,
+                &Granted {
+                    session_id: g.grant.session_id,
+                    auth_time: g.grant.auth_time,
+                    amr: g.grant.amr.as_deref(),
+                },
+                None,
+                &pair.access_token,
             )
-        }
+            .await?,
+        ),
         _ => None,
     };
     Ok(reply(state, pair, &scope, id_token))

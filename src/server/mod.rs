@@ -77,6 +77,8 @@ impl AppState {
         let services = Services::default()
             .with(clients)
             .with(Arc::new(crate::devices::store::Saves::new(&db)))
+            .with(Arc::new(crate::tokens::rotation::Rotations::new(&db)))
+            .with(Arc::new(crate::oidc::device::PollClocks::default()))
             .with(Arc::new(
                 Group::<crate::login::requests::LoginStarts>::start(&db),
             ))

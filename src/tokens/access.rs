@@ -3,7 +3,7 @@
 //! short-lived (an hour by default), revocable; each belongs to the family of one sign-in.
 
 use crate::{
-    db::{Db, Tx, db_row, now_ms, with_reader, with_tx, with_writer},
+    db::{Db, db_row, now_ms, with_reader, with_tx, with_writer},
     error::{ApiError, ErrorCode},
     secret,
     users::store::{U_COLUMNS, UserRow},
@@ -11,35 +11,6 @@ use crate::{
 use uuid::Uuid;
 
 pub const PREFIX: &str = "fyp_";
-
-pub struct Issued {
-    pub token: String,
-    pub expires_at: i64,
-}
-
-pub async fn issue(tx: &mut Tx, family: &super::Family, ttl_secs: u64) -> Result<Issued, ApiError> {
-    let issued = secret::issue(PREFIX);
-    let now = now_ms();
-    let expires_at = now + ttl_secs as i64 * 1000;
-    let sql = "INSERT INTO access_tokens (id, token_hash, user_id, client_id, device_id, family_id, created_at, expires_at)
-               VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
-    with_tx!(tx, |c| sqlx::query(sql)
-        .bind(Uuid::now_v7())
-        .bind(&issued.hash)
-        .bind(family.user_id)
-        .bind(family.client_id)
-        .bind(family.device_id)
-        .bind(family.id)
-        .bind(now)
-        .bind(expires_at)
-        .execute(c)
-        .await
-        .map(drop))?;
-    Ok(Issued {
-        token: issued.plaintext,
-        expires_at,
-    })
-}
 
 fn malformed() -> ApiError {
     ApiError::with_message(ErrorCode::Unauthorized, crate::tr!(api.token_malformed))

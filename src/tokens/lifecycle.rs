@@ -2,7 +2,10 @@
 //! refresh token rotates at each refresh, and it ends at logout, on reuse, when its device
 //! is removed, or when its person is shut out.
 
-use super::{Introspection, LogoutBody, TokenPair, TokenType, access, refresh};
+use super::{
+    Introspection, LogoutBody, TokenPair, TokenType, access, refresh,
+    rotation::{self, NewPair, Rotation, Rotations},
+};
 use crate::{
     config::Config,
     db::{Tx, now_ms, rfc3339, with_tx},
@@ -31,15 +34,10 @@ pub fn no_bearer() -> ApiError {
 }
 
 /// A new pair of tokens for `family`.
-async fn issue_pair(tx: &mut Tx, config: &Config, family: &Family) -> Result<TokenPair, ApiError> {
-    let access = access::issue(tx, family, config.token_ttl_secs).await?;
-    let refresh = refresh::issue(tx, family, config.refresh_ttl_secs).await?;
-    Ok(TokenPair {
-        access_token: access.token,
-        access_token_expires_at: rfc3339(access.expires_at),
-        refresh_token: refresh.token,
-        refresh_token_expires_at: rfc3339(refresh.expires_at),
-    })
+async fn issue_pair(tx: &mut Tx, config: &Config, family: Family) -> Result<TokenPair, ApiError> {
+    let new = NewPair::make(config, family);
+    rotation::store(tx, &[&new]).await?;
+    Ok(new.pair())
 }
 
 /// The first pair of a new sign-in of `user_id` in `client_id` (on `device_id`).
@@ -56,52 +54,61 @@ pub async fn start_family(
         client_id,
         device_id,
     };
-    issue_pair(tx, config, &family).await
+    issue_pair(tx, config, family).await
 }
 
 /// Trades the refresh token `token` of `client_id`, presented from `device`
 /// ([`refresh::device_of`]), for a new pair.
-///
-/// One token makes one pair: the rotation is one conditional `UPDATE`, in the transaction
-/// that issues the pair and keeps it sealed for [`refresh::GRACE_MS`], so a family is never
-/// left half-rotated. A request that loses that race (it waited for the winner to commit)
-/// reads the token again and is answered as a later one: within the grace window, from the
-/// device that rotated it, the same pair; anything else revokes the family.
 pub async fn refresh(
     state: &AppState,
     client_id: Uuid,
     token: &str,
     device: &[u8],
 ) -> Result<TokenPair, ApiError> {
+    let found = refresh::find(&state.db, token, client_id).await?;
+    refresh_found(state, client_id, token, device, found).await
+}
+
+/// [`refresh`], with the token's row as read already (`found`, `None` when [`refresh::find`]
+/// found nothing).
+///
+/// One token makes one pair: the rotation is one conditional `UPDATE`, in the transaction
+/// that stores the pair and keeps it sealed for [`refresh::GRACE_MS`], so a family is never
+/// left half-rotated; that transaction is shared with the other rotations waiting
+/// ([`Rotations`]). A request that loses that race reads the token again and is answered as
+/// a later one: within the grace window, from the device that rotated it, the same pair;
+/// anything else revokes the family.
+pub async fn refresh_found(
+    state: &AppState,
+    client_id: Uuid,
+    token: &str,
+    device: &[u8],
+    found: Option<refresh::RefreshRow>,
+) -> Result<TokenPair, ApiError> {
     let not_found = || unauthorized("The refresh token is malformed, unknown, or another app's.");
-    let mut tx = state.db.begin().await?;
-    let mut row = refresh::find_in(&mut tx, token, client_id)
-        .await?
-        .ok_or_else(not_found)?;
-    // A revocation of everything of theirs running now either committed before this lock
-    // (the rotation below then finds the token revoked) or waits for this transaction and
-    // then revokes the pair it issues too.
-    crate::users::store::lock(&mut tx, row.user_id).await?;
+    let row = found.ok_or_else(not_found)?;
     if let Some(code) = refusal(row.user_status.parse().unwrap_or(Status::Deleted)) {
         return Err(ApiError::new(code));
     }
-    let now = now_ms();
-    if row.is_live(now) {
-        // The new pair first, so that the rotation and its successor are one statement.
-        let pair = issue_pair(&mut tx, &state.config, &row.family()).await?;
-        let sealed = refresh::seal(token, row.id, device, &pair);
-        if refresh::rotate(&mut tx, row.id, device, &sealed).await? {
-            tx.commit().await?;
+    if row.is_live(now_ms()) {
+        let new = NewPair::make(&state.config, row.family());
+        let pair = new.pair();
+        let rotation = Rotation {
+            token_id: row.id,
+            sealed: refresh::seal(token, row.id, device, &pair),
+            device: device.to_vec(),
+            pair: new,
+        };
+        if Rotations::of(state).rotate(rotation).await? {
             return Ok(pair);
         }
-        // Another request rotated it first (it committed while this one waited): the pair
-        // issued here is rolled back with this transaction; what did the other one leave?
-        drop(tx);
-        tx = state.db.begin().await?;
-        row = refresh::find_in(&mut tx, token, client_id)
-            .await?
-            .ok_or_else(not_found)?;
     }
+    // Spent, revoked or expired, or another request rotated it first: what is it now?
+    let mut tx = state.db.begin().await?;
+    let row = refresh::find_in(&mut tx, token, client_id)
+        .await?
+        .ok_or_else(not_found)?;
+    let now = now_ms();
     let Some(rotated_at) = row.rotated_at else {
         return Err(unauthorized(
             "The refresh token is expired or revoked. Sign the person in again.",

@@ -22,11 +22,13 @@ pub mod access;
 mod lifecycle;
 #[cfg(feature = "ssr")]
 pub mod refresh;
+#[cfg(feature = "ssr")]
+pub mod rotation;
 
 #[cfg(feature = "ssr")]
 pub use lifecycle::{
-    Family, collectable, introspect as introspect_token, refresh as refresh_pair, revoke_family,
-    revoke_for_device, revoke_for_user, set_user_status, start_family,
+    Family, collectable, introspect as introspect_token, refresh as refresh_pair, refresh_found,
+    revoke_family, revoke_for_device, revoke_for_user, set_user_status, start_family,
 };
 
 use crate::{api::JsonBody, error::ApiError, json_body, users::User};

@@ -78,35 +78,6 @@ pub fn open(sealed: &[u8], token: &str, id: Uuid, device: &[u8]) -> Option<Token
     serde_json::from_slice(plain).ok()
 }
 
-pub struct Issued {
-    pub token: String,
-    pub expires_at: i64,
-}
-
-pub async fn issue(tx: &mut Tx, family: &Family, ttl_secs: u64) -> Result<Issued, ApiError> {
-    let issued = secret::issue(PREFIX);
-    let now = now_ms();
-    let expires_at = now + ttl_secs as i64 * 1000;
-    let sql = "INSERT INTO refresh_tokens (id, token_hash, family_id, user_id, client_id, device_id, created_at, expires_at)
-               VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
-    with_tx!(tx, |c| sqlx::query(sql)
-        .bind(Uuid::now_v7())
-        .bind(&issued.hash)
-        .bind(family.id)
-        .bind(family.user_id)
-        .bind(family.client_id)
-        .bind(family.device_id)
-        .bind(now)
-        .bind(expires_at)
-        .execute(c)
-        .await
-        .map(drop))?;
-    Ok(Issued {
-        token: issued.plaintext,
-        expires_at,
-    })
-}
-
 db_row! {
     /// A refresh token as stored, with its person's status.
     #[derive(Clone, Debug)]

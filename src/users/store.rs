@@ -270,6 +270,19 @@ pub async fn lock(tx: &mut Tx, user_id: Uuid) -> Result<(), ApiError> {
     Ok(())
 }
 
+/// Locks the rows of `users` (sorted, without repeats) for `tx`, as [`lock`] locks one,
+/// in one statement; taken in that order, two transactions locking several never wait
+/// for each other in a circle.
+pub async fn lock_many(tx: &mut Tx, users: &[Uuid]) -> Result<(), ApiError> {
+    let Tx::Postgres(t) = tx else {
+        // One writer on SQLite: see `lock`.
+        return Ok(());
+    };
+    let sql = "SELECT id FROM users WHERE id = ANY($1) ORDER BY id FOR NO KEY UPDATE";
+    sqlx::query(sql).bind(users).fetch_all(t.exec()).await?;
+    Ok(())
+}
+
 /// Locks `user`'s row ([`lock`]) for `tx`, which acts on what was proved when `user` was
 /// read (a password checked against that row's hash, a session, a passkey): `UNAUTHORIZED`
 /// if since then everything of theirs was revoked (a recovery, a new password, "sign out

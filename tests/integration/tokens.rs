@@ -288,6 +288,42 @@ async fn of_parallel_refreshes_of_one_token_exactly_one_pair_is_made_and_all_get
     assert_eq!(next.status(), 200, "the family was not left half-rotated");
 }
 
+/// Refreshes arriving together are written in one transaction (`tokens::rotation`): each
+/// app still gets its own person's pair, every pair works, and every presented token is
+/// spent.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refreshes_of_many_people_at_once_each_get_their_own_pair() {
+    // Twelve people from one address: more than a network may register by default.
+    let t = TestApp::spawn_with(|c| c.registrations_per_hour = 100).await;
+    let app = t.app_client().await;
+    let mut people = Vec::new();
+    for i in 0..12 {
+        let email = format!("person{i}@example.com");
+        let polled = t.person(&email).via(&app).register().await.reply().clone();
+        people.push((field(&polled["user"], "id"), field(&polled, "refreshToken")));
+    }
+    let refreshes = join_all(people.iter().map(|(_, token)| {
+        let req = refresh(&t, &app, token);
+        async move { req.send().await.unwrap() }
+    }))
+    .await;
+    for ((id, old), res) in people.iter().zip(refreshes) {
+        assert_eq!(res.status(), 200);
+        let pair: Value = res.json().await.unwrap();
+        let me = t.me(&app, &field(&pair, "accessToken")).await;
+        assert_eq!(me.status(), 200);
+        let me: Value = me.json().await.unwrap();
+        assert_eq!(
+            me["id"],
+            id.as_str(),
+            "each app is handed its own person's pair"
+        );
+        let inspected = introspect(&t, &app, &field(&pair, "refreshToken")).await;
+        assert_eq!(inspected["userId"], id.as_str());
+        assert_eq!(introspect(&t, &app, old).await, json!({"active": false}));
+    }
+}
+
 #[tokio::test]
 async fn logout_ends_the_sign_in_and_everywhere_ends_them_all() {
     let t = TestApp::spawn().await;

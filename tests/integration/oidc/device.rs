@@ -130,6 +130,40 @@ async fn polling_too_fast_slows_the_device_down() {
     .await;
 }
 
+/// A poll too soon is answered from the node's clock of the code (`oidc::device::PollClocks`),
+/// which is the polling client's own: another client polling the same code right after is
+/// told it does not know it, not to slow down; and a code collected is unknown at once.
+#[tokio::test]
+async fn the_clock_of_a_code_is_its_clients_and_ends_with_the_code() {
+    let t = TestApp::spawn().await;
+    let tv = Rp::new(&t).await;
+    let other = Rp::new(&t).await;
+    t.person("nia@example.com").register().await;
+    let started = start(&t, &tv, "openid").await;
+    let device_code = started["device_code"].as_str().unwrap();
+    let pending = poll(&t, &tv, device_code).await;
+    expect_oauth(
+        pending,
+        400,
+        "authorization_pending",
+        "AUTHORIZATION_PENDING",
+    )
+    .await;
+    let theirs = poll(&t, &other, device_code).await;
+    expect_oauth(theirs, 400, "invalid_grant", "INVALID_GRANT").await;
+    complete(&t, &started, "nia@example.com").await;
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    assert_eq!(poll(&t, &tv, device_code).await.status(), 200);
+    // Collected: right after, it is unknown, not "too soon".
+    expect_oauth(
+        poll(&t, &tv, device_code).await,
+        400,
+        "invalid_grant",
+        "INVALID_GRANT",
+    )
+    .await;
+}
+
 #[tokio::test]
 async fn a_wrong_unknown_expired_or_another_clients_device_code_gets_nothing() {
     let t = TestApp::spawn().await;
