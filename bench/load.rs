@@ -40,7 +40,7 @@ const PASSWORD: &str = "bench password";
 const POLLED_REQUESTS: usize = 2_000;
 /// Refresh tokens seeded per second of a measured route: each is used once, and running
 /// out would be counted as wrong answers (a reused token revokes its family).
-const REFRESHES_PER_SEC: usize = 8_000;
+const REFRESHES_PER_SEC: usize = 20_000;
 
 struct Args {
     /// PostgreSQL server URL (a database is created on it and dropped afterwards).

@@ -150,22 +150,72 @@ pub async fn find_in(
         .await)?)
 }
 
-/// Marks the live refresh token `id` rotated by `device`, keeping for the grace window the
-/// pair that replaces it (`sealed` for that device, [`seal`]); `true` for exactly one of
-/// concurrent callers.
-pub async fn rotate(tx: &mut Tx, id: Uuid, device: &[u8], sealed: &[u8]) -> Result<bool, ApiError> {
+/// One rotation asked of [`rotate_many`]: the refresh token `id`, spent by `device`, keeping
+/// for the grace window the pair that replaces it (`sealed` for that device, [`seal`]).
+pub struct Spend<'a> {
+    pub id: Uuid,
+    pub device: &'a [u8],
+    pub sealed: &'a [u8],
+}
+
+/// Marks each live refresh token of `spends` rotated, in one statement; for each, whether it
+/// was (exactly one of concurrent callers wins a token; of two spends of one token here, the
+/// first).
+pub async fn rotate_many(tx: &mut Tx, spends: &[Spend<'_>]) -> Result<Vec<bool>, ApiError> {
+    let mut asked: Vec<&Spend> = Vec::with_capacity(spends.len());
+    for spend in spends {
+        if !asked.iter().any(|s| s.id == spend.id) {
+            asked.push(spend);
+        }
+    }
+    if asked.is_empty() {
+        return Ok(Vec::new());
+    }
     let now = now_ms();
-    let sql = "UPDATE refresh_tokens SET rotated_at = $2, rotated_by = $3, successor = $4
-               WHERE id = $1 AND rotated_at IS NULL AND revoked_at IS NULL AND expires_at > $2";
-    let won = with_tx!(tx, |c| sqlx::query(sql)
-        .bind(id)
-        .bind(now)
-        .bind(device)
-        .bind(sealed)
-        .execute(c)
-        .await
-        .map(|r| r.rows_affected()))?;
-    Ok(won == 1)
+    // `UPDATE … FROM (VALUES …)`, whose columns both databases name column1, column2, …;
+    // PostgreSQL must be told the values' types, SQLite must not (its CAST would convert).
+    macro_rules! rotate {
+        ($db:ty, $c:expr, $uuid:expr, $bytes:expr) => {{
+            let mut query =
+                sqlx::QueryBuilder::<$db>::new("UPDATE refresh_tokens SET rotated_at = ");
+            query.push_bind(now);
+            query.push(", rotated_by = v.column2, successor = v.column3 FROM (VALUES ");
+            let mut rows = query.separated(", ");
+            for spend in &asked {
+                rows.push("(");
+                rows.push_bind_unseparated(spend.id);
+                rows.push_unseparated($uuid);
+                rows.push_unseparated(", ");
+                rows.push_bind_unseparated(spend.device);
+                rows.push_unseparated($bytes);
+                rows.push_unseparated(", ");
+                rows.push_bind_unseparated(spend.sealed);
+                rows.push_unseparated($bytes);
+                rows.push_unseparated(")");
+            }
+            query.push(
+                ") AS v WHERE refresh_tokens.id = v.column1 AND refresh_tokens.rotated_at IS NULL
+                   AND refresh_tokens.revoked_at IS NULL AND refresh_tokens.expires_at > ",
+            );
+            query.push_bind(now);
+            query.push(" RETURNING refresh_tokens.id");
+            query.build_query_scalar::<Uuid>().fetch_all($c).await
+        }};
+    }
+    let won: Vec<Uuid> = match tx {
+        Tx::Sqlite(t) => rotate!(sqlx::Sqlite, &mut **t, "", ""),
+        Tx::Postgres(t) => rotate!(sqlx::Postgres, t.exec(), "::uuid", "::bytea"),
+    }?;
+    Ok(spends
+        .iter()
+        .map(|spend| {
+            won.contains(&spend.id)
+                && asked
+                    .iter()
+                    .find(|s| s.id == spend.id)
+                    .is_some_and(|first| std::ptr::eq(*first, spend))
+        })
+        .collect())
 }
 
 /// Removes, at most `limit` at a time, refresh tokens expired for over `grace_ms` (a

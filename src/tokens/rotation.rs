@@ -6,8 +6,8 @@
 //! statements ([`store`]). A refresh is the hottest write an app makes (every app refreshes
 //! every hour for every person), and alone each was a write transaction of five statements
 //! on SQLite's one writer; [`Rotations`] writes the rotations waiting at once in one
-//! transaction (see [`crate::db::group`]): the conditional `UPDATE` that spends each
-//! presented token, then the pairs of those that won, in two statements. A caller is
+//! transaction (see [`crate::db::group`]): one conditional `UPDATE` that spends every
+//! presented token that is still live, then the pairs of those that won, in two statements. A caller is
 //! answered after the commit, as a rotation committed alone would be.
 
 use super::{Family, TokenPair, refresh};
@@ -161,10 +161,15 @@ impl GroupWrite for RotationWrites {
         people.sort_unstable();
         people.dedup();
         crate::users::store::lock_many(tx, &people).await?;
-        let mut won = Vec::with_capacity(jobs.len());
-        for job in jobs {
-            won.push(refresh::rotate(tx, job.token_id, &job.device, &job.sealed).await?);
-        }
+        let spends: Vec<refresh::Spend> = jobs
+            .iter()
+            .map(|j| refresh::Spend {
+                id: j.token_id,
+                device: &j.device,
+                sealed: &j.sealed,
+            })
+            .collect();
+        let won = refresh::rotate_many(tx, &spends).await?;
         let stored: Vec<&NewPair> = jobs
             .iter()
             .zip(&won)
