@@ -172,39 +172,45 @@ pub async fn rotate_many(tx: &mut Tx, spends: &[Spend<'_>]) -> Result<Vec<bool>,
         return Ok(Vec::new());
     }
     let now = now_ms();
-    // `UPDATE … FROM (VALUES …)`, whose columns both databases name column1, column2, …;
-    // PostgreSQL must be told the values' types, SQLite must not (its CAST would convert).
+    // By id (`IN`, so both databases look each row up by its key), each row's values chosen
+    // by a `CASE` on its id; PostgreSQL must be told the values' types, SQLite must not (its
+    // CAST would convert them).
     macro_rules! rotate {
-        ($db:ty, $c:expr, $uuid:expr, $bytes:expr) => {{
+        ($db:ty, $c:expr, $bytes:expr) => {{
             let mut query =
                 sqlx::QueryBuilder::<$db>::new("UPDATE refresh_tokens SET rotated_at = ");
             query.push_bind(now);
-            query.push(", rotated_by = v.column2, successor = v.column3 FROM (VALUES ");
-            let mut rows = query.separated(", ");
-            for spend in &asked {
-                rows.push("(");
-                rows.push_bind_unseparated(spend.id);
-                rows.push_unseparated($uuid);
-                rows.push_unseparated(", ");
-                rows.push_bind_unseparated(spend.device);
-                rows.push_unseparated($bytes);
-                rows.push_unseparated(", ");
-                rows.push_bind_unseparated(spend.sealed);
-                rows.push_unseparated($bytes);
-                rows.push_unseparated(")");
+            for (column, value) in [
+                (
+                    "rotated_by",
+                    (|s: &Spend<'_>| s.device) as for<'s> fn(&Spend<'s>) -> &'s [u8],
+                ),
+                ("successor", |s: &Spend<'_>| s.sealed),
+            ] {
+                query.push(format!(", {column} = CASE id"));
+                for spend in &asked {
+                    query.push(" WHEN ");
+                    query.push_bind(spend.id);
+                    query.push(" THEN ");
+                    query.push_bind(value(spend));
+                    query.push($bytes);
+                }
+                query.push(" END");
             }
-            query.push(
-                ") AS v WHERE refresh_tokens.id = v.column1 AND refresh_tokens.rotated_at IS NULL
-                   AND refresh_tokens.revoked_at IS NULL AND refresh_tokens.expires_at > ",
-            );
+            query.push(" WHERE id IN (");
+            let mut ids = query.separated(", ");
+            for spend in &asked {
+                ids.push_bind(spend.id);
+            }
+            query.push(") AND rotated_at IS NULL AND revoked_at IS NULL AND expires_at > ");
             query.push_bind(now);
-            query.push(" RETURNING refresh_tokens.id");
+            query.push(" RETURNING id");
             query.build_query_scalar::<Uuid>().fetch_all($c).await
         }};
     }
     let won: Vec<Uuid> = match tx {
-        Tx::Sqlite(t) => rotate!(sqlx::Sqlite, &mut **t, "", ""),
-        Tx::Postgres(t) => rotate!(sqlx::Postgres, t.exec(), "::uuid", "::bytea"),
+        Tx::Sqlite(t) => rotate!(sqlx::Sqlite, &mut **t, ""),
+        Tx::Postgres(t) => rotate!(sqlx::Postgres, t.exec(), "::bytea"),
     }?;
     Ok(spends
         .iter()
