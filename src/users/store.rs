@@ -255,27 +255,17 @@ pub async fn insert(tx: &mut Tx, new: NewUser<'_>) -> Result<UserRow, ApiError> 
 /// this lock first, so the two never interleave: a revocation either sees what was issued
 /// (and revokes it) or comes after it was refused.
 pub async fn lock(tx: &mut Tx, user_id: Uuid) -> Result<(), ApiError> {
-    // On SQLite every write transaction begins IMMEDIATE, holding the database's one write
-    // lock: nothing else changes anything beside it, and a row lock would only cost a
-    // statement (on the refresh grant's path, one of seven).
-    if matches!(tx, Tx::Sqlite(_)) {
-        return Ok(());
-    }
-    let sql = "UPDATE users SET revoked_before = revoked_before WHERE id = $1";
-    with_tx!(tx, |c| sqlx::query(sql)
-        .bind(user_id)
-        .execute(c)
-        .await
-        .map(drop))?;
-    Ok(())
+    lock_many(tx, &[user_id]).await
 }
 
 /// Locks the rows of `users` (sorted, without repeats) for `tx`, as [`lock`] locks one,
 /// in one statement; taken in that order, two transactions locking several never wait
 /// for each other in a circle.
 pub async fn lock_many(tx: &mut Tx, users: &[Uuid]) -> Result<(), ApiError> {
+    // On SQLite every write transaction begins IMMEDIATE, holding the database's one write
+    // lock: nothing else changes anything beside it, and a row lock would only cost a
+    // statement.
     let Tx::Postgres(t) = tx else {
-        // One writer on SQLite: see `lock`.
         return Ok(());
     };
     let sql = "SELECT id FROM users WHERE id = ANY($1) ORDER BY id FOR NO KEY UPDATE";
