@@ -162,12 +162,18 @@ pub struct Spend<'a> {
 /// was (exactly one of concurrent callers wins a token; of two spends of one token here, the
 /// first).
 pub async fn rotate_many(tx: &mut Tx, spends: &[Spend<'_>]) -> Result<Vec<bool>, ApiError> {
-    let mut asked: Vec<&Spend> = Vec::with_capacity(spends.len());
-    for spend in spends {
-        if !asked.iter().any(|s| s.id == spend.id) {
-            asked.push(spend);
-        }
-    }
+    // The first spend of each token; a later one of the same token loses to it.
+    let first: Vec<bool> = spends
+        .iter()
+        .enumerate()
+        .map(|(i, s)| !spends[..i].iter().any(|e| e.id == s.id))
+        .collect();
+    let asked: Vec<&Spend> = spends
+        .iter()
+        .zip(&first)
+        .filter(|(_, first)| **first)
+        .map(|(s, _)| s)
+        .collect();
     if asked.is_empty() {
         return Ok(Vec::new());
     }
@@ -214,13 +220,8 @@ pub async fn rotate_many(tx: &mut Tx, spends: &[Spend<'_>]) -> Result<Vec<bool>,
     }?;
     Ok(spends
         .iter()
-        .map(|spend| {
-            won.contains(&spend.id)
-                && asked
-                    .iter()
-                    .find(|s| s.id == spend.id)
-                    .is_some_and(|first| std::ptr::eq(*first, spend))
-        })
+        .zip(first)
+        .map(|(spend, first)| first && won.contains(&spend.id))
         .collect())
 }
 
