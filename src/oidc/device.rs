@@ -13,8 +13,8 @@
 
 use super::{
     Scope, client,
-    errors::{Kind, OAuthError, Params},
-    token::{self, Granted, Reply, form},
+    errors::{Kind, OAuthError, Params, form},
+    grant::{self, Granted, Reply},
 };
 use crate::{
     clients::{Grant, store::Client},
@@ -357,7 +357,7 @@ pub async fn poll(state: &AppState, client: &Client, params: &Params) -> Result<
         amr: None,
     };
     let mut tx = state.db.begin().await?;
-    token::record_grant(&mut tx, state, family, client.id, user.id, &scope, &granted).await?;
+    grant::record_grant(&mut tx, state, family, client.id, user.id, &scope, &granted).await?;
     let sql = "UPDATE oidc_device_codes SET used_at = $2 WHERE code_hash = $1";
     with_tx!(&mut tx, |c| sqlx::query(sql)
         .bind(&hash)
@@ -369,7 +369,7 @@ pub async fn poll(state: &AppState, client: &Client, params: &Params) -> Result<
     clocks.forget(&hash, client.id);
     let id_token = match scope.has("openid") {
         true => Some(
-            token::id_token(
+            grant::id_token(
                 state,
                 client.id,
                 None,
@@ -383,7 +383,7 @@ pub async fn poll(state: &AppState, client: &Client, params: &Params) -> Result<
         ),
         false => None,
     };
-    Ok(token::reply(state, pair, &scope, id_token))
+    Ok(grant::reply(state, pair, &scope, id_token))
 }
 
 #[cfg(test)]

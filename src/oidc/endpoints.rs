@@ -8,9 +8,9 @@
 use super::{
     Scope,
     client::{self, admitted},
-    errors::{Kind, OAuthError, Params},
+    errors::{Kind, OAuthError, Params, form},
+    grant::{grant_of, person_claims},
     keys, pages,
-    token::{form, grant_of, person_claims},
 };
 use crate::{
     clients::{Grant, store::Client},

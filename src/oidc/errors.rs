@@ -6,7 +6,7 @@
 
 use crate::error::{ApiError, ErrorCode};
 use axum::{
-    http::{HeaderValue, StatusCode, header},
+    http::{HeaderMap, HeaderValue, StatusCode, header},
     response::{IntoResponse, Response},
 };
 use serde::Serialize;
@@ -208,6 +208,25 @@ impl Params {
         self.get(name)
             .ok_or_else(|| OAuthError::invalid_request(format!("The parameter {name} is missing.")))
     }
+}
+
+
+/// The body of an OAuth POST: a form (RFC 6749 §3.2), nothing else.
+pub fn form(headers: &HeaderMap, body: &[u8]) -> Result<Params, OAuthError> {
+    let form = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|v| {
+            v.trim()
+                .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+        });
+    if !form {
+        return Err(OAuthError::invalid_request(
+            "Send the parameters as application/x-www-form-urlencoded.",
+        ));
+    }
+    Params::parse(body)
 }
 
 #[cfg(test)]

@@ -27,6 +27,7 @@ pub mod device;
 pub mod discovery;
 pub mod endpoints;
 pub mod errors;
+pub mod grant;
 pub mod keys;
 pub mod openapi;
 pub mod pages;
