@@ -51,6 +51,8 @@ struct Args {
     out: Option<PathBuf>,
     /// Measure node oidc-provider beside fypass (`bench/peer/`), when node is there.
     peer: bool,
+    /// Only the side-by-side run with the peer, printed (`--peer-only`): the quick loop.
+    peer_only: bool,
 }
 
 impl Args {
@@ -62,6 +64,7 @@ impl Args {
             bin: Path::new(&target).join("release/fypass"),
             out: Some("BENCHMARKS.md".into()),
             peer: true,
+            peer_only: false,
         };
         let mut it = std::env::args().skip(1);
         while let Some(arg) = it.next() {
@@ -73,6 +76,7 @@ impl Args {
                 "--bin" => args.bin = it.next().expect("--bin PATH").into(),
                 "--no-write" => args.out = None,
                 "--no-peer" => args.peer = false,
+                "--peer-only" => args.peer_only = true,
                 "--bench" => {} // what `cargo bench` passes
                 other => panic!("unknown argument {other}; see bench/run.sh"),
             }
@@ -583,6 +587,11 @@ async fn main() -> Result<()> {
     let name_of = |p: &Path| p.file_name().unwrap().to_string_lossy().into_owned();
     let (wasm_name, css_name) = (name_of(&wasm), name_of(&css));
 
+    if args.peer_only {
+        let pairs = peer::compare(&bench, &http, &work, &polled_file, &seeded).await?;
+        println!("{}", peer::markdown(&pairs));
+        return Ok(());
+    }
     eprintln!("driving each route for {} s with wrk ...", args.secs);
     let healthz = "wrk.path = '/healthz'";
     // A GET of `prefix` followed by a random line of `file`.

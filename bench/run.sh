@@ -10,6 +10,7 @@
 #   bench/run.sh --no-write             print the table only
 #   bench/run.sh --no-peer              skip the side-by-side run of node oidc-provider
 #                                       (bench/peer/; installed here when node is there)
+#   bench/run.sh --peer-only            only that side-by-side run, printed (nothing written)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

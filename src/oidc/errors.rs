@@ -210,7 +210,6 @@ impl Params {
     }
 }
 
-
 /// The body of an OAuth POST: a form (RFC 6749 §3.2), nothing else.
 pub fn form(headers: &HeaderMap, body: &[u8]) -> Result<Params, OAuthError> {
     let form = headers

@@ -54,11 +54,7 @@ impl IntoResponse for Reply {
 
 /// The person a grant is for, if they may still get tokens: active, and not signed out
 /// everywhere since `granted_at` (`tokens::collectable`, which also locks their row).
-pub async fn person(
-    tx: &mut Tx,
-    user_id: Uuid,
-    granted_at: i64,
-) -> Result<UserRow, OAuthError> {
+pub async fn person(tx: &mut Tx, user_id: Uuid, granted_at: i64) -> Result<UserRow, OAuthError> {
     let user = users::find_in(tx, user_id)
         .await?
         .ok_or_else(|| OAuthError::invalid_grant("The person no longer exists."))?;
@@ -128,12 +124,7 @@ pub async fn record_grant(
 }
 
 /// The token reply; the refresh token only with `offline_access`.
-pub fn reply(
-    state: &AppState,
-    pair: TokenPair,
-    scope: &Scope,
-    id_token: Option<String>,
-) -> Reply {
+pub fn reply(state: &AppState, pair: TokenPair, scope: &Scope, id_token: Option<String>) -> Reply {
     Reply {
         access_token: pair.access_token,
         token_type: "Bearer",
@@ -145,10 +136,7 @@ pub fn reply(
 }
 
 /// The claims the scope grants about `user` (ID token and userinfo alike).
-pub fn person_claims(
-    user: &UserRow,
-    scope: &Scope,
-) -> serde_json::Map<String, serde_json::Value> {
+pub fn person_claims(user: &UserRow, scope: &Scope) -> serde_json::Map<String, serde_json::Value> {
     use serde_json::Value;
     let mut claims = serde_json::Map::new();
     claims.insert("sub".into(), Value::String(user.id.to_string()));
@@ -176,12 +164,13 @@ pub fn person_claims(
     claims
 }
 
-/// A signed ID token, with `alg` when the caller read it already (else it is looked up).
+/// A signed ID token, with how it is signed when the caller read that already (else it is
+/// looked up).
 #[allow(clippy::too_many_arguments)]
 pub async fn id_token(
     state: &AppState,
     client_id: Uuid,
-    alg: Option<keys::SigningAlg>,
+    signing: Option<keys::Signing>,
     user: &UserRow,
     scope: &Scope,
     granted: &Granted<'_>,
@@ -218,11 +207,14 @@ pub async fn id_token(
         claims.insert("sid".into(), Value::String(sid.to_string()));
     }
     claims.insert("at_hash".into(), Value::String(keys::at_hash(access_token)));
-    let alg = match alg {
-        Some(alg) => alg,
-        None => super::client::id_token_alg(&state.db, client_id).await?,
+    let signing = match signing {
+        Some(signing) => signing,
+        None => keys::Signing {
+            alg: super::client::id_token_alg(&state.db, client_id).await?,
+            kid: None,
+        },
     };
-    Ok(keys::sign(&state.db, &state.config, &claims, alg).await?)
+    Ok(keys::sign(&state.db, &state.config, &claims, &signing).await?)
 }
 
 db_row! {

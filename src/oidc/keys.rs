@@ -35,6 +35,10 @@ use jsonwebtoken::{
 };
 use ring::{aead, hkdf};
 use serde::Serialize;
+use std::{
+    collections::HashMap,
+    sync::{Arc, LazyLock, Mutex, PoisonError},
+};
 
 /// How ID tokens are signed for a client.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -237,14 +241,59 @@ async fn signing_rows(db: &Db, config: &Config, alg: SigningAlg) -> Result<Vec<K
     all(db).await
 }
 
-/// `claims` as a JWT signed by the current key of `alg`.
-pub async fn sign<T: Serialize>(
+/// How a client's ID tokens are signed now: its algorithm, and the key of that algorithm
+/// that signs now when the caller read it with the rest of its query ([`CURRENT_KID`]).
+#[derive(Clone, Debug)]
+pub struct Signing {
+    pub alg: SigningAlg,
+    pub kid: Option<String>,
+}
+
+/// SQL for the key id of the key that signs now for algorithm `alg_sql` at `now_sql` (what
+/// [`current`] picks), for a query that reads it beside what it needs anyway.
+pub fn current_kid_sql(alg_sql: &str, now_sql: &str) -> String {
+    format!(
+        "(SELECT k.kid FROM oidc_keys k WHERE k.alg = {alg_sql} AND k.signs_from <= {now_sql}
+          ORDER BY k.signs_from DESC, k.kid DESC LIMIT 1)"
+    )
+}
+
+/// Private keys opened, by key id. A key id is its key's RFC 7638 thumbprint, so it names
+/// one key for good: once a query has said which key signs now, the key itself need not be
+/// read again. (A deployment has a handful; cleared if ever more than [`OPENED_MAX`].)
+static OPENED: LazyLock<Mutex<HashMap<String, (SigningAlg, Arc<Vec<u8>>)>>> =
+    LazyLock::new(Default::default);
+const OPENED_MAX: usize = 16;
+
+fn opened(kid: &str, alg: SigningAlg) -> Option<Arc<Vec<u8>>> {
+    let cache = OPENED.lock().unwrap_or_else(PoisonError::into_inner);
+    cache
+        .get(kid)
+        .filter(|(a, _)| *a == alg)
+        .map(|(_, pkcs8)| pkcs8.clone())
+}
+
+fn remember(kid: &str, alg: SigningAlg, pkcs8: Arc<Vec<u8>>) {
+    let mut cache = OPENED.lock().unwrap_or_else(PoisonError::into_inner);
+    if cache.len() >= OPENED_MAX {
+        cache.clear();
+    }
+    cache.insert(kid.to_owned(), (alg, pkcs8));
+}
+
+/// The private key (PKCS#8) of the key of `alg` that signs now, and its id: the one
+/// `signing.kid` names when the caller read it (opened before), else read here.
+async fn signing_key(
     db: &Db,
     config: &Config,
-    claims: &T,
-    alg: SigningAlg,
-) -> Result<String, ApiError> {
-    provider();
+    signing: &Signing,
+) -> Result<(String, Arc<Vec<u8>>), ApiError> {
+    let alg = signing.alg;
+    if let Some(kid) = &signing.kid
+        && let Some(pkcs8) = opened(kid, alg)
+    {
+        return Ok((kid.clone(), pkcs8));
+    }
     let rows = signing_rows(db, config, alg).await?;
     let key =
         current(&rows, now_ms(), alg).ok_or_else(|| ApiError::new(ErrorCode::InternalError))?;
@@ -260,8 +309,23 @@ pub async fn sign<T: Serialize>(
     } else {
         key.private_key.clone()
     };
+    let pkcs8 = Arc::new(pkcs8);
+    remember(&key.kid, alg, pkcs8.clone());
+    Ok((key.kid.clone(), pkcs8))
+}
+
+/// `claims` as a JWT signed by the key of `signing.alg` that signs now.
+pub async fn sign<T: Serialize>(
+    db: &Db,
+    config: &Config,
+    claims: &T,
+    signing: &Signing,
+) -> Result<String, ApiError> {
+    provider();
+    let alg = signing.alg;
+    let (kid, pkcs8) = signing_key(db, config, signing).await?;
     let mut header = Header::new(alg.algorithm());
-    header.kid = Some(key.kid.clone());
+    header.kid = Some(kid);
     let encoding = match alg {
         SigningAlg::Es256 => EncodingKey::from_ec_der(&pkcs8),
         SigningAlg::Rs256 => EncodingKey::from_rsa_der(&pkcs8),

@@ -8,7 +8,7 @@
 use super::{
     Scope, client, device,
     errors::{Kind, OAuthError, Params, form},
-    grant::{Granted, GrantRow, Reply, id_token, person, reply, start},
+    grant::{GrantRow, Granted, Reply, id_token, person, reply, start},
     keys,
 };
 use crate::{
@@ -241,37 +241,66 @@ async fn redeem(
     Ok((pair, user, scope))
 }
 
-/// What a refresh needs besides its token, in one read: what its sign-in was granted, its
-/// person as they are now, and how its app's ID tokens are signed.
+/// A refresh token with all its OpenID Connect refresh needs, read at once: the token (as
+/// `tokens::refresh::find` reads it), what its sign-in was granted (if it was an OAuth one),
+/// its person as they are now, and how its app's ID tokens are signed (the key that signs
+/// now included, so signing reads nothing more). One read where there were four: under
+/// load each read is a round trip to a database thread, and those, not the work, were most
+/// of a refresh's time (BENCHMARKS.md).
 struct Refreshed {
-    grant: GrantRow,
+    token: refresh::RefreshRow,
+    grant: Option<GrantRow>,
     user: UserRow,
-    alg: keys::SigningAlg,
+    signing: keys::Signing,
 }
 
-async fn refreshed(db: &Db, family: Uuid) -> Result<Option<Refreshed>, ApiError> {
+async fn refreshed(db: &Db, token: &str, client_id: Uuid) -> Result<Option<Refreshed>, ApiError> {
+    let Some(hash) = refresh::hash_of(token) else {
+        return Ok(None);
+    };
     let sql = format!(
-        "SELECT g.scope, g.session_id, g.auth_time, g.amr, c.id_token_alg, {}
-         FROM oidc_grants g JOIN users u ON u.id = g.user_id JOIN clients c ON c.id = g.client_id
-         WHERE g.family_id = $1",
-        users::U_COLUMNS
+        "SELECT {}, {}, g.scope, g.session_id, g.auth_time, g.amr, c.id_token_alg,
+                {} AS signing_kid
+         {} JOIN clients c ON c.id = t.client_id LEFT JOIN oidc_grants g ON g.family_id = t.family_id
+         {}",
+        refresh::COLUMNS,
+        users::U_COLUMNS_BUT_ID,
+        keys::current_kid_sql("COALESCE(c.id_token_alg, $3)", "$4"),
+        refresh::FROM,
+        refresh::WHERE,
     );
     Ok(with_reader!(db, |c| {
-        use sqlx::Row;
+        use sqlx::{FromRow, Row};
         sqlx::query(&sql)
-            .bind(family)
+            .bind(hash)
+            .bind(client_id)
+            .bind(keys::SigningAlg::default().as_str())
+            .bind(now_ms())
             .fetch_optional(c)
             .await
-            .and_then(|r| match r {
-                Some(r) => Ok(Some(Refreshed {
-                    grant: sqlx::FromRow::from_row(&r)?,
-                    user: sqlx::FromRow::from_row(&r)?,
-                    alg: r
-                        .try_get::<Option<String>, _>("id_token_alg")?
-                        .and_then(|a| keys::SigningAlg::parse(&a))
-                        .unwrap_or_default(),
-                })),
-                None => Ok(None),
+            .and_then(|r| {
+                let Some(r) = r else { return Ok(None) };
+                let token = refresh::RefreshRow::from_row(&r)?;
+                // The row's `id` is the token's: the person's is the token's `user_id`.
+                let user = UserRow {
+                    id: token.user_id,
+                    ..UserRow::from_row(&r)?
+                };
+                let grant = match r.try_get::<Option<String>, _>("scope")? {
+                    Some(_) => Some(GrantRow::from_row(&r)?),
+                    None => None,
+                };
+                let alg = r
+                    .try_get::<Option<String>, _>("id_token_alg")?
+                    .and_then(|a| keys::SigningAlg::parse(&a))
+                    .unwrap_or_default();
+                let kid = r.try_get::<Option<String>, _>("signing_kid")?;
+                Ok(Some(Refreshed {
+                    token,
+                    grant,
+                    user,
+                    signing: keys::Signing { alg, kid },
+                }))
             })
     })?)
 }
@@ -293,14 +322,11 @@ async fn refresh_grant(
         })
         .transpose()?;
     // A narrower scope must be checked before the token is spent.
-    let found = refresh::find(&state.db, token, client.id).await?;
-    let granted = match &found {
-        Some(row) => refreshed(&state.db, row.family_id).await?,
-        None => None,
-    };
-    let granted_scope = granted
+    let found = refreshed(&state.db, token, client.id).await?;
+    let granted_scope = found
         .as_ref()
-        .and_then(|g| Scope::parse(&g.grant.scope))
+        .and_then(|f| f.grant.as_ref())
+        .and_then(|g| Scope::parse(&g.scope))
         .unwrap_or_else(|| Scope(vec!["offline_access"]));
     if let Some(asked) = &asked
         && !asked.within(&granted_scope)
@@ -308,7 +334,11 @@ async fn refresh_grant(
         return Err(OAuthError::of(Kind::InvalidScope, ErrorCode::InvalidScope));
     }
     let device = refresh::device_of(caller.ip, caller.user_agent().as_deref());
-    let pair = crate::tokens::refresh_found(state, client.id, token, &device, found)
+    let (row, rest) = match found {
+        Some(f) => (Some(f.token), Some((f.grant, f.user, f.signing))),
+        None => (None, None),
+    };
+    let pair = crate::tokens::refresh_found(state, client.id, token, &device, row)
         .await
         .map_err(|e| match e.code {
             ErrorCode::Unauthorized => OAuthError::invalid_grant(e.message),
@@ -322,18 +352,18 @@ async fn refresh_grant(
     if !scope.has("offline_access") {
         scope.0.push("offline_access");
     }
-    let id_token = match (&granted, scope.has("openid")) {
-        (Some(g), true) => Some(
+    let id_token = match rest {
+        Some((Some(grant), user, signing)) if scope.has("openid") => Some(
             id_token(
                 state,
                 client.id,
-                Some(g.alg),
-                &g.user,
+                Some(signing),
+                &user,
                 &scope,
                 &Granted {
-                    session_id: g.grant.session_id,
-                    auth_time: g.grant.auth_time,
-                    amr: g.grant.amr.as_deref(),
+                    session_id: grant.session_id,
+                    auth_time: grant.auth_time,
+                    amr: grant.amr.as_deref(),
                 },
                 None,
                 &pair.access_token,

@@ -114,20 +114,28 @@ impl RefreshRow {
     }
 }
 
-const SELECT: &str = "SELECT t.id, t.family_id, t.user_id, t.client_id, t.device_id, t.expires_at,
-                             t.rotated_at, t.revoked_at, t.rotated_by, t.successor,
-                             u.status AS user_status
-                      FROM refresh_tokens t JOIN users u ON u.id = t.user_id";
+/// [`RefreshRow`]'s columns, read [`FROM`] the token and its person.
+pub const COLUMNS: &str = "t.id, t.family_id, t.user_id, t.client_id, t.device_id, t.expires_at,
+                           t.rotated_at, t.revoked_at, t.rotated_by, t.successor,
+                           u.status AS user_status";
+pub const FROM: &str = "FROM refresh_tokens t JOIN users u ON u.id = t.user_id";
+/// The condition on [`FROM`] that finds a token by [`hash_of`] (`$1`) for its client (`$2`).
+pub const WHERE: &str = "WHERE t.token_hash = $1 AND t.client_id = $2";
+
+/// The stored hash `token` is found by, if it is a refresh token at all.
+pub fn hash_of(token: &str) -> Option<Vec<u8>> {
+    secret::well_formed(PREFIX, token).then(|| secret::hash(token))
+}
 
 /// The refresh token `token` of `client_id`, in whatever state; `None` when malformed,
 /// unknown or another client's.
 pub async fn find(db: &Db, token: &str, client_id: Uuid) -> Result<Option<RefreshRow>, ApiError> {
-    if !secret::well_formed(PREFIX, token) {
+    let Some(hash) = hash_of(token) else {
         return Ok(None);
-    }
-    let sql = format!("{SELECT} WHERE t.token_hash = $1 AND t.client_id = $2");
+    };
+    let sql = format!("SELECT {COLUMNS} {FROM} {WHERE}");
     Ok(with_reader!(db, |c| sqlx::query_as(&sql)
-        .bind(secret::hash(token))
+        .bind(hash)
         .bind(client_id)
         .fetch_optional(c)
         .await)?)
@@ -139,12 +147,12 @@ pub async fn find_in(
     token: &str,
     client_id: Uuid,
 ) -> Result<Option<RefreshRow>, ApiError> {
-    if !secret::well_formed(PREFIX, token) {
+    let Some(hash) = hash_of(token) else {
         return Ok(None);
-    }
-    let sql = format!("{SELECT} WHERE t.token_hash = $1 AND t.client_id = $2");
+    };
+    let sql = format!("SELECT {COLUMNS} {FROM} {WHERE}");
     Ok(with_tx!(tx, |c| sqlx::query_as(&sql)
-        .bind(secret::hash(token))
+        .bind(hash)
         .bind(client_id)
         .fetch_optional(c)
         .await)?)

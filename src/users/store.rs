@@ -34,8 +34,16 @@ db_row! {
 }
 
 const COLUMNS: &str = "id, name, email, whatsapp, password_hash, status, created_at, email_verified_at, whatsapp_verified_at, revoked_before";
+macro_rules! u_but_id {
+    () => {
+        "u.name, u.email, u.whatsapp, u.password_hash, u.status, u.created_at, u.email_verified_at, u.whatsapp_verified_at, u.revoked_before"
+    };
+}
 /// [`UserRow`]'s columns from a table aliased `u`, for joins.
-pub const U_COLUMNS: &str = "u.id, u.name, u.email, u.whatsapp, u.password_hash, u.status, u.created_at, u.email_verified_at, u.whatsapp_verified_at, u.revoked_before";
+pub const U_COLUMNS: &str = concat!("u.id, ", u_but_id!());
+/// [`UserRow`]'s columns but `id`, from a table aliased `u`: for a join whose row has an
+/// `id` of its own, where the person's id is already known (the caller sets it).
+pub const U_COLUMNS_BUT_ID: &str = u_but_id!();
 
 impl UserRow {
     pub fn status(&self) -> Status {

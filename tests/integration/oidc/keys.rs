@@ -83,6 +83,12 @@ async fn a_rotated_key_is_published_first_then_signs_and_the_old_one_lasts_as_lo
         jwt_header(second["id_token"].as_str().unwrap())["kid"],
         old_kid.as_str()
     );
+    // A refresh reads which key signs with its token: still the old one.
+    let refreshed = refresh(&t, &rp, &first).await;
+    assert_eq!(
+        jwt_header(refreshed["id_token"].as_str().unwrap())["kid"],
+        old_kid.as_str()
+    );
 
     // A key that must go now (no delay) signs at once; the old one stays published while
     // the tokens it signed live, and the first ID token still verifies.
@@ -92,6 +98,12 @@ async fn a_rotated_key_is_published_first_then_signs_and_the_old_one_lasts_as_lo
     let third = tokens(&t, &rp, "nia@example.com").await;
     assert_eq!(
         jwt_header(third["id_token"].as_str().unwrap())["kid"],
+        now.kid.as_str()
+    );
+    // A refresh too, though the last one signed with the old key.
+    let refreshed = refresh(&t, &rp, &refreshed).await;
+    assert_eq!(
+        jwt_header(refreshed["id_token"].as_str().unwrap())["kid"],
         now.kid.as_str()
     );
     assert!(
@@ -327,6 +339,11 @@ async fn a_client_that_asks_for_rs256_gets_rs256_id_tokens_and_the_others_keep_e
     let after = after["id_token"].as_str().unwrap();
     assert_eq!(jwt_header(after)["kid"], rotated["rs256Kid"]);
     assert!(verified(&t, after).await.is_some());
+    // The rotation was another process's: a refresh here signs with the new key at once.
+    let again = refresh(&t, &old, &refreshed).await;
+    let again = again["id_token"].as_str().unwrap();
+    assert_eq!(jwt_header(again)["kid"], rotated["rs256Kid"]);
+    assert!(verified(&t, again).await.is_some());
     let bad = std::process::Command::new(env!("CARGO_BIN_EXE_fypass"))
         .args(["client", "set-id-token-alg", &old.id.to_string(), "HS256"])
         .env("FYPASS_DATABASE_URL", url)
@@ -334,4 +351,19 @@ async fn a_client_that_asks_for_rs256_gets_rs256_id_tokens_and_the_others_keep_e
         .unwrap();
     assert!(!bad.status.success());
     assert!(String::from_utf8_lossy(&bad.stderr).contains("ES256 or RS256"));
+}
+
+/// The reply to refreshing `reply`'s refresh token.
+async fn refresh(t: &TestApp, rp: &Rp, reply: &Value) -> Value {
+    let res = rp
+        .token(
+            t,
+            &[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", reply["refresh_token"].as_str().unwrap()),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    res.json().await.unwrap()
 }
