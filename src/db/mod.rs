@@ -49,9 +49,13 @@ pub use crate::config::Pooler;
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
 /// How long a PostgreSQL connection may sit unused before the pool closes it.
 const PG_IDLE_TIMEOUT: Duration = Duration::from_secs(5 * 60);
-/// How much of the database file SQLite reads through a memory map (address space, not
-/// memory: only pages read are resident, and the OS may drop them).
-const SQLITE_MMAP_BYTES: u64 = 1 << 30;
+/// How many pages SQLite's write-ahead log holds before the commit that passes it copies
+/// them into the database file (a checkpoint, with two fsyncs, while every writer waits).
+/// SQLite's default, 1,000 pages, came due every few dozen refreshes under load, as each
+/// new token's index entries dirty pages of their own; at 10,000 (about 40 MB of log) a
+/// page written again and again between checkpoints is copied once, and the writer stops
+/// far less often (the refresh grant: about 1.3× the requests per second, BENCHMARKS.md).
+const SQLITE_WAL_AUTOCHECKPOINT_PAGES: u32 = 10_000;
 /// How long SQLite waits for another process (an admin command) to release the write lock.
 const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -367,10 +371,13 @@ impl Db {
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
             .busy_timeout(SQLITE_BUSY_TIMEOUT)
-            // Read pages through a memory map rather than a read() call each: the OS page
-            // cache is then the one cache every connection shares, instead of each keeping
-            // its own 2 MB (SQLite's default) and missing on a large table.
-            .pragma("mmap_size", SQLITE_MMAP_BYTES.to_string());
+            // No memory map (`mmap_size` stays 0): a reader that finds the database changed
+            // since its last read drops its map, so under writes every read paid an munmap
+            // (a TLB flush on every core) and its page faults again; read() calls cost less.
+            .pragma(
+                "wal_autocheckpoint",
+                SQLITE_WAL_AUTOCHECKPOINT_PAGES.to_string(),
+            );
         let file = opts.get_filename().to_owned();
         let in_memory = file.as_os_str().is_empty() || file.to_string_lossy().contains(":memory:");
         if !in_memory && let Some(dir) = file.parent().filter(|d| !d.as_os_str().is_empty()) {
