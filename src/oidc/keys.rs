@@ -261,8 +261,9 @@ pub fn current_kid_sql(alg_sql: &str, now_sql: &str) -> String {
 /// Private keys opened, by key id. A key id is its key's RFC 7638 thumbprint, so it names
 /// one key for good: once a query has said which key signs now, the key itself need not be
 /// read again. (A deployment has a handful; cleared if ever more than [`OPENED_MAX`].)
-static OPENED: LazyLock<Mutex<HashMap<String, (SigningAlg, Arc<Vec<u8>>)>>> =
-    LazyLock::new(Default::default);
+static OPENED: LazyLock<Mutex<HashMap<String, Opened>>> = LazyLock::new(Default::default);
+/// An opened key: its algorithm and PKCS#8 bytes.
+type Opened = (SigningAlg, Arc<Vec<u8>>);
 const OPENED_MAX: usize = 16;
 
 fn opened(kid: &str, alg: SigningAlg) -> Option<Arc<Vec<u8>>> {
