@@ -382,8 +382,8 @@ async fn login_requests(http: &reqwest::Client, base: &str, key: &str, n: usize)
 }
 
 /// Resident memory of a process, in MiB: (now, peak, now without file-backed pages).
-/// SQLite reads the database through a memory map, so the first two include the pages
-/// of the database file the server has read, which the OS page cache holds anyway.
+/// The first two include file-backed pages (the binary and its libraries), which the OS
+/// page cache holds anyway.
 fn rss(pid: u32) -> (f64, f64, f64) {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
     let kib = |field: &str| {
@@ -1003,8 +1003,7 @@ impl Report {
             s,
             "* Server memory (RSS): {:.1} MiB idle after start ({:.1} MiB of it anonymous), \
              {:.1} MiB peak under load; at most {:.1} MiB of it anonymous after any route (the \
-             rest is file-backed: the binary and, on SQLite, database pages read through its \
-             memory map).",
+             rest is file-backed: the binary and its libraries).",
             self.rss_idle, self.rss_idle_anon, self.rss_peak, self.rss_anon_peak
         );
         let _ = writeln!(
