@@ -58,7 +58,15 @@ const MAX_CLOCKS: usize = 65_536;
 /// a code without a clock here goes to the database.
 #[derive(Default)]
 pub struct PollClocks {
-    clocks: Mutex<HashMap<(Vec<u8>, Uuid), Clock>>,
+    clocks: Mutex<HashMap<ClockKey, Clock>>,
+}
+
+/// A device code's hash (SHA-256) and the client polling it: kept inline, so a lookup
+/// allocates nothing.
+type ClockKey = ([u8; 32], Uuid);
+
+fn clock_key(code: &[u8], client: Uuid) -> Option<ClockKey> {
+    Some((code.try_into().ok()?, client))
 }
 
 struct Clock {
@@ -72,7 +80,7 @@ impl PollClocks {
         state.services.get()
     }
 
-    fn clocks(&self) -> std::sync::MutexGuard<'_, HashMap<(Vec<u8>, Uuid), Clock>> {
+    fn clocks(&self) -> std::sync::MutexGuard<'_, HashMap<ClockKey, Clock>> {
         // A panic while it was held left nothing half-written: the map is still usable.
         self.clocks.lock().unwrap_or_else(|p| p.into_inner())
     }
@@ -81,8 +89,11 @@ impl PollClocks {
     /// seen here; it then counts as the last poll and adds to the interval, as the
     /// database's `slow_down` does.
     fn too_soon(&self, code: &[u8], client: Uuid, now: i64) -> bool {
+        let Some(key) = clock_key(code, client) else {
+            return false;
+        };
         let mut clocks = self.clocks();
-        let Some(clock) = clocks.get_mut(&(code.to_vec(), client)) else {
+        let Some(clock) = clocks.get_mut(&key) else {
             return false;
         };
         if clock.expires_at <= now || now - clock.last_poll_at >= clock.interval_ms {
@@ -94,12 +105,14 @@ impl PollClocks {
     }
 
     /// Sets the clock of `code` to the database's answer to a poll at `now`.
-    fn polled(&self, code: Vec<u8>, client: Uuid, now: i64, interval_secs: i64, expires_at: i64) {
+    fn polled(&self, code: &[u8], client: Uuid, now: i64, interval_secs: i64, expires_at: i64) {
+        let Some(key) = clock_key(code, client) else {
+            return;
+        };
         let mut clocks = self.clocks();
         if clocks.len() >= MAX_CLOCKS {
             clocks.retain(|_, c| c.expires_at > now);
         }
-        let key = (code, client);
         if clocks.len() < MAX_CLOCKS || clocks.contains_key(&key) {
             clocks.insert(
                 key,
@@ -113,7 +126,9 @@ impl PollClocks {
     }
 
     fn forget(&self, code: &[u8], client: Uuid) {
-        self.clocks().remove(&(code.to_vec(), client));
+        if let Some(key) = clock_key(code, client) {
+            self.clocks().remove(&key);
+        }
     }
 }
 
@@ -300,13 +315,7 @@ pub async fn poll(state: &AppState, client: &Client, params: &Params) -> Result<
             None => unknown(),
         });
     };
-    clocks.polled(
-        hash.clone(),
-        client.id,
-        now,
-        row.interval_secs,
-        row.expires_at,
-    );
+    clocks.polled(&hash, client.id, now, row.interval_secs, row.expires_at);
     if row.slowed_at.is_some() {
         return Err(OAuthError::of(Kind::SlowDown, ErrorCode::SlowDown));
     }

@@ -7,7 +7,7 @@
 //! | `GET /.well-known/openid-configuration`, `/.well-known/oauth-authorization-server` | discovery (RFC 8414) | `discovery` |
 //! | `GET /oauth/jwks` | the signing keys | `discovery`, `keys` |
 //! | `GET\|POST /oauth/authorize` | code + PKCE S256, through the hosted sign-in | `authorize` |
-//! | `POST /oauth/token` | `authorization_code`, `refresh_token`, `device_code` | `token`, `device` |
+//! | `POST /oauth/token` | `authorization_code`, `refresh_token`, `device_code` | `token`, `device`; what each issues: `grant` |
 //! | `POST /oauth/device_authorization` | RFC 8628 on the login requests | `device` |
 //! | `GET\|POST /oauth/userinfo`, `POST /oauth/revoke`, `POST /oauth/introspect`, `GET /oauth/logout` | | `endpoints` |
 //!
