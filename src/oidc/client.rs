@@ -50,10 +50,9 @@ pub async fn id_token_alg(db: &Db, id: Uuid) -> Result<super::keys::SigningAlg, 
     .bind(id)
     .fetch_optional(c)
     .await)?;
-    Ok(row
-        .and_then(|(alg,)| alg)
-        .and_then(|a| super::keys::SigningAlg::parse(&a))
-        .unwrap_or_default())
+    Ok(super::keys::SigningAlg::of_client(
+        row.and_then(|(alg,)| alg).as_deref(),
+    ))
 }
 
 /// Signs client `id`'s ID tokens with `alg` from now on (`fypass client set-id-token-alg`);

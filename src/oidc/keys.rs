@@ -64,6 +64,11 @@ impl SigningAlg {
         Self::ALL.into_iter().find(|a| a.as_str() == name)
     }
 
+    /// A client's `id_token_alg` column as stored: unset (or unknown) is the default.
+    pub fn of_client(stored: Option<&str>) -> SigningAlg {
+        stored.and_then(Self::parse).unwrap_or_default()
+    }
+
     pub(super) fn algorithm(self) -> Algorithm {
         match self {
             SigningAlg::Es256 => Algorithm::ES256,
@@ -242,7 +247,7 @@ async fn signing_rows(db: &Db, config: &Config, alg: SigningAlg) -> Result<Vec<K
 }
 
 /// How a client's ID tokens are signed now: its algorithm, and the key of that algorithm
-/// that signs now when the caller read it with the rest of its query ([`CURRENT_KID`]).
+/// that signs now when the caller read it with the rest of its query ([`current_kid_sql`]).
 #[derive(Clone, Debug)]
 pub struct Signing {
     pub alg: SigningAlg,

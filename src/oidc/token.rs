@@ -290,10 +290,7 @@ async fn refreshed(db: &Db, token: &str, client_id: Uuid) -> Result<Option<Refre
                     Some(_) => Some(GrantRow::from_row(&r)?),
                     None => None,
                 };
-                let alg = r
-                    .try_get::<Option<String>, _>("id_token_alg")?
-                    .and_then(|a| keys::SigningAlg::parse(&a))
-                    .unwrap_or_default();
+                let alg = keys::SigningAlg::of_client(r.try_get("id_token_alg")?);
                 let kid = r.try_get::<Option<String>, _>("signing_kid")?;
                 Ok(Some(Refreshed {
                     token,
