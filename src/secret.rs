@@ -15,6 +15,7 @@ const SECRET_BYTES: usize = 32;
 const SECRET_CHARS: usize = 43;
 
 /// A freshly issued secret: the text to hand out once, and the hash to store.
+#[derive(Clone)]
 pub struct Issued {
     pub plaintext: String,
     pub hash: Vec<u8>,

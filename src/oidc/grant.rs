@@ -218,6 +218,7 @@ pub async fn id_token(
 }
 
 db_row! {
+    #[derive(Clone)]
     pub struct GrantRow {
         pub scope: String,
         pub session_id: Option<Uuid>,

@@ -13,12 +13,12 @@ use super::{
 };
 use crate::{
     clients::{Grant, store::Client},
-    db::{Db, Tx, db_row, now_ms, with_reader, with_tx},
-    error::{ApiError, ErrorCode},
+    db::{Tx, db_row, now_ms, with_tx},
+    error::ErrorCode,
     request::Caller,
     secret,
     state::AppState,
-    tokens::{TokenPair, refresh},
+    tokens::{TokenPair, refresh, rotation},
     users::store::{self as users, UserRow},
 };
 use axum::{
@@ -29,7 +29,10 @@ use axum::{
 };
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use sha2::{Digest, Sha256};
-use std::{net::SocketAddr, sync::Arc};
+use std::{
+    net::SocketAddr,
+    sync::{Arc, LazyLock},
+};
 use uuid::Uuid;
 
 pub const DEVICE_CODE_GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
@@ -241,69 +244,90 @@ async fn redeem(
     Ok((pair, user, scope))
 }
 
-/// A refresh token with all its OpenID Connect refresh needs, read at once: the token (as
-/// `tokens::refresh::find` reads it), what its sign-in was granted (if it was an OAuth one),
-/// its person as they are now, and how its app's ID tokens are signed (the key that signs
-/// now included, so signing reads nothing more). One read where there were four: under
-/// load each read is a round trip to a database thread, and those, not the work, were most
-/// of a refresh's time (BENCHMARKS.md).
-struct Refreshed {
-    token: refresh::RefreshRow,
+/// What the OpenID Connect refresh grant reads beside its token, in the statement that
+/// reads every waiting refresh's token (`tokens::rotation::Refreshes`): what its sign-in
+/// was granted (if it was an OAuth one), its person as they are now, and how its app's ID
+/// tokens are signed (the key that signs now included, so signing reads nothing more). A
+/// refresh makes no read of its own: under load each was a round trip to a database
+/// thread, on a reader connection whose page cache every write had emptied (BENCHMARKS.md).
+#[derive(Clone)]
+pub struct GrantRead {
     grant: Option<GrantRow>,
     user: UserRow,
     signing: keys::Signing,
 }
 
-async fn refreshed(db: &Db, token: &str, client_id: Uuid) -> Result<Option<Refreshed>, ApiError> {
-    let Some(hash) = refresh::hash_of(token) else {
-        return Ok(None);
-    };
-    let sql = format!(
-        "SELECT {}, {}, g.scope, g.session_id, g.auth_time, g.amr, c.id_token_alg,
-                {} AS signing_kid
-         {} JOIN clients c ON c.id = t.client_id LEFT JOIN oidc_grants g ON g.family_id = t.family_id
-         {}",
-        refresh::COLUMNS,
-        users::U_COLUMNS_BUT_ID,
-        keys::current_kid_sql("COALESCE(c.id_token_alg, $3)", "$4"),
-        refresh::FROM,
-        refresh::WHERE,
-    );
-    Ok(with_reader!(db, |c| {
-        use sqlx::{FromRow, Row};
-        sqlx::query(&sql)
-            .bind(hash)
-            .bind(client_id)
-            .bind(keys::SigningAlg::default().as_str())
-            .bind(now_ms())
-            .fetch_optional(c)
-            .await
-            .and_then(|r| {
-                let Some(r) = r else { return Ok(None) };
-                let token = refresh::RefreshRow::from_row(&r)?;
+/// The scope the sign-in of a token was granted (`None`: no token found); a sign-in that
+/// was not an OAuth one has only `offline_access`.
+fn granted_scope(found: Option<&GrantRead>) -> Scope {
+    found
+        .and_then(|b| b.grant.as_ref())
+        .and_then(|g| Scope::parse(&g.scope))
+        .unwrap_or_else(|| Scope(vec!["offline_access"]))
+}
+
+/// [`GrantRead`] from a row of either backend (`user_id` is the token's person).
+macro_rules! beside_from_row {
+    ($($row:ty),*) => {$(
+        impl<'r> sqlx::FromRow<'r, $row> for GrantRead {
+            fn from_row(r: &'r $row) -> Result<Self, sqlx::Error> {
+                use sqlx::Row;
                 // The row's `id` is the token's: the person's is the token's `user_id`.
                 let user = UserRow {
-                    id: token.user_id,
-                    ..UserRow::from_row(&r)?
+                    id: r.try_get("user_id")?,
+                    ..UserRow::from_row(r)?
                 };
                 let grant = match r.try_get::<Option<String>, _>("scope")? {
-                    Some(_) => Some(GrantRow::from_row(&r)?),
+                    Some(_) => Some(GrantRow::from_row(r)?),
                     None => None,
                 };
                 let alg = keys::SigningAlg::of_client(r.try_get("id_token_alg")?);
                 let kid = r.try_get::<Option<String>, _>("signing_kid")?;
-                Ok(Some(Refreshed {
-                    token,
+                Ok(GrantRead {
                     grant,
                     user,
                     signing: keys::Signing { alg, kid },
-                }))
-            })
-    })?)
+                })
+            }
+        }
+    )*};
+}
+beside_from_row!(sqlx::sqlite::SqliteRow, sqlx::postgres::PgRow);
+
+impl rotation::Beside for GrantRead {
+    type Row = GrantRead;
+    /// A narrower scope, if asked: it must be within the granted one.
+    type Ask = Option<Scope>;
+
+    fn columns() -> &'static str {
+        static COLUMNS: LazyLock<String> = LazyLock::new(|| {
+            format!(
+                ", {}, g.scope, g.session_id, g.auth_time, g.amr, c.id_token_alg, {} AS signing_kid",
+                users::U_COLUMNS_BUT_ID,
+                keys::current_kid_sql(
+                    &format!(
+                        "COALESCE(c.id_token_alg, '{}')",
+                        keys::SigningAlg::default().as_str()
+                    ),
+                    "$1"
+                ),
+            )
+        });
+        &COLUMNS
+    }
+
+    const JOINS: &'static str = "JOIN clients c ON c.id = t.client_id
+                                 LEFT JOIN oidc_grants g ON g.family_id = t.family_id";
+
+    fn admits(ask: &Option<Scope>, row: &GrantRead) -> bool {
+        ask.as_ref()
+            .is_none_or(|a| a.within(&granted_scope(Some(row))))
+    }
 }
 
-/// `refresh_token`: §14's rotation (`tokens::refresh_found`), then a new ID token for an
-/// OpenID Connect sign-in (same `auth_time`, `amr` and `sid`; no `nonce`).
+/// `refresh_token`: §14's rotation (`tokens::rotation::Refreshes`, then
+/// `tokens::refresh_kept`), then a new ID token for an OpenID Connect sign-in (same
+/// `auth_time`, `amr` and `sid`; no `nonce`).
 async fn refresh_grant(
     state: &AppState,
     caller: &Caller,
@@ -318,39 +342,48 @@ async fn refresh_grant(
                 .ok_or_else(|| OAuthError::of(Kind::InvalidScope, ErrorCode::InvalidScope))
         })
         .transpose()?;
-    // A narrower scope must be checked before the token is spent.
-    let found = refreshed(&state.db, token, client.id).await?;
-    let granted_scope = found
-        .as_ref()
-        .and_then(|f| f.grant.as_ref())
-        .and_then(|g| Scope::parse(&g.scope))
-        .unwrap_or_else(|| Scope(vec!["offline_access"]));
-    if let Some(asked) = &asked
-        && !asked.within(&granted_scope)
-    {
-        return Err(OAuthError::of(Kind::InvalidScope, ErrorCode::InvalidScope));
-    }
     let device = refresh::device_of(caller.ip, caller.user_agent().as_deref());
-    let (row, rest) = match found {
-        Some(f) => (Some(f.token), Some((f.grant, f.user, f.signing))),
-        None => (None, None),
+    let refresh = rotation::Refresh::<GrantRead> {
+        token: token.to_string(),
+        client_id: client.id,
+        device: device.clone(),
+        ask: asked.clone(),
+        new: rotation::NewTokens::make(&state.config),
     };
-    let pair = crate::tokens::refresh_found(state, client.id, token, &device, row)
-        .await
-        .map_err(|e| match e.code {
-            ErrorCode::Unauthorized => OAuthError::invalid_grant(e.message),
-            ErrorCode::UserNotActive | ErrorCode::UserSuspended | ErrorCode::UserDeleted => {
-                OAuthError::new(Kind::InvalidGrant, e)
+    let (pair, beside) = match rotation::Refreshes::of(state).refresh(refresh).await? {
+        rotation::Refreshed::Rotated { pair, beside, .. } => (pair, Some(beside)),
+        rotation::Refreshed::Kept(found) => {
+            // A narrower scope is refused before anything else (the token was not spent
+            // for it).
+            if let Some(asked) = &asked
+                && !asked.within(&granted_scope(found.as_ref().map(|(_, b)| b)))
+            {
+                return Err(OAuthError::of(Kind::InvalidScope, ErrorCode::InvalidScope));
             }
-            _ => OAuthError::from(e),
-        })?;
+            let (row, beside) = found.unzip();
+            let pair = crate::tokens::refresh_kept(state, client.id, token, &device, row)
+                .await
+                .map_err(|e| match e.code {
+                    ErrorCode::Unauthorized => OAuthError::invalid_grant(e.message),
+                    ErrorCode::UserNotActive
+                    | ErrorCode::UserSuspended
+                    | ErrorCode::UserDeleted => OAuthError::new(Kind::InvalidGrant, e),
+                    _ => OAuthError::from(e),
+                })?;
+            (pair, beside)
+        }
+    };
     // A refresh keeps the sign-in's scope (narrowed if asked), and with it offline_access.
-    let mut scope = asked.unwrap_or(granted_scope);
+    let mut scope = asked.unwrap_or_else(|| granted_scope(beside.as_ref()));
     if !scope.has("offline_access") {
         scope.0.push("offline_access");
     }
-    let id_token = match rest {
-        Some((Some(grant), user, signing)) if scope.has("openid") => Some(
+    let id_token = match beside {
+        Some(GrantRead {
+            grant: Some(grant),
+            user,
+            signing,
+        }) if scope.has("openid") => Some(
             id_token(
                 state,
                 client.id,

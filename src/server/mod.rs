@@ -33,6 +33,7 @@ use crate::{
     db::{Db, group::Group},
     error::{ApiError, ErrorCode},
     state::{AppState, CarriesSecrets, Services},
+    tokens::rotation::{self, Refreshes},
 };
 use axum::{
     Router,
@@ -77,7 +78,10 @@ impl AppState {
         let services = Services::default()
             .with(clients)
             .with(Arc::new(crate::devices::store::Saves::new(&db)))
-            .with(Arc::new(crate::tokens::rotation::Rotations::new(&db)))
+            .with(Arc::new(Refreshes::<rotation::Nothing>::new(&db)))
+            .with(Arc::new(Refreshes::<crate::oidc::token::GrantRead>::new(
+                &db,
+            )))
             .with(Arc::new(crate::oidc::device::PollClocks::default()))
             .with(Arc::new(
                 Group::<crate::login::requests::LoginStarts>::start(&db),

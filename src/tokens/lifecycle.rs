@@ -4,7 +4,7 @@
 
 use super::{
     Introspection, LogoutBody, TokenPair, TokenType, access, refresh,
-    rotation::{self, NewPair, Rotation, Rotations},
+    rotation::{self, NewPair, NewTokens, Nothing, Refresh, Refreshed, Refreshes},
 };
 use crate::{
     config::Config,
@@ -65,20 +65,30 @@ pub async fn refresh(
     token: &str,
     device: &[u8],
 ) -> Result<TokenPair, ApiError> {
-    let found = refresh::find(&state.db, token, client_id).await?;
-    refresh_found(state, client_id, token, device, found).await
+    let refresh = Refresh::<Nothing> {
+        token: token.to_string(),
+        client_id,
+        device: device.to_vec(),
+        ask: (),
+        new: NewTokens::make(&state.config),
+    };
+    match Refreshes::of(state).refresh(refresh).await? {
+        Refreshed::Rotated { pair, .. } => Ok(pair),
+        Refreshed::Kept(found) => {
+            refresh_kept(state, client_id, token, device, found.map(|f| f.0)).await
+        }
+    }
 }
 
-/// [`refresh`], with the token's row as read already (`found`, `None` when [`refresh::find`]
-/// found nothing).
+/// The answer to a refresh whose token [`Refreshes`] did not spend (`found` as it read it,
+/// `None` when it found nothing).
 ///
 /// One token makes one pair: the rotation is one conditional `UPDATE`, in the transaction
 /// that stores the pair and keeps it sealed for [`refresh::GRACE_MS`], so a family is never
-/// left half-rotated; that transaction is shared with the other rotations waiting
-/// ([`Rotations`]). A request that loses that race reads the token again and is answered as
-/// a later one: within the grace window, from the device that rotated it, the same pair;
+/// left half-rotated. A token not spent there is read again and answered as a later
+/// presentation: within the grace window, from the device that rotated it, the same pair;
 /// anything else revokes the family.
-pub async fn refresh_found(
+pub async fn refresh_kept(
     state: &AppState,
     client_id: Uuid,
     token: &str,
@@ -89,19 +99,6 @@ pub async fn refresh_found(
     let row = found.ok_or_else(not_found)?;
     if let Some(code) = refusal(row.user_status.parse().unwrap_or(Status::Deleted)) {
         return Err(ApiError::new(code));
-    }
-    if row.is_live(now_ms()) {
-        let new = NewPair::make(&state.config, row.family());
-        let pair = new.pair();
-        let rotation = Rotation {
-            token_id: row.id,
-            sealed: refresh::seal(token, row.id, device, &pair),
-            device: device.to_vec(),
-            pair: new,
-        };
-        if Rotations::of(state).rotate(rotation).await? {
-            return Ok(pair);
-        }
     }
     // Spent, revoked or expired, or another request rotated it first: what is it now?
     let mut tx = state.db.begin().await?;

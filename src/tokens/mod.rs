@@ -27,7 +27,7 @@ pub mod rotation;
 
 #[cfg(feature = "ssr")]
 pub use lifecycle::{
-    Family, collectable, introspect as introspect_token, refresh as refresh_pair, refresh_found,
+    Family, collectable, introspect as introspect_token, refresh as refresh_pair, refresh_kept,
     revoke_family, revoke_for_device, revoke_for_user, set_user_status, start_family,
 };
 

@@ -1,14 +1,20 @@
-//! How a pair of tokens is made and stored, and refresh-token rotations committed in
-//! groups.
+//! How a pair of tokens is made and stored, and refreshes read and rotated in groups.
 //!
-//! A pair is made in memory first ([`NewPair::make`]: two random secrets and their
+//! A pair is made in memory first ([`NewTokens::make`]: two random secrets and their
 //! hashes), so that storing it is only inserts, and many pairs are two multi-row
 //! statements ([`store`]). A refresh is the hottest write an app makes (every app refreshes
-//! every hour for every person), and alone each was a write transaction of five statements
-//! on SQLite's one writer; [`Rotations`] writes the rotations waiting at once in one
-//! transaction (see [`crate::db::group`]): one conditional `UPDATE` that spends every
-//! presented token that is still live, then the pairs of those that won, in two statements. A caller is
-//! answered after the commit, as a rotation committed alone would be.
+//! every hour for every person): alone each was a read of its token and a write
+//! transaction of five statements on SQLite's one writer. [`Refreshes`] reads and rotates
+//! the refreshes waiting at once in one transaction (see [`crate::db::group`]): one `SELECT`
+//! of every presented token (with what the asking layer reads beside it, [`Beside`]), one
+//! conditional `UPDATE` that spends every one that is live, then the pairs of those that
+//! won, in two statements. A caller is answered after the commit, as a rotation committed
+//! alone would be.
+//!
+//! The read is the writer's, not a reader's, on purpose: on SQLite a reader connection
+//! that finds the database changed since its last read starts again from an empty page
+//! cache, which under a stream of refreshes is every read, while the writer's cache holds
+//! the token tables' pages the rotations touch anyway (BENCHMARKS.md).
 
 use super::{Family, TokenPair, refresh};
 use crate::{
@@ -16,14 +22,18 @@ use crate::{
     db::{
         Db, Tx,
         group::{Group, GroupWrite},
-        now_ms, rfc3339,
+        now_ms, rfc3339, with_tx,
     },
     error::ApiError,
     secret,
+    users::store::refusal,
 };
+use sqlx::{FromRow, postgres::PgRow, sqlite::SqliteRow};
+use std::marker::PhantomData;
 use uuid::Uuid;
 
 /// One token made, not stored yet.
+#[derive(Clone)]
 pub struct NewToken {
     pub id: Uuid,
     pub secret: secret::Issued,
@@ -48,15 +58,38 @@ pub struct NewPair {
     pub refresh: NewToken,
 }
 
-impl NewPair {
-    pub fn make(config: &Config, family: Family) -> NewPair {
+/// The two tokens of a pair, made before it is known which family they join.
+#[derive(Clone)]
+pub struct NewTokens {
+    pub created_at: i64,
+    pub access: NewToken,
+    pub refresh: NewToken,
+}
+
+impl NewTokens {
+    pub fn make(config: &Config) -> NewTokens {
         let now = now_ms();
-        NewPair {
-            family,
+        NewTokens {
             created_at: now,
             access: NewToken::make(super::access::PREFIX, now, config.token_ttl_secs),
             refresh: NewToken::make(refresh::PREFIX, now, config.refresh_ttl_secs),
         }
+    }
+
+    /// The pair these tokens make in `family`.
+    pub fn of(self, family: Family) -> NewPair {
+        NewPair {
+            family,
+            created_at: self.created_at,
+            access: self.access,
+            refresh: self.refresh,
+        }
+    }
+}
+
+impl NewPair {
+    pub fn make(config: &Config, family: Family) -> NewPair {
+        NewTokens::make(config).of(family)
     }
 
     /// What the app is handed.
@@ -110,73 +143,223 @@ pub async fn store(tx: &mut Tx, pairs: &[&NewPair]) -> Result<(), ApiError> {
     Ok(())
 }
 
-/// A rotation waiting to be written: the live refresh token `token_id`, spent by `device`
-/// for `pair`, which its row keeps `sealed` for the grace window (`refresh::seal`).
-pub struct Rotation {
-    pub token_id: Uuid,
+/// What a refresh reads beside its token for the layer that asks (the OpenID Connect
+/// refresh grant: the sign-in's grant, the person, the key that signs now), so that its
+/// whole read is one statement of the group; and whether what the caller asks beside the
+/// new pair (a narrower scope) is within what was read, decided before the token is spent.
+pub trait Beside: Send + Sync + 'static {
+    /// What is read.
+    type Row: for<'r> FromRow<'r, SqliteRow>
+        + for<'r> FromRow<'r, PgRow>
+        + Clone
+        + Send
+        + Sync
+        + 'static;
+    /// What the caller asks.
+    type Ask: Send + Sync + 'static;
+    /// Columns, each after a `, `, of the token (`t`), its person (`u`) and what
+    /// [`Beside::JOINS`] joins; `$1` is the time of the read (Unix ms).
+    fn columns() -> &'static str;
+    /// Joins after [`refresh::FROM`].
+    const JOINS: &'static str;
+    /// Whether the token may be spent for `ask`, given what was read.
+    fn admits(ask: &Self::Ask, row: &Self::Row) -> bool;
+}
+
+/// Nothing read beside the token, nothing asked: `POST /api/v1/users/token`.
+#[derive(Clone, Copy, Debug)]
+pub struct Nothing;
+
+impl<'r, R: sqlx::Row> FromRow<'r, R> for Nothing {
+    fn from_row(_: &'r R) -> Result<Self, sqlx::Error> {
+        Ok(Nothing)
+    }
+}
+
+impl Beside for Nothing {
+    type Row = Nothing;
+    type Ask = ();
+    fn columns() -> &'static str {
+        ""
+    }
+    const JOINS: &'static str = "";
+    fn admits(_: &(), _: &Nothing) -> bool {
+        true
+    }
+}
+
+/// A refresh asked of [`Refreshes`]: the token as presented by `device` for `client_id`,
+/// what is asked beside, and the tokens that replace it if it is spent.
+pub struct Refresh<B: Beside> {
+    pub token: String,
+    pub client_id: Uuid,
     pub device: Vec<u8>,
-    pub sealed: Vec<u8>,
-    pub pair: NewPair,
+    pub ask: B::Ask,
+    pub new: NewTokens,
 }
 
-/// This process' queue of rotations (kept in the app state's services).
-pub struct Rotations {
-    group: Group<RotationWrites>,
+/// What became of a [`Refresh`].
+pub enum Refreshed<B: Beside> {
+    /// Spent: the token as it was read, what was read beside it, and its successor pair.
+    Rotated {
+        row: refresh::RefreshRow,
+        beside: B::Row,
+        pair: TokenPair,
+    },
+    /// Not spent: the token as found for its client (`None`: malformed, unknown or
+    /// another client's). It was not live, its person may not get tokens, the ask was not
+    /// admitted, or another request spent it first.
+    Kept(Option<(refresh::RefreshRow, B::Row)>),
 }
 
-impl Rotations {
-    pub fn of(state: &crate::state::AppState) -> &Rotations {
+/// This process' queue of refreshes that read `B` beside their token (kept in the app
+/// state's services).
+pub struct Refreshes<B: Beside> {
+    group: Group<RefreshWrites<B>>,
+}
+
+impl<B: Beside> Refreshes<B> {
+    pub fn of(state: &crate::state::AppState) -> &Refreshes<B> {
         state.services.get()
     }
 
-    /// Starts the group-commit task (it ends when the `Rotations` is dropped).
-    pub fn new(db: &Db) -> Rotations {
-        Rotations {
+    /// Starts the group-commit task (it ends when the `Refreshes` is dropped).
+    pub fn new(db: &Db) -> Refreshes<B> {
+        Refreshes {
             group: Group::start(db),
         }
     }
 
-    /// Spends the token and stores the pair, once committed; `false` when the token was no
-    /// longer live (another request spent it first, or it was revoked): nothing is stored.
-    pub async fn rotate(&self, rotation: Rotation) -> Result<bool, ApiError> {
-        self.group.write(rotation).await
+    /// Reads the token and, if it is live, its person may get tokens and the ask is
+    /// admitted, spends it and stores `refresh.new` in its family, once committed.
+    pub async fn refresh(&self, refresh: Refresh<B>) -> Result<Refreshed<B>, ApiError> {
+        self.group.write(refresh).await
     }
 }
 
-pub struct RotationWrites;
+pub struct RefreshWrites<B>(PhantomData<B>);
 
-impl GroupWrite for RotationWrites {
-    type Job = Rotation;
-    type Done = bool;
+/// The tokens of `hashes` (in any state, for any client), each with its hash and what `B`
+/// reads beside it, read in `tx` at `now`.
+async fn read_many<B: Beside>(
+    tx: &mut Tx,
+    now: i64,
+    hashes: &[&[u8]],
+) -> Result<Vec<(Vec<u8>, refresh::RefreshRow, B::Row)>, ApiError> {
+    if hashes.is_empty() {
+        return Ok(Vec::new());
+    }
+    let listed = (2..hashes.len() + 2)
+        .map(|n| format!("${n}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let sql = format!(
+        "SELECT t.token_hash, {}{} {} {} WHERE t.token_hash IN ({listed})",
+        refresh::COLUMNS,
+        B::columns(),
+        refresh::FROM,
+        B::JOINS,
+    );
+    Ok(with_tx!(tx, |c| {
+        use sqlx::Row;
+        let mut query = sqlx::query(&sql).bind(now);
+        for hash in hashes {
+            query = query.bind(*hash);
+        }
+        query.fetch_all(c).await.and_then(|rows| {
+            rows.iter()
+                .map(|r| {
+                    Ok((
+                        r.try_get("token_hash")?,
+                        refresh::RefreshRow::from_row(r)?,
+                        B::Row::from_row(r)?,
+                    ))
+                })
+                .collect::<Result<Vec<_>, sqlx::Error>>()
+        })
+    })?)
+}
+
+impl<B: Beside> GroupWrite for RefreshWrites<B> {
+    type Job = Refresh<B>;
+    type Done = Refreshed<B>;
 
     async fn write(
         tx: &mut Tx,
-        jobs: &[Rotation],
-    ) -> Result<Vec<Result<bool, ApiError>>, ApiError> {
+        jobs: &[Refresh<B>],
+    ) -> Result<Vec<Result<Refreshed<B>, ApiError>>, ApiError> {
+        let now = now_ms();
+        let hashes: Vec<Option<Vec<u8>>> =
+            jobs.iter().map(|j| refresh::hash_of(&j.token)).collect();
+        let listed: Vec<&[u8]> = hashes.iter().flatten().map(Vec::as_slice).collect();
+        let read = read_many::<B>(tx, now, &listed).await?;
+        // Each job's token, as found for its own client only.
+        let found: Vec<Option<(refresh::RefreshRow, B::Row)>> = jobs
+            .iter()
+            .zip(&hashes)
+            .map(|(job, hash)| {
+                let hash = hash.as_deref()?;
+                read.iter()
+                    .find(|(h, row, _)| h == hash && row.client_id == job.client_id)
+                    .map(|(_, row, beside)| (row.clone(), beside.clone()))
+            })
+            .collect();
+        // Those that may be spent, each with the pair that replaces it.
+        let spent: Vec<(usize, Uuid, NewPair, Vec<u8>)> = jobs
+            .iter()
+            .zip(&found)
+            .enumerate()
+            .filter_map(|(i, (job, found))| {
+                let (row, beside) = found.as_ref()?;
+                let spendable = refusal(row.user_status.parse().ok()?).is_none()
+                    && row.is_live(now)
+                    && B::admits(&job.ask, beside);
+                spendable.then(|| {
+                    let new = job.new.clone().of(row.family());
+                    let sealed = refresh::seal(&job.token, row.id, &job.device, &new.pair());
+                    (i, row.id, new, sealed)
+                })
+            })
+            .collect();
         // The people's rows first, in one order (two nodes' groups never wait for each
         // other in a circle), as a lone refresh locks its person's: a revocation of
         // everything of theirs either committed before (the rotation then finds the token
         // revoked) or waits for this transaction and revokes the pairs it stores too.
-        let mut people: Vec<Uuid> = jobs.iter().map(|j| j.pair.family.user_id).collect();
+        let mut people: Vec<Uuid> = spent.iter().map(|(_, _, p, _)| p.family.user_id).collect();
         people.sort_unstable();
         people.dedup();
         crate::users::store::lock_many(tx, &people).await?;
-        let spends: Vec<refresh::Spend> = jobs
+        let spends: Vec<refresh::Spend> = spent
             .iter()
-            .map(|j| refresh::Spend {
-                id: j.token_id,
-                device: &j.device,
-                sealed: &j.sealed,
+            .map(|(i, id, _, sealed)| refresh::Spend {
+                id: *id,
+                device: &jobs[*i].device,
+                sealed,
             })
             .collect();
         let won = refresh::rotate_many(tx, &spends).await?;
-        let stored: Vec<&NewPair> = jobs
+        let stored: Vec<&NewPair> = spent
             .iter()
             .zip(&won)
             .filter(|(_, won)| **won)
-            .map(|(job, _)| &job.pair)
+            .map(|((_, _, new, _), _)| new)
             .collect();
         store(tx, &stored).await?;
-        Ok(won.into_iter().map(Ok).collect())
+        let mut done: Vec<Option<TokenPair>> = vec![None; jobs.len()];
+        for ((i, _, new, _), won) in spent.iter().zip(&won) {
+            if *won {
+                done[*i] = Some(new.pair());
+            }
+        }
+        Ok(found
+            .into_iter()
+            .zip(done)
+            .map(|(found, pair)| {
+                Ok(match (found, pair) {
+                    (Some((row, beside)), Some(pair)) => Refreshed::Rotated { row, beside, pair },
+                    (found, _) => Refreshed::Kept(found),
+                })
+            })
+            .collect())
     }
 }

@@ -377,3 +377,92 @@ async fn without_offline_access_there_is_no_refresh_token_and_without_openid_no_
     let reply = rp.exchange(&t, &code, &verifier).await;
     assert!(reply.get("id_token").is_none());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn in_one_group_a_refresh_asking_beyond_its_grant_is_refused_alone_and_spends_nothing() {
+    let t = TestApp::spawn().await;
+    let rp = Rp::new(&t).await;
+    // One sign-in granted only `openid offline_access`; five granted everything.
+    t.person("ona@example.com").register().await;
+    let (code, verifier) = new_code(
+        &t,
+        &rp,
+        "ona@example.com",
+        &[("scope", "openid offline_access")],
+    )
+    .await;
+    let narrow = rp.exchange(&t, &code, &verifier).await;
+    let narrow_refresh = narrow["refresh_token"].as_str().unwrap().to_string();
+    let mut wide = Vec::new();
+    for i in 0..5 {
+        let email = format!("wide{i}@example.com");
+        t.person(&email).register().await;
+        wide.push(tokens(&t, &rp, &email).await);
+    }
+
+    // All at once, so that they are read and rotated together: the narrow sign-in asks
+    // for `email`, which it was not granted; the others refresh, one of them narrowing.
+    let asks: Vec<(String, Option<&str>)> =
+        std::iter::once((narrow_refresh.clone(), Some("openid email")))
+            .chain(wide.iter().enumerate().map(|(i, w)| {
+                (
+                    w["refresh_token"].as_str().unwrap().to_string(),
+                    (i == 0).then_some("openid"),
+                )
+            }))
+            .collect();
+    let replies = futures::future::join_all(asks.iter().map(|(token, scope)| {
+        let mut pairs = vec![
+            ("grant_type", "refresh_token"),
+            ("refresh_token", token.as_str()),
+        ];
+        if let Some(scope) = scope {
+            pairs.push(("scope", scope));
+        }
+        let (rp, t) = (&rp, &t);
+        async move { rp.token(t, &pairs).await }
+    }))
+    .await;
+    let mut replies = replies.into_iter();
+    expect_oauth(
+        replies.next().unwrap(),
+        400,
+        "invalid_scope",
+        "INVALID_SCOPE",
+    )
+    .await;
+    for (i, (res, before)) in replies.zip(&wide).enumerate() {
+        assert_eq!(res.status(), 200, "refresh {i}");
+        let after: Value = res.json().await.unwrap();
+        let claims = verified(&t, after["id_token"].as_str().unwrap())
+            .await
+            .unwrap();
+        let first = verified(&t, before["id_token"].as_str().unwrap())
+            .await
+            .unwrap();
+        assert_eq!(
+            claims["sub"], first["sub"],
+            "refresh {i} is its own person's"
+        );
+        let scope = if i == 0 {
+            "openid offline_access"
+        } else {
+            "openid profile email phone offline_access"
+        };
+        assert_eq!(after["scope"], scope, "refresh {i}");
+    }
+
+    // The refused refresh spent nothing: its token still works, for what was granted.
+    let res = rp
+        .token(
+            &t,
+            &[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", &narrow_refresh),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    let after: Value = res.json().await.unwrap();
+    assert_eq!(after["scope"], "openid offline_access");
+}
