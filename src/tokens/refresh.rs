@@ -166,6 +166,46 @@ pub struct Spend<'a> {
     pub sealed: &'a [u8],
 }
 
+/// Pushes onto a `QueryBuilder` the `UPDATE` that marks each live token of `$spends` (a
+/// slice of [`Spend`], each token once) rotated at `$now`. By id (`IN`, so both databases
+/// look each row up by its key), each row's values chosen by a `CASE` on its id;
+/// PostgreSQL must be told the values' types (`$bytes`: `"::bytea"`), SQLite must not (its
+/// CAST would convert them: `""`).
+macro_rules! push_rotation {
+    ($query:expr, $now:expr, $spends:expr, $bytes:expr) => {{
+        $query.push("UPDATE refresh_tokens SET rotated_at = ");
+        $query.push_bind($now);
+        for (column, value) in [
+            (
+                "rotated_by",
+                (|s: &$crate::tokens::refresh::Spend<'_>| s.device)
+                    as for<'s> fn(&$crate::tokens::refresh::Spend<'s>) -> &'s [u8],
+            ),
+            ("successor", |s: &$crate::tokens::refresh::Spend<'_>| {
+                s.sealed
+            }),
+        ] {
+            $query.push(format!(", {column} = CASE id"));
+            for spend in $spends {
+                $query.push(" WHEN ");
+                $query.push_bind(spend.id);
+                $query.push(" THEN ");
+                $query.push_bind(value(spend));
+                $query.push($bytes);
+            }
+            $query.push(" END");
+        }
+        $query.push(" WHERE id IN (");
+        let mut ids = $query.separated(", ");
+        for spend in $spends {
+            ids.push_bind(spend.id);
+        }
+        $query.push(") AND rotated_at IS NULL AND revoked_at IS NULL AND expires_at > ");
+        $query.push_bind($now);
+    }};
+}
+pub(crate) use push_rotation;
+
 /// Marks each live refresh token of `spends` rotated, in one statement; for each, whether it
 /// was (exactly one of concurrent callers wins a token; of two spends of one token here, the
 /// first).
@@ -186,38 +226,10 @@ pub async fn rotate_many(tx: &mut Tx, spends: &[Spend<'_>]) -> Result<Vec<bool>,
         return Ok(Vec::new());
     }
     let now = now_ms();
-    // By id (`IN`, so both databases look each row up by its key), each row's values chosen
-    // by a `CASE` on its id; PostgreSQL must be told the values' types, SQLite must not (its
-    // CAST would convert them).
     macro_rules! rotate {
         ($db:ty, $c:expr, $bytes:expr) => {{
-            let mut query =
-                sqlx::QueryBuilder::<$db>::new("UPDATE refresh_tokens SET rotated_at = ");
-            query.push_bind(now);
-            for (column, value) in [
-                (
-                    "rotated_by",
-                    (|s: &Spend<'_>| s.device) as for<'s> fn(&Spend<'s>) -> &'s [u8],
-                ),
-                ("successor", |s: &Spend<'_>| s.sealed),
-            ] {
-                query.push(format!(", {column} = CASE id"));
-                for spend in &asked {
-                    query.push(" WHEN ");
-                    query.push_bind(spend.id);
-                    query.push(" THEN ");
-                    query.push_bind(value(spend));
-                    query.push($bytes);
-                }
-                query.push(" END");
-            }
-            query.push(" WHERE id IN (");
-            let mut ids = query.separated(", ");
-            for spend in &asked {
-                ids.push_bind(spend.id);
-            }
-            query.push(") AND rotated_at IS NULL AND revoked_at IS NULL AND expires_at > ");
-            query.push_bind(now);
+            let mut query = sqlx::QueryBuilder::<$db>::new("");
+            push_rotation!(query, now, &asked, $bytes);
             query.push(" RETURNING id");
             query.build_query_scalar::<Uuid>().fetch_all($c).await
         }};

@@ -103,35 +103,42 @@ impl NewPair {
     }
 }
 
+/// Pushes onto a `QueryBuilder` the `INSERT` of `$pairs`' tokens of one table: their
+/// access tokens (`$refresh` false) or their refresh tokens (true).
+macro_rules! push_tokens {
+    ($query:expr, $pairs:expr, $refresh:expr) => {{
+        let (table, token): (&str, fn(&NewPair) -> &NewToken) = if $refresh {
+            ("refresh_tokens", |p| &p.refresh)
+        } else {
+            ("access_tokens", |p| &p.access)
+        };
+        $query.push(format!(
+            "INSERT INTO {table} (id, token_hash, user_id, client_id, device_id, family_id, created_at, expires_at) "
+        ));
+        $query.push_values($pairs, |mut b, p| {
+            let t = token(p);
+            b.push_bind(t.id)
+                .push_bind(t.secret.hash.clone())
+                .push_bind(p.family.user_id)
+                .push_bind(p.family.client_id)
+                .push_bind(p.family.device_id)
+                .push_bind(p.family.id)
+                .push_bind(p.created_at)
+                .push_bind(t.expires_at);
+        });
+    }};
+}
+
 /// Stores `pairs`: one statement per token table, whatever their number.
 pub async fn store(tx: &mut Tx, pairs: &[&NewPair]) -> Result<(), ApiError> {
     if pairs.is_empty() {
         return Ok(());
     }
-    for (table, token) in [
-        (
-            "access_tokens",
-            (|p: &NewPair| &p.access) as fn(&NewPair) -> &NewToken,
-        ),
-        ("refresh_tokens", |p: &NewPair| &p.refresh),
-    ] {
-        let insert = format!(
-            "INSERT INTO {table} (id, token_hash, user_id, client_id, device_id, family_id, created_at, expires_at) "
-        );
+    for refresh in [false, true] {
         macro_rules! insert_many {
             ($db:ty, $c:expr) => {{
-                let mut query = sqlx::QueryBuilder::<$db>::new(&insert);
-                query.push_values(pairs, |mut b, p| {
-                    let t = token(p);
-                    b.push_bind(t.id)
-                        .push_bind(t.secret.hash.clone())
-                        .push_bind(p.family.user_id)
-                        .push_bind(p.family.client_id)
-                        .push_bind(p.family.device_id)
-                        .push_bind(p.family.id)
-                        .push_bind(p.created_at)
-                        .push_bind(t.expires_at);
-                });
+                let mut query = sqlx::QueryBuilder::<$db>::new("");
+                push_tokens!(query, pairs, refresh);
                 query.build().execute($c).await.map(drop)
             }};
         }
@@ -141,6 +148,51 @@ pub async fn store(tx: &mut Tx, pairs: &[&NewPair]) -> Result<(), ApiError> {
         }?;
     }
     Ok(())
+}
+
+/// Spends `spends` and stores `pairs` (the pair of each spend, in order): on SQLite in one
+/// round trip to the writer's thread (one `UPDATE` and two `INSERT`s sent together), where
+/// the group's transaction has held the database's write lock since before it read the
+/// tokens, so every token it found live is still live; on PostgreSQL, where another node
+/// may have spent one since, as [`refresh::rotate_many`] and [`store`] for the winners. For
+/// each spend, whether it won. Each token is spent once in `spends`.
+async fn spend_and_store(
+    tx: &mut Tx,
+    spends: &[refresh::Spend<'_>],
+    pairs: &[&NewPair],
+) -> Result<Vec<bool>, ApiError> {
+    if spends.is_empty() {
+        return Ok(Vec::new());
+    }
+    let Tx::Sqlite(t) = tx else {
+        let won = refresh::rotate_many(tx, spends).await?;
+        let stored: Vec<&NewPair> = pairs
+            .iter()
+            .zip(&won)
+            .filter(|(_, won)| **won)
+            .map(|(pair, _)| *pair)
+            .collect();
+        store(tx, &stored).await?;
+        return Ok(won);
+    };
+    let mut query = sqlx::QueryBuilder::<sqlx::Sqlite>::new("");
+    refresh::push_rotation!(query, now_ms(), spends, "");
+    query.push("; ");
+    push_tokens!(query, pairs, false);
+    query.push("; ");
+    push_tokens!(query, pairs, true);
+    let done = query.build().execute(&mut **t).await?;
+    // Each spend updated its token and inserted two; anything else is a bug: the group
+    // fails, nothing of it is kept.
+    if done.rows_affected() != 3 * spends.len() as u64 {
+        tracing::error!(
+            spends = spends.len(),
+            changed = done.rows_affected(),
+            "a token found live under the write lock was not"
+        );
+        return Err(ApiError::new(crate::error::ErrorCode::InternalError));
+    }
+    Ok(vec![true; spends.len()])
 }
 
 /// What a refresh reads beside its token for the layer that asks (the OpenID Connect
@@ -305,7 +357,7 @@ impl<B: Beside> GroupWrite for RefreshWrites<B> {
             })
             .collect();
         // Those that may be spent, each with the pair that replaces it.
-        let spent: Vec<(usize, Uuid, NewPair, Vec<u8>)> = jobs
+        let mut spent: Vec<(usize, Uuid, NewPair, Vec<u8>)> = jobs
             .iter()
             .zip(&found)
             .enumerate()
@@ -321,6 +373,10 @@ impl<B: Beside> GroupWrite for RefreshWrites<B> {
                 })
             })
             .collect();
+        // A token presented twice in the group is spent by the first; the second is then
+        // answered as a later presentation (`refresh_kept`).
+        let mut seen = std::collections::HashSet::new();
+        spent.retain(|(_, id, _, _)| seen.insert(*id));
         // The people's rows first, in one order (two nodes' groups never wait for each
         // other in a circle), as a lone refresh locks its person's: a revocation of
         // everything of theirs either committed before (the rotation then finds the token
@@ -337,14 +393,8 @@ impl<B: Beside> GroupWrite for RefreshWrites<B> {
                 sealed,
             })
             .collect();
-        let won = refresh::rotate_many(tx, &spends).await?;
-        let stored: Vec<&NewPair> = spent
-            .iter()
-            .zip(&won)
-            .filter(|(_, won)| **won)
-            .map(|((_, _, new, _), _)| new)
-            .collect();
-        store(tx, &stored).await?;
+        let pairs: Vec<&NewPair> = spent.iter().map(|(_, _, new, _)| new).collect();
+        let won = spend_and_store(tx, &spends, &pairs).await?;
         let mut done: Vec<Option<TokenPair>> = vec![None; jobs.len()];
         for ((i, _, new, _), won) in spent.iter().zip(&won) {
             if *won {
