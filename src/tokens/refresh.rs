@@ -206,10 +206,14 @@ macro_rules! push_rotation {
 }
 pub(crate) use push_rotation;
 
-/// Marks each live refresh token of `spends` rotated, in one statement; for each, whether it
-/// was (exactly one of concurrent callers wins a token; of two spends of one token here, the
-/// first).
-pub async fn rotate_many(tx: &mut Tx, spends: &[Spend<'_>]) -> Result<Vec<bool>, ApiError> {
+/// Marks each refresh token of `spends` that is live at `now` rotated, in one statement; for
+/// each, whether it was (exactly one of concurrent callers wins a token; of two spends of
+/// one token here, the first).
+pub async fn rotate_many(
+    tx: &mut Tx,
+    spends: &[Spend<'_>],
+    now: i64,
+) -> Result<Vec<bool>, ApiError> {
     // The first spend of each token; a later one of the same token loses to it.
     let first: Vec<bool> = spends
         .iter()
@@ -225,7 +229,6 @@ pub async fn rotate_many(tx: &mut Tx, spends: &[Spend<'_>]) -> Result<Vec<bool>,
     if asked.is_empty() {
         return Ok(Vec::new());
     }
-    let now = now_ms();
     macro_rules! rotate {
         ($db:ty, $c:expr, $bytes:expr) => {{
             let mut query = sqlx::QueryBuilder::<$db>::new("");

@@ -150,7 +150,8 @@ pub async fn store(tx: &mut Tx, pairs: &[&NewPair]) -> Result<(), ApiError> {
     Ok(())
 }
 
-/// Spends `spends` and stores `pairs` (the pair of each spend, in order): on SQLite in one
+/// Spends `spends` (each token live at `now`, the time the group judged that by) and stores
+/// `pairs` (the pair of each spend, in order): on SQLite in one
 /// round trip to the writer's thread (one `UPDATE` and two `INSERT`s sent together), where
 /// the group's transaction has held the database's write lock since before it read the
 /// tokens, so every token it found live is still live; on PostgreSQL, where another node
@@ -160,12 +161,13 @@ async fn spend_and_store(
     tx: &mut Tx,
     spends: &[refresh::Spend<'_>],
     pairs: &[&NewPair],
+    now: i64,
 ) -> Result<Vec<bool>, ApiError> {
     if spends.is_empty() {
         return Ok(Vec::new());
     }
     let Tx::Sqlite(t) = tx else {
-        let won = refresh::rotate_many(tx, spends).await?;
+        let won = refresh::rotate_many(tx, spends, now).await?;
         let stored: Vec<&NewPair> = pairs
             .iter()
             .zip(&won)
@@ -176,7 +178,7 @@ async fn spend_and_store(
         return Ok(won);
     };
     let mut query = sqlx::QueryBuilder::<sqlx::Sqlite>::new("");
-    refresh::push_rotation!(query, now_ms(), spends, "");
+    refresh::push_rotation!(query, now, spends, "");
     query.push("; ");
     push_tokens!(query, pairs, false);
     query.push("; ");
@@ -284,7 +286,11 @@ impl<B: Beside> Refreshes<B> {
 
     /// Reads the token and, if it is live, its person may get tokens and the ask is
     /// admitted, spends it and stores `refresh.new` in its family, once committed.
+    /// A malformed token is answered at once: it costs the writer nothing.
     pub async fn refresh(&self, refresh: Refresh<B>) -> Result<Refreshed<B>, ApiError> {
+        if refresh::hash_of(&refresh.token).is_none() {
+            return Ok(Refreshed::Kept(None));
+        }
         self.group.write(refresh).await
     }
 }
@@ -340,7 +346,18 @@ impl<B: Beside> GroupWrite for RefreshWrites<B> {
         tx: &mut Tx,
         jobs: &[Refresh<B>],
     ) -> Result<Vec<Result<Refreshed<B>, ApiError>>, ApiError> {
-        let now = now_ms();
+        Self::write_at(tx, now_ms(), jobs).await
+    }
+}
+
+impl<B: Beside> RefreshWrites<B> {
+    /// [`GroupWrite::write`], every token judged live or not at `now`, and spent only if it
+    /// is still live at that same time.
+    async fn write_at(
+        tx: &mut Tx,
+        now: i64,
+        jobs: &[Refresh<B>],
+    ) -> Result<Vec<Result<Refreshed<B>, ApiError>>, ApiError> {
         let hashes: Vec<Option<Vec<u8>>> =
             jobs.iter().map(|j| refresh::hash_of(&j.token)).collect();
         let listed: Vec<&[u8]> = hashes.iter().flatten().map(Vec::as_slice).collect();
@@ -394,7 +411,7 @@ impl<B: Beside> GroupWrite for RefreshWrites<B> {
             })
             .collect();
         let pairs: Vec<&NewPair> = spent.iter().map(|(_, _, new, _)| new).collect();
-        let won = spend_and_store(tx, &spends, &pairs).await?;
+        let won = spend_and_store(tx, &spends, &pairs, now).await?;
         let mut done: Vec<Option<TokenPair>> = vec![None; jobs.len()];
         for ((i, _, new, _), won) in spent.iter().zip(&won) {
             if *won {
@@ -411,5 +428,96 @@ impl<B: Beside> GroupWrite for RefreshWrites<B> {
                 })
             })
             .collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{
+        clients::store as clients,
+        db::Pooler,
+        users::store::{self as users, NewUser},
+    };
+
+    /// A migrated in-memory database with one client, one person and a refresh token of
+    /// theirs that expires at `expires_at`; the token.
+    async fn one_token(expires_at: i64) -> (Db, Uuid, String) {
+        let db = Db::connect("sqlite::memory:", 1, Pooler::None)
+            .await
+            .unwrap();
+        db.migrate(None).await.unwrap();
+        let mut tx = db.begin().await.unwrap();
+        let client = clients::create(&mut tx, "app", &[], &[])
+            .await
+            .unwrap()
+            .client;
+        let user = users::insert(
+            &mut tx,
+            NewUser {
+                name: "Ana",
+                email: Some("ana@example.com"),
+                whatsapp: None,
+                password_hash: "x",
+            },
+        )
+        .await
+        .unwrap();
+        let family = Family {
+            id: Uuid::now_v7(),
+            user_id: user.id,
+            client_id: client.id,
+            device_id: None,
+        };
+        let mut pair = NewPair::make(&Config::defaults(), family);
+        pair.refresh.expires_at = expires_at;
+        store(&mut tx, &[&pair]).await.unwrap();
+        tx.commit().await.unwrap();
+        (db, client.id, pair.refresh.secret.plaintext)
+    }
+
+    fn job(token: &str, client_id: Uuid) -> Refresh<Nothing> {
+        Refresh {
+            token: token.to_string(),
+            client_id,
+            device: vec![1],
+            ask: (),
+            new: NewTokens::make(&Config::defaults()),
+        }
+    }
+
+    /// A token that expires between the group's judging it live and its `UPDATE` is still
+    /// spent: both use the group's one time (with two clocks the count came out short, and
+    /// the whole group failed).
+    #[tokio::test]
+    async fn a_token_live_when_the_group_judged_it_is_spent_at_that_time() {
+        let expires_at = now_ms() + 5;
+        let (db, client_id, token) = one_token(expires_at).await;
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        let mut tx = db.begin().await.unwrap();
+        let done =
+            RefreshWrites::<Nothing>::write_at(&mut tx, expires_at - 1, &[job(&token, client_id)])
+                .await
+                .expect("the group is written");
+        tx.commit().await.unwrap();
+        assert!(matches!(done[0], Ok(Refreshed::Rotated { .. })));
+    }
+
+    /// A malformed token never waits for the writer (here held by someone else).
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_malformed_token_is_answered_without_the_writer() {
+        let (db, client_id, _) = one_token(now_ms() + 60_000).await;
+        let refreshes = Refreshes::<Nothing>::new(&db);
+        let Db::Sqlite { writer, .. } = &db else {
+            unreachable!()
+        };
+        let _held = writer.acquire().await.unwrap();
+        let answer = tokio::time::timeout(
+            std::time::Duration::from_millis(500),
+            refreshes.refresh(job("fyt_not-a-token", client_id)),
+        )
+        .await
+        .expect("answered without waiting for the writer");
+        assert!(matches!(answer, Ok(Refreshed::Kept(None))));
     }
 }
