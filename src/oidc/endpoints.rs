@@ -201,14 +201,14 @@ async fn revoke_token(
     let client = client::authenticate_any(state, headers, &params).await?;
     let token = params.require("token")?;
     let family = match access::find(&state.db, token, client.id).await? {
-        Some(row) => row.family_id,
+        Some(row) => row.family_id.map(|f| (row.user_id, f)),
         None => refresh::find(&state.db, token, client.id)
             .await?
-            .map(|r| r.family_id),
+            .map(|r| (r.user_id, r.family_id)),
     };
-    if let Some(family) = family {
+    if let Some((user_id, family)) = family {
         let mut tx = state.db.begin().await?;
-        crate::tokens::revoke_family(&mut tx, family).await?;
+        crate::tokens::revoke_family(&mut tx, user_id, family).await?;
         tx.commit().await?;
     }
     Ok(())

@@ -155,7 +155,7 @@ async fn code_grant(
         // Presented again: whoever holds it besides the app, what the first use issued is
         // theirs too (RFC 6749 §4.1.2). It ends here.
         if let Some(family) = row.family_id {
-            crate::tokens::revoke_family(&mut tx, family).await?;
+            crate::tokens::revoke_family(&mut tx, row.user_id, family).await?;
             tx.commit().await?;
             tracing::warn!(family = %family, client = %client.id, "an authorization code was presented again: its tokens are revoked");
         }

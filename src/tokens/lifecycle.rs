@@ -123,7 +123,7 @@ pub async fn refresh_kept(
         return Ok(pair);
     }
     if row.revoked_at.is_none() {
-        revoke_family(&mut tx, row.family_id).await?;
+        revoke_family(&mut tx, row.user_id, row.family_id).await?;
         tx.commit().await?;
         tracing::warn!(
             family = %row.family_id,
@@ -197,14 +197,14 @@ pub async fn logout(
         revoke_for_user(&mut tx, row.user_id, Some(client_id)).await?;
     } else {
         match row.family_id {
-            Some(family) => revoke_family(&mut tx, family).await?,
+            Some(family) => revoke_family(&mut tx, row.user_id, family).await?,
             None => revoke_access(&mut tx, row.id).await?,
         }
         if let Some(token) = &body.refresh_token
             && let Some(other) = refresh::find_in(&mut tx, token, client_id).await?
             && other.user_id == row.user_id
         {
-            revoke_family(&mut tx, other.family_id).await?;
+            revoke_family(&mut tx, other.user_id, other.family_id).await?;
         }
     }
     tx.commit().await
@@ -234,8 +234,14 @@ async fn revoke_where(
     Ok(())
 }
 
-/// Revokes every token of one sign-in.
-pub async fn revoke_family(tx: &mut Tx, family_id: Uuid) -> Result<(), ApiError> {
+/// Revokes every token of one sign-in, of `user_id`.
+///
+/// The person's row is locked first, as a rotation locks it (`rotation::Refreshes`): a
+/// rotation in flight either committed before, and the pair it stored is revoked here, or
+/// waits, and then finds its token revoked. (On PostgreSQL, without the lock, a rotation
+/// committing while this ran could store a pair this missed.)
+pub async fn revoke_family(tx: &mut Tx, user_id: Uuid, family_id: Uuid) -> Result<(), ApiError> {
+    crate::users::store::lock(tx, user_id).await?;
     revoke_where(tx, "family_id = $1", family_id, None).await
 }
 
