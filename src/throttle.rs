@@ -215,7 +215,7 @@ impl Taken {
 
     /// Gives the places back in the transaction that completes the attempt (a correct
     /// password is not a guess).
-    pub async fn refund(&self, tx: &mut Tx) -> Result<(), ApiError> {
+    pub async fn refund(&self, tx: &mut Tx<'_>) -> Result<(), ApiError> {
         for (key, window_start) in &self.held {
             with_tx!(tx, |c| sqlx::query(REFUND)
                 .bind(key)

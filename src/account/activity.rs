@@ -223,7 +223,7 @@ async fn not_me_in(state: &AppState, caller: &Caller, token: &str) -> Result<Str
 /// it — unless another account holds it now (`false`): then only the one that replaced it
 /// goes. `user`'s row is locked (`alerts::spend_link`).
 async fn give_back(
-    tx: &mut Tx,
+    tx: &mut Tx<'_>,
     caller: &Caller,
     user: &UserRow,
     to: &Identifier,

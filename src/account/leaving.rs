@@ -86,7 +86,7 @@ pub async fn delete(
     Ok(session::clear_cookie(&state.config))
 }
 
-async fn run(tx: &mut Tx, sql: &str, user_id: Uuid) -> Result<(), ApiError> {
+async fn run(tx: &mut Tx<'_>, sql: &str, user_id: Uuid) -> Result<(), ApiError> {
     with_tx!(tx, |c| sqlx::query(sql)
         .bind(user_id)
         .execute(c)
@@ -98,7 +98,7 @@ async fn run(tx: &mut Tx, sql: &str, user_id: Uuid) -> Result<(), ApiError> {
 /// The account row without anything personal: no name, no password, its identifiers freed
 /// (an address under `.invalid`, RFC 2606, which no mail reaches, keeps the row's "one
 /// identifier at least" rule), status `deleted`.
-async fn empty_account(tx: &mut Tx, user_id: Uuid) -> Result<(), ApiError> {
+async fn empty_account(tx: &mut Tx<'_>, user_id: Uuid) -> Result<(), ApiError> {
     let sql = "UPDATE users SET name = '', email = $2, whatsapp = NULL, password_hash = '',
                    email_verified_at = NULL, whatsapp_verified_at = NULL, status = 'deleted',
                    updated_at = $3

@@ -75,7 +75,7 @@ fn address(user: &UserRow) -> Option<Identifier> {
 /// Stores the alert `what` for `user` (caused by `caller`) and its link, in `tx`, to their
 /// alert address (none: no alert); the caller wakes the courier after committing.
 pub async fn send(
-    tx: &mut Tx,
+    tx: &mut Tx<'_>,
     config: &Config,
     caller: &Caller,
     user: &UserRow,
@@ -91,7 +91,7 @@ pub async fn send(
 /// account had verified: the link locks the account's sessions out and sends `to` a
 /// recovery code), in `tx`; the caller wakes the courier after committing.
 pub async fn send_to(
-    tx: &mut Tx,
+    tx: &mut Tx<'_>,
     config: &Config,
     caller: &Caller,
     user_id: Uuid,
@@ -219,7 +219,7 @@ pub struct Spent {
 /// Spends the "this wasn't me" link `token` (single use, unexpired), or `None` (a link used,
 /// expired or never made). What using it does to the account is the caller's
 /// (`account::activity`).
-pub async fn spend_link(tx: &mut Tx, token: &str) -> Result<Option<Spent>, ApiError> {
+pub async fn spend_link(tx: &mut Tx<'_>, token: &str) -> Result<Option<Spent>, ApiError> {
     if !secret::well_formed(PREFIX, token) {
         return Ok(None);
     }

@@ -15,7 +15,7 @@ use uuid::Uuid;
 /// Records `kind` for `user_id`, from `caller`, in `tx` (the transaction of the change it
 /// records). `client_id`: the app it was for, if any.
 pub async fn record(
-    tx: &mut Tx,
+    tx: &mut Tx<'_>,
     caller: &Caller,
     user_id: Uuid,
     kind: Kind,
@@ -27,7 +27,7 @@ pub async fn record(
 /// Records `kind` for `user_id`, from `caller`, in `tx`, with what else the change did
 /// (`detail`: the second factor turned on `others_signed_out`, say).
 pub async fn record_with(
-    tx: &mut Tx,
+    tx: &mut Tx<'_>,
     caller: &Caller,
     user_id: Uuid,
     kind: Kind,
@@ -39,7 +39,7 @@ pub async fn record_with(
 /// Records a sign-in (or a failed one, or a code sent) proven `how`, for `app` when it was
 /// for an app — or another entry with how it came about (`not_me`: a "this wasn't me" link).
 pub async fn record_sign_in(
-    tx: &mut Tx,
+    tx: &mut Tx<'_>,
     caller: &Caller,
     user_id: Uuid,
     kind: Kind,
@@ -59,7 +59,7 @@ pub async fn record_sign_in(
 }
 
 async fn insert(
-    tx: &mut Tx,
+    tx: &mut Tx<'_>,
     caller: &Caller,
     user_id: Uuid,
     kind: Kind,
@@ -235,7 +235,7 @@ pub async fn signed_in(
 
 /// Ends one of `user_id`'s sign-ins (`session:<id>` or `app:<family>`), in `tx`; `NOT_FOUND`
 /// when they have no such live sign-in (another person's id included).
-pub async fn end(tx: &mut Tx, user_id: Uuid, id: &str) -> Result<(), ApiError> {
+pub async fn end(tx: &mut Tx<'_>, user_id: Uuid, id: &str) -> Result<(), ApiError> {
     let not_found = || ApiError::new(ErrorCode::NotFound);
     let (what, uuid) = id.split_once(':').ok_or_else(not_found)?;
     let uuid = Uuid::parse_str(uuid).map_err(|_| ApiError::new(ErrorCode::InvalidObjectId))?;

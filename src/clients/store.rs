@@ -115,7 +115,7 @@ pub struct Created {
 }
 
 pub async fn create(
-    tx: &mut Tx,
+    tx: &mut Tx<'_>,
     name: &str,
     grants: &[Grant],
     redirect_urls: &[String],
@@ -196,7 +196,7 @@ pub enum Change<'a> {
 }
 
 /// Applies `change` to client `id`; `Ok(false)` when there is no such client.
-pub async fn update(tx: &mut Tx, id: Uuid, change: Change<'_>) -> Result<bool, ApiError> {
+pub async fn update(tx: &mut Tx<'_>, id: Uuid, change: Change<'_>) -> Result<bool, ApiError> {
     let now = now_ms();
     let result = match change {
         Change::Status(status) => {
@@ -252,7 +252,7 @@ pub async fn update(tx: &mut Tx, id: Uuid, change: Change<'_>) -> Result<bool, A
 
 /// Marks the client rows changed, for every server's cache (see `ClientCache`).
 /// Taking this row lock first also serializes concurrent first-start checks.
-async fn bump_generation(tx: &mut Tx) -> Result<(), ApiError> {
+async fn bump_generation(tx: &mut Tx<'_>) -> Result<(), ApiError> {
     let sql = "UPDATE generations SET value = value + 1 WHERE name = 'clients'";
     with_tx!(tx, |c| sqlx::query(sql).execute(c).await.map(drop))?;
     Ok(())

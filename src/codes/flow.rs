@@ -240,7 +240,7 @@ fn deliver_later(
 /// Stores a recovery code for `user` and its message to `to`, in `tx` (a "this wasn't me"
 /// link starts a recovery: `activity::alerts`).
 pub(crate) async fn send_recovery_in(
-    tx: &mut Tx,
+    tx: &mut Tx<'_>,
     to: &Identifier,
     user: &UserRow,
 ) -> Result<(), ApiError> {
@@ -516,7 +516,7 @@ pub async fn verify(
 /// gets the alert, with its link — an intruder who added their own number would otherwise
 /// keep a way back in unseen. An old one never verified may be a stranger's: it is only told.
 async fn tell_change(
-    tx: &mut crate::db::Tx,
+    tx: &mut crate::db::Tx<'_>,
     state: &AppState,
     caller: &Caller,
     before: &UserRow,

@@ -26,7 +26,7 @@ use crate::{db::Tx, error::ApiError};
 /// Sets `password_hash` for `user`, who just proved `proven` with a recovery code, and
 /// removes what the rule above says, in `tx`; returns the account as it is now.
 pub async fn reset(
-    tx: &mut Tx,
+    tx: &mut Tx<'_>,
     user: &UserRow,
     proven: &Identifier,
     password_hash: &str,

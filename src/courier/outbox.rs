@@ -26,7 +26,7 @@ const FIRST_DELAY: Duration = Duration::from_secs(2);
 const MAX_DELAY: Duration = Duration::from_secs(30 * 60);
 
 /// Stores `message` for sending, in `tx` (the transaction that stores its code).
-pub async fn enqueue(tx: &mut Tx, message: &Message) -> Result<Uuid, ApiError> {
+pub async fn enqueue(tx: &mut Tx<'_>, message: &Message) -> Result<Uuid, ApiError> {
     let id = Uuid::now_v7();
     let now = now_ms();
     let sql =

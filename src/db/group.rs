@@ -13,8 +13,12 @@
 //! whole transaction), nothing of it is kept and each of its jobs is written again alone,
 //! so only the bad one fails. A job whose caller has gone (deadline, hang-up) before its
 //! turn is skipped.
+//!
+//! The task keeps the connection it writes on while more groups wait (up to
+//! [`HELD_GROUPS`] in a row, then it queues for the pool again like any other write): each
+//! group then costs its transaction, not also a return to the pool and a new taking.
 
-use super::{Db, Tx};
+use super::{Db, Lease, Tx};
 use crate::error::{ApiError, ErrorCode};
 use std::{future::Future, marker::PhantomData};
 use tokio::sync::{mpsc, oneshot};
@@ -30,7 +34,7 @@ pub trait GroupWrite: Send + Sync + 'static {
     /// Writes `jobs` in `tx`, answering each, in order. An `Err` (or a job's own error,
     /// when there are several) fails the group, which is then retried one job at a time.
     fn write(
-        tx: &mut Tx,
+        tx: &mut Tx<'_>,
         jobs: &[Self::Job],
     ) -> impl Future<Output = Result<Vec<Result<Self::Done, ApiError>>, ApiError>> + Send;
 }
@@ -75,35 +79,60 @@ impl<W: GroupWrite> Group<W> {
     }
 }
 
+/// Groups one task may write in a row on the connection it holds before giving it back to
+/// the pool, where other writes wait their turn (SQLite has one writer connection).
+const HELD_GROUPS: usize = 8;
+
 async fn write_groups<W: GroupWrite>(db: Db, mut waiting: mpsc::Receiver<Waiting<W>>) {
     let mut group: Vec<Waiting<W>> = Vec::with_capacity(MAX_GROUP);
     while waiting.recv_many(&mut group, MAX_GROUP).await > 0 {
-        group.retain(|w| !w.reply.is_closed());
-        if group.is_empty() {
-            continue;
+        // The connection is held while groups keep coming (see `Lease`), up to HELD_GROUPS.
+        let mut lease = match db.lease().await {
+            Ok(lease) => lease,
+            Err(e) => {
+                for w in group.drain(..) {
+                    let _ = w.reply.send(Err(e.clone()));
+                }
+                continue;
+            }
+        };
+        for held in 1.. {
+            write_group::<W>(&mut lease, &mut group).await;
+            if held == HELD_GROUPS || waiting.is_empty() {
+                break;
+            }
+            waiting.recv_many(&mut group, MAX_GROUP).await;
         }
-        let (jobs, replies): (Vec<_>, Vec<_>) = group.drain(..).map(|w| (w.job, w.reply)).unzip();
-        match write_once::<W>(&db, &jobs).await {
-            Ok(done) => {
-                for (reply, done) in replies.into_iter().zip(done) {
-                    let _ = reply.send(done);
-                }
+    }
+}
+
+/// Writes and answers the jobs of `group` (left empty) on `lease`.
+async fn write_group<W: GroupWrite>(lease: &mut Lease, group: &mut Vec<Waiting<W>>) {
+    group.retain(|w| !w.reply.is_closed());
+    if group.is_empty() {
+        return;
+    }
+    let (jobs, replies): (Vec<_>, Vec<_>) = group.drain(..).map(|w| (w.job, w.reply)).unzip();
+    match write_once::<W>(lease, &jobs).await {
+        Ok(done) => {
+            for (reply, done) in replies.into_iter().zip(done) {
+                let _ = reply.send(done);
             }
-            // Alone already: its own error.
-            Err(e) if jobs.len() == 1 => {
-                if let Some(reply) = replies.into_iter().next() {
-                    let _ = reply.send(Err(e));
-                }
+        }
+        // Alone already: its own error.
+        Err(e) if jobs.len() == 1 => {
+            if let Some(reply) = replies.into_iter().next() {
+                let _ = reply.send(Err(e));
             }
-            // One at a time, so only the job that broke the group fails.
-            Err(_) => {
-                for (job, reply) in jobs.chunks(1).zip(replies) {
-                    let done = match write_once::<W>(&db, job).await {
-                        Ok(mut done) => done.pop().unwrap_or_else(|| Err(missing())),
-                        Err(e) => Err(e),
-                    };
-                    let _ = reply.send(done);
-                }
+        }
+        // One at a time, so only the job that broke the group fails.
+        Err(_) => {
+            for (job, reply) in jobs.chunks(1).zip(replies) {
+                let done = match write_once::<W>(lease, job).await {
+                    Ok(mut done) => done.pop().unwrap_or_else(|| Err(missing())),
+                    Err(e) => Err(e),
+                };
+                let _ = reply.send(done);
             }
         }
     }
@@ -111,10 +140,10 @@ async fn write_groups<W: GroupWrite>(db: Db, mut waiting: mpsc::Receiver<Waiting
 
 /// `jobs` in one transaction, committed only when every job succeeded.
 async fn write_once<W: GroupWrite>(
-    db: &Db,
+    lease: &mut Lease,
     jobs: &[W::Job],
 ) -> Result<Vec<Result<W::Done, ApiError>>, ApiError> {
-    let mut tx = db.begin().await?;
+    let mut tx = lease.begin().await?;
     let done = W::write(&mut tx, jobs).await?;
     if done.len() != jobs.len() {
         return Err(missing());
@@ -143,7 +172,10 @@ mod tests {
         type Job = i64;
         type Done = i64;
 
-        async fn write(tx: &mut Tx, jobs: &[i64]) -> Result<Vec<Result<i64, ApiError>>, ApiError> {
+        async fn write(
+            tx: &mut Tx<'_>,
+            jobs: &[i64],
+        ) -> Result<Vec<Result<i64, ApiError>>, ApiError> {
             let Tx::Sqlite(t) = tx else { unreachable!() };
             let mut q = sqlx::QueryBuilder::<sqlx::Sqlite>::new("INSERT INTO t (x) ");
             q.push_values(jobs, |mut b, x| {
@@ -198,5 +230,52 @@ mod tests {
             40,
             "every good number is kept, the bad one is not"
         );
+    }
+
+    /// The task keeps the connection while groups keep coming, but gives it back after
+    /// `HELD_GROUPS`: a write waiting for the pool meanwhile gets its turn then, not only
+    /// when the queue runs dry.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_write_waiting_for_the_connection_gets_it_after_held_groups() {
+        let db = Db::connect("sqlite::memory:", 1, crate::db::Pooler::None)
+            .await
+            .unwrap();
+        let Db::Sqlite { writer, .. } = &db else {
+            unreachable!()
+        };
+        sqlx::query("CREATE TABLE t (x INTEGER NOT NULL CHECK (x >= 0))")
+            .execute(writer)
+            .await
+            .unwrap();
+        let group = std::sync::Arc::new(Group::<Numbers>::start(&db));
+        let held = writer.acquire().await.unwrap();
+        let jobs = (HELD_GROUPS + 2) * MAX_GROUP;
+        let answers = tokio::spawn(futures::future::join_all((0..jobs as i64).map(|x| {
+            let group = group.clone();
+            async move { group.write(x).await }
+        })));
+        // Every job queued, and the task waiting for the connection with its first group;
+        // then another write asks for the connection too.
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        let other = tokio::spawn({
+            let writer = writer.clone();
+            async move {
+                let mut conn = writer.acquire().await.unwrap();
+                sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM t")
+                    .fetch_one(&mut *conn)
+                    .await
+                    .unwrap()
+            }
+        });
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        drop(held);
+        let written = other.await.unwrap();
+        assert!(
+            written > 0 && written <= (HELD_GROUPS * MAX_GROUP) as i64,
+            "the other write had the connection after at most the held groups \
+             ({written} of {jobs} written), not after the queue ran dry"
+        );
+        assert!(answers.await.unwrap().iter().all(Result::is_ok));
+        assert_eq!(count(&db).await, jobs as i64);
     }
 }

@@ -23,11 +23,13 @@ macro_rules! embed {
 const SQLITE: Set = embed!("sqlite":
     1 "0001_clients", 2 "0002_users", 3 "0003_devices", 4 "0004_abuse", 5 "0005_tokens",
     6 "0006_codes", 7 "0007_passkeys", 8 "0008_branding", 9 "0009_one_account", 10 "0010_account", 11 "0011_refresh_grace", 12 "0012_oidc",
-    13 "0013_security", 14 "0014_alert_address", 15 "0015_session_facts", 16 "0016_oidc_poll_rs256");
+    13 "0013_security", 14 "0014_alert_address", 15 "0015_session_facts", 16 "0016_oidc_poll_rs256",
+    17 "0017_token_person_family");
 const POSTGRES: Set = embed!("postgres":
     1 "0001_clients", 2 "0002_users", 3 "0003_devices", 4 "0004_abuse", 5 "0005_tokens",
     6 "0006_codes", 7 "0007_passkeys", 8 "0008_branding", 9 "0009_one_account", 10 "0010_account", 11 "0011_refresh_grace", 12 "0012_oidc",
-    13 "0013_security", 14 "0014_alert_address", 15 "0015_session_facts", 16 "0016_oidc_poll_rs256");
+    13 "0013_security", 14 "0014_alert_address", 15 "0015_session_facts", 16 "0016_oidc_poll_rs256",
+    17 "0017_token_person_family");
 
 #[derive(Debug)]
 struct Embedded(Set);

@@ -32,10 +32,11 @@
 
 pub mod group;
 mod migrations;
+mod tx;
 
 use crate::error::ApiError;
 use sqlx::{
-    Postgres, Sqlite, Transaction,
+    Postgres, Transaction,
     postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions},
     sqlite::{
         SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
@@ -44,6 +45,7 @@ use sqlx::{
 use std::{future::Future, pin::Pin, str::FromStr, time::Duration};
 
 pub use crate::config::Pooler;
+pub use tx::{Lease, PgTx, Tx};
 
 /// How long a request waits for a connection before it is answered `SERVICE_UNAVAILABLE`.
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
@@ -208,32 +210,6 @@ impl<'c> sqlx::Executor<'c> for PgExec<'c> {
         match self {
             PgExec::Pool(pool) => pool.describe(sql),
             PgExec::Conn(conn) | PgExec::Unnamed(conn) => conn.describe(sql),
-        }
-    }
-}
-
-/// A write transaction: committed with [`Tx::commit`], rolled back when dropped (which is
-/// what happens to a request that times out or whose caller disconnects).
-///
-/// While a `Tx` is open, run every query of that request on it: asking the pool for a
-/// second connection while holding one can exhaust the pool under load (PostgreSQL).
-pub enum Tx {
-    Sqlite(Transaction<'static, Sqlite>),
-    Postgres(PgTx),
-}
-
-/// A PostgreSQL transaction, and whether it runs through a transaction pooler.
-pub struct PgTx {
-    tx: Transaction<'static, Postgres>,
-    pooler: Pooler,
-}
-
-impl PgTx {
-    /// The transaction's connection, to run a query on.
-    pub fn exec(&mut self) -> PgExec<'_> {
-        match self.pooler {
-            Pooler::None => PgExec::Conn(&mut self.tx),
-            Pooler::Transaction => PgExec::Unnamed(&mut self.tx),
         }
     }
 }
@@ -490,7 +466,7 @@ impl Db {
     /// dropped in that wait left the one writer connection inside an open transaction, and
     /// every later `BEGIN IMMEDIATE` on it failed until a restart. Run to the end, the
     /// transaction exists, and dropping it unused rolls it back.
-    pub async fn begin(&self) -> Result<Tx, ApiError> {
+    pub async fn begin(&self) -> Result<Tx<'static>, ApiError> {
         let db = self.clone();
         let started = tokio::spawn(async move {
             Ok::<_, sqlx::Error>(match db {
@@ -510,6 +486,15 @@ impl Db {
                 Err(ApiError::new(crate::error::ErrorCode::InternalError))
             }
         }
+    }
+
+    /// The writer connection (SQLite) or a pooled one (PostgreSQL), to hold across
+    /// transactions (see [`Lease`]).
+    pub async fn lease(&self) -> Result<Lease, ApiError> {
+        Ok(match self {
+            Db::Sqlite { writer, .. } => Lease::Sqlite(writer.acquire().await?),
+            Db::Postgres(pg) => Lease::Postgres(pg.pool.acquire().await?, pg.pooler),
+        })
     }
 
     /// A round trip to the database, for `/readyz`.
@@ -533,16 +518,6 @@ impl Db {
             }
             Db::Postgres(pg) => pg.pool.close().await,
         }
-    }
-}
-
-impl Tx {
-    pub async fn commit(self) -> Result<(), ApiError> {
-        match self {
-            Tx::Sqlite(t) => t.commit().await?,
-            Tx::Postgres(t) => t.tx.commit().await?,
-        }
-        Ok(())
     }
 }
 

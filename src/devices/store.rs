@@ -248,7 +248,7 @@ impl GroupWrite for DeviceSaves {
     /// One multi-row upsert per round, each device at most once in a round (an upsert
     /// cannot touch a row twice); a device saved twice in one group goes to the next round.
     async fn write(
-        tx: &mut Tx,
+        tx: &mut Tx<'_>,
         group: &[SaveJob],
     ) -> Result<Vec<Result<DeviceRow, ApiError>>, ApiError> {
         let mut rows: Vec<Option<DeviceRow>> = vec![None; group.len()];
@@ -290,7 +290,7 @@ impl GroupWrite for DeviceSaves {
 /// when the device is held by another person ([`UPSERT`]): the sign-in then completes
 /// without a device, and the device stays as it was.
 pub async fn save_for_login(
-    tx: &mut Tx,
+    tx: &mut Tx<'_>,
     client_id: Uuid,
     user_id: Uuid,
     info: &DeviceInfo,

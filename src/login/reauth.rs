@@ -64,7 +64,7 @@ pub(crate) async fn prove_with_password(
 pub struct Proof(Taken);
 
 impl Proof {
-    pub async fn settle(self, tx: &mut crate::db::Tx) -> Result<(), ApiError> {
+    pub async fn settle(self, tx: &mut crate::db::Tx<'_>) -> Result<(), ApiError> {
         self.0.refund(tx).await
     }
 }

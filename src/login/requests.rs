@@ -200,7 +200,7 @@ impl GroupWrite for LoginStarts {
     type Done = ();
 
     async fn write(
-        tx: &mut Tx,
+        tx: &mut Tx<'_>,
         jobs: &[NewRequest],
     ) -> Result<Vec<Result<(), ApiError>>, ApiError> {
         macro_rules! insert_many {
@@ -367,7 +367,7 @@ pub async fn confirm(db: &Db, id: Uuid, typed: &str) -> Result<bool, ApiError> {
 /// request): a sign-in is void only if revoked at or after its completion
 /// (`tokens::collectable`).
 pub async fn complete(
-    tx: &mut Tx,
+    tx: &mut Tx<'_>,
     id: Uuid,
     user_id: Uuid,
     outcome: LoginStatus,
@@ -407,7 +407,7 @@ pub async fn complete(
 
 /// Claims the tokens of a completed request; `true` for exactly one caller, and only
 /// before the request's collection deadline.
-pub async fn mark_delivered(tx: &mut Tx, id: Uuid) -> Result<bool, ApiError> {
+pub async fn mark_delivered(tx: &mut Tx<'_>, id: Uuid) -> Result<bool, ApiError> {
     let sql = "UPDATE login_requests SET delivered_at = $2
                WHERE id = $1 AND completed_at IS NOT NULL AND delivered_at IS NULL AND collect_by > $2";
     let won = with_tx!(tx, |c| sqlx::query(sql)

@@ -48,7 +48,7 @@ impl StepRow {
 /// Starts the second step for `user_id`, who proved `first` (for `request_id`, when the
 /// sign-in is for an app): the `Set-Cookie` of the step's secret.
 pub async fn begin(
-    tx: &mut Tx,
+    tx: &mut Tx<'_>,
     config: &Config,
     user_id: Uuid,
     request_id: Option<Uuid>,
@@ -106,14 +106,14 @@ pub async fn current(
 }
 
 /// Counts a wrong code against step `id` (at [`MAX_STEP_FAILURES`] it is void).
-pub async fn fail(tx: &mut Tx, id: Uuid) -> Result<(), ApiError> {
+pub async fn fail(tx: &mut Tx<'_>, id: Uuid) -> Result<(), ApiError> {
     let sql = "UPDATE second_steps SET failures = failures + 1 WHERE id = $1";
     with_tx!(tx, |c| sqlx::query(sql).bind(id).execute(c).await.map(drop))?;
     Ok(())
 }
 
 /// Uses step `id`, once: `false` when another request used it (or it went void) first.
-pub async fn spend(tx: &mut Tx, id: Uuid) -> Result<bool, ApiError> {
+pub async fn spend(tx: &mut Tx<'_>, id: Uuid) -> Result<bool, ApiError> {
     let sql = "UPDATE second_steps SET used_at = $2
                WHERE id = $1 AND used_at IS NULL AND expires_at > $2 AND failures < $3";
     let n = with_tx!(tx, |c| sqlx::query(sql)

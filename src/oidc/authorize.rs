@@ -288,7 +288,7 @@ fn reusable(request: &Request, session: &SessionFacts, now: i64) -> bool {
 
 /// Stores a new code for `user`, signed in through `session`.
 async fn issue_code(
-    tx: &mut Tx,
+    tx: &mut Tx<'_>,
     request: &Request,
     user_id: Uuid,
     session: &SessionFacts,

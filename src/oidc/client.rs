@@ -31,7 +31,7 @@ pub async fn is_public(db: &Db, id: Uuid) -> Result<bool, ApiError> {
 }
 
 /// Marks client `id` public (`fypass client create --public`).
-pub async fn make_public(tx: &mut Tx, id: Uuid) -> Result<(), ApiError> {
+pub async fn make_public(tx: &mut Tx<'_>, id: Uuid) -> Result<(), ApiError> {
     with_tx!(tx, |c| sqlx::query(
         "UPDATE clients SET public = TRUE WHERE id = $1"
     )
@@ -58,7 +58,7 @@ pub async fn id_token_alg(db: &Db, id: Uuid) -> Result<super::keys::SigningAlg, 
 /// Signs client `id`'s ID tokens with `alg` from now on (`fypass client set-id-token-alg`);
 /// whether the client exists.
 pub async fn set_id_token_alg(
-    tx: &mut Tx,
+    tx: &mut Tx<'_>,
     id: Uuid,
     alg: super::keys::SigningAlg,
 ) -> Result<bool, ApiError> {

@@ -54,7 +54,11 @@ impl IntoResponse for Reply {
 
 /// The person a grant is for, if they may still get tokens: active, and not signed out
 /// everywhere since `granted_at` (`tokens::collectable`, which also locks their row).
-pub async fn person(tx: &mut Tx, user_id: Uuid, granted_at: i64) -> Result<UserRow, OAuthError> {
+pub async fn person(
+    tx: &mut Tx<'_>,
+    user_id: Uuid,
+    granted_at: i64,
+) -> Result<UserRow, OAuthError> {
     let user = users::find_in(tx, user_id)
         .await?
         .ok_or_else(|| OAuthError::invalid_grant("The person no longer exists."))?;
@@ -78,7 +82,7 @@ pub struct Granted<'a> {
 
 /// Starts the token family of a grant and records what it was granted.
 pub async fn start(
-    tx: &mut Tx,
+    tx: &mut Tx<'_>,
     state: &AppState,
     client: &Client,
     user: &UserRow,
@@ -96,7 +100,7 @@ pub async fn start(
 
 /// Records what the sign-in of token family `family` was granted.
 pub async fn record_grant(
-    tx: &mut Tx,
+    tx: &mut Tx<'_>,
     state: &AppState,
     family: Uuid,
     client_id: Uuid,

@@ -196,7 +196,7 @@ async fn code_grant(
 
 /// The checks of a code being spent (its first presentation), and the tokens it gives.
 async fn redeem(
-    tx: &mut Tx,
+    tx: &mut Tx<'_>,
     state: &AppState,
     client: &Client,
     row: &CodeRow,

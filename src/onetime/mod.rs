@@ -27,7 +27,7 @@ pub const MAX_CODE_FAILURES: i64 = 5;
 /// Stores a code of `purpose` for `user` and its message to `to` (in `locale`), in `tx`.
 #[cfg(feature = "ssr")]
 pub async fn send_in(
-    tx: &mut Tx,
+    tx: &mut Tx<'_>,
     locale: Locale,
     purpose: Purpose,
     to: &Identifier,
@@ -42,7 +42,7 @@ pub async fn send_in(
 /// cooldown of `limits`), in `tx`; returns those a code went to, or was sent to a moment ago.
 #[cfg(feature = "ssr")]
 pub async fn send_verification(
-    tx: &mut Tx,
+    tx: &mut Tx<'_>,
     user: &UserRow,
     limits: &Limits,
 ) -> Result<Vec<String>, ApiError> {

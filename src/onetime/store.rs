@@ -75,7 +75,7 @@ fn new_code() -> String {
 /// A new code of `purpose` for `user_id`, sent to `identifier`; the code itself is
 /// returned once, to go into its message.
 pub async fn create(
-    tx: &mut Tx,
+    tx: &mut Tx<'_>,
     purpose: Purpose,
     identifier: &str,
     user_id: Uuid,
@@ -103,7 +103,7 @@ pub async fn create(
 /// Whether a code of `purpose` was sent to `identifier` for `user_id` in the last `ms` (on
 /// `tx`).
 pub async fn sent_within(
-    tx: &mut Tx,
+    tx: &mut Tx<'_>,
     purpose: Purpose,
     identifier: &str,
     user_id: Uuid,
@@ -226,7 +226,7 @@ pub async fn check(
 
 /// Uses the code `id` (checked before): `CODE_EXPIRED` when another submission used it
 /// first or it expired meanwhile. (Its try was taken when it was checked.)
-pub async fn consume(tx: &mut Tx, id: Uuid) -> Result<(), ApiError> {
+pub async fn consume(tx: &mut Tx<'_>, id: Uuid) -> Result<(), ApiError> {
     let now = now_ms();
     let sql = "UPDATE codes SET used_at = $2
                WHERE id = $1 AND used_at IS NULL AND failures <= $3 AND expires_at > $2";
@@ -241,7 +241,7 @@ pub async fn consume(tx: &mut Tx, id: Uuid) -> Result<(), ApiError> {
 }
 
 /// Voids every code of `user_id` not used yet (a recovery: `codes::recovery`).
-pub async fn void_for_user(tx: &mut Tx, user_id: Uuid) -> Result<(), ApiError> {
+pub async fn void_for_user(tx: &mut Tx<'_>, user_id: Uuid) -> Result<(), ApiError> {
     let sql = "UPDATE codes SET used_at = $2 WHERE user_id = $1 AND used_at IS NULL";
     with_tx!(tx, |c| sqlx::query(sql)
         .bind(user_id)

@@ -189,7 +189,7 @@ async fn verify_assertion(
 /// Records the use of a verified passkey in `tx`: its ceremony is spent (a replayed answer
 /// finds it used) and its sign counter moves forward (two nodes cannot both accept one).
 async fn record_use_of(
-    tx: &mut crate::db::Tx,
+    tx: &mut crate::db::Tx<'_>,
     body: &PasskeyFinishBody,
     a: &Asserted,
 ) -> Result<(), ApiError> {

@@ -156,7 +156,7 @@ pub fn open(key: &SealKey, id: &str, kind: Kind) -> Option<Ceremony> {
 
 /// Uses the ceremony `id` once, in the transaction that acts on it: `false` when it was used
 /// already. Its row stays until the ceremony would have expired anyway.
-pub async fn spend(tx: &mut Tx, id: &str, ceremony: &Ceremony) -> Result<bool, ApiError> {
+pub async fn spend(tx: &mut Tx<'_>, id: &str, ceremony: &Ceremony) -> Result<bool, ApiError> {
     let sql = "INSERT INTO passkey_ceremonies (id, token_hash, kind, user_id, request_id, state, created_at, expires_at)
                VALUES ($1, $2, $3, $4, $5, '', $6, $7)
                ON CONFLICT (token_hash) DO NOTHING";
@@ -216,7 +216,7 @@ pub struct New<'a> {
 }
 
 /// Stores a passkey; a credential registered already (to anyone) is `DUPLICATE_KEY`.
-pub async fn insert(tx: &mut Tx, new: New<'_>) -> Result<PasskeyRow, ApiError> {
+pub async fn insert(tx: &mut Tx<'_>, new: New<'_>) -> Result<PasskeyRow, ApiError> {
     let row = PasskeyRow {
         id: Uuid::now_v7(),
         user_id: new.user_id,
@@ -279,7 +279,7 @@ pub async fn list(db: &Db, user_id: Uuid) -> Result<Vec<PasskeyRow>, ApiError> {
 /// forward since it was read (or both are 0: authenticators that keep no counter). `false`
 /// when another sign-in got there first with this or a later counter.
 pub async fn record_use(
-    tx: &mut Tx,
+    tx: &mut Tx<'_>,
     id: Uuid,
     passkey: &str,
     counter: i64,
@@ -321,7 +321,7 @@ pub async fn rename(
 
 /// Removes `user_id`'s passkey `id`, in `tx` (with the activity entry that records it);
 /// `false` when they have no such passkey.
-pub async fn remove_in(tx: &mut Tx, user_id: Uuid, id: Uuid) -> Result<bool, ApiError> {
+pub async fn remove_in(tx: &mut Tx<'_>, user_id: Uuid, id: Uuid) -> Result<bool, ApiError> {
     let sql = "DELETE FROM passkeys WHERE id = $1 AND user_id = $2";
     let gone = with_tx!(tx, |c| sqlx::query(sql)
         .bind(id)
@@ -335,7 +335,7 @@ pub async fn remove_in(tx: &mut Tx, user_id: Uuid, id: Uuid) -> Result<bool, Api
 /// Removes every passkey of `user_id`: a password change that asks for it, a recovery
 /// (`codes::recovery`). How many were removed. (The records of used ceremonies stay: they
 /// keep a ceremony from being used twice, and no removed passkey can answer one anyway.)
-pub async fn remove_all(tx: &mut Tx, user_id: Uuid) -> Result<u64, ApiError> {
+pub async fn remove_all(tx: &mut Tx<'_>, user_id: Uuid) -> Result<u64, ApiError> {
     let sql = "DELETE FROM passkeys WHERE user_id = $1";
     Ok(with_tx!(tx, |c| sqlx::query(sql)
         .bind(user_id)

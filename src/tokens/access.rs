@@ -106,6 +106,7 @@ pub async fn bind_device(db: &Db, token: &str, device_id: Uuid) -> Result<(), Ap
         .map(drop))?;
     let sql = "UPDATE refresh_tokens SET device_id = $2
                WHERE device_id IS NULL
+                 AND user_id = (SELECT user_id FROM access_tokens WHERE token_hash = $1)
                  AND family_id = (SELECT family_id FROM access_tokens WHERE token_hash = $1)";
     with_tx!(&mut tx, |c| sqlx::query(sql)
         .bind(&hash)

@@ -34,7 +34,11 @@ pub fn no_bearer() -> ApiError {
 }
 
 /// A new pair of tokens for `family`.
-async fn issue_pair(tx: &mut Tx, config: &Config, family: Family) -> Result<TokenPair, ApiError> {
+async fn issue_pair(
+    tx: &mut Tx<'_>,
+    config: &Config,
+    family: Family,
+) -> Result<TokenPair, ApiError> {
     let new = NewPair::make(config, family);
     rotation::store(tx, &[&new]).await?;
     Ok(new.pair())
@@ -42,7 +46,7 @@ async fn issue_pair(tx: &mut Tx, config: &Config, family: Family) -> Result<Toke
 
 /// The first pair of a new sign-in of `user_id` in `client_id` (on `device_id`).
 pub async fn start_family(
-    tx: &mut Tx,
+    tx: &mut Tx<'_>,
     config: &Config,
     user_id: Uuid,
     client_id: Uuid,
@@ -210,26 +214,20 @@ pub async fn logout(
     tx.commit().await
 }
 
-/// Revokes the tokens matching `condition` (on `$1`) in both token tables.
-async fn revoke_where(
-    tx: &mut Tx,
-    condition: &str,
-    id: Uuid,
-    client: Option<Uuid>,
-) -> Result<(), ApiError> {
+/// Revokes the tokens matching `condition` in both token tables: `$1` is the time, `$2`…
+/// are `ids`, in order.
+async fn revoke_where(tx: &mut Tx<'_>, condition: &str, ids: &[Uuid]) -> Result<(), ApiError> {
     let now = now_ms();
     for table in ["access_tokens", "refresh_tokens"] {
-        let sql = format!(
-            "UPDATE {table} SET revoked_at = $2 WHERE {condition} AND revoked_at IS NULL
-               AND ($3 IS NULL OR client_id = $3)"
-        );
-        with_tx!(tx, |c| sqlx::query(&sql)
-            .bind(id)
-            .bind(now)
-            .bind(client)
-            .execute(c)
-            .await
-            .map(drop))?;
+        let sql =
+            format!("UPDATE {table} SET revoked_at = $1 WHERE {condition} AND revoked_at IS NULL");
+        with_tx!(tx, |c| {
+            let mut query = sqlx::query(&sql).bind(now);
+            for id in ids {
+                query = query.bind(*id);
+            }
+            query.execute(c).await.map(drop)
+        })?;
     }
     Ok(())
 }
@@ -240,14 +238,18 @@ async fn revoke_where(
 /// rotation in flight either committed before, and the pair it stored is revoked here, or
 /// waits, and then finds its token revoked. (On PostgreSQL, without the lock, a rotation
 /// committing while this ran could store a pair this missed.)
-pub async fn revoke_family(tx: &mut Tx, user_id: Uuid, family_id: Uuid) -> Result<(), ApiError> {
+pub async fn revoke_family(
+    tx: &mut Tx<'_>,
+    user_id: Uuid,
+    family_id: Uuid,
+) -> Result<(), ApiError> {
     crate::users::store::lock(tx, user_id).await?;
-    revoke_where(tx, "family_id = $1", family_id, None).await
+    revoke_where(tx, "user_id = $2 AND family_id = $3", &[user_id, family_id]).await
 }
 
 /// Revokes every token bound to `device_id` (the device was removed).
-pub async fn revoke_for_device(tx: &mut Tx, device_id: Uuid) -> Result<(), ApiError> {
-    revoke_where(tx, "device_id = $1", device_id, None).await
+pub async fn revoke_for_device(tx: &mut Tx<'_>, device_id: Uuid) -> Result<(), ApiError> {
+    revoke_where(tx, "device_id = $2", &[device_id]).await
 }
 
 /// Revokes every token of `user_id` (in `client_id` only, when given), every sign-in of
@@ -265,7 +267,7 @@ pub async fn revoke_for_device(tx: &mut Tx, device_id: Uuid) -> Result<(), ApiEr
 /// app, that app's uncollected completions are voided instead (their collection deadline
 /// set to now).
 pub async fn revoke_for_user(
-    tx: &mut Tx,
+    tx: &mut Tx<'_>,
     user_id: Uuid,
     client_id: Option<Uuid>,
 ) -> Result<(), ApiError> {
@@ -296,7 +298,12 @@ pub async fn revoke_for_user(
                 .map(drop))?;
         }
     }
-    revoke_where(tx, "user_id = $1", user_id, client_id).await?;
+    match client_id {
+        None => revoke_where(tx, "user_id = $2", &[user_id]).await?,
+        Some(client) => {
+            revoke_where(tx, "user_id = $2 AND client_id = $3", &[user_id, client]).await?
+        }
+    }
     unlink_devices(tx, user_id, client_id).await
 }
 
@@ -304,7 +311,7 @@ pub async fn revoke_for_user(
 /// devices stay their apps', and are nobody's until someone signs in on them again. Written
 /// here, beside the revocation it belongs to, because only a revocation does it.
 async fn unlink_devices(
-    tx: &mut Tx,
+    tx: &mut Tx<'_>,
     user_id: Uuid,
     client_id: Option<Uuid>,
 ) -> Result<(), ApiError> {
@@ -325,7 +332,11 @@ async fn unlink_devices(
 /// millisecond, which cannot tell which came first. Locks the person's row until `tx` ends
 /// (an update that changes nothing), so a revocation cannot slip in between this answer and
 /// the tokens it lets `tx` issue.
-pub async fn collectable(tx: &mut Tx, user_id: Uuid, completed_at: i64) -> Result<bool, ApiError> {
+pub async fn collectable(
+    tx: &mut Tx<'_>,
+    user_id: Uuid,
+    completed_at: i64,
+) -> Result<bool, ApiError> {
     let sql = "UPDATE users SET revoked_before = revoked_before
                WHERE id = $1 AND (revoked_before IS NULL OR revoked_before < $2)";
     let alive = with_tx!(tx, |c| sqlx::query(sql)
@@ -338,7 +349,7 @@ pub async fn collectable(tx: &mut Tx, user_id: Uuid, completed_at: i64) -> Resul
 }
 
 /// Revokes one access token (one issued before families existed).
-async fn revoke_access(tx: &mut Tx, id: Uuid) -> Result<(), ApiError> {
+async fn revoke_access(tx: &mut Tx<'_>, id: Uuid) -> Result<(), ApiError> {
     let sql = "UPDATE access_tokens SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL";
     with_tx!(tx, |c| sqlx::query(sql)
         .bind(id)
@@ -351,7 +362,7 @@ async fn revoke_access(tx: &mut Tx, id: Uuid) -> Result<(), ApiError> {
 
 /// Sets a user's status. Any status but `active` revokes their tokens and browser sessions
 /// in the same transaction, so they stop working on the next request.
-pub async fn set_user_status(tx: &mut Tx, id: Uuid, status: Status) -> Result<bool, ApiError> {
+pub async fn set_user_status(tx: &mut Tx<'_>, id: Uuid, status: Status) -> Result<bool, ApiError> {
     if !crate::users::store::write_status(tx, id, status).await? {
         return Ok(false);
     }

@@ -143,7 +143,7 @@ pub async fn find(db: &Db, token: &str, client_id: Uuid) -> Result<Option<Refres
 
 /// As [`find`], read on `tx`, so what it says holds for the transaction.
 pub async fn find_in(
-    tx: &mut Tx,
+    tx: &mut Tx<'_>,
     token: &str,
     client_id: Uuid,
 ) -> Result<Option<RefreshRow>, ApiError> {
@@ -210,7 +210,7 @@ pub(crate) use push_rotation;
 /// each, whether it was (exactly one of concurrent callers wins a token; of two spends of
 /// one token here, the first).
 pub async fn rotate_many(
-    tx: &mut Tx,
+    tx: &mut Tx<'_>,
     spends: &[Spend<'_>],
     now: i64,
 ) -> Result<Vec<bool>, ApiError> {

@@ -130,7 +130,7 @@ macro_rules! push_tokens {
 }
 
 /// Stores `pairs`: one statement per token table, whatever their number.
-pub async fn store(tx: &mut Tx, pairs: &[&NewPair]) -> Result<(), ApiError> {
+pub async fn store(tx: &mut Tx<'_>, pairs: &[&NewPair]) -> Result<(), ApiError> {
     if pairs.is_empty() {
         return Ok(());
     }
@@ -158,7 +158,7 @@ pub async fn store(tx: &mut Tx, pairs: &[&NewPair]) -> Result<(), ApiError> {
 /// may have spent one since, as [`refresh::rotate_many`] and [`store`] for the winners. For
 /// each spend, whether it won. Each token is spent once in `spends`.
 async fn spend_and_store(
-    tx: &mut Tx,
+    tx: &mut Tx<'_>,
     spends: &[refresh::Spend<'_>],
     pairs: &[&NewPair],
     now: i64,
@@ -300,7 +300,7 @@ pub struct RefreshWrites<B>(PhantomData<B>);
 /// The tokens of `hashes` (in any state, for any client), each with its hash and what `B`
 /// reads beside it, read in `tx` at `now`.
 async fn read_many<B: Beside>(
-    tx: &mut Tx,
+    tx: &mut Tx<'_>,
     now: i64,
     hashes: &[&[u8]],
 ) -> Result<Vec<(Vec<u8>, refresh::RefreshRow, B::Row)>, ApiError> {
@@ -343,7 +343,7 @@ impl<B: Beside> GroupWrite for RefreshWrites<B> {
     type Done = Refreshed<B>;
 
     async fn write(
-        tx: &mut Tx,
+        tx: &mut Tx<'_>,
         jobs: &[Refresh<B>],
     ) -> Result<Vec<Result<Refreshed<B>, ApiError>>, ApiError> {
         Self::write_at(tx, now_ms(), jobs).await
@@ -354,7 +354,7 @@ impl<B: Beside> RefreshWrites<B> {
     /// [`GroupWrite::write`], every token judged live or not at `now`, and spent only if it
     /// is still live at that same time.
     async fn write_at(
-        tx: &mut Tx,
+        tx: &mut Tx<'_>,
         now: i64,
         jobs: &[Refresh<B>],
     ) -> Result<Vec<Result<Refreshed<B>, ApiError>>, ApiError> {

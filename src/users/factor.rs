@@ -39,7 +39,7 @@ pub async fn factor(db: &Db, user_id: Uuid) -> Result<Option<Factor>, ApiError> 
 }
 
 /// Whether `user_id` has a second factor on (read in `tx`, with the sign-in it gates).
-pub async fn has_factor(tx: &mut Tx, user_id: Uuid) -> Result<bool, ApiError> {
+pub async fn has_factor(tx: &mut Tx<'_>, user_id: Uuid) -> Result<bool, ApiError> {
     let sql = "SELECT COUNT(*) FROM totp_factors WHERE user_id = $1 AND confirmed_at IS NOT NULL";
     let (n,): (i64,) = with_tx!(tx, |c| sqlx::query_as(sql).bind(user_id).fetch_one(c).await)?;
     Ok(n > 0)
@@ -47,7 +47,7 @@ pub async fn has_factor(tx: &mut Tx, user_id: Uuid) -> Result<bool, ApiError> {
 
 /// Holds `user_id`'s app, when it is on, until `tx` ends (a row lock: turning it off, or
 /// another renewal of the recovery codes, waits): whether it is on.
-pub async fn hold_on(tx: &mut Tx, user_id: Uuid) -> Result<bool, ApiError> {
+pub async fn hold_on(tx: &mut Tx<'_>, user_id: Uuid) -> Result<bool, ApiError> {
     let sql = "UPDATE totp_factors SET last_step = last_step
                WHERE user_id = $1 AND confirmed_at IS NOT NULL";
     let n = with_tx!(tx, |c| sqlx::query(sql)
@@ -79,7 +79,7 @@ pub async fn begin_setup(db: &Db, user_id: Uuid, secret: &[u8]) -> Result<bool, 
 /// Turns on the app being set up with `secret` (the one the person's code matched), its
 /// code of `step` spent; `false` when that setup is gone (replaced, or on already).
 pub async fn confirm(
-    tx: &mut Tx,
+    tx: &mut Tx<'_>,
     user_id: Uuid,
     secret: &[u8],
     step: i64,
@@ -99,7 +99,7 @@ pub async fn confirm(
 
 /// Spends the code of `step`: `true` only if no code of this step or a later one was
 /// accepted before (so each code works once, also under parallel requests).
-pub async fn spend_step(tx: &mut Tx, user_id: Uuid, step: i64) -> Result<bool, ApiError> {
+pub async fn spend_step(tx: &mut Tx<'_>, user_id: Uuid, step: i64) -> Result<bool, ApiError> {
     let sql = "UPDATE totp_factors SET last_step = $2
                WHERE user_id = $1 AND confirmed_at IS NOT NULL AND last_step < $2";
     let n = with_tx!(tx, |c| sqlx::query(sql)
@@ -113,7 +113,7 @@ pub async fn spend_step(tx: &mut Tx, user_id: Uuid, step: i64) -> Result<bool, A
 
 /// Removes `user_id`'s app and recovery codes (turning the factor off, a recovery that hands
 /// the account over, deleting the account). Whether there was an app.
-pub async fn remove(tx: &mut Tx, user_id: Uuid) -> Result<bool, ApiError> {
+pub async fn remove(tx: &mut Tx<'_>, user_id: Uuid) -> Result<bool, ApiError> {
     let n = with_tx!(tx, |c| sqlx::query(
         "DELETE FROM totp_factors WHERE user_id = $1"
     )
@@ -129,7 +129,11 @@ pub async fn remove(tx: &mut Tx, user_id: Uuid) -> Result<bool, ApiError> {
 /// wasn't me" link was made: whoever got in may have set it up, and would stand between the
 /// person and their account at the second step): an app turned on since, with its recovery
 /// codes, or a setup started since. An app on before stays. Whether an app that was on went.
-pub async fn remove_set_up_since(tx: &mut Tx, user_id: Uuid, since: i64) -> Result<bool, ApiError> {
+pub async fn remove_set_up_since(
+    tx: &mut Tx<'_>,
+    user_id: Uuid,
+    since: i64,
+) -> Result<bool, ApiError> {
     let sql = "DELETE FROM totp_factors
                WHERE user_id = $1 AND COALESCE(confirmed_at, created_at) >= $2
                RETURNING confirmed_at";
@@ -146,7 +150,7 @@ pub async fn remove_set_up_since(tx: &mut Tx, user_id: Uuid, since: i64) -> Resu
 }
 
 /// Voids every recovery code of `user_id`.
-async fn forget_recovery_codes(tx: &mut Tx, user_id: Uuid) -> Result<(), ApiError> {
+async fn forget_recovery_codes(tx: &mut Tx<'_>, user_id: Uuid) -> Result<(), ApiError> {
     let sql = "DELETE FROM recovery_codes WHERE user_id = $1";
     Ok(with_tx!(tx, |c| sqlx::query(sql)
         .bind(user_id)
@@ -175,7 +179,7 @@ fn recovery_hash(normalized: &str) -> Vec<u8> {
 }
 
 /// Ten new recovery codes for `user_id` (the old ones void), as shown: `xxxx-xxxx-xxxx-xxxx`.
-pub async fn new_recovery_codes(tx: &mut Tx, user_id: Uuid) -> Result<Vec<String>, ApiError> {
+pub async fn new_recovery_codes(tx: &mut Tx<'_>, user_id: Uuid) -> Result<Vec<String>, ApiError> {
     forget_recovery_codes(tx, user_id).await?;
     let now = now_ms();
     let mut shown = Vec::with_capacity(RECOVERY_CODES);
@@ -208,7 +212,7 @@ pub async fn new_recovery_codes(tx: &mut Tx, user_id: Uuid) -> Result<Vec<String
 /// Spends `user_id`'s recovery code `normalized`: `true` once, `false` when it is not theirs
 /// or was used.
 pub async fn spend_recovery_code(
-    tx: &mut Tx,
+    tx: &mut Tx<'_>,
     user_id: Uuid,
     normalized: &str,
 ) -> Result<bool, ApiError> {

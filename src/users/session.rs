@@ -53,7 +53,7 @@ const BROWSER_TTL_SECS: i64 = 180 * 24 * 3600;
 /// which a login request that asks for a strong sign-in needs of "Continue as". The browser
 /// (its User-Agent) and network are kept, for the person's list of sessions.
 pub async fn start(
-    tx: &mut Tx,
+    tx: &mut Tx<'_>,
     config: &Config,
     caller: &Caller,
     user_id: Uuid,
@@ -66,7 +66,7 @@ pub async fn start(
 /// As [`start`], remembering how the person proved who they are (`amr`, RFC 8176: `pwd`,
 /// `otp`, `hwk`), which an OpenID Connect ID token of this session tells the app.
 pub async fn start_by(
-    tx: &mut Tx,
+    tx: &mut Tx<'_>,
     config: &Config,
     caller: &Caller,
     user_id: Uuid,
@@ -98,7 +98,11 @@ pub async fn start_by(
 
 /// Marks this browser's session as proven with two factors (the person just typed a code of
 /// the authenticator app they set up).
-pub async fn mark_strong(tx: &mut Tx, config: &Config, caller: &Caller) -> Result<(), ApiError> {
+pub async fn mark_strong(
+    tx: &mut Tx<'_>,
+    config: &Config,
+    caller: &Caller,
+) -> Result<(), ApiError> {
     let Some(secret) = secret_of(caller, config) else {
         return Ok(());
     };
@@ -191,7 +195,7 @@ pub async fn app_of(state: &AppState, caller: &Caller) -> Result<Option<Uuid>, A
 /// Ends every session of `user_id` (a new password, a recovery, a status change, "sign out
 /// everywhere"). Called with `tokens::revoke_for_user`, which also voids the sign-ins not yet
 /// collected by an app.
-pub async fn revoke_all(tx: &mut Tx, user_id: Uuid) -> Result<(), ApiError> {
+pub async fn revoke_all(tx: &mut Tx<'_>, user_id: Uuid) -> Result<(), ApiError> {
     let sql = "UPDATE sessions SET revoked_at = $2 WHERE user_id = $1 AND revoked_at IS NULL";
     with_tx!(tx, |c| sqlx::query(sql)
         .bind(user_id)
@@ -205,7 +209,7 @@ pub async fn revoke_all(tx: &mut Tx, user_id: Uuid) -> Result<(), ApiError> {
 /// Ends every live session of `user_id` but this browser's: turning a second factor on, the
 /// others were proven with one factor only. How many it ended.
 pub async fn revoke_others(
-    tx: &mut Tx,
+    tx: &mut Tx<'_>,
     config: &Config,
     caller: &Caller,
     user_id: Uuid,
@@ -264,7 +268,7 @@ pub async fn proven_recently(state: &AppState, caller: &Caller) -> Result<bool, 
 
 /// Records that the person just proved who they are again in this browser's session.
 pub async fn mark_reauthenticated(
-    tx: &mut Tx,
+    tx: &mut Tx<'_>,
     config: &Config,
     caller: &Caller,
 ) -> Result<(), ApiError> {
@@ -357,7 +361,7 @@ pub fn check_origin(caller: &Caller, config: &Config) -> Result<(), ApiError> {
 /// Remembers this browser as one that signed in as `user_id`: the `Set-Cookie` of its
 /// browser cookie (a new one when it has none yet).
 pub async fn remember_browser(
-    tx: &mut Tx,
+    tx: &mut Tx<'_>,
     config: &Config,
     caller: &Caller,
     user_id: Uuid,
@@ -390,7 +394,7 @@ pub async fn remember_browser(
 /// Forgets every browser remembered as one that signed in as `user_id` (a recovery, "sign out
 /// everywhere"): none of them is spared others' failed guesses any more, until it signs in
 /// again.
-pub async fn forget_browsers(tx: &mut Tx, user_id: Uuid) -> Result<(), ApiError> {
+pub async fn forget_browsers(tx: &mut Tx<'_>, user_id: Uuid) -> Result<(), ApiError> {
     let sql = "DELETE FROM trusted_browsers WHERE user_id = $1";
     with_tx!(tx, |c| sqlx::query(sql)
         .bind(user_id)

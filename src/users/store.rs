@@ -127,7 +127,7 @@ pub async fn find_by_identifier(
 
 /// [`find_by_identifier`] as `tx` sees it.
 pub async fn find_by_identifier_in(
-    tx: &mut Tx,
+    tx: &mut Tx<'_>,
     identifier: &Identifier,
 ) -> Result<Option<UserRow>, ApiError> {
     let column = column(identifier);
@@ -147,7 +147,7 @@ pub async fn find(db: &Db, id: Uuid) -> Result<Option<UserRow>, ApiError> {
 }
 
 /// The user `id` as `tx` sees it (with what it changed).
-pub async fn find_in(tx: &mut Tx, id: Uuid) -> Result<Option<UserRow>, ApiError> {
+pub async fn find_in(tx: &mut Tx<'_>, id: Uuid) -> Result<Option<UserRow>, ApiError> {
     let sql = format!("SELECT {COLUMNS} FROM users WHERE id = $1");
     Ok(with_tx!(tx, |c| sqlx::query_as(&sql)
         .bind(id)
@@ -216,7 +216,7 @@ pub async fn check_free(db: &Db, new: &NewUser<'_>) -> Result<(), ApiError> {
 
 /// Inserts a user; an email or number already in use is `DUPLICATE_KEY` naming every
 /// field that collides.
-pub async fn insert(tx: &mut Tx, new: NewUser<'_>) -> Result<UserRow, ApiError> {
+pub async fn insert(tx: &mut Tx<'_>, new: NewUser<'_>) -> Result<UserRow, ApiError> {
     let mut taken = Vec::new();
     for (field, value) in identifiers(&new) {
         let sql = HELD.replace("{field}", field);
@@ -262,14 +262,14 @@ pub async fn insert(tx: &mut Tx, new: NewUser<'_>) -> Result<UserRow, ApiError> 
 /// holds (`tokens::revoke_for_user`) and everything that issues them something new takes
 /// this lock first, so the two never interleave: a revocation either sees what was issued
 /// (and revokes it) or comes after it was refused.
-pub async fn lock(tx: &mut Tx, user_id: Uuid) -> Result<(), ApiError> {
+pub async fn lock(tx: &mut Tx<'_>, user_id: Uuid) -> Result<(), ApiError> {
     lock_many(tx, &[user_id]).await
 }
 
 /// Locks the rows of `users` (sorted, without repeats) for `tx`, as [`lock`] locks one,
 /// in one statement; taken in that order, two transactions locking several never wait
 /// for each other in a circle.
-pub async fn lock_many(tx: &mut Tx, users: &[Uuid]) -> Result<(), ApiError> {
+pub async fn lock_many(tx: &mut Tx<'_>, users: &[Uuid]) -> Result<(), ApiError> {
     // On SQLite every write transaction begins IMMEDIATE, holding the database's one write
     // lock: nothing else changes anything beside it, and a row lock would only cost a
     // statement.
@@ -287,7 +287,7 @@ pub async fn lock_many(tx: &mut Tx, users: &[Uuid]) -> Result<(), ApiError> {
 /// everywhere", a status change) or they are no longer active. Without it, a sign-in whose
 /// password was checked just before a recovery replaced it would start a session and
 /// complete a login request just after the recovery ended everything.
-pub async fn hold(tx: &mut Tx, user: &UserRow) -> Result<(), ApiError> {
+pub async fn hold(tx: &mut Tx<'_>, user: &UserRow) -> Result<(), ApiError> {
     let sql = "UPDATE users SET revoked_before = revoked_before
                WHERE id = $1 AND status = 'active' AND revoked_before IS NOT DISTINCT FROM $2";
     let held = with_tx!(tx, |c| sqlx::query(sql)
@@ -309,7 +309,11 @@ pub async fn hold(tx: &mut Tx, user: &UserRow) -> Result<(), ApiError> {
 /// Writes a user's status, the row alone (`false`: no such user). Only for
 /// `tokens::set_user_status`, which also revokes their tokens and sessions in the same
 /// transaction: the tokens sit above the users, so the users cannot revoke them.
-pub(crate) async fn write_status(tx: &mut Tx, id: Uuid, status: Status) -> Result<bool, ApiError> {
+pub(crate) async fn write_status(
+    tx: &mut Tx<'_>,
+    id: Uuid,
+    status: Status,
+) -> Result<bool, ApiError> {
     let now = now_ms();
     let sql = "UPDATE users SET status = $2, updated_at = $3 WHERE id = $1";
     let changed = with_tx!(tx, |c| sqlx::query(sql)
@@ -328,7 +332,7 @@ pub(crate) async fn write_status(tx: &mut Tx, id: Uuid, status: Status) -> Resul
 /// account has is `DUPLICATE_KEY` (the unique index decides, also against a concurrent
 /// change).
 pub async fn verify_identifier(
-    tx: &mut Tx,
+    tx: &mut Tx<'_>,
     user_id: Uuid,
     identifier: &Identifier,
     replace: bool,
@@ -359,7 +363,7 @@ pub async fn verify_identifier(
 /// Leaves `user_id` with `identifier` alone: their identifier of the other kind is removed
 /// (a recovery that hands an account to whoever proved `identifier`: `codes::recovery`).
 pub async fn keep_only(
-    tx: &mut Tx,
+    tx: &mut Tx<'_>,
     user_id: Uuid,
     identifier: &Identifier,
 ) -> Result<(), ApiError> {
@@ -370,7 +374,7 @@ pub async fn keep_only(
 /// after `since` (when a "this wasn't me" link was made: whoever got in may have added it,
 /// to recover the account through it later); whether it did.
 pub async fn remove_other_verified_since(
-    tx: &mut Tx,
+    tx: &mut Tx<'_>,
     user_id: Uuid,
     keep: &Identifier,
     since: i64,
@@ -392,12 +396,16 @@ pub async fn remove_other_verified_since(
 
 /// Removes `user_id`'s identifier of `like`'s kind, whatever it is (a "this wasn't me" link
 /// whose address another account holds now: the one that replaced it goes all the same).
-pub async fn remove_of_kind(tx: &mut Tx, user_id: Uuid, like: &Identifier) -> Result<(), ApiError> {
+pub async fn remove_of_kind(
+    tx: &mut Tx<'_>,
+    user_id: Uuid,
+    like: &Identifier,
+) -> Result<(), ApiError> {
     clear(tx, user_id, column(like)).await
 }
 
 /// Sets `user_id`'s identifier `column` (`email`, `whatsapp`) and its verified time to NULL.
-async fn clear(tx: &mut Tx, user_id: Uuid, column: &str) -> Result<(), ApiError> {
+async fn clear(tx: &mut Tx<'_>, user_id: Uuid, column: &str) -> Result<(), ApiError> {
     let sql = format!(
         "UPDATE users SET {column} = NULL, {column}_verified_at = NULL, updated_at = $2 WHERE id = $1"
     );
@@ -411,7 +419,7 @@ async fn clear(tx: &mut Tx, user_id: Uuid, column: &str) -> Result<(), ApiError>
 }
 
 /// Offers `user_id` a passkey again after their next sign-in (their passkeys were removed).
-pub async fn offer_passkey_again(tx: &mut Tx, user_id: Uuid) -> Result<(), ApiError> {
+pub async fn offer_passkey_again(tx: &mut Tx<'_>, user_id: Uuid) -> Result<(), ApiError> {
     let sql = "UPDATE users SET passkey_offered_at = NULL WHERE id = $1";
     with_tx!(tx, |c| sqlx::query(sql)
         .bind(user_id)
@@ -435,7 +443,7 @@ pub async fn mark_passkey_offered(db: &Db, user_id: Uuid) -> Result<bool, ApiErr
 }
 
 /// Sets a new password hash.
-pub async fn set_password(tx: &mut Tx, user_id: Uuid, hash: &str) -> Result<(), ApiError> {
+pub async fn set_password(tx: &mut Tx<'_>, user_id: Uuid, hash: &str) -> Result<(), ApiError> {
     let sql = "UPDATE users SET password_hash = $2, updated_at = $3 WHERE id = $1";
     with_tx!(tx, |c| sqlx::query(sql)
         .bind(user_id)

@@ -188,7 +188,7 @@ async fn wrong_and_expired_codes_are_refused_and_five_wrong_void_the_code() {
     expect_error(res, 400, "CODE_EXPIRED").await;
 }
 
-async fn tx_exec(tx: &mut fypass::db::Tx, sql: &str) -> u64 {
+async fn tx_exec(tx: &mut fypass::db::Tx<'_>, sql: &str) -> u64 {
     match tx {
         fypass::db::Tx::Sqlite(t) => sqlx::query(sql)
             .execute(&mut **t)

@@ -33,7 +33,7 @@ use crate::{
 pub(crate) async fn finish(
     state: &AppState,
     caller: &Caller,
-    mut tx: crate::db::Tx,
+    mut tx: crate::db::Tx<'_>,
     request: Option<&LoginRequestRow>,
     user: &UserRow,
     outcome: LoginStatus,
@@ -128,7 +128,7 @@ pub(crate) async fn finish(
 /// codes and alerts written with it are sent now rather than at the courier's next round.
 pub(super) async fn commit(
     state: &AppState,
-    tx: crate::db::Tx,
+    tx: crate::db::Tx<'_>,
     metric: &'static str,
 ) -> Result<(), ApiError> {
     tx.commit().await?;
@@ -141,7 +141,7 @@ pub(super) async fn commit(
 /// Completes the login request (if any) for `user`, as far as verification allows.
 pub(super) async fn complete_verified(
     state: &AppState,
-    tx: &mut crate::db::Tx,
+    tx: &mut crate::db::Tx<'_>,
     request: Option<&LoginRequestRow>,
     user: &UserRow,
     outcome: LoginStatus,
@@ -170,7 +170,7 @@ pub(super) async fn complete_verified(
 /// Completes the login request (if any) for `user`.
 pub(super) async fn complete(
     state: &AppState,
-    tx: &mut crate::db::Tx,
+    tx: &mut crate::db::Tx<'_>,
     request: Option<&LoginRequestRow>,
     user: &UserRow,
     outcome: LoginStatus,
