@@ -14,6 +14,13 @@
 //! so only the bad one fails. A job whose caller has gone (deadline, hang-up) before its
 //! turn is skipped.
 //!
+//! On SQLite the task runs on a thread of its own. A group is a few round trips to the
+//! writer connection's thread (`BEGIN`, its statements, `COMMIT`), and on the server's
+//! runtime each answer waited for the task to be polled behind the requests queued there
+//! (signing ID tokens, parsing, replying): a third of a refresh group's time
+//! (BENCHMARKS.md). Alone on its thread it runs as soon as an answer comes. (PostgreSQL's
+//! connections belong to the runtime that opened them, so there it is a task like any other.)
+//!
 //! The task keeps the connection it writes on while more groups wait (up to
 //! [`HELD_GROUPS`] in a row, then it queues for the pool again like any other write): each
 //! group then costs its transaction, not also a return to the pool and a new taking.
@@ -54,7 +61,22 @@ impl<W: GroupWrite> Group<W> {
     /// Starts the task that writes this kind's groups on `db`.
     pub fn start(db: &Db) -> Group<W> {
         let (queue, waiting) = mpsc::channel(MAX_GROUP * 16);
-        tokio::spawn(write_groups::<W>(db.clone(), waiting));
+        let task = write_groups::<W>(db.clone(), waiting);
+        match db {
+            Db::Sqlite { .. } => {
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_time()
+                    .build()
+                    .expect("a runtime for a group-commit thread");
+                std::thread::Builder::new()
+                    .name("fypass-group".into())
+                    .spawn(move || runtime.block_on(task))
+                    .expect("a group-commit thread");
+            }
+            Db::Postgres(_) => {
+                tokio::spawn(task);
+            }
+        }
         Group {
             queue,
             kind: PhantomData,
