@@ -3,7 +3,7 @@
 //! A durable write costs a commit (SQLite: the WAL append under its single writer lock;
 //! PostgreSQL: a WAL flush and two more round trips for `BEGIN` and `COMMIT`), and under
 //! load that, not the statement, is most of a write's time (BENCHMARKS.md). So each kind
-//! of hot write (device saves, login starts) has one task per process that owns its
+//! of hot write (refreshes, device saves, login starts) has one task per process that owns its
 //! writes: it takes every job waiting (up to [`MAX_GROUP`]), writes them in one
 //! transaction, as one multi-row statement where it can, commits once and answers each
 //! caller. A caller is answered only after the commit, so an acknowledged write survives
@@ -11,19 +11,22 @@
 //!
 //! When a group fails (one bad row fails a multi-row statement; PostgreSQL then aborts the
 //! whole transaction), nothing of it is kept and each of its jobs is written again alone,
-//! so only the bad one fails. A job whose caller has gone (deadline, hang-up) before its
-//! turn is skipped.
+//! so only the bad one fails. A group that could not even begin (the database locked by
+//! another process past the busy timeout, a connection lost) is answered with that error.
+//! A job whose caller has gone (deadline, hang-up) before its turn is skipped.
 //!
 //! On SQLite the task runs on a thread of its own. A group is a few round trips to the
 //! writer connection's thread (`BEGIN`, its statements, `COMMIT`), and on the server's
 //! runtime each answer waited for the task to be polled behind the requests queued there
-//! (signing ID tokens, parsing, replying): a third of a refresh group's time
-//! (BENCHMARKS.md). Alone on its thread it runs as soon as an answer comes. (PostgreSQL's
+//! (signing ID tokens, parsing, replying): timed during the refresh grant, `BEGIN` alone
+//! took 1.1 ms of a 3 ms group there, 0.3 ms on a thread of its own (BENCHMARKS.md). (PostgreSQL's
 //! connections belong to the runtime that opened them, so there it is a task like any other.)
 //!
 //! The task keeps the connection it writes on while more groups wait (up to
 //! [`HELD_GROUPS`] in a row, then it queues for the pool again like any other write): each
-//! group then costs its transaction, not also a return to the pool and a new taking.
+//! group then costs its transaction, not also a return to the pool and a new taking. A
+//! failed group's jobs are written alone each on a connection taken anew, so a stream of
+//! failing groups holds the writer no longer than as many lone writes would.
 
 use super::{Db, Lease, Tx};
 use crate::error::{ApiError, ErrorCode};
@@ -54,7 +57,7 @@ pub struct Group<W: GroupWrite> {
 
 struct Waiting<W: GroupWrite> {
     job: W::Job,
-    reply: oneshot::Sender<Result<W::Done, ApiError>>,
+    reply: ReplyTo<W>,
 }
 
 impl<W: GroupWrite> Group<W> {
@@ -105,10 +108,17 @@ impl<W: GroupWrite> Group<W> {
 /// the pool, where other writes wait their turn (SQLite has one writer connection).
 const HELD_GROUPS: usize = 8;
 
+/// Where a job's caller waits for its answer.
+type ReplyTo<W> = oneshot::Sender<Result<<W as GroupWrite>::Done, ApiError>>;
+
+/// A group's jobs and their callers.
+type Jobs<W> = (Vec<<W as GroupWrite>::Job>, Vec<ReplyTo<W>>);
+
 async fn write_groups<W: GroupWrite>(db: Db, mut waiting: mpsc::Receiver<Waiting<W>>) {
     let mut group: Vec<Waiting<W>> = Vec::with_capacity(MAX_GROUP);
     while waiting.recv_many(&mut group, MAX_GROUP).await > 0 {
-        // The connection is held while groups keep coming (see `Lease`), up to HELD_GROUPS.
+        // The connection is held while groups keep coming (see `Lease`), up to HELD_GROUPS,
+        // and given back before a failed group is written again job by job.
         let mut lease = match db.lease().await {
             Ok(lease) => lease,
             Err(e) => {
@@ -118,21 +128,30 @@ async fn write_groups<W: GroupWrite>(db: Db, mut waiting: mpsc::Receiver<Waiting
                 continue;
             }
         };
+        let mut failed = None;
         for held in 1.. {
-            write_group::<W>(&mut lease, &mut group).await;
-            if held == HELD_GROUPS || waiting.is_empty() {
+            failed = write_group::<W>(&mut lease, &mut group).await;
+            if failed.is_some() || held == HELD_GROUPS || waiting.is_empty() {
                 break;
             }
             waiting.recv_many(&mut group, MAX_GROUP).await;
         }
+        drop(lease);
+        if let Some((jobs, replies)) = failed {
+            write_alone::<W>(&db, jobs, replies).await;
+        }
     }
 }
 
-/// Writes and answers the jobs of `group` (left empty) on `lease`.
-async fn write_group<W: GroupWrite>(lease: &mut Lease, group: &mut Vec<Waiting<W>>) {
+/// Writes and answers the jobs of `group` (left empty) on `lease`; those of a group that
+/// failed by a job's fault (not at its start) are returned unanswered, to write alone.
+async fn write_group<W: GroupWrite>(
+    lease: &mut Lease,
+    group: &mut Vec<Waiting<W>>,
+) -> Option<Jobs<W>> {
     group.retain(|w| !w.reply.is_closed());
     if group.is_empty() {
-        return;
+        return None;
     }
     let (jobs, replies): (Vec<_>, Vec<_>) = group.drain(..).map(|w| (w.job, w.reply)).unzip();
     match write_once::<W>(lease, &jobs).await {
@@ -140,40 +159,55 @@ async fn write_group<W: GroupWrite>(lease: &mut Lease, group: &mut Vec<Waiting<W
             for (reply, done) in replies.into_iter().zip(done) {
                 let _ = reply.send(done);
             }
+            None
         }
-        // Alone already: its own error.
-        Err(e) if jobs.len() == 1 => {
-            if let Some(reply) = replies.into_iter().next() {
-                let _ = reply.send(Err(e));
+        // Nothing began (the database is locked or gone), or alone already: the error is
+        // every job's.
+        Err((began, e)) if !began || jobs.len() == 1 => {
+            for reply in replies {
+                let _ = reply.send(Err(e.clone()));
             }
+            None
         }
-        // One at a time, so only the job that broke the group fails.
-        Err(_) => {
-            for (job, reply) in jobs.chunks(1).zip(replies) {
-                let done = match write_once::<W>(lease, job).await {
-                    Ok(mut done) => done.pop().unwrap_or_else(|| Err(missing())),
-                    Err(e) => Err(e),
-                };
-                let _ = reply.send(done);
-            }
-        }
+        Err(_) => Some((jobs, replies)),
     }
 }
 
-/// `jobs` in one transaction, committed only when every job succeeded.
+/// Each of a failed group's jobs in a transaction of its own, so only the job that broke
+/// the group fails; each on a connection taken from the pool anew, so that a group that
+/// keeps failing holds the writer no longer than as many lone writes would.
+async fn write_alone<W: GroupWrite>(db: &Db, jobs: Vec<W::Job>, replies: Vec<ReplyTo<W>>) {
+    for (job, reply) in jobs.into_iter().zip(replies) {
+        if reply.is_closed() {
+            continue;
+        }
+        let done = match db.lease().await {
+            Ok(mut lease) => match write_once::<W>(&mut lease, std::slice::from_ref(&job)).await {
+                Ok(mut done) => done.pop().unwrap_or_else(|| Err(missing())),
+                Err((_, e)) => Err(e),
+            },
+            Err(e) => Err(e),
+        };
+        let _ = reply.send(done);
+    }
+}
+
+/// `jobs` in one transaction, committed only when every job succeeded; on failure, whether
+/// the transaction had begun.
 async fn write_once<W: GroupWrite>(
     lease: &mut Lease,
     jobs: &[W::Job],
-) -> Result<Vec<Result<W::Done, ApiError>>, ApiError> {
-    let mut tx = lease.begin().await?;
-    let done = W::write(&mut tx, jobs).await?;
+) -> Result<Vec<Result<W::Done, ApiError>>, (bool, ApiError)> {
+    let mut tx = lease.begin().await.map_err(|e| (false, e))?;
+    let began = |e| (true, e);
+    let done = W::write(&mut tx, jobs).await.map_err(began)?;
     if done.len() != jobs.len() {
-        return Err(missing());
+        return Err(began(missing()));
     }
     if let Some(Err(e)) = done.iter().find(|d| d.is_err()) {
-        return Err(e.clone());
+        return Err(began(e.clone()));
     }
-    tx.commit().await?;
+    tx.commit().await.map_err(began)?;
     Ok(done)
 }
 
