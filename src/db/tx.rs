@@ -5,6 +5,10 @@ use super::{PgExec, Pooler};
 use crate::error::ApiError;
 use sqlx::{Postgres, Sqlite, Transaction};
 
+/// How a SQLite write transaction begins: taking the write lock up front (the module
+/// documentation of `db` says why; `users::store::lock_many` relies on it).
+pub(super) const SQLITE_BEGIN_WRITE: &str = "BEGIN IMMEDIATE";
+
 /// A write transaction: committed with [`Tx::commit`], rolled back when dropped (which is
 /// what happens to a request that times out or whose caller disconnects).
 ///
@@ -45,7 +49,7 @@ impl Lease {
     pub async fn begin(&mut self) -> Result<Tx<'_>, ApiError> {
         use sqlx::Connection;
         Ok(match self {
-            Lease::Sqlite(c) => Tx::Sqlite(c.begin_with("BEGIN IMMEDIATE").await?),
+            Lease::Sqlite(c) => Tx::Sqlite(c.begin_with(SQLITE_BEGIN_WRITE).await?),
             Lease::Postgres(c, pooler) => Tx::Postgres(PgTx {
                 tx: c.begin().await?,
                 pooler: *pooler,
