@@ -101,7 +101,7 @@ pub async fn refresh_kept(
 ) -> Result<TokenPair, ApiError> {
     let not_found = || unauthorized("The refresh token is malformed, unknown, or another app's.");
     let row = found.ok_or_else(not_found)?;
-    if let Some(code) = refusal(row.user_status.parse().unwrap_or(Status::Deleted)) {
+    if let Some(code) = refusal(row.status()) {
         return Err(ApiError::new(code));
     }
     // Spent, revoked or expired, or another request rotated it first: what is it now?

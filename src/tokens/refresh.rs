@@ -108,6 +108,13 @@ impl RefreshRow {
         }
     }
 
+    /// Its person's status; one this build does not know refuses, as a deleted person's.
+    pub fn status(&self) -> crate::status::Status {
+        self.user_status
+            .parse()
+            .unwrap_or(crate::status::Status::Deleted)
+    }
+
     /// Whether it can still be traded: not rotated, not revoked, not expired.
     pub fn is_live(&self, now: i64) -> bool {
         self.rotated_at.is_none() && self.revoked_at.is_none() && self.expires_at > now

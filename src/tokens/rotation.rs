@@ -373,49 +373,55 @@ impl<B: Beside> RefreshWrites<B> {
                     .map(|(_, row, beside)| (row.clone(), beside.clone()))
             })
             .collect();
-        // Those that may be spent, each with the pair that replaces it.
-        let mut spent: Vec<(usize, Uuid, NewPair, Vec<u8>)> = jobs
+        // Those that may be spent, each with the tokens that replace it, their pair as the
+        // app gets it, and that pair sealed for the grace window.
+        let mut spent: Vec<(usize, Uuid, NewPair, TokenPair, Vec<u8>)> = jobs
             .iter()
             .zip(&found)
             .enumerate()
             .filter_map(|(i, (job, found))| {
                 let (row, beside) = found.as_ref()?;
-                let spendable = refusal(row.user_status.parse().ok()?).is_none()
+                let spendable = refusal(row.status()).is_none()
                     && row.is_live(now)
                     && B::admits(&job.ask, beside);
                 spendable.then(|| {
                     let new = job.new.clone().of(row.family());
-                    let sealed = refresh::seal(&job.token, row.id, &job.device, &new.pair());
-                    (i, row.id, new, sealed)
+                    let pair = new.pair();
+                    let sealed = refresh::seal(&job.token, row.id, &job.device, &pair);
+                    (i, row.id, new, pair, sealed)
                 })
             })
             .collect();
         // A token presented twice in the group is spent by the first; the second is then
         // answered as a later presentation (`refresh_kept`).
         let mut seen = std::collections::HashSet::new();
-        spent.retain(|(_, id, _, _)| seen.insert(*id));
+        spent.retain(|(_, id, ..)| seen.insert(*id));
         // The people's rows first, in one order (two nodes' groups never wait for each
         // other in a circle), as a lone refresh locks its person's: a revocation of
         // everything of theirs either committed before (the rotation then finds the token
         // revoked) or waits for this transaction and revokes the pairs it stores too.
-        let mut people: Vec<Uuid> = spent.iter().map(|(_, _, p, _)| p.family.user_id).collect();
+        let mut people: Vec<Uuid> = spent
+            .iter()
+            .map(|(_, _, new, ..)| new.family.user_id)
+            .collect();
         people.sort_unstable();
         people.dedup();
         crate::users::store::lock_many(tx, &people).await?;
         let spends: Vec<refresh::Spend> = spent
             .iter()
-            .map(|(i, id, _, sealed)| refresh::Spend {
+            .map(|(i, id, _, _, sealed)| refresh::Spend {
                 id: *id,
                 device: &jobs[*i].device,
                 sealed,
             })
             .collect();
-        let pairs: Vec<&NewPair> = spent.iter().map(|(_, _, new, _)| new).collect();
+        let pairs: Vec<&NewPair> = spent.iter().map(|(_, _, new, ..)| new).collect();
         let won = spend_and_store(tx, &spends, &pairs, now).await?;
+        drop(spends);
         let mut done: Vec<Option<TokenPair>> = vec![None; jobs.len()];
-        for ((i, _, new, _), won) in spent.iter().zip(&won) {
-            if *won {
-                done[*i] = Some(new.pair());
+        for ((i, _, _, pair, _), won) in spent.into_iter().zip(won) {
+            if won {
+                done[i] = Some(pair);
             }
         }
         Ok(found
