@@ -213,33 +213,20 @@ macro_rules! push_rotation {
 }
 pub(crate) use push_rotation;
 
-/// Marks each refresh token of `spends` that is live at `now` rotated, in one statement; for
-/// each, whether it was (exactly one of concurrent callers wins a token; of two spends of
-/// one token here, the first).
+/// Marks each refresh token of `spends` (each token once) that is live at `now` rotated, in
+/// one statement; for each, whether it was (exactly one of concurrent callers wins a token).
 pub async fn rotate_many(
     tx: &mut Tx<'_>,
     spends: &[Spend<'_>],
     now: i64,
 ) -> Result<Vec<bool>, ApiError> {
-    // The first spend of each token; a later one of the same token loses to it.
-    let first: Vec<bool> = spends
-        .iter()
-        .enumerate()
-        .map(|(i, s)| !spends[..i].iter().any(|e| e.id == s.id))
-        .collect();
-    let asked: Vec<&Spend> = spends
-        .iter()
-        .zip(&first)
-        .filter(|(_, first)| **first)
-        .map(|(s, _)| s)
-        .collect();
-    if asked.is_empty() {
+    if spends.is_empty() {
         return Ok(Vec::new());
     }
     macro_rules! rotate {
         ($db:ty, $c:expr, $bytes:expr) => {{
             let mut query = sqlx::QueryBuilder::<$db>::new("");
-            push_rotation!(query, now, &asked, $bytes);
+            push_rotation!(query, now, spends, $bytes);
             query.push(" RETURNING id");
             query.build_query_scalar::<Uuid>().fetch_all($c).await
         }};
@@ -248,11 +235,7 @@ pub async fn rotate_many(
         Tx::Sqlite(t) => rotate!(sqlx::Sqlite, &mut **t, ""),
         Tx::Postgres(t) => rotate!(sqlx::Postgres, t.exec(), "::bytea"),
     }?;
-    Ok(spends
-        .iter()
-        .zip(first)
-        .map(|(spend, first)| first && won.contains(&spend.id))
-        .collect())
+    Ok(spends.iter().map(|spend| won.contains(&spend.id)).collect())
 }
 
 /// Removes, at most `limit` at a time, refresh tokens expired for over `grace_ms` (a

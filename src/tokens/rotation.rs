@@ -417,7 +417,6 @@ impl<B: Beside> RefreshWrites<B> {
             .collect();
         let pairs: Vec<&NewPair> = spent.iter().map(|(_, _, new, ..)| new).collect();
         let won = spend_and_store(tx, &spends, &pairs, now).await?;
-        drop(spends);
         let mut done: Vec<Option<TokenPair>> = vec![None; jobs.len()];
         for ((i, _, _, pair, _), won) in spent.into_iter().zip(won) {
             if won {
