@@ -193,8 +193,27 @@ async fn write_alone<W: GroupWrite>(db: &Db, jobs: Vec<W::Job>, replies: Vec<Rep
 }
 
 /// `jobs` in one transaction, committed only when every job succeeded; on failure, whether
-/// the transaction had begun.
+/// the transaction had begun. A write that panics (a bug) fails as an error does: its
+/// transaction is rolled back, and the task lives on to write the next group. Before, the
+/// panic ended the task, and every later write of its kind failed until a restart.
 async fn write_once<W: GroupWrite>(
+    lease: &mut Lease,
+    jobs: &[W::Job],
+) -> Result<Vec<Result<W::Done, ApiError>>, (bool, ApiError)> {
+    use futures::FutureExt;
+    std::panic::AssertUnwindSafe(write_in_tx::<W>(lease, jobs))
+        .catch_unwind()
+        .await
+        .unwrap_or_else(|_| {
+            tracing::error!(
+                kind = std::any::type_name::<W>(),
+                "a group write panicked: its jobs fail"
+            );
+            Err((true, ApiError::new(ErrorCode::InternalError)))
+        })
+}
+
+async fn write_in_tx<W: GroupWrite>(
     lease: &mut Lease,
     jobs: &[W::Job],
 ) -> Result<Vec<Result<W::Done, ApiError>>, (bool, ApiError)> {
@@ -239,6 +258,23 @@ mod tests {
             });
             q.build().execute(&mut **t).await?;
             Ok(jobs.iter().map(|x| Ok(*x)).collect())
+        }
+    }
+
+    /// As [`Numbers`], but a bug: it panics on 13, once the group's insert is sent.
+    struct Unlucky;
+
+    impl GroupWrite for Unlucky {
+        type Job = i64;
+        type Done = i64;
+
+        async fn write(
+            tx: &mut Tx<'_>,
+            jobs: &[i64],
+        ) -> Result<Vec<Result<i64, ApiError>>, ApiError> {
+            let done = Numbers::write(tx, jobs).await?;
+            assert!(!jobs.contains(&13), "unlucky, after its insert");
+            Ok(done)
         }
     }
 
@@ -333,5 +369,28 @@ mod tests {
         );
         assert!(answers.await.unwrap().iter().all(Result::is_ok));
         assert_eq!(count(&db).await, jobs as i64);
+    }
+
+    /// A write that panics fails its own job, and nothing of its transaction is kept; the
+    /// task writes the next groups as before (it used to end, failing every later write).
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_write_that_panics_fails_alone_and_the_task_lives_on() {
+        let db = Db::connect("sqlite::memory:", 1, crate::db::Pooler::None)
+            .await
+            .unwrap();
+        let Db::Sqlite { writer, .. } = &db else {
+            unreachable!()
+        };
+        sqlx::query("CREATE TABLE t (x INTEGER NOT NULL CHECK (x >= 0))")
+            .execute(writer)
+            .await
+            .unwrap();
+        let group = Group::<Unlucky>::start(&db);
+        let failed = group.write(13).await.expect_err("the panicking job fails");
+        assert_eq!(failed.code, ErrorCode::InternalError);
+        for x in [1, 2, 3] {
+            assert_eq!(group.write(x).await.expect("later writes succeed"), x);
+        }
+        assert_eq!(count(&db).await, 3, "nothing of the failed write was kept");
     }
 }
