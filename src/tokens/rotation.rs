@@ -297,6 +297,17 @@ impl<B: Beside> Refreshes<B> {
 
 pub struct RefreshWrites<B>(PhantomData<B>);
 
+/// A job of a group whose token may be spent: the tokens that replace it, their pair as
+/// the app gets it, and that pair sealed for the grace window ([`refresh::seal`]).
+struct Spent {
+    /// The job's place in the group.
+    job: usize,
+    token_id: Uuid,
+    new: NewPair,
+    pair: TokenPair,
+    sealed: Vec<u8>,
+}
+
 /// The tokens of `hashes` (in any state, for any client), each with its hash and what `B`
 /// reads beside it, read in `tx` at `now`.
 async fn read_many<B: Beside>(
@@ -373,9 +384,8 @@ impl<B: Beside> RefreshWrites<B> {
                     .map(|(_, row, beside)| (row.clone(), beside.clone()))
             })
             .collect();
-        // Those that may be spent, each with the tokens that replace it, their pair as the
-        // app gets it, and that pair sealed for the grace window.
-        let mut spent: Vec<(usize, Uuid, NewPair, TokenPair, Vec<u8>)> = jobs
+        // Those that may be spent, each with what replaces it.
+        let mut spent: Vec<Spent> = jobs
             .iter()
             .zip(&found)
             .enumerate()
@@ -388,39 +398,42 @@ impl<B: Beside> RefreshWrites<B> {
                     let new = job.new.clone().of(row.family());
                     let pair = new.pair();
                     let sealed = refresh::seal(&job.token, row.id, &job.device, &pair);
-                    (i, row.id, new, pair, sealed)
+                    Spent {
+                        job: i,
+                        token_id: row.id,
+                        new,
+                        pair,
+                        sealed,
+                    }
                 })
             })
             .collect();
         // A token presented twice in the group is spent by the first; the second is then
         // answered as a later presentation (`refresh_kept`).
         let mut seen = std::collections::HashSet::new();
-        spent.retain(|(_, id, ..)| seen.insert(*id));
+        spent.retain(|s| seen.insert(s.token_id));
         // The people's rows first, in one order (two nodes' groups never wait for each
         // other in a circle), as a lone refresh locks its person's: a revocation of
         // everything of theirs either committed before (the rotation then finds the token
         // revoked) or waits for this transaction and revokes the pairs it stores too.
-        let mut people: Vec<Uuid> = spent
-            .iter()
-            .map(|(_, _, new, ..)| new.family.user_id)
-            .collect();
+        let mut people: Vec<Uuid> = spent.iter().map(|s| s.new.family.user_id).collect();
         people.sort_unstable();
         people.dedup();
         crate::users::store::lock_many(tx, &people).await?;
         let spends: Vec<refresh::Spend> = spent
             .iter()
-            .map(|(i, id, _, _, sealed)| refresh::Spend {
-                id: *id,
-                device: &jobs[*i].device,
-                sealed,
+            .map(|s| refresh::Spend {
+                id: s.token_id,
+                device: &jobs[s.job].device,
+                sealed: &s.sealed,
             })
             .collect();
-        let pairs: Vec<&NewPair> = spent.iter().map(|(_, _, new, ..)| new).collect();
+        let pairs: Vec<&NewPair> = spent.iter().map(|s| &s.new).collect();
         let won = spend_and_store(tx, &spends, &pairs, now).await?;
         let mut done: Vec<Option<TokenPair>> = vec![None; jobs.len()];
-        for ((i, _, _, pair, _), won) in spent.into_iter().zip(won) {
+        for (s, won) in spent.into_iter().zip(won) {
             if won {
-                done[i] = Some(pair);
+                done[s.job] = Some(s.pair);
             }
         }
         Ok(found
