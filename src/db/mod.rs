@@ -60,6 +60,14 @@ const PG_IDLE_TIMEOUT: Duration = Duration::from_secs(5 * 60);
 const SQLITE_WAL_AUTOCHECKPOINT_PAGES: u32 = 10_000;
 /// How long SQLite waits for another process (an admin command) to release the write lock.
 const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+/// Where SQLite keeps temporary data while the server runs: in memory. A statement that
+/// changes many rows inside a transaction (a refresh group's `UPDATE` and `INSERT`s) keeps
+/// a journal of its own, to undo just itself if it fails; past 64 KiB SQLite spilled it to
+/// a new file in /var/tmp, created, written, closed and unlinked each time: under the
+/// refresh grant about one group in ten (`strace`: 65 files in 2 s). The server's
+/// statements are bounded (a group, a page of results, a purge batch), so in memory it
+/// costs a few pages; migrations, which may sort or rewrite whole tables, run with files.
+const SQLITE_TEMP_STORE: &str = "MEMORY";
 
 #[derive(Clone, Debug)]
 pub enum Db {
@@ -354,12 +362,7 @@ impl Db {
                 "wal_autocheckpoint",
                 SQLITE_WAL_AUTOCHECKPOINT_PAGES.to_string(),
             )
-            // A statement that changes many rows inside a transaction (a refresh group's
-            // `UPDATE` and `INSERT`s) keeps a journal of its own, to undo just itself if it
-            // fails. Past 64 KiB SQLite spilled it to a new file in /var/tmp, created,
-            // written, closed and unlinked each time: under the refresh grant about one group
-            // in ten (`strace`: 65 files in 2 s). In memory it costs a few pages of RAM.
-            .pragma("temp_store", "memory");
+            .pragma("temp_store", SQLITE_TEMP_STORE);
         let file = opts.get_filename().to_owned();
         let in_memory = file.as_os_str().is_empty() || file.to_string_lossy().contains(":memory:");
         if !in_memory && let Some(dir) = file.parent().filter(|d| !d.as_os_str().is_empty()) {
@@ -427,7 +430,15 @@ impl Db {
                 sqlx::query("PRAGMA foreign_keys = OFF")
                     .execute(&mut *conn)
                     .await?;
+                // A migration may build an index over every token (a sort of every row) or
+                // rewrite a whole table: that may spill to files, not fill memory.
+                sqlx::query("PRAGMA temp_store = FILE")
+                    .execute(&mut *conn)
+                    .await?;
                 let ran = until(migrations::sqlite().await?).run(&mut *conn).await;
+                sqlx::query(&format!("PRAGMA temp_store = {SQLITE_TEMP_STORE}"))
+                    .execute(&mut *conn)
+                    .await?;
                 let broken: Vec<(String,)> = sqlx::query_as("PRAGMA foreign_key_check")
                     .fetch_all(&mut *conn)
                     .await

@@ -60,3 +60,25 @@ fn times_are_rfc3339_utc() {
         "2025-11-24T16:00:00.123Z"
     );
 }
+
+/// Temporary data is kept in memory by every connection the server uses, the writer after
+/// migrating too (migrations run with files: they may sort whole tables).
+#[tokio::test]
+async fn temporary_data_stays_in_memory_after_migrations() {
+    let dir = std::env::temp_dir().join(format!("fypass-temp-{}", uuid::Uuid::new_v4()));
+    let url = format!("sqlite://{}/db.sqlite", dir.display());
+    let db = Db::connect(&url, 1, Pooler::None).await.expect("open");
+    db.migrate(None).await.expect("migrate");
+    let Db::Sqlite { writer, reader } = &db else {
+        unreachable!()
+    };
+    for pool in [writer, reader] {
+        let store: i64 = sqlx::query_scalar("PRAGMA temp_store")
+            .fetch_one(pool)
+            .await
+            .expect("temp_store");
+        assert_eq!(store, 2, "MEMORY");
+    }
+    db.close().await;
+    let _ = std::fs::remove_dir_all(dir);
+}
