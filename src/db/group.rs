@@ -204,9 +204,10 @@ async fn write_once<W: GroupWrite>(
     std::panic::AssertUnwindSafe(write_in_tx::<W>(lease, jobs))
         .catch_unwind()
         .await
-        .unwrap_or_else(|_| {
+        .unwrap_or_else(|panic| {
             tracing::error!(
                 kind = std::any::type_name::<W>(),
+                panic = crate::error::panic_message(&*panic),
                 "a group write panicked: its jobs fail"
             );
             Err((true, ApiError::new(ErrorCode::InternalError)))
@@ -392,5 +393,18 @@ mod tests {
             assert_eq!(group.write(x).await.expect("later writes succeed"), x);
         }
         assert_eq!(count(&db).await, 3, "nothing of the failed write was kept");
+        // In a group with others (queued while the connection is held), it fails alone.
+        let group = std::sync::Arc::new(group);
+        let held = writer.acquire().await.unwrap();
+        let answers = tokio::spawn(futures::future::join_all([4, 13, 5].map(|x| {
+            let group = group.clone();
+            async move { (x, group.write(x).await) }
+        })));
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        drop(held);
+        for (x, answer) in answers.await.unwrap() {
+            assert_eq!(answer.is_ok(), x != 13, "{x}: {answer:?}");
+        }
+        assert_eq!(count(&db).await, 5, "the others of its group are kept");
     }
 }

@@ -156,12 +156,10 @@ impl Drop for Record {
 
 /// A panic becomes `INTERNAL_ERROR`; its message goes to the log, never to the caller.
 pub fn panic_response(err: Box<dyn Any + Send + 'static>) -> Response {
-    let detail = err
-        .downcast_ref::<String>()
-        .map(String::as_str)
-        .or_else(|| err.downcast_ref::<&str>().copied())
-        .unwrap_or("(no message)");
-    tracing::error!(panic = detail, "handler panicked");
+    tracing::error!(
+        panic = crate::error::panic_message(&*err),
+        "handler panicked"
+    );
     ApiError::new(ErrorCode::InternalError).into_response()
 }
 
