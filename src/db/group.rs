@@ -279,6 +279,40 @@ mod tests {
         }
     }
 
+    /// An in-memory database of one connection with the table `t` of [`Numbers`], and that
+    /// connection's pool.
+    async fn numbers() -> (Db, sqlx::SqlitePool) {
+        let db = Db::connect("sqlite::memory:", 1, crate::db::Pooler::None)
+            .await
+            .unwrap();
+        let Db::Sqlite { writer, .. } = &db else {
+            unreachable!()
+        };
+        sqlx::query("CREATE TABLE t (x INTEGER NOT NULL CHECK (x >= 0))")
+            .execute(writer)
+            .await
+            .unwrap();
+        let writer = writer.clone();
+        (db, writer)
+    }
+
+    /// Writes `xs` while the only connection is held, so that they queue up and are written
+    /// in groups rather than each as it comes; each number with its answer.
+    async fn written_in_groups<W: GroupWrite<Job = i64>>(
+        group: &std::sync::Arc<Group<W>>,
+        writer: &sqlx::SqlitePool,
+        xs: impl IntoIterator<Item = i64>,
+    ) -> Vec<(i64, Result<W::Done, ApiError>)> {
+        let held = writer.acquire().await.unwrap();
+        let answers = tokio::spawn(futures::future::join_all(xs.into_iter().map(|x| {
+            let group = group.clone();
+            async move { (x, group.write(x).await) }
+        })));
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        drop(held);
+        answers.await.unwrap()
+    }
+
     async fn count(db: &Db) -> i64 {
         let Db::Sqlite { reader, .. } = db else {
             unreachable!()
@@ -291,28 +325,9 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_bad_job_fails_alone_and_the_rest_of_its_group_is_kept() {
-        let db = Db::connect("sqlite::memory:", 1, crate::db::Pooler::None)
-            .await
-            .unwrap();
-        let Db::Sqlite { writer, .. } = &db else {
-            unreachable!()
-        };
-        sqlx::query("CREATE TABLE t (x INTEGER NOT NULL CHECK (x >= 0))")
-            .execute(writer)
-            .await
-            .unwrap();
+        let (db, writer) = numbers().await;
         let group = std::sync::Arc::new(Group::<Numbers>::start(&db));
-        // Hold the only connection while the jobs queue up, so that they are written in
-        // groups rather than each as it comes.
-        let held = writer.acquire().await.unwrap();
-        let answers = tokio::spawn(futures::future::join_all((0..40).chain([-1]).map(|x| {
-            let group = group.clone();
-            async move { (x, group.write(x).await) }
-        })));
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-        drop(held);
-        let answers = answers.await.unwrap();
-        for (x, answer) in answers {
+        for (x, answer) in written_in_groups(&group, &writer, (0..40).chain([-1])).await {
             match answer {
                 Ok(done) => assert_eq!(done, x),
                 Err(e) => assert!(x < 0, "{x} failed: {e:?}"),
@@ -330,16 +345,7 @@ mod tests {
     /// when the queue runs dry.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_write_waiting_for_the_connection_gets_it_after_held_groups() {
-        let db = Db::connect("sqlite::memory:", 1, crate::db::Pooler::None)
-            .await
-            .unwrap();
-        let Db::Sqlite { writer, .. } = &db else {
-            unreachable!()
-        };
-        sqlx::query("CREATE TABLE t (x INTEGER NOT NULL CHECK (x >= 0))")
-            .execute(writer)
-            .await
-            .unwrap();
+        let (db, writer) = numbers().await;
         let group = std::sync::Arc::new(Group::<Numbers>::start(&db));
         let held = writer.acquire().await.unwrap();
         let jobs = (HELD_GROUPS + 2) * MAX_GROUP;
@@ -376,16 +382,7 @@ mod tests {
     /// task writes the next groups as before (it used to end, failing every later write).
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_write_that_panics_fails_alone_and_the_task_lives_on() {
-        let db = Db::connect("sqlite::memory:", 1, crate::db::Pooler::None)
-            .await
-            .unwrap();
-        let Db::Sqlite { writer, .. } = &db else {
-            unreachable!()
-        };
-        sqlx::query("CREATE TABLE t (x INTEGER NOT NULL CHECK (x >= 0))")
-            .execute(writer)
-            .await
-            .unwrap();
+        let (db, writer) = numbers().await;
         let group = Group::<Unlucky>::start(&db);
         let failed = group.write(13).await.expect_err("the panicking job fails");
         assert_eq!(failed.code, ErrorCode::InternalError);
@@ -395,14 +392,7 @@ mod tests {
         assert_eq!(count(&db).await, 3, "nothing of the failed write was kept");
         // In a group with others (queued while the connection is held), it fails alone.
         let group = std::sync::Arc::new(group);
-        let held = writer.acquire().await.unwrap();
-        let answers = tokio::spawn(futures::future::join_all([4, 13, 5].map(|x| {
-            let group = group.clone();
-            async move { (x, group.write(x).await) }
-        })));
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-        drop(held);
-        for (x, answer) in answers.await.unwrap() {
+        for (x, answer) in written_in_groups(&group, &writer, [4, 13, 5]).await {
             assert_eq!(answer.is_ok(), x != 13, "{x}: {answer:?}");
         }
         assert_eq!(count(&db).await, 5, "the others of its group are kept");
