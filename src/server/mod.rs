@@ -46,7 +46,12 @@ use axum::{
 };
 use leptos::config::LeptosOptions;
 use leptos_axum::LeptosRoutes;
-use std::{error::Error, net::SocketAddr, path::PathBuf, sync::Arc};
+use std::{
+    error::Error,
+    net::SocketAddr,
+    path::PathBuf,
+    sync::{Arc, LazyLock},
+};
 use tower::ServiceBuilder;
 use tower_http::{
     catch_panic::CatchPanicLayer,
@@ -129,14 +134,26 @@ async fn openapi_document(State(state): State<AppState>) -> axum::Json<serde_jso
     axum::Json(crate::openapi::document(&state.config.public_origin()))
 }
 
+/// The pages' routes, generated once per process (the server functions are mounted by
+/// `api::routes`, not by leptos_axum).
+///
+/// Leptos generates them by running the app with resource loading switched off through a
+/// process-wide flag (leptos_server's `SuppressResourceLoad`), and a resource whose loading
+/// first starts while that flag is up waits forever (leptos-rs/leptos#4773). So a page
+/// rendered while another router was being built never finished and was answered 504 at
+/// the deadline: in one process that runs many apps (the integration tests) now and then.
+/// Generated once, before the first router serves anything, no page can be rendering then.
+static PAGE_ROUTES: LazyLock<Vec<leptos_axum::AxumRouteListing>> = LazyLock::new(|| {
+    leptos_axum::generate_route_list_with_exclusions(
+        crate::app::App,
+        Some(crate::api::server_fn_paths()),
+    )
+});
+
 /// The whole application.
 pub fn router(state: AppState) -> Router {
     let options = state.leptos_options.clone();
-    // The server functions are mounted by `api::routes`, not by leptos_axum.
-    let routes = leptos_axum::generate_route_list_with_exclusions(
-        crate::app::App,
-        Some(crate::api::server_fn_paths()),
-    );
+    let routes = PAGE_ROUTES.clone();
     // The pages and their plain-form posts decide their language and app first.
     let pages = Router::new()
         .merge(crate::login::forms::routes())

@@ -313,3 +313,51 @@ async fn pages_with_a_persons_secrets_are_not_compressed() {
         );
     }
 }
+
+/// A page renders while another app in the same process builds its router (as every app of
+/// these tests does when it starts). Leptos builds a router's page routes by running the app
+/// with resource loading switched off process-wide, and a page whose data started loading
+/// meanwhile waited forever (leptos-rs/leptos#4773): answered 504 at the deadline.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pages_render_while_another_app_builds_its_router() {
+    use std::sync::{
+        Arc,
+        atomic::{AtomicBool, Ordering},
+    };
+    /// Stops the building when the test ends, passed or not.
+    struct Stop(Arc<AtomicBool>);
+    impl Drop for Stop {
+        fn drop(&mut self) {
+            self.0.store(true, Ordering::Relaxed);
+        }
+    }
+    let t = TestApp::spawn().await;
+    let app = t.app_client().await;
+    let token = t.start(&app, json!({})).await;
+    let stop = Stop(Arc::new(AtomicBool::new(false)));
+    let building = {
+        let (state, stop) = (t.state.clone(), stop.0.clone());
+        tokio::task::spawn_blocking(move || {
+            let mut built = 0;
+            while !stop.load(Ordering::Relaxed) {
+                drop(fypass::server::router(state.clone()));
+                built += 1;
+            }
+            built
+        })
+    };
+    for _ in 0..20 {
+        let page = tokio::time::timeout(
+            std::time::Duration::from_secs(5),
+            t.page(&format!("/fypass?reqToken={token}")),
+        )
+        .await;
+        let Ok(Page { status, html, .. }) = page else {
+            panic!("the page did not render within 5 s");
+        };
+        assert_eq!(status, 200);
+        assert!(html.contains("Sign in to continue to Test app"), "{html}");
+    }
+    drop(stop);
+    assert!(building.await.unwrap() > 0, "no router was built beside");
+}
