@@ -117,12 +117,19 @@ pub async fn find_by_identifier(
     db: &Db,
     identifier: &Identifier,
 ) -> Result<Option<UserRow>, ApiError> {
-    let column = column(identifier);
-    let sql = format!("SELECT {COLUMNS} FROM users WHERE {column} = $1");
+    let sql = by_identifier(identifier);
     Ok(with_reader!(db, |c| sqlx::query_as(&sql)
         .bind(identifier.as_str())
         .fetch_optional(c)
         .await)?)
+}
+
+/// The `SELECT` of the person whose identifier of `identifier`'s kind is `$1`.
+fn by_identifier(identifier: &Identifier) -> String {
+    format!(
+        "SELECT {COLUMNS} FROM users WHERE {} = $1",
+        column(identifier)
+    )
 }
 
 /// [`find_by_identifier`] as `tx` sees it.
@@ -130,8 +137,7 @@ pub async fn find_by_identifier_in(
     tx: &mut Tx<'_>,
     identifier: &Identifier,
 ) -> Result<Option<UserRow>, ApiError> {
-    let column = column(identifier);
-    let sql = format!("SELECT {COLUMNS} FROM users WHERE {column} = $1");
+    let sql = by_identifier(identifier);
     Ok(with_tx!(tx, |c| sqlx::query_as(&sql)
         .bind(identifier.as_str())
         .fetch_optional(c)
