@@ -330,7 +330,9 @@ async fn seed(db: &Db, refreshes: usize) -> Result<Seeded> {
             let sql = "INSERT INTO oidc_grants (family_id, client_id, user_id, scope, auth_time, amr, created_at, expires_at)
                        SELECT family_id, client_id, user_id, 'openid offline_access', created_at, 'pwd', created_at, expires_at
                        FROM refresh_tokens WHERE token_hash = $1";
-            let hash = fypass::secret::hash(&pair.refresh_token);
+            let hash = fypass::tokens::refresh::keys_of(&pair.refresh_token)
+                .expect("a refresh token it was just given")
+                .ordered;
             match &mut tx {
                 fypass::db::Tx::Sqlite(t) => {
                     sqlx::query(sql).bind(&hash).execute(&mut **t).await?;

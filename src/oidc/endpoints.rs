@@ -100,14 +100,14 @@ async fn issued_to(
     state: &AppState,
     token: &str,
 ) -> Result<Option<(Uuid, Option<Uuid>)>, ApiError> {
-    if !secret::well_formed(access::PREFIX, token) {
+    let Some(keys) = access::keys_of(token) else {
         return Ok(None);
-    }
+    };
     let sql = "SELECT client_id, family_id FROM access_tokens WHERE token_hash = $1";
-    Ok(with_reader!(&state.db, |c| sqlx::query_as(sql)
-        .bind(secret::hash(token))
-        .fetch_optional(c)
-        .await)?)
+    Ok(secret::first_found!(keys, |key| with_reader!(
+        &state.db,
+        |c| sqlx::query_as(sql).bind(&key).fetch_optional(c).await
+    ))?)
 }
 
 /// An OAuth client that may still act: active, with an OAuth grant.

@@ -126,26 +126,29 @@ pub const COLUMNS: &str = "t.id, t.family_id, t.user_id, t.client_id, t.device_i
                            t.rotated_at, t.revoked_at, t.rotated_by, t.successor,
                            u.status AS user_status";
 pub const FROM: &str = "FROM refresh_tokens t JOIN users u ON u.id = t.user_id";
-/// The condition on [`FROM`] that finds a token by [`hash_of`] (`$1`) for its client (`$2`).
+/// The condition on [`FROM`] that finds a token by one of its [`keys_of`] (`$1`) for its
+/// client (`$2`).
 pub const WHERE: &str = "WHERE t.token_hash = $1 AND t.client_id = $2";
 
-/// The stored hash `token` is found by, if it is a refresh token at all.
-pub fn hash_of(token: &str) -> Option<Vec<u8>> {
-    secret::well_formed(PREFIX, token).then(|| secret::hash(token))
+/// The stored keys `token` may be found by, if it is a refresh token at all.
+pub fn keys_of(token: &str) -> Option<secret::Keys> {
+    secret::Keys::of(PREFIX, token)
 }
 
 /// The refresh token `token` of `client_id`, in whatever state; `None` when malformed,
 /// unknown or another client's.
 pub async fn find(db: &Db, token: &str, client_id: Uuid) -> Result<Option<RefreshRow>, ApiError> {
-    let Some(hash) = hash_of(token) else {
+    let Some(keys) = keys_of(token) else {
         return Ok(None);
     };
     let sql = format!("SELECT {COLUMNS} {FROM} {WHERE}");
-    Ok(with_reader!(db, |c| sqlx::query_as(&sql)
-        .bind(hash)
-        .bind(client_id)
-        .fetch_optional(c)
-        .await)?)
+    Ok(secret::first_found!(keys, |key| with_reader!(db, |c| {
+        sqlx::query_as(&sql)
+            .bind(&key)
+            .bind(client_id)
+            .fetch_optional(c)
+            .await
+    }))?)
 }
 
 /// As [`find`], read on `tx`, so what it says holds for the transaction.
@@ -154,15 +157,17 @@ pub async fn find_in(
     token: &str,
     client_id: Uuid,
 ) -> Result<Option<RefreshRow>, ApiError> {
-    let Some(hash) = hash_of(token) else {
+    let Some(keys) = keys_of(token) else {
         return Ok(None);
     };
     let sql = format!("SELECT {COLUMNS} {FROM} {WHERE}");
-    Ok(with_tx!(tx, |c| sqlx::query_as(&sql)
-        .bind(hash)
-        .bind(client_id)
-        .fetch_optional(c)
-        .await)?)
+    Ok(secret::first_found!(keys, |key| with_tx!(tx, |c| {
+        sqlx::query_as(&sql)
+            .bind(&key)
+            .bind(client_id)
+            .fetch_optional(c)
+            .await
+    }))?)
 }
 
 /// One rotation asked of [`rotate_many`]: the refresh token `id`, spent by `device`, keeping

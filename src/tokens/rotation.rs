@@ -44,7 +44,7 @@ impl NewToken {
     fn make(prefix: &str, now: i64, ttl_secs: u64) -> NewToken {
         NewToken {
             id: Uuid::now_v7(),
-            secret: secret::issue(prefix),
+            secret: secret::issue_ordered(prefix, now),
             expires_at: now + ttl_secs as i64 * 1000,
         }
     }
@@ -288,7 +288,7 @@ impl<B: Beside> Refreshes<B> {
     /// admitted, spends it and stores `refresh.new` in its family, once committed.
     /// A malformed token is answered at once: it costs the writer nothing.
     pub async fn refresh(&self, refresh: Refresh<B>) -> Result<Refreshed<B>, ApiError> {
-        if refresh::hash_of(&refresh.token).is_none() {
+        if refresh::keys_of(&refresh.token).is_none() {
             return Ok(Refreshed::Kept(None));
         }
         self.group.write(refresh).await
@@ -308,13 +308,16 @@ struct Spent {
     sealed: Vec<u8>,
 }
 
-/// The tokens of `hashes` (in any state, for any client), each with its hash and what `B`
-/// reads beside it, read in `tx` at `now`.
+/// What [`read_many`] read: each token's stored key, the token, what `B` reads beside it.
+type Read<B> = Vec<(Vec<u8>, refresh::RefreshRow, <B as Beside>::Row)>;
+
+/// The tokens stored under `hashes` (in any state, for any client), each with its key and
+/// what `B` reads beside it, read in `tx` at `now`.
 async fn read_many<B: Beside>(
     tx: &mut Tx<'_>,
     now: i64,
     hashes: &[&[u8]],
-) -> Result<Vec<(Vec<u8>, refresh::RefreshRow, B::Row)>, ApiError> {
+) -> Result<Read<B>, ApiError> {
     if hashes.is_empty() {
         return Ok(Vec::new());
     }
@@ -369,21 +372,39 @@ impl<B: Beside> RefreshWrites<B> {
         now: i64,
         jobs: &[Refresh<B>],
     ) -> Result<Vec<Result<Refreshed<B>, ApiError>>, ApiError> {
-        let hashes: Vec<Option<Vec<u8>>> =
-            jobs.iter().map(|j| refresh::hash_of(&j.token)).collect();
-        let listed: Vec<&[u8]> = hashes.iter().flatten().map(Vec::as_slice).collect();
+        let keys: Vec<Option<secret::Keys>> =
+            jobs.iter().map(|j| refresh::keys_of(&j.token)).collect();
+        // Each job's token as `read` holds it under `key`, for its own client only.
+        let in_read = |read: &Read<B>, key: &[u8], job: &Refresh<B>| {
+            read.iter()
+                .find(|(k, row, _)| k == key && row.client_id == job.client_id)
+                .map(|(_, row, beside)| (row.clone(), beside.clone()))
+        };
+        let listed: Vec<&[u8]> = keys.iter().flatten().map(|k| &k.ordered[..]).collect();
         let read = read_many::<B>(tx, now, &listed).await?;
-        // Each job's token, as found for its own client only.
-        let found: Vec<Option<(refresh::RefreshRow, B::Row)>> = jobs
+        let mut found: Vec<Option<(refresh::RefreshRow, B::Row)>> = jobs
             .iter()
-            .zip(&hashes)
-            .map(|(job, hash)| {
-                let hash = hash.as_deref()?;
-                read.iter()
-                    .find(|(h, row, _)| h == hash && row.client_id == job.client_id)
-                    .map(|(_, row, beside)| (row.clone(), beside.clone()))
+            .zip(&keys)
+            .map(|(job, keys)| in_read(&read, &keys.as_ref()?.ordered, job))
+            .collect();
+        // A token not found by its ordered key is looked up by its hash, in one more read
+        // when there is any (one issued before ordered tokens, or none at all:
+        // `secret::first_found`).
+        let listed: Vec<&[u8]> = keys
+            .iter()
+            .zip(&found)
+            .filter_map(|(keys, found)| {
+                Some(&keys.as_ref().filter(|_| found.is_none())?.hashed[..])
             })
             .collect();
+        if !listed.is_empty() {
+            let read = read_many::<B>(tx, now, &listed).await?;
+            for ((job, keys), found) in jobs.iter().zip(&keys).zip(&mut found) {
+                if let (None, Some(keys)) = (&found, keys) {
+                    *found = in_read(&read, &keys.hashed, job);
+                }
+            }
+        }
         // Those that may be spent, each with what replaces it.
         let mut spent: Vec<Spent> = jobs
             .iter()

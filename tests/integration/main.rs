@@ -27,3 +27,4 @@ mod passkeys;
 mod races;
 mod review;
 mod tokens;
+mod upgrade;

@@ -1,0 +1,104 @@
+//! What a running deployment keeps across an upgrade of fypass: the tokens its apps hold.
+
+use crate::support::{TestApp, expect_error};
+use fypass::db::Tx;
+use serde_json::{Value, json};
+
+/// Stores `token` of `table` under its SHA-256, as every release before ordered tokens
+/// (`secret::issue_ordered`) did.
+async fn stored_as_before(t: &TestApp, table: &str, token: &str) {
+    let keys = fypass::secret::Keys::of(&token[..4], token).expect("a token");
+    let sql = format!("UPDATE {table} SET token_hash = $1 WHERE token_hash = $2");
+    let mut tx = t.db().begin().await.unwrap();
+    let changed = match &mut tx {
+        Tx::Sqlite(c) => sqlx::query(&sql)
+            .bind(&keys.hashed)
+            .bind(&keys.ordered)
+            .execute(&mut **c)
+            .await
+            .map(|r| r.rows_affected()),
+        Tx::Postgres(c) => sqlx::query(&sql)
+            .bind(&keys.hashed)
+            .bind(&keys.ordered)
+            .execute(c.exec())
+            .await
+            .map(|r| r.rows_affected()),
+    };
+    assert_eq!(changed.unwrap(), 1, "{table}");
+    tx.commit().await.unwrap();
+}
+
+/// A pair from the last release (stored under the tokens' hashes) keeps working after the
+/// upgrade: the person behind the access token, introspection, a refresh and its grace
+/// window, and logout with it.
+#[tokio::test]
+async fn tokens_the_last_release_issued_keep_working() {
+    let t = TestApp::spawn().await;
+    let app = t.app_client().await;
+    let first = t
+        .person("old@example.com")
+        .via(&app)
+        .register()
+        .await
+        .reply()
+        .clone();
+    let field = |v: &Value, name: &str| v[name].as_str().unwrap().to_string();
+    let (access, old) = (field(&first, "accessToken"), field(&first, "refreshToken"));
+    stored_as_before(&t, "access_tokens", &access).await;
+    stored_as_before(&t, "refresh_tokens", &old).await;
+
+    let me = t.me(&app, &access).await;
+    assert_eq!(me.status(), 200);
+    assert_eq!(
+        me.json::<Value>().await.unwrap()["email"],
+        "old@example.com"
+    );
+    let refresh = |token: &str| {
+        t.http
+            .post(t.url("/api/v1/users/token"))
+            .header("x-client-key", &app.key)
+            .json(&json!({"refreshToken": token}))
+            .send()
+    };
+    let res = refresh(&old).await.unwrap();
+    assert_eq!(res.status(), 200);
+    let second: Value = res.json().await.unwrap();
+    // Its parallel request, in the window: the same pair.
+    let again = refresh(&old).await.unwrap();
+    assert_eq!(again.json::<Value>().await.unwrap(), second);
+    assert_eq!(
+        t.me(&app, &field(&second, "accessToken")).await.status(),
+        200
+    );
+    let introspected = t
+        .http
+        .post(t.url("/api/v1/users/introspect"))
+        .header("x-client-key", &app.key)
+        .json(&json!({"token": access}))
+        .send()
+        .await
+        .unwrap()
+        .json::<Value>()
+        .await
+        .unwrap();
+    assert_eq!(introspected["active"], true);
+    assert_eq!(introspected["tokenType"], "access");
+
+    // Logout with the old access token ends the sign-in, new pair included.
+    let res = t
+        .http
+        .post(t.url("/api/v1/users/logout"))
+        .header("x-client-key", &app.key)
+        .header("authorization", format!("Bearer {access}"))
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 204);
+    expect_error(
+        refresh(&field(&second, "refreshToken")).await.unwrap(),
+        401,
+        "UNAUTHORIZED",
+    )
+    .await;
+}
