@@ -331,8 +331,8 @@ async fn seed(db: &Db, refreshes: usize) -> Result<Seeded> {
                        SELECT family_id, client_id, user_id, 'openid offline_access', created_at, 'pwd', created_at, expires_at
                        FROM refresh_tokens WHERE token_hash = $1";
             let hash = fypass::tokens::refresh::keys_of(&pair.refresh_token)
-                .expect("a refresh token it was just given")
-                .ordered;
+                .and_then(|keys| keys.ordered)
+                .expect("a refresh token issued now");
             match &mut tx {
                 fypass::db::Tx::Sqlite(t) => {
                     sqlx::query(sql).bind(&hash).execute(&mut **t).await?;

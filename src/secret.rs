@@ -7,11 +7,11 @@
 //! a lookup by hash compares nothing byte-by-byte in the caller's timing.
 //!
 //! Access and refresh tokens, two of which are written on every refresh, are **ordered**
-//! ([`issue_ordered`]): the same shape, but the first bytes are the time they were issued,
-//! and so is the start of what is stored ([`Keys::ordered`]). A hash puts each new entry of
-//! a table's unique index on a random page, which the insert must read and write back; keys
-//! in time order all land on the index's last pages, which are in memory already
-//! (BENCHMARKS.md, "ordered token keys").
+//! ([`issue_ordered`]): the same shape, but the first 6 of the 32 bytes are the time they
+//! were issued (the other 26, 208 bits, random), and so is the start of what is stored
+//! ([`Keys`]). A hash puts each new entry of a table's unique index on a random page, which
+//! the insert must read and write back; keys in time order all land on the index's last
+//! pages, which are in memory already (BENCHMARKS.md, "Ordered token keys").
 
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use sha2::{Digest, Sha256};
@@ -24,7 +24,8 @@ const SECRET_CHARS: usize = 43;
 /// 208 bits) are random.
 const TIME_BYTES: usize = 6;
 
-/// A freshly issued secret: the text to hand out once, and the hash to store.
+/// A freshly issued secret: the text to hand out once, and what to store (its hash, or for
+/// an ordered secret its key).
 #[derive(Clone)]
 pub struct Issued {
     pub plaintext: String,
@@ -53,11 +54,19 @@ pub fn issue_ordered(prefix: &str, now: i64) -> Issued {
     getrandom::fill(&mut bytes[TIME_BYTES..])
         .expect("the operating system's random number generator failed");
     let plaintext = format!("{prefix}{}", URL_SAFE_NO_PAD.encode(bytes));
-    let hash = Keys::of(prefix, &plaintext)
-        .expect("an ordered secret is well formed")
-        .ordered;
+    let hash = [
+        &bytes[..TIME_BYTES],
+        &hash(&plaintext)[..SECRET_BYTES - TIME_BYTES],
+    ]
+    .concat();
     Issued { plaintext, hash }
 }
+
+/// No ordered secret was issued before this time (Unix ms, 2026-12-06): the release that
+/// began to issue them is younger.
+const ORDERED_SINCE: i64 = 1_796_515_200_000;
+/// How far ahead of this node's clock another node's may be.
+const CLOCK_SKEW_MS: i64 = 24 * 3600 * 1000;
 
 /// What a secret of `prefix` that may be ordered can be stored under. Both kinds have one
 /// shape, so a lookup tries each key in turn ([`first_found`]).
@@ -65,8 +74,10 @@ pub struct Keys {
     /// For a secret from [`issue_ordered`]: its time, then the first 26 bytes of its
     /// SHA-256 (32 bytes, as a hash). Finding another secret with the same key, or one
     /// whose hash is a stored key, means matching 208 or 256 bits of SHA-256: out of
-    /// reach. A copy of the database still holds no usable secret.
-    pub ordered: Vec<u8>,
+    /// reach. A copy of the database still holds no usable secret. `None` when its first
+    /// bytes are no time an ordered secret can have (since [`ORDERED_SINCE`], not in the
+    /// future): then it is an earlier one, or nothing, and costs one lookup, not two.
+    pub ordered: Option<Vec<u8>>,
     /// For a secret from [`issue`] (before ordered secrets; valid until it expires): its
     /// [`hash`].
     pub hashed: Vec<u8>,
@@ -77,16 +88,23 @@ impl Keys {
     pub fn of(prefix: &str, s: &str) -> Option<Keys> {
         let rest = s.strip_prefix(prefix).filter(|_| well_formed(prefix, s))?;
         let hashed = hash(s);
-        let time = URL_SAFE_NO_PAD.decode(&rest[..8]).ok()?;
-        let mut ordered = time[..TIME_BYTES].to_vec();
-        ordered.extend_from_slice(&hashed[..SECRET_BYTES - TIME_BYTES]);
+        let head = URL_SAFE_NO_PAD.decode(&rest[..8]).ok()?;
+        let mut time = [0u8; 8];
+        time[8 - TIME_BYTES..].copy_from_slice(&head[..TIME_BYTES]);
+        let time = i64::from_be_bytes(time);
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(i64::MAX, |d| d.as_millis() as i64);
+        let ordered = (ORDERED_SINCE..=now.saturating_add(CLOCK_SKEW_MS))
+            .contains(&time)
+            .then(|| [&head[..TIME_BYTES], &hashed[..SECRET_BYTES - TIME_BYTES]].concat());
         Some(Keys { ordered, hashed })
     }
 
     /// The keys in the order a lookup tries them: the ordered first, as every secret issued
     /// now is.
-    pub fn in_order(self) -> [Vec<u8>; 2] {
-        [self.ordered, self.hashed]
+    pub fn in_order(self) -> Vec<Vec<u8>> {
+        self.ordered.into_iter().chain([self.hashed]).collect()
     }
 }
 
@@ -141,7 +159,7 @@ mod tests {
 
     #[test]
     fn ordered_secrets_are_stored_in_the_order_they_were_issued() {
-        let start = 1_796_601_600_000;
+        let start = ORDERED_SINCE + 1000;
         let issued: Vec<Issued> = (0..50).map(|i| issue_ordered("fyt_", start + i)).collect();
         for (one, next) in issued.iter().zip(&issued[1..]) {
             assert!(one.hash < next.hash, "keys sort by time");
@@ -154,18 +172,29 @@ mod tests {
         assert_eq!(a.hash.len(), 32);
         assert_eq!(a.hash[..6], start.to_be_bytes()[2..]);
         let keys = Keys::of("fyt_", &a.plaintext).unwrap();
-        assert_eq!(keys.ordered, a.hash);
+        assert_eq!(keys.ordered.as_ref(), Some(&a.hash));
         assert_eq!(keys.hashed, hash(&a.plaintext));
+        assert_eq!(keys.in_order(), [a.hash.clone(), hash(&a.plaintext)]);
         // Its random part is what the key checks: change one character, another key.
         let mut forged = a.plaintext.clone().into_bytes();
         let last = forged.len() - 2;
         forged[last] = if forged[last] == b'A' { b'B' } else { b'A' };
         let forged = String::from_utf8(forged).unwrap();
-        assert_ne!(Keys::of("fyt_", &forged).unwrap().ordered, a.hash);
+        assert_ne!(
+            Keys::of("fyt_", &forged).unwrap().ordered,
+            Some(a.hash.clone())
+        );
         assert!(Keys::of("fyp_", &a.plaintext).is_none());
         assert!(Keys::of("fyt_", "fyt_short").is_none());
-        // One issued before ordered secrets is found by its hash.
+        // One issued before ordered secrets is found by its hash alone when its first bytes
+        // are no time an ordered one can have (before ordered secrets, or in the future).
         let old = issue("fyt_");
         assert_eq!(Keys::of("fyt_", &old.plaintext).unwrap().hashed, old.hash);
+        for time in [ORDERED_SINCE - 1, i64::MAX >> 16] {
+            let mut bytes = [7u8; SECRET_BYTES];
+            bytes[..TIME_BYTES].copy_from_slice(&time.to_be_bytes()[8 - TIME_BYTES..]);
+            let token = format!("fyt_{}", URL_SAFE_NO_PAD.encode(bytes));
+            assert_eq!(Keys::of("fyt_", &token).unwrap().in_order(), [hash(&token)]);
+        }
     }
 }

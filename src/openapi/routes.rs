@@ -69,7 +69,7 @@ pub fn operations() -> Vec<Op> {
                  succeeds. A person who is no longer active gets their status code.",
             )
             .json_body::<RefreshTokens>(true)
-            .example(json!({"refreshToken": "fyt_AaJMvXrzfMG34z2Ds4dK9qnfg2W_GmOuU3_bjXTZ9QTC0-yTZhrJXR2cnYlgBAdB"}))
+            .example(json!({"refreshToken": "fyt_AaJND-vecbPDCjsvv8xbom1YaA4xzp1IIqnPCliCDk4"}))
             .reply::<TokenPair>(200, "A new pair; the presented refresh token no longer works.")
             .errors(&[Unauthorized, UserNotActive, UserSuspended, UserDeleted]),
         op::<GetMe>("getMe", "Get the signed-in user", "Tokens")
@@ -82,7 +82,7 @@ pub fn operations() -> Vec<Op> {
                  unknown, expired, revoked, rotated or another app's is `{ \"active\": false }`, never an error.",
             )
             .json_body::<Introspect>(true)
-            .example(json!({"token": "fyp_AaJMvXr0fJyM4QmMpk2tApZxd_HUPpJQnKyTABpDgahkFBs8ySjPXBGbrDaGyKNQ"}))
+            .example(json!({"token": "fyp_AaJND-vetJ5RplNvBnUHa1jYTEOZnrWvrdyVoznPTl0"}))
             .reply::<Introspection>(200, "What the token is."),
         op::<Logout>("logout", "Sign out (revoke tokens)", "Tokens")
             .describe(

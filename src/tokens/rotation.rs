@@ -372,37 +372,29 @@ impl<B: Beside> RefreshWrites<B> {
         now: i64,
         jobs: &[Refresh<B>],
     ) -> Result<Vec<Result<Refreshed<B>, ApiError>>, ApiError> {
-        let keys: Vec<Option<secret::Keys>> =
-            jobs.iter().map(|j| refresh::keys_of(&j.token)).collect();
-        // Each job's token as `read` holds it under `key`, for its own client only.
-        let in_read = |read: &Read<B>, key: &[u8], job: &Refresh<B>| {
-            read.iter()
-                .find(|(k, row, _)| k == key && row.client_id == job.client_id)
-                .map(|(_, row, beside)| (row.clone(), beside.clone()))
-        };
-        let listed: Vec<&[u8]> = keys.iter().flatten().map(|k| &k.ordered[..]).collect();
-        let read = read_many::<B>(tx, now, &listed).await?;
-        let mut found: Vec<Option<(refresh::RefreshRow, B::Row)>> = jobs
+        // Each job's keys in the order they are tried (`secret::first_found`): one read of
+        // every job's first key, and one more, when any is left, of the second key of each
+        // job its first did not find (a token issued before ordered keys, or none at all).
+        let keys: Vec<Vec<Vec<u8>>> = jobs
             .iter()
-            .zip(&keys)
-            .map(|(job, keys)| in_read(&read, &keys.as_ref()?.ordered, job))
+            .map(|j| refresh::keys_of(&j.token).map_or_else(Vec::new, secret::Keys::in_order))
             .collect();
-        // A token not found by its ordered key is looked up by its hash, in one more read
-        // when there is any (one issued before ordered tokens, or none at all:
-        // `secret::first_found`).
-        let listed: Vec<&[u8]> = keys
-            .iter()
-            .zip(&found)
-            .filter_map(|(keys, found)| {
-                Some(&keys.as_ref().filter(|_| found.is_none())?.hashed[..])
-            })
-            .collect();
-        if !listed.is_empty() {
+        let mut found: Vec<Option<(refresh::RefreshRow, B::Row)>> = vec![None; jobs.len()];
+        for round in 0..2 {
+            let tried: Vec<usize> = (0..jobs.len())
+                .filter(|&i| found[i].is_none() && keys[i].len() > round)
+                .collect();
+            if tried.is_empty() {
+                break;
+            }
+            let listed: Vec<&[u8]> = tried.iter().map(|&i| &keys[i][round][..]).collect();
             let read = read_many::<B>(tx, now, &listed).await?;
-            for ((job, keys), found) in jobs.iter().zip(&keys).zip(&mut found) {
-                if let (None, Some(keys)) = (&found, keys) {
-                    *found = in_read(&read, &keys.hashed, job);
-                }
+            for i in tried {
+                // Each job's token as found for its own client only.
+                found[i] = read
+                    .iter()
+                    .find(|(k, row, _)| *k == keys[i][round] && row.client_id == jobs[i].client_id)
+                    .map(|(_, row, beside)| (row.clone(), beside.clone()));
             }
         }
         // Those that may be spent, each with what replaces it.

@@ -29,8 +29,8 @@ async fn stored_as_before(t: &TestApp, table: &str, token: &str) {
 }
 
 /// A pair from the last release (stored under the tokens' hashes) keeps working after the
-/// upgrade: the person behind the access token, introspection, a refresh and its grace
-/// window, and logout with it.
+/// upgrade: the person behind the access token, introspection, a refresh (beside one of
+/// this release) and its grace window, and logout with it.
 #[tokio::test]
 async fn tokens_the_last_release_issued_keep_working() {
     let t = TestApp::spawn().await;
@@ -60,7 +60,18 @@ async fn tokens_the_last_release_issued_keep_working() {
             .json(&json!({"refreshToken": token}))
             .send()
     };
-    let res = refresh(&old).await.unwrap();
+    // Refreshed at once with someone's token of this release: the group that reads both
+    // finds each by its own key.
+    let other = t
+        .person("new@example.com")
+        .via(&app)
+        .register()
+        .await
+        .reply()
+        .clone();
+    let (res, res_other) = tokio::join!(refresh(&old), refresh(&field(&other, "refreshToken")));
+    assert_eq!(res_other.unwrap().status(), 200);
+    let res = res.unwrap();
     assert_eq!(res.status(), 200);
     let second: Value = res.json().await.unwrap();
     // Its parallel request, in the window: the same pair.
