@@ -54,12 +54,14 @@ pub fn issue_ordered(prefix: &str, now: i64) -> Issued {
     getrandom::fill(&mut bytes[TIME_BYTES..])
         .expect("the operating system's random number generator failed");
     let plaintext = format!("{prefix}{}", URL_SAFE_NO_PAD.encode(bytes));
-    let hash = [
-        &bytes[..TIME_BYTES],
-        &hash(&plaintext)[..SECRET_BYTES - TIME_BYTES],
-    ]
-    .concat();
+    let hash = ordered_key(&bytes, &hash(&plaintext));
     Issued { plaintext, hash }
+}
+
+/// The key of an ordered secret whose bytes begin with `head` and whose [`hash`] is
+/// `hashed`: its time, then the first 26 bytes of the hash (32 bytes, as a hash).
+fn ordered_key(head: &[u8], hashed: &[u8]) -> Vec<u8> {
+    [&head[..TIME_BYTES], &hashed[..SECRET_BYTES - TIME_BYTES]].concat()
 }
 
 /// No ordered secret was issued before this time (Unix ms, 2026-12-06): the release that
@@ -75,8 +77,9 @@ pub struct Keys {
     /// SHA-256 (32 bytes, as a hash). Finding another secret with the same key, or one
     /// whose hash is a stored key, means matching 208 or 256 bits of SHA-256: out of
     /// reach. A copy of the database still holds no usable secret. `None` when its first
-    /// bytes are no time an ordered secret can have (since [`ORDERED_SINCE`], not in the
-    /// future): then it is an earlier one, or nothing, and costs one lookup, not two.
+    /// bytes are no time an ordered secret can have (since [`ORDERED_SINCE`], and no more
+    /// than [`CLOCK_SKEW_MS`] after `now`): then it is an earlier one, or nothing, and
+    /// costs one lookup, not two.
     pub ordered: Option<Vec<u8>>,
     /// For a secret from [`issue`] (before ordered secrets; valid until it expires): its
     /// [`hash`].
@@ -84,20 +87,18 @@ pub struct Keys {
 }
 
 impl Keys {
-    /// The keys of `s`, if it has the shape of a secret with `prefix`.
-    pub fn of(prefix: &str, s: &str) -> Option<Keys> {
+    /// The keys of `s`, if it has the shape of a secret with `prefix`, presented at `now`
+    /// (Unix ms).
+    pub fn of(prefix: &str, s: &str, now: i64) -> Option<Keys> {
         let rest = s.strip_prefix(prefix).filter(|_| well_formed(prefix, s))?;
         let hashed = hash(s);
         let head = URL_SAFE_NO_PAD.decode(&rest[..8]).ok()?;
         let mut time = [0u8; 8];
         time[8 - TIME_BYTES..].copy_from_slice(&head[..TIME_BYTES]);
         let time = i64::from_be_bytes(time);
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(i64::MAX, |d| d.as_millis() as i64);
         let ordered = (ORDERED_SINCE..=now.saturating_add(CLOCK_SKEW_MS))
             .contains(&time)
-            .then(|| [&head[..TIME_BYTES], &hashed[..SECRET_BYTES - TIME_BYTES]].concat());
+            .then(|| ordered_key(&head, &hashed));
         Some(Keys { ordered, hashed })
     }
 
@@ -171,7 +172,7 @@ mod tests {
         );
         assert_eq!(a.hash.len(), 32);
         assert_eq!(a.hash[..6], start.to_be_bytes()[2..]);
-        let keys = Keys::of("fyt_", &a.plaintext).unwrap();
+        let keys = Keys::of("fyt_", &a.plaintext, start).unwrap();
         assert_eq!(keys.ordered.as_ref(), Some(&a.hash));
         assert_eq!(keys.hashed, hash(&a.plaintext));
         assert_eq!(keys.in_order(), [a.hash.clone(), hash(&a.plaintext)]);
@@ -181,20 +182,26 @@ mod tests {
         forged[last] = if forged[last] == b'A' { b'B' } else { b'A' };
         let forged = String::from_utf8(forged).unwrap();
         assert_ne!(
-            Keys::of("fyt_", &forged).unwrap().ordered,
+            Keys::of("fyt_", &forged, start).unwrap().ordered,
             Some(a.hash.clone())
         );
-        assert!(Keys::of("fyp_", &a.plaintext).is_none());
-        assert!(Keys::of("fyt_", "fyt_short").is_none());
+        assert!(Keys::of("fyp_", &a.plaintext, start).is_none());
+        assert!(Keys::of("fyt_", "fyt_short", start).is_none());
         // One issued before ordered secrets is found by its hash alone when its first bytes
         // are no time an ordered one can have (before ordered secrets, or in the future).
         let old = issue("fyt_");
-        assert_eq!(Keys::of("fyt_", &old.plaintext).unwrap().hashed, old.hash);
+        assert_eq!(
+            Keys::of("fyt_", &old.plaintext, start).unwrap().hashed,
+            old.hash
+        );
         for time in [ORDERED_SINCE - 1, i64::MAX >> 16] {
             let mut bytes = [7u8; SECRET_BYTES];
             bytes[..TIME_BYTES].copy_from_slice(&time.to_be_bytes()[8 - TIME_BYTES..]);
             let token = format!("fyt_{}", URL_SAFE_NO_PAD.encode(bytes));
-            assert_eq!(Keys::of("fyt_", &token).unwrap().in_order(), [hash(&token)]);
+            assert_eq!(
+                Keys::of("fyt_", &token, start).unwrap().in_order(),
+                [hash(&token)]
+            );
         }
     }
 }

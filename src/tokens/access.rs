@@ -18,7 +18,7 @@ fn malformed() -> ApiError {
 
 /// The stored keys `token` may be found by, if it is an access token at all.
 pub fn keys_of(token: &str) -> Option<secret::Keys> {
-    secret::Keys::of(PREFIX, token)
+    secret::Keys::of(PREFIX, token, crate::db::now_ms())
 }
 
 /// The active person holding `token`, which must have been issued to `client_id` and be

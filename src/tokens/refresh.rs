@@ -132,7 +132,7 @@ pub const WHERE: &str = "WHERE t.token_hash = $1 AND t.client_id = $2";
 
 /// The stored keys `token` may be found by, if it is a refresh token at all.
 pub fn keys_of(token: &str) -> Option<secret::Keys> {
-    secret::Keys::of(PREFIX, token)
+    secret::Keys::of(PREFIX, token, crate::db::now_ms())
 }
 
 /// The refresh token `token` of `client_id`, in whatever state; `None` when malformed,

@@ -1,7 +1,7 @@
 //! How a pair of tokens is made and stored, and refreshes read and rotated in groups.
 //!
 //! A pair is made in memory first ([`NewTokens::make`]: two random secrets and their
-//! hashes), so that storing it is only inserts, and many pairs are two multi-row
+//! keys), so that storing it is only inserts, and many pairs are two multi-row
 //! statements ([`store`]). A refresh is the hottest write an app makes (every app refreshes
 //! every hour for every person): alone each was a read of its token and a write
 //! transaction of five statements on SQLite's one writer. [`Refreshes`] reads and rotates
@@ -311,17 +311,17 @@ struct Spent {
 /// What [`read_many`] read: each token's stored key, the token, what `B` reads beside it.
 type Read<B> = Vec<(Vec<u8>, refresh::RefreshRow, <B as Beside>::Row)>;
 
-/// The tokens stored under `hashes` (in any state, for any client), each with its key and
+/// The tokens stored under `keys` (in any state, for any client), each with its key and
 /// what `B` reads beside it, read in `tx` at `now`.
 async fn read_many<B: Beside>(
     tx: &mut Tx<'_>,
     now: i64,
-    hashes: &[&[u8]],
+    keys: &[&[u8]],
 ) -> Result<Read<B>, ApiError> {
-    if hashes.is_empty() {
+    if keys.is_empty() {
         return Ok(Vec::new());
     }
-    let listed = (2..hashes.len() + 2)
+    let listed = (2..keys.len() + 2)
         .map(|n| format!("${n}"))
         .collect::<Vec<_>>()
         .join(", ");
@@ -335,8 +335,8 @@ async fn read_many<B: Beside>(
     Ok(with_tx!(tx, |c| {
         use sqlx::Row;
         let mut query = sqlx::query(&sql).bind(now);
-        for hash in hashes {
-            query = query.bind(*hash);
+        for key in keys {
+            query = query.bind(*key);
         }
         query.fetch_all(c).await.and_then(|rows| {
             rows.iter()
@@ -532,6 +532,49 @@ mod tests {
                 .expect("the group is written");
         tx.commit().await.unwrap();
         assert!(matches!(done[0], Ok(Refreshed::Rotated { .. })));
+    }
+
+    /// One group finds and spends tokens stored under their hash (by a release before
+    /// ordered keys) beside one stored under its ordered key: one whose first bytes are no
+    /// recent time (found by its hash at once), and one whose first bytes happen to be
+    /// (found by its hash in the group's second read).
+    #[tokio::test]
+    async fn a_group_spends_tokens_of_earlier_releases_beside_ordered_ones() {
+        let (db, client_id, ordered) = one_token(now_ms() + 60_000).await;
+        let Db::Sqlite { writer, .. } = &db else {
+            unreachable!()
+        };
+        let earlier = [
+            secret::issue(refresh::PREFIX).plaintext,
+            secret::issue_ordered(refresh::PREFIX, now_ms()).plaintext,
+        ];
+        let sql = "INSERT INTO refresh_tokens (id, token_hash, user_id, client_id, family_id,
+                                               created_at, expires_at)
+                   SELECT $1, $2, user_id, client_id, $3, created_at, expires_at
+                     FROM refresh_tokens LIMIT 1";
+        for token in &earlier {
+            sqlx::query(sql)
+                .bind(Uuid::now_v7())
+                .bind(secret::hash(token))
+                .bind(Uuid::now_v7())
+                .execute(writer)
+                .await
+                .unwrap();
+        }
+        let jobs = [
+            job(&earlier[0], client_id),
+            job(&ordered, client_id),
+            job(&earlier[1], client_id),
+        ];
+        let mut tx = db.begin().await.unwrap();
+        let done = RefreshWrites::<Nothing>::write_at(&mut tx, now_ms(), &jobs)
+            .await
+            .expect("the group is written");
+        tx.commit().await.unwrap();
+        assert!(
+            done.iter()
+                .all(|d| matches!(d, Ok(Refreshed::Rotated { .. })))
+        );
     }
 
     /// A malformed token never waits for the writer (here held by someone else).

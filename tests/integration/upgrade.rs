@@ -4,28 +4,32 @@ use crate::support::{TestApp, expect_error};
 use fypass::db::Tx;
 use serde_json::{Value, json};
 
-/// Stores `token` of `table` under its SHA-256, as every release before ordered tokens
-/// (`secret::issue_ordered`) did.
-async fn stored_as_before(t: &TestApp, table: &str, token: &str) {
-    let keys = fypass::secret::Keys::of(&token[..4], token).expect("a token");
+/// Replaces `token` of `table` with a token of the same sign-in as every release before
+/// ordered token keys issued (`secret::issue`) and stored it (under its SHA-256); the new
+/// token.
+async fn as_before(t: &TestApp, table: &str, token: &str) -> String {
+    let prefix = &token[..4];
+    let keys = fypass::secret::Keys::of(prefix, token, fypass::db::now_ms()).expect("a token");
+    let before = fypass::secret::issue(prefix);
     let sql = format!("UPDATE {table} SET token_hash = $1 WHERE token_hash = $2");
     let mut tx = t.db().begin().await.unwrap();
+    macro_rules! run {
+        ($c:expr) => {
+            sqlx::query(&sql)
+                .bind(&before.hash)
+                .bind(&keys.ordered)
+                .execute($c)
+                .await
+                .map(|r| r.rows_affected())
+        };
+    }
     let changed = match &mut tx {
-        Tx::Sqlite(c) => sqlx::query(&sql)
-            .bind(&keys.hashed)
-            .bind(&keys.ordered)
-            .execute(&mut **c)
-            .await
-            .map(|r| r.rows_affected()),
-        Tx::Postgres(c) => sqlx::query(&sql)
-            .bind(&keys.hashed)
-            .bind(&keys.ordered)
-            .execute(c.exec())
-            .await
-            .map(|r| r.rows_affected()),
+        Tx::Sqlite(c) => run!(&mut **c),
+        Tx::Postgres(c) => run!(c.exec()),
     };
     assert_eq!(changed.unwrap(), 1, "{table}");
     tx.commit().await.unwrap();
+    before.plaintext
 }
 
 /// A pair from the last release (stored under the tokens' hashes) keeps working after the
@@ -43,9 +47,8 @@ async fn tokens_the_last_release_issued_keep_working() {
         .reply()
         .clone();
     let field = |v: &Value, name: &str| v[name].as_str().unwrap().to_string();
-    let (access, old) = (field(&first, "accessToken"), field(&first, "refreshToken"));
-    stored_as_before(&t, "access_tokens", &access).await;
-    stored_as_before(&t, "refresh_tokens", &old).await;
+    let access = as_before(&t, "access_tokens", &field(&first, "accessToken")).await;
+    let old = as_before(&t, "refresh_tokens", &field(&first, "refreshToken")).await;
 
     let me = t.me(&app, &access).await;
     assert_eq!(me.status(), 200);
@@ -60,8 +63,8 @@ async fn tokens_the_last_release_issued_keep_working() {
             .json(&json!({"refreshToken": token}))
             .send()
     };
-    // Refreshed at once with someone's token of this release: the group that reads both
-    // finds each by its own key.
+    // Refreshed at once with someone's token of this release (a group that reads both finds
+    // each by its own key: `tokens::rotation`'s tests).
     let other = t
         .person("new@example.com")
         .via(&app)
