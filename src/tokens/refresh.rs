@@ -135,20 +135,28 @@ pub fn keys_of(token: &str) -> Option<secret::Keys> {
     secret::Keys::of(PREFIX, token, crate::db::now_ms())
 }
 
+/// The row of `$token` for `$client_id` ([`find`]), read through `$with!($on, …)`: a
+/// reader, or a transaction.
+macro_rules! find_on {
+    ($with:ident, $on:expr, $token:expr, $client_id:expr) => {{
+        let Some(keys) = keys_of($token) else {
+            return Ok(None);
+        };
+        let sql = format!("SELECT {COLUMNS} {FROM} {WHERE}");
+        Ok(secret::first_found!(keys, |key| $with!($on, |c| {
+            sqlx::query_as(&sql)
+                .bind(&key)
+                .bind($client_id)
+                .fetch_optional(c)
+                .await
+        }))?)
+    }};
+}
+
 /// The refresh token `token` of `client_id`, in whatever state; `None` when malformed,
 /// unknown or another client's.
 pub async fn find(db: &Db, token: &str, client_id: Uuid) -> Result<Option<RefreshRow>, ApiError> {
-    let Some(keys) = keys_of(token) else {
-        return Ok(None);
-    };
-    let sql = format!("SELECT {COLUMNS} {FROM} {WHERE}");
-    Ok(secret::first_found!(keys, |key| with_reader!(db, |c| {
-        sqlx::query_as(&sql)
-            .bind(&key)
-            .bind(client_id)
-            .fetch_optional(c)
-            .await
-    }))?)
+    find_on!(with_reader, db, token, client_id)
 }
 
 /// As [`find`], read on `tx`, so what it says holds for the transaction.
@@ -157,17 +165,7 @@ pub async fn find_in(
     token: &str,
     client_id: Uuid,
 ) -> Result<Option<RefreshRow>, ApiError> {
-    let Some(keys) = keys_of(token) else {
-        return Ok(None);
-    };
-    let sql = format!("SELECT {COLUMNS} {FROM} {WHERE}");
-    Ok(secret::first_found!(keys, |key| with_tx!(tx, |c| {
-        sqlx::query_as(&sql)
-            .bind(&key)
-            .bind(client_id)
-            .fetch_optional(c)
-            .await
-    }))?)
+    find_on!(with_tx, tx, token, client_id)
 }
 
 /// One rotation asked of [`rotate_many`]: the refresh token `id`, spent by `device`, keeping

@@ -18,14 +18,14 @@ async fn signed_in_again(t: &TestApp, app: &App, email: &str, device: Option<Val
     t.poll(app, &token).await.json().await.unwrap()
 }
 
-fn refresh(t: &TestApp, app: &App, token: &str) -> reqwest::RequestBuilder {
+pub(crate) fn refresh(t: &TestApp, app: &App, token: &str) -> reqwest::RequestBuilder {
     t.http
         .post(t.url("/api/v1/users/token"))
         .header("x-client-key", &app.key)
         .json(&json!({"refreshToken": token}))
 }
 
-async fn introspect(t: &TestApp, app: &App, token: &str) -> Value {
+pub(crate) async fn introspect(t: &TestApp, app: &App, token: &str) -> Value {
     let res = t
         .http
         .post(t.url("/api/v1/users/introspect"))
@@ -38,7 +38,7 @@ async fn introspect(t: &TestApp, app: &App, token: &str) -> Value {
     res.json().await.unwrap()
 }
 
-async fn logout(t: &TestApp, app: &App, access: &str, body: Value) -> reqwest::Response {
+pub(crate) async fn logout(t: &TestApp, app: &App, access: &str, body: Value) -> reqwest::Response {
     t.http
         .post(t.url("/api/v1/users/logout"))
         .header("x-client-key", &app.key)
@@ -49,7 +49,7 @@ async fn logout(t: &TestApp, app: &App, access: &str, body: Value) -> reqwest::R
         .unwrap()
 }
 
-fn field(v: &Value, name: &str) -> String {
+pub(crate) fn field(v: &Value, name: &str) -> String {
     v[name]
         .as_str()
         .unwrap_or_else(|| panic!("{name} in {v}"))

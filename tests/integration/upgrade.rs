@@ -1,6 +1,7 @@
 //! What a running deployment keeps across an upgrade of fypass: the tokens its apps hold.
 
 use crate::support::{TestApp, expect_error};
+use crate::tokens::{field, introspect, logout, refresh};
 use fypass::db::Tx;
 use serde_json::{Value, json};
 
@@ -46,7 +47,6 @@ async fn tokens_the_last_release_issued_keep_working() {
         .await
         .reply()
         .clone();
-    let field = |v: &Value, name: &str| v[name].as_str().unwrap().to_string();
     let access = as_before(&t, "access_tokens", &field(&first, "accessToken")).await;
     let old = as_before(&t, "refresh_tokens", &field(&first, "refreshToken")).await;
 
@@ -56,13 +56,6 @@ async fn tokens_the_last_release_issued_keep_working() {
         me.json::<Value>().await.unwrap()["email"],
         "old@example.com"
     );
-    let refresh = |token: &str| {
-        t.http
-            .post(t.url("/api/v1/users/token"))
-            .header("x-client-key", &app.key)
-            .json(&json!({"refreshToken": token}))
-            .send()
-    };
     // Refreshed at once with someone's token of this release (a group that reads both finds
     // each by its own key: `tokens::rotation`'s tests).
     let other = t
@@ -72,45 +65,32 @@ async fn tokens_the_last_release_issued_keep_working() {
         .await
         .reply()
         .clone();
-    let (res, res_other) = tokio::join!(refresh(&old), refresh(&field(&other, "refreshToken")));
+    let (res, res_other) = tokio::join!(
+        refresh(&t, &app, &old).send(),
+        refresh(&t, &app, &field(&other, "refreshToken")).send()
+    );
     assert_eq!(res_other.unwrap().status(), 200);
     let res = res.unwrap();
     assert_eq!(res.status(), 200);
     let second: Value = res.json().await.unwrap();
     // Its parallel request, in the window: the same pair.
-    let again = refresh(&old).await.unwrap();
+    let again = refresh(&t, &app, &old).send().await.unwrap();
     assert_eq!(again.json::<Value>().await.unwrap(), second);
     assert_eq!(
         t.me(&app, &field(&second, "accessToken")).await.status(),
         200
     );
-    let introspected = t
-        .http
-        .post(t.url("/api/v1/users/introspect"))
-        .header("x-client-key", &app.key)
-        .json(&json!({"token": access}))
-        .send()
-        .await
-        .unwrap()
-        .json::<Value>()
-        .await
-        .unwrap();
+    let introspected = introspect(&t, &app, &access).await;
     assert_eq!(introspected["active"], true);
     assert_eq!(introspected["tokenType"], "access");
 
     // Logout with the old access token ends the sign-in, new pair included.
-    let res = t
-        .http
-        .post(t.url("/api/v1/users/logout"))
-        .header("x-client-key", &app.key)
-        .header("authorization", format!("Bearer {access}"))
-        .json(&json!({}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 204);
+    assert_eq!(logout(&t, &app, &access, json!({})).await.status(), 204);
     expect_error(
-        refresh(&field(&second, "refreshToken")).await.unwrap(),
+        refresh(&t, &app, &field(&second, "refreshToken"))
+            .send()
+            .await
+            .unwrap(),
         401,
         "UNAUTHORIZED",
     )
