@@ -397,8 +397,11 @@ impl<B: Beside> RefreshWrites<B> {
                     .map(|(_, row, beside)| (row.clone(), beside.clone()));
             }
         }
-        // Those that may be spent, each with what replaces it.
-        let mut spent: Vec<Spent> = jobs
+        // Those that may be spent, each with what replaces it. A token presented twice in
+        // the group is spent by the first (and only its successor sealed); the second is
+        // then answered as a later presentation (`refresh_kept`).
+        let mut seen = std::collections::HashSet::new();
+        let spent: Vec<Spent> = jobs
             .iter()
             .zip(&found)
             .enumerate()
@@ -407,7 +410,7 @@ impl<B: Beside> RefreshWrites<B> {
                 let spendable = refusal(row.status()).is_none()
                     && row.is_live(now)
                     && B::admits(&job.ask, beside);
-                spendable.then(|| {
+                (spendable && seen.insert(row.id)).then(|| {
                     let new = job.new.clone().of(row.family());
                     let pair = new.pair();
                     let sealed = refresh::seal(&job.token, row.id, &job.device, &pair);
@@ -421,10 +424,6 @@ impl<B: Beside> RefreshWrites<B> {
                 })
             })
             .collect();
-        // A token presented twice in the group is spent by the first; the second is then
-        // answered as a later presentation (`refresh_kept`).
-        let mut seen = std::collections::HashSet::new();
-        spent.retain(|s| seen.insert(s.token_id));
         // The people's rows first, in one order (two nodes' groups never wait for each
         // other in a circle), as a lone refresh locks its person's: a revocation of
         // everything of theirs either committed before (the rotation then finds the token
