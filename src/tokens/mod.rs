@@ -21,6 +21,8 @@ pub mod access;
 #[cfg(feature = "ssr")]
 mod lifecycle;
 #[cfg(feature = "ssr")]
+mod pairs;
+#[cfg(feature = "ssr")]
 pub mod refresh;
 #[cfg(feature = "ssr")]
 pub mod rotation;

@@ -1,28 +1,24 @@
-//! How a pair of tokens is made and stored, and refreshes read and rotated in groups.
+//! Refreshes read and rotated in groups (the pairs they make: [`super::pairs`]).
 //!
-//! A pair is made in memory first ([`NewTokens::make`]: two random secrets and their
-//! keys), so that storing it is only inserts, and many pairs are two multi-row
-//! statements ([`store`]). A refresh is the hottest write an app makes (every app refreshes
-//! every hour for every person): alone each was a read of its token and a write
-//! transaction of five statements on SQLite's one writer. [`Refreshes`] reads and rotates
-//! the refreshes waiting at once in one transaction (see [`crate::db::group`]): one `SELECT`
-//! of every presented token (with what the asking layer reads beside it, [`Beside`]), one
-//! conditional `UPDATE` that spends every one that is live, then the pairs of those that
-//! won, in two statements. A caller is answered after the commit, as a rotation committed
-//! alone would be.
+//! A refresh is the hottest write an app makes (every app refreshes every hour for every
+//! person): alone each was a read of its token and a write transaction of five statements
+//! on SQLite's one writer. [`Refreshes`] reads and rotates the refreshes waiting at once in
+//! one transaction (see [`crate::db::group`]): one `SELECT` of every presented token (with
+//! what the asking layer reads beside it, [`Beside`]), one conditional `UPDATE` that spends
+//! every one that is live, then the pairs of those that won, in two statements. A caller is
+//! answered after the commit, as a rotation committed alone would be.
 //!
 //! The read is the writer's, not a reader's, on purpose: on SQLite a reader connection
 //! that finds the database changed since its last read starts again from an empty page
 //! cache, which under a stream of refreshes is every read, while the writer's cache holds
 //! the token tables' pages the rotations touch anyway (BENCHMARKS.md).
 
-use super::{Family, TokenPair, refresh};
+use super::{TokenPair, pairs::push_tokens, refresh};
 use crate::{
-    config::Config,
     db::{
         Db, Tx,
         group::{Group, GroupWrite},
-        now_ms, rfc3339, with_tx,
+        now_ms, with_tx,
     },
     error::ApiError,
     secret,
@@ -32,123 +28,7 @@ use sqlx::{FromRow, postgres::PgRow, sqlite::SqliteRow};
 use std::marker::PhantomData;
 use uuid::Uuid;
 
-/// One token made, not stored yet.
-#[derive(Clone)]
-pub struct NewToken {
-    pub id: Uuid,
-    pub secret: secret::Issued,
-    pub expires_at: i64,
-}
-
-impl NewToken {
-    fn make(prefix: &str, now: i64, ttl_secs: u64) -> NewToken {
-        NewToken {
-            id: Uuid::now_v7(),
-            secret: secret::issue_ordered(prefix, now),
-            expires_at: now + ttl_secs as i64 * 1000,
-        }
-    }
-}
-
-/// An access token and a refresh token made together for one family.
-pub struct NewPair {
-    pub family: Family,
-    pub created_at: i64,
-    pub access: NewToken,
-    pub refresh: NewToken,
-}
-
-/// The two tokens of a pair, made before it is known which family they join.
-#[derive(Clone)]
-pub struct NewTokens {
-    pub created_at: i64,
-    pub access: NewToken,
-    pub refresh: NewToken,
-}
-
-impl NewTokens {
-    pub fn make(config: &Config) -> NewTokens {
-        let now = now_ms();
-        NewTokens {
-            created_at: now,
-            access: NewToken::make(super::access::PREFIX, now, config.token_ttl_secs),
-            refresh: NewToken::make(refresh::PREFIX, now, config.refresh_ttl_secs),
-        }
-    }
-
-    /// The pair these tokens make in `family`.
-    pub fn of(self, family: Family) -> NewPair {
-        NewPair {
-            family,
-            created_at: self.created_at,
-            access: self.access,
-            refresh: self.refresh,
-        }
-    }
-}
-
-impl NewPair {
-    pub fn make(config: &Config, family: Family) -> NewPair {
-        NewTokens::make(config).of(family)
-    }
-
-    /// What the app is handed.
-    pub fn pair(&self) -> TokenPair {
-        TokenPair {
-            access_token: self.access.secret.plaintext.clone(),
-            access_token_expires_at: rfc3339(self.access.expires_at),
-            refresh_token: self.refresh.secret.plaintext.clone(),
-            refresh_token_expires_at: rfc3339(self.refresh.expires_at),
-        }
-    }
-}
-
-/// Pushes onto a `QueryBuilder` the `INSERT` of `$pairs`' tokens of one table: their
-/// access tokens (`$refresh` false) or their refresh tokens (true).
-macro_rules! push_tokens {
-    ($query:expr, $pairs:expr, $refresh:expr) => {{
-        let (table, token): (&str, fn(&NewPair) -> &NewToken) = if $refresh {
-            ("refresh_tokens", |p| &p.refresh)
-        } else {
-            ("access_tokens", |p| &p.access)
-        };
-        $query.push(format!(
-            "INSERT INTO {table} (id, token_hash, user_id, client_id, device_id, family_id, created_at, expires_at) "
-        ));
-        $query.push_values($pairs, |mut b, p| {
-            let t = token(p);
-            b.push_bind(t.id)
-                .push_bind(t.secret.hash.clone())
-                .push_bind(p.family.user_id)
-                .push_bind(p.family.client_id)
-                .push_bind(p.family.device_id)
-                .push_bind(p.family.id)
-                .push_bind(p.created_at)
-                .push_bind(t.expires_at);
-        });
-    }};
-}
-
-/// Stores `pairs`: one statement per token table, whatever their number.
-pub async fn store(tx: &mut Tx<'_>, pairs: &[&NewPair]) -> Result<(), ApiError> {
-    if pairs.is_empty() {
-        return Ok(());
-    }
-    for refresh in [false, true] {
-        macro_rules! insert_many {
-            ($db:ty, $c:expr) => {{
-                let mut query = sqlx::QueryBuilder::<$db>::new("");
-                push_tokens!(query, pairs, refresh);
-                query.build().execute($c).await.map(drop)
-            }};
-        }
-        match tx {
-            Tx::Sqlite(t) => insert_many!(sqlx::Sqlite, &mut **t),
-            Tx::Postgres(t) => insert_many!(sqlx::Postgres, t.exec()),
-        }?;
-    }
-    Ok(())
-}
+pub use super::pairs::{NewPair, NewToken, NewTokens, store};
 
 /// Spends `spends` (each token live at `now`, the time the group judged that by) and stores
 /// `pairs` (the pair of each spend, in order): on SQLite in one
@@ -466,7 +346,9 @@ mod tests {
     use super::*;
     use crate::{
         clients::store as clients,
+        config::Config,
         db::Pooler,
+        tokens::Family,
         users::store::{self as users, NewUser},
     };
 
@@ -531,6 +413,22 @@ mod tests {
                 .expect("the group is written");
         tx.commit().await.unwrap();
         assert!(matches!(done[0], Ok(Refreshed::Rotated { .. })));
+    }
+
+    /// A token presented twice in one group is spent by the first presentation; the second
+    /// is answered as a later one (had both been spent, the group's count of its writes
+    /// would fail it as a whole).
+    #[tokio::test]
+    async fn a_token_presented_twice_in_a_group_is_spent_by_the_first() {
+        let (db, client_id, token) = one_token(now_ms() + 60_000).await;
+        let mut tx = db.begin().await.unwrap();
+        let twice = [job(&token, client_id), job(&token, client_id)];
+        let done = RefreshWrites::<Nothing>::write_at(&mut tx, now_ms(), &twice)
+            .await
+            .expect("the group is written");
+        tx.commit().await.unwrap();
+        assert!(matches!(done[0], Ok(Refreshed::Rotated { .. })));
+        assert!(matches!(done[1], Ok(Refreshed::Kept(Some(_)))));
     }
 
     /// One group finds and spends tokens stored under their hash (by a release before
