@@ -168,7 +168,7 @@ impl<B: Beside> Refreshes<B> {
     /// admitted, spends it and stores `refresh.new` in its family, once committed.
     /// A malformed token is answered at once: it costs the writer nothing.
     pub async fn refresh(&self, refresh: Refresh<B>) -> Result<Refreshed<B>, ApiError> {
-        if refresh::keys_of(&refresh.token).is_none() {
+        if !secret::well_formed(refresh::PREFIX, &refresh.token) {
             return Ok(Refreshed::Kept(None));
         }
         self.group.write(refresh).await
@@ -257,7 +257,10 @@ impl<B: Beside> RefreshWrites<B> {
         // job its first did not find (a token issued before ordered keys, or none at all).
         let keys: Vec<Vec<Vec<u8>>> = jobs
             .iter()
-            .map(|j| refresh::keys_of(&j.token).map_or_else(Vec::new, secret::Keys::in_order))
+            .map(|j| {
+                secret::Keys::of(refresh::PREFIX, &j.token, now)
+                    .map_or_else(Vec::new, secret::Keys::in_order)
+            })
             .collect();
         let mut found: Vec<Option<(refresh::RefreshRow, B::Row)>> = vec![None; jobs.len()];
         for round in 0..2 {

@@ -56,8 +56,8 @@ async fn tokens_the_last_release_issued_keep_working() {
         me.json::<Value>().await.unwrap()["email"],
         "old@example.com"
     );
-    // Refreshed at once with someone's token of this release (a group that reads both finds
-    // each by its own key: `tokens::rotation`'s tests).
+    // Refreshed at the same moment as someone's token of this release. Whether the two land
+    // in one group is up to timing; a group that reads both is `tokens::rotation`'s test.
     let other = t
         .person("new@example.com")
         .via(&app)
