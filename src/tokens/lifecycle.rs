@@ -3,8 +3,10 @@
 //! is removed, or when its person is shut out.
 
 use super::{
-    Introspection, LogoutBody, TokenPair, TokenType, access, refresh,
-    rotation::{self, NewPair, NewTokens, Nothing, Refresh, Refreshed, Refreshes},
+    Introspection, LogoutBody, TokenPair, TokenType, access,
+    pairs::{self, NewPair, NewTokens},
+    refresh,
+    rotation::{Nothing, Refresh, Refreshed, Refreshes},
 };
 use crate::{
     config::Config,
@@ -40,7 +42,7 @@ async fn issue_pair(
     family: Family,
 ) -> Result<TokenPair, ApiError> {
     let new = NewPair::make(config, family);
-    rotation::store(tx, &[&new]).await?;
+    pairs::store(tx, &[&new]).await?;
     Ok(new.pair())
 }
 

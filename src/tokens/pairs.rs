@@ -86,7 +86,7 @@ impl NewPair {
 /// access tokens (`$refresh` false) or their refresh tokens (true).
 macro_rules! push_tokens {
     ($query:expr, $pairs:expr, $refresh:expr) => {{
-        let (table, token): (&str, fn(&NewPair) -> &NewToken) = if $refresh {
+        let (table, token): (&str, fn(&$crate::tokens::pairs::NewPair) -> &$crate::tokens::pairs::NewToken) = if $refresh {
             ("refresh_tokens", |p| &p.refresh)
         } else {
             ("access_tokens", |p| &p.access)

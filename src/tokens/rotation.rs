@@ -28,7 +28,9 @@ use sqlx::{FromRow, postgres::PgRow, sqlite::SqliteRow};
 use std::marker::PhantomData;
 use uuid::Uuid;
 
-pub use super::pairs::{NewPair, NewToken, NewTokens, store};
+/// What a caller makes before asking for a refresh ([`Refresh::new`]).
+pub use super::pairs::NewTokens;
+use super::pairs::{NewPair, store};
 
 /// Spends `spends` (each token live at `now`, the time the group judged that by) and stores
 /// `pairs` (the pair of each spend, in order): on SQLite in one
@@ -259,7 +261,7 @@ impl<B: Beside> RefreshWrites<B> {
             .iter()
             .map(|j| {
                 secret::Keys::of(refresh::PREFIX, &j.token, now)
-                    .map_or_else(Vec::new, secret::Keys::in_order)
+                    .map_or_else(Vec::new, |keys| keys.in_order().collect())
             })
             .collect();
         let mut found: Vec<Option<(refresh::RefreshRow, B::Row)>> = vec![None; jobs.len()];
