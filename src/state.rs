@@ -42,13 +42,16 @@ impl FromRef<AppState> for LeptosOptions {
 
 /// The features' services, one of each type, put in at start (`state::AppState::init`)
 /// and read by their owners (`ClientCache::of(&state)`, say).
+///
+/// The map is shared, not copied: the state is cloned several times a request (each layer
+/// and handler that takes it), and a copied map was an allocation each time.
 #[derive(Clone, Default)]
-pub struct Services(HashMap<TypeId, Arc<dyn Any + Send + Sync>>);
+pub struct Services(Arc<HashMap<TypeId, Arc<dyn Any + Send + Sync>>>);
 
 impl Services {
     /// `self` with `service` in it (replacing one of the same type).
     pub fn with<T: Any + Send + Sync>(mut self, service: Arc<T>) -> Self {
-        self.0.insert(TypeId::of::<T>(), service);
+        Arc::make_mut(&mut self.0).insert(TypeId::of::<T>(), service);
         self
     }
 
