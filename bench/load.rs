@@ -38,8 +38,9 @@ const DEVICES: usize = 100_000;
 const PASSWORD: &str = "bench password";
 /// Pending login requests the status route is polled with.
 const POLLED_REQUESTS: usize = 2_000;
-/// Refresh tokens seeded per second of a measured route: each is used once, and running
-/// out would be counted as wrong answers (a reused token revokes its family).
+/// Refresh tokens seeded per second of each measured run of the refresh route (one for each
+/// count of connections, `peer::CONNECTIONS`): each is used once, and running out would be
+/// counted as wrong answers (a reused token revokes its family).
 const REFRESHES_PER_SEC: usize = 20_000;
 
 struct Args {
@@ -536,7 +537,8 @@ async fn main() -> Result<()> {
     let seeding = Instant::now();
     let db = Db::connect(&url, 8, fypass::db::Pooler::None).await?;
     db.migrate(None).await?;
-    let seeded = seed(&db, REFRESHES_PER_SEC * args.secs as usize).await?;
+    let refreshes = REFRESHES_PER_SEC * args.secs as usize * peer::CONNECTIONS.len();
+    let seeded = seed(&db, refreshes).await?;
     db.close().await;
     eprintln!("  done in {:.1} s", seeding.elapsed().as_secs_f64());
 

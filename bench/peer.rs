@@ -18,17 +18,39 @@ use tokio::{
 
 /// Pending requests each side's poll is driven with.
 const POLLED: usize = 500;
-/// Refresh tokens the peer is given per second of its measured route.
+/// Refresh tokens the peer is given per second of each measured run of its refresh route.
 const PEER_REFRESHES_PER_SEC: usize = 8_000;
+
+/// The connections both sides are driven with, in turn, the same for each. A server's
+/// throughput is its rate once more requests at once no longer raise it, and the two get
+/// there at different counts: the peer, one node thread, is busy all the time at 32, while
+/// at 32 fypass' refresh route left a fifth of the two cores idle (its requests wait on
+/// each other's group commits, and a group grows with the requests waiting; BENCHMARKS.md).
+/// Each side's throughput is its best rate over these; every rate is shown.
+pub const CONNECTIONS: [u32; 2] = [32, 128];
 
 /// One route of fypass and its counterpart at the peer.
 pub struct Pair {
     pub what: &'static str,
-    pub fypass: f64,
-    pub peer: f64,
-    /// Answers that were not the expected one (status and body), fypass + peer.
+    /// Each side's rate at each of [`CONNECTIONS`], in order.
+    pub fypass: Vec<f64>,
+    pub peer: Vec<f64>,
+    /// Answers that were not the expected one (status and body), fypass + peer, at every
+    /// count of connections.
     pub wrong: u64,
     pub target: f64,
+}
+
+impl Pair {
+    /// The best of `rates`: a side's throughput.
+    fn best(rates: &[f64]) -> f64 {
+        rates.iter().copied().fold(0.0, f64::max)
+    }
+
+    /// fypass' throughput over the peer's.
+    pub fn ratio(&self) -> f64 {
+        Pair::best(&self.fypass) / Pair::best(&self.peer)
+    }
 }
 
 /// Counts answers `ok(status, body)` refuses, across wrk's threads, reported in the
@@ -127,21 +149,33 @@ pub async fn compare(
     }
     let codes_file = work.join("peer-codes.txt");
     std::fs::write(&codes_file, codes.join("\n"))?;
-    // As many as the peer can use (it ran at 1.3k to 3.1k a second): a store several times
-    // larger only slows its LRU, which would flatter the ratio.
-    let peer_refreshes =
-        (PEER_REFRESHES_PER_SEC * bench.secs as usize).min(seeded.refresh_tokens.len());
-    let peer_refresh = http
-        .get(format!("{peer_base}/bench/refresh?n={peer_refreshes}"))
-        .send()
-        .await?
-        .error_for_status()?
-        .text()
-        .await?;
-    let peer_refresh_file = work.join("peer-refresh.txt");
-    std::fs::write(&peer_refresh_file, peer_refresh)?;
-    let refresh_file = work.join("fypass-refresh.txt");
-    std::fs::write(&refresh_file, seeded.refresh_tokens.join("\n"))?;
+    // Each run of the refresh route spends tokens of its own (a token rotates once). The
+    // peer gets as many as it can use (it ran at 1.0k to 5.1k a second): a store several
+    // times larger only slows its LRU, which would flatter the ratio.
+    let peer_refreshes = PEER_REFRESHES_PER_SEC * bench.secs as usize;
+    let mut peer_refresh_files = Vec::with_capacity(CONNECTIONS.len());
+    let mut refresh_files = Vec::with_capacity(CONNECTIONS.len());
+    let ours_each = seeded.refresh_tokens.len() / CONNECTIONS.len();
+    for (level, ours) in seeded
+        .refresh_tokens
+        .chunks(ours_each)
+        .take(CONNECTIONS.len())
+        .enumerate()
+    {
+        let theirs = http
+            .get(format!("{peer_base}/bench/refresh?n={peer_refreshes}"))
+            .send()
+            .await?
+            .error_for_status()?
+            .text()
+            .await?;
+        let file = work.join(format!("peer-refresh-{level}.txt"));
+        std::fs::write(&file, theirs)?;
+        peer_refresh_files.push(file);
+        let file = work.join(format!("fypass-refresh-{level}.txt"));
+        std::fs::write(&file, ours.join("\n"))?;
+        refresh_files.push(file);
+    }
     // fypass' device codes, from its `/oauth/device_authorization` (the app's key as
     // `client_secret_post`).
     let credentials = format!(
@@ -222,66 +256,86 @@ wrk.body = 'client_id=bench&scope=openid'"#,
         not_yet,
     );
     let rotated = r#"return status == 200 and body:find('"id_token"', 1, true) ~= nil and body:find('"refresh_token"', 1, true) ~= nil"#;
-    let refresh_fypass = checked(
-        &each_once(
-            &refresh_file,
-            "/oauth/token",
-            &format!("{credentials}&grant_type=refresh_token&refresh_token="),
-        ),
-        rotated,
-    );
-    let refresh_peer = checked(
-        &each_once(
-            &peer_refresh_file,
-            "/token",
-            "client_id=bench&grant_type=refresh_token&refresh_token=",
-        ),
-        rotated,
-    );
+    let refresh_fypass: Vec<String> = refresh_files
+        .iter()
+        .map(|file| {
+            checked(
+                &each_once(
+                    file,
+                    "/oauth/token",
+                    &format!("{credentials}&grant_type=refresh_token&refresh_token="),
+                ),
+                rotated,
+            )
+        })
+        .collect();
+    let refresh_peer: Vec<String> = peer_refresh_files
+        .iter()
+        .map(|file| {
+            checked(
+                &each_once(
+                    file,
+                    "/token",
+                    "client_id=bench&grant_type=refresh_token&refresh_token=",
+                ),
+                rotated,
+            )
+        })
+        .collect();
+    // The routes whose requests may be sent again use one script at every count.
+    let every = |script: &String| vec![script.clone(); CONNECTIONS.len()];
 
     let mut pairs = Vec::new();
     for (what, target, ours, theirs) in [
         (
             "refresh grant: `POST /oauth/token` vs `POST /token` (`refresh_token`, rotated, with an ID token)",
             3.0,
-            &refresh_fypass,
-            &refresh_peer,
+            refresh_fypass,
+            refresh_peer,
         ),
         (
             "device grant's poll: `POST /oauth/token` vs `POST /token` (`device_code`, pending)",
             3.0,
-            &device_poll_fypass,
-            &poll_peer,
+            every(&device_poll_fypass),
+            every(&poll_peer),
         ),
         (
             "poll: `GET /api/v1/users/login-status` vs `POST /token` (device_code, pending)",
             5.0,
-            &poll_fypass,
-            &poll_peer,
+            every(&poll_fypass),
+            every(&poll_peer),
         ),
         (
             "start: `POST /api/v1/users/login` vs `POST /device/auth`",
             3.0,
-            &start_fypass,
-            &start_peer,
+            every(&start_fypass),
+            every(&start_peer),
         ),
     ] {
-        let a = bench.wrk("side fypass", ours, 2, 32).await?;
-        let b = bench.wrk_at(&peer_base, "side peer", theirs, 2, 32).await?;
-        let rate = |r: &super::WrkResult| r.requests as f64 / (r.duration_us as f64 / 1e6);
-        let pair = Pair {
+        let mut pair = Pair {
             what,
-            fypass: rate(&a),
-            peer: rate(&b),
-            wrong: a.non2xx + a.socket_errors + b.non2xx + b.socket_errors,
+            fypass: Vec::new(),
+            peer: Vec::new(),
+            wrong: 0,
             target,
         };
-        eprintln!(
-            "  side by side, {what}: {:.0} vs {:.0} req/s ({:.2}×)",
-            pair.fypass,
-            pair.peer,
-            pair.fypass / pair.peer
-        );
+        // Each count runs fypass, then the peer, so that the two sides' runs alternate.
+        for ((conns, ours), theirs) in CONNECTIONS.into_iter().zip(&ours).zip(&theirs) {
+            let a = bench.wrk("side fypass", ours, 2, conns).await?;
+            let b = bench
+                .wrk_at(&peer_base, "side peer", theirs, 2, conns)
+                .await?;
+            let rate = |r: &super::WrkResult| r.requests as f64 / (r.duration_us as f64 / 1e6);
+            pair.fypass.push(rate(&a));
+            pair.peer.push(rate(&b));
+            pair.wrong += a.non2xx + a.socket_errors + b.non2xx + b.socket_errors;
+            eprintln!(
+                "  side by side, {conns} connections, {what}: {:.0} vs {:.0} req/s ({:.2}×)",
+                rate(&a),
+                rate(&b),
+                rate(&a) / rate(&b)
+            );
+        }
         pairs.push(pair);
     }
     drop(peer);
@@ -293,21 +347,31 @@ pub fn markdown(pairs: &[Pair]) -> String {
     if pairs.is_empty() {
         return s;
     }
-    s.push_str(
+    let counts = CONNECTIONS.map(|c| c.to_string()).join(" / ");
+    let _ = write!(
+        s,
         "\nSide by side with node `oidc-provider` 9 (in-memory adapter, device grant on; \
-         `bench/peer/`), same machine, same wrk settings (2 threads, 32 connections), every \
-         answer's status and body checked:\n\n\
-         | route (fypass vs peer) | fypass req/s | peer req/s | ratio | wrong answers | target | met |\n\
+         `bench/peer/`), same machine, same wrk settings (2 threads; {counts} connections in \
+         turn, fypass then the peer at each), every answer's status and body checked. Each \
+         side's throughput is its best rate over the counts; the ratio is fypass' over the \
+         peer's:\n\n\
+         | route (fypass vs peer) | fypass req/s ({counts}) | peer req/s ({counts}) | ratio | wrong answers | target | met |\n\
          |---|---:|---:|---:|---:|---|:---:|\n",
     );
+    let rates = |r: &[f64]| {
+        r.iter()
+            .map(|r| format!("{r:.0}"))
+            .collect::<Vec<_>>()
+            .join(" / ")
+    };
     for p in pairs {
-        let ratio = p.fypass / p.peer;
+        let ratio = p.ratio();
         let _ = writeln!(
             s,
-            "| {} | {:.0} | {:.0} | {:.2}× | {} | ≥ {}× | {} |",
+            "| {} | {} | {} | {:.2}× | {} | ≥ {}× | {} |",
             p.what,
-            p.fypass,
-            p.peer,
+            rates(&p.fypass),
+            rates(&p.peer),
             ratio,
             p.wrong,
             p.target,
