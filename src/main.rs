@@ -37,10 +37,6 @@ enum Command {
     Keys(fypass::oidc::cli::KeysCommand),
 }
 
-/// mimalloc for every allocation of the process (see Cargo.toml).
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = parse_command_line();
