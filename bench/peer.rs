@@ -22,11 +22,11 @@ const POLLED: usize = 500;
 const PEER_REFRESHES_PER_SEC: usize = 8_000;
 
 /// The connections both sides are driven with, in turn, the same for each. A server's
-/// throughput is its rate once more requests at once no longer raise it, and the two get
-/// there at different counts: the peer, one node thread, is busy all the time at 32, while
-/// at 32 fypass' refresh route left a fifth of the two cores idle (its requests wait on
-/// each other's group commits, and a group grows with the requests waiting; BENCHMARKS.md).
-/// Each side's throughput is its best rate over these; every rate is shown.
+/// throughput is its rate once more requests at once no longer raise it, and the two need
+/// not get there at the same count: the peer is one node thread, while fypass' refresh
+/// route at 32 left 18 to 23 % of the two cores idle (BENCHMARKS.md, seventh session): its
+/// requests wait on each other's group commits, and a group grows with the requests
+/// waiting. Each side's throughput is its best rate over these; every rate is shown.
 pub const CONNECTIONS: [u32; 2] = [32, 128];
 
 /// One route of fypass and its counterpart at the peer.
@@ -149,32 +149,22 @@ pub async fn compare(
     }
     let codes_file = work.join("peer-codes.txt");
     std::fs::write(&codes_file, codes.join("\n"))?;
-    // Each run of the refresh route spends tokens of its own (a token rotates once). The
-    // peer gets as many as it can use (it ran at 1.0k to 5.1k a second): a store several
-    // times larger only slows its LRU, which would flatter the ratio.
-    let peer_refreshes = PEER_REFRESHES_PER_SEC * bench.secs as usize;
-    let mut peer_refresh_files = Vec::with_capacity(CONNECTIONS.len());
-    let mut refresh_files = Vec::with_capacity(CONNECTIONS.len());
+    // Each run of the refresh route spends tokens of its own (a token rotates once): fypass'
+    // seeded tokens in one slice a run, and the peer's made just before its run (below).
     let ours_each = seeded.refresh_tokens.len() / CONNECTIONS.len();
-    for (level, ours) in seeded
-        .refresh_tokens
-        .chunks(ours_each)
-        .take(CONNECTIONS.len())
-        .enumerate()
-    {
-        let theirs = http
-            .get(format!("{peer_base}/bench/refresh?n={peer_refreshes}"))
-            .send()
-            .await?
-            .error_for_status()?
-            .text()
-            .await?;
-        let file = work.join(format!("peer-refresh-{level}.txt"));
-        std::fs::write(&file, theirs)?;
-        peer_refresh_files.push(file);
+    if ours_each == 0 {
+        return Err("no refresh tokens were seeded for the side-by-side runs".into());
+    }
+    let mut refresh_files = Vec::with_capacity(CONNECTIONS.len());
+    let mut peer_refresh_files = Vec::with_capacity(CONNECTIONS.len());
+    for (level, ours) in seeded.refresh_tokens.chunks(ours_each).enumerate() {
+        if level == CONNECTIONS.len() {
+            break;
+        }
         let file = work.join(format!("fypass-refresh-{level}.txt"));
         std::fs::write(&file, ours.join("\n"))?;
         refresh_files.push(file);
+        peer_refresh_files.push(work.join(format!("peer-refresh-{level}.txt")));
     }
     // fypass' device codes, from its `/oauth/device_authorization` (the app's key as
     // `client_secret_post`).
@@ -286,30 +276,52 @@ wrk.body = 'client_id=bench&scope=openid'"#,
     let every = |script: &String| vec![script.clone(); CONNECTIONS.len()];
 
     let mut pairs = Vec::new();
-    for (what, target, ours, theirs) in [
+    // The refresh route's peer tokens are made just before each of its runs, as many as it
+    // can use (it ran at 1.0k to 5.1k a second): a store holding more only slows its LRU,
+    // which would flatter the ratio.
+    let peer_tokens = |level: usize| {
+        let (http, peer_base, file) = (http.clone(), peer_base.clone(), &peer_refresh_files[level]);
+        let n = PEER_REFRESHES_PER_SEC * bench.secs as usize;
+        async move {
+            let made = http
+                .get(format!("{peer_base}/bench/refresh?n={n}"))
+                .send()
+                .await?
+                .error_for_status()?
+                .text()
+                .await?;
+            std::fs::write(file, made)?;
+            Ok::<_, Box<dyn std::error::Error>>(())
+        }
+    };
+    for (what, target, ours, theirs, fresh_tokens) in [
         (
             "refresh grant: `POST /oauth/token` vs `POST /token` (`refresh_token`, rotated, with an ID token)",
             3.0,
             refresh_fypass,
             refresh_peer,
+            true,
         ),
         (
             "device grant's poll: `POST /oauth/token` vs `POST /token` (`device_code`, pending)",
             3.0,
             every(&device_poll_fypass),
             every(&poll_peer),
+            false,
         ),
         (
             "poll: `GET /api/v1/users/login-status` vs `POST /token` (device_code, pending)",
             5.0,
             every(&poll_fypass),
             every(&poll_peer),
+            false,
         ),
         (
             "start: `POST /api/v1/users/login` vs `POST /device/auth`",
             3.0,
             every(&start_fypass),
             every(&start_peer),
+            false,
         ),
     ] {
         let mut pair = Pair {
@@ -320,8 +332,13 @@ wrk.body = 'client_id=bench&scope=openid'"#,
             target,
         };
         // Each count runs fypass, then the peer, so that the two sides' runs alternate.
-        for ((conns, ours), theirs) in CONNECTIONS.into_iter().zip(&ours).zip(&theirs) {
+        for (level, ((conns, ours), theirs)) in
+            CONNECTIONS.into_iter().zip(&ours).zip(&theirs).enumerate()
+        {
             let a = bench.wrk("side fypass", ours, 2, conns).await?;
+            if fresh_tokens {
+                peer_tokens(level).await?;
+            }
             let b = bench
                 .wrk_at(&peer_base, "side peer", theirs, 2, conns)
                 .await?;
@@ -365,6 +382,7 @@ pub fn markdown(pairs: &[Pair]) -> String {
             .join(" / ")
     };
     for p in pairs {
+        // Shown rounded down, so that a ratio under its target never reads as the target.
         let ratio = p.ratio();
         let _ = writeln!(
             s,
@@ -372,7 +390,7 @@ pub fn markdown(pairs: &[Pair]) -> String {
             p.what,
             rates(&p.fypass),
             rates(&p.peer),
-            ratio,
+            (ratio * 100.0).floor() / 100.0,
             p.wrong,
             p.target,
             if ratio >= p.target && p.wrong == 0 {
