@@ -157,10 +157,11 @@ pub async fn compare(
     }
     let mut refresh_files = Vec::with_capacity(CONNECTIONS.len());
     let mut peer_refresh_files = Vec::with_capacity(CONNECTIONS.len());
-    for (level, ours) in seeded.refresh_tokens.chunks(ours_each).enumerate() {
-        if level == CONNECTIONS.len() {
-            break;
-        }
+    let slices = seeded
+        .refresh_tokens
+        .chunks(ours_each)
+        .take(CONNECTIONS.len());
+    for (level, ours) in slices.enumerate() {
         let file = work.join(format!("fypass-refresh-{level}.txt"));
         std::fs::write(&file, ours.join("\n"))?;
         refresh_files.push(file);
@@ -246,32 +247,23 @@ wrk.body = 'client_id=bench&scope=openid'"#,
         not_yet,
     );
     let rotated = r#"return status == 200 and body:find('"id_token"', 1, true) ~= nil and body:find('"refresh_token"', 1, true) ~= nil"#;
-    let refresh_fypass: Vec<String> = refresh_files
-        .iter()
-        .map(|file| {
-            checked(
-                &each_once(
-                    file,
-                    "/oauth/token",
-                    &format!("{credentials}&grant_type=refresh_token&refresh_token="),
-                ),
-                rotated,
-            )
-        })
-        .collect();
-    let refresh_peer: Vec<String> = peer_refresh_files
-        .iter()
-        .map(|file| {
-            checked(
-                &each_once(
-                    file,
-                    "/token",
-                    "client_id=bench&grant_type=refresh_token&refresh_token=",
-                ),
-                rotated,
-            )
-        })
-        .collect();
+    // One script per run of the refresh route, each over its own file of tokens.
+    let refresh_scripts = |files: &[std::path::PathBuf], path: &str, prefix: &str| -> Vec<String> {
+        files
+            .iter()
+            .map(|file| checked(&each_once(file, path, prefix), rotated))
+            .collect()
+    };
+    let refresh_fypass = refresh_scripts(
+        &refresh_files,
+        "/oauth/token",
+        &format!("{credentials}&grant_type=refresh_token&refresh_token="),
+    );
+    let refresh_peer = refresh_scripts(
+        &peer_refresh_files,
+        "/token",
+        "client_id=bench&grant_type=refresh_token&refresh_token=",
+    );
     // The routes whose requests may be sent again use one script at every count.
     let every = |script: &String| vec![script.clone(); CONNECTIONS.len()];
 

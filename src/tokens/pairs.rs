@@ -86,7 +86,8 @@ impl NewPair {
 /// access tokens (`$refresh` false) or their refresh tokens (true).
 macro_rules! push_tokens {
     ($query:expr, $pairs:expr, $refresh:expr) => {{
-        let (table, token): (&str, fn(&$crate::tokens::pairs::NewPair) -> &$crate::tokens::pairs::NewToken) = if $refresh {
+        use $crate::tokens::pairs::{NewPair, NewToken};
+        let (table, token): (&str, fn(&NewPair) -> &NewToken) = if $refresh {
             ("refresh_tokens", |p| &p.refresh)
         } else {
             ("access_tokens", |p| &p.access)
