@@ -129,12 +129,28 @@ db_row! {
     }
 }
 
+const KEY_COLUMNS: &str = "kid, alg, private_key, sealed, public_jwk, created_at, signs_from";
+
 /// Every key in the table, oldest first.
 async fn all(db: &Db) -> Result<Vec<KeyRow>, ApiError> {
-    let sql = "SELECT kid, alg, private_key, sealed, public_jwk, created_at, signs_from
-               FROM oidc_keys ORDER BY signs_from, kid";
-    Ok(with_reader!(db, |c| sqlx::query_as(sql)
+    let sql = format!("SELECT {KEY_COLUMNS} FROM oidc_keys ORDER BY signs_from, kid");
+    Ok(with_reader!(db, |c| sqlx::query_as(&sql)
         .fetch_all(c)
+        .await)?)
+}
+
+/// The key of `alg` that signs now ([`current_kid_sql`]).
+async fn current(db: &Db, alg: SigningAlg) -> Result<Option<KeyRow>, ApiError> {
+    static SQL: LazyLock<String> = LazyLock::new(|| {
+        format!(
+            "SELECT {KEY_COLUMNS} FROM oidc_keys WHERE kid = {}",
+            current_kid_sql("$1", "$2")
+        )
+    });
+    Ok(with_reader!(db, |c| sqlx::query_as(&SQL)
+        .bind(alg.as_str())
+        .bind(now_ms())
+        .fetch_optional(c)
         .await)?)
 }
 
@@ -150,13 +166,6 @@ fn retired_at(rows: &[KeyRow], key: &KeyRow, now: i64) -> Option<i64> {
 /// lifetime ago (a token it signed just before may still be checked).
 fn is_published(rows: &[KeyRow], key: &KeyRow, now: i64, token_ttl_ms: i64) -> bool {
     retired_at(rows, key, now).is_none_or(|at| now < at + token_ttl_ms)
-}
-
-/// The key of `alg` that signs now: the newest whose publish delay is over.
-fn current(rows: &[KeyRow], now: i64, alg: SigningAlg) -> Option<&KeyRow> {
-    rows.iter()
-        .rev()
-        .find(|k| k.alg == alg.as_str() && k.signs_from <= now)
 }
 
 fn token_ttl_ms(config: &Config) -> i64 {
@@ -224,7 +233,10 @@ async fn create(
 
 /// The JWKS: every published key (of both algorithms).
 pub async fn jwks(db: &Db, config: &Config) -> Result<JwkSet, ApiError> {
-    let rows = signing_rows(db, config, SigningAlg::Es256).await?;
+    // A new deployment's first ES256 key is made here if nothing has signed yet: an app's
+    // first look at the JWKS then finds the key its first ID token will name.
+    signs_now(db, config, SigningAlg::Es256).await?;
+    let rows = all(db).await?;
     let now = now_ms();
     let ttl = token_ttl_ms(config);
     let keys = rows
@@ -235,15 +247,16 @@ pub async fn jwks(db: &Db, config: &Config) -> Result<JwkSet, ApiError> {
     Ok(JwkSet { keys })
 }
 
-/// The keys, with one of `alg` that signs now (made at the first need: a new deployment has
-/// none, and no RS256 key exists until a client asks for one).
-async fn signing_rows(db: &Db, config: &Config, alg: SigningAlg) -> Result<Vec<KeyRow>, ApiError> {
-    let rows = all(db).await?;
-    if current(&rows, now_ms(), alg).is_some() {
-        return Ok(rows);
+/// The key of `alg` that signs now, made at the first need: a new deployment has none, and
+/// no RS256 key exists until a client asks for one.
+async fn signs_now(db: &Db, config: &Config, alg: SigningAlg) -> Result<KeyRow, ApiError> {
+    if let Some(key) = current(db, alg).await? {
+        return Ok(key);
     }
     create(db, config, now_ms(), alg).await?;
-    all(db).await
+    current(db, alg)
+        .await?
+        .ok_or_else(|| ApiError::new(ErrorCode::InternalError))
 }
 
 /// How a client's ID tokens are signed now: its algorithm, and the key of that algorithm
@@ -254,8 +267,9 @@ pub struct Signing {
     pub kid: Option<String>,
 }
 
-/// SQL for the key id of the key that signs now for algorithm `alg_sql` at `now_sql` (what
-/// [`current`] picks), for a query that reads it beside what it needs anyway.
+/// SQL for the key id of the key that signs now for algorithm `alg_sql` at `now_sql`: the
+/// newest whose publish delay is over. The one statement of that rule: [`current`] reads
+/// by it, and a query that needs the key beside its own rows (the refresh grant's) joins it.
 pub fn current_kid_sql(alg_sql: &str, now_sql: &str) -> String {
     format!(
         "(SELECT k.kid FROM oidc_keys k WHERE k.alg = {alg_sql} AND k.signs_from <= {now_sql}
@@ -300,9 +314,7 @@ async fn signing_key(
     {
         return Ok((kid.clone(), pkcs8));
     }
-    let rows = signing_rows(db, config, alg).await?;
-    let key =
-        current(&rows, now_ms(), alg).ok_or_else(|| ApiError::new(ErrorCode::InternalError))?;
+    let key = signs_now(db, config, alg).await?;
     let pkcs8 = if key.sealed {
         let sealing = sealing_key(config).ok_or_else(|| {
             tracing::error!(kid = %key.kid, "the signing key is sealed: set FYPASS_SECRET_KEY");
@@ -450,14 +462,12 @@ mod tests {
     }
 
     #[test]
-    fn a_new_key_waits_for_its_publish_delay_and_the_old_one_outlives_its_tokens() {
+    fn a_key_is_published_from_its_making_and_after_its_retirement_for_a_token_lifetime() {
         let rows = vec![row("old", 0), row("new", 1000)];
-        // Before the delay is over the old key signs, and both are published.
-        assert_eq!(current(&rows, 999, SigningAlg::Es256).unwrap().kid, "old");
+        // Before the delay is over both are published.
         assert!(is_published(&rows, &rows[0], 999, 500));
         assert!(is_published(&rows, &rows[1], 999, 500));
         // Then the new one signs; the old one stays published for a token lifetime.
-        assert_eq!(current(&rows, 1000, SigningAlg::Es256).unwrap().kid, "new");
         assert!(is_published(&rows, &rows[0], 1499, 500));
         assert!(!is_published(&rows, &rows[0], 1500, 500));
         assert!(is_published(&rows, &rows[1], 10_000, 500));
