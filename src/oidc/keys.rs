@@ -467,7 +467,7 @@ mod tests {
         // Before the delay is over both are published.
         assert!(is_published(&rows, &rows[0], 999, 500));
         assert!(is_published(&rows, &rows[1], 999, 500));
-        // Then the new one signs; the old one stays published for a token lifetime.
+        // Once the new one signs, the old one stays published for a token lifetime.
         assert!(is_published(&rows, &rows[0], 1499, 500));
         assert!(!is_published(&rows, &rows[0], 1500, 500));
         assert!(is_published(&rows, &rows[1], 10_000, 500));

@@ -219,6 +219,76 @@ async fn two_nodes_on_one_database_sign_with_one_key_and_accept_each_others_toke
     assert_eq!(res.status(), 200);
 }
 
+/// Keys rotated while refreshes keep coming (SPEC §15: a rotation loses no valid token):
+/// every refresh is answered, every ID token issued before, during and after verifies
+/// against the JWKS at the end, and each sign-in's last tokens still work.
+#[tokio::test]
+async fn rotating_keys_while_refreshes_keep_coming_loses_no_token() {
+    let t = TestApp::spawn().await;
+    let rp = Rp::new(&t).await;
+    t.person("nia@example.com").register().await;
+    let mut chains = Vec::new();
+    for _ in 0..4 {
+        chains.push(tokens(&t, &rp, "nia@example.com").await);
+    }
+    // Refreshes answered so far: each rotation waits for some more, so that it falls
+    // between refreshes of every sign-in, whatever the machine's speed.
+    let done = std::sync::atomic::AtomicUsize::new(0);
+    let refreshing = futures::future::join_all(chains.into_iter().map(|first| {
+        let (t, rp, done) = (&t, &rp, &done);
+        async move {
+            let mut issued = Vec::new();
+            let mut last = first;
+            for _ in 0..15 {
+                last = refresh(t, rp, &last).await;
+                issued.push(last["id_token"].as_str().unwrap().to_string());
+                done.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            }
+            (issued, last)
+        }
+    }));
+    let rotating = async {
+        let mut kids = Vec::new();
+        for (after, delay) in [(8, 0), (20, 3600), (32, 0), (44, 3600)] {
+            while done.load(std::sync::atomic::Ordering::SeqCst) < after {
+                tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+            }
+            let key = fypass::oidc::keys::rotate(&t.state.db, &t.state.config, delay)
+                .await
+                .unwrap();
+            kids.push(key.kid);
+        }
+        kids
+    };
+    let (chains, rotated) = tokio::join!(refreshing, rotating);
+    let mut signed_by = std::collections::BTreeSet::new();
+    for (issued, last) in &chains {
+        for id_token in issued {
+            signed_by.insert(jwt_header(id_token)["kid"].as_str().unwrap().to_string());
+            assert!(
+                verified(&t, id_token).await.is_some(),
+                "an ID token of {} no longer verifies",
+                jwt_header(id_token)["kid"]
+            );
+        }
+        assert_eq!(
+            userinfo(&t, last["access_token"].as_str().unwrap())
+                .await
+                .status(),
+            200
+        );
+        refresh(&t, &rp, last).await;
+    }
+    // The rotations took effect during the refreshes: the first key and the two that were
+    // to sign at once each signed some of them.
+    assert_eq!(
+        signed_by.len(),
+        3,
+        "{signed_by:?} signed; rotated {rotated:?}"
+    );
+    assert!(signed_by.contains(&rotated[0]) && signed_by.contains(&rotated[2]));
+}
+
 /// The real binary's admin command `args` on the database at `url`: its JSON output
 /// (asserted to succeed).
 fn fypass_cli(url: &str, args: &[&str]) -> Value {
